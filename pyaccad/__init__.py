@@ -1,0 +1,88 @@
+"""pyaccad: differentiable parallel array programming, after Haskell's ``accelerate``.
+
+Write array programs with accelerate's combinators or NumPy-style operators,
+differentiate them (``pyaccad.ad``), run them compiled on CPU cores (C +
+OpenMP) or NVIDIA GPUs (CUDA), or export them as ``accelerate`` Haskell.
+
+>>> import numpy as np
+>>> import pyaccad as acc
+>>> from pyaccad import ad
+>>> f = lambda x: acc.fold_all(lambda a, b: a + b, 0.0, acc.map(lambda v: v * v, x))
+>>> float(acc.run(f, np.arange(4.0), backend="interp"))
+14.0
+
+Public names are resolved lazily (``import pyaccad`` stays cheap): the table
+below says which module defines each.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pyaccad.errors import (
+    BackendUnavailable,
+    CompileError,
+    DTypeError,
+    Error,
+    IndexOutOfBounds,
+    NotDifferentiable,
+    ShapeError,
+)
+from pyaccad.ir.types import BOOL as bool_
+from pyaccad.ir.types import FLOAT32 as float32
+from pyaccad.ir.types import FLOAT64 as float64
+from pyaccad.ir.types import INT32 as int32
+from pyaccad.ir.types import INT64 as int64
+
+__version__ = "0.1.0"
+
+_COMBINATORS = (
+    "use unit the generate fill map zip_with fold fold1 fold_all scanl scanl1 scanr scanr1 "
+    "backpermute permute IGNORE stencil awhile acond cond while_"
+).split()
+_SHAPES = "reshape transpose reverse replicate broadcast_to concatenate matmul".split()
+_SCALARS = (
+    "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp expm1 log log1p sqrt abs sign "
+    "floor ceil round trunc minimum maximum erf isnan isinf negative power logical_and logical_or"
+).split()
+
+_LAZY: dict[str, str] = {
+    **{name: "pyaccad.frontend.combinators" for name in _COMBINATORS},
+    **{name: "pyaccad.frontend.shapes" for name in _SHAPES},
+    "where": "pyaccad.frontend.operators",
+    "cast": "pyaccad.frontend.operators",
+    "Array": "pyaccad.frontend.tracing",
+    "Exp": "pyaccad.frontend.tracing",
+    "jit": "pyaccad.api",
+    "run": "pyaccad.api",
+    "lower": "pyaccad.api",
+    "backends": "pyaccad.api",
+    "export_haskell": "pyaccad.export",
+}
+_SUBMODULES = ("ad", "nn", "ir", "frontend", "opt", "backends", "export", "bench")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SCALARS:
+        from pyaccad.frontend.operators import SCALAR_FUNCTIONS
+
+        return SCALAR_FUNCTIONS[name]
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        import pyaccad.frontend  # noqa: F401  (operators must be attached before any tracing)
+
+        return getattr(module, name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"pyaccad.{name}")
+    raise AttributeError(f"module 'pyaccad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SCALARS) | set(_SUBMODULES))
+
+
+__all__ = [
+    "BackendUnavailable", "CompileError", "DTypeError", "Error", "IndexOutOfBounds", "NotDifferentiable",
+    "ShapeError", "bool_", "float32", "float64", "int32", "int64", *_LAZY, *_SCALARS,
+]

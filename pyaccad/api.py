@@ -1,0 +1,102 @@
+"""Running programs: ``jit``, ``run``, ``lower``, ``backends``.
+
+This module joins the stages: trace (front end) → optimise → compile and run
+(backend). ``jit`` caches one trace per input signature (pytree structure,
+dtypes, shapes) and one executable per traced program and backend.
+
+>>> import numpy as np, pyaccad as acc
+>>> @acc.jit
+... def f(x):
+...     return acc.fold(lambda a, b: a + b, 0.0, x)
+>>> f(np.ones((2, 3)))
+array([3., 3.])
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pyaccad import backends as _backends
+from pyaccad.frontend.pytree import flatten, unflatten
+from pyaccad.frontend.tracing import Traced, Value, as_numpy_input, current_builder, trace
+from pyaccad.ir import pprint
+from pyaccad.opt import optimize
+
+
+class Jitted:
+    """A compiled function: call it with NumPy arrays/pytrees, get NumPy arrays/pytrees back."""
+
+    def __init__(self, fn: Callable[..., Any], backend: str | None = None) -> None:
+        self.fn = fn
+        self.backend = backend
+        self._cache: dict[tuple, tuple[Traced, Any]] = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any) -> Any:
+        leaves, in_tree = flatten(tuple(args))
+        if current_builder() is not None or any(isinstance(x, Value) for x in leaves):
+            # Called while tracing (jit inside jit, or inside a derivative): just trace through.
+            return self.fn(*args)
+        arrays = [as_numpy_input(x, f"{getattr(self.fn, '__name__', 'function')} argument") for x in leaves]
+        backend_name = _backends.resolve_name(self.backend)
+        key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays))
+        entry = self._cache.get(key)
+        if entry is None:
+            backend = _backends.get_backend(backend_name)
+            traced = trace(self.fn, *args)
+            executable = backend.compile(optimize(traced.program, backend_name))
+            entry = self._cache[key] = (traced, executable)
+        traced, executable = entry
+        outputs = executable([np.ascontiguousarray(a) for a in arrays])
+        return unflatten(traced.out_tree, list(outputs))
+
+
+def jit(fn: Callable[..., Any] | None = None, backend: str | None = None) -> Any:
+    """Compiled version of ``fn``; usable as ``@acc.jit`` or ``acc.jit(backend="interp")(fn)``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.jit(lambda x: x + 1.0, backend="interp")(np.zeros(2))
+    array([1., 1.])
+    """
+    if fn is None:
+        return lambda f: Jitted(f, backend)
+    return Jitted(fn, backend)
+
+
+def run(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> Any:
+    """``acc.jit(fn, backend)(*args)``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda x: x * x, np.arange(3.0), backend="interp")
+    array([0., 1., 4.])
+    """
+    return jit(fn, backend)(*args)
+
+
+def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str:
+    """The optimised IR of ``fn`` at the types of ``args``, as text (for inspection and bug reports).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> print(acc.lower(lambda x: -x, np.zeros(2), backend="interp"))
+    program (x: f64[2]) {
+      a: f64[2] = neg x
+    } -> (a)
+    """
+    name = _backends.resolve_name(backend)
+    program = optimize(trace(fn, *args).program, name)
+    describe = getattr(_backends.get_backend(name), "describe", None)
+    return describe(program) if describe is not None else pprint(program)
+
+
+def backends() -> dict[str, str | None]:
+    """``{name: None or "why it is unavailable"}`` for ``"native"``, ``"cuda"``, ``"interp"``.
+
+    >>> import pyaccad as acc
+    >>> acc.backends()["interp"] is None
+    True
+    """
+    return _backends.availability()

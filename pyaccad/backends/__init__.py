@@ -1,0 +1,83 @@
+"""Backends: where a program runs. Each is a module exposing the :class:`Backend` interface.
+
+A backend turns an (optimised) IR program into an executable that maps
+NumPy input arrays to NumPy output arrays.
+
+>>> from pyaccad.backends import availability
+>>> availability()["interp"] is None
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from pyaccad.errors import BackendUnavailable, with_location
+from pyaccad.ir import Program
+
+Executable = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+
+BACKEND_NAMES = ("native", "cuda", "interp")
+DEFAULT_BACKEND = "native"
+
+
+class Backend(Protocol):
+    """What every backend module provides."""
+
+    name: str
+
+    def unavailable_reason(self) -> str | None:
+        """None when usable here, else why not (missing compiler, no GPU, ...)."""
+
+    def compile(self, program: Program) -> Executable:
+        """An executable for ``program`` (may compile and cache native code)."""
+
+
+_MODULES = {
+    "interp": "pyaccad.backends.interp",
+    "native": "pyaccad.backends.native",
+    "cuda": "pyaccad.backends.cuda",
+}
+
+
+def _load(name: str) -> Backend | str:
+    try:
+        module = importlib.import_module(_MODULES[name])
+    except ImportError as exc:
+        return f"the {name} backend could not be loaded: {exc}"
+    return module.BACKEND
+
+
+def availability() -> dict[str, str | None]:
+    """``{name: None or "why it is unavailable"}`` for every backend."""
+    result: dict[str, str | None] = {}
+    for name in BACKEND_NAMES:
+        backend = _load(name)
+        result[name] = backend if isinstance(backend, str) else backend.unavailable_reason()
+    return result
+
+
+def resolve_name(name: str | None) -> str:
+    """The backend to use: the argument, else ``$PYACCAD_BACKEND``, else ``"native"``."""
+    chosen = name or os.environ.get("PYACCAD_BACKEND") or DEFAULT_BACKEND
+    if chosen not in _MODULES:
+        raise BackendUnavailable(
+            with_location(f"backend: unknown backend {chosen!r}; choose one of {', '.join(BACKEND_NAMES)}")
+        )
+    return chosen
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The backend object for ``name`` (see :func:`resolve_name`), or BackendUnavailable with the reason."""
+    chosen = resolve_name(name)
+    backend = _load(chosen)
+    reason = backend if isinstance(backend, str) else backend.unavailable_reason()
+    if reason is not None:
+        raise BackendUnavailable(with_location(f"backend {chosen!r} is unavailable: {reason}"))
+    assert not isinstance(backend, str)
+    return backend

@@ -1,0 +1,74 @@
+"""The errors pyaccad raises for bad use, and how they name the user's line.
+
+Every error a user can provoke is a subclass of :class:`Error`. Messages name
+the operation, the shapes/dtypes involved and the line of *user* code that made
+the call, found by walking the stack to the first frame outside this package.
+
+>>> import pyaccad as acc
+>>> issubclass(acc.ShapeError, acc.Error)
+True
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Error(Exception):
+    """Base class of every error pyaccad raises for bad use."""
+
+
+class ShapeError(Error, ValueError):
+    """Shapes, ranks or axes that do not fit the operation."""
+
+
+class DTypeError(Error, TypeError):
+    """Dtypes that do not fit the operation (pyaccad never promotes silently)."""
+
+
+class BackendUnavailable(Error, RuntimeError):
+    """The requested backend cannot run here; the message says why."""
+
+
+class CompileError(Error, RuntimeError):
+    """A backend failed to compile a program."""
+
+
+class NotDifferentiable(Error, TypeError):
+    """A derivative was requested that does not exist (integer input, or a primitive without a rule)."""
+
+
+class IndexOutOfBounds(Error, IndexError):
+    """An array was read or written outside its extent at run time."""
+
+
+def user_frame_summary() -> str | None:
+    """``file:line: code`` of the innermost stack frame outside pyaccad, or None.
+
+    >>> user_frame_summary() is None or ":" in user_frame_summary()
+    True
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR) or _is_test_or_example(filename):
+            line = linecache.getline(filename, frame.f_lineno).strip()
+            where = f"{os.path.basename(filename)}:{frame.f_lineno}"
+            return f"{where}: {line}" if line else where
+        frame = frame.f_back
+    return None
+
+
+def _is_test_or_example(filename: str) -> bool:
+    # Doctests inside the package are user code too.
+    return filename.startswith("<doctest")
+
+
+def with_location(message: str, source: str | None = None) -> str:
+    """Append the user's source line (given, or found on the stack) to ``message``."""
+    source = source if source is not None else user_frame_summary()
+    return f"{message}\n  at {source}" if source else message

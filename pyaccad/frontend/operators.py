@@ -1,0 +1,200 @@
+"""Element-wise operations with NumPy broadcasting, and the operators of traced values.
+
+Every scalar operation of the API (``acc.sin``, ``acc.maximum``, ``+``,
+``<``, ...) goes through :func:`elementwise`: it turns literals into values
+of the dtype they meet, broadcasts shapes NumPy-style with
+``broadcast_in_dim`` and emits the element-wise primitive. Inside lambdas
+the same call works on rank-0 :class:`Exp` values.
+
+>>> import numpy as np, pyaccad as acc
+>>> acc.run(lambda a, b: a + b, np.ones((2, 3)), np.arange(3.0))
+array([[1., 2., 3.],
+       [1., 2., 3.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pyaccad.errors import Error, ShapeError
+from pyaccad.frontend.tracing import (
+    Exp,
+    Value,
+    check_live,
+    current_builder,
+    default_dtype,
+    emit,
+    fail,
+    in_scalar_scope,
+    is_scalar_literal,
+    literal,
+    to_value,
+    wrap,
+)
+from pyaccad.ir import ELEMENTWISE, Atom, Lit, dtype_of
+
+
+def broadcast_value(x: Value, shape: tuple[int, ...], op: str = "broadcast_to") -> Value:
+    """``x`` broadcast to ``shape`` by NumPy's rules (trailing axes aligned)."""
+    if x.shape == tuple(shape):
+        return x
+    if len(shape) < x.ndim or any(
+        d not in (1, s) for d, s in zip(x.shape, shape[len(shape) - x.ndim :])
+    ):
+        fail(ShapeError, f"{op}: cannot broadcast shape {x.shape} to {tuple(shape)}")
+    dims = tuple(range(len(shape) - x.ndim, len(shape)))
+    (var,) = emit("broadcast_in_dim", (check_live(x),), {"shape": tuple(shape), "dims": dims})
+    return wrap(var)
+
+
+def _operand_dtype(operands: tuple[Any, ...], op: str) -> np.dtype:
+    for x in operands:
+        if isinstance(x, Value):
+            return x.dtype
+    for x in operands:
+        if isinstance(x, np.ndarray):
+            return dtype_of(x.dtype)
+    return default_dtype(operands[0])
+
+
+def elementwise(op: str, *operands: Any) -> Value:
+    """Apply the element-wise primitive ``op`` with broadcasting; literals take the operands' dtype."""
+    if current_builder() is None:
+        fail(Error, f"{op}: called outside a traced function (use acc.jit or acc.run)")
+    dtype = _operand_dtype(operands, op)
+    atoms: list[Atom | Value] = []
+    for x in operands:
+        if is_scalar_literal(x):
+            atoms.append(literal(x, dtype, op))
+        else:
+            atoms.append(to_value(x, op))
+    shapes = [a.shape for a in atoms if isinstance(a, Value)]
+    try:
+        shape = np.broadcast_shapes(*shapes) if shapes else ()
+    except ValueError:
+        fail(ShapeError, f"{op}: shapes {', '.join(map(str, shapes))} cannot be broadcast together")
+    args: list[Atom] = []
+    for a in atoms:
+        if isinstance(a, Lit):
+            args.append(_lit_array(a, shape))
+        else:
+            args.append(check_live(broadcast_value(a, shape, op)))
+    (var,) = emit(op, tuple(args))
+    return wrap(var)
+
+
+def _lit_array(lit: Lit, shape: tuple[int, ...]) -> Atom:
+    if in_scalar_scope():
+        return lit
+    (var,) = emit("broadcast_in_dim", (lit,), {"shape": shape, "dims": ()})
+    return var
+
+
+def where(pred: Any, on_true: Any, on_false: Any) -> Value:
+    """Element-wise choice: ``on_true`` where ``pred`` holds, else ``on_false`` (both evaluated).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: acc.where(a > 1.0, a, 0.0), np.arange(4.0))
+    array([0., 0., 2., 3.])
+    """
+    branch_dtype = _operand_dtype((on_true, on_false), "where")
+    if is_scalar_literal(on_true) and is_scalar_literal(on_false) and not isinstance(pred, Value):
+        branch_dtype = default_dtype(on_true)
+    p = pred if isinstance(pred, Value) else to_value(pred, "where")
+    values = [
+        to_value(x, "where") if not is_scalar_literal(x) else _literal_like(x, branch_dtype)
+        for x in (on_true, on_false)
+    ]
+    try:
+        shape = np.broadcast_shapes(p.shape, values[0].shape, values[1].shape)
+    except ValueError:
+        fail(ShapeError, f"where: shapes {p.shape}, {values[0].shape}, {values[1].shape} cannot be broadcast together")
+    args = [check_live(broadcast_value(v, shape, "where")) for v in (p, *values)]
+    (var,) = emit("select", tuple(args))
+    return wrap(var)
+
+
+def _literal_like(x: Any, dtype: np.dtype) -> Value:
+    lit = literal(x, dtype, "where")
+    if in_scalar_scope():
+        return Exp(lit, current_builder())
+    (var,) = emit("broadcast_in_dim", (lit,), {"shape": (), "dims": ()})
+    return wrap(var)
+
+
+def cast(x: Any, dtype: Any) -> Value:
+    """Convert element type (C conversion semantics: floats truncate toward zero).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: acc.cast(a, "int32"), np.array([1.7, -1.7]))
+    array([ 1, -1], dtype=int32)
+    """
+    target = dtype_of(dtype)
+    value = to_value(x, "cast")
+    if value.dtype == target:
+        return value
+    (var,) = emit("cast", (check_live(value),), {"dtype": target})
+    return wrap(var)
+
+
+def _make_function(op: str, arity: int, public: str) -> Callable[..., Value]:
+    example_input = "np.array([0.5, 1.0])" if ELEMENTWISE[op].accepts[0].kind == "f" or op != "not" else ""
+
+    def fn(*xs: Any) -> Value:
+        if len(xs) != arity:
+            fail(ShapeError, f"{public}: takes {arity} argument(s), got {len(xs)}")
+        return elementwise(op, *xs)
+
+    fn.__name__ = fn.__qualname__ = public
+    call = f"acc.{public}(a)" if arity == 1 else f"acc.{public}(a, a)"
+    fn.__doc__ = (
+        f"Element-wise ``{op}`` on traced arrays, or on scalars inside lambdas.\n\n"
+        f"    >>> import numpy as np, pyaccad as acc\n"
+        f"    >>> out = acc.run(lambda a: {call}, {example_input or 'np.array([True, False])'})\n"
+        f"    >>> out.shape\n    (2,)\n"
+    )
+    return fn
+
+
+# Public names of the scalar functions (acc.sin, ...), built from the element-wise table.
+_PUBLIC_NAMES = {"not": None, "neg": "negative", "add": None, "sub": None, "mul": None, "div": None,
+                 "floordiv": None, "mod": None, "eq": None, "ne": None, "lt": None, "le": None,
+                 "gt": None, "ge": None, "and": "logical_and", "or": "logical_or", "pow": "power"}
+SCALAR_FUNCTIONS: dict[str, Callable[..., Value]] = {}
+for _op, _row in ELEMENTWISE.items():
+    _public = _PUBLIC_NAMES.get(_op, _op)
+    if _public is not None:
+        SCALAR_FUNCTIONS[_public] = _make_function(_op, _row.arity, _public)
+
+
+def _binary(op: str, swap: bool = False) -> Callable[[Value, Any], Value]:
+    def method(self: Value, other: Any) -> Value:
+        if not (isinstance(other, (Value, np.ndarray)) or is_scalar_literal(other)):
+            return NotImplemented
+        return elementwise(op, other, self) if swap else elementwise(op, self, other)
+
+    return method
+
+
+def _unary(op: str) -> Callable[[Value], Value]:
+    return lambda self: elementwise(op, self)
+
+
+def _attach_operators() -> None:
+    for name, op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"),
+                     ("floordiv", "floordiv"), ("mod", "mod"), ("pow", "pow"), ("and", "and"), ("or", "or")]:
+        setattr(Value, f"__{name}__", _binary(op))
+        setattr(Value, f"__r{name}__", _binary(op, swap=True))
+    for name, op in [("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge"), ("eq", "eq"), ("ne", "ne")]:
+        setattr(Value, f"__{name}__", _binary(op))
+    Value.__neg__ = _unary("neg")  # type: ignore[attr-defined]
+    Value.__pos__ = lambda self: self  # type: ignore[attr-defined]
+    Value.__abs__ = _unary("abs")  # type: ignore[attr-defined]
+    Value.__invert__ = _unary("not")  # type: ignore[attr-defined]
+    Value.astype = cast  # type: ignore[attr-defined]
+
+
+_attach_operators()

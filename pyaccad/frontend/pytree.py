@@ -1,0 +1,86 @@
+"""Pytrees: nested tuples, lists and dicts of leaves, flattened and rebuilt as in JAX.
+
+>>> leaves, tree = flatten({"b": (1, 2), "a": [3]})
+>>> leaves
+[3, 1, 2]
+>>> unflatten(tree, [30, 10, 20])
+{'a': [30], 'b': (10, 20)}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TreeDef:
+    """The structure of a pytree: ``kind`` is "leaf", "none", "tuple", "list" or "dict"."""
+
+    kind: str
+    children: tuple[TreeDef, ...] = ()
+    keys: tuple[Any, ...] = ()
+
+    @property
+    def num_leaves(self) -> int:
+        if self.kind == "leaf":
+            return 1
+        return sum(c.num_leaves for c in self.children)
+
+    def __str__(self) -> str:
+        if self.kind == "leaf":
+            return "*"
+        if self.kind == "none":
+            return "None"
+        inner = ", ".join(
+            f"{k!r}: {c}" for k, c in zip(self.keys, self.children)
+        ) if self.kind == "dict" else ", ".join(map(str, self.children))
+        return {"tuple": f"({inner})", "list": f"[{inner}]", "dict": f"{{{inner}}}"}[self.kind]
+
+
+LEAF = TreeDef("leaf")
+
+
+def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
+    """Leaves in order (dict keys sorted) and the structure."""
+    leaves: list[Any] = []
+    return leaves, _flatten(tree, leaves)
+
+
+def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
+    if tree is None:
+        return TreeDef("none")
+    if isinstance(tree, tuple) and not hasattr(tree, "_fields"):
+        return TreeDef("tuple", tuple(_flatten(t, leaves) for t in tree))
+    if isinstance(tree, list):
+        return TreeDef("list", tuple(_flatten(t, leaves) for t in tree))
+    if isinstance(tree, dict):
+        keys = tuple(sorted(tree))
+        return TreeDef("dict", tuple(_flatten(tree[k], leaves) for k in keys), keys)
+    leaves.append(tree)
+    return LEAF
+
+
+def unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
+    """Rebuild the structure ``treedef`` from ``leaves``."""
+    it = iter(leaves)
+    result = _unflatten(treedef, it)
+    if next(it, _END) is not _END:
+        raise ValueError("unflatten: more leaves than the structure holds")
+    return result
+
+
+_END = object()
+
+
+def _unflatten(treedef: TreeDef, it: Any) -> Any:
+    if treedef.kind == "leaf":
+        return next(it)
+    if treedef.kind == "none":
+        return None
+    children = [_unflatten(c, it) for c in treedef.children]
+    if treedef.kind == "tuple":
+        return tuple(children)
+    if treedef.kind == "list":
+        return children
+    return dict(zip(treedef.keys, children))

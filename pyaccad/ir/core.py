@@ -1,0 +1,173 @@
+"""The IR: variables, literals, statements, programs and the primitive registry.
+
+A :class:`Program` is in A-normal form: a tuple of inputs, a tuple of
+let-bound :class:`Stmt` (each applying one :class:`Primitive` to atoms) and a
+tuple of output atoms. Every value carries its :class:`ArrayType`.
+
+Scalar functions (the lambdas of ``map``, ``fold``, ``generate``, ...) and
+the bodies of ``awhile``/``acond``/``cond``/``while_`` are Programs too,
+stored in a statement's ``params``. Scoping is *lexical*: a nested program
+may use any variable bound in an enclosing scope (a lambda reads free arrays
+with ``index`` and uses outer scalars directly); :meth:`Program.free_vars`
+lists what a nested program uses from outside.
+
+>>> from pyaccad.ir import Var, Lit, Program, Stmt, PRIMITIVES, ArrayType, FLOAT32
+>>> x = Var(ArrayType(FLOAT32, (3,)), "x")
+>>> y = Var(ArrayType(FLOAT32, (3,)), "y")
+>>> prog = Program((x,), (Stmt(PRIMITIVES["sin"], (x,), {}, (y,)),), (y,))
+>>> len(prog.stmts)
+1
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Union
+
+import numpy as np
+
+from pyaccad.ir.types import ArrayType, scalar_type
+
+_var_ids = itertools.count()
+
+
+class Var:
+    """A let-bound IR variable. Identity is the object itself; ``hint`` is only for printing."""
+
+    __slots__ = ("type", "hint", "id")
+
+    def __init__(self, type: ArrayType, hint: str = "") -> None:
+        self.type = type
+        self.hint = hint
+        self.id = next(_var_ids)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.type.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.type.shape
+
+    def __repr__(self) -> str:
+        return f"Var({self.hint or 'v'}{self.id}: {self.type})"
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A rank-0 literal (a Python number with its IR dtype)."""
+
+    value: int | float | bool
+    dtype: np.dtype
+
+    @property
+    def type(self) -> ArrayType:
+        return scalar_type(self.dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"Lit({self.value!r}: {self.dtype})"
+
+
+Atom = Union[Var, Lit]
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """Inputs, let-bound statements, outputs. Also used for lambdas and loop bodies."""
+
+    inputs: tuple[Var, ...]
+    stmts: tuple[Stmt, ...]
+    outputs: tuple[Atom, ...]
+
+    @property
+    def input_types(self) -> tuple[ArrayType, ...]:
+        return tuple(v.type for v in self.inputs)
+
+    @property
+    def output_types(self) -> tuple[ArrayType, ...]:
+        return tuple(a.type for a in self.outputs)
+
+    @cached_property
+    def free_vars(self) -> tuple[Var, ...]:
+        """Variables used here (or in nested programs) but bound in an enclosing scope, in first-use order."""
+        bound: set[Var] = set(self.inputs)
+        free: dict[Var, None] = {}
+
+        def use(atom: Atom) -> None:
+            if isinstance(atom, Var) and atom not in bound:
+                free.setdefault(atom, None)
+
+        for stmt in self.stmts:
+            for atom in stmt.args:
+                use(atom)
+            for sub in stmt.subprograms():
+                for var in sub.free_vars:
+                    use(var)
+            bound.update(stmt.outs)
+        for atom in self.outputs:
+            use(atom)
+        return tuple(free)
+
+
+@dataclass(frozen=True, eq=False)
+class Stmt:
+    """``outs = prim(args; params)``. ``source`` is the user's line that created it (for errors)."""
+
+    prim: Primitive
+    args: tuple[Atom, ...]
+    params: Mapping[str, Any]
+    outs: tuple[Var, ...]
+    source: str | None = field(default=None, compare=False)
+
+    def subprograms(self) -> Iterator[Program]:
+        """The nested programs (lambdas, loop bodies, branches) held in ``params``."""
+        for name in self.prim.subprogram_params:
+            sub = self.params.get(name)
+            if sub is not None:
+                yield sub
+
+
+TypeRule = Callable[[Sequence[ArrayType], Mapping[str, Any]], Sequence[ArrayType]]
+
+
+@dataclass(eq=False)
+class Primitive:
+    """One IR operation. Declared once here; each stage keeps its rules in a table keyed by it.
+
+    ``type_rule`` checks argument types and params and returns the output
+    types, raising :class:`pyaccad.ShapeError`/:class:`pyaccad.DTypeError`.
+    ``scope`` says where the primitive may appear: ``"array"`` (top-level
+    programs and array-level bodies), ``"scalar"`` (inside lambdas only) or
+    ``"both"`` (element-wise operations, which act on rank-0 values inside
+    lambdas and on whole arrays outside). ``linear_args`` lists the argument
+    positions in which the primitive is linear (for the transpose stage).
+    """
+
+    name: str
+    type_rule: TypeRule
+    scope: str = "array"
+    subprogram_params: tuple[str, ...] = ()
+    linear_args: tuple[int, ...] = ()
+    doc: str = ""
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+"""Every primitive of the IR, by name. A stage's rule table is complete when it has an entry for each."""
+
+
+def declare(prim: Primitive) -> Primitive:
+    """Add ``prim`` to the registry (each name once)."""
+    if prim.name in PRIMITIVES:
+        raise ValueError(f"primitive {prim.name!r} declared twice")
+    PRIMITIVES[prim.name] = prim
+    return prim

@@ -1,0 +1,5 @@
+"""Declares every primitive (importing this package fills :data:`pyaccad.ir.core.PRIMITIVES`)."""
+
+from pyaccad.ir.primitives import collective, control, elementwise, structural
+
+__all__ = ["collective", "control", "elementwise", "structural"]

@@ -1,0 +1,74 @@
+"""Renaming and inlining: the plumbing every IR → IR pass shares.
+
+Because scoping is lexical, copying a statement means renaming the variables
+it binds *and* every use of them in nested programs. :func:`substitute`
+does that for a whole program; :func:`inline` splices a program's body into
+a statement list at given argument atoms.
+
+>>> import numpy as np
+>>> from pyaccad.frontend import trace
+>>> prog = trace(lambda x: x + x, np.ones(2)).program
+>>> copy = substitute(prog, {})
+>>> copy.inputs[0] is prog.inputs[0]
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+from pyaccad.ir.core import Atom, Lit, Program, Stmt, Var
+
+
+def rename_atom(atom: Atom, env: Mapping[Var, Atom]) -> Atom:
+    """``env[atom]`` for a renamed variable, else ``atom`` itself (free variables stay as they are)."""
+    if isinstance(atom, Lit):
+        return atom
+    return env.get(atom, atom)
+
+
+def fresh_like(var: Var) -> Var:
+    """A new variable of the same type and hint."""
+    return Var(var.type, var.hint)
+
+
+def substitute_stmt(stmt: Stmt, env: MutableMapping[Var, Atom]) -> Stmt:
+    """A copy of ``stmt`` reading renamed arguments and binding fresh outputs (recorded in ``env``)."""
+    args = tuple(rename_atom(a, env) for a in stmt.args)
+    params = substitute_params(stmt, env)
+    outs = tuple(fresh_like(v) for v in stmt.outs)
+    env.update(zip(stmt.outs, outs))
+    return Stmt(stmt.prim, args, params, outs, stmt.source)
+
+
+def substitute_params(stmt: Stmt, env: Mapping[Var, Atom]) -> dict[str, Any]:
+    """``stmt.params`` with every nested program renamed under ``env``."""
+    if not stmt.prim.subprogram_params:
+        return dict(stmt.params)
+    params = dict(stmt.params)
+    for name in stmt.prim.subprogram_params:
+        if params.get(name) is not None:
+            params[name] = substitute(params[name], env)
+    return params
+
+
+def substitute(program: Program, env: Mapping[Var, Atom]) -> Program:
+    """A copy of ``program`` with fresh bound variables and free variables mapped through ``env``."""
+    local: dict[Var, Atom] = dict(env)
+    inputs = tuple(fresh_like(v) for v in program.inputs)
+    local.update(zip(program.inputs, inputs))
+    stmts = tuple(substitute_stmt(s, local) for s in program.stmts)
+    outputs = tuple(rename_atom(a, local) for a in program.outputs)
+    return Program(inputs, stmts, outputs)
+
+
+def inline(program: Program, args: Sequence[Atom], out: list[Stmt],
+           env: Mapping[Var, Atom] | None = None) -> tuple[Atom, ...]:
+    """Append ``program``'s statements (renamed, inputs bound to ``args``) to ``out``; return its outputs."""
+    if len(args) != len(program.inputs):
+        raise ValueError(f"inline: {len(args)} arguments for a program of {len(program.inputs)} inputs")
+    local: dict[Var, Atom] = dict(env or {})
+    local.update(zip(program.inputs, args))
+    out.extend(substitute_stmt(s, local) for s in program.stmts)
+    return tuple(rename_atom(a, local) for a in program.outputs)
