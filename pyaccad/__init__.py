@@ -83,6 +83,18 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "BackendUnavailable", "CompileError", "DTypeError", "Error", "IndexOutOfBounds", "NotDifferentiable",
-    "ShapeError", "bool_", "float32", "float64", "int32", "int64", *_LAZY, *_SCALARS,
+    "BackendUnavailable",
+    "CompileError",
+    "DTypeError",
+    "Error",
+    "IndexOutOfBounds",
+    "NotDifferentiable",
+    "ShapeError",
+    "bool_",
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    *_LAZY,
+    *_SCALARS,
 ]

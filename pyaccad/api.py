@@ -51,7 +51,7 @@ class Jitted:
             executable = backend.compile(optimize(traced.program, backend_name))
             entry = self._cache[key] = (traced, executable)
         traced, executable = entry
-        outputs = executable([np.ascontiguousarray(a) for a in arrays])
+        outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
         return unflatten(traced.out_tree, list(outputs))
 
 

@@ -7,7 +7,7 @@ of the dtype they meet, broadcasts shapes NumPy-style with
 the same call works on rank-0 :class:`Exp` values.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a, b: a + b, np.ones((2, 3)), np.arange(3.0))
+>>> acc.run(lambda a, b: a + b, np.ones((2, 3)), np.arange(3.0), backend="interp")
 array([[1., 2., 3.],
        [1., 2., 3.]])
 """
@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import Error, ShapeError
+from pyaccad.errors import DTypeError, Error, ShapeError
 from pyaccad.frontend.tracing import (
     Exp,
     Value,
+    array_scope,
     check_live,
     current_builder,
     default_dtype,
@@ -35,15 +36,19 @@ from pyaccad.frontend.tracing import (
     wrap,
 )
 from pyaccad.ir import ELEMENTWISE, Atom, Lit, dtype_of
+from pyaccad.ir.types import is_int
+
+
+def holds_array(operands: tuple[Any, ...]) -> bool:
+    """True inside a lambda when an operand is a whole array, so the operation belongs at array level."""
+    return in_scalar_scope() and any(isinstance(x, (Value, np.ndarray)) and x.ndim > 0 for x in operands)
 
 
 def broadcast_value(x: Value, shape: tuple[int, ...], op: str = "broadcast_to") -> Value:
     """``x`` broadcast to ``shape`` by NumPy's rules (trailing axes aligned)."""
     if x.shape == tuple(shape):
         return x
-    if len(shape) < x.ndim or any(
-        d not in (1, s) for d, s in zip(x.shape, shape[len(shape) - x.ndim :])
-    ):
+    if len(shape) < x.ndim or any(d not in (1, s) for d, s in zip(x.shape, shape[len(shape) - x.ndim :], strict=True)):
         fail(ShapeError, f"{op}: cannot broadcast shape {x.shape} to {tuple(shape)}")
     dims = tuple(range(len(shape) - x.ndim, len(shape)))
     (var,) = emit("broadcast_in_dim", (check_live(x),), {"shape": tuple(shape), "dims": dims})
@@ -64,7 +69,12 @@ def elementwise(op: str, *operands: Any) -> Value:
     """Apply the element-wise primitive ``op`` with broadcasting; literals take the operands' dtype."""
     if current_builder() is None:
         fail(Error, f"{op}: called outside a traced function (use acc.jit or acc.run)")
+    if holds_array(operands):
+        with array_scope(op, operands):
+            return elementwise(op, *operands)
     dtype = _operand_dtype(operands, op)
+    if op == "div" and is_int(dtype):
+        fail(DTypeError, f"div (/): operands are integers ({dtype}); use // for floor division or acc.cast to a float")
     atoms: list[Atom | Value] = []
     for x in operands:
         if is_scalar_literal(x):
@@ -97,9 +107,12 @@ def where(pred: Any, on_true: Any, on_false: Any) -> Value:
     """Element-wise choice: ``on_true`` where ``pred`` holds, else ``on_false`` (both evaluated).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.where(a > 1.0, a, 0.0), np.arange(4.0))
+    >>> acc.run(lambda a: acc.where(a > 1.0, a, 0.0), np.arange(4.0), backend="interp")
     array([0., 0., 2., 3.])
     """
+    if holds_array((pred, on_true, on_false)):
+        with array_scope("where", (pred, on_true, on_false)):
+            return where(pred, on_true, on_false)
     branch_dtype = _operand_dtype((on_true, on_false), "where")
     if is_scalar_literal(on_true) and is_scalar_literal(on_false) and not isinstance(pred, Value):
         branch_dtype = default_dtype(on_true)
@@ -129,9 +142,12 @@ def cast(x: Any, dtype: Any) -> Value:
     """Convert element type (C conversion semantics: floats truncate toward zero).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.cast(a, "int32"), np.array([1.7, -1.7]))
+    >>> acc.run(lambda a: acc.cast(a, "int32"), np.array([1.7, -1.7]), backend="interp")
     array([ 1, -1], dtype=int32)
     """
+    if holds_array((x,)):
+        with array_scope("cast", (x,)):
+            return cast(x, dtype)
     target = dtype_of(dtype)
     value = to_value(x, "cast")
     if value.dtype == target:
@@ -153,16 +169,32 @@ def _make_function(op: str, arity: int, public: str) -> Callable[..., Value]:
     fn.__doc__ = (
         f"Element-wise ``{op}`` on traced arrays, or on scalars inside lambdas.\n\n"
         f"    >>> import numpy as np, pyaccad as acc\n"
-        f"    >>> out = acc.run(lambda a: {call}, {example_input or 'np.array([True, False])'})\n"
+        f'    >>> out = acc.run(lambda a: {call}, {example_input or "np.array([True, False])"}, backend="interp")\n'
         f"    >>> out.shape\n    (2,)\n"
     )
     return fn
 
 
 # Public names of the scalar functions (acc.sin, ...), built from the element-wise table.
-_PUBLIC_NAMES = {"not": None, "neg": "negative", "add": None, "sub": None, "mul": None, "div": None,
-                 "floordiv": None, "mod": None, "eq": None, "ne": None, "lt": None, "le": None,
-                 "gt": None, "ge": None, "and": "logical_and", "or": "logical_or", "pow": "power"}
+_PUBLIC_NAMES = {
+    "not": None,
+    "neg": "negative",
+    "add": None,
+    "sub": None,
+    "mul": None,
+    "div": None,
+    "floordiv": None,
+    "mod": None,
+    "eq": None,
+    "ne": None,
+    "lt": None,
+    "le": None,
+    "gt": None,
+    "ge": None,
+    "and": "logical_and",
+    "or": "logical_or",
+    "pow": "power",
+}
 SCALAR_FUNCTIONS: dict[str, Callable[..., Value]] = {}
 for _op, _row in ELEMENTWISE.items():
     _public = _PUBLIC_NAMES.get(_op, _op)
@@ -184,8 +216,17 @@ def _unary(op: str) -> Callable[[Value], Value]:
 
 
 def _attach_operators() -> None:
-    for name, op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"),
-                     ("floordiv", "floordiv"), ("mod", "mod"), ("pow", "pow"), ("and", "and"), ("or", "or")]:
+    for name, op in [
+        ("add", "add"),
+        ("sub", "sub"),
+        ("mul", "mul"),
+        ("truediv", "div"),
+        ("floordiv", "floordiv"),
+        ("mod", "mod"),
+        ("pow", "pow"),
+        ("and", "and"),
+        ("or", "or"),
+    ]:
         setattr(Value, f"__{name}__", _binary(op))
         setattr(Value, f"__r{name}__", _binary(op, swap=True))
     for name, op in [("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge"), ("eq", "eq"), ("ne", "ne")]:
@@ -195,6 +236,16 @@ def _attach_operators() -> None:
     Value.__abs__ = _unary("abs")  # type: ignore[attr-defined]
     Value.__invert__ = _unary("not")  # type: ignore[attr-defined]
     Value.astype = cast  # type: ignore[attr-defined]
+    Value.__array__ = _no_numpy  # type: ignore[attr-defined]
+
+
+def _no_numpy(self: Value, *args: Any, **kwargs: Any) -> None:
+    # NumPy calls this when a tracer meets a NumPy operation it cannot defer, e.g. `np_array[i]` in a lambda.
+    fail(
+        DTypeError,
+        f"a traced {type(self).__name__} ({self.var.type}) cannot become a NumPy array; "
+        "to index a NumPy array with traced indices embed it first: acc.use(c)[i]",
+    )
 
 
 _attach_operators()

@@ -19,7 +19,7 @@ inner program sees the outer value as a free variable, a constant to it).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -82,8 +82,52 @@ def in_scalar_scope() -> bool:
     return bool(_STACK) and _STACK[-1].kind == "scalar"
 
 
-def emit(prim: Primitive | str, args: Sequence[Atom], params: dict[str, Any] | None = None,
-         builder: Builder | None = None, hint: str = "") -> tuple[Var, ...]:
+class array_scope:  # noqa: N801  (used like a function: `with array_scope(op, operands):`)
+    """Run an array-level operation; inside a lambda, hoist it to the nearest array-level trace.
+
+    Hoisting is sound when the operation reads only arrays of enclosing array scopes: its
+    statements then come before the statement that holds the lambda, and the lambda sees the
+    result as a free variable (``acc.map(lambda x: x / a.sum(), a)``). Lambda-local scalars
+    cannot leave the lambda, so they are rejected with a clear error. (A class rather than a
+    ``contextmanager`` so that no frame outside pyaccad sits between the user's line and ``fail``.)
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: acc.map(lambda x: x / a.sum(), a), np.array([1.0, 3.0]), backend="interp")
+    array([0.25, 0.75])
+    """
+
+    def __init__(self, op: str, operands: Iterable[Any]) -> None:
+        self.op = op
+        self.operands = operands
+        self.pushed = False
+
+    def __enter__(self) -> None:
+        builder = current_builder()
+        if builder is None or builder.kind == "array":
+            return
+        leaves, _ = flatten(tuple(self.operands))
+        for leaf in leaves:
+            if isinstance(leaf, Value) and leaf.builder.kind == "scalar":
+                fail(
+                    ShapeError,
+                    f"{self.op}: inside a lambda, this array-level operation got a scalar of the lambda "
+                    f"({leaf.var.type}); lambdas work on scalars: read array elements with a[i, j]",
+                )
+        _STACK.append(builder.nearest_array_builder())
+        self.pushed = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pushed:
+            _STACK.pop()
+
+
+def emit(
+    prim: Primitive | str,
+    args: Sequence[Atom],
+    params: dict[str, Any] | None = None,
+    builder: Builder | None = None,
+    hint: str = "",
+) -> tuple[Var, ...]:
     """Type-check and append ``prim(args; params)`` to the innermost builder; return the new variables."""
     prim = PRIMITIVES[prim] if isinstance(prim, str) else prim
     params = params or {}
@@ -154,7 +198,7 @@ class Array(Value):
     """A traced array (``.dtype``, ``.shape``, ``.ndim``), with NumPy-style operators.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: (a * 2.0).sum(), np.arange(4.0))
+    >>> acc.run(lambda a: (a * 2.0).sum(), np.arange(4.0), backend="interp")
     array(12.)
     """
 
@@ -165,7 +209,7 @@ class Exp(Value):
     """A traced scalar, the argument and result type of the functions given to ``map``, ``fold``, ...
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.map(lambda x: x * x + 1.0, a), np.arange(3.0))
+    >>> acc.run(lambda a: acc.map(lambda x: x * x + 1.0, a), np.arange(3.0), backend="interp")
     array([1., 2., 5.])
     """
 
@@ -180,13 +224,23 @@ def wrap(var: Var, builder: Builder | None = None) -> Value:
     return cls(var, builder)
 
 
-def check_live(value: Value) -> Atom:
-    """The atom of ``value``, if its trace is still open (else a clear error)."""
+def check_live(value: Value, op: str = "") -> Atom:
+    """The atom of ``value``, if its trace is still open and encloses the current one (else a clear error)."""
+    prefix = f"{op}: " if op else ""
     if not value.builder.open:
         fail(
             Error,
-            f"a traced value ({value.var.type}) escaped the function that created it and was used later; "
+            f"{prefix}a traced value ({value.var.type}) escaped the function that created it and was used later; "
             "return it from that function instead",
+        )
+    builder = current_builder()
+    while builder is not None and builder is not value.builder:
+        builder = builder.parent
+    if builder is None:
+        fail(
+            Error,
+            f"{prefix}a traced value ({value.var.type}) of a lambda was used outside that lambda; "
+            "lambdas can only return scalars",
         )
     return value.var
 
@@ -243,13 +297,13 @@ def embed_constant(value: np.ndarray) -> Value:
         fail(Error, "acc.use: called outside a traced function")
     target = builder.nearest_array_builder()
     (var,) = emit("const", (), {"value": np.array(arr)}, builder=target)
-    return wrap(var)
+    return wrap(var, target)
 
 
 def to_value(x: Any, op: str) -> Value:
     """A tracer for ``x``: tracers pass through, NumPy arrays are embedded, scalars become rank-0 literals."""
     if isinstance(x, Value):
-        check_live(x)
+        check_live(x, op)
         return x
     if isinstance(x, np.ndarray):
         return embed_constant(x)
@@ -282,9 +336,14 @@ def _arg_hints(fn: Callable, n: int) -> list[str]:
     return (names + [""] * n)[:n] if len(names) >= 1 else [""] * n
 
 
-def trace_program(fn: Callable[..., Any], in_types: Sequence[ArrayType], kind: str = "array",
-                  in_tree: TreeDef | None = None, hints: Sequence[str] | None = None,
-                  what: str = "function") -> tuple[Program, TreeDef]:
+def trace_program(
+    fn: Callable[..., Any],
+    in_types: Sequence[ArrayType],
+    kind: str = "array",
+    in_tree: TreeDef | None = None,
+    hints: Sequence[str] | None = None,
+    what: str = "function",
+) -> tuple[Program, TreeDef]:
     """Trace ``fn`` on fresh inputs of ``in_types`` (passed as the leaves of ``in_tree``).
 
     Returns the program and the pytree structure of ``fn``'s result. The
@@ -293,7 +352,7 @@ def trace_program(fn: Callable[..., Any], in_types: Sequence[ArrayType], kind: s
     """
     builder = Builder(kind, current_builder())
     hints = list(hints) if hints is not None else [""] * len(in_types)
-    inputs = tuple(Var(t, h) for t, h in zip(in_types, hints))
+    inputs = tuple(Var(t, h) for t, h in zip(in_types, hints, strict=False))
     _STACK.append(builder)
     try:
         tracers = [wrap(v, builder) for v in inputs]
@@ -339,7 +398,7 @@ def trace(fn: Callable[..., Any], *example_args: Any) -> Traced:
 def _leaf_hints(fn: Callable, in_tree: TreeDef) -> list[str]:
     names = _arg_hints(fn, len(in_tree.children))
     hints: list[str] = []
-    for name, child in zip(names, in_tree.children):
+    for name, child in zip(names, in_tree.children, strict=False):
         n = child.num_leaves
         hints.extend([name] if n == 1 else [f"{name}{i}" if name else "" for i in range(n)])
     return hints

@@ -1,21 +1,83 @@
 """The optimiser stage: IR → IR passes run before a backend sees a program.
 
-``optimize(program, backend)`` is the pipeline a backend gets; every pass
-keeps :func:`pyaccad.ir.verify` green and results identical to the input
-program under ``interp``.
+``optimize(program, backend)`` is the pipeline a backend gets: the named
+passes of :data:`PASSES` (constant folding, algebraic simplification, CSE,
+DCE), repeated until the program stops changing (at most
+:data:`MAX_ROUNDS` rounds), since each pass exposes work for the others.
+Every pass keeps :func:`pyaccad.ir.verify` green and results identical to the
+input program under ``interp``. Fusion is not here: the backends that fuse
+(``native``, ``cuda``) apply :mod:`pyaccad.opt.fusion` to this pipeline's
+output themselves.
+
+As in Futhark, any stage can be printed: :func:`stages` returns each pass's
+output, and ``PYACCAD_DUMP_PASSES=1`` prints them to stderr as ``optimize``
+runs.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
->>> from pyaccad.opt import optimize
->>> len(optimize(trace(lambda x: x * 1.0, np.ones(3)).program, "interp").stmts) >= 1
-True
+>>> from pyaccad.opt import optimize, stages
+>>> prog = trace(lambda x: x * 1.0 + 0.0, np.ones(3)).program
+>>> len(optimize(prog, "interp").stmts)
+0
+>>> [name for name, _ in stages(prog)][:5]
+['input', 'constant_fold', 'simplify', 'cse', 'dce']
 """
 
 from __future__ import annotations
 
-from pyaccad.ir import Program
+import os
+import sys
+from collections.abc import Callable
+
+from pyaccad.ir import Program, pprint
+from pyaccad.opt.constant_fold import constant_fold
+from pyaccad.opt.cse import cse, program_key
+from pyaccad.opt.dce import dce
+from pyaccad.opt.simplify import simplify
+
+Pass = Callable[[Program], Program]
+
+PASSES: tuple[tuple[str, Pass], ...] = (
+    ("constant_fold", constant_fold),
+    ("simplify", simplify),
+    ("cse", cse),
+    ("dce", dce),
+)
+"""The pipeline, in order: each entry is a pass's name and its function."""
+
+MAX_ROUNDS = 4
+"""Rounds of :data:`PASSES` at most; one more round after a change usually finds nothing."""
+
+
+def stages(program: Program) -> list[tuple[str, Program]]:
+    """``[("input", program), (pass name, its output), ...]`` for every pass run, in order.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> prog = trace(lambda x: -(-x), np.ones(2)).program
+    >>> [(name, len(p.stmts)) for name, p in stages(prog)][:5]
+    [('input', 2), ('constant_fold', 2), ('simplify', 1), ('cse', 1), ('dce', 0)]
+    """
+    history = [("input", program)]
+    before = program_key(program)
+    for _ in range(MAX_ROUNDS):
+        for name, run in PASSES:
+            program = run(program)
+            history.append((name, program))
+        after = program_key(program)
+        if after == before:
+            break
+        before = after
+    return history
 
 
 def optimize(program: Program, backend: str) -> Program:
-    """The program as the backend ``backend`` should run it."""
-    return program
+    """The program as the backend ``backend`` should run it (every backend gets the same passes today)."""
+    history = stages(program)
+    if os.environ.get("PYACCAD_DUMP_PASSES"):
+        for name, stage in history:
+            print(f"-- {name} ({backend}) --\n{pprint(stage)}", file=sys.stderr)
+    return history[-1][1]
+
+
+__all__ = ["MAX_ROUNDS", "PASSES", "constant_fold", "cse", "dce", "optimize", "simplify", "stages"]

@@ -44,12 +44,27 @@ class ElementwiseOp:
 
 
 def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Integer floordiv and mod by zero are defined as 0 (NumPy's result), never a trap: backends must match.
     return np.floor_divide(a, b)
 
 
 def _np_round(a: np.ndarray) -> np.ndarray:
-    # Round half away from zero, as C's round() and Haskell's accelerate `round` for our purposes.
-    return np.where(a >= 0, np.floor(a + 0.5), np.ceil(a - 0.5)).astype(a.dtype)
+    # Round half away from zero, as C's round(). (floor(a + 0.5) would be wrong for 0.49999999999999994.)
+    a = np.asarray(a)
+    t = np.trunc(a)
+    return np.where(np.abs(a - t) >= 0.5, t + np.sign(a), t).astype(a.dtype)
+
+
+def _np_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Integers: overflow wraps; a negative exponent gives the exact power truncated toward zero, i.e.
+    # 1 for base 1, +-1 for base -1, else 0 (base 0 included). NumPy itself refuses negative int exponents.
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind != "i":
+        return np.power(a, b)
+    negative = b < 0
+    odd = (b % 2) != 0
+    small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, small, np.power(a, np.where(negative, 0, b))).astype(a.dtype)
 
 
 def _np_sign(a: np.ndarray) -> np.ndarray:
@@ -81,15 +96,15 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("acosh", 1, F, "same", np.arccosh, "acosh({0})", "acosh {0}"),
     ("atanh", 1, F, "same", np.arctanh, "atanh({0})", "atanh {0}"),
     ("exp", 1, F, "same", np.exp, "exp({0})", "exp {0}"),
-    ("expm1", 1, F, "same", np.expm1, "expm1({0})", "expm1 {0}"),
+    ("expm1", 1, F, "same", np.expm1, "expm1({0})", "exp {0} - 1"),
     ("log", 1, F, "same", np.log, "log({0})", "log {0}"),
-    ("log1p", 1, F, "same", np.log1p, "log1p({0})", "log1p {0}"),
+    ("log1p", 1, F, "same", np.log1p, "log1p({0})", "log (1 + {0})"),
     ("sqrt", 1, F, "same", np.sqrt, "sqrt({0})", "sqrt {0}"),
     ("abs", 1, N, "same", np.abs, "PYACCAD_ABS({0})", "abs {0}"),
     ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", "signum {0}"),
     ("floor", 1, F, "same", np.floor, "floor({0})", "fromIntegral (floor {0} :: Exp Int)"),
     ("ceil", 1, F, "same", np.ceil, "ceil({0})", "fromIntegral (ceiling {0} :: Exp Int)"),
-    ("round", 1, F, "same", _np_round, "round({0})", "fromIntegral (round {0} :: Exp Int)"),
+    ("round", 1, F, "same", _np_round, "round({0})", "signum {0} * fromIntegral (floor (abs {0} + 0.5) :: Exp Int)"),
     ("trunc", 1, F, "same", np.trunc, "trunc({0})", "fromIntegral (truncate {0} :: Exp Int)"),
     ("erf", 1, F, "same", _np_erf, "erf({0})", "erf {0}"),
     ("isnan", 1, F, "bool", np.isnan, "isnan({0})", "isNaN {0}"),
@@ -101,7 +116,7 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("div", 2, F, "same", np.divide, "({0} / {1})", "{0} / {1}"),
     ("floordiv", 2, I, "same", _np_floordiv, "PYACCAD_FLOORDIV({0}, {1})", "{0} `div` {1}"),
     ("mod", 2, N, "same", np.mod, "PYACCAD_MOD({0}, {1})", "{0} `mod'` {1}"),
-    ("pow", 2, N, "same", np.power, "PYACCAD_POW({0}, {1})", "{0} ** {1}"),
+    ("pow", 2, N, "same", _np_pow, "PYACCAD_POW({0}, {1})", "{0} ** {1}"),
     ("atan2", 2, F, "same", np.arctan2, "atan2({0}, {1})", "atan2 {0} {1}"),
     ("minimum", 2, N, "same", np.minimum, "PYACCAD_MIN({0}, {1})", "min {0} {1}"),
     ("maximum", 2, N, "same", np.maximum, "PYACCAD_MAX({0}, {1})", "max {0} {1}"),

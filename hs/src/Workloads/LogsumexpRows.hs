@@ -1,0 +1,19 @@
+-- | logsumexpRows, exported by pyaccad from a trace at the example arguments a :: f32[4,5].
+module Workloads.LogsumexpRows (logsumexpRows) where
+
+import Data.Array.Accelerate
+import Prelude ()
+
+logsumexpRows :: Acc (Matrix Float) -> Acc (Scalar Float)
+logsumexpRows a =
+  let b = maximum a
+      c = reshape (I2 4 1) b
+      d = backpermute (I2 4 5) (\(I2 i _) -> I2 i 0) c
+      e = zipWith (-) a d
+      f = map exp e
+      g = sum f
+      h = map log g
+      o = sum c
+      p = zipWith (+) h o
+  in
+  sum p

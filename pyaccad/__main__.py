@@ -1,0 +1,92 @@
+"""The command line: ``python -m pyaccad export FILE.py:FUNC --module M [--name f] --arg f32[3,4] ...``.
+
+Example arguments are given as dtype-and-shape specs, one ``--arg`` per
+positional argument of ``FUNC`` in order (``f32``, ``f64``, ``i32``, ``i64``,
+``bool``; ``f32[]`` is a scalar). Without ``--arg``, the file must define
+``FUNC_example_args()`` returning the tuple of example NumPy arguments (for
+pytrees or real values). ``--generic`` prints the ``ad``-friendly generic
+target instead; ``--blas`` prints float matrix products with accelerate-blas.
+The module goes to standard output, or to ``--output FILE``.
+
+>>> parse_arg("f32[3,4]").shape, parse_arg("i64[]").dtype
+((3, 4), dtype('int64'))
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pyaccad.errors import Error
+
+_DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "bool": "bool"}
+
+
+def parse_arg(spec: str) -> np.ndarray:
+    """A zero array of the dtype and shape written as ``f32[3,4]`` (what the printer's comments show)."""
+    match = re.fullmatch(r"(f32|f64|i32|i64|bool)\[([\d, ]*)\]", spec.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{spec!r} is not a spec like f32[3,4], i64[], bool[5]")
+    shape = tuple(int(n) for n in match.group(2).replace(" ", "").split(",") if n)
+    return np.zeros(shape, dtype=_DTYPES[match.group(1)])
+
+
+def _load(target: str):
+    path, _, func = target.rpartition(":")
+    if not path or not func:
+        raise SystemExit(f"export: expected FILE.py:FUNC, got {target!r}")
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"export: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, func):
+        raise SystemExit(f"export: {path} defines no {func}")
+    return module, getattr(module, func), func
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pyaccad")
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export", help="print a function as an accelerate Haskell module")
+    export.add_argument("target", help="FILE.py:FUNC")
+    export.add_argument("--module", default="M", help="Haskell module name (default M)")
+    export.add_argument("--name", help="Haskell function name (default: FUNC)")
+    export.add_argument("--arg", action="append", type=parse_arg, default=[], help="example argument, e.g. f32[3,4]")
+    export.add_argument("--generic", action="store_true", help="the generic Data.Vector target for Numeric.AD")
+    export.add_argument("--blas", action="store_true", help="matrix products through accelerate-blas")
+    export.add_argument("--output", "-o", help="write the module here instead of standard output")
+    options = parser.parse_args(argv)
+
+    from pyaccad.export import export_generic, export_haskell
+
+    module, fn, func = _load(options.target)
+    if options.arg:
+        args = tuple(options.arg)
+    elif hasattr(module, f"{func}_example_args"):
+        args = tuple(getattr(module, f"{func}_example_args")())
+    else:
+        raise SystemExit(f"export: give --arg specs or define {func}_example_args() in {options.target}")
+    name = options.name or func
+    try:
+        if options.generic:
+            source = export_generic(fn, *args, module=options.module, name=name)
+        else:
+            source = export_haskell(fn, *args, module=options.module, name=name, blas=options.blas)
+    except Error as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 1
+    if options.output:
+        Path(options.output).write_text(source)
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

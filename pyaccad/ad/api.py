@@ -1,0 +1,326 @@
+"""The public derivative transforms: ``jvp``, ``linearize``, ``vjp``, ``grad``, ``value_and_grad``, ``grad_with``, ``diff``.
+
+Every transform takes a plain Python function. Called with tracers (inside
+``acc.jit``, another transform, or a lambda) it traces the function in a
+nested builder and adds the derivative program to the current trace; called
+with NumPy arrays it compiles and runs that program (``acc.jit``, default
+backend). Outer tracers a function closes over are free variables of its
+nested trace — constants with zero tangent to this transform — so nested
+derivatives cannot confuse their perturbations.
+
+Inside a lambda (scalar level) ``grad`` and ``vjp`` use forward mode, one
+pass per input: scalars have no arrays to transpose.
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad import ad
+>>> f = lambda x: ad.grad(lambda x: x * ad.grad(lambda y: x + y)(x))(x)
+>>> acc.jit(f, backend="interp")(np.array(3.0))
+array(1.)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pyaccad.ad import rules_collective, rules_control, rules_elementwise, rules_fold, rules_scan  # noqa: F401
+from pyaccad.ad import rules_structural, transpose_control, transpose_rules  # noqa: F401  (fill the tables)
+from pyaccad.ad.jvp import jvp_atoms
+from pyaccad.ad.linearize import linearize_into
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, lit
+from pyaccad.ad.transpose import transpose_into
+from pyaccad.errors import NotDifferentiable, ShapeError
+from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
+from pyaccad.frontend.tracing import (
+    Value,
+    check_live,
+    current_builder,
+    fail,
+    in_scalar_scope,
+    to_value,
+    trace_program,
+    value_of,
+)
+from pyaccad.ir import Atom, Program
+
+
+def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., Any]:
+    """``traced`` inside a trace; with NumPy arguments, compiled (``acc.jit``, cached per signature) and run."""
+    jitted = None
+
+    @functools.wraps(f)
+    def transformed(*args: Any) -> Any:
+        nonlocal jitted
+        leaves, _ = flatten(tuple(args))
+        if current_builder() is None and not any(isinstance(x, Value) for x in leaves):
+            if jitted is None:
+                from pyaccad.api import jit  # the run-time stages come after ad: import on use
+
+                jitted = jit(traced)
+            return jitted(*args)
+        return traced(*args)
+
+    return transformed
+
+
+def _trace(f: Callable[..., Any], args: Sequence[Any], what: str) -> tuple[Program, list[Atom], TreeDef, TreeDef]:
+    """Trace ``f`` at the arguments (a pytree per positional argument) in a builder nested in the current one."""
+    leaves, in_tree = flatten(tuple(args))
+    atoms = [check_live(to_value(x, what)) for x in leaves]
+    kind = "scalar" if in_scalar_scope() else "array"
+    program, out_tree = trace_program(f, [a.type for a in atoms], kind, in_tree, what=what)
+    return program, atoms, in_tree, out_tree
+
+
+def _values(atoms: Sequence[Atom]) -> list[Value]:
+    return [value_of(a) for a in atoms]
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(f(*primals), J_f(primals) · tangents)``, as ``jax.jvp``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> run = acc.jit(lambda x, t: ad.jvp(acc.sin, (x,), (t,)), backend="interp")
+    >>> run(np.array(0.0), np.array(2.0))
+    (array(0.), array(2.))
+    """
+    return staged(f, lambda p, t: _jvp(f, p, t))(tuple(primals), tuple(tangents))
+
+
+def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    program, atoms, in_tree, out_tree = _trace(f, primals, "jvp")
+    t_leaves, t_tree = flatten(tuple(tangents))
+    if t_tree != in_tree:
+        fail(ShapeError, f"jvp: tangents have structure {t_tree}, primals {in_tree}")
+    tans: list[Tan] = []
+    for a, t in zip(atoms, t_leaves):
+        t_atom = check_live(to_value(t, "jvp"))
+        if t_atom.type.shape != a.type.shape:
+            fail(ShapeError, f"jvp: tangent of shape {t_atom.type.shape} for a primal of shape {a.type.shape}")
+        tans.append(t_atom if differentiable(a.type) else Zero(a.type))
+    outs, outs_tan = jvp_atoms(program, atoms, tans)
+    return unflatten(out_tree, _values(outs)), unflatten(out_tree, _values([instantiate(t) for t in outs_tan]))
+
+
+def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """``(f(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the linear map ``J_f(primals)``, as ``jax.linearize``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> def g(x):
+    ...     y, f_jvp = ad.linearize(lambda x: x * x, x)
+    ...     return f_jvp(np.array(1.0))
+    >>> acc.jit(g, backend="interp")(np.array(3.0))
+    array(6.)
+    """
+    return _staged_pair(f, primals, _linearize)
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """``(f(*primals), pullback)`` with ``pullback(ct)`` the cotangents of the primals, as ``jax.vjp``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> def g(x):
+    ...     y, pullback = ad.vjp(lambda x: x * x, x)
+    ...     return pullback(np.ones(2))[0]
+    >>> acc.jit(g, backend="interp")(np.array([1.0, 3.0]))
+    array([2., 6.])
+    """
+    return _staged_pair(f, primals, _vjp)
+
+
+def _staged_pair(f: Callable[..., Any], primals: Sequence[Any], transform: Callable[..., Any]) -> tuple[Any, Any]:
+    """Run ``transform`` (``_vjp``/``_linearize``) traced, or with NumPy: compute the residuals once, then
+    compile the returned linear function with the residuals as its leading arguments."""
+    leaves, _ = flatten(tuple(primals))
+    if current_builder() is not None or any(isinstance(x, Value) for x in leaves):
+        return transform(f, primals)
+    from pyaccad.api import jit
+
+    def primal_part(*ps: Any) -> Any:
+        out, linear_fn = transform(f, ps)
+        return out, linear_fn.residuals
+
+    out, residuals = jit(primal_part)(*primals)
+
+    def apply(res: Any, *args: Any) -> Any:
+        _, linear_fn = transform(f, primals, residual_values=res)
+        return linear_fn(*args)
+
+    jitted = jit(apply)
+    return out, lambda *args: jitted(residuals, *args)
+
+
+class LinearFunction:
+    """The linear part of a linearized function, closed over residuals of the trace that made it."""
+
+    def __init__(self, linear: Program, apply: Callable[..., Any]) -> None:
+        self.residuals = [value_of(v) for v in linear.free_vars]
+        self._apply = apply
+
+    def __call__(self, *args: Any) -> Any:
+        return self._apply(*args)
+
+
+def _linearize(f: Callable[..., Any], primals: Sequence[Any], residual_values: Any = None) -> tuple[Any, Any]:
+    program, atoms, in_tree, out_tree = _trace(f, primals, "linearize")
+    lin = _linearized(program, atoms, residual_values)
+    n_in = len(atoms)
+
+    def f_jvp(*tangents: Any) -> Any:
+        t_leaves, _ = flatten(tuple(tangents))
+        if len(t_leaves) != n_in:
+            fail(ShapeError, f"linearize: f_jvp got {len(t_leaves)} tangent arrays, expected {n_in}")
+        tans = [check_live(to_value(t_leaves[i], "f_jvp")) for i in lin.diff_inputs]
+        outs_tan = jvp_atoms(lin.linear, tans, [Zero(t.type) for t in tans])[0]
+        return unflatten(out_tree, _values(outs_tan))
+
+    return unflatten(out_tree, _values(lin.outs)), LinearFunction(lin.linear, f_jvp)
+
+
+def _linearized(program: Program, atoms: list[Atom], residual_values: Any):
+    lin = linearize_into(program, atoms)
+    if residual_values is not None:  # re-traced to compile the linear part: residuals are arguments now
+        from pyaccad.ir.rewrite import substitute
+
+        env = {v: check_live(r) for v, r in zip(lin.linear.free_vars, residual_values)}
+        lin.linear = substitute(lin.linear, env)
+    return lin
+
+
+def _vjp(f: Callable[..., Any], primals: Sequence[Any], residual_values: Any = None) -> tuple[Any, Any]:
+    program, atoms, in_tree, out_tree = _trace(f, primals, "vjp")
+    if in_scalar_scope():
+        return _scalar_vjp(program, atoms, in_tree, out_tree)
+    lin = _linearized(program, atoms, residual_values)
+
+    def pullback(*cts: Any) -> Any:
+        ct_leaves, ct_tree = flatten(cts[0] if len(cts) == 1 else tuple(cts))
+        if ct_tree != out_tree and len(ct_leaves) != len(lin.outs):
+            fail(ShapeError, f"vjp: cotangents have structure {ct_tree}, the outputs {out_tree}")
+        ct_atoms = [check_live(to_value(c, "pullback")) for c in ct_leaves]
+        in_cts = transpose_into(lin.linear, ct_atoms)
+        result = [instantiate(Zero(a.type)) for a in atoms]
+        for k, i in enumerate(lin.diff_inputs):
+            result[i] = instantiate(in_cts[k])
+        return unflatten(in_tree, _values(result))
+
+    return unflatten(out_tree, _values(lin.outs)), LinearFunction(lin.linear, pullback)
+
+
+def _scalar_vjp(program: Program, atoms: list[Atom], in_tree: TreeDef, out_tree: TreeDef) -> tuple[Any, Any]:
+    """``vjp`` of a scalar function inside a lambda: one forward pass per input (no arrays to transpose)."""
+    outs, _ = jvp_atoms(program, atoms, [Zero(a.type) for a in atoms])
+
+    def pullback(*cts: Any) -> Any:
+        ct_leaves, _ = flatten(cts[0] if len(cts) == 1 else tuple(cts))
+        ct_atoms = [check_live(to_value(c, "pullback")) for c in ct_leaves]
+        result: list[Atom] = []
+        for i, a in enumerate(atoms):
+            if not differentiable(a.type):
+                result.append(lit(0, a.type))
+                continue
+            seeds: list[Tan] = [Zero(b.type) for b in atoms]
+            seeds[i] = lit(1, a.type)
+            _, outs_tan = jvp_atoms(program, atoms, seeds)
+            total: Any = lit(0, a.type)
+            for t, c in zip(outs_tan, ct_atoms):
+                if not isinstance(t, Zero):
+                    total = value_of(total) + value_of(t) * value_of(c)
+                    total = total.var
+            result.append(total)
+        return unflatten(in_tree, _values(result))
+
+    return unflatten(out_tree, _values(outs)), pullback
+
+
+def _argnums(argnums: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for k in nums:
+        if not -n <= k < n:
+            fail(ShapeError, f"{what}: argnums {argnums} out of range for {n} arguments")
+    return tuple(k % n for k in nums)
+
+
+def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], args: Sequence[Any], what: str):
+    nums = _argnums(argnums, len(args), what)
+    for k in nums:
+        for leaf in flatten(args[k])[0]:
+            value = to_value(leaf, what)
+            if not differentiable(value.var.type):
+                fail(NotDifferentiable, f"{what}: argument {k} has dtype {value.dtype}; "
+                     "only float inputs can be differentiated (use acc.cast to a float)")
+    out, pullback = _vjp(f, args)
+    out_leaves, _ = flatten(out)
+    if len(out_leaves) != 1 or out_leaves[0].shape != () or not differentiable(out_leaves[0].var.type):
+        shapes = [getattr(o, "shape", None) for o in out_leaves]
+        fail(ShapeError, f"{what}: the function must return one float scalar, got {shapes}; use ad.vjp for others")
+    grads = pullback(lit_value(1, out_leaves[0]))
+    chosen = tuple(grads[k] for k in nums)
+    return out, chosen[0] if isinstance(argnums, int) else chosen
+
+
+def lit_value(value: float, like: Value) -> Value:
+    return value_of(lit(value, like.var.type))
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The gradient of a scalar-valued ``f`` with respect to the arguments ``argnums`` (pytrees allowed).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> acc.jit(ad.grad(lambda x: (x * x).sum()), backend="interp")(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+    return staged(f, lambda *args: _value_and_grad(f, argnums, args, "grad")[1])
+
+
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """``(f(*args), grad(f)(*args))`` in one pass, as ``ad``'s ``grad'``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> acc.jit(ad.value_and_grad(lambda x: (x * x).sum()), backend="interp")(np.array([3.0]))
+    (array(9.), array([6.]))
+    """
+    return staged(f, lambda *args: _value_and_grad(f, argnums, args, "value_and_grad"))
+
+
+def grad_with(combine: Callable[[Any, Any], Any], f: Callable[..., Any]) -> Callable[..., Any]:
+    """``combine(x, dx)`` element-wise over the input and its gradient, as ``ad``'s ``gradWith``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> acc.jit(ad.grad_with(lambda x, dx: (x, dx), lambda x: (x * x).sum()), backend="interp")(np.array([2.0]))
+    (array([2.]), array([4.]))
+    """
+
+    def traced(x: Any) -> Any:
+        g = _value_and_grad(f, 0, (x,), "grad_with")[1]
+        x_leaves, tree = flatten(x)
+        g_leaves, _ = flatten(g)
+        return unflatten(tree, [combine(to_value(a, "grad_with"), b) for a, b in zip(x_leaves, g_leaves)])
+
+    return staged(f, traced)
+
+
+def diff(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The derivative of a scalar → scalar function; usable inside lambdas, as ``ad``'s ``diff``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad import ad
+    >>> acc.jit(lambda a: acc.map(ad.diff(lambda x: x * x * x), a), backend="interp")(np.array([1.0, 2.0]))
+    array([ 3., 12.])
+    """
+
+    def traced(x: Any) -> Any:
+        value = to_value(x, "diff")
+        if not differentiable(value.var.type):
+            fail(NotDifferentiable, f"diff: the argument has dtype {value.dtype}; only floats can be differentiated")
+        one = lit_value(1, value)
+        return _jvp(f, (value,), (one,))[1]
+
+    return staged(f, traced)

@@ -1,0 +1,256 @@
+"""Batching by re-tracing: the rule table, the interpreter that walks a program, and shared helpers.
+
+``vmap`` traces the user's function once at the per-example types, then
+:func:`batch_into` walks that program's statements inside the current trace,
+keeping for every variable its new atom and its *batch dimension* (``bdim``):
+the axis that runs over the batch, or ``None`` when the value is the same for
+every example. A statement whose operands (and the free variables of its
+lambdas and bodies) are all unbatched is copied unchanged; any other is
+handed to its rule in :data:`BATCH_RULES`, as in JAX::
+
+    rule(ctx, prim, args, bdims, params) -> (outs, out_bdims)
+
+``args`` are the new atoms, ``bdims`` their batch dimensions, ``params`` the
+statement's original params (lambdas still refer to the per-example
+program's variables; ``ctx`` resolves them). Rules emit IR with
+:func:`pyaccad.frontend.tracing.emit` into the current builder.
+
+Lambdas stay scalar. When a lambda reads a batched free array (``index``) or
+uses a batched free scalar, the rule gives it the batch index — the *lane* —
+as an extra argument (a ``map`` becomes a ``generate`` over the batched
+shape, a ``fold`` carries a lane operand), and :func:`inline_lambda` rewrites
+each such read to ``index(a, ..lane..)``: the batching rule of ``index``.
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad import ad
+>>> acc.jit(ad.vmap(lambda x: x * 2.0), backend="interp")(np.ones((2, 3)))
+array([[2., 2., 2.],
+       [2., 2., 2.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from pyaccad.errors import Error
+from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
+from pyaccad.ir import BOOL, INDEX_DTYPE, PRIMITIVES, Atom, Lit, Primitive, Program, Var, scalar_type
+from pyaccad.ir.rewrite import substitute
+from pyaccad.ir.types import is_float
+
+BDim = int | None
+BatchRule = Callable[
+    ["BatchContext | LaneContext", Primitive, Sequence[Atom], Sequence[BDim], Mapping[str, Any]],
+    tuple[Sequence[Atom], Sequence[BDim]],
+]
+
+BATCH_RULES: dict[Primitive, BatchRule] = {}
+"""The batching rule of every primitive (filled by the ``batching_*`` family modules)."""
+
+
+def batch_rule(*names: str) -> Callable[[BatchRule], BatchRule]:
+    """Register the decorated function as the batching rule of the named primitives."""
+
+    def register(rule: BatchRule) -> BatchRule:
+        for name in names:
+            BATCH_RULES[PRIMITIVES[name]] = rule
+        return rule
+
+    return register
+
+
+class BatchContext:
+    """The state of one batched (array-level) program: the batch size and each variable's new atom and bdim.
+
+    A context made for a nested body (``awhile``, ``acond``) starts from a copy of its parent's
+    maps, because bodies read their enclosing scope lexically.
+    """
+
+    def __init__(self, size: int, parent: BatchContext | None = None) -> None:
+        self.size = size
+        self.atoms: dict[Var, Atom] = dict(parent.atoms) if parent else {}
+        self.bdims: dict[Var, int] = dict(parent.bdims) if parent else {}
+
+    def bind(self, var: Var, atom: Atom, bdim: BDim) -> None:
+        self.atoms[var] = atom
+        if bdim is None:
+            self.bdims.pop(var, None)
+        else:
+            self.bdims[var] = bdim
+
+    def read(self, atom: Atom) -> tuple[Atom, BDim]:
+        """The new atom for an old one and its bdim; variables of scopes outside the batched program are unbatched."""
+        if isinstance(atom, Lit):
+            return atom, None
+        return self.atoms.get(atom, atom), self.bdims.get(atom)
+
+    def is_batched(self, program: Program) -> bool:
+        """True when the nested ``program`` uses a batched variable of an enclosing scope."""
+        return any(v in self.bdims for v in program.free_vars)
+
+    def rename(self, program: Program) -> Program:
+        """A fresh copy of a nested program that uses no batched variable, its free variables renamed."""
+        return substitute(program, {v: self.atoms.get(v, v) for v in program.free_vars})
+
+
+def batch_into(
+    ctx: BatchContext, program: Program, args: Sequence[Atom], bdims: Sequence[BDim]
+) -> tuple[list[Atom], list[BDim]]:
+    """Emit the batched statements of ``program`` into the current builder; return its outputs and their bdims.
+
+    >>> from pyaccad.frontend.tracing import trace_program
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> f, _ = trace_program(lambda x: x * 2.0, [ArrayType(FLOAT64, (3,))])
+    >>> run = lambda xs: [value_of(a) for a in batch_into(BatchContext(5), f, [xs.var], [1])[0]]
+    >>> [str(t) for t in trace_program(run, [ArrayType(FLOAT64, (3, 5))])[0].output_types]
+    ['f64[3,5]']
+    """
+    for var, atom, bdim in zip(program.inputs, args, bdims, strict=True):
+        ctx.bind(var, atom, bdim)
+    for stmt in program.stmts:
+        new_args, new_bdims = zip(*(ctx.read(a) for a in stmt.args), strict=True) if stmt.args else ((), ())
+        if all(b is None for b in new_bdims) and not any(ctx.is_batched(s) for s in stmt.subprograms()):
+            outs, out_bdims = copy_unbatched(ctx, stmt.prim, new_args, new_bdims, stmt.params)
+        elif stmt.prim in BATCH_RULES:
+            outs, out_bdims = BATCH_RULES[stmt.prim](ctx, stmt.prim, list(new_args), list(new_bdims), stmt.params)
+        else:
+            fail(Error, f"vmap: the primitive {stmt.prim.name} has no batching rule")
+        for var, atom, bdim in zip(stmt.outs, outs, out_bdims, strict=True):
+            ctx.bind(var, atom, bdim)
+    results = [ctx.read(a) for a in program.outputs]
+    return [a for a, _ in results], [b for _, b in results]
+
+
+def copy_unbatched(
+    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+) -> tuple[Sequence[Atom], Sequence[BDim]]:
+    """Re-emit a statement that no batched value reaches: its results are unbatched."""
+    params = dict(params)
+    for name in prim.subprogram_params:
+        if params.get(name) is not None:
+            params[name] = ctx.rename(params[name])
+    outs = emit(prim, args, params)
+    return outs, [None] * len(outs)
+
+
+# ---------------------------------------------------------------------------------------------- helpers for rules
+
+
+def moveaxis(atom: Atom, src: int, dst: int) -> Atom:
+    """``atom`` with axis ``src`` moved to position ``dst`` (one ``transpose``, or none)."""
+    if src == dst:
+        return atom
+    perm = [i for i in range(len(atom.shape)) if i != src]
+    perm.insert(dst, src)
+    (out,) = emit("transpose", (atom,), {"perm": tuple(perm)})
+    return out
+
+
+def broadcast_batch(atom: Atom, size: int, axis: int) -> Atom:
+    """An unbatched value with a new batch axis of ``size`` inserted at ``axis``."""
+    shape = list(atom.shape)
+    shape.insert(axis, size)
+    dims = tuple(i for i in range(len(shape)) if i != axis)
+    (out,) = emit("broadcast_in_dim", (atom,), {"shape": tuple(shape), "dims": dims})
+    return out
+
+
+def at_axis(ctx: BatchContext, atom: Atom, bdim: BDim, axis: int = 0) -> Atom:
+    """``atom`` batched along ``axis``: moved there if batched elsewhere, broadcast if unbatched."""
+    if bdim is None:
+        return broadcast_batch(atom, ctx.size, axis)
+    return moveaxis(atom, bdim, axis)
+
+
+def zero(dtype: np.dtype) -> Lit:
+    """The literal zero (False for bool) of ``dtype``."""
+    return Lit(False if dtype == BOOL else 0.0 if is_float(dtype) else 0, dtype)
+
+
+def lane_index(lane: Atom, indices: Sequence[Atom], bdim: int) -> list[Atom]:
+    """The indices of a per-example read with the lane inserted at the batch dimension."""
+    return [*indices[:bdim], lane, *indices[bdim:]]
+
+
+# ------------------------------------------------------------------------------------------------- scalar lambdas
+
+
+class LaneContext:
+    """Reading the enclosing array scope from inside a lambda, at one lane of the batch.
+
+    ``outer`` resolves the array-level variables; ``local`` maps the lambda's own variables.
+    """
+
+    def __init__(self, outer: BatchContext, lane: Atom | None, local: dict[Var, Atom]) -> None:
+        self.outer = outer
+        self.lane = lane
+        self.local = local
+
+    def read(self, atom: Atom) -> tuple[Atom, BDim]:
+        if isinstance(atom, Var) and atom in self.local:
+            return self.local[atom], None
+        return self.outer.read(atom)
+
+    def scalar(self, atom: Atom) -> Atom:
+        """The value of ``atom`` at this lane: a batched free scalar is read with ``index`` at the lane."""
+        new, bdim = self.read(atom)
+        if bdim is None:
+            return new
+        assert self.lane is not None, "a batched value reached a lambda that was not given the lane"
+        (out,) = emit("index", (new, self.lane))
+        return out
+
+
+def inline_lambda(
+    ctx: BatchContext, lam: Program, args: Sequence[Atom], lane: Atom | None, parent: LaneContext | None = None
+) -> list[Atom]:
+    """Emit ``lam``'s body at ``args`` into the current scalar builder, reading batched free values at ``lane``.
+
+    ``lane`` is a variable of the enclosing lambda (or a literal lane); it may be None when
+    ``lam`` uses no batched value. Nested scalar bodies (``cond``, ``while_``) are re-traced the same way.
+    """
+    lctx = LaneContext(ctx, lane, dict(parent.local) if parent else {})
+    lctx.local.update(zip(lam.inputs, args, strict=True))
+    for stmt in lam.stmts:
+        if stmt.prim is PRIMITIVES["index"]:
+            pairs = [lctx.read(stmt.args[0])] + [(lctx.scalar(a), None) for a in stmt.args[1:]]
+            outs, _ = BATCH_RULES[stmt.prim](lctx, stmt.prim, [a for a, _ in pairs], [b for _, b in pairs], stmt.params)
+        else:
+            params = dict(stmt.params)
+            for name in stmt.prim.subprogram_params:
+                if params.get(name) is not None:
+                    params[name] = _retrace_scalar(ctx, params[name], lane, lctx)
+            outs = emit(stmt.prim, [lctx.scalar(a) for a in stmt.args], params)
+        lctx.local.update(zip(stmt.outs, outs, strict=True))
+    return [lctx.scalar(a) for a in lam.outputs]
+
+
+def _retrace_scalar(ctx: BatchContext, body: Program, lane: Atom | None, parent: LaneContext) -> Program:
+    def run(*xs: Any) -> list[Any]:
+        return [value_of(a) for a in inline_lambda(ctx, body, [x.var for x in xs], lane, parent)]
+
+    program, _ = trace_program(run, body.input_types, "scalar")
+    return program
+
+
+def lambda_over(in_types: Sequence, body: Callable[..., Sequence[Atom]]) -> Program:
+    """Trace a scalar lambda of ``in_types`` (dtypes) whose body, given the input atoms, emits and returns atoms."""
+
+    def run(*xs: Any) -> list[Any]:
+        return [value_of(a) for a in body(*[x.var for x in xs])]
+
+    program, _ = trace_program(run, [scalar_type(t) for t in in_types], "scalar")
+    return program
+
+
+def index_lambda(rank: int, body: Callable[..., Sequence[Atom]]) -> Program:
+    """A ``generate``-style lambda over ``(lane, i_0, .., i_{rank-1})`` (all int64)."""
+    return lambda_over([INDEX_DTYPE] * (rank + 1), body)
+
+
+def generate(shape: Sequence[int], lam: Program) -> tuple[Var, ...]:
+    """Emit ``generate(; shape, lam)``."""
+    return emit("generate", (), {"shape": tuple(shape), "lam": lam})

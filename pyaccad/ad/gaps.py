@@ -1,0 +1,34 @@
+"""The one visible list of what the derivative passes do not cover.
+
+Every primitive has a JVP rule, and every primitive that can appear in a
+linear program has a transpose rule (the coverage test checks both against
+:data:`pyaccad.ir.PRIMITIVES`), so the allow-lists of missing rules are
+empty. What remains are *cases* of some rules, each raising
+:class:`pyaccad.NotDifferentiable` naming the primitive; the tests check
+that each one does.
+
+>>> MISSING_JVP, MISSING_TRANSPOSE
+(frozenset(), frozenset())
+"""
+
+from __future__ import annotations
+
+MISSING_JVP: frozenset[str] = frozenset()
+"""Primitives without a JVP rule."""
+
+MISSING_TRANSPOSE: frozenset[str] = frozenset()
+"""Primitives that can be linear but have no transpose rule."""
+
+UNSUPPORTED_CASES: dict[str, str] = {
+    "permute": "a combine function other than +, max, min or overwrite (lambda new, old: new)",
+    "scan": "a tuple-valued scan whose operator is not + (single-result scans take any operator)",
+    "index": "a read of a differentiated array inside a while_ loop of a lambda (its trip count varies)",
+    "fold/scan": "an operator that reads a differentiated value of an enclosing scope (pass it as an operand)",
+}
+"""Cases some rules reject with :class:`pyaccad.NotDifferentiable`, by primitive."""
+
+LINEAR_IN_JVP: frozenset[str] = frozenset({
+    "mul", "div", "select", "cast", "fold", "scan", "permute", "cond", "while", "concatenate",
+})
+"""Primitives the JVP rules use linearly beyond those declaring ``linear_args`` (a residual operand, or
+``+`` as the operator, or control flow around linear statements): each needs a transpose rule too."""

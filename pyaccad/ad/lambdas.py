@@ -1,0 +1,188 @@
+"""Differentiating element functions: partial derivatives as extra outputs of the primal lambda.
+
+The lambda of a ``map``, ``generate`` or ``stencil`` is differentiated at the
+scalar level by forward mode. Its *sources* are everything its result may
+depend on differentiably:
+
+* an operand (``input``) whose array-level tangent is not zero;
+* a free rank-0 array of an enclosing scope used directly (``free``);
+* a read ``a[idx]`` of a free array with a tangent (``read``: one per
+  ``index`` statement, wherever it sits in the lambda, ``cond`` branches
+  included).
+
+For each source the lambda is JVP'd with a one-hot tangent (1 on that
+source, symbolic zero elsewhere); the tangent outputs are the partial
+derivatives ``∂y_j/∂source``. One primal collective computes the results,
+the partials and, for each read, the index it read (hoisted out of ``cond``
+branches; a branch not taken contributes partial 0 and index 0). The
+array-level tangent is then linear:
+
+    y_j_tan = Σ_input  ∂y_j/∂x_i · x_i_tan
+            + Σ_read   ∂y_j/∂a[idx_k] · backpermute(a_tan, idx_k)      (transposes to permute (+))
+            + Σ_free   ∂y_j/∂s · broadcast(s_tan)
+
+Partials that are constants (a linear lambda) stay literals and cost no
+array. Reads inside a ``while_`` body happen a data-dependent number of
+times and are not supported (see :mod:`pyaccad.ad.gaps`).
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad import ad
+>>> a = np.array([1.0, 2.0, 3.0])
+>>> ad.grad(lambda a: acc.generate((2,), lambda i: a[i + 1] * a[i]).sum())(a)
+array([2., 4., 2.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pyaccad.ad.jvp import Env, jvp_stmts
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, op, tcast, tscale, tsum
+from pyaccad.errors import NotDifferentiable
+from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
+from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Var, scalar_type
+
+
+@dataclass
+class Source:
+    """Something a lambda's result depends on: ``key`` is the old variable that gets the one-hot seed."""
+
+    kind: str  # "input", "free" or "read"
+    key: Var
+    pos: int = -1  # input: the operand position
+    array: Var | None = None  # read: the free array read
+    partials: list = field(default_factory=list)  # per lambda output: a Slot, a Lit, or None for zero
+    index: list = field(default_factory=list)  # read: per axis, a Slot or a Lit
+
+
+def find_sources(lam: Program, env: Env, input_tans: Sequence[Tan]) -> list[Source]:
+    """The differentiable sources of ``lam`` (see the module doc), given its operands' tangents."""
+    sources = [
+        Source("input", v, pos=i)
+        for i, (v, t) in enumerate(zip(lam.inputs, input_tans))
+        if not is_zero(t) and differentiable(v.type)
+    ]
+    for v in lam.free_vars:
+        if v.shape == () and differentiable(v.type) and not is_zero(env.tangent(v)):
+            sources.append(Source("free", v))
+    _collect_reads(lam, env, sources, in_loop=False)
+    return sources
+
+
+def _collect_reads(program: Program, env: Env, sources: list[Source], in_loop: bool) -> None:
+    for stmt in program.stmts:
+        if stmt.prim.name == "index":
+            array = stmt.args[0]
+            if isinstance(array, Var) and differentiable(array.type) and not is_zero(env.tangent(array)):
+                if in_loop:
+                    fail(NotDifferentiable, "index: reading a differentiated array inside a while_ loop of a lambda "
+                         f"is not supported (array {array.type}, at {stmt.source or 'unknown line'})")
+                sources.append(Source("read", stmt.outs[0], array=array))
+        for sub in stmt.subprograms():
+            _collect_reads(sub, env, sources, in_loop or stmt.prim.name == "while")
+
+
+def partials_lambda(lam: Program, env: Env, sources: list[Source]) -> Program:
+    """``lam`` extended with the partials (and read indices) of ``sources``; fills their ``partials``/``index``."""
+
+    def body(*xs: object) -> list[object]:
+        atoms = [x.var for x in xs]  # type: ignore[attr-defined]
+        outs = _lambda_jvp(lam, env, atoms, {}, None)[0]
+        extra: list[Atom] = []
+        for source in sources:
+            one = Lit(source.key.dtype.type(1).item(), source.key.dtype)
+            seeds = {} if source.kind == "input" else {source.key: one}
+            _, outs_tan, read_index = _lambda_jvp(lam, env, atoms, seeds, source.pos if source.kind == "input" else None)
+            source.partials = [_slot(t, extra) for t in outs_tan]
+            if source.kind == "read":
+                source.index = [_slot(i, extra) for i in read_index or ()]
+        return [value_of(a) for a in [*outs, *extra]]
+
+    program, _ = trace_program(body, lam.input_types, "scalar", hints=[v.hint for v in lam.inputs])
+    return program
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Position of a partial or index among the extra outputs of the extended lambda."""
+
+    pos: int
+
+
+def _slot(t: Tan, extra: list[Atom]) -> Lit | Slot | None:
+    """A partial as a literal (kept out of the arrays), None for zero, else a slot among the outputs."""
+    if is_zero(t):
+        return None
+    if isinstance(t, Lit):
+        return t
+    extra.append(t)
+    return Slot(len(extra) - 1)
+
+
+def _lambda_jvp(lam: Program, env: Env, atoms: list[Atom], seeds: dict[Var, Atom],
+                input_pos: int | None) -> tuple[list[Atom], list[Tan], list[Atom] | None]:
+    inner = Env(env, boundary=True, seeds=seeds)
+    tans: list[Tan] = [Zero(v.type) for v in lam.inputs]
+    if input_pos is not None:
+        v = lam.inputs[input_pos]
+        tans[input_pos] = Lit(v.dtype.type(1).item(), v.dtype)
+    inner.bind(lam.inputs, atoms, tans)
+    outs, outs_tan = jvp_stmts(lam, inner)
+    return outs, outs_tan, inner.read_index
+
+
+def lambda_tangents(lam: Program, env: Env, input_tans: Sequence[Tan], out_shape: tuple[int, ...],
+                    run: Callable[[Program], Sequence[Atom]],
+                    input_basis: Callable[[int, Tan], Tan]) -> tuple[list[Atom], list[Tan]]:
+    """Emit the primal collective (via ``run(new_lambda)``) and the array-level tangents of its results.
+
+    ``input_basis(i, x_i_tan)`` is the array the partial of operand ``i``
+    multiplies: ``x_i_tan`` itself for ``map``, a shifted tangent for ``stencil``.
+    """
+    sources = find_sources(lam, env, input_tans)
+    new_lam = partials_lambda(lam, env, sources)
+    results = list(run(new_lam))
+    n_out = len(lam.outputs)
+    outs, extra = results[:n_out], results[n_out:]
+
+    terms: list[list[Tan]] = [[] for _ in outs]
+    for source in sources:
+        if source.kind == "input":
+            basis = input_basis(source.pos, input_tans[source.pos])
+        elif source.kind == "free":
+            s_tan = instantiate(env.tangent(source.key))
+            basis = op("broadcast_in_dim", s_tan, shape=out_shape, dims=())
+        else:
+            basis = _gathered_tangent(env.tangent(source.array), out_shape, source, extra)
+        for j, slot in enumerate(source.partials):
+            if slot is None or is_zero(basis) or not differentiable(outs[j].type):
+                continue
+            term = tcast(basis, outs[j].type)
+            partial = extra[slot.pos] if isinstance(slot, Slot) else slot
+            terms[j].append(_scale(term, partial, outs[j]))
+    return outs, [tsum(ts, o.type) if differentiable(o.type) else Zero(o.type) for ts, o in zip(terms, outs)]
+
+
+def _scale(term: Tan, partial: Atom, out: Atom) -> Tan:
+    if isinstance(partial, Lit):
+        if partial.value == 1:
+            return term
+        if partial.value == -1:
+            return op("neg", term)
+        (partial,) = emit("broadcast_in_dim", (Lit(partial.value, out.dtype),), {"shape": out.shape, "dims": ()})
+    return tscale(term, partial)
+
+
+def _gathered_tangent(a_tan: Tan, out_shape: tuple[int, ...], source: Source, extra: list[Atom]) -> Tan:
+    """``backpermute(a_tan, idx)``: the tangent of the elements a lambda read at ``idx`` (per output element)."""
+    if is_zero(a_tan) or a_tan.type.size == 0:
+        return Zero(a_tan.type.with_shape(out_shape))
+    idx = [extra[s.pos] if isinstance(s, Slot) else s for s in source.index]
+
+    def index_fn(*ix: object) -> list[object]:
+        return [value_of(op("index", i, *(v.var for v in ix)) if isinstance(i, Var) else i) for i in idx]
+
+    index_lam, _ = trace_program(index_fn, [scalar_type(INDEX_DTYPE)] * len(out_shape), "scalar")
+    return op("backpermute", instantiate(a_tan), shape=out_shape, index=index_lam)
+

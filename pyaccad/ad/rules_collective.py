@@ -1,0 +1,167 @@
+"""JVP rules of ``map``, ``generate``, ``stencil``, ``backpermute``, ``permute`` and ``index``.
+
+``map``/``generate``/``stencil`` differentiate their lambda at the scalar
+level (:mod:`pyaccad.ad.lambdas`): one primal collective returns the
+results with their partial derivatives, and the tangent is a linear
+combination of the operands' tangents. For ``stencil`` neighbour ``k`` of
+offset ``d`` contributes ``∂f/∂n_k · shift_d(x_tan)``, the shift being a
+``backpermute`` with the boundary's index map (``clamp``, ``mirror``,
+``wrap``) or, for a constant boundary, a ``backpermute`` of the zero-padded
+tangent (the constant has no tangent).
+
+``backpermute`` is linear in its source. ``permute`` with ``+`` (or with
+the overwrite combine ``lambda new, old: new``) is linear in defaults and
+source; with ``max``/``min`` the tangent flows from the winners, split
+equally among ties as JAX does; other combines are gaps
+(:mod:`pyaccad.ad.gaps`).
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad import ad
+>>> ad.grad(lambda x: acc.stencil(lambda l, c, r: l * r, x, 3, "wrap").sum())(np.array([1.0, 2.0, 3.0]))
+array([10.,  8.,  6.])
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from pyaccad.ad.jvp import Env, copy_stmt, linear_rule, register, renamed_params
+from pyaccad.ad.lambdas import lambda_tangents
+from pyaccad.ad.monoids import monoid
+from pyaccad.ad.tangents import Tan, Zero, is_zero, lit, op, tadd
+from pyaccad.errors import NotDifferentiable
+from pyaccad.frontend.tracing import call_program, emit, fail, trace_program, value_of
+from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
+
+register("backpermute")(linear_rule)
+
+
+@register("map")
+def _map_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    return lambda_tangents(
+        stmt.params["lam"], env, args_tan, args[0].shape,
+        run=lambda lam: emit("map", tuple(args), {"lam": lam}),
+        input_basis=lambda i, x_tan: x_tan,
+    )
+
+
+@register("generate")
+def _generate_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    shape = tuple(stmt.params["shape"])
+    return lambda_tangents(
+        stmt.params["lam"], env, [], shape,
+        run=lambda lam: emit("generate", (), {**stmt.params, "lam": lam}),
+        input_basis=lambda i, x_tan: x_tan,
+    )
+
+
+@register("stencil")
+def _stencil_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    (x,) = args
+    (x_tan,) = args_tan
+    size = tuple(stmt.params["size"])
+    offsets = list(itertools.product(*(range(-(s // 2), s // 2 + 1) for s in size)))
+    n = len(offsets)
+    return lambda_tangents(
+        stmt.params["lam"], env, [x_tan] * n, x.shape,
+        run=lambda lam: emit("stencil", (x,), {**stmt.params, "lam": lam}),
+        input_basis=lambda k, t: shifted(t, offsets[k], stmt.params["boundary"]),
+    )
+
+
+def shifted(x: Tan, offset: tuple[int, ...], boundary: str) -> Tan:
+    """``x`` read at ``i + offset`` with ``boundary`` (zero outside for ``constant``): linear in ``x``."""
+    if is_zero(x) or x.type.size == 0 or not any(offset):
+        return x
+    shape = x.shape
+    if boundary == "constant":
+        r = [abs(d) for d in offset]
+        x = op("pad", x, lit(0, x.type.with_shape(())), lo=tuple(r), hi=tuple(r), interior=(0,) * len(r))
+        shape_map = [lambda i, d=d, r_=r_: op("add", i, Lit(d + r_, INDEX_DTYPE)) for d, r_ in zip(offset, r)]
+    else:
+        shape_map = [lambda i, d=d, n=n: _boundary_index(i, d, n, boundary) for d, n in zip(offset, shape)]
+
+    def index(*ix: object) -> list[object]:
+        return [value_of(f(i.var)) for f, i in zip(shape_map, ix)]  # type: ignore[attr-defined]
+
+    lam, _ = trace_program(index, [scalar_type(INDEX_DTYPE)] * len(shape), "scalar")
+    return op("backpermute", x, shape=shape, index=lam)
+
+
+def _boundary_index(i: Atom, d: int, n: int, boundary: str) -> Atom:
+    """``i + d`` brought into ``[0, n)`` as the stencil's boundary does (see the interpreter's stencil)."""
+    if d == 0:
+        return i
+    j = op("add", i, Lit(d, INDEX_DTYPE))
+    if boundary == "clamp":
+        return op("maximum", op("minimum", j, Lit(n - 1, INDEX_DTYPE)), Lit(0, INDEX_DTYPE))
+    if boundary == "wrap":
+        return op("mod", j, Lit(n, INDEX_DTYPE))
+    if n == 1:  # mirror
+        return Lit(0, INDEX_DTYPE)
+    period = 2 * (n - 1)
+    folded = op("mod", j, Lit(period, INDEX_DTYPE))
+    return op("select", op("ge", folded, Lit(n, INDEX_DTYPE)), op("sub", Lit(period, INDEX_DTYPE), folded), folded)
+
+
+@register("index")
+def _index_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    (out,) = copy_stmt(stmt, env, args)
+    lam_env = env.lambda_env()
+    seed = lam_env.seeds.get(stmt.outs[0]) if lam_env is not None else None
+    if seed is None:
+        return [out], [Zero(out.type)]
+    env.read_index = list(args[1:])
+    return [out], [seed]
+
+
+@register("permute")
+def _permute_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    kind = monoid(stmt.params["combine"])
+    if kind in ("add", "first"):
+        return linear_rule(stmt, env, args, args_tan)
+    if kind not in ("maximum", "minimum"):
+        fail(NotDifferentiable, f"permute: no derivative for a scatter with this combine function "
+             f"(only +, max, min and overwrite), at {stmt.source or 'unknown line'}")
+    (out,) = copy_stmt(stmt, env, args)
+    if out.dtype.kind != "f":
+        return [out], [Zero(out.type)]
+    defaults, x = args
+    d_tan, x_tan = args_tan
+    params = renamed_params(stmt, env)
+    add = _add_lambda(out.dtype)
+    winners = _source_wins(x, out, params["index"])  # x[i] == out[target(i)], kept
+    one, zero = lit(1, x.type), lit(0, x.type)
+    d_wins = op("eq", defaults, out)
+    counts = op("permute", op("select", d_wins, lit(1, out.type), lit(0, out.type)),
+                op("select", winners, one, zero), combine=add, index=params["index"])
+    from_x: Tan = Zero(out.type) if is_zero(x_tan) else op(
+        "permute", lit(0, out.type), op("select", winners, x_tan, zero), combine=add, index=params["index"])
+    from_d: Tan = Zero(out.type) if is_zero(d_tan) else op("select", d_wins, d_tan, lit(0, out.type))
+    total = tadd(from_d, from_x)
+    return [out], [total if is_zero(total) else op("div", total, counts)]
+
+
+def _add_lambda(dtype) -> Program:
+    s = scalar_type(dtype)
+    lam, _ = trace_program(lambda a, b: a + b, [s, s], "scalar")
+    return lam
+
+
+def _source_wins(x: Atom, out: Atom, index: Program) -> Atom:
+    """Per source element: kept, and equal to the result at its target (it won the max/min)."""
+
+    def win(*ix: object) -> object:
+        keep, *target = call_program(index, list(ix))
+        then_, _ = trace_program(lambda: op_value("eq", op("index", x, *(v.var for v in ix)),
+                                                  op("index", out, *(t.var for t in target))), [], "scalar")
+        else_, _ = trace_program(lambda: value_of(Lit(False, BOOL)), [], "scalar")
+        (won,) = emit("cond", (keep.var,), {"then_": then_, "else_": else_})
+        return value_of(won)
+
+    lam, _ = trace_program(win, [scalar_type(INDEX_DTYPE)] * x.type.ndim, "scalar")
+    return op("generate", shape=x.shape, lam=lam)
+
+
+def op_value(name: str, *args: Atom) -> object:
+    return value_of(op(name, *args))

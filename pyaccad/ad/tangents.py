@@ -1,0 +1,119 @@
+"""Symbolic zero tangents and small emitters the derivative rules share.
+
+A tangent (``x_tan``) or cotangent (``x_ct``) is either an IR atom of the
+primal's type or :class:`Zero`, a symbolic zero that costs nothing: adding
+it is a no-op, scaling it gives ``Zero`` again, and only :func:`instantiate`
+turns it into an array (``broadcast_in_dim`` of a literal 0) when a rule
+needs its values.
+
+The emitters (:func:`op`, :func:`lit`, :func:`tadd`, :func:`tscale`, ...)
+append statements to the innermost builder and work in both scopes: inside a
+lambda a literal is an atom of its own, at array level it is broadcast to
+the shape it meets (the IR has no implicit broadcasting).
+
+>>> import numpy as np
+>>> from pyaccad.frontend.tracing import trace_program, wrap
+>>> from pyaccad.ir import ArrayType, FLOAT64
+>>> t = ArrayType(FLOAT64, (3,))
+>>> prog, _ = trace_program(lambda x: wrap(tadd(Zero(t), tscale(x.var, x.var))), [t])
+>>> [s.prim.name for s in prog.stmts]
+['mul']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+from pyaccad.frontend.tracing import emit, in_scalar_scope
+from pyaccad.ir import ArrayType, Atom, Lit, Var
+from pyaccad.ir.types import is_float
+
+
+@dataclass(frozen=True)
+class Zero:
+    """A symbolic zero (co)tangent of ``type``."""
+
+    type: ArrayType
+
+    @property
+    def dtype(self):
+        return self.type.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.type.shape
+
+
+Tan = Union[Atom, Zero]
+
+def is_zero(t: object) -> bool:
+    return isinstance(t, Zero)
+
+
+def differentiable(type_: ArrayType) -> bool:
+    """Only floating-point values carry (co)tangents; integers and bools have zero derivative."""
+    return is_float(type_.dtype)
+
+
+def lit(value: float | int | bool, type_: ArrayType) -> Atom:
+    """The constant ``value`` with ``type_``: a literal inside lambdas, a filled array at array level."""
+    scalar = Lit(type_.dtype.type(value).item(), type_.dtype)
+    if in_scalar_scope():
+        return scalar
+    (var,) = emit("broadcast_in_dim", (scalar,), {"shape": tuple(type_.shape), "dims": ()})
+    return var
+
+
+def instantiate(t: Tan) -> Atom:
+    """``t`` as an atom: a symbolic zero becomes a zero-filled value."""
+    return lit(0, t.type) if isinstance(t, Zero) else t
+
+
+def op(name: str, *args: Atom, **params: Any) -> Atom:
+    """Emit the single-output primitive ``name`` and return its result."""
+    (var,) = emit(name, args, params or None)
+    return var
+
+
+def ops(name: str, args: Sequence[Atom], params: dict[str, Any]) -> tuple[Var, ...]:
+    """Emit a primitive with several outputs."""
+    return emit(name, tuple(args), params)
+
+
+def tadd(a: Tan, b: Tan) -> Tan:
+    """``a + b`` with symbolic zeros short-circuited."""
+    if isinstance(a, Zero):
+        return b
+    if isinstance(b, Zero):
+        return a
+    return op("add", a, b)
+
+
+def tsum(terms: Sequence[Tan], type_: ArrayType) -> Tan:
+    """The sum of ``terms`` (``Zero(type_)`` for none)."""
+    total: Tan = Zero(type_)
+    for t in terms:
+        total = tadd(total, t)
+    return total
+
+
+def tneg(t: Tan) -> Tan:
+    return t if isinstance(t, Zero) else op("neg", t)
+
+
+def tscale(t: Tan, coeff: Atom) -> Tan:
+    """``t * coeff`` (``coeff`` a primal value of the same type), Zero when ``t`` is."""
+    return t if isinstance(t, Zero) else op("mul", t, coeff)
+
+
+def tdiv(t: Tan, denom: Atom) -> Tan:
+    return t if isinstance(t, Zero) else op("div", t, denom)
+
+
+def tcast(t: Tan, type_: ArrayType) -> Tan:
+    """``t`` converted to the float dtype of ``type_`` (a linear float → float cast)."""
+    if isinstance(t, Zero):
+        return Zero(type_.with_shape(t.shape))
+    return t if t.dtype == type_.dtype else op("cast", t, dtype=type_.dtype)

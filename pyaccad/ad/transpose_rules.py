@@ -1,0 +1,266 @@
+"""Transpose rules of the linear primitives (element-wise, structural, collective).
+
+The pairs, as in the architecture: ``fold (+)`` ↔ broadcast, ``backpermute``
+↔ ``permute (+)``, ``scan (+)`` ↔ the reversed ``scan (+)``, the linear
+recurrence of :mod:`pyaccad.ad.rules_scan` ↔ the reversed recurrence,
+``matmul`` ↔ ``matmul`` with the transposed residual, ``slice`` ↔ ``pad``,
+``reshape``/``transpose``/``reverse`` ↔ themselves inverted,
+``concatenate`` ↔ slices, ``select`` ↔ ``select`` with zeros. A product or
+quotient is linear in the operand that is a linear variable; the other one
+is a residual.
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad import ad
+>>> acc.jit(ad.grad(lambda x: acc.scanl1(lambda a, b: a + b, x)[1]), backend="interp")(np.ones(3))
+array([1., 1., 0.])
+"""
+
+from __future__ import annotations
+
+from pyaccad.ad.monoids import monoids
+from pyaccad.ad.rules_fold import along, axis_slice, binary, idx
+from pyaccad.ad.rules_scan import is_recurrence, linear_recurrence
+from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero, lit, op, tcast
+from pyaccad.ad.transpose import Contributions, register
+from pyaccad.errors import NotDifferentiable
+from pyaccad.frontend.tracing import call_program, emit, fail, trace_program, value_of
+from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_type
+
+
+def _lin(a: Atom, linear: set[Var]) -> bool:
+    return isinstance(a, Var) and a in linear
+
+
+def sum_all(x: Atom) -> Atom:
+    """The sum of every element of ``x``, rank 0 (0 for an empty array)."""
+    flat = op("reshape", x, shape=(x.type.size,))
+    (out,) = emit("fold", (flat, lit(0, x.type.with_shape(()))), {"lam": binary("add", x.dtype), "axis": 0})
+    return out
+
+
+def sum_to(ct: Atom, axes: list[int], shape: tuple[int, ...]) -> Atom:
+    """``ct`` summed over ``axes`` (highest first), then reshaped to ``shape``."""
+    for axis in sorted(axes, reverse=True):
+        (ct,) = emit("fold", (ct,), {"lam": binary("add", ct.dtype), "axis": axis}) if ct.shape[axis] else (
+            lit(0, ct.type.with_shape(ct.shape[:axis] + ct.shape[axis + 1:])),)
+    return op("reshape", ct, shape=shape) if ct.shape != shape else ct
+
+
+@register("add")
+def _add_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], cts[0]), (stmt.args[1], cts[0])]
+
+
+@register("sub")
+def _sub_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], cts[0]), (stmt.args[1], op("neg", cts[0]))]
+
+
+@register("neg")
+def _neg_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], op("neg", cts[0]))]
+
+
+@register("mul")
+def _mul_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    a, b = stmt.args
+    if _lin(a, linear) and _lin(b, linear):
+        fail(NotDifferentiable, "mul: product of two tangents in a linear program (a JVP rule is not linear)")
+    return [(a, op("mul", cts[0], b))] if _lin(a, linear) else [(b, op("mul", a, cts[0]))]
+
+
+@register("div")
+def _div_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], op("div", cts[0], stmt.args[1]))]
+
+
+@register("select")
+def _select_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    p, a, b = stmt.args
+    zero = lit(0, a.type)
+    return [(a, op("select", p, cts[0], zero)), (b, op("select", p, zero, cts[0]))]
+
+
+@register("cast")
+def _cast_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], tcast(cts[0], stmt.args[0].type))]
+
+
+@register("broadcast_in_dim")
+def _broadcast_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    (x,) = stmt.args
+    dims = stmt.params["dims"]
+    shape = stmt.params["shape"]
+    summed = [d for d in range(len(shape)) if d not in dims]
+    summed += [dims[i] for i, n in enumerate(x.shape) if n == 1 and shape[dims[i]] != 1]
+    return [(x, sum_to(cts[0], summed, x.shape))]
+
+
+@register("reshape")
+def _reshape_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], op("reshape", cts[0], shape=stmt.args[0].shape))]
+
+
+@register("transpose")
+def _transpose_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    perm = stmt.params["perm"]
+    inverse = tuple(sorted(range(len(perm)), key=lambda i: perm[i]))
+    return [(stmt.args[0], op("transpose", cts[0], perm=inverse))]
+
+
+@register("reverse")
+def _reverse_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    return [(stmt.args[0], op("reverse", cts[0], axes=stmt.params["axes"]))]
+
+
+@register("slice")
+def _slice_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    (x,) = stmt.args
+    out_shape = stmt.outs[0].shape
+    lo = tuple(stmt.params["starts"])
+    steps = stmt.params["steps"]
+    hi = tuple(n - s - (m - 1) * st - 1 if m else n - s for n, s, m, st in zip(x.shape, lo, out_shape, steps))
+    interior = tuple(st - 1 for st in steps)
+    return [(x, op("pad", cts[0], lit(0, x.type.with_shape(())), lo=lo, hi=hi, interior=interior))]
+
+
+@register("pad")
+def _pad_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    x, value = stmt.args
+    lo, interior = stmt.params["lo"], stmt.params["interior"]
+    steps = tuple(i + 1 for i in interior)
+    stops = tuple(s + (n - 1) * st + 1 if n else s for s, n, st in zip(lo, x.shape, steps))
+    x_ct = op("slice", cts[0], starts=tuple(lo), stops=stops, steps=steps)
+    found: Contributions = [(x, x_ct)]
+    if _lin(value, linear):
+        found.append((value, op("sub", sum_all(cts[0]), sum_all(x_ct))))
+    return found
+
+
+@register("concatenate")
+def _concatenate_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    axis = stmt.params["axis"]
+    found: Contributions = []
+    start = 0
+    for x in stmt.args:
+        n = x.shape[axis]
+        if _lin(x, linear):
+            found.append((x, axis_slice(cts[0], axis, start, start + n)))
+        start += n
+    return found
+
+
+@register("matmul")
+def _matmul_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    a, b = stmt.args
+
+    def t(m: Atom) -> Atom:
+        perm = (*range(m.type.ndim - 2), m.type.ndim - 1, m.type.ndim - 2)
+        return op("transpose", m, perm=perm)
+
+    if _lin(a, linear):
+        return [(a, op("matmul", cts[0], t(b)))]
+    return [(b, op("matmul", t(a), cts[0]))]
+
+
+@register("fold")
+def _fold_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    found = monoids(stmt.params["lam"])
+    if found is None or any(m != "add" for m in found):
+        fail(NotDifferentiable, "fold: only fold (+) is linear (a JVP rule emitted another one)")
+    k, axis = len(stmt.outs), stmt.params["axis"]
+    xs, inits = stmt.args[:k], stmt.args[k:]
+    result: Contributions = []
+    for j, ct in enumerate(cts):
+        if is_zero(ct):
+            continue
+        result.append((xs[j], along(ct, xs[j].shape, axis)))
+        if inits:
+            result.append((inits[j], sum_all(ct)))
+    return result
+
+
+@register("scan")
+def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    lam, axis, reverse = stmt.params["lam"], stmt.params["axis"], stmt.params["reverse"]
+    if is_recurrence(lam) and not _lin(stmt.args[0], linear):
+        return _recurrence_t(stmt, cts[1], axis, reverse)
+    found = monoids(lam)
+    if found is None or any(m != "add" for m in found):
+        fail(NotDifferentiable, "scan: only scan (+) and linear recurrences are linear")
+    k = len(stmt.outs)
+    xs, inits = stmt.args[:k], stmt.args[k:]
+    result: Contributions = []
+    for j, ct in enumerate(cts):
+        if is_zero(ct):
+            continue
+        n = xs[j].shape[axis]
+        if inits:
+            part = axis_slice(ct, axis, 0, n) if reverse else axis_slice(ct, axis, 1, n + 1)
+            result.append((inits[j], sum_all(ct)))
+        else:
+            part = ct
+        if n:
+            (x_ct,) = emit("scan", (part,), {"lam": binary("add", ct.dtype), "axis": axis, "reverse": not reverse})
+            result.append((xs[j], x_ct))
+    return result
+
+
+def _recurrence_t(stmt: Stmt, ct: Tan, axis: int, reverse: bool) -> Contributions:
+    a, b = stmt.args
+    if is_zero(ct):
+        return []
+    n = a.shape[axis]
+    zero = lit(0, a.type.with_shape(()))
+    edge = tuple(1 if d == axis else 0 for d in range(a.type.ndim))
+    none = (0,) * a.type.ndim
+    if reverse:  # c_i = ct_i + A_{i-1} c_{i-1}
+        shifted = op("pad", axis_slice(a, axis, 0, n - 1), zero, lo=edge, hi=none, interior=none)
+    else:  # c_i = ct_i + A_{i+1} c_{i+1}
+        shifted = op("pad", axis_slice(a, axis, 1, n), zero, lo=none, hi=edge, interior=none)
+    return [(b, linear_recurrence(shifted, instantiate(ct), axis, not reverse))]
+
+
+@register("backpermute")
+def _backpermute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    (x,) = stmt.args
+    index = stmt.params["index"]
+
+    def scatter_to(*ix: object) -> list[object]:
+        return [value_of(Lit(True, BOOL)), *call_program(index, list(ix))]
+
+    target, _ = trace_program(scatter_to, index.input_types, "scalar")
+    add = binary("add", x.dtype)
+    return [(x, op("permute", lit(0, x.type), cts[0], combine=add, index=target))]
+
+
+@register("permute")
+def _permute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    defaults, x = stmt.args
+    kind = (monoids(stmt.params["combine"]) or [None])[0]
+    index = stmt.params["index"]
+    (ct,) = cts
+    if kind == "add":
+        return [(defaults, ct), (x, gather_kept(ct, x, index))]
+    if kind != "first":
+        fail(NotDifferentiable, f"permute: combine {kind} is not linear")
+    s = scalar_type(BOOL)
+    first, _ = trace_program(lambda new, old: new, [s, s], "scalar")
+    written = op("permute", lit(False, defaults.type.with_dtype(BOOL)), lit(True, x.type.with_dtype(BOOL)),
+                 combine=first, index=index)
+    return [(defaults, op("select", written, lit(0, ct.type), ct)), (x, gather_kept(ct, x, index))]
+
+
+def gather_kept(ct: Atom, x: Atom, index: Program) -> Atom:
+    """Per source element of a scatter: the cotangent at its target, 0 for a dropped element."""
+
+    def read(*ix: object) -> object:
+        keep, *target = call_program(index, list(ix))
+        then_, _ = trace_program(lambda: value_of(op("index", ct, *(t.var for t in target))), [], "scalar")
+        else_, _ = trace_program(lambda: value_of(Lit(0.0, ct.dtype)), [], "scalar")
+        (value,) = emit("cond", (keep.var,), {"then_": then_, "else_": else_})
+        return value_of(value)
+
+    lam, _ = trace_program(read, [scalar_type(INDEX_DTYPE)] * x.type.ndim, "scalar")
+    return op("generate", shape=x.shape, lam=lam)
+

@@ -1,0 +1,52 @@
+"""The native backend (the default): fused kernels as C99 + OpenMP, built with gcc, loaded with cffi.
+
+Pipeline: :func:`pyaccad.opt.fusion.plan_program` groups the program into
+kernels; :mod:`.program` writes one C file with one entry point (one module
+per skeleton: :mod:`.map`, :mod:`.fold`, :mod:`.scan`, :mod:`.permute`,
+:mod:`.stencil`, :mod:`.control`, :mod:`.blas`); :mod:`.cache` compiles it
+(:mod:`.build`) or finds it on disk; :mod:`.runtime` calls it.
+
+>>> import numpy as np, pyaccad as acc
+>>> acc.run(lambda x: acc.fold(lambda a, b: a + b, 0.0, x), np.ones((2, 3)), backend="native")
+array([3., 3.])
+"""
+
+from __future__ import annotations
+
+from pyaccad.backends.native import build, cache
+from pyaccad.backends.native.program import generate
+from pyaccad.backends.native.runtime import Executable
+from pyaccad.ir import Program
+from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.kernels import describe_plan
+
+
+class NativeBackend:
+    """``compile(program)`` → an executable mapping NumPy inputs to fresh NumPy outputs."""
+
+    name = "native"
+
+    def unavailable_reason(self) -> str | None:
+        if build.compiler() is None:
+            return "no C compiler found (install gcc, or set $CC to one)"
+        return None
+
+    def compile(self, program: Program) -> Executable:
+        source, layout = generate(program)
+        link = list(build_link(layout.uses_blas))
+        return Executable(cache.load(source, link), layout)
+
+    def describe(self, program: Program) -> str:
+        """The optimised IR and the fused kernels it runs as."""
+        return describe_plan(plan_program(program))
+
+
+def build_link(uses_blas: bool) -> list[str]:
+    if not uses_blas:
+        return []
+    from pyaccad.backends.native.blas import link_flags
+
+    return link_flags()
+
+
+BACKEND = NativeBackend()

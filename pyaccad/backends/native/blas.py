@@ -1,0 +1,99 @@
+"""``matmul`` through an optimised BLAS (OpenBLAS from ``scipy-openblas64``), batched by a loop.
+
+Float operands call ``cblas_sgemm``/``cblas_dgemm`` once per batch element;
+an operand that is a (delayed) swap of its source's last two axes is passed
+as that source with BLAS's transpose flag, so the gradients' ``Wᵀ`` are never
+copied. Integer operands use a plain parallel loop (BLAS has no integer
+GEMM)::
+
+    for (b = 0; b < batch; b++)
+        cblas_sgemm(RowMajor, NoTrans | Trans, NoTrans | Trans, m, n, k, 1,
+                    A + b*m*k, lda, B + b*k*n, ldb, 0, C + b*m*n, n);
+
+The library is linked only into programs that use ``matmul``.
+
+>>> link_flags()[0].startswith("-L")
+True
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product, unravel
+from pyaccad.backends.native.element import elem
+from pyaccad.ir import FLOAT32, FLOAT64, Var
+from pyaccad.opt.fusion import matrix_transpose_source
+from pyaccad.opt.kernels import Kernel
+
+BLAS_PRELUDE = """
+void scipy_cblas_sgemm64_(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                          const float *, int64_t, float, float *, int64_t);
+void scipy_cblas_dgemm64_(int, int, int, int64_t, int64_t, int64_t, double, const double *, int64_t,
+                          const double *, int64_t, double, double *, int64_t);
+void scipy_openblas_set_num_threads64_(int);
+"""
+_GEMM = {FLOAT32: "scipy_cblas_sgemm64_", FLOAT64: "scipy_cblas_dgemm64_"}
+_NO_TRANS, _TRANS = 111, 112
+
+
+@cache
+def link_flags() -> list[str]:
+    """The linker flags for OpenBLAS (its directory is also the run-time search path)."""
+    import scipy_openblas64
+
+    libdir = scipy_openblas64.get_lib_dir()
+    return [f"-L{libdir}", f"-l{scipy_openblas64.get_library()}", f"-Wl,-rpath,{libdir}"]
+
+
+def _operand(ctx: Ctx, var: Var) -> tuple[str, int, str]:
+    """(buffer, transpose flag, leading dimension) of a GEMM operand."""
+    source = matrix_transpose_source(var, ctx.delayed)
+    if source is not None:
+        return ctx.buffers[source], _TRANS, ctx.shape(source)[-1]
+    return ctx.buffers[var], _NO_TRANS, ctx.shape(var)[-1]
+
+
+def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
+    (stmt,) = kernel.roots
+    a, b = stmt.args
+    (out,) = stmt.outs
+    sa, sb = ctx.shape(a), ctx.shape(b)
+    po = ctx.buffers[out]
+    with ctx.block():
+        ctx.emit(f"const int64_t batch = {product(sa[:-2])}, m = {sa[-2]}, k = {sa[-1]}, n = {sb[-1]};")
+        if out.dtype in _GEMM:
+            ctx.helpers.add("blas")
+            (pa, ta, lda), (pb, tb, ldb) = _operand(ctx, a), _operand(ctx, b)
+            # One thread pool: BLAS runs single-threaded inside an OpenMP region, each thread computing a block
+            # of the output's rows (the columns, for short wide products).
+            ctx.emit("const int split_m = m >= n;")
+            ctx.emit("const int nt = (m * n * k > 32768) ? omp_get_max_threads() : 1;")
+            ctx.emit("#pragma omp parallel for collapse(2) schedule(static) num_threads(nt)")
+            with ctx.block("for (int64_t q = 0; q < batch; q++)"):
+                with ctx.block("for (int p = 0; p < nt; p++)"):
+                    ctx.emit("const int64_t len = split_m ? m : n, lo = len * p / nt, hi = len * (p + 1) / nt;")
+                    ctx.emit("if (lo == hi) continue;")
+                    a_lo = "lo * (%d == 111 ? %s : 1)" % (ta, lda)
+                    b_lo = "lo * (%d == 111 ? 1 : %s)" % (tb, ldb)
+                    ctx.emit(
+                        f"if (split_m) {_GEMM[out.dtype]}(101, {ta}, {tb}, hi - lo, n, k, 1, "
+                        f"{pa} + q * m * k + {a_lo}, {lda} > 1 ? {lda} : 1, {pb} + q * k * n, {ldb} > 1 ? {ldb} : 1, "
+                        f"0, {po} + q * m * n + lo * n, n > 1 ? n : 1);"
+                    )
+                    ctx.emit(
+                        f"else {_GEMM[out.dtype]}(101, {ta}, {tb}, m, hi - lo, k, 1, {pa} + q * m * k, "
+                        f"{lda} > 1 ? {lda} : 1, {pb} + q * k * n + {b_lo}, {ldb} > 1 ? {ldb} : 1, "
+                        f"0, {po} + q * m * n + lo, n > 1 ? n : 1);"
+                    )
+            return
+        ctx.emit("#pragma omp parallel for schedule(static)")
+        with ctx.block("for (int64_t t = 0; t < batch * m; t++)"):
+            ctx.emit("const int64_t q = t / m, i = t - q * m;")
+            batch_idx = unravel(ctx, "q", sa[:-2])
+            ctx.emit(f"{CTYPE[out.dtype]} *row = {po} + t * n;")
+            ctx.emit("for (int64_t j = 0; j < n; j++) row[j] = 0;")
+            with ctx.block("for (int64_t l = 0; l < k; l++)"):
+                scale = ctx.declare(out.dtype, elem(ctx, a, Index([*batch_idx, "i", "l"], sa)), "s")
+                with ctx.block("for (int64_t j = 0; j < n; j++)"):
+                    ctx.emit(f"row[j] += {scale} * {elem(ctx, b, Index([*batch_idx, 'l', 'j'], sb))};")

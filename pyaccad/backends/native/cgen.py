@@ -1,0 +1,177 @@
+"""The C emitter's state: output lines, names, run-time extents, buffers and scoped memo tables.
+
+Kernels are *generic in extents*: every integer derived from a shape (array
+extents, slice bounds, ...) is read from the run-time array ``E`` instead of
+being written into the source, so a program traced again at a new batch size
+produces the same C text and reuses the compiled library. :meth:`Ctx.ext`
+allocates an ``E`` slot and records this trace's value for it; slots are
+allocated in the (structural) order of code generation.
+
+An :class:`Index` names one element of an array of run-time extents: its
+per-axis indices and, where known, its row-major flat position.
+
+>>> ctx = Ctx()
+>>> ctx.ext(7), ctx.ints
+('E[0]', [7])
+>>> c_literal(0.5, np.dtype("float32"))
+'((float)0.5)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, Lit, Stmt, Var
+
+CTYPE = {FLOAT32: "float", FLOAT64: "double", INT32: "int32_t", INT64: "int64_t", BOOL: "bool"}
+
+
+def c_literal(value: Any, dtype: np.dtype) -> str:
+    """A C expression of type ``CTYPE[dtype]`` for a Python number."""
+    if dtype == BOOL:
+        return "((bool)1)" if value else "((bool)0)"
+    if dtype in (INT32, INT64):
+        v = int(value)
+        body = f"({v + 1}LL-1)" if v == -(2**63) else f"{v}LL"
+        return f"(({CTYPE[dtype]}){body})"
+    v = float(value)
+    if math.isnan(v):
+        body = "NAN"
+    elif math.isinf(v):
+        body = "INFINITY" if v > 0 else "(-INFINITY)"
+    else:
+        body = repr(v)
+    return f"(({CTYPE[dtype]}){body})"
+
+
+@dataclass
+class Index:
+    """One element of an array with extents ``shape``: per-axis indices, and the flat position if known."""
+
+    multi: list[str]
+    shape: list[str]
+    flat: str | None = None
+
+    def linear(self) -> str:
+        if self.flat is not None:
+            return self.flat
+        if not self.multi:
+            return "0"
+        expr = self.multi[0]
+        for i, n in zip(self.multi[1:], self.shape[1:]):
+            expr = f"({expr}*{n}+{i})"
+        return expr
+
+    def key(self) -> tuple:
+        return ("flat", self.flat) if self.flat is not None else ("multi", tuple(self.multi))
+
+
+class Ctx:
+    """Everything the generation of one C source file shares."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.indent = 1
+        self.ints: list[int] = []
+        self.counter = 0
+        self.shapes: dict[Var, list[str]] = {}
+        self.buffers: dict[Var, str] = {}
+        self.delayed: dict[Var, Stmt] = {}
+        self.errors: list[str] = []
+        self.scopes: list[dict[Any, Any]] = [{}]
+        self.helpers: set[str] = set()
+
+    # -- names and run-time integers ------------------------------------------------------------
+    def fresh(self, prefix: str = "v") -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def ext(self, value: int) -> str:
+        """An ``E`` slot holding ``value`` at run time (never a literal in the source)."""
+        self.ints.append(int(value))
+        return f"E[{len(self.ints) - 1}]"
+
+    def shape(self, var: Var) -> list[str]:
+        if var not in self.shapes:
+            self.shapes[var] = [self.ext(n) for n in var.shape]
+        return self.shapes[var]
+
+    def size(self, var: Var) -> str:
+        return product(self.shape(var))
+
+    def error(self, message: str) -> int:
+        """An error id (> 0) the C code sets in ``err``; the runtime raises with ``message``."""
+        self.errors.append(message)
+        return len(self.errors)
+
+    # -- output -----------------------------------------------------------------------------------
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def declare(self, dtype: np.dtype, expr: str, prefix: str = "v") -> str:
+        name = self.fresh(prefix)
+        self.emit(f"const {CTYPE[dtype]} {name} = {expr};")
+        return name
+
+    @contextmanager
+    def block(self, header: str = "") -> Iterator[None]:
+        """A C block ``header { ... }`` with its own memo scope (values computed inside stay inside)."""
+        self.emit(f"{header} {{".strip())
+        self.indent += 1
+        self.scopes.append({})
+        try:
+            yield
+        finally:
+            self.scopes.pop()
+            self.indent -= 1
+            self.emit("}")
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        """Collect the lines emitted inside into a separate list (for prologues written later)."""
+        saved, indent = self.lines, self.indent
+        self.lines = []
+        try:
+            yield self.lines
+        finally:
+            self.lines, self.indent = saved, indent
+
+    # -- scoped memo: lambda-bound scalars and delayed elements already computed ------------------
+    def lookup(self, key: Any) -> Any:
+        for scope in reversed(self.scopes):
+            if key in scope:
+                return scope[key]
+        return None
+
+    def remember(self, key: Any, value: Any) -> None:
+        self.scopes[-1][key] = value
+
+    def bind(self, var: Var | Lit, expr: str) -> None:
+        if isinstance(var, Var):
+            self.remember(var, expr)
+
+
+def product(exprs: list[str]) -> str:
+    """The C product of extents (``1`` for none)."""
+    return "*".join(f"{e}" for e in exprs) if exprs else "((int64_t)1)"
+
+
+def unravel(ctx: Ctx, flat: str, shape: list[str]) -> list[str]:
+    """Declare the per-axis indices of row-major position ``flat`` in ``shape`` (unused ones are dead code)."""
+    if len(shape) <= 1:
+        return [flat] if shape else []
+    names = [ctx.fresh("q") for _ in shape]
+    rest = flat
+    for axis in range(len(shape) - 1, 0, -1):
+        ctx.emit(f"const int64_t {names[axis]} = {rest} % {shape[axis]};")
+        nxt = ctx.fresh("r")
+        ctx.emit(f"const int64_t {nxt} = {rest} / {shape[axis]};")
+        rest = nxt
+    ctx.emit(f"const int64_t {names[0]} = {rest};")
+    return names

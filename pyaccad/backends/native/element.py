@@ -1,0 +1,234 @@
+"""Elements: scalar lambdas as C statements, and the elements of delayed (fused) arrays.
+
+``elem(ctx, var, idx)`` returns a C expression for ``var[idx]``: a load for a
+manifest array, or the inlined computation of its producer for a delayed
+one (element-wise operations, ``map``, ``generate``, ``backpermute`` and the
+index maps), recursively. Results are memoised per (value, index) in the
+current C block, so a producer read twice at one index is computed once::
+
+    /* y = map(\\x -> sin x * x, a) read at flat index f */
+    const float v1 = a[f];
+    const float v2 = sin(v1);
+    const float v3 = (v2 * v1);
+
+Scalar ``cond``/``while`` inside lambdas become C ``if``/``for (;;)``;
+``index`` reads check their bounds and set the error flag instead of reading
+out of range.
+
+>>> from pyaccad.backends.native.cgen import Ctx
+>>> from pyaccad.ir import Lit, FLOAT64
+>>> atom(Ctx(), Lit(2.0, FLOAT64))
+'((double)2.0)'
+"""
+
+from __future__ import annotations
+
+from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
+from pyaccad.ir import BOOL, ELEMENTWISE, INT64, Atom, Lit, Program, Stmt, Var
+
+
+def atom(ctx: Ctx, a: Atom) -> str:
+    """The C expression of a scalar atom: a literal, a lambda-bound scalar, or a rank-0 array's element."""
+    if isinstance(a, Lit):
+        return c_literal(a.value, a.dtype)
+    bound = ctx.lookup(a)
+    if bound is not None:
+        return bound
+    return elem(ctx, a, Index([], []))
+
+
+def call_lambda(ctx: Ctx, lam: Program, args: list[str]) -> list[str]:
+    """Emit ``lam`` applied to the C expressions ``args``; return its outputs' expressions."""
+    for var, expr in zip(lam.inputs, args):
+        ctx.bind(var, expr)
+    for stmt in lam.stmts:
+        scalar_stmt(ctx, stmt)
+    return [atom(ctx, a) for a in lam.outputs]
+
+
+def scalar_stmt(ctx: Ctx, stmt: Stmt) -> None:
+    """Emit one statement of a lambda body, binding its outputs."""
+    name = stmt.prim.name
+    out = stmt.outs[0]
+    if name == "index":
+        ctx.bind(out, _index(ctx, stmt))
+    elif name == "cond":
+        _scalar_cond(ctx, stmt)
+    elif name == "while":
+        _scalar_while(ctx, stmt)
+    else:
+        ctx.bind(out, ctx.declare(out.dtype, apply_elementwise(stmt, [atom(ctx, a) for a in stmt.args])))
+
+
+def apply_elementwise(stmt: Stmt, args: list[str]) -> str:
+    """The C expression of an element-wise statement (``ELEMENTWISE`` row, ``select`` or ``cast``)."""
+    name = stmt.prim.name
+    if name == "select":
+        return f"({args[0]} ? {args[1]} : {args[2]})"
+    if name == "cast":
+        return f"(({CTYPE[stmt.params['dtype']]}){args[0]})"
+    return ELEMENTWISE[name].c.format(*args)
+
+
+def _index(ctx: Ctx, stmt: Stmt) -> str:
+    array, *indices = stmt.args
+    assert isinstance(array, Var)
+    shape = ctx.shape(array)
+    idx = [atom(ctx, i) for i in indices]
+    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(idx, shape)) or "1"
+    error = ctx.error(f"index: reading an array of shape {array.shape} out of bounds\n  at {stmt.source}")
+    flag = ctx.declare(BOOL, ok, "ok")
+    ctx.emit(f"if (!{flag}) PA_FAIL({error});")
+    value = elem(ctx, array, Index(idx, shape))
+    return ctx.declare(array.dtype, f"({flag} ? {value} : {c_literal(0, array.dtype)})")
+
+
+def _declare_outs(ctx: Ctx, outs: tuple[Var, ...]) -> list[str]:
+    names = []
+    for var in outs:
+        name = ctx.fresh("s")
+        ctx.emit(f"{CTYPE[var.dtype]} {name};")
+        names.append(name)
+    return names
+
+
+def _scalar_cond(ctx: Ctx, stmt: Stmt) -> None:
+    names = _declare_outs(ctx, stmt.outs)
+    pred = atom(ctx, stmt.args[0])
+    for header, branch in ((f"if ({pred})", "then_"), ("else", "else_")):
+        with ctx.block(header):
+            results = call_lambda(ctx, stmt.params[branch], [])
+            for name, value in zip(names, results):
+                ctx.emit(f"{name} = {value};")
+    for var, name in zip(stmt.outs, names):
+        ctx.bind(var, name)
+
+
+def _scalar_while(ctx: Ctx, stmt: Stmt) -> None:
+    names = _declare_outs(ctx, stmt.outs)
+    for name, init in zip(names, stmt.args):
+        ctx.emit(f"{name} = {atom(ctx, init)};")
+    with ctx.block("for (;;)"):
+        (going,) = call_lambda(ctx, stmt.params["cond"], names)
+        ctx.emit(f"if (!{going}) break;")
+        with ctx.block():
+            results = call_lambda(ctx, stmt.params["body"], names)
+            temps = [ctx.declare(v.dtype, r, "n") for v, r in zip(stmt.outs, results)]
+            for name, temp in zip(names, temps):
+                ctx.emit(f"{name} = {temp};")
+    for var, name in zip(stmt.outs, names):
+        ctx.bind(var, name)
+
+
+# -- delayed arrays ---------------------------------------------------------------------------------
+
+
+def elem(ctx: Ctx, var: Var, idx: Index) -> str:
+    """A C expression for ``var[idx]`` (a load, or the fused computation of a delayed producer)."""
+    stmt = ctx.delayed.get(var)
+    if stmt is None:
+        return f"{ctx.buffers[var]}[{idx.linear()}]"
+    key = (stmt, idx.key())
+    outs = ctx.lookup(key)
+    if outs is None:
+        outs = produce(ctx, stmt, idx)
+        ctx.remember(key, outs)
+    return outs[stmt.outs.index(var)]
+
+
+def produce(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    name = stmt.prim.name
+    out = stmt.outs[0]
+    if name in ELEMENTWISE or name in ("select", "cast"):
+        args = [elem(ctx, a, idx) if isinstance(a, Var) else atom(ctx, a) for a in stmt.args]
+        return [ctx.declare(out.dtype, apply_elementwise(stmt, args))]
+    if name == "map":
+        args = [elem(ctx, a, idx) for a in stmt.args]
+        return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], args))]
+    if name == "generate":
+        results = call_lambda(ctx, stmt.params["lam"], idx.multi)
+        return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results)]
+    if name == "backpermute":
+        (x,) = stmt.args
+        target = call_lambda(ctx, stmt.params["index"], idx.multi)
+        return [_checked_read(ctx, x, target, stmt)]
+    return [_index_map(ctx, stmt, idx)]
+
+
+def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
+    shape = ctx.shape(x)
+    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(target, shape)) or "1"
+    flag = ctx.declare(BOOL, ok, "ok")
+    error = ctx.error(f"backpermute: index out of bounds for an array of shape {x.shape}\n  at {stmt.source}")
+    ctx.emit(f"if (!{flag}) PA_FAIL({error});")
+    result = ctx.fresh("g")
+    ctx.emit(f"{CTYPE[x.dtype]} {result} = {c_literal(0, x.dtype)};")
+    with ctx.block(f"if ({flag})"):
+        ctx.emit(f"{result} = {elem(ctx, x, Index(target, shape))};")
+    return result
+
+
+def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
+    """Elements of ``broadcast_in_dim``/``reshape``/``transpose``/``reverse``/``slice``/``pad``/``concatenate``."""
+    name, p = stmt.prim.name, stmt.params
+    x = stmt.args[0]
+    if name == "broadcast_in_dim":
+        if isinstance(x, Lit):
+            return atom(ctx, x)
+        src = ["0" if x.shape[a] == 1 else idx.multi[d] for a, d in enumerate(p["dims"])]
+        return elem(ctx, x, Index(src, ctx.shape(x)))
+    if name == "reshape":
+        flat = ctx.declare(INT64, idx.linear(), "f")
+        shape = ctx.shape(x)
+        return elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))
+    if name == "transpose":
+        src = [""] * len(p["perm"])
+        for i, axis in enumerate(p["perm"]):
+            src[axis] = idx.multi[i]
+        return elem(ctx, x, Index(src, ctx.shape(x)))
+    if name == "reverse":
+        shape = ctx.shape(x)
+        src = [f"({shape[a]}-1-{i})" if a in p["axes"] else i for a, i in enumerate(idx.multi)]
+        return elem(ctx, x, Index(src, shape))
+    if name == "slice":
+        src = [f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"])]
+        return elem(ctx, x, Index(src, ctx.shape(x)))
+    if name == "pad":
+        return _pad(ctx, stmt, idx)
+    return _concatenate(ctx, stmt, idx)
+
+
+def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
+    x, value = stmt.args
+    shape = ctx.shape(x)
+    src, conds = [], []
+    for i, n, lo, mid in zip(idx.multi, shape, stmt.params["lo"], stmt.params["interior"]):
+        t = ctx.declare(INT64, f"({i}-{ctx.ext(lo)})", "t")
+        step = ctx.ext(mid + 1)
+        src.append(f"({t}/{step})")
+        conds.append(f"{t} >= 0 && {t} % {step} == 0 && {t}/{step} < {n}")
+    result = ctx.fresh("p")
+    ctx.emit(f"{CTYPE[x.dtype]} {result};")
+    with ctx.block(f"if ({' && '.join(conds) or '1'})"):
+        ctx.emit(f"{result} = {elem(ctx, x, Index(src, shape))};")
+    with ctx.block("else"):
+        ctx.emit(f"{result} = {atom(ctx, value)};")
+    return result
+
+
+def _concatenate(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
+    axis = stmt.params["axis"]
+    result = ctx.fresh("c")
+    ctx.emit(f"{CTYPE[stmt.outs[0].dtype]} {result};")
+    offset = "0"
+    for n, part in enumerate(stmt.args):
+        shape = ctx.shape(part)
+        local = f"({idx.multi[axis]}-{offset})"
+        last = n == len(stmt.args) - 1
+        header = "" if last else f"if ({idx.multi[axis]} < {offset}+{shape[axis]})"
+        src = [local if a == axis else i for a, i in enumerate(idx.multi)]
+        with ctx.block(f"else {header}" if n else header):
+            ctx.emit(f"{result} = {elem(ctx, part, Index(src, shape))};")
+        offset = f"({offset}+{shape[axis]})"
+    return result
+

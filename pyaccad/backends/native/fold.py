@@ -1,0 +1,258 @@
+"""The fold skeleton: reductions along one axis, several folds of one shape sharing the pass.
+
+Reducing the innermost axis, each output element is one thread's sequential
+loop; a commutative monoid (``+ * min max`` recognised from the lambda) runs
+in 16 independent lanes so the loop vectorises::
+
+    #pragma omp parallel for
+    for (int64_t o = 0; o < rows; o++) {
+        T lane[16] = {identity, ..};
+        for (j = 0; j + 16 <= n; j += 16) for (l = 0; l < 16; l++) lane[l] = lane[l] OP x[o*n + j + l];
+        T acc = lane[0] OP .. OP lane[15];  for (; j < n; j++) acc = acc OP x[o*n + j];
+        out[o] = init ? f(z, acc) : acc;       /* fold f z xs = f z (fold1 f xs) */
+    }
+
+A general (associative, perhaps non-commutative) lambda keeps one
+accumulator per output, seeded with the first element. A reduction to rank 0
+splits the axis between threads, then combines the partial results in
+thread order. Reducing an outer axis keeps a block of accumulators for
+contiguous inner positions (``acc[i] = f(acc[i], x[o, j, i])``, vectorised
+over ``i``).
+
+>>> from pyaccad.ir import PRIMITIVES
+>>> MONOIDS["add"]
+'0'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
+from pyaccad.backends.native.element import atom, call_lambda, elem
+from pyaccad.backends.native.map import PARALLEL_MIN
+from pyaccad.ir import ELEMENTWISE, Program, Stmt
+from pyaccad.ir.types import is_float
+from pyaccad.opt.kernels import Kernel
+
+LANES = 16
+COLUMN_BLOCK = 256
+MONOIDS = {"add": "0", "mul": "1", "minimum": "max", "maximum": "min", "and": "1", "or": "0"}
+
+
+def monoid_of(lam: Program) -> str | None:
+    """``add``/``mul``/``minimum``/``maximum``/``and``/``or`` when ``lam`` is exactly that operation on its inputs."""
+    if len(lam.inputs) != 2 or len(lam.stmts) != 1:
+        return None
+    (stmt,) = lam.stmts
+    if stmt.prim.name in MONOIDS and set(stmt.args) == set(lam.inputs) and lam.outputs == stmt.outs:
+        return stmt.prim.name
+    return None
+
+
+def identity(op: str, dtype: np.dtype) -> str:
+    value = MONOIDS[op]
+    if dtype == np.bool_:
+        return c_literal(value == "1", dtype)
+    if value in ("max", "min"):
+        if is_float(dtype):
+            return c_literal(np.inf if value == "max" else -np.inf, dtype)
+        info = np.iinfo(dtype)
+        return c_literal(info.max if value == "max" else info.min, dtype)
+    return c_literal(int(value), dtype)
+
+
+class _Fold:
+    """One fold statement of the kernel: its arrays, initial values, lambda and accumulator names."""
+
+    def __init__(self, stmt: Stmt) -> None:
+        lam = stmt.params["lam"]
+        self.stmt, self.lam, self.n = stmt, lam, len(lam.outputs)
+        self.xs, self.inits = stmt.args[: self.n], stmt.args[self.n :]
+        self.monoid = monoid_of(lam) if self.n == 1 else None
+        self.dtypes = [v.dtype for v in stmt.outs]
+
+    def combine(self, ctx: Ctx, left: list[str], right: list[str]) -> list[str]:
+        if self.monoid:
+            return [ELEMENTWISE[self.monoid].c.format(left[0], right[0])]
+        return call_lambda(ctx, self.lam, left + right)
+
+    def finish(self, ctx: Ctx, accs: list[str], has: str) -> list[str]:
+        """``f(z, acc)`` for a fold with initial values (``z`` when nothing was reduced), else ``acc``."""
+        if not self.inits:
+            return accs
+        zs = [atom(ctx, z) for z in self.inits]
+        results = [ctx.fresh("z") for _ in accs]
+        for name, zero, dtype in zip(results, zs, self.dtypes):
+            ctx.emit(f"{CTYPE[dtype]} {name} = {zero};")
+        with ctx.block(f"if ({has})"):
+            for name, value in zip(results, self.combine(ctx, zs, accs)):
+                ctx.emit(f"{name} = {value};")
+        return results
+
+
+def fold_kernel(ctx: Ctx, kernel: Kernel) -> None:
+    folds = [_Fold(s) for s in kernel.roots]
+    x0 = folds[0].xs[0]
+    axis = folds[0].stmt.params["axis"]
+    shape = ctx.shape(x0)
+    prefix, n, suffix = shape[:axis], shape[axis], shape[axis + 1 :]
+    if suffix:
+        _column_fold(ctx, folds, prefix, n, suffix)
+    elif prefix:
+        _row_fold(ctx, folds, prefix, n)
+    else:
+        _split_fold(ctx, folds, n)
+
+
+def _reduce(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: str, hi: str) -> list[tuple[list, str]]:
+    """Declare accumulators and reduce positions ``lo..hi``; return each fold's (accumulators, has-any flag)."""
+    has = ctx.fresh("h")
+    ctx.emit(f"const bool {has} = {lo} < {hi};")
+    if all(f.monoid for f in folds):
+        return [([a], has) for a in _reduce_lanes(ctx, folds, at, lo, hi)]
+    flag = ctx.fresh("seen")
+    ctx.emit(f"bool {flag} = 0;")
+    accs = [[ctx.fresh("a") for _ in f.dtypes] for f in folds]
+    for f, names in zip(folds, accs):
+        for name, dtype in zip(names, f.dtypes):
+            ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
+    with ctx.block(f"for (int64_t j = {lo}; j < {hi}; j++)"):
+        idx = at("j")
+        values = [[elem(ctx, x, idx) for x in f.xs] for f in folds]
+        with ctx.block(f"if ({flag})"):
+            for f, names, vs in zip(folds, accs, values):
+                news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, vs))]
+                for name, new in zip(names, news):
+                    ctx.emit(f"{name} = {new};")
+        with ctx.block("else"):
+            for names, vs in zip(accs, values):
+                for name, v in zip(names, vs):
+                    ctx.emit(f"{name} = {v};")
+            ctx.emit(f"{flag} = 1;")
+    return [(names, has) for names in accs]
+
+
+def _reduce_lanes(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: str, hi: str) -> list[str]:
+    lanes = [ctx.fresh("lane") for _ in folds]
+    for f, lane in zip(folds, lanes):
+        ctx.emit(f"{CTYPE[f.dtypes[0]]} {lane}[{LANES}];")
+        ctx.emit(f"for (int l = 0; l < {LANES}; l++) {lane}[l] = {identity(f.monoid, f.dtypes[0])};")
+    j = ctx.fresh("j")
+    ctx.emit(f"int64_t {j} = {lo};")
+    with ctx.block(f"for (; {j} + {LANES} <= {hi}; {j} += {LANES})"):
+        ctx.emit("#pragma omp simd")
+        with ctx.block(f"for (int64_t l = 0; l < {LANES}; l++)"):
+            idx = at(f"({j} + l)")
+            for f, lane in zip(folds, lanes):
+                ctx.emit(f"{lane}[l] = {f.combine(ctx, [f'{lane}[l]'], [elem(ctx, f.xs[0], idx)])[0]};")
+    accs = [ctx.fresh("a") for _ in folds]
+    for f, lane, acc in zip(folds, lanes, accs):
+        ctx.emit(f"{CTYPE[f.dtypes[0]]} {acc} = {lane}[0];")
+        ctx.emit(f"for (int l = 1; l < {LANES}; l++) {acc} = {f.combine(ctx, [acc], [f'{lane}[l]'])[0]};")
+    with ctx.block(f"for (; {j} < {hi}; {j}++)"):
+        idx = at(j)
+        for f, acc in zip(folds, accs):
+            ctx.emit(f"{acc} = {f.combine(ctx, [acc], [elem(ctx, f.xs[0], idx)])[0]};")
+    return accs
+
+
+def _store(ctx: Ctx, folds: list[_Fold], results: list[tuple[list, str]], position: str) -> None:
+    for f, (accs, has) in zip(folds, results):
+        for var, value in zip(f.stmt.outs, f.finish(ctx, accs, has)):
+            ctx.emit(f"{ctx.buffers[var]}[{position}] = {value};")
+
+
+def _row_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str) -> None:
+    with ctx.block():
+        ctx.emit(f"const int64_t rows = {product(prefix)}, n = {n};")
+        ctx.emit(f"#pragma omp parallel for schedule(static) if (rows * n > {PARALLEL_MIN})")
+        with ctx.block("for (int64_t o = 0; o < rows; o++)"):
+            outer = unravel(ctx, "o", prefix)
+            shape = [*prefix, n]
+            results = _reduce(ctx, folds, lambda j: Index([*outer, j], shape, f"(o * n + {j})"), "0", "n")
+            _store(ctx, folds, results, "o")
+
+
+def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:
+    """Reduce a rank-1 array to rank 0: one slice per thread, partials combined in thread order."""
+    with ctx.block():
+        ctx.emit(f"const int64_t n = {n};")
+        ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? omp_get_max_threads() : 1;")
+        parts = [[ctx.fresh("part") for _ in f.dtypes] for f in folds]
+        ctx.emit("bool part_has[nt]; for (int p = 0; p < nt; p++) part_has[p] = 0;")
+        for f, names in zip(folds, parts):
+            for name, dtype in zip(names, f.dtypes):
+                ctx.emit(f"{CTYPE[dtype]} {name}[nt];")
+        ctx.emit("#pragma omp parallel num_threads(nt)")
+        with ctx.block():
+            ctx.emit("const int tid = omp_get_thread_num(), nth = omp_get_num_threads();")
+            ctx.emit("const int64_t lo = n * tid / nth, hi = n * (tid + 1) / nth;")
+            results = _reduce(ctx, folds, lambda j: Index([j], [n], j), "lo", "hi")
+            for names, (accs, has) in zip(parts, results):
+                for name, acc in zip(names, accs):
+                    ctx.emit(f"{name}[tid] = {acc};")
+            ctx.emit(f"part_has[tid] = {results[0][1]};")
+        totals = _combine_parts(ctx, folds, parts)
+        _store(ctx, folds, totals, "0")
+
+
+def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]]) -> list[tuple[list, str]]:
+    seen = ctx.fresh("seen")
+    ctx.emit(f"bool {seen} = 0;")
+    totals = [[ctx.fresh("a") for _ in f.dtypes] for f in folds]
+    for f, names in zip(folds, totals):
+        for name, dtype in zip(names, f.dtypes):
+            ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
+    with ctx.block("for (int p = 0; p < nt; p++)"):
+        ctx.emit("if (!part_has[p]) continue;")
+        with ctx.block(f"if ({seen})"):
+            for f, names, part in zip(folds, totals, parts):
+                news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, [f"{q}[p]" for q in part]))]
+                for name, new in zip(names, news):
+                    ctx.emit(f"{name} = {new};")
+        with ctx.block("else"):
+            for names, part in zip(totals, parts):
+                for name, q in zip(names, part):
+                    ctx.emit(f"{name} = {q}[p];")
+            ctx.emit(f"{seen} = 1;")
+    return [(names, seen) for names in totals]
+
+
+def _column_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str, suffix: list[str]) -> None:
+    """Reduce an outer axis: a block of accumulators over contiguous inner positions."""
+    b = COLUMN_BLOCK
+    with ctx.block():
+        ctx.emit(f"const int64_t outer = {product(prefix)}, n = {n}, inner = {product(suffix)};")
+        ctx.emit(f"const int64_t nblk = (inner + {b - 1}) / {b};")
+        ctx.emit(f"#pragma omp parallel for schedule(static) if (outer * n * inner > {PARALLEL_MIN})")
+        with ctx.block("for (int64_t t = 0; t < outer * nblk; t++)"):
+            ctx.emit(f"const int64_t o = t / nblk, i0 = (t - o * nblk) * {b}, i1 = PA_MIN_I(i0 + {b}, inner);")
+            outer = unravel(ctx, "o", prefix)
+            accs = [[ctx.fresh("acc") for _ in f.dtypes] for f in folds]
+            for f, names in zip(folds, accs):
+                for name, dtype in zip(names, f.dtypes):
+                    ctx.emit(f"{CTYPE[dtype]} {name}[{b}];")
+            with ctx.block("for (int64_t j = 0; j < n; j++)"):
+                with ctx.block("for (int64_t i = i0; i < i1; i++)"):
+                    inner_idx = unravel(ctx, "i", suffix)
+                    idx = Index([*outer, "j", *inner_idx], [*prefix, n, *suffix], "((o * n + j) * inner + i)")
+                    for f, names in zip(folds, accs):
+                        values = [elem(ctx, x, idx) for x in f.xs]
+                        slots = [f"{a}[i - i0]" for a in names]
+                        if f.monoid:
+                            ctx.emit(f"if (j == 0) {slots[0]} = {identity(f.monoid, f.dtypes[0])};")
+                            ctx.emit(f"{slots[0]} = {f.combine(ctx, slots, values)[0]};")
+                            continue
+                        with ctx.block("if (j == 0)"):
+                            for slot, v in zip(slots, values):
+                                ctx.emit(f"{slot} = {v};")
+                        with ctx.block("else"):
+                            news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, slots, values))]
+                            for slot, new in zip(slots, news):
+                                ctx.emit(f"{slot} = {new};")
+            with ctx.block("for (int64_t i = i0; i < i1; i++)"):
+                results = [([f"{a}[i - i0]" for a in names], "(n > 0)") for names in accs]
+                _store(ctx, folds, results, "(o * inner + i)")

@@ -1,0 +1,102 @@
+"""The C prelude every generated library starts with: headers and the element-wise helper macros.
+
+The element-wise table's C templates (``ELEMENTWISE[name].c``) use
+``<tgmath.h>`` names (so float32 stays ``float``) and the ``PYACCAD_*``
+macros defined here (the vectorisable libm functions are redeclared, see
+:func:`_simd_declarations`). Their conventions are the interpreter's (NumPy's):
+integer ``//`` and ``%`` by zero give 0, ``%`` takes the divisor's sign,
+``minimum``/``maximum`` propagate NaN, integer powers with a negative
+exponent give ``1 // a**-e`` (0 unless ``|a| == 1``). The libm functions
+that glibc's libmvec provides in SIMD form are declared ``simd`` so that
+loops calling them vectorise.
+
+>>> "PYACCAD_FLOORDIV" in PRELUDE
+True
+"""
+
+from __future__ import annotations
+
+_SIMD_UNARY = "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log1p erf".split()
+_SIMD_BINARY = ("atan2", "pow")
+
+
+def _simd_declarations() -> str:
+    """libm functions redeclared under private names (asm labels to the real symbols) as ``simd``/``const``.
+
+    The private names keep gcc from fusing ``sin(x)`` and ``cos(x)`` into a scalar ``sincos`` call, which
+    would stop the loop from vectorising; the macros then replace the ``<tgmath.h>`` ones.
+    """
+    lines = []
+    attrs = '__attribute__((simd("notinbranch"), const, nothrow))'
+    for names, arity in ((_SIMD_UNARY, 1), (_SIMD_BINARY, 2)):
+        for name in names:
+            for suffix, ctype, symbol in (("f", "float", f"{name}f"), ("d", "double", name)):
+                params = ", ".join([ctype] * arity)
+                lines.append(f'{ctype} pm_{name}_{suffix}({params}) __asm__("{symbol}") {attrs};')
+            args = "x" if arity == 1 else "x, y"
+            lines.append(f"#undef {name}")
+            lines.append(f"#define {name}({args}) _Generic((x), float: pm_{name}_f, default: pm_{name}_d)({args})")
+    return "\n".join(lines)
+
+
+def _typed(name: str, body: dict[str, str], params: str = "a") -> str:
+    """One static inline function per C type, and a ``_Generic`` macro ``PYACCAD_<NAME>`` choosing it."""
+    ctypes = {"f": "float", "d": "double", "i": "int32_t", "l": "int64_t"}
+    out = []
+    for suffix, ctype in ctypes.items():
+        code = body.get(suffix) or body.get("int" if suffix in "il" else "float") or body["all"]
+        args = ", ".join(f"{ctype} {p}" for p in params.split(","))
+        out.append(f"static inline {ctype} pa_{name}_{suffix}({args}) {{ {code} }}")
+    call_args = ", ".join(params.split(","))
+    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in ctypes.items())
+    out.append(f"#define PYACCAD_{name.upper()}({call_args}) _Generic(({params.split(',')[0]}), {choices})({call_args})")
+    return "\n".join(out)
+
+
+PRELUDE = "\n".join(
+    [
+        "#include <stdint.h>",
+        "#include <stdbool.h>",
+        "#include <stdlib.h>",
+        "#include <string.h>",
+        "#include <math.h>",
+        "#include <omp.h>",
+        "#include <tgmath.h>",
+        _simd_declarations(),
+        "#define PA_MIN_I(a, b) ((a) < (b) ? (a) : (b))",
+        "static inline int64_t PA_MIRROR(int64_t f, int64_t n) { f %= 2 * n - 2; return f >= n ? 2 * n - 2 - f : f; }",
+        "#define PA_FAIL(id) do { _Pragma(\"omp atomic write\") err = (id); } while (0)",
+        _typed("abs", {"float": "return fabs(a);", "int": "return a < 0 ? -a : a;"}),
+        _typed("sign", {"all": "return a > 0 ? 1 : (a < 0 ? -1 : a);"}),
+        _typed(
+            "floordiv",
+            {
+                "int": "if (b == 0) return 0; if (b == -1) return -a; "
+                "__typeof__(a) q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;",
+                "float": "return floor(a / b);",
+            },
+            "a,b",
+        ),
+        _typed(
+            "mod",
+            {
+                "int": "if (b == 0 || b == -1) return 0; __typeof__(a) r = a % b; "
+                "return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;",
+                "float": "__typeof__(a) r = fmod(a, b); "
+                "return (r != 0 && ((r < 0) != (b < 0))) ? r + b : (r == 0 ? copysign(r, b) : r);",
+            },
+            "a,b",
+        ),
+        _typed(
+            "pow",
+            {
+                "int": "if (b < 0) return (a == 1) ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0); "
+                "__typeof__(a) r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r;",
+                "float": "return pow(a, b);",
+            },
+            "a,b",
+        ),
+        _typed("min", {"float": "return (a < b || a != a) ? a : b;", "int": "return a < b ? a : b;"}, "a,b"),
+        _typed("max", {"float": "return (a > b || a != a) ? a : b;", "int": "return a > b ? a : b;"}, "a,b"),
+    ]
+)

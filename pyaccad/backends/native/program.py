@@ -1,0 +1,191 @@
+"""A whole program as one C source file with one entry point.
+
+The entry function receives every buffer (inputs, ``acc.use`` constants,
+outputs) in ``B`` and every shape-derived integer in ``E``; it allocates the
+intermediate arrays, runs the kernels of the plan in order (host-side
+``while``/``cond`` between them) and returns 0 or the id of a run-time error
+(an out-of-bounds index)::
+
+    int pyaccad_entry(void **B, const int64_t *E, int nthreads) {
+        int err = 0;
+        const float *x = B[0];  float *out0 = B[1];  float *b2 = malloc(..);
+        { /* kernel 1 */ }  if (err) goto done;
+        { /* kernel 2 */ }  if (err) goto done;
+    done:
+        free(b2);  return err;
+    }
+
+:class:`Layout` tells the runtime how to fill ``B`` and ``E`` and how to
+assemble the outputs.
+
+>>> import numpy as np
+>>> from pyaccad.frontend import trace
+>>> source, layout = generate(trace(lambda x: x + 1.0, np.ones(3)).program)
+>>> "pyaccad_entry" in source, layout.ints
+(True, [3])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyaccad.backends.native import blas, control, fold, map, permute, scan, stencil
+from pyaccad.backends.native.cgen import CTYPE, Ctx
+from pyaccad.backends.native.prelude import PRELUDE
+from pyaccad.ir import Lit, Program, Var
+from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.kernels import Kernel, Plan
+
+_SKELETONS = {
+    "map": map.map_kernel,
+    "fold": fold.fold_kernel,
+    "scan": scan.scan_kernel,
+    "permute": permute.permute_kernel,
+    "stencil": stencil.stencil_kernel,
+    "matmul": blas.matmul_kernel,
+}
+_CONTROL = {"while": control.while_kernel, "cond": control.cond_kernel}
+
+
+@dataclass
+class Layout:
+    """How to call the entry function of one traced program."""
+
+    n_inputs: int
+    consts: list[np.ndarray]
+    out_types: list[tuple[np.dtype, tuple[int, ...]]]
+    outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
+    slots: list[tuple[str, int]]  # what each entry of B is: ("input", i) | ("const", j) | ("buffer", k)
+    ints: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    uses_blas: bool = False
+
+
+class _Generator:
+    def __init__(self, program: Program) -> None:
+        self.ctx = Ctx()
+        self.program = program
+        self.allocs: list[tuple[str, Var]] = []
+        self.consts: list[np.ndarray] = []
+        self.slots: list[tuple[str, int]] = []
+        self.entry_lines: list[str] = []
+
+    def buffer_slot(self, var: Var, kind: str, number: int) -> str:
+        name = self.ctx.fresh("in" if kind != "buffer" else "o")
+        # restrict: outputs and intermediates never alias anything (inputs may alias only each other, read-only)
+        self.entry_lines.append(f"    {CTYPE[var.dtype]} *restrict {name} = B[{len(self.slots)}];")
+        self.slots.append((kind, number))
+        self.ctx.buffers[var] = name
+        return name
+
+    def scratch(self, var: Var) -> str:
+        name = self.ctx.fresh("b")
+        self.allocs.append((name, var))
+        self.ctx.buffers[var] = name
+        return name
+
+    def emit_plan(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
+        ctx.delayed.update(plan.delayed)
+        for stmt in plan.consts:
+            self.buffer_slot(stmt.outs[0], "const", len(self.consts))
+            self.consts.append(stmt.params["value"])
+        produced = {v for k in plan.kernels for v in k.outs}
+        copies = []
+        for n, a in enumerate(plan.program.outputs):
+            if out_names is None:
+                continue
+            if isinstance(a, Var) and a in produced and a not in ctx.buffers:
+                ctx.buffers[a] = out_names[n]
+            else:
+                copies.append((out_names[n], a))
+        for kernel in plan.kernels:
+            for var in kernel.outs:
+                if var not in ctx.buffers:
+                    self.scratch(var)
+            self.emit_kernel(kernel)
+            ctx.emit("if (err) goto done;")
+        for dest, a in copies:
+            if isinstance(a, Lit):
+                ctx.emit(f"{dest}[0] = {self.literal(a)};")
+            else:
+                ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
+
+    def literal(self, lit: Lit) -> str:
+        from pyaccad.backends.native.cgen import c_literal
+
+        return c_literal(lit.value, lit.dtype)
+
+    def emit_kernel(self, kernel: Kernel) -> None:
+        self.ctx.emit(f"/* {kernel.kind}: {' + '.join(s.prim.name for s in kernel.roots)} */")
+        if kernel.kind in _CONTROL:
+            with self.ctx.block():
+                _CONTROL[kernel.kind](self.ctx, kernel, self.emit_plan, self.scratch)
+        else:
+            _SKELETONS[kernel.kind](self.ctx, kernel)
+
+    def run(self) -> tuple[str, Layout]:
+        ctx, program = self.ctx, self.program
+        for n, var in enumerate(program.inputs):
+            self.buffer_slot(var, "input", n)
+        plan = plan_program(program)
+        # Outputs: each produced value gets an output buffer once; anything else is copied by the runtime.
+        produced = {v for k in plan.kernels for v in k.outs}
+        outputs: list[tuple[str, object]] = []
+        first: dict[Var, int] = {}
+        with ctx.capture() as body:
+            for n, a in enumerate(program.outputs):
+                if isinstance(a, Lit):
+                    outputs.append(("lit", a.value))
+                elif a in first:
+                    outputs.append(("output", first[a]))
+                elif a in produced:
+                    first[a] = n
+                    outputs.append(("buffer", n))
+                    self.buffer_slot(a, "buffer", n)
+                elif a in program.inputs:
+                    outputs.append(("input", program.inputs.index(a)))
+                else:
+                    outputs.append(("const", a))
+            self.emit_plan(ctx, plan, None)
+        for n, (kind, value) in enumerate(outputs):
+            if kind == "const":
+                outputs[n] = ("const", next(i for i, s in enumerate(plan.consts) if s.outs[0] is value))
+        allocs = [
+            f"    {CTYPE[v.dtype]} *restrict {name} = malloc(sizeof({CTYPE[v.dtype]}) * ({ctx.size(v)} + 1));"
+            for name, v in self.allocs
+        ]
+        uses_blas = "blas" in ctx.helpers
+        lines = [PRELUDE]
+        if uses_blas:
+            lines.append(blas.BLAS_PRELUDE)
+        lines.append("int pyaccad_entry(void **B, const int64_t *E, int nthreads) {")
+        lines.append("    int err = 0;")
+        lines.append("    if (nthreads > 0) omp_set_num_threads(nthreads);")
+        if uses_blas:
+            lines.append("    scipy_openblas_set_num_threads64_(1);  /* parallel over output blocks instead */")
+        lines += self.entry_lines + allocs
+        if self.allocs:
+            lines.append("    if (" + " || ".join(f"!{name}" for name, _ in self.allocs) + ") { err = -1; goto done; }")
+        lines += body
+        lines.append("done:")
+        lines += [f"    free({name});" for name, _ in self.allocs]
+        lines.append("    return err;")
+        lines.append("}")
+        layout = Layout(
+            len(program.inputs),
+            self.consts,
+            [(v.type.dtype, v.type.shape) for v in program.outputs],
+            outputs,
+            self.slots,
+            ctx.ints,
+            ctx.errors,
+            uses_blas,
+        )
+        return "\n".join(lines) + "\n", layout
+
+
+def generate(program: Program) -> tuple[str, Layout]:
+    """The C source of ``program`` and the layout of its entry point's arguments."""
+    return _Generator(program).run()

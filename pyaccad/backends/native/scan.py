@@ -1,0 +1,169 @@
+"""The scan skeleton: inclusive prefix combinations along one axis (``scanl1``/``scanr1``/``scanl``/``scanr``).
+
+A rank-1 scan runs in two parallel passes over one slice per thread (after
+accelerate-llvm): reduce each slice, combine the slice totals in order into
+each slice's carry-in, then scan each slice again from its carry::
+
+    #pragma omp parallel
+    {   /* pass 1 */  total[tid] = fold1 f x[lo..hi);
+        #pragma omp barrier
+        #pragma omp single
+        for (c = 0; c < nth; c++) { carry[c] = acc; acc = f(acc, total[c]); }
+        /* pass 2 */  a = carry[tid]; for (k = lo; k < hi; k++) out[k] = a = f(a, x[k]);
+    }
+
+Higher ranks scan each line (all positions off the scanned axis) in
+parallel, sequentially along it. ``reverse`` walks from the end and applies
+``f(x, acc)``; with initial values the output is one longer, holding ``z`` at
+the start (``scanl``) or the end (``scanr``).
+
+>>> from pyaccad.backends.native.cgen import Ctx
+>>> callable(scan_kernel)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
+from pyaccad.backends.native.element import atom, call_lambda, elem
+from pyaccad.backends.native.map import PARALLEL_MIN
+from pyaccad.ir import INT64, Stmt
+from pyaccad.opt.kernels import Kernel
+
+
+class _Scan:
+    def __init__(self, ctx: Ctx, stmt: Stmt) -> None:
+        lam = stmt.params["lam"]
+        self.stmt, self.lam, self.n = stmt, lam, len(lam.outputs)
+        self.xs, self.inits = stmt.args[: self.n], stmt.args[self.n :]
+        self.reverse = bool(stmt.params.get("reverse", False))
+        self.dtypes = [v.dtype for v in stmt.outs]
+
+    def combine(self, ctx: Ctx, acc: list[str], value: list[str]) -> list[str]:
+        args = value + acc if self.reverse else acc + value
+        return [ctx.declare(d, r, "n") for d, r in zip(self.dtypes, call_lambda(ctx, self.lam, args))]
+
+
+def _declare(ctx: Ctx, scan: _Scan, prefix: str) -> list[str]:
+    names = [ctx.fresh(prefix) for _ in scan.dtypes]
+    for name, dtype in zip(names, scan.dtypes):
+        ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
+    return names
+
+
+def _assign(ctx: Ctx, names: list[str], values: list[str]) -> None:
+    for name, value in zip(names, values):
+        ctx.emit(f"{name} = {value};")
+
+
+def _run(ctx: Ctx, scan: _Scan, acc: list[str], has: str, lo: str, hi: str, n: str,
+         read: Callable[[str], Index], write: Callable[[str], str] | None) -> None:
+    """Scan logical positions ``lo..hi`` (position ``p`` is element ``n-1-p`` when reversed) into ``acc``."""
+    with ctx.block(f"for (int64_t p = {lo}; p < {hi}; p++)"):
+        k = ctx.declare(INT64, f"({n} - 1 - p)" if scan.reverse else "p", "k")
+        values = [elem(ctx, x, read(k)) for x in scan.xs]
+        with ctx.block(f"if ({has})"):
+            _assign(ctx, acc, scan.combine(ctx, acc, values))
+        with ctx.block("else"):
+            _assign(ctx, acc, values)
+            ctx.emit(f"{has} = 1;")
+        if write is not None:
+            position = write(k if scan.reverse else (f"({k} + 1)" if scan.inits else k))
+            for var, a in zip(scan.stmt.outs, acc):
+                ctx.emit(f"{ctx.buffers[var]}[{position}] = {a};")
+
+
+def _seed(ctx: Ctx, scan: _Scan, acc: list[str], has: str, n: str, write: Callable[[str], str]) -> None:
+    """With initial values: start from ``z`` and store it at the start (scanl) or end (scanr)."""
+    if not scan.inits:
+        return
+    zs = [atom(ctx, z) for z in scan.inits]
+    _assign(ctx, acc, zs)
+    ctx.emit(f"{has} = 1;")
+    position = write(n if scan.reverse else "0")
+    for var, z in zip(scan.stmt.outs, zs):
+        ctx.emit(f"{ctx.buffers[var]}[{position}] = {z};")
+
+
+def scan_kernel(ctx: Ctx, kernel: Kernel) -> None:
+    (stmt,) = kernel.roots
+    scan = _Scan(ctx, stmt)
+    axis = stmt.params["axis"]
+    shape = ctx.shape(scan.xs[0])
+    prefix, n, suffix = shape[:axis], shape[axis], shape[axis + 1 :]
+    if prefix or suffix:
+        _line_scan(ctx, scan, prefix, n, suffix)
+    else:
+        _two_pass(ctx, scan, n)
+
+
+def _line_scan(ctx: Ctx, scan: _Scan, prefix: list[str], n: str, suffix: list[str]) -> None:
+    extra = "1" if scan.inits else "0"
+    with ctx.block():
+        ctx.emit(f"const int64_t outer = {product(prefix)}, n = {n}, inner = {product(suffix)};")
+        ctx.emit(f"#pragma omp parallel for schedule(static) if (outer * n * inner > {PARALLEL_MIN})")
+        with ctx.block("for (int64_t t = 0; t < outer * inner; t++)"):
+            ctx.emit("const int64_t o = t / inner, i = t - o * inner;")
+            outer, inner = unravel(ctx, "o", prefix), unravel(ctx, "i", suffix)
+            shape = [*prefix, n, *suffix]
+
+            def read(k: str) -> Index:
+                return Index([*outer, k, *inner], shape, f"((o * n + {k}) * inner + i)")
+
+            def write(k: str) -> str:
+                return f"((o * (n + {extra}) + {k}) * inner + i)"
+
+            acc = _declare(ctx, scan, "a")
+            has = ctx.fresh("has")
+            ctx.emit(f"bool {has} = 0;")
+            _seed(ctx, scan, acc, has, "n", write)
+            _run(ctx, scan, acc, has, "0", "n", "n", read, write)
+
+
+def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
+    with ctx.block():
+        ctx.emit(f"const int64_t n = {n};")
+        ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? omp_get_max_threads() : 1;")
+        ctx.emit("bool total_has[nt + 1], carry_has[nt + 1];")
+        totals = [ctx.fresh("total") for _ in scan.dtypes]
+        carries = [ctx.fresh("carry") for _ in scan.dtypes]
+        for t, c, dtype in zip(totals, carries, scan.dtypes):
+            ctx.emit(f"{CTYPE[dtype]} {t}[nt + 1], {c}[nt + 1];")
+
+        def read(k: str) -> Index:
+            return Index([k], [n], k)
+
+        ctx.emit("#pragma omp parallel num_threads(nt)")
+        with ctx.block():
+            ctx.emit("const int tid = omp_get_thread_num(), nth = omp_get_num_threads();")
+            ctx.emit("const int64_t lo = n * tid / nth, hi = n * (tid + 1) / nth;")
+            with ctx.block():
+                acc = _declare(ctx, scan, "a")
+                ctx.emit("bool has = 0;")
+                _run(ctx, scan, acc, "has", "lo", "hi", "n", read, None)
+                ctx.emit("total_has[tid] = has;")
+                _assign(ctx, [f"{t}[tid]" for t in totals], acc)
+            ctx.emit("#pragma omp barrier")
+            ctx.emit("#pragma omp single")
+            with ctx.block():
+                acc = _declare(ctx, scan, "a")
+                ctx.emit("bool has = 0;")
+                _seed(ctx, scan, acc, "has", "n", lambda k: k)
+                with ctx.block("for (int c = 0; c < nth; c++)"):
+                    ctx.emit("carry_has[c] = has;")
+                    _assign(ctx, [f"{c}[c]" for c in carries], acc)
+                    ctx.emit("if (!total_has[c]) continue;")
+                    with ctx.block("if (has)"):
+                        _assign(ctx, acc, scan.combine(ctx, acc, [f"{t}[c]" for t in totals]))
+                    with ctx.block("else"):
+                        _assign(ctx, acc, [f"{t}[c]" for t in totals])
+                        ctx.emit("has = 1;")
+            with ctx.block():
+                acc = [ctx.fresh("a") for _ in scan.dtypes]
+                for name, c, dtype in zip(acc, carries, scan.dtypes):
+                    ctx.emit(f"{CTYPE[dtype]} {name} = {c}[tid];")
+                ctx.emit("bool has = carry_has[tid];")
+                _run(ctx, scan, acc, "has", "lo", "hi", "n", read, lambda k: k)
+

@@ -1,0 +1,161 @@
+"""``python -m pyaccad.bench``: time the workloads of WORKLOADS.md in pyaccad, JAX and PyTorch.
+
+For each selected workload and each importable implementation: the first
+call of pyaccad's gradient (trace + optimise + compile + one run), then the
+primal and the gradient timed (3 warm-up calls, then the median and minimum of
+``--repeat`` calls). Then, unless ``--no-subprocess``, one fresh process per
+implementation and workload measures the gradient's peak resident memory and
+its first call — for pyaccad with the compile cache this run filled (a warm
+cache). By default the run uses a new, empty ``$PYACCAD_CACHE_DIR`` so the
+in-process first call really compiles; ``--keep-cache`` uses the existing one.
+``--check`` compares pyaccad's value and gradient with JAX's.
+
+>>> import json, tempfile, os
+>>> out = os.path.join(tempfile.mkdtemp(), "rows.json")
+>>> code = main(["--backend", "interp", "--size", "tiny", "--workloads", "elementwise", "--impls", "pyaccad",
+...              "--repeat", "2", "--no-subprocess", "--json", out, "--quiet"])
+>>> code, sorted(r["pass"] for r in json.load(open(out))["rows"])
+(0, ['grad', 'primal'])
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pyaccad.bench.impls import IMPLS, Prepared, prepare, unavailable
+from pyaccad.bench.measure import first_call_ms, fresh_process, time_calls
+from pyaccad.bench.registry import SIZES, WORKLOADS, Workload
+from pyaccad.bench.report import Row, StartupRow, rows_table, startup_table, summary_table
+
+CHECK_RTOL = 2e-3
+"""Largest error, relative to the largest JAX magnitude, that ``--check`` accepts (float32 sums)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pyaccad.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--backend", default="native", help="pyaccad backend (default: native)")
+    p.add_argument("--size", default="small", choices=SIZES)
+    p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: all)")
+    p.add_argument("--impls", default=",".join(IMPLS), help="comma-separated (default: all importable)")
+    p.add_argument("--repeat", type=int, default=10, help="timed calls per pass (default 10)")
+    p.add_argument("--json", metavar="FILE", help="write the rows (and startup rows, checks) as JSON")
+    p.add_argument("--check", action="store_true", help="compare pyaccad's value and gradient with JAX's")
+    p.add_argument("--no-subprocess", action="store_true", help="skip fresh-process first-call and memory")
+    p.add_argument("--keep-cache", action="store_true", help="use the existing $PYACCAD_CACHE_DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+    return p
+
+
+def _progress(items: list, quiet: bool) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return items if quiet else tqdm(items, desc="bench", file=sys.stderr)
+
+
+def check(mine: Prepared, reference: Prepared) -> dict[str, float]:
+    """Largest errors of pyaccad's value and gradient relative to the largest magnitude of JAX's."""
+    result = {}
+    for pass_ in ("primal", "grad"):
+        got = mine.to_numpy(getattr(mine, pass_)())
+        want = reference.to_numpy(getattr(reference, pass_)())
+        scale = max(float(np.max(np.abs(w))) for w in want) or 1.0
+        result[pass_] = (
+            max(float(np.max(np.abs(np.asarray(g, np.float64) - w))) for g, w in zip(got, want, strict=True)) / scale
+        )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the bench; returns the exit status (1 when a run or a check failed)."""
+    args = _parser().parse_args(argv)
+    if args.size != "tiny" and args.repeat < 10:
+        _parser().error("--repeat must be at least 10 (WORKLOADS.md): use --size tiny for quick runs")
+    if args.keep_cache:
+        return _run(args)
+    previous = os.environ.get("PYACCAD_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="pyaccad-bench-cache-") as cache:
+        os.environ["PYACCAD_CACHE_DIR"] = cache  # read by this process's compiles and inherited by the children
+        try:
+            return _run(args)
+        finally:
+            if previous is None:
+                del os.environ["PYACCAD_CACHE_DIR"]
+            else:
+                os.environ["PYACCAD_CACHE_DIR"] = previous
+
+
+@dataclass
+class _Results:
+    rows: list[Row] = field(default_factory=list)
+    startup: list[StartupRow] = field(default_factory=list)
+    checks: dict[str, dict[str, float]] = field(default_factory=dict)
+    failed: bool = False
+
+
+def _measure(impl: str, workload: Workload, args: argparse.Namespace, out: _Results) -> None:
+    """Time one implementation of one workload; then its first calls and memory (in a fresh process)."""
+    run = prepare(impl, workload, args.size, args.backend)
+    first = first_call_ms(run.grad) if impl == "pyaccad" else math.nan
+    for pass_ in ("primal", "grad"):
+        median, low = time_calls(getattr(run, pass_), args.repeat)
+        out.rows.append(Row(impl, workload.name, args.size, pass_, median, low))
+    if args.check and impl == "pyaccad" and unavailable("jax") is None:
+        errors = out.checks[workload.name] = check(run, prepare("jax", workload, args.size))
+        out.failed |= max(errors.values()) > CHECK_RTOL
+    child: dict = {}
+    if not args.no_subprocess:
+        child = fresh_process(impl, workload.name, args.size, args.backend)
+        if "error" in child:
+            print(f"{impl} {workload.name}: fresh process failed: {child['error']}", file=sys.stderr)
+    elif impl != "pyaccad":
+        return
+    keys = ("first_call_ms", "run_ms", "rss_before_mb", "peak_first_mb", "peak_run_mb")
+    fresh = (child.get(k, math.nan) for k in keys)
+    out.startup.append(StartupRow(impl, workload.name, args.size, first, out.rows[-1].min_ms, *fresh))
+
+
+def _print(args: argparse.Namespace, out: _Results) -> None:
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"# backend={args.backend} size={args.size} repeat={args.repeat} cpus={os.cpu_count()} load={load}")
+    print(rows_table(out.rows), summary_table(out.rows), startup_table(out.startup), sep="\n\n")
+    for name, errs in out.checks.items():
+        verdict = "ok" if max(errs.values()) <= CHECK_RTOL else "MISMATCH"
+        print(f"check {name}: value rel err {errs['primal']:.1e}, grad rel err {errs['grad']:.1e} {verdict}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    workloads = [WORKLOADS[w] for w in args.workloads.split(",")]
+    impls = []
+    for impl in args.impls.split(","):
+        reason = unavailable(impl)
+        if reason is None:
+            impls.append(impl)
+        else:
+            print(f"skipping {impl}: {reason}", file=sys.stderr)
+    out = _Results()
+    for workload, impl in _progress([(w, i) for w in workloads for i in impls], args.quiet):
+        try:
+            _measure(impl, workload, args, out)
+        except Exception as exc:  # one broken implementation must not hide the others' numbers
+            out.failed = True
+            print(f"{impl} {workload.name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if not args.quiet:
+        _print(args, out)
+    if args.json:
+        report = {"backend": args.backend, "size": args.size, "cpu_count": os.cpu_count(), "loadavg": os.getloadavg()}
+        report |= {"rows": [r.as_dict() for r in out.rows], "startup": [r.as_dict() for r in out.startup]}
+        with open(args.json, "w") as fh:
+            json.dump(report | {"checks": out.checks}, fh, indent=1)
+    return 1 if out.failed else 0

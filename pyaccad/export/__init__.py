@@ -1,0 +1,81 @@
+"""Export: pyaccad programs (and their derivatives, which are programs too) as Haskell source.
+
+Two targets:
+
+* :func:`export_haskell` — an ``accelerate`` module (``Data.Array.Accelerate``
+  names and types) exporting one function ``name :: Acc (...) -> Acc (...)``;
+  see :mod:`pyaccad.export.haskell` for the layout and
+  :mod:`pyaccad.export.rules` for what each primitive prints as.
+* :func:`export_generic` — plain Haskell generic in its number type, over
+  ``Data.Vector``, so that ``Numeric.AD.grad`` from the ``ad`` package can
+  differentiate it (:mod:`pyaccad.export.generic`).
+
+Both trace ``f`` at NumPy example arguments, exactly as ``acc.jit`` would.
+
+>>> import numpy as np, pyaccad as acc
+>>> src = acc.export_haskell(lambda x: acc.sin(x) * x, np.zeros(4, np.float32), module="Demo", name="f")
+>>> print(src[src.index("f ::"):])
+f :: Acc (Vector Float) -> Acc (Vector Float)
+f x =
+  let a = map sin x
+  in
+  zipWith (*) a x
+<BLANKLINE>
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyaccad.export.generic import GenericExportError, generic_module_source
+from pyaccad.export.haskell import ExportError, module_source
+from pyaccad.frontend import trace
+from pyaccad.ir import Program
+
+__all__ = ["ExportError", "GenericExportError", "export_generic", "export_haskell", "export_program"]
+
+
+def _traced(f: Callable[..., Any], example_args: tuple) -> Program:
+    import pyaccad.frontend  # noqa: F401  (operators attached before tracing)
+
+    return trace(f, *example_args).program
+
+
+def export_haskell(
+    f: Callable[..., Any], *example_args: Any, module: str = "M", name: str = "f", blas: bool = False
+) -> str:
+    """The ``accelerate`` Haskell module of ``f`` traced at ``example_args`` (NumPy arrays or pytrees).
+
+    ``blas=True`` prints float matrix products as ``accelerate-blas``'s ``<>``
+    (the module then imports ``Data.Array.Accelerate.Numeric.LinearAlgebra``).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> src = acc.export_haskell(lambda a, b: a @ b, np.ones((2, 3)), np.ones((3, 4)), module="MatMul", name="mm")
+    >>> "mm :: Acc (Matrix Double, Matrix Double) -> Acc (Matrix Double)" in src
+    True
+    """
+    return export_program(_traced(f, example_args), module=module, name=name, blas=blas)
+
+
+def export_program(program: Program, module: str = "M", name: str = "f", blas: bool = False) -> str:
+    """:func:`export_haskell` for an IR program already in hand (a derivative, an optimised program).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> "neg :: Acc (Scalar Int) -> Acc (Scalar Int)" in export_program(trace(lambda x: -x, np.int64(3)).program,
+    ...                                                                  name="neg")
+    True
+    """
+    return module_source(program, module, name, blas=blas)
+
+
+def export_generic(f: Callable[..., Any], *example_args: Any, module: str = "M", name: str = "f") -> str:
+    """``f`` as plain Haskell generic in its number type, for ``Numeric.AD`` (see :mod:`pyaccad.export.generic`).
+
+    >>> import numpy as np
+    >>> src = export_generic(lambda x: (x * x).sum(), np.ones(3), module="Sq", name="sq")
+    >>> "sq :: RealFloat a => Vector a -> a" in src
+    True
+    """
+    return generic_module_source(_traced(f, example_args), module, name)

@@ -1,0 +1,456 @@
+"""The ``accelerate`` printer: an IR program as a readable Haskell module.
+
+The shape of what comes out::
+
+    -- | f, exported by pyaccad from a trace at the example arguments x :: f32[3].
+    module M (f) where
+
+    import Data.Array.Accelerate
+    import Prelude ()
+
+    f :: Acc (Vector Float) -> Acc (Scalar Float)
+    f x =
+      let a = map (\\v -> sin v * v) x
+          b = fold (+) 0 a
+      in
+      b
+
+Each array-level statement becomes one ``let`` binding (sharing is explicit,
+as accelerate's own sharing recovery would find it); statements whose results
+are never used are dropped, since a binding that nothing uses leaves its
+element type ambiguous to GHC. Lambdas are printed as Haskell lambdas whose
+single-use scalar temporaries are inlined into their consumer. What each
+primitive prints is decided by the rule table in :mod:`pyaccad.export.rules`;
+this module owns names, layout, literals and types.
+
+>>> import numpy as np
+>>> from pyaccad.frontend import trace
+>>> print(module_source(trace(lambda x: x * x, np.ones(3, np.float32)).program, "M", "square", ["x"]))
+... # doctest: +ELLIPSIS
+-- | square, ...
+module M (square) where
+<BLANKLINE>
+import Data.Array.Accelerate
+import Prelude ()
+<BLANKLINE>
+square :: Acc (Vector Float) -> Acc (Vector Float)
+square x = zipWith (*) x x
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+from pyaccad.errors import Error
+from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, ArrayType, Atom, Lit, Program, Stmt, Var
+
+
+class ExportError(Error, ValueError):
+    """A program (or part of one) that this export target cannot express; the message says what and why."""
+
+
+HS_SCALAR = {FLOAT32: "Float", FLOAT64: "Double", INT32: "Int32", INT64: "Int", BOOL: "Bool"}
+MAX_TUPLE = 9  # I1..I9, zipWith..zipWith9 and unzip..unzip9 are the widest accelerate provides
+
+# Names a binding must never take: Haskell keywords and everything the printed code may call.
+# Names a binding must never take: Haskell keywords and every lower-case name Data.Array.Accelerate
+# exports (accelerate 1.4; a binding named `scatter` would make every use of it ambiguous).
+_RESERVED = set(
+    """case class data default deriving do else foreign if import in infix infixl infixr instance let module
+    newtype of then type where forall mdo rec proc qualified as hiding
+    null length shape size shapeSize use unit generate fill enumFromN enumFromStepN concatOn expand acond awhile
+    compute indexed map imap zipWith zipWith3 zipWith4 zipWith5 zipWith6 zipWith7 zipWith8 zipWith9 izipWith
+    izipWith3 izipWith4 izipWith5 izipWith6 izipWith7 izipWith8 izipWith9 zip zip3 zip4 zip5 zip6 zip7 zip8 zip9
+    unzip unzip3 unzip4 unzip5 unzip6 unzip7 unzip8 unzip9 reshape flatten replicate slice init tail take drop
+    slit initOn tailOn takeOn dropOn slitOn permute scatter backpermute gather reverse transpose reverseOn
+    transposeOn filter compact fold fold1 foldAll fold1All foldSeg fold1Seg all any and or sum product maximum
+    minimum scanl scanl1 scanr scanr1 prescanl postscanl prescanr postscanr scanlSeg scanl1Seg prescanlSeg
+    postscanlSeg scanrSeg scanr1Seg prescanrSeg postscanrSeg stencil stencil2 clamp mirror wrap function succ
+    pred minBound maxBound negate abs signum fromInteger quot rem div mod quotRem divMod recip fromRational pi
+    sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp sqrt log logBase div' mod' divMod'
+    properFraction truncate round ceiling floor isNaN isInfinite isDenormalized isNegativeZero isIEEE atan2
+    fromIntegral toFloating lift unlift lift1 lift2 lift3 ilift1 ilift2 ilift3 mkPattern mkPatterns constant fst
+    afst snd asnd curry uncurry match cond while iterate sfoldl not subtract even odd gcd lcm index0 index1
+    unindex1 index2 unindex2 index3 unindex3 indexHead indexTail toIndex fromIndex intersect ord chr boolToInt
+    bitcast foreignAcc foreignExp arrayRank arrayShape arraySize arrayReshape indexArray linearIndexArray
+    fromFunction fromFunctionM fromList toList flip error undefined const otherwise fromString fromListN the
+    max min compare erf""".split()
+)
+_INDEX_NAMES = "ijklmn"
+
+
+def hs_array_type(t: ArrayType) -> str:
+    """The accelerate type of an array value, e.g. ``Matrix Float``.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> hs_array_type(ArrayType(FLOAT64, (2, 3, 4)))
+    'Array DIM3 Double'
+    """
+    elt = HS_SCALAR[t.dtype]
+    return {0: f"Scalar {elt}", 1: f"Vector {elt}", 2: f"Matrix {elt}"}.get(t.ndim, f"Array DIM{t.ndim} {elt}")
+
+
+def shape_exp(shape: Sequence[int]) -> str:
+    """A static shape as an ``Exp`` index: ``Z_`` or ``I2 3 4``."""
+    if len(shape) > MAX_TUPLE:
+        raise ExportError(f"export: rank {len(shape)} is above accelerate's I1..I{MAX_TUPLE} index patterns")
+    return "Z_" if not shape else f"I{len(shape)} " + " ".join(map(str, shape))
+
+
+def tuple_of(items: Sequence[str], what: str = "tuple") -> str:
+    """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp)."""
+    if len(items) == 1:
+        return items[0]
+    if len(items) > 16:
+        raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
+    return f"T{len(items)} " + " ".join(paren(i) for i in items)
+
+
+def index_pattern(names: Sequence[str]) -> str:
+    """The lambda pattern binding index components: ``(I2 i j)``, or ``_`` for rank 0."""
+    return f"(I{len(names)} {' '.join(names)})" if names else "_"
+
+
+def is_atomic(text: str) -> bool:
+    """True when ``text`` needs no brackets as a function argument."""
+    if re.fullmatch(r"[\w']+(\.[\w']+)*", text):
+        return True
+    if text[:1] in "([" and _closing(text, 0) == len(text) - 1:
+        return True
+    return False
+
+
+def paren(text: str) -> str:
+    return text if is_atomic(text) else f"({text})"
+
+
+def _closing(text: str, start: int) -> int:
+    depth = 0
+    for pos in range(start, len(text)):
+        if text[pos] in "([":
+            depth += 1
+        elif text[pos] in ")]":
+            depth -= 1
+            if depth == 0:
+                return pos
+    return -1
+
+
+def literal_text(value: object, dtype: np.dtype) -> str:
+    """A scalar as a Haskell value (no type annotation): ``2.5``, ``(-3)``, ``True``, ``(1/0)``."""
+    if dtype == BOOL:
+        return "True" if value else "False"
+    if dtype in (FLOAT32, FLOAT64):
+        v = float(value)  # type: ignore[arg-type]
+        if math.isnan(v):
+            return "(0/0)"
+        if math.isinf(v):
+            return "(1/0)" if v > 0 else "(-1/0)"
+        text = repr(v)
+    else:
+        text = str(int(value))  # type: ignore[call-overload]
+    return f"({text})" if text.startswith("-") else text
+
+
+class Printer:
+    """Names, scopes and layout while printing one exported function."""
+
+    def __init__(self, blas: bool = False) -> None:
+        self.blas = blas
+        self.names: dict[Var, str] = {}
+        self.used: set[str] = set(_RESERVED)
+        self.array_level: set[Var] = set()
+        self.inlined: dict[Var, str] = {}
+        self.kept: set[str] = set()
+        self.fills: dict[Var, Lit] = {}
+        self.helpers: set[str] = set()
+
+    def rule(self, name: str):
+        """The export rule of primitive ``name`` (this target's table)."""
+        from pyaccad.export.rules import rule_for
+
+        return rule_for(name)
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Names bound inside (lambda parameters, a lambda's temporaries) are free again afterwards.
+
+        Only index names (``i``, ``j``) and helper parameters are released, so that every lambda
+        can use ``i``/``j``; names of the program's own values stay unique, so nothing a reader
+        sees is shadowed. Safe because a printed lambda refers only to its own names and to names
+        bound before it.
+        """
+        saved_used, saved_kept = set(self.used), self.kept
+        self.kept = set()
+        try:
+            yield
+        finally:
+            self.kept |= saved_kept
+            self.used = saved_used | self.kept
+
+    # --- names -------------------------------------------------------------------------------------
+    def bind(self, var: Var, array_level: bool, index: bool = False) -> str:
+        """A fresh Haskell name for ``var``, derived from its hint when it has one."""
+        if array_level:
+            self.array_level.add(var)
+        base = _sanitize(var.hint)
+        name = base if base and base not in self.used else ""
+        candidates = (f"{base}{n}" for n in range(1, 10**6)) if base else self._fresh(index)
+        while not name:
+            candidate = next(candidates)
+            name = candidate if candidate not in self.used else ""
+        self.used.add(name)
+        if not index:
+            self.kept.add(name)
+        self.names[var] = name
+        return name
+
+    def fresh(self, base: str) -> str:
+        """A fresh name for something the IR does not name (a lambda parameter of a printed helper)."""
+        name, n = base, 1
+        while name in self.used:
+            name, n = f"{base}{n}", n + 1
+        self.used.add(name)
+        return name
+
+    @staticmethod
+    def _fresh(index: bool):
+        if index:
+            yield from _INDEX_NAMES
+            for n in range(1, 10**6):
+                yield from (f"{c}{n}" for c in _INDEX_NAMES)
+        for n in range(10**6):
+            if _letters(n) not in _INDEX_NAMES:  # keep i..n for indices
+                yield _letters(n)
+
+    # --- atoms -------------------------------------------------------------------------------------
+    def array(self, atom: Atom) -> str:
+        """An array-level atom as an ``Acc`` expression (literals become ``unit``)."""
+        if isinstance(atom, Lit):
+            return f"unit {self.annotated(atom)}"
+        return self.names[atom]
+
+    def exp(self, atom: Atom, operand_with_var: bool = False) -> str:
+        """A scalar atom as an ``Exp``: rank-0 arrays of array level are read with ``the``."""
+        if isinstance(atom, Lit):
+            return literal_text(atom.value, atom.dtype) if operand_with_var else self.annotated(atom)
+        if atom in self.inlined:
+            return self.inlined[atom]
+        name = self.names[atom]
+        return f"the {name}" if atom in self.array_level else name
+
+    def scalar_init(self, atom: Atom) -> str:
+        """A rank-0 fold/scan/while initial value as an ``Exp``."""
+        return self.exp(atom)
+
+    def fold_fills(self, stmt: Stmt) -> Stmt:
+        """``stmt`` reading literals in place of arrays filled with them, where it is element-wise.
+
+        ``x > 0.5`` traces as a comparison with a filled array; printing ``map (> 0.5) x`` instead
+        of binding the filled array is what a person would write. The fill itself is then unused
+        and dropped.
+        """
+        from pyaccad.export.rules import is_elementwise
+
+        if stmt.prim.name == "broadcast_in_dim":
+            source = stmt.args[0]
+            lit = source if isinstance(source, Lit) else self.fills.get(source)
+            if lit is not None:
+                self.fills[stmt.outs[0]] = lit
+                return Stmt(stmt.prim, (lit,), stmt.params, stmt.outs, stmt.source)
+            return stmt
+        if not is_elementwise(stmt) or all(a in self.fills or isinstance(a, Lit) for a in stmt.args):
+            return stmt
+        args = tuple(self.fills.get(a, a) if isinstance(a, Var) else a for a in stmt.args)
+        return Stmt(stmt.prim, args, stmt.params, stmt.outs, stmt.source)
+
+    @staticmethod
+    def annotated(lit: Lit) -> str:
+        """A literal with its type, for places where nothing else fixes it: ``(2.0 :: Exp Float)``."""
+        text = literal_text(lit.value, lit.dtype)
+        if lit.dtype == BOOL:
+            return f"{text}_"
+        return f"({text.strip('()') if text.startswith('(-') else text} :: Exp {HS_SCALAR[lit.dtype]})"
+
+    # --- programs ----------------------------------------------------------------------------------
+    def body(self, program: Program, array_level: bool, result: Callable[[list[str]], str] | None = None) -> list[str]:
+        """``let`` bindings for the statements of ``program`` and its result, as lines (first unindented).
+
+        ``result`` shapes the printed outputs (default: themselves, several as a ``T2``/``T3`` tuple).
+        """
+        stmts = live_stmts(
+            [self.fold_fills(s) for s in program.stmts] if array_level else program.stmts, program.outputs
+        )
+        uses = use_counts(program, stmts)
+        bindings: list[list[str]] = []
+        for position, stmt in enumerate(stmts):
+            with self.scope():
+                text = self.rule(stmt.prim.name)(self, stmt, array_level)
+            if position == len(stmts) - 1 and _is_sole_result(stmt, program, uses) and result is None:
+                self.inlined[stmt.outs[0]] = text  # the last binding would only be returned: print it there
+                continue
+            if not array_level and _inlinable(stmt, uses) and "\n" not in text:
+                self.inlined[stmt.outs[0]] = text
+                continue
+            names = [self.bind(v, array_level) for v in stmt.outs]
+            # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
+            lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
+            bindings.append(hang(f"{lhs} = ", text))
+        outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
+        out = result(outputs) if result is not None else tuple_of(outputs, "result")
+        if not bindings:
+            return out.split("\n")
+        lines = ["let " + bindings[0][0]] + ["    " + line for line in bindings[0][1:]]
+        for binding in bindings[1:]:
+            lines += ["    " + line for line in binding]
+        if array_level:
+            return lines + ["in", *out.split("\n")]
+        return lines + ["in  " + out.replace("\n", "\n    ")]
+
+    def lam(
+        self,
+        program: Program,
+        patterns: Sequence[str] | None = None,
+        index: bool = False,
+        result: Callable[[list[str]], str] | None = None,
+    ) -> str:
+        """``\\x y -> body``: a scalar lambda (inputs bound here unless ``patterns`` are given)."""
+        if patterns is None:
+            patterns = self.bind_inputs(program, index)
+        return lambda_text(patterns, self.body(program, array_level=False, result=result))
+
+    def bind_inputs(self, program: Program, index: bool = False) -> list[str]:
+        return [self.bind(v, False, index) for v in program.inputs]
+
+
+def lambda_text(patterns: Sequence[str], body: Sequence[str]) -> str:
+    """A lambda over ``patterns`` whose body is the lines ``body``."""
+    head = f"\\{' '.join(patterns)} ->" if patterns else "\\_ ->"
+    if len(body) == 1:
+        return f"{head} {body[0]}"
+    return head + "\n" + "\n".join("  " + line for line in body)
+
+
+def hang(prefix: str, text: str) -> list[str]:
+    """``prefix`` + ``text``, with continuation lines indented past the prefix's start."""
+    first, *rest = text.split("\n")
+    return [prefix + first] + ["    " + line for line in rest]
+
+
+def live_stmts(stmts: Sequence[Stmt], outputs: Sequence[Atom]) -> list[Stmt]:
+    """The statements that contribute to ``outputs`` (all primitives are pure)."""
+    needed = {a for a in outputs if isinstance(a, Var)}
+    kept: list[Stmt] = []
+    for stmt in reversed(stmts):
+        if any(v in needed for v in stmt.outs):
+            kept.append(stmt)
+            needed.update(a for a in stmt.args if isinstance(a, Var))
+            for sub in stmt.subprograms():
+                needed.update(sub.free_vars)
+    return kept[::-1]
+
+
+def use_counts(program: Program, stmts: Sequence[Stmt]) -> Counter:
+    """How often each variable is used; uses inside nested programs count twice (never inline into them)."""
+    counts: Counter = Counter(a for a in program.outputs if isinstance(a, Var))
+    for stmt in stmts:
+        counts.update(a for a in stmt.args if isinstance(a, Var))
+        for sub in stmt.subprograms():
+            counts.update(2 * list(sub.free_vars))
+    return counts
+
+
+def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:
+    return len(stmt.outs) == 1 and tuple(program.outputs) == stmt.outs and uses[stmt.outs[0]] == 1
+
+
+def _inlinable(stmt: Stmt, uses: Counter) -> bool:
+    return len(stmt.outs) == 1 and uses[stmt.outs[0]] == 1 and not stmt.prim.subprogram_params
+
+
+def _sanitize(hint: str) -> str:
+    name = re.sub(r"\W", "_", hint)
+    if not name or name == "_":
+        return ""
+    if name[0].isdigit():
+        name = "v" + name
+    name = name[0].lower() + name[1:]
+    return name + "_" if keyword.iskeyword(name) and name in _RESERVED else name
+
+
+def _letters(n: int) -> str:
+    s, n = "", n + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(ord("a") + r) + s
+    return s
+
+
+# Definitions printed into a module that uses them: scalar functions accelerate does not provide.
+HELPERS = {
+    "erf": [
+        "-- | The error function, which accelerate lacks: Numerical Recipes' erfc approximation",
+        "-- (fractional error below 1.2e-7, so exact to Float precision, approximate for Double).",
+        "erf :: (Floating a, Ord a) => Exp a -> Exp a",
+        "erf x =",
+        "  let z = abs x",
+        "      t = 1 / (1 + 0.5 * z)",
+        "      p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418",
+        "            + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587",
+        "            + t * (-0.82215223 + t * 0.17087277))))))))",
+        "      r = t * exp (p - z * z)",
+        "  in  x >= 0 ? (1 - r, r - 1)",
+    ],
+}
+HELPER_PRAGMAS = {"erf": "{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}"}
+
+
+def signature_type(types: Sequence[ArrayType]) -> str:
+    """``Acc (Vector Float)`` or ``Acc (Vector Float, Matrix Float)``."""
+    inner = [hs_array_type(t) for t in types]
+    if len(inner) > 16:
+        raise ExportError(f"export: {len(inner)} arrays is wider than accelerate's 16-tuples")
+    return "Acc ()" if not inner else f"Acc ({', '.join(inner)})"
+
+
+def module_source(
+    program: Program, module: str, name: str, arg_names: Sequence[str] = (), blas: bool = False, origin: str = ""
+) -> str:
+    """The Haskell module exporting ``name``, the accelerate version of ``program``."""
+    if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
+        raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
+    if not re.fullmatch(r"[a-z_][\w']*", name) or name in _RESERVED:
+        raise ExportError(
+            f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
+            "Data.Array.Accelerate exports)"
+        )
+    printer = Printer(blas)
+    printer.used.add(name)
+    ins = [printer.bind(v, True) for v in program.inputs]
+    sig = f"{name} :: {signature_type(program.input_types)} -> {signature_type(program.output_types)}"
+    if not program.inputs:
+        sig = f"{name} :: {signature_type(program.output_types)}"
+    body = printer.body(program, array_level=True)
+    head = f"{name} {tuple_of(ins, 'argument list') if len(ins) == 1 else paren(tuple_of(ins))}" if ins else name
+    if len(body) == 1:
+        definition = [f"{head} = {body[0]}"]
+    else:
+        definition = [f"{head} ="] + ["  " + line for line in body]
+    described = ", ".join(f"{n} :: {t}" for n, t in zip(ins, program.input_types, strict=True))
+    header = f"-- | {name}, exported by pyaccad{origin} from a trace at the example arguments"
+    header += f" {described}." if described else " (none)."
+    helpers = [line for helper in sorted(printer.helpers) for line in ["", *HELPERS[helper]]]
+    pragmas = sorted({HELPER_PRAGMAS[h] for h in printer.helpers if h in HELPER_PRAGMAS})
+    imports = ["import Data.Array.Accelerate"]
+    if printer.blas and any("BLAS." in line for line in definition):
+        imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra as BLAS")
+    imports.append("import Prelude ()")
+    lines = [header, *pragmas, f"module {module} ({name}) where", "", *imports, "", sig, *definition, *helpers]
+    return "\n".join(lines) + "\n"

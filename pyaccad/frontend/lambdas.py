@@ -1,0 +1,279 @@
+"""Scalar functions: tracing the lambdas of the combinators, and lazy control flow inside them.
+
+A lambda given to ``map``, ``fold``, ``generate``, ... is traced once on
+fresh rank-0 tracers (:class:`~pyaccad.frontend.tracing.Exp`) into a small
+Program. Python number literals a lambda returns take the dtype the
+combinator expects (``acc.fold(lambda a, b: 0, ...)`` on int32 gives int32
+zeros). ``cond`` traces each branch as a zero-input Program, so only the
+chosen one runs; ``while_`` loops on scalar state.
+
+``IGNORE`` is what a ``permute`` index function returns to drop an element.
+It may also be one branch of ``cond``: the two branches are then widened to
+the IR's ``(keep, *index)`` form, and ``cond`` returns a :class:`Scatter`
+target that ``permute`` understands.
+
+>>> import numpy as np, pyaccad as acc
+>>> acc.run(lambda a: acc.map(lambda x: acc.cond(x > 1.0, x, 0.0), a), np.arange(4.0), backend="interp")
+array([0., 0., 2., 3.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from pyaccad.errors import DTypeError, Error, ShapeError
+from pyaccad.frontend.operators import cast
+from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
+from pyaccad.frontend.tracing import (
+    Value,
+    _arg_hints,
+    check_live,
+    current_builder,
+    emit,
+    fail,
+    is_scalar_literal,
+    literal,
+    to_value,
+    trace_program,
+    value_of,
+    wrap,
+)
+from pyaccad.ir import BOOL, INT64, ArrayType, Lit, Program, scalar_type
+from pyaccad.ir.types import is_int
+
+
+class _Ignore:
+    """The type of :data:`IGNORE`."""
+
+    def __repr__(self) -> str:
+        return "acc.IGNORE"
+
+
+IGNORE = _Ignore()
+"""Returned by a ``permute`` index function (or a ``cond`` branch in it) to drop the element.
+
+>>> import numpy as np, pyaccad as acc
+>>> f = lambda a: acc.permute(lambda x, y: x + y, acc.fill(2, 0.0),
+...                           lambda i: acc.cond(i < 2, (i,), acc.IGNORE), a)
+>>> acc.run(f, np.array([1.0, 2.0, 3.0]), backend="interp")
+array([1., 2.])
+"""
+
+
+class Scatter:
+    """A permute target chosen at run time: ``keep`` (a bool Exp) and the destination ``indices``.
+
+    ``cond`` returns one when a branch is :data:`IGNORE`; users never build it themselves.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> seen = []
+    >>> f = lambda a: acc.generate((1,), lambda i: seen.append(acc.cond(i > 0, (i,), acc.IGNORE)) or 0)
+    >>> _ = trace(f, np.zeros(1))
+    >>> type(seen[0]).__name__, len(seen[0].indices)
+    ('Scatter', 1)
+    """
+
+    def __init__(self, keep: Value, indices: tuple[Value, ...]) -> None:
+        self.keep = keep
+        self.indices = indices
+
+
+def with_literals(fn: Callable[..., Any], dtypes: Sequence[np.dtype] | None, what: str) -> Callable[..., Any]:
+    """``fn`` whose Python number results become values of ``dtypes`` (the types the caller expects).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: acc.fold(lambda x, y: 0, 5, a), np.arange(3, dtype=np.int32), backend="interp").dtype
+    dtype('int32')
+    """
+    if dtypes is None:
+        return fn
+
+    def typed(*args: Any) -> Any:
+        leaves, tree = flatten(fn(*args))
+        if len(leaves) != len(dtypes):
+            return unflatten(tree, leaves)  # the type rule reports the mismatch with its own message
+        leaves = [
+            value_of(literal(x, d, what)) if is_scalar_literal(x) else x for x, d in zip(leaves, dtypes, strict=True)
+        ]
+        return unflatten(tree, leaves)
+
+    return typed
+
+
+def trace_lambda(
+    fn: Callable[..., Any], arg_spec: Sequence[Any], what: str, out_dtypes: Sequence[np.dtype] | None = None
+) -> tuple[Program, TreeDef]:
+    """Trace the scalar function ``fn``; ``arg_spec`` gives each argument's dtype (a nested tuple for tuples).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.ir import INT64
+    >>> progs = []
+    >>> _ = trace(lambda a: progs.append(trace_lambda(lambda p, q: p[0] + q, [(INT64,), INT64], "demo")), np.zeros(1))
+    >>> [str(t) for t in progs[0][0].input_types]
+    ['i64[]', 'i64[]']
+    """
+    if not callable(fn):
+        fail(DTypeError, f"{what}: expected a function, got {type(fn).__name__}")
+    leaves, tree = flatten(tuple(arg_spec))
+    hints = _arg_hints(fn, len(arg_spec)) if len(leaves) == len(arg_spec) else None
+    return trace_program(
+        with_literals(fn, out_dtypes, what),
+        [scalar_type(d) for d in leaves],
+        "scalar",
+        in_tree=tree,
+        hints=hints,
+        what=what,
+    )
+
+
+def index_atoms(indices: Any, n: int, what: str) -> list[Value]:
+    """``n`` int64 index values from a lambda's result (an index, or a tuple of them); else a ShapeError.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> f = lambda a: acc.backpermute((2,), lambda i: acc.cast(i, "int32"), a)  # int32 indices are widened
+    >>> acc.run(f, np.array([5.0, 6.0]), backend="interp")
+    array([5., 6.])
+    """
+    items = list(indices) if isinstance(indices, (tuple, list)) else [indices]
+    if len(items) != n:
+        fail(ShapeError, f"{what}: the index function returned {len(items)} indices, expected {n}")
+    out = []
+    for item in items:
+        value = to_value(item, what) if not is_scalar_literal(item) else value_of(literal(item, INT64, what))
+        if value.shape != () or not is_int(value.dtype):
+            fail(DTypeError, f"{what}: indices must be integer scalars, got {value.var.type}")
+        out.append(cast(value, INT64))
+    return out
+
+
+def cond(pred: Any, then_: Any, else_: Any) -> Any:
+    """Lazy choice: ``then_`` if ``pred`` else ``else_``; branches are values or zero-argument functions.
+
+    Only the chosen branch is evaluated. Literals in one branch take the other's dtype.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> f = lambda a: acc.generate((2, 2), lambda i, j: acc.cond(i >= j, lambda: a[i, j], 0.0))
+    >>> acc.run(f, np.ones((2, 2), np.float32), backend="interp")
+    array([[1., 0.],
+           [1., 1.]], dtype=float32)
+    """
+    if isinstance(pred, (bool, np.bool_)):
+        chosen = then_ if pred else else_
+        return chosen() if callable(chosen) else chosen
+    p = to_value(pred, "cond")
+    if p.var.type != scalar_type(BOOL):
+        fail(DTypeError, f"cond: the predicate must be a scalar bool, got {p.var.type}")
+    branches = [_Branch(then_), _Branch(else_)]
+    for b in branches:
+        b.trace(None)
+    if any(b.ignore or b.scatter for b in branches):
+        return _scatter_cond(p, branches)
+    # Retrace a branch whose Python literals meet values of another dtype, at the other's dtypes.
+    for b, other in ((branches[0], branches[1]), (branches[1], branches[0])):
+        if b.literal and b.types() != other.types():
+            b.trace([t.dtype for t in other.types()])
+    t, e = branches
+    if t.tree != e.tree:
+        fail(ShapeError, f"cond: the branches return different structures: {t.tree} and {e.tree}")
+    outs = emit("cond", (check_live(p),), {"then_": t.program, "else_": e.program})
+    return unflatten(t.tree, [wrap(v) for v in outs])
+
+
+class _Branch:
+    """One traced ``cond`` branch, remembering whether it returned Python literals or ``IGNORE``."""
+
+    def __init__(self, branch: Any) -> None:
+        self.branch = branch
+        self.ignore = self.scatter = self.literal = False
+
+    def trace(self, dtypes: list[np.dtype] | None) -> None:
+        def run() -> Any:
+            result = self.branch() if callable(self.branch) else self.branch
+            if result is IGNORE:
+                self.ignore = True
+                return ()
+            if isinstance(result, Scatter):
+                self.scatter = True
+                return (result.keep, *result.indices)
+            self.literal = any(is_scalar_literal(x) for x in flatten(result)[0])
+            return result
+
+        kind = current_builder().kind
+        self.program, self.tree = trace_program(with_literals(run, dtypes, "cond"), [], kind, what="cond")
+
+    def types(self) -> list[ArrayType]:
+        return list(self.program.output_types)
+
+
+def _scatter_cond(p: Value, branches: list[_Branch]) -> Any:
+    """``cond`` between permute targets: widen both branches to ``(keep, *indices)``."""
+    if current_builder().kind != "scalar":
+        fail(Error, "cond: acc.IGNORE is only meaningful inside a permute index function")
+    sizes = {len(b.program.outputs) - (1 if b.scatter else 0) for b in branches if not b.ignore}
+    if not sizes:
+        return IGNORE
+    if len(sizes) > 1:
+        fail(ShapeError, f"cond: the branches return different numbers of indices: {sorted(sizes)}")
+    (n,) = sizes
+    programs = []
+    for b in branches:
+        prog = b.program
+        if b.ignore:
+            outputs = (Lit(False, BOOL), *[Lit(0, INT64)] * n)
+        elif b.scatter:
+            outputs = prog.outputs
+        else:
+            outputs = (Lit(True, BOOL), *prog.outputs)
+        if any(a.type != scalar_type(INT64) for a in outputs[1:]):
+            fail(DTypeError, f"cond: permute indices must be int64 scalars, got {[str(a.type) for a in outputs[1:]]}")
+        programs.append(Program(prog.inputs, prog.stmts, outputs))
+    outs = [wrap(v) for v in emit("cond", (check_live(p),), {"then_": programs[0], "else_": programs[1]})]
+    return Scatter(outs[0], tuple(outs[1:]))
+
+
+def while_(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: Any) -> Any:
+    """Loop on scalar state inside a lambda: ``while cond_fn(s): s = body_fn(s)``; returns the final state.
+
+    ``init`` is a scalar or a pytree of scalars; both functions take the state as one argument.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> collatz = lambda n: acc.while_(lambda s: s[0] != 1, lambda s: (acc.cond(s[0] % 2 == 0, s[0] // 2,
+    ...                                3 * s[0] + 1), s[1] + 1), (n, 0))[1]
+    >>> acc.run(lambda a: acc.map(collatz, a), np.array([1, 6, 7]), backend="interp")
+    array([ 0,  8, 16])
+    """
+    return loop("while_", cond_fn, body_fn, init)
+
+
+def loop(what: str, cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: Any) -> Any:
+    """The IR ``while`` at the current level (``while_`` in lambdas, ``awhile`` on arrays).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> f = lambda a: loop("awhile", lambda s: s.sum() < 10, lambda s: s + 1, a)
+    >>> acc.run(f, np.zeros(2, int), backend="interp")
+    array([5, 5])
+    """
+    leaves, tree = flatten(init)
+    values = [to_value(x, what) for x in leaves]
+    types = [v.var.type for v in values]
+    kind = current_builder().kind
+    in_tree = TreeDef("tuple", (tree,))  # the functions take the whole state as one argument
+    cond_prog, cond_tree = trace_program(cond_fn, types, kind, in_tree=in_tree, what=f"{what} condition")
+    if cond_tree.kind != "leaf" or cond_prog.output_types[0] != scalar_type(BOOL):
+        got = [str(t) for t in cond_prog.output_types]
+        fail(DTypeError, f"{what}: the condition must return one scalar bool, got {got}")
+    body = with_literals(body_fn, [t.dtype for t in types], what)
+    body_prog, body_tree = trace_program(body, types, kind, in_tree=in_tree, what=f"{what} body")
+    if body_tree != tree or list(body_prog.output_types) != types:
+        fail(
+            ShapeError,
+            f"{what}: the body must return the loop state {[str(t) for t in types]} ({tree}), "
+            f"got {[str(t) for t in body_prog.output_types]} ({body_tree})",
+        )
+    outs = emit("while", tuple(check_live(v) for v in values), {"cond": cond_prog, "body": body_prog})
+    return unflatten(tree, [wrap(v) for v in outs])

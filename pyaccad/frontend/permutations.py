@@ -1,0 +1,125 @@
+"""Moving elements: ``backpermute`` (gather), ``permute`` (scatter with a combining function), ``stencil``.
+
+Index functions get int64 index scalars and return a tuple of indices (a
+single index for rank 1); Python ints become int64 literals, int32 indices
+are widened. A ``permute`` index function may drop an element by returning
+:data:`~pyaccad.frontend.lambdas.IGNORE`, directly or as one branch of a ``cond``.
+
+>>> import numpy as np, pyaccad as acc
+>>> acc.run(lambda a: acc.backpermute((2, 2), lambda i, j: (j, i), a), np.arange(4).reshape(2, 2), backend="interp")
+array([[0, 2],
+       [1, 3]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pyaccad.errors import DTypeError, ShapeError
+from pyaccad.frontend.arrayops import array_op, normalize_shape
+from pyaccad.frontend.lambdas import IGNORE, Scatter, index_atoms, trace_lambda
+from pyaccad.frontend.pytree import unflatten
+from pyaccad.frontend.tracing import Value, check_live, emit, fail, is_scalar_literal, literal, to_value, wrap
+from pyaccad.ir import BOOL, INT64
+
+__all__ = ["backpermute", "permute", "stencil"]
+
+
+@array_op
+def backpermute(shape: Any, index_fn: Callable[..., Any], a: Any) -> Value:
+    """Gather: the array of ``shape`` with ``out[ix] = a[index_fn(*ix)]``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> f = lambda a: acc.backpermute((3,), lambda i: 2 - i, a)
+    >>> acc.run(f, np.array([1.0, 2.0, 3.0]), backend="interp")
+    array([3., 2., 1.])
+    """
+    dims = normalize_shape(shape, "backpermute")
+    x = to_value(a, "backpermute")
+    lam, _ = trace_lambda(
+        lambda *ix: tuple(index_atoms(index_fn(*ix), x.ndim, f"backpermute (source of shape {x.shape})")),
+        [INT64] * len(dims),
+        "backpermute",
+    )
+    (var,) = emit("backpermute", (check_live(x),), {"shape": dims, "index": lam})
+    return wrap(var)
+
+
+@array_op
+def permute(combine: Callable[[Any, Any], Any], defaults: Any, index_fn: Callable[..., Any], a: Any) -> Value:
+    """Scatter: start from ``defaults``; each ``a[ix]`` goes to ``index_fn(*ix)``, combined with ``combine``.
+
+    ``index_fn`` returns a tuple of indices into ``defaults``, :data:`IGNORE` to drop the
+    element, or a ``cond`` choosing between the two.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> hist = lambda a: acc.permute(lambda x, y: x + y, acc.fill(3, 0), lambda i: (a[i],), acc.fill(a.shape, 1))
+    >>> acc.run(hist, np.array([0, 2, 2, 1, 2]), backend="interp")
+    array([1, 1, 3])
+    """
+    base = to_value(defaults, "permute")
+    x = to_value(a, "permute")
+    if base.dtype != x.dtype:
+        fail(DTypeError, f"permute: defaults ({base.dtype}) and the source array ({x.dtype}) dtypes differ")
+    n = base.ndim
+    what = f"permute (defaults of shape {base.shape})"
+
+    def target(*ix: Any) -> tuple[Any, ...]:
+        result = index_fn(*ix)
+        if result is IGNORE:
+            return (False, *[0] * n)
+        if isinstance(result, Scatter):
+            if len(result.indices) != n:
+                fail(ShapeError, f"{what}: the index function returned {len(result.indices)} indices, expected {n}")
+            return (result.keep, *result.indices)
+        return (True, *index_atoms(result, n, what))
+
+    index, _ = trace_lambda(target, [INT64] * x.ndim, "permute", out_dtypes=[BOOL] + [INT64] * n)
+    comb, _ = trace_lambda(combine, [x.dtype, x.dtype], "permute", out_dtypes=[x.dtype])
+    (var,) = emit("permute", (check_live(base), check_live(x)), {"combine": comb, "index": index})
+    return wrap(var)
+
+
+@array_op
+def stencil(f: Callable[[Any], Any], a: Any, size: Any, boundary: Any = "clamp") -> Any:
+    """Apply ``f`` to the neighbourhood of each element (nested tuples, row-major), as ``accelerate``.
+
+    ``size`` gives an odd extent per axis; ``boundary`` is ``"clamp"``, ``"mirror"``,
+    ``"wrap"`` or a number (a constant border).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> blur = lambda a: acc.stencil(lambda n: (n[0] + n[1] + n[2]) / 3.0, a, 3, boundary="clamp")
+    >>> acc.run(blur, np.array([3.0, 6.0, 9.0]), backend="interp")
+    array([4., 6., 8.])
+    """
+    x = to_value(a, "stencil")
+    dims = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    if len(dims) != x.ndim or any(not isinstance(s, (int, np.integer)) or s < 1 or s % 2 == 0 for s in dims):
+        fail(ShapeError, f"stencil: size {size!r} must give one odd positive extent per axis of shape {x.shape}")
+    params: dict[str, Any] = {"size": tuple(int(s) for s in dims)}
+    if isinstance(boundary, str):
+        if boundary not in ("clamp", "mirror", "wrap"):
+            fail(ShapeError, f"stencil: boundary {boundary!r} is not 'clamp', 'mirror', 'wrap' or a number")
+        params["boundary"] = boundary
+    elif is_scalar_literal(boundary):
+        params.update(boundary="constant", value=literal(boundary, x.dtype, "stencil").value)
+    else:
+        fail(DTypeError, f"stencil: boundary must be 'clamp', 'mirror', 'wrap' or a number, got {boundary!r}")
+    lam, tree = trace_lambda(
+        lambda *leaves: f(_neighbourhood(list(leaves), params["size"])),
+        [x.dtype] * int(np.prod(params["size"])),
+        "stencil",
+    )
+    outs = emit("stencil", (check_live(x),), {**params, "lam": lam})
+    return unflatten(tree, [wrap(v) for v in outs])
+
+
+def _neighbourhood(leaves: list[Any], size: tuple[int, ...]) -> tuple[Any, ...]:
+    """Row-major neighbours as nested tuples, one level per axis."""
+    if len(size) == 1:
+        return tuple(leaves)
+    step = len(leaves) // size[0]
+    return tuple(_neighbourhood(leaves[i * step : (i + 1) * step], size[1:]) for i in range(size[0]))

@@ -1,0 +1,127 @@
+"""NumPy-style reductions on traced arrays: ``.sum() .prod() .max() .min() .mean()``.
+
+Each lowers to one ``fold`` with a canonical monoid lambda (traced
+``lambda a, b: a + b``, ``a * b``, ``maximum``, ``minimum``) that later stages
+recognise: ``sum``/``prod`` start from their identity, ``max``/``min`` use
+``fold1``. Several axes are moved to the end (``transpose``), merged into one
+(``reshape``) and folded once. Booleans are summed as int64, and ``mean`` of
+integers is float64, as in NumPy.
+
+>>> import numpy as np, pyaccad as acc
+>>> acc.run(lambda a: a.sum(axis=(0, 2), keepdims=True), np.ones((2, 3, 4)), backend="interp").ravel()
+array([8., 8., 8.])
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from math import prod
+from typing import Any
+
+from pyaccad.errors import ShapeError
+from pyaccad.frontend.combinators import array_op, fold, fold1
+from pyaccad.frontend.operators import cast, elementwise
+from pyaccad.frontend.shapes import normalize_axes, reshape, transpose
+from pyaccad.frontend.tracing import Value, fail
+from pyaccad.ir import BOOL, FLOAT64, INT64
+from pyaccad.ir.types import is_float
+
+_MONOIDS: dict[str, tuple[Callable[[Any, Any], Any], int | None]] = {
+    "sum": (operator.add, 0),
+    "prod": (operator.mul, 1),
+    "max": (lambda a, b: elementwise("maximum", a, b), None),
+    "min": (lambda a, b: elementwise("minimum", a, b), None),
+}
+
+
+def reduce(x: Value, op: str, axis: Any = None, keepdims: bool = False) -> Value:
+    """Reduce ``axis`` (an int, a tuple, or None for all axes) of ``x`` with the monoid ``op``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: reduce(a, "prod", axis=(0, 1)), np.full((2, 2), 3), backend="interp")
+    array(81)
+    """
+    axes = normalize_axes(axis, x.ndim, op)
+    if x.dtype == BOOL and op in ("sum", "prod"):
+        x = cast(x, INT64)
+    kept = [ax for ax in range(x.ndim) if ax not in axes]
+    if not axes:
+        return x
+    n = prod(x.shape[ax] for ax in axes)
+    combine, identity = _MONOIDS[op]
+    if identity is None and n == 0:
+        fail(ShapeError, f"{op}: cannot reduce an empty axis of shape {x.shape} (no identity)")
+    moved = transpose(x, (*kept, *axes))
+    merged = reshape(moved, (*moved.shape[: len(kept)], n))
+    out = fold(combine, identity, merged) if identity is not None else fold1(combine, merged)
+    if keepdims:
+        out = reshape(out, tuple(1 if ax in axes else d for ax, d in enumerate(x.shape)))
+    return out
+
+
+@array_op
+def _sum(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
+    """Sum over ``axis`` (default all), as ``numpy.sum``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a.sum(axis=-1), np.arange(6).reshape(2, 3), backend="interp")
+    array([ 3, 12])
+    """
+    return reduce(self, "sum", axis, keepdims)
+
+
+@array_op
+def _prod(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
+    """Product over ``axis`` (default all), as ``numpy.prod``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a.prod(axis=0), np.arange(1, 7).reshape(2, 3), backend="interp")
+    array([ 4, 10, 18])
+    """
+    return reduce(self, "prod", axis, keepdims)
+
+
+@array_op
+def _max(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
+    """Maximum over ``axis`` (default all), as ``numpy.max``; an empty axis is an error.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a.max(axis=1), np.array([[1, 5], [7, 2]]), backend="interp")
+    array([5, 7])
+    """
+    return reduce(self, "max", axis, keepdims)
+
+
+@array_op
+def _min(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
+    """Minimum over ``axis`` (default all), as ``numpy.min``; an empty axis is an error.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a.min(), np.array([[1, 5], [7, 2]]), backend="interp")
+    array(1)
+    """
+    return reduce(self, "min", axis, keepdims)
+
+
+@array_op
+def _mean(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
+    """Arithmetic mean over ``axis`` (default all); integers give float64, as in NumPy.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a.mean(axis=0), np.array([[1, 2], [4, 4]]), backend="interp")
+    array([2.5, 3. ])
+    """
+    x = self if is_float(self.dtype) else cast(self, FLOAT64)
+    axes = normalize_axes(axis, x.ndim, "mean")
+    count = prod(x.shape[ax] for ax in axes)
+    return reduce(x, "sum", axis, keepdims) / float(count)  # 0 / 0 is nan for an empty axis, as in NumPy
+
+
+def _attach() -> None:
+    for name, method in (("sum", _sum), ("prod", _prod), ("max", _max), ("min", _min), ("mean", _mean)):
+        method.__name__ = method.__qualname__ = name
+        setattr(Value, name, method)
+
+
+_attach()

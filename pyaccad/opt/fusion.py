@@ -1,0 +1,218 @@
+"""Fusion: group a program's statements into kernels (see :mod:`pyaccad.opt.kernels`).
+
+Following accelerate, producers whose every element can be computed from an
+index — element-wise operations, ``map``, ``generate``, ``backpermute`` and
+the index maps (``broadcast_in_dim``, ``slice``, ``pad``, ``concatenate``,
+``reshape``, ``transpose``, ``reverse``) — are *delayed*: each kernel that
+reads them computes the elements it needs inline, so a chain of them costs no
+memory traffic and a reduction or scan over them is one kernel. A delayed
+value is made *manifest* (written by a map kernel of its own) when it must
+exist in memory: a program output, an operand of ``matmul`` (except a
+transpose of the last two axes, which BLAS reads transposed) or ``stencil``, an
+array read by ``index`` inside a lambda, a value used by ``while``/``cond``
+bodies, or a value that several kernels would recompute at more than
+:data:`RECOMPUTE_BUDGET` expensive operations per element (``exp(a - m)``
+read by a reduction and by a map is recomputed; a chain of them is not).
+
+Folds of one shape and axis that do not depend on one another share one pass
+(one kernel computing several accumulators), as do independent manifest maps
+of one shape. Dead statements are dropped.
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad.frontend import trace
+>>> from pyaccad.ir import Stmt, Program, PRIMITIVES
+>>> p = plan_program(trace(lambda x: acc.sin(x) * x, np.ones(4)).program)
+>>> p.count(), sorted(s.prim.name for s in p.kernels[0].fused)
+(1, ['sin'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from pyaccad.ir import ELEMENTWISE, Program, Stmt, Var
+from pyaccad.opt.kernels import Kernel, Plan
+
+_INDEX_MAPS = {"broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "pad", "concatenate"}
+FUSIBLE = set(ELEMENTWISE) | {"select", "cast", "map", "generate", "backpermute"} | _INDEX_MAPS
+"""Primitives whose results may be delayed (computed inside their consumers)."""
+
+_CHEAP = _INDEX_MAPS | {"cast", "select", "neg", "add", "sub", "mul", "minimum", "maximum", "not", "and", "or"}
+_CHEAP |= {"eq", "ne", "lt", "le", "gt", "ge", "abs", "isnan", "isinf", "floor", "ceil", "trunc", "round", "sign"}
+_CONTROL = {"while", "cond"}
+RECOMPUTE_BUDGET = 1
+"""How much extra work (in expensive operations per element) recomputing a shared delayed value may cost."""
+_FORCES_OPERANDS = {"stencil"} | _CONTROL
+
+
+def plan_program(program: Program) -> Plan:
+    """Fuse ``program`` into kernels (see the module docstring)."""
+    stmts = _live_stmts(program)
+    pos = {s: n for n, s in enumerate(stmts)}
+    producer = {v: s for s in stmts for v in s.outs}
+    ancestors = _ancestor_masks(stmts, producer, pos)
+    groups = _group([s for s in stmts if s.prim.name == "fold"], pos, ancestors, _fold_key)
+    group_of = {s: g for g in groups for s in g}
+    forced = _forced_manifest(program, stmts, producer)
+
+    # Walk backwards: every root (group) marks the values it reads; a fusible statement stays delayed
+    # when all of its readers are in one kernel, or when recomputing it in each reader is cheap.
+    reach: dict[Var, set[int]] = {}
+    manifest_maps: list[Stmt] = []
+    delayed: dict[Var, Stmt] = {}
+    for stmt in reversed(stmts):
+        name = stmt.prim.name
+        readers = set().union(*(reach.get(v, set()) for v in stmt.outs))
+        if name in FUSIBLE:
+            shared = len(readers) > 1 and _cost(stmt, producer, forced) * (len(readers) - 1) > RECOMPUTE_BUDGET
+            if any(v in forced for v in stmt.outs) or shared:
+                manifest_maps.append(stmt)
+                readers = {id(stmt)}
+            else:
+                delayed.update((v, stmt) for v in stmt.outs)
+        else:
+            readers = {id(group_of.get(stmt, stmt))}
+        for var in _reads(stmt):
+            reach.setdefault(var, set()).update(readers)
+
+    map_groups = _group(sorted(manifest_maps, key=pos.__getitem__), pos, ancestors, lambda s: s.outs[0].shape)
+    group_of.update({s: g for g in map_groups for s in g})
+    kernels: list[Kernel] = []
+    for stmt in stmts:
+        if (stmt.outs and stmt.outs[0] in delayed) or stmt.prim.name == "const":
+            continue
+        group = group_of.get(stmt, [stmt])
+        if stmt is not group[-1]:
+            continue  # a group runs at the position of its last member
+        kernels.append(_kernel(group, delayed))
+    return Plan(program, kernels, delayed, [s for s in stmts if s.prim.name == "const"])
+
+
+def _kernel(group: list[Stmt], delayed: dict[Var, Stmt]) -> Kernel:
+    name = group[0].prim.name
+    kind = "map" if name in FUSIBLE else name
+    fused: dict[Stmt, None] = {}
+    for stmt in group:
+        _collect_fused(stmt, delayed, fused)
+    bodies = {}
+    if name in _CONTROL:
+        bodies = {p: plan_program(group[0].params[p]) for p in group[0].prim.subprogram_params}
+    return Kernel(kind, list(group), list(fused), bodies)
+
+
+def _collect_fused(stmt: Stmt, delayed: dict[Var, Stmt], fused: dict[Stmt, None]) -> None:
+    for var in _reads(stmt):
+        producer = delayed.get(var)
+        if producer is not None and producer not in fused:
+            _collect_fused(producer, delayed, fused)
+            fused[producer] = None
+
+
+def _cost(stmt: Stmt, producer: dict[Var, Stmt], forced: set[Var]) -> float:
+    """Expensive operations per element of ``stmt`` and the fusible producers it would inline."""
+    name = stmt.prim.name
+    if name not in FUSIBLE:
+        return 0
+    own: float = 0 if name in _CHEAP else 1
+    for sub in stmt.subprograms():
+        if any(s.prim.name == "while" for s in sub.stmts):
+            return float("inf")
+        own += sum(0 if s.prim.name in _CHEAP or s.prim.name == "index" else 1 for s in sub.stmts)
+    for var in stmt.args:
+        if isinstance(var, Var) and var in producer and var not in forced:
+            own += _cost(producer[var], producer, forced)
+    return own
+
+
+def _reads(stmt: Stmt) -> Iterator[Var]:
+    """The array-level values ``stmt`` reads: its arguments and the free variables of its nested programs."""
+    seen: set[Var] = set()
+    for atom in stmt.args:
+        if isinstance(atom, Var) and atom not in seen:
+            seen.add(atom)
+            yield atom
+    for sub in stmt.subprograms():
+        for var in sub.free_vars:
+            if var not in seen:
+                seen.add(var)
+                yield var
+
+
+def _index_reads(program: Program) -> Iterator[Var]:
+    """Arrays read with ``index`` anywhere inside ``program``'s lambdas."""
+    for stmt in program.stmts:
+        if stmt.prim.name == "index" and isinstance(stmt.args[0], Var):
+            yield stmt.args[0]
+        for sub in stmt.subprograms():
+            yield from _index_reads(sub)
+
+
+def matrix_transpose_source(var: Var, delayed: dict[Var, Stmt]) -> Var | None:
+    """The array ``var`` is a delayed swap of the last two axes of (a BLAS operand, passed transposed)."""
+    stmt = delayed.get(var)
+    if stmt is None or stmt.prim.name != "transpose" or not isinstance(stmt.args[0], Var):
+        return None
+    perm = tuple(stmt.params["perm"])
+    n = len(perm)
+    return stmt.args[0] if n >= 2 and perm == (*range(n - 2), n - 1, n - 2) else None
+
+
+def _forced_manifest(program: Program, stmts: list[Stmt], producer: dict[Var, Stmt]) -> set[Var]:
+    forced = {a for a in program.outputs if isinstance(a, Var)}
+    for stmt in stmts:
+        if stmt.prim.name == "matmul":
+            # a transposed operand stays delayed: BLAS reads its source with the transpose flag
+            for var in _reads(stmt):
+                forced.add(matrix_transpose_source(var, producer) or var)
+        elif stmt.prim.name in _FORCES_OPERANDS:
+            forced.update(_reads(stmt))
+        for sub in stmt.subprograms():
+            forced.update(_index_reads(sub))
+    return forced
+
+
+def _live_stmts(program: Program) -> list[Stmt]:
+    live = {a for a in program.outputs if isinstance(a, Var)}
+    kept: list[Stmt] = []
+    for stmt in reversed(program.stmts):
+        if any(v in live for v in stmt.outs):
+            kept.append(stmt)
+            live.update(_reads(stmt))
+    return kept[::-1]
+
+
+def _ancestor_masks(stmts: list[Stmt], producer: dict[Var, Stmt], pos: dict[Stmt, int]) -> list[int]:
+    """Bit ``j`` of ``masks[i]`` is set when statement ``i`` depends (transitively) on statement ``j``."""
+    masks: list[int] = []
+    for stmt in stmts:
+        mask = 0
+        for var in _reads(stmt):
+            if var in producer:
+                j = pos[producer[var]]
+                mask |= masks[j] | (1 << j)
+        masks.append(mask)
+    return masks
+
+
+def _fold_key(stmt: Stmt) -> tuple:
+    return ("fold", stmt.args[0].shape, stmt.params["axis"])
+
+
+def _group(stmts: Iterable[Stmt], pos: dict[Stmt, int], ancestors: list[int], key) -> list[list[Stmt]]:
+    """Greedy horizontal grouping of ``stmts`` (in program order) by ``key``: a statement joins an earlier
+    group when no statement from the group's first member up to it depends on a member, so the whole
+    group can run at its last member's position. Returns the groups of two or more."""
+    open_groups: dict[tuple, list[list[Stmt]]] = {}
+    result: list[list[Stmt]] = []
+    for stmt in stmts:
+        here = pos[stmt]
+        for group in open_groups.get(key(stmt), []):
+            members = sum(1 << pos[m] for m in group)
+            if all(not ancestors[p] & members for p in range(pos[group[0]] + 1, here + 1)):
+                group.append(stmt)
+                break
+        else:
+            group = [stmt]
+            open_groups.setdefault(key(stmt), []).append(group)
+            result.append(group)
+    return [g for g in result if len(g) > 1]

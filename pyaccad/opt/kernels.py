@@ -1,0 +1,86 @@
+"""Kernel plans: a program grouped into the kernels a compiled backend runs.
+
+Fusion (:mod:`pyaccad.opt.fusion`) decides which array values are *manifest*
+(written to memory) and which are *delayed* (recomputed inside each kernel
+that reads them, as accelerate does for its delayed arrays). A :class:`Plan`
+lists the kernels in execution order; each :class:`Kernel` computes the
+statements in ``roots`` and inlines the delayed producers in ``fused``. The
+bodies of array-level ``while``/``cond`` get plans of their own, run by the
+host between kernels. Backends (native C, CUDA) share this structure.
+
+>>> import numpy as np
+>>> from pyaccad.frontend import trace
+>>> from pyaccad.opt.fusion import plan_program
+>>> p = plan_program(trace(lambda x: (x * 2.0) + 1.0, np.ones(3)).program)
+>>> [k.kind for k in p.kernels], [s.prim.name for s in p.kernels[0].fused]
+(['map'], ['mul'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyaccad.ir import Program, Stmt, Var, pprint
+
+
+@dataclass
+class Kernel:
+    """One kernel: the skeleton, the statements it computes, the producers fused into it."""
+
+    kind: str  # "map", "fold", "scan", "permute", "stencil", "matmul", "while", "cond"
+    roots: list[Stmt]
+    fused: list[Stmt] = field(default_factory=list)
+    bodies: dict[str, Plan] = field(default_factory=dict)
+
+    @property
+    def outs(self) -> list[Var]:
+        return [v for s in self.roots for v in s.outs]
+
+
+@dataclass
+class Plan:
+    """The kernels of one program (or control body) in execution order, and its delayed values."""
+
+    program: Program
+    kernels: list[Kernel]
+    delayed: dict[Var, Stmt]
+    consts: list[Stmt] = field(default_factory=list)  # live acc.use statements (buffers, not kernels)
+
+    def count(self) -> int:
+        """The number of kernels, counting those inside control bodies (what fusion tests assert).
+
+        >>> import numpy as np
+        >>> from pyaccad.frontend import trace
+        >>> from pyaccad.opt.fusion import plan_program
+        >>> plan_program(trace(lambda x: -(x + x), np.ones(3)).program).count()
+        1
+        """
+        return sum(1 + sum(b.count() for b in k.bodies.values()) for k in self.kernels)
+
+
+def describe_plan(plan: Plan) -> str:
+    """The program as text followed by its kernels, each with the statements fused into it.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> print(describe_plan(plan_program(trace(lambda x: x * 2.0, np.ones(3)).program)))  # doctest: +ELLIPSIS
+    program (x: f64[3]) {
+    ...
+    kernels:
+      1. map mul -> f64[3]
+    """
+    lines = [pprint(plan.program), "kernels:"]
+    _kernel_lines(plan, lines, "  ")
+    return "\n".join(lines)
+
+
+def _kernel_lines(plan: Plan, lines: list[str], indent: str) -> None:
+    for n, kernel in enumerate(plan.kernels, 1):
+        roots = " + ".join(s.prim.name for s in kernel.roots)
+        fused = f" <- fused [{', '.join(s.prim.name for s in kernel.fused)}]" if kernel.fused else ""
+        outs = ", ".join(str(v.type) for v in kernel.outs)
+        lines.append(f"{indent}{n}. {kernel.kind} {roots}{fused} -> {outs}")
+        for name, body in kernel.bodies.items():
+            lines.append(f"{indent}   {name}:")
+            _kernel_lines(body, lines, indent + "     ")

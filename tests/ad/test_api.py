@@ -1,0 +1,111 @@
+"""The public transforms of ``pyaccad.ad``: calling conventions, NumPy and traced use, nesting, control, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ad_checks import check_against_fd, grad_of, traced_run
+
+import pyaccad as acc
+from pyaccad import ad
+
+
+@pytest.fixture
+def interp_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transforms called with NumPy arrays run on the default backend: make it the interpreter here."""
+    monkeypatch.setenv("PYACCAD_BACKEND", "interp")
+
+
+@pytest.mark.parametrize("x", [-2.0, 0.0, 0.5, 3.0, 1e3])
+def test_no_perturbation_confusion(x: float) -> None:
+    f = lambda x: ad.grad(lambda x: x * ad.grad(lambda y: x + y)(x))(x)  # noqa: E731  d/dx (x · d/dy (x + y)) = 1
+    assert traced_run(f, np.array(x)) == 1.0
+    inside = lambda a: acc.map(ad.diff(lambda u: u * ad.diff(lambda v: u + v)(u)), a)  # noqa: E731
+    np.testing.assert_array_equal(traced_run(inside, np.array([x, x])), [1.0, 1.0])
+
+
+def test_numpy_calls_run_compiled(interp_default: None) -> None:
+    x = np.array([0.5, 1.0])
+    np.testing.assert_allclose(ad.grad(lambda x: (acc.sin(x) * x).sum())(x), np.cos(x) * x + np.sin(x))
+    y, y_tan = ad.jvp(lambda x: x * x, (x,), (np.ones(2),))
+    np.testing.assert_allclose(y_tan, 2 * x)
+    y, f_jvp = ad.linearize(lambda x: acc.exp(x), x)
+    np.testing.assert_allclose(f_jvp(np.array([1.0, 2.0])), np.exp(x) * [1.0, 2.0])
+    np.testing.assert_allclose(f_jvp(np.array([0.0, 1.0])), np.exp(x) * [0.0, 1.0])
+    y, pullback = ad.vjp(lambda a, b: (a * b, a + b), x, 2 * x)
+    a_ct, b_ct = pullback((np.ones(2), np.ones(2)))
+    np.testing.assert_allclose(a_ct, 2 * x + 1)
+    np.testing.assert_allclose(b_ct, x + 1)
+
+
+def test_argnums_pytrees_value_and_grad_grad_with(interp_default: None) -> None:
+    x = np.array([1.0, 2.0])
+    grads = ad.grad(lambda d: (d["a"] * d["b"]).sum())({"a": x, "b": 3 * x})
+    np.testing.assert_allclose(grads["a"], 3 * x)
+    value, (ga, gb) = ad.value_and_grad(lambda a, b: (a * b * b).sum(), argnums=(0, 1))(x, x)
+    assert value == 9.0
+    np.testing.assert_allclose(gb, 2 * x * x)
+    np.testing.assert_allclose(ad.grad(lambda a, b: (a * b).sum(), argnums=-1)(x, 2 * x), x)
+    np.testing.assert_allclose(ad.grad_with(lambda v, dv: v - 0.1 * dv, lambda v: (v * v).sum())(x), 0.8 * x)
+
+
+def test_grad_and_vjp_inside_lambdas() -> None:
+    f = lambda a: acc.map(lambda v: ad.grad(lambda p, q: p * q * q, argnums=(0, 1))(v, v)[1], a)  # noqa: E731
+    np.testing.assert_allclose(traced_run(f, np.array([0.5, 2.0])), 2 * np.array([0.5, 2.0]) ** 2)
+    g = lambda a: acc.map(lambda v: ad.vjp(lambda p: acc.sin(p), v)[1](2.0)[0], a)  # noqa: E731
+    np.testing.assert_allclose(traced_run(g, np.array([0.5, 2.0])), 2 * np.cos([0.5, 2.0]))
+
+
+def test_integer_inputs_and_outputs() -> None:
+    with pytest.raises(acc.NotDifferentiable, match="dtype int64"):
+        traced_run(ad.grad(lambda n: acc.cast(n, "float64") * 2.0), np.int64(3))
+    with pytest.raises(acc.ShapeError, match="one float scalar"):
+        traced_run(ad.grad(lambda x: x * 2.0), np.ones(2))
+    # An integer argument next to a float one has a zero cotangent; integer results a zero tangent.
+    (x_ct, n_ct) = traced_run(lambda x, n: ad.vjp(lambda a, m: a * acc.cast(m, "float64"), x, n)[1](np.ones(2)),
+                              np.ones(2), np.array([2, 3]))
+    np.testing.assert_array_equal(x_ct, [2.0, 3.0])
+    np.testing.assert_array_equal(n_ct, [0, 0])
+    np.testing.assert_array_equal(traced_run(lambda x: ad.jvp(lambda a: acc.floor(a), (x,), (x,))[1], np.ones(2)), 0)
+
+
+def test_jax_conventions_at_non_differentiable_points() -> None:
+    at = lambda f, x: traced_run(ad.grad(f), np.array(x))  # noqa: E731
+    assert at(lambda x: acc.abs(x), 0.0) == 0.0
+    assert at(lambda x: acc.maximum(x, 1.0), 1.0) == 0.5
+    assert at(lambda x: acc.floor(x) * 1.0, 2.0) == 0.0
+    assert at(lambda x: acc.sqrt(x * x + 1.0), 0.0) == 0.0
+    np.testing.assert_allclose(grad_of(lambda x: x.max(), np.array([1.0, 3.0, 3.0])), [0.0, 0.5, 0.5])
+
+
+def test_stop_gradient_custom_vjp_checkpoint() -> None:
+    x = np.array([0.3, 1.2])
+    np.testing.assert_allclose(grad_of(lambda x: (x * ad.stop_gradient(x)).sum(), x), x)
+
+    @ad.custom_vjp
+    def scaled_sin(v):
+        return acc.sin(v)
+
+    scaled_sin.defvjp(lambda v: (acc.sin(v), acc.cos(v)), lambda cos_v, g: (3.0 * cos_v * g,))
+    np.testing.assert_allclose(grad_of(lambda x: scaled_sin(x).sum(), x), 3 * np.cos(x))
+    np.testing.assert_allclose(traced_run(lambda x: ad.jvp(scaled_sin, (x,), (x,))[1], x), np.cos(x) * x)
+    deep = ad.checkpoint(lambda v: acc.sin(acc.sin(v)) * v)
+    np.testing.assert_allclose(grad_of(lambda x: deep(x).sum(), x),
+                               np.cos(np.sin(x)) * np.cos(x) * x + np.sin(np.sin(x)))
+
+
+def test_awhile_with_data_dependent_trip_count() -> None:
+    def f(x):  # doubles the state until its sum passes 10: the trip count depends on x
+        s, _ = acc.awhile(lambda s: s[0].sum() < 10.0, lambda s: (s[0] * 2.0 + s[1] * x, s[1] * 0.5), (x, x))
+        return (s * s).sum()
+
+    check_against_fd(f, np.array([0.31, 0.77]))
+
+
+def test_linear_function_checks_its_arguments() -> None:
+    def bad(x):
+        _, f_jvp = ad.linearize(lambda v: v * v, x)
+        return f_jvp(x, x)
+
+    with pytest.raises(acc.ShapeError, match="expected 1"):
+        traced_run(bad, np.ones(2))

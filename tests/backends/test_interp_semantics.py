@@ -1,0 +1,128 @@
+"""The interpreter's defined results where C, NumPy and Haskell disagree or crash, and its executable contract.
+
+These are the choices every compiled backend must reproduce (see
+``pyaccad/backends/interp/elementwise.py`` and ``stencil.py``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from helpers import lam, lit, prim, program_of, run_program
+
+from pyaccad.backends import availability
+from pyaccad.backends.interp import BACKEND
+from pyaccad.frontend.tracing import embed_constant
+
+
+def _elementwise(name: str, *inputs: np.ndarray) -> np.ndarray:
+    program = program_of(lambda *xs: prim(name, *xs), inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # results are IEEE like C: no NumPy warnings escape
+        (out,) = run_program(program, inputs)
+    return out
+
+
+def test_float_division_and_domain_errors_are_ieee() -> None:
+    x = np.array([1.0, -1.0, 0.0])
+    assert _elementwise("div", x, np.zeros(3)).tolist()[:2] == [np.inf, -np.inf]
+    assert np.isnan(_elementwise("div", x, np.zeros(3))[2])
+    assert _elementwise("log", np.array([0.0, -1.0], np.float32))[0] == -np.inf
+    assert np.isnan(_elementwise("sqrt", np.array([-1.0]))[0])
+    assert np.isnan(_elementwise("mod", np.array([1.0]), np.array([0.0]))[0])
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_division_by_zero_is_zero(dtype: str) -> None:
+    a, b = np.array([7, -7, 0], dtype), np.zeros(3, dtype)
+    assert _elementwise("floordiv", a, b).tolist() == [0, 0, 0]
+    assert _elementwise("mod", a, b).tolist() == [0, 0, 0]
+
+
+def test_integer_division_rounds_down_and_mod_takes_divisor_sign() -> None:
+    a, b = np.array([7, -7, 7, -7], np.int32), np.array([2, 2, -2, -2], np.int32)
+    assert _elementwise("floordiv", a, b).tolist() == [3, -4, -4, 3]
+    assert _elementwise("mod", a, b).tolist() == [1, 1, -1, -1]
+    int_min = np.array([np.iinfo(np.int32).min], np.int32)
+    assert _elementwise("floordiv", int_min, np.array([-1], np.int32)).tolist() == int_min.tolist()  # wraps
+
+
+def test_integer_pow_with_negative_exponent_truncates_toward_zero() -> None:
+    base = np.array([1, -1, -1, 2, -2, 0, 3], np.int64)
+    exponent = np.array([-2, -3, -2, -1, -1, -1, 2], np.int64)
+    assert _elementwise("pow", base, exponent).tolist() == [1, -1, 1, 0, 0, 0, 9]
+    assert _elementwise("pow", np.array([3], np.int32), np.array([40], np.int32)).tolist() == [
+        (3**40 + 2**31) % 2**32 - 2**31
+    ]
+
+
+def test_round_is_half_away_from_zero() -> None:
+    x = np.array([0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, -1.2])
+    assert _elementwise("round", x).tolist() == [1.0, 2.0, 3.0, -1.0, -3.0, 0.0, -1.0]
+
+
+def test_cast_truncates_toward_zero_and_nonzero_is_true() -> None:
+    x = np.array([1.9, -1.9, 0.0, -0.0, np.nan], np.float64)
+    program = program_of(lambda a: prim("cast", a, dtype=np.dtype("int32")), [x[:4]])
+    assert run_program(program, [x[:4]])[0].tolist() == [1, -1, 0, 0]
+    program = program_of(lambda a: prim("cast", a, dtype=np.dtype("bool")), [x])
+    assert run_program(program, [x])[0].tolist() == [True, True, False, False, True]
+
+
+def _neighbour_at(x: np.ndarray, size: int, k: int, boundary: str) -> list:
+    """The k-th neighbour (of ``size``) of every element of the 1-D ``x`` under ``boundary``."""
+    body = lam(lambda *ns: ns[k], *[x.dtype] * size)
+    program = program_of(lambda a: prim("stencil", a, lam=body, size=(size,), boundary=boundary, value=-1), [x])
+    return run_program(program, [x])[0].tolist()
+
+
+def test_mirror_reflects_without_repeating_the_edge() -> None:
+    x = np.array([10, 20, 30], np.int32)
+    assert _neighbour_at(x, 3, 0, "mirror") == [20, 10, 20]  # left neighbours: index -1 reads index 1
+    assert _neighbour_at(x, 3, 2, "mirror") == [20, 30, 20]  # right neighbours: index 3 reads index 1
+    assert _neighbour_at(x, 5, 0, "mirror") == [30, 20, 10]  # index -2 reads index 2
+    assert _neighbour_at(np.array([10, 20], np.int32), 5, 0, "mirror") == [10, 20]  # reflects again: -2 → 0
+    assert _neighbour_at(np.array([7], np.int32), 5, 0, "mirror") == [7]
+
+
+def test_other_boundaries() -> None:
+    x = np.array([10, 20, 30], np.int32)
+    assert _neighbour_at(x, 5, 0, "clamp") == [10, 10, 10]
+    assert _neighbour_at(x, 5, 4, "wrap") == [30, 10, 20]
+    assert _neighbour_at(x, 3, 2, "constant") == [20, 30, -1]
+
+
+def test_outputs_are_fresh_arrays() -> None:
+    x = np.arange(4.0)
+    (same, twice) = run_program(program_of(lambda a: (a, a), [x]), [x])
+    assert same is not x and twice is not same
+    assert not np.shares_memory(same, x) and not np.shares_memory(same, twice)
+    view = run_program(program_of(lambda a: prim("reshape", a, shape=(2, 2)), [x]), [x])[0]
+    assert not np.shares_memory(view, x) and view.flags.writeable
+
+
+def test_constants_and_inputs_survive_runs() -> None:
+    table = np.arange(3.0)
+    executable = BACKEND.compile(program_of(lambda: embed_constant(table), []))
+    first = executable([])[0]
+    first[:] = -1.0
+    assert executable([])[0].tolist() == [0.0, 1.0, 2.0]
+    defaults, x = np.zeros(2), np.ones(3)
+    index = lam(lambda i: (lit(True, "bool"), i % 2), "int64")
+    combine = lam(lambda new, old: prim("add", new, old), "float64", "float64")
+    program = program_of(lambda d, a: prim("permute", d, a, combine=combine, index=index), [defaults, x])
+    assert run_program(program, [defaults, x])[0].tolist() == [2.0, 1.0]
+    assert defaults.tolist() == [0.0, 0.0]
+
+
+def test_inputs_of_the_wrong_type_are_rejected() -> None:
+    executable = BACKEND.compile(program_of(lambda a: prim("neg", a), [np.zeros(2)]))
+    with pytest.raises(ValueError, match="f64"):
+        executable([np.zeros(2, np.float32)])
+
+
+def test_backend_is_always_available() -> None:
+    assert BACKEND.name == "interp" and BACKEND.unavailable_reason() is None
+    assert availability()["interp"] is None

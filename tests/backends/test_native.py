@@ -1,0 +1,258 @@
+"""The native backend against the interpreter on hand-written programs: every skeleton, dtype and edge.
+
+Each case runs one traced function on both backends and compares with the
+dtype-aware tolerances of ``helpers.assert_close``. Sizes include empty and
+size-1 axes, and arrays big enough (> 32768 elements) to take the parallel
+paths (split reductions, two-pass scans, atomic scatters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import pyaccad as acc
+from pyaccad.backends import availability
+
+pytestmark = pytest.mark.skipif(availability()["native"] is not None, reason="native backend unavailable here")
+
+RNG = np.random.default_rng(7)
+NUMERIC = ["float32", "float64", "int32", "int64"]
+
+
+def data(shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return RNG.random(shape) < 0.5
+    if dtype.kind == "i":
+        return RNG.integers(-5, 6, size=shape).astype(dtype)
+    return RNG.normal(size=shape).astype(dtype)
+
+
+def same(fn, *args):
+    """Run ``fn`` on native and interp; every output leaf must agree."""
+    want = acc.jit(fn, backend="interp")(*args)
+    got = acc.jit(fn, backend="native")(*args)
+    want_leaves = want if isinstance(want, (tuple, list)) else [want]
+    got_leaves = got if isinstance(got, (tuple, list)) else [got]
+    assert len(got_leaves) == len(want_leaves)
+    for g, w in zip(got_leaves, want_leaves, strict=True):
+        assert_close(np.asarray(g), np.asarray(w))
+    return got
+
+
+SHAPES = [(0,), (1,), (5,), (3, 1), (1, 4), (3, 0), (4, 5), (2, 3, 4), (40000,)]
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_elementwise_chain(dtype, shape):
+    x, y = data(shape, dtype), data(shape, dtype)
+    if np.dtype(dtype).kind == "f":
+        same(lambda a, b: acc.where(a > b, acc.sin(a) * b, acc.exp(b) - a) / (1.0 + a * a), x, y)
+    else:
+        same(lambda a, b: (a * 3 + b) // (b + 7) - a % (b - 6) + acc.maximum(a, b) * abs(a), x, y)
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "minimum", "maximum", "general"])
+@pytest.mark.parametrize("dtype", NUMERIC)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("shape", [(3, 4, 5), (1, 1, 1), (2, 0, 3), (3, 50000, 1), (70001, 1, 1)], ids=str)
+def test_fold(op, dtype, axis, shape):
+    x = data(shape, dtype)
+    if op == "mul" and np.dtype(dtype).kind == "f":
+        x = (1.0 + 0.0001 * x).astype(dtype)
+    f = {
+        "add": lambda a, b: a + b,
+        "mul": lambda a, b: a * b,
+        "minimum": acc.minimum,
+        "maximum": acc.maximum,
+        "general": lambda a, b: acc.maximum(a, b) + acc.minimum(a, b) * 0,  # associative, not a plain monoid
+    }[op]
+    init = {"mul": 1, "add": 0}.get(op, -3)
+    init = float(init) if np.dtype(dtype).kind == "f" else init
+    same(lambda a: acc.fold(f, init, a, axis=axis), x)
+    if x.shape[axis] > 0:
+        same(lambda a: acc.fold1(f, a, axis=axis), x)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 100000])
+def test_fold_all_and_tuple_fold(n):
+    x = data((n,), "float64")
+    same(lambda a: acc.fold_all(lambda p, q: p + q, 0.0, acc.sin(a) * a), x)
+    # argmax as a tuple fold: (value, index) with the lowest index among ties
+    idx = np.arange(n, dtype=np.int64)
+
+    def argmax(v, i):
+        def pick(p, q):
+            (pv, pi), (qv, qi) = p, q
+            take = (qv > pv) | ((qv == pv) & (qi < pi))
+            return acc.where(take, qv, pv), acc.where(take, qi, pi)
+
+        return acc.fold(pick, (-np.inf, np.int64(-1)), (v, i))
+
+    same(argmax, x, idx)
+
+
+def _affine(p, q):
+    """Composition of affine maps x -> a x + b: associative, not commutative (int32 wraps exactly)."""
+    (a1, b1), (a2, b2) = p, q
+    return a1 * a2, b1 * a2 + b2
+
+
+@pytest.mark.parametrize("kind", ["scanl", "scanl1", "scanr", "scanr1"])
+@pytest.mark.parametrize(
+    "shape,axis",
+    [((0,), 0), ((1,), 0), ((9,), 0), ((100003,), 0), ((3, 4, 5), 1), ((3, 4, 5), 2), ((4, 0), 1), ((2, 40000), 0)],
+    ids=str,
+)
+def test_scan(kind, shape, axis):
+    x = np.round(data(shape, "float64") * 4) / 4  # quarters: every partial sum is exact in any order
+    a, b = data(shape, "int32"), data(shape, "int32")
+    fn = getattr(acc, kind)
+    if kind.endswith("1"):
+        if shape[axis] == 0:
+            return
+        same(lambda v: fn(lambda p, q: p + q, v, axis=axis), x)
+        same(lambda u, w: fn(_affine, (u, w), axis=axis), a, b)
+    else:
+        same(lambda v: fn(lambda p, q: p + q, 1.5, v, axis=axis), x)
+        same(lambda u, w: fn(_affine, (np.int32(1), np.int32(0)), (u, w), axis=axis), a, b)
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+def test_index_maps_fuse_and_agree(dtype):
+    x = data((4, 6), dtype)
+    same(lambda a: acc.transpose(a)[1:5:2, ::-1], x)
+    same(lambda a: acc.reverse(acc.reshape(a, (3, 8)), axis=0) + acc.reshape(acc.transpose(a), (3, 8)), x)
+    same(lambda a: acc.concatenate([a, a[:, :2], acc.broadcast_to(a[:, :1], (4, 3))], axis=1), x)
+    same(lambda a: acc.backpermute((6, 4), lambda i, j: (j, 5 - i), a), x)
+    same(lambda a: acc.generate((3, 5), lambda i, j: a[i, j] * a[i + 1, 5 - j]), x)
+    same(lambda a: acc.replicate(a[0], 3, axis=0) + a[:3], x)
+
+
+def test_pad():
+    from pyaccad.frontend.tracing import emit, wrap
+
+    x = data((3, 4), "float32")
+
+    def padded(a):
+        (v,) = emit("pad", (a.var, acc.unit(np.float32(-1.0)).var), {"lo": (1, 0), "hi": (2, 1), "interior": (1, 2)})
+        return wrap(v) * 2.0
+
+    same(padded, x)
+
+
+@pytest.mark.parametrize("boundary", ["clamp", "mirror", "wrap", 0.5])
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (1, 1), (2, 3), (5, 6), (200, 300)], ids=str)
+def test_stencil(boundary, shape):
+    x = data(shape, "float64")
+    if len(shape) == 1:
+        same(lambda a: acc.stencil(lambda n: n[0] - 2.0 * n[2] + n[4] * n[1], a, 5, boundary=boundary), x)
+    else:
+        same(lambda a: acc.stencil(lambda n: n[0][0] + n[1][1] * 4.0 - n[2][1], a, (3, 3), boundary=boundary), x)
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+@pytest.mark.parametrize("n", [0, 1, 10, 50000])
+def test_permute_collisions_and_ignore(dtype, n):
+    x = data((n,), dtype)
+    zeros = np.zeros(7, dtype)
+
+    def scatter_add(a):
+        return acc.permute(lambda new, old: new + old, zeros, lambda i: acc.cond(i % 3 == 0, acc.IGNORE, (i % 7,)), a)
+
+    same(scatter_add, x)
+
+    def scatter_general(a):  # not commutative: the result depends on the (source) order of collisions
+        return acc.permute(lambda new, old: old * 2 + new, zeros, lambda i: (i % 7,), a)
+
+    if np.dtype(dtype).kind == "i" or n < 100:
+        same(scatter_general, x)
+
+
+def test_scalar_while_and_cond_in_lambdas():
+    x = np.abs(data((1000,), "float64")) * 10 + 1
+
+    def collatz_steps(v):
+        def steps(e):
+            n0 = acc.cast(e, "int64")
+            _, count = acc.while_(
+                lambda s: s[0] > 1,
+                lambda s: (acc.cond(s[0] % 2 == 0, s[0] // 2, 3 * s[0] + 1), s[1] + 1),
+                (n0, np.int64(0)),
+            )
+            return count
+
+        return acc.map(steps, v)
+
+    same(collatz_steps, x)
+
+
+def test_awhile_and_acond():
+    x = np.abs(data((4, 5), "float32")) + 0.1
+
+    def grow(a):
+        return acc.awhile(lambda s: acc.unit(acc.the(s[0].sum()) < 500.0), lambda s: (s[0] * 1.5, s[1] + 1), (a, 0))
+
+    same(grow, x)
+    same(lambda a: acc.acond(acc.unit(acc.the(a.sum()) > 3.0), lambda: a * 2.0, lambda: -a), x)
+    same(lambda a: acc.acond(acc.unit(acc.the(a.sum()) > 1e9), lambda: a * 2.0, lambda: -a), x)
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+@pytest.mark.parametrize(
+    "shapes", [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 1)), ((0, 3), (3, 2)), ((2, 0), (0, 3))], ids=str
+)
+def test_matmul(dtype, shapes):
+    a, b = data(shapes[0], dtype), data(shapes[1], dtype)
+    same(lambda p, q: acc.matmul(p, q), a, b)
+    same(lambda p, q: acc.matmul(acc.transpose(acc.transpose(p)) * 2, q), a, b)
+
+    def swap(v):  # the transposes AD emits: BLAS reads them with its transpose flag
+        return acc.transpose(v, (*range(v.ndim - 2), v.ndim - 1, v.ndim - 2))
+
+    same(lambda p, q: acc.matmul(swap(q), swap(p)), a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_casts_and_bools(dtype):
+    x = np.array([-2.5, -0.5, 0.0, 0.5, 1.5, 2.5, 1e3], np.float64)
+    same(lambda a: (acc.cast(a, dtype), acc.round(a), acc.sign(a), acc.trunc(a)), x)
+    b = RNG.random((9,)) < 0.5
+    same(lambda p: acc.fold(lambda s, t: s & t, True, p), b)
+    same(lambda p: acc.fold(lambda s, t: s | t, False, p), b)
+
+
+def test_integer_division_conventions():
+    a = np.array([7, -7, 0, np.iinfo(np.int32).min, 5], np.int32)
+    b = np.array([0, 2, 0, -1, -3], np.int32)
+    same(lambda p, q: (p // q, p % q, acc.power(q, p % 4 - 1)), a, b)
+
+
+def test_out_of_bounds_index_raises_with_source():
+    x = np.arange(5.0)
+    with pytest.raises(acc.IndexOutOfBounds, match=r"(?s)index.*shape \(5,\).*test_native.py"):
+        acc.jit(lambda a: acc.generate((5,), lambda i: a[i + 1]), backend="native")(x)
+    with pytest.raises(acc.IndexOutOfBounds, match="permute"):
+        acc.jit(lambda a: acc.permute(lambda p, q: p + q, np.zeros(3), lambda i: (i,), a), backend="native")(x)
+
+
+def test_thread_count_does_not_change_results(monkeypatch):
+    x = data((300001,), "int64")
+    f = acc.jit(
+        lambda a: (acc.fold_all(lambda p, q: p + q, 0, a * a), acc.scanl1(lambda p, q: p + q, a)), backend="native"
+    )
+    monkeypatch.setenv("PYACCAD_NUM_THREADS", "1")
+    one = f(x)
+    monkeypatch.setenv("PYACCAD_NUM_THREADS", "2")
+    two = f(x)
+    for p, q in zip(one, two, strict=True):
+        np.testing.assert_array_equal(p, q)
+    y = data((300001,), "float64")
+    g = acc.jit(lambda a: a.sum(), backend="native")
+    monkeypatch.setenv("PYACCAD_NUM_THREADS", "1")
+    s1 = g(y)
+    monkeypatch.setenv("PYACCAD_NUM_THREADS", "2")
+    np.testing.assert_allclose(g(y), s1, rtol=1e-12)

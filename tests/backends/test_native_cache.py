@@ -1,0 +1,150 @@
+"""The native backend's build and on-disk cache: keys, reuse across shapes, corrupt entries, concurrency."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import pyaccad as acc
+from pyaccad.backends import availability, get_backend
+from pyaccad.backends.native import build, cache
+from pyaccad.backends.native.program import generate
+from pyaccad.frontend import trace
+
+pytestmark = pytest.mark.skipif(availability()["native"] is not None, reason="native backend unavailable here")
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """An empty cache directory, an empty in-process table, and a count of compiler runs."""
+    monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cache, "_LOADED", {})
+    calls = []
+    real = build.run_compiler
+
+    def counting(command):
+        calls.append(command)
+        return real(command)
+
+    monkeypatch.setattr(build, "run_compiler", counting)
+    return tmp_path / "native", calls
+
+
+def _model(x, w):
+    return acc.fold(lambda a, b: a + b, 0.0, acc.tanh(x * w[1:3] + 0.5), axis=-1)
+
+
+def test_new_batch_size_reuses_the_library(fresh_cache):
+    _, calls = fresh_cache
+    w = np.linspace(0, 1, 4).astype(np.float32)
+    small, big = np.ones((8, 2), np.float32), np.ones((64, 2), np.float32)
+    assert generate(trace(_model, small, w).program)[0] == generate(trace(_model, big, w).program)[0]
+    f = acc.jit(_model, backend="native")
+    np.testing.assert_allclose(f(small, w), np.tanh(small * w[1:3] + 0.5).sum(-1), rtol=1e-6)
+    np.testing.assert_allclose(f(big, w), np.tanh(big * w[1:3] + 0.5).sum(-1), rtol=1e-6)
+    assert len(calls) == 1
+    # embedded constants are buffers, not source text: another constant value reuses the library too
+    g = acc.jit(lambda x: x * np.arange(2, dtype=np.float32), backend="native")
+    h = acc.jit(lambda x: x * np.arange(5, 7, dtype=np.float32), backend="native")
+    np.testing.assert_array_equal(g(small)[0], [0, 1])
+    np.testing.assert_array_equal(h(small)[0], [5, 6])
+    assert len(calls) == 2
+
+
+def test_warm_disk_cache_in_a_new_process_does_not_compile(fresh_cache):
+    directory, calls = fresh_cache
+    script = textwrap.dedent(
+        """
+        import numpy as np, pyaccad as acc
+        from pyaccad.backends.native import build
+        runs = []
+        real = build.run_compiler
+        build.run_compiler = lambda c: runs.append(c) or real(c)
+        out = acc.run(lambda x: acc.exp(x).sum(), np.arange(4.0), backend="native")
+        print(len(runs), float(out))
+        """
+    )
+    env = {**os.environ, "PYACCAD_CACHE_DIR": str(directory.parent)}
+    first = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split()[0] == "1" and second.stdout.split()[0] == "0"
+    assert float(second.stdout.split()[1]) == pytest.approx(np.exp(np.arange(4.0)).sum())
+
+
+def _only_library(directory):
+    (lib,) = [p for p in directory.iterdir() if p.suffix == ".so"]
+    return lib
+
+
+def test_truncated_or_foreign_entry_is_rebuilt(fresh_cache, monkeypatch):
+    directory, calls = fresh_cache
+    x = np.arange(6.0)
+    program = trace(lambda a: a * 3.0, x).program
+    assert get_backend("native").compile(program)([x])[0].tolist() == (x * 3).tolist()
+    lib = _only_library(directory)
+    # a half-written file (a new inode, as a crashed writer would leave): must not load, must be rebuilt
+    data = lib.read_bytes()
+    (directory / "partial").write_bytes(data[: len(data) // 3])
+    os.replace(directory / "partial", lib)
+    monkeypatch.setattr(cache, "_LOADED", {})
+    assert get_backend("native").compile(program)([x])[0].tolist() == (x * 3).tolist()
+    assert len(calls) == 2
+    # a valid library of another program under this key: its pyaccad_key() differs, so it is rebuilt
+    other = trace(lambda a: a - 1.0, x).program
+    monkeypatch.setattr(cache, "_LOADED", {})
+    get_backend("native").compile(other)([x])
+    other_lib = next(p for p in directory.iterdir() if p.suffix == ".so" and p != lib)
+    (directory / "foreign").write_bytes(other_lib.read_bytes())
+    os.replace(directory / "foreign", lib)
+    monkeypatch.setattr(cache, "_LOADED", {})
+    assert get_backend("native").compile(program)([x])[0].tolist() == (x * 3).tolist()
+    assert len(calls) == 4
+
+
+def test_changed_flags_give_a_new_key(monkeypatch):
+    source = "int f(void) { return 1; }\n"
+    base = cache.cache_key(source, [])
+    monkeypatch.setenv("PYACCAD_CFLAGS", "-DPYACCAD_TEST_FLAG=1")
+    assert cache.cache_key(source, []) != base
+    monkeypatch.delenv("PYACCAD_CFLAGS")
+    assert cache.cache_key(source, []) == base
+    assert cache.cache_key(source, ["-lm"]) != base
+
+
+def test_two_processes_compiling_at_once(fresh_cache):
+    directory, _ = fresh_cache
+    token = np.random.default_rng().integers(1 << 30)  # a program no other run has cached
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, pyaccad as acc
+        out = acc.run(lambda x: acc.sqrt(x) + {token}.0, np.arange(5.0), backend="native")
+        print(out.tolist())
+        """
+    )
+    env = {**os.environ, "PYACCAD_CACHE_DIR": str(directory.parent)}
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    expected = str((np.sqrt(np.arange(5.0)) + token).tolist())
+    assert all(o.strip() == expected for o in outs)
+    libraries = [p for p in directory.iterdir() if p.suffix == ".so"]
+    assert len(libraries) == 1 and not [p for p in directory.iterdir() if p.name.count(".") > 1]
+
+
+def test_no_compiler_means_backend_unavailable(monkeypatch):
+    monkeypatch.setenv("CC", "/nonexistent/gcc")
+    assert "no C compiler" in availability()["native"]
+    with pytest.raises(acc.BackendUnavailable, match="no C compiler"):
+        get_backend("native")
+
+
+def test_compiler_failure_is_a_compile_error(fresh_cache, monkeypatch):
+    monkeypatch.setenv("PYACCAD_CFLAGS", "-fno-such-flag-for-pyaccad")
+    with pytest.raises(acc.CompileError, match="no-such-flag-for-pyaccad"):
+        acc.run(lambda x: x + 1.0, np.ones(2), backend="native")

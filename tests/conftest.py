@@ -1,0 +1,55 @@
+"""Test-suite configuration: hypothesis profiles and the ``backend`` fixture.
+
+Hypothesis profiles: ``dev`` (the default: few examples, quick) and ``ci``
+(more examples, derandomised so a failure reproduces); choose with
+``HYPOTHESIS_PROFILE=ci``. Neither has a deadline: the first call of a
+backend may compile.
+
+``backend`` runs a test once per available backend (``interp`` always;
+``native`` and ``cuda`` when :func:`pyaccad.backends.get_backend` says they
+can run here). ``PYACCAD_TEST_BACKENDS=interp,native`` narrows the set.
+
+Shared assertions live in ``tests/helpers.py`` (``from helpers import assert_close``):
+pytest puts this folder on ``sys.path`` because this file is here.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from pyaccad.backends import BACKEND_NAMES, get_backend
+from pyaccad.errors import BackendUnavailable
+
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def available_backends() -> list[str]:
+    """The backends tests run on: every available one, narrowed by ``$PYACCAD_TEST_BACKENDS``."""
+    wanted = os.environ.get("PYACCAD_TEST_BACKENDS")
+    names = []
+    for name in BACKEND_NAMES:
+        try:
+            get_backend(name)
+        except BackendUnavailable:
+            continue
+        except Exception as exc:  # a backend module that fails to load must not stop the other backends' tests
+            warnings.warn(f"backend {name!r} is broken and not tested: {exc!r}", stacklevel=1)
+            continue
+        names.append(name)
+    if wanted:
+        names = [name for name in names if name in wanted.split(",")]
+    return names
+
+
+@pytest.fixture(scope="session", params=available_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of a backend to run programs on (see :func:`helpers.run_program`)."""
+    return request.param

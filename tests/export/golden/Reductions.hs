@@ -1,0 +1,17 @@
+-- | reductions, exported by pyaccad from a trace at the example arguments a :: f32[3,4].
+module Reductions (reductions) where
+
+import Data.Array.Accelerate
+import Prelude ()
+
+reductions :: Acc (Matrix Float) -> Acc (Vector Float, Vector Float, Vector Float, Vector Float, Scalar Float)
+reductions a =
+  let b = sum a
+      c = transpose a
+      d = maximum c
+      e = product (transpose a)
+      f = minimum a
+      g = reshape (I1 12) a
+      h = sum g
+  in
+  T5 b d e f h

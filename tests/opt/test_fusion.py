@@ -1,0 +1,126 @@
+"""Fusion: kernel counts of typical programs, and fused programs still compute the same thing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pyaccad as acc
+from pyaccad.frontend import trace
+from pyaccad.ir import verify
+from pyaccad.opt import optimize
+from pyaccad.opt.fusion import plan_program
+
+X = np.linspace(-1, 1, 12).astype(np.float32)
+M = np.linspace(-1, 1, 12).reshape(3, 4).astype(np.float32)
+
+
+def plan(fn, *args):
+    program = optimize(trace(fn, *args).program, "native")
+    verify(program)
+    return plan_program(program)
+
+
+def kinds(fn, *args):
+    return [k.kind for k in plan(fn, *args).kernels]
+
+
+def test_fold_of_zip_with_map_is_one_kernel():
+    def f(a, b):
+        return acc.fold_all(lambda p, q: p + q, 0.0, acc.map(acc.sin, acc.zip_with(lambda u, v: u * v, a, b)))
+
+    assert kinds(f, X, X) == ["fold"]
+
+
+def test_elementwise_chains_and_index_maps_fuse_into_one_map():
+    def f(a):
+        t = acc.transpose(acc.reshape(a, (4, 3)))
+        return acc.exp(t[::-1, 1:]) * acc.broadcast_to(a[:3].reshape(3, 1), (3, 3)) + 1.0
+
+    p = plan(f, X)
+    assert [k.kind for k in p.kernels] == ["map"]
+    assert {"transpose", "reshape", "slice", "exp", "broadcast_in_dim"} <= {s.prim.name for s in p.kernels[0].fused}
+
+
+def test_generate_and_backpermute_fuse_into_a_scan():
+    def f(a):
+        g = acc.generate((12,), lambda i: acc.cast(i, "float32"))
+        return acc.scanl(lambda p, q: p + q, 0.0, acc.backpermute((12,), lambda i: (11 - i,), a) * g)
+
+    assert kinds(f, X) == ["scan"]
+
+
+def test_sibling_reductions_share_one_pass():
+    def f(a):
+        s = a.sum(axis=1)
+        mx = acc.fold1(acc.maximum, acc.exp(a), axis=1)
+        return s, mx, acc.fold(lambda p, q: p * q, 1.0, a * 2.0, axis=1)
+
+    p = plan(f, M)
+    assert [k.kind for k in p.kernels] == ["fold"] and len(p.kernels[0].roots) == 3
+
+
+def test_dependent_reductions_stay_separate_kernels():
+    def f(a):  # log-sum-exp: the sum depends on the max
+        m = acc.fold1(acc.maximum, a, axis=1)
+        return acc.log(acc.fold(lambda p, q: p + q, 0.0, acc.exp(a - m.reshape(3, 1)), axis=1)) + m
+
+    assert kinds(f, M) == ["fold", "fold", "map"]
+
+
+def test_expensive_value_read_by_two_kernels_is_computed_once():
+    def f(a):
+        e = acc.exp(acc.sin(a))
+        return acc.scanl1(lambda p, q: p + q, e), acc.fold1(acc.maximum, e)
+
+    assert kinds(f, X) == ["map", "scan", "fold"]
+
+
+def test_output_values_are_written_by_one_horizontal_map():
+    assert kinds(lambda a: (acc.sin(a), acc.cos(a) * 2.0, a + 1.0), X) == ["map"]
+
+
+def test_control_bodies_are_planned_too():
+    def f(a):
+        return acc.awhile(lambda s: acc.unit(acc.the(s.sum()) < 100.0), lambda s: s * 2.0 + 1.0, a)
+
+    p = plan(f, np.abs(X))
+    assert [k.kind for k in p.kernels] == ["while"]
+    assert [k.kind for k in p.kernels[0].bodies["cond"].kernels] == ["fold", "map"] or \
+        [k.kind for k in p.kernels[0].bodies["cond"].kernels] == ["fold"]
+    assert [k.kind for k in p.kernels[0].bodies["body"].kernels] == ["map"]
+
+
+def test_lower_shows_the_kernels():
+    text = acc.lower(lambda a: (a * 2.0).sum(), X, backend="native")
+    assert "kernels:" in text and "1. fold" in text
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_programs_native_matches_interp(seed):
+    from program_gen import random_inputs, random_program
+
+    from pyaccad.backends import availability, get_backend
+
+    if availability()["native"] is not None:
+        pytest.skip("native backend unavailable here")
+    program = random_program(seed, n_steps=14)
+    inputs = random_inputs(seed)
+    with np.errstate(all="ignore"):
+        expected = get_backend("interp").compile(program)(inputs)
+    for candidate in (program, optimize(program, "native")):
+        actual = get_backend("native").compile(candidate)(inputs)
+        for got, want in zip(actual, expected, strict=True):
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_gradient_of_elementwise_workload_is_one_kernel():
+    from pyaccad import ad
+
+    def f(x):
+        return (acc.sin(x) * x).sum()
+
+    assert kinds(ad.grad(f), X) == ["map"]
+    # value and gradient together: the reduction and the map share nothing but the input, two kernels
+    assert sorted(kinds(ad.value_and_grad(f), X)) == ["fold", "map"]
