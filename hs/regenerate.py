@@ -85,19 +85,21 @@ WORKLOADS = {
 }
 
 
-def _inputs(args) -> list:
+def _inputs(args) -> list[np.ndarray]:
     leaves, _ = flatten(tuple(args))
     return [np.asarray(a) for a in leaves]
 
 
-def _haskell_array(a: np.ndarray) -> str:
+def _haskell_array(a: np.ndarray, indent: str) -> str:
+    """``fromList (Z :. 4 :. 5) [...]`` with the values wrapped over lines."""
     shape = " :. ".join(["Z", *map(str, a.shape)])
-    values = ", ".join(literal_text(v, a.dtype) for v in a.reshape(-1).tolist())
-    return f"fromList ({shape}) [{values}]"
+    values = [literal_text(v, a.dtype) for v in a.reshape(-1).tolist()]
+    rows = [", ".join(values[i : i + 8]) for i in range(0, len(values), 8)]
+    return f"fromList ({shape})\n{indent}[ " + f"\n{indent}, ".join(rows) + f"\n{indent}]"
 
 
-def main_module(entries: list[tuple[str, str, list[np.ndarray]]]) -> str:
-    """Main.hs: run every exported function on the example inputs with the chosen backend's ``run``."""
+def main_module(entries: list[tuple[str, list[str], list[np.ndarray]]]) -> str:
+    """Main.hs: run every exported function on its workload's example inputs with the chosen ``run``."""
     lines = [
         "-- | Runs the exported workloads on their example inputs. Written by hs/regenerate.py.",
         "{-# LANGUAGE CPP #-}",
@@ -111,16 +113,22 @@ def main_module(entries: list[tuple[str, str, list[np.ndarray]]]) -> str:
         "#else",
         "import Data.Array.Accelerate.Interpreter (run)",
         "#endif",
-        *sorted({f"import {module}" for module, _, _ in entries}),
+        *[
+            f"import Workloads.{function[0].upper()}{function[1:]}"
+            for _, functions, _ in entries
+            for function in functions
+        ],
         "",
         "main :: IO ()",
         "main = do",
     ]
-    for _module, function, inputs in entries:
-        arrays = [_haskell_array(a) for a in inputs]
-        argument = arrays[0] if len(arrays) == 1 else "(" + ", ".join(arrays) + ")"
-        lines.append(f'  putStrLn "{function}:"')
-        lines.append(f"  print (run ({function} (use {argument})))")
+    for workload, functions, inputs in entries:
+        names = [f"{workload}{k}" for k in range(len(inputs))]
+        for name, array in zip(names, inputs, strict=True):
+            lines.append(f"  let {name} = {_haskell_array(array, ' ' * 8)}")
+        argument = names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
+        for function in functions:
+            lines += [f'  putStrLn "{function}:"', f"  print (run ({function} (use {argument})))"]
     return "\n".join(lines) + "\n"
 
 
@@ -134,11 +142,10 @@ def main() -> None:
         base = name[0].lower() + name[1:]
         programs = [(name, base, fn), (f"{name}Grad", f"{base}Grad", ad.grad(fn, argnums=argnums))]
         for module, function, program in programs:
-            (out / f"{module}.hs").write_text(
-                export_haskell(program, *args, module=f"Workloads.{module}", name=function)
-            )
-            entries.append((f"Workloads.{module}", function, _inputs(args)))
+            source = export_haskell(program, *args, module=f"Workloads.{module}", name=function)
+            (out / f"{module}.hs").write_text(source)
             print(f"wrote {out / module}.hs")
+        entries.append((base, [base, f"{base}Grad"], _inputs(args)))
     (HERE / "src" / "Main.hs").write_text(main_module(entries))
 
 

@@ -74,7 +74,12 @@ def run_program(program: Program, inputs: Sequence[np.ndarray], backend: str = "
 
 
 def program_of(fn: Callable[..., Any], inputs: Sequence[np.ndarray]) -> Program:
-    """Trace ``fn`` (on :class:`Array` tracers for ``inputs``) into a verified program."""
+    """Trace ``fn`` (on :class:`Array` tracers for ``inputs``) into a verified program.
+
+    >>> import numpy as np
+    >>> [s.prim.name for s in program_of(lambda a: prim("sin", a), [np.zeros(2)]).stmts]
+    ['sin']
+    """
     types = [ArrayType(dtype_of(a.dtype), tuple(a.shape)) for a in inputs]
     program, _ = trace_program(fn, types, "array")
     verify(program)
@@ -82,25 +87,49 @@ def program_of(fn: Callable[..., Any], inputs: Sequence[np.ndarray]) -> Program:
 
 
 def prim(name: str, *args: Value | Lit, **params: Any) -> list[Value]:
-    """Emit ``name(args; params)`` into the current trace; the results as tracers."""
+    """Emit ``name(args; params)`` into the current trace; the results as tracers.
+
+    >>> import numpy as np
+    >>> x = np.arange(6.0)
+    >>> run_program(program_of(lambda a: prim("reshape", a, shape=(2, 3)), [x]), [x])[0].shape
+    (2, 3)
+    """
     atoms = [a if isinstance(a, Lit) else a.var for a in args]
     return [wrap(v) for v in emit(name, atoms, params)]
 
 
 def lam(fn: Callable[..., Any], *dtypes: str | np.dtype) -> Program:
-    """Trace the scalar function ``fn`` over arguments of ``dtypes`` (a lambda, nested in the current trace)."""
+    """Trace the scalar function ``fn`` over arguments of ``dtypes`` (a lambda, nested in the current trace).
+
+    >>> import numpy as np
+    >>> x = np.arange(3)
+    >>> run_program(program_of(lambda a: prim("map", a, lam=lam(lambda v: v * 2, "int64")), [x]), [x])
+    [array([0, 2, 4])]
+    """
     program, _ = trace_program(fn, [scalar_type(np.dtype(d)) for d in dtypes], "scalar")
     return program
 
 
 def lit(value: Any, dtype: str | np.dtype) -> Exp:
-    """A typed literal inside a lambda."""
+    """A typed literal inside a lambda.
+
+    >>> import numpy as np
+    >>> body = lambda i: prim("cast", i, dtype=np.dtype("float32"))[0] * lit(0.5, "float32")
+    >>> run_program(program_of(lambda: prim("generate", shape=(3,), lam=lam(body, "int64")), []), [])
+    [array([0. , 0.5, 1. ], dtype=float32)]
+    """
     dt = np.dtype(dtype)
     return Exp(Lit(dt.type(value).item(), dt), current_builder())
 
 
 def cond(pred: Value, then_fn: Callable[[], Any], else_fn: Callable[[], Any]) -> list[Value]:
-    """``cond`` inside a lambda (or ``acond`` at array level): branches are traced without inputs."""
+    """``cond`` inside a lambda (or ``acond`` at array level): branches are traced without inputs.
+
+    >>> import numpy as np
+    >>> p, x = np.asarray(False), np.ones(2)
+    >>> run_program(program_of(lambda q, a: cond(q, lambda: a, lambda: -a), [p, x]), [p, x])
+    [array([-1., -1.])]
+    """
     kind = current_builder().kind
     then_, _ = trace_program(then_fn, [], kind)
     else_, _ = trace_program(else_fn, [], kind)
@@ -108,7 +137,14 @@ def cond(pred: Value, then_fn: Callable[[], Any], else_fn: Callable[[], Any]) ->
 
 
 def while_(cond_fn: Callable[..., Any], body_fn: Callable[..., Any], *init: Value) -> list[Value]:
-    """``while`` over the loop state ``init`` (array level: ``awhile``; in a lambda: ``while_``)."""
+    """``while`` over the loop state ``init`` (array level: ``awhile``; in a lambda: ``while_``).
+
+    >>> import numpy as np
+    >>> x = np.array([1, 5, 9])
+    >>> body = lambda v: while_(lambda w: w < 8, lambda w: w * 2, v)
+    >>> run_program(program_of(lambda a: prim("map", a, lam=lam(body, "int64")), [x]), [x])
+    [array([ 8, 10,  9])]
+    """
     kind = current_builder().kind
     types = [v.var.type for v in init]
     cond_p, _ = trace_program(cond_fn, types, kind)
@@ -117,6 +153,13 @@ def while_(cond_fn: Callable[..., Any], body_fn: Callable[..., Any], *init: Valu
 
 
 def index(array: Value, *idx: Value) -> Exp:
-    """``array[idx]`` read inside a lambda."""
+    """``array[idx]`` read inside a lambda.
+
+    >>> import numpy as np
+    >>> t = np.array([10.0, 20.0, 30.0])
+    >>> fn = lambda a: prim("generate", shape=(2,), lam=lam(lambda i: index(a, i + 1), "int64"))
+    >>> run_program(program_of(fn, [t]), [t])
+    [array([20., 30.])]
+    """
     (value,) = prim("index", array, *idx)
     return value

@@ -25,5 +25,19 @@ from pyaccad.ad.custom import checkpoint, custom_vjp, stop_gradient
 from pyaccad.ad.jacobians import hessian, hessian_product, jacobian
 from pyaccad.ad.vmap import vmap
 
-__all__ = ["checkpoint", "custom_vjp", "diff", "grad", "grad_with", "hessian", "hessian_product", "jacobian",
-           "jvp", "linearize", "stop_gradient", "value_and_grad", "vjp", "vmap"]
+__all__ = [
+    "checkpoint",
+    "custom_vjp",
+    "diff",
+    "grad",
+    "grad_with",
+    "hessian",
+    "hessian_product",
+    "jacobian",
+    "jvp",
+    "linearize",
+    "stop_gradient",
+    "value_and_grad",
+    "vjp",
+    "vmap",
+]

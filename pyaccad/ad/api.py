@@ -1,4 +1,4 @@
-"""The public derivative transforms: ``jvp``, ``linearize``, ``vjp``, ``grad``, ``value_and_grad``, ``grad_with``, ``diff``.
+"""The public transforms: ``jvp``, ``linearize``, ``vjp``, ``grad``, ``value_and_grad``, ``grad_with``, ``diff``.
 
 Every transform takes a plain Python function. Called with tracers (inside
 ``acc.jit``, another transform, or a lambda) it traces the function in a
@@ -24,11 +24,20 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pyaccad.ad import rules_collective, rules_control, rules_elementwise, rules_fold, rules_scan  # noqa: F401
-from pyaccad.ad import rules_structural, transpose_control, transpose_rules  # noqa: F401  (fill the tables)
+from pyaccad.ad import (  # noqa: F401  (importing the rule modules fills the tables)
+    rules_collective,
+    rules_control,
+    rules_elementwise,
+    rules_fold,
+    rules_scan,
+    rules_structural,
+    transpose_control,
+    transpose_rules,
+)
+from pyaccad.ad.emitters import lit
 from pyaccad.ad.jvp import jvp_atoms
 from pyaccad.ad.linearize import linearize_into
-from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, lit
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tscale, tsum
 from pyaccad.ad.transpose import transpose_into
 from pyaccad.errors import NotDifferentiable, ShapeError
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
@@ -38,11 +47,13 @@ from pyaccad.frontend.tracing import (
     current_builder,
     fail,
     in_scalar_scope,
+    is_scalar_literal,
     to_value,
     trace_program,
     value_of,
 )
 from pyaccad.ir import Atom, Program
+from pyaccad.ir.rewrite import substitute
 
 
 def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,12 +105,9 @@ def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any])
     t_leaves, t_tree = flatten(tuple(tangents))
     if t_tree != in_tree:
         fail(ShapeError, f"jvp: tangents have structure {t_tree}, primals {in_tree}")
-    tans: list[Tan] = []
-    for a, t in zip(atoms, t_leaves):
-        t_atom = check_live(to_value(t, "jvp"))
-        if t_atom.type.shape != a.type.shape:
-            fail(ShapeError, f"jvp: tangent of shape {t_atom.type.shape} for a primal of shape {a.type.shape}")
-        tans.append(t_atom if differentiable(a.type) else Zero(a.type))
+    tans: list[Tan] = [
+        _matching(t, a, "jvp") if differentiable(a.type) else Zero(a.type) for a, t in zip(atoms, t_leaves, strict=True)
+    ]
     outs, outs_tan = jvp_atoms(program, atoms, tans)
     return unflatten(out_tree, _values(outs)), unflatten(out_tree, _values([instantiate(t) for t in outs_tan]))
 
@@ -133,76 +141,84 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
 
 
 def _staged_pair(f: Callable[..., Any], primals: Sequence[Any], transform: Callable[..., Any]) -> tuple[Any, Any]:
-    """Run ``transform`` (``_vjp``/``_linearize``) traced, or with NumPy: compute the residuals once, then
-    compile the returned linear function with the residuals as its leading arguments."""
+    """Run ``transform`` (``_vjp``/``_linearize``) in the current trace; with NumPy primals, compile the
+    primal part once (it returns the residuals too) and the linear function once, residuals as arguments."""
     leaves, _ = flatten(tuple(primals))
     if current_builder() is not None or any(isinstance(x, Value) for x in leaves):
         return transform(f, primals)
-    from pyaccad.api import jit
+    from pyaccad.api import jit  # the run-time stages come after ad: import on use
+
+    made: list[LinearFunction] = []
 
     def primal_part(*ps: Any) -> Any:
         out, linear_fn = transform(f, ps)
-        return out, linear_fn.residuals
+        made.append(linear_fn)
+        return out, linear_fn.residuals()
 
     out, residuals = jit(primal_part)(*primals)
-
-    def apply(res: Any, *args: Any) -> Any:
-        _, linear_fn = transform(f, primals, residual_values=res)
-        return linear_fn(*args)
-
-    jitted = jit(apply)
-    return out, lambda *args: jitted(residuals, *args)
+    linear = jit(lambda res, *args: made[0].rebound(res)(*args))
+    return out, lambda *args: linear(residuals, *args)
 
 
 class LinearFunction:
-    """The linear part of a linearized function, closed over residuals of the trace that made it."""
+    """A linear function (``f_jvp``, ``pullback``): ``apply`` run on a linear program whose free
+    variables are residuals of the trace that made it."""
 
     def __init__(self, linear: Program, apply: Callable[..., Any]) -> None:
-        self.residuals = [value_of(v) for v in linear.free_vars]
+        self.linear = linear
         self._apply = apply
 
+    def residuals(self) -> list[Value]:
+        return [value_of(v) for v in self.linear.free_vars]
+
+    def rebound(self, residuals: Sequence[Value]) -> LinearFunction:
+        """The same function reading ``residuals`` (tracers of another trace) instead."""
+        env = {v: check_live(r) for v, r in zip(self.linear.free_vars, residuals, strict=True)}
+        return LinearFunction(substitute(self.linear, env), self._apply)
+
     def __call__(self, *args: Any) -> Any:
-        return self._apply(*args)
+        return self._apply(self.linear, *args)
 
 
-def _linearize(f: Callable[..., Any], primals: Sequence[Any], residual_values: Any = None) -> tuple[Any, Any]:
+def _linearize(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, LinearFunction]:
     program, atoms, in_tree, out_tree = _trace(f, primals, "linearize")
-    lin = _linearized(program, atoms, residual_values)
-    n_in = len(atoms)
+    lin = linearize_into(program, atoms)
 
-    def f_jvp(*tangents: Any) -> Any:
+    def f_jvp(linear: Program, *tangents: Any) -> Any:
         t_leaves, _ = flatten(tuple(tangents))
-        if len(t_leaves) != n_in:
-            fail(ShapeError, f"linearize: f_jvp got {len(t_leaves)} tangent arrays, expected {n_in}")
-        tans = [check_live(to_value(t_leaves[i], "f_jvp")) for i in lin.diff_inputs]
-        outs_tan = jvp_atoms(lin.linear, tans, [Zero(t.type) for t in tans])[0]
+        if len(t_leaves) != len(atoms):
+            fail(ShapeError, f"linearize: f_jvp got {len(t_leaves)} tangent arrays, expected {len(atoms)}")
+        tans = [_matching(t_leaves[i], atoms[i], "f_jvp") for i in lin.diff_inputs]
+        outs_tan = jvp_atoms(linear, tans, [Zero(t.type) for t in tans])[0]
         return unflatten(out_tree, _values(outs_tan))
 
     return unflatten(out_tree, _values(lin.outs)), LinearFunction(lin.linear, f_jvp)
 
 
-def _linearized(program: Program, atoms: list[Atom], residual_values: Any):
-    lin = linearize_into(program, atoms)
-    if residual_values is not None:  # re-traced to compile the linear part: residuals are arguments now
-        from pyaccad.ir.rewrite import substitute
+def _matching(x: Any, like: Atom, what: str) -> Atom:
+    """``x`` as a (co)tangent for the value ``like``: same shape, converted to its float dtype.
 
-        env = {v: check_live(r) for v, r in zip(lin.linear.free_vars, residual_values)}
-        lin.linear = substitute(lin.linear, env)
-    return lin
+    A Python number stands for an array of ``like``'s type filled with it."""
+    if is_scalar_literal(x) and differentiable(like.type):
+        return lit(x, like.type)
+    atom = check_live(to_value(x, what))
+    if atom.type.shape != like.type.shape:
+        fail(ShapeError, f"{what}: got shape {atom.type.shape} for a value of shape {like.type.shape}")
+    return tcast(atom, like.type) if differentiable(atom.type) else atom
 
 
-def _vjp(f: Callable[..., Any], primals: Sequence[Any], residual_values: Any = None) -> tuple[Any, Any]:
+def _vjp(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
     program, atoms, in_tree, out_tree = _trace(f, primals, "vjp")
     if in_scalar_scope():
         return _scalar_vjp(program, atoms, in_tree, out_tree)
-    lin = _linearized(program, atoms, residual_values)
+    lin = linearize_into(program, atoms)
 
-    def pullback(*cts: Any) -> Any:
-        ct_leaves, ct_tree = flatten(cts[0] if len(cts) == 1 else tuple(cts))
-        if ct_tree != out_tree and len(ct_leaves) != len(lin.outs):
-            fail(ShapeError, f"vjp: cotangents have structure {ct_tree}, the outputs {out_tree}")
-        ct_atoms = [check_live(to_value(c, "pullback")) for c in ct_leaves]
-        in_cts = transpose_into(lin.linear, ct_atoms)
+    def pullback(linear: Program, *cts: Any) -> Any:
+        ct_leaves, _ = flatten(cts[0] if len(cts) == 1 else tuple(cts))
+        if len(ct_leaves) != len(lin.outs):
+            fail(ShapeError, f"vjp: {len(ct_leaves)} cotangent arrays for {len(lin.outs)} outputs ({out_tree})")
+        ct_atoms = [_matching(c, o, "pullback") for c, o in zip(ct_leaves, lin.outs, strict=True)]
+        in_cts = transpose_into(linear, ct_atoms)
         result = [instantiate(Zero(a.type)) for a in atoms]
         for k, i in enumerate(lin.diff_inputs):
             result[i] = instantiate(in_cts[k])
@@ -226,12 +242,8 @@ def _scalar_vjp(program: Program, atoms: list[Atom], in_tree: TreeDef, out_tree:
             seeds: list[Tan] = [Zero(b.type) for b in atoms]
             seeds[i] = lit(1, a.type)
             _, outs_tan = jvp_atoms(program, atoms, seeds)
-            total: Any = lit(0, a.type)
-            for t, c in zip(outs_tan, ct_atoms):
-                if not isinstance(t, Zero):
-                    total = value_of(total) + value_of(t) * value_of(c)
-                    total = total.var
-            result.append(total)
+            terms = [tscale(t, tcast(c, t.type)) for t, c in zip(outs_tan, ct_atoms, strict=True) if not is_zero(t)]
+            result.append(instantiate(tsum(terms, a.type)))
         return unflatten(in_tree, _values(result))
 
     return unflatten(out_tree, _values(outs)), pullback
@@ -251,8 +263,11 @@ def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], args: S
         for leaf in flatten(args[k])[0]:
             value = to_value(leaf, what)
             if not differentiable(value.var.type):
-                fail(NotDifferentiable, f"{what}: argument {k} has dtype {value.dtype}; "
-                     "only float inputs can be differentiated (use acc.cast to a float)")
+                fail(
+                    NotDifferentiable,
+                    f"{what}: argument {k} has dtype {value.dtype}; "
+                    "only float inputs can be differentiated (use acc.cast to a float)",
+                )
     out, pullback = _vjp(f, args)
     out_leaves, _ = flatten(out)
     if len(out_leaves) != 1 or out_leaves[0].shape != () or not differentiable(out_leaves[0].var.type):
@@ -302,7 +317,7 @@ def grad_with(combine: Callable[[Any, Any], Any], f: Callable[..., Any]) -> Call
         g = _value_and_grad(f, 0, (x,), "grad_with")[1]
         x_leaves, tree = flatten(x)
         g_leaves, _ = flatten(g)
-        return unflatten(tree, [combine(to_value(a, "grad_with"), b) for a, b in zip(x_leaves, g_leaves)])
+        return unflatten(tree, [combine(to_value(a, "grad_with"), b) for a, b in zip(x_leaves, g_leaves, strict=False)])
 
     return staged(f, traced)
 

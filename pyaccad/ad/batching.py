@@ -52,7 +52,12 @@ BATCH_RULES: dict[Primitive, BatchRule] = {}
 
 
 def batch_rule(*names: str) -> Callable[[BatchRule], BatchRule]:
-    """Register the decorated function as the batching rule of the named primitives."""
+    """Register the decorated function as the batching rule of the named primitives.
+
+    >>> from pyaccad import ad  # loads the rule families
+    >>> BATCH_RULES[PRIMITIVES["fold"]] is BATCH_RULES[PRIMITIVES["scan"]]
+    True
+    """
 
     def register(rule: BatchRule) -> BatchRule:
         for name in names:
@@ -67,6 +72,10 @@ class BatchContext:
 
     A context made for a nested body (``awhile``, ``acond``) starts from a copy of its parent's
     maps, because bodies read their enclosing scope lexically.
+
+    >>> from pyaccad.ir import FLOAT64
+    >>> BatchContext(4).read(Lit(1.0, FLOAT64))  # literals are never batched
+    (Lit(1.0: float64), None)
     """
 
     def __init__(self, size: int, parent: BatchContext | None = None) -> None:
@@ -127,7 +136,13 @@ def batch_into(
 def copy_unbatched(
     ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
 ) -> tuple[Sequence[Atom], Sequence[BDim]]:
-    """Re-emit a statement that no batched value reaches: its results are unbatched."""
+    """Re-emit a statement that no batched value reaches: its results are unbatched.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> neg = lambda x: value_of(copy_unbatched(BatchContext(3), PRIMITIVES["neg"], [x.var], [None], {})[0][0])
+    >>> trace_program(neg, [ArrayType(FLOAT64, (2,))])[0].output_types[0].shape
+    (2,)
+    """
     params = dict(params)
     for name in prim.subprogram_params:
         if params.get(name) is not None:
@@ -140,7 +155,13 @@ def copy_unbatched(
 
 
 def moveaxis(atom: Atom, src: int, dst: int) -> Atom:
-    """``atom`` with axis ``src`` moved to position ``dst`` (one ``transpose``, or none)."""
+    """``atom`` with axis ``src`` moved to position ``dst`` (one ``transpose``, or none).
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> moved = lambda x: value_of(moveaxis(x.var, 0, 2))
+    >>> trace_program(moved, [ArrayType(FLOAT64, (2, 3, 4))])[0].output_types[0].shape
+    (3, 4, 2)
+    """
     if src == dst:
         return atom
     perm = [i for i in range(len(atom.shape)) if i != src]
@@ -150,7 +171,13 @@ def moveaxis(atom: Atom, src: int, dst: int) -> Atom:
 
 
 def broadcast_batch(atom: Atom, size: int, axis: int) -> Atom:
-    """An unbatched value with a new batch axis of ``size`` inserted at ``axis``."""
+    """An unbatched value with a new batch axis of ``size`` inserted at ``axis``.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> widened = lambda x: value_of(broadcast_batch(x.var, 5, 1))
+    >>> trace_program(widened, [ArrayType(FLOAT64, (2, 3))])[0].output_types[0].shape
+    (2, 5, 3)
+    """
     shape = list(atom.shape)
     shape.insert(axis, size)
     dims = tuple(i for i in range(len(shape)) if i != axis)
@@ -159,19 +186,33 @@ def broadcast_batch(atom: Atom, size: int, axis: int) -> Atom:
 
 
 def at_axis(ctx: BatchContext, atom: Atom, bdim: BDim, axis: int = 0) -> Atom:
-    """``atom`` batched along ``axis``: moved there if batched elsewhere, broadcast if unbatched."""
+    """``atom`` batched along ``axis``: moved there if batched elsewhere, broadcast if unbatched.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> placed = lambda x: value_of(at_axis(BatchContext(5), x.var, None, 0))
+    >>> trace_program(placed, [ArrayType(FLOAT64, (2,))])[0].output_types[0].shape
+    (5, 2)
+    """
     if bdim is None:
         return broadcast_batch(atom, ctx.size, axis)
     return moveaxis(atom, bdim, axis)
 
 
 def zero(dtype: np.dtype) -> Lit:
-    """The literal zero (False for bool) of ``dtype``."""
+    """The literal zero (False for bool) of ``dtype``.
+
+    >>> zero(np.dtype("int32"))
+    Lit(0: int32)
+    """
     return Lit(False if dtype == BOOL else 0.0 if is_float(dtype) else 0, dtype)
 
 
 def lane_index(lane: Atom, indices: Sequence[Atom], bdim: int) -> list[Atom]:
-    """The indices of a per-example read with the lane inserted at the batch dimension."""
+    """The indices of a per-example read with the lane inserted at the batch dimension.
+
+    >>> lane_index("lane", ["i", "j"], 1)
+    ['i', 'lane', 'j']
+    """
     return [*indices[:bdim], lane, *indices[bdim:]]
 
 
@@ -182,6 +223,9 @@ class LaneContext:
     """Reading the enclosing array scope from inside a lambda, at one lane of the batch.
 
     ``outer`` resolves the array-level variables; ``local`` maps the lambda's own variables.
+
+    >>> LaneContext(BatchContext(2), None, {}).read(Lit(0, INDEX_DTYPE))
+    (Lit(0: int64), None)
     """
 
     def __init__(self, outer: BatchContext, lane: Atom | None, local: dict[Var, Atom]) -> None:
@@ -211,6 +255,12 @@ def inline_lambda(
 
     ``lane`` is a variable of the enclosing lambda (or a literal lane); it may be None when
     ``lam`` uses no batched value. Nested scalar bodies (``cond``, ``while_``) are re-traced the same way.
+
+    >>> from pyaccad.ir import FLOAT64
+    >>> square = lambda_over([FLOAT64], lambda x: emit("mul", (x, x)))
+    >>> copy = lambda_over([FLOAT64], lambda x: inline_lambda(BatchContext(1), square, [x], None))
+    >>> [s.prim.name for s in copy.stmts]
+    ['mul']
     """
     lctx = LaneContext(ctx, lane, dict(parent.local) if parent else {})
     lctx.local.update(zip(lam.inputs, args, strict=True))
@@ -237,7 +287,12 @@ def _retrace_scalar(ctx: BatchContext, body: Program, lane: Atom | None, parent:
 
 
 def lambda_over(in_types: Sequence, body: Callable[..., Sequence[Atom]]) -> Program:
-    """Trace a scalar lambda of ``in_types`` (dtypes) whose body, given the input atoms, emits and returns atoms."""
+    """Trace a scalar lambda of ``in_types`` (dtypes) whose body, given the input atoms, emits and returns atoms.
+
+    >>> from pyaccad.ir import FLOAT64
+    >>> [s.prim.name for s in lambda_over([FLOAT64], lambda x: emit("neg", (x,))).stmts]
+    ['neg']
+    """
 
     def run(*xs: Any) -> list[Any]:
         return [value_of(a) for a in body(*[x.var for x in xs])]
@@ -247,10 +302,19 @@ def lambda_over(in_types: Sequence, body: Callable[..., Sequence[Atom]]) -> Prog
 
 
 def index_lambda(rank: int, body: Callable[..., Sequence[Atom]]) -> Program:
-    """A ``generate``-style lambda over ``(lane, i_0, .., i_{rank-1})`` (all int64)."""
+    """A ``generate``-style lambda over ``(lane, i_0, .., i_{rank-1})`` (all int64).
+
+    >>> len(index_lambda(2, lambda lane, i, j: [lane]).inputs)
+    3
+    """
     return lambda_over([INDEX_DTYPE] * (rank + 1), body)
 
 
 def generate(shape: Sequence[int], lam: Program) -> tuple[Var, ...]:
-    """Emit ``generate(; shape, lam)``."""
+    """Emit ``generate(; shape, lam)``.
+
+    >>> program, _ = trace_program(lambda: value_of(generate((2,), index_lambda(0, lambda i: [i]))[0]), [])
+    >>> program.output_types[0].shape
+    (2,)
+    """
     return emit("generate", (), {"shape": tuple(shape), "lam": lam})

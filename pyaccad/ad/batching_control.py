@@ -10,6 +10,12 @@
   body's new state.
 - ``index`` inside a lambda reads a batched free array at the lane.
 
+As in JAX, a batched predicate makes both branches of an ``acond`` run for
+every example, and an ``awhile`` body run on lanes that have already
+finished (their results are discarded): those computations must be safe to
+evaluate, e.g. a loop counter used as an index must stay in bounds one step
+past the end (the interpreter reports an out-of-bounds read).
+
 Scalar ``cond``/``while_`` inside lambdas are per element already; lambdas
 are re-traced whole by the collective rules.
 

@@ -142,4 +142,10 @@ def _matmul(
         (rows,) = emit("reshape", (a,), {"shape": (prod(a.shape[:-1]), a.shape[-1])})
         (product,) = emit(prim, (rows, b))
         return emit("reshape", (product,), {"shape": (*a.shape[:-1], b.shape[-1])}), [0]
+    if a_bdim is None and len(a.shape) == 2:
+        # One matrix times a batch of matrices: stack the batch into the columns (no copies of ``a``).
+        b = moveaxis(b, b_bdim, 1)  # (k, B, n)
+        (columns,) = emit("reshape", (b,), {"shape": (b.shape[0], prod(b.shape[1:]))})
+        (product,) = emit(prim, (a, columns))
+        return emit("reshape", (product,), {"shape": (a.shape[0], *b.shape[1:])}), [1]
     return emit(prim, (at_axis(ctx, a, a_bdim, 0), at_axis(ctx, b, b_bdim, 0))), [0]

@@ -31,8 +31,9 @@ from typing import Any
 from pyaccad.ad.jvp import Env, jvp_stmts
 from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero
 from pyaccad.ad.transpose import Contributions
+from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
-from pyaccad.frontend.tracing import check_live, emit, in_scalar_scope, to_value, trace_program, value_of
+from pyaccad.frontend.tracing import check_live, emit, fail, in_scalar_scope, to_value, trace_program, value_of
 from pyaccad.ir import BOOL, Atom, Lit, Program, Stmt, Var
 
 
@@ -135,8 +136,9 @@ class custom_vjp:  # noqa: N801  (the public name, as jax.custom_vjp)
         leaves, in_tree = flatten(tuple(args))
         atoms = [check_live(to_value(v, "custom_vjp")) for v in leaves]
         kind = "scalar" if in_scalar_scope() else "array"
-        then_, out_tree = trace_program(lambda: self.f(*unflatten(in_tree, [value_of(a) for a in atoms])), [],
-                                        kind, what="custom_vjp")
+        then_, out_tree = trace_program(
+            lambda: self.f(*unflatten(in_tree, [value_of(a) for a in atoms])), [], kind, what="custom_vjp"
+        )
         rule = _CustomVJP(self, in_tree, out_tree, len(atoms))
         outs = _guarded(then_, rule, atoms)
         return unflatten(out_tree, [value_of(v) for v in outs])
@@ -153,9 +155,6 @@ class _CustomVJP:
         primals = [env.primal(a) for a in old_args]
         tangents = [env.tangent(a) for a in old_args]
         if self.fn.fwd is None:
-            from pyaccad.errors import NotDifferentiable
-            from pyaccad.frontend.tracing import fail
-
             fail(NotDifferentiable, "custom_vjp: call .defvjp(fwd, bwd) before differentiating")
         out, res = self.fn.fwd(*unflatten(self.in_tree, [value_of(p) for p in primals]))
         out_atoms = [check_live(to_value(o, "custom_vjp fwd")) for o in flatten(out)[0]]
@@ -186,14 +185,14 @@ class _CustomLinear:
 
     def transpose(self, stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         refs = _refs(stmt, self.n_res + sum(not z for z in self.zero))
-        res, moving = refs[: self.n_res], refs[self.n_res:]
+        res, moving = refs[: self.n_res], refs[self.n_res :]
         res_values = unflatten(self.res_tree, [value_of(r) for r in res])
         ct_values = unflatten(self.vjp.out_tree, [value_of(instantiate(c)) for c in cts])
         in_cts = self.vjp.fn.bwd(res_values, ct_values)  # type: ignore[misc]
         ct_leaves = flatten(tuple(in_cts))[0]
         found: Contributions = []
         targets = iter(moving)
-        for was_zero, ct in zip(self.zero, ct_leaves):
+        for was_zero, ct in zip(self.zero, ct_leaves, strict=False):
             if not was_zero:
                 found.append((next(targets), check_live(to_value(ct, "custom_vjp bwd"))))
         return found

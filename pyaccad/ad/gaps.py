@@ -21,14 +21,25 @@ MISSING_TRANSPOSE: frozenset[str] = frozenset()
 
 UNSUPPORTED_CASES: dict[str, str] = {
     "permute": "a combine function other than +, max, min or overwrite (lambda new, old: new)",
-    "scan": "a tuple-valued scan whose operator is not + (single-result scans take any operator)",
+    "scan": "a tuple-valued scan whose float components differ in precision (float32 with float64)",
     "index": "a read of a differentiated array inside a while_ loop of a lambda (its trip count varies)",
     "fold/scan": "an operator that reads a differentiated value of an enclosing scope (pass it as an operand)",
 }
 """Cases some rules reject with :class:`pyaccad.NotDifferentiable`, by primitive."""
 
-LINEAR_IN_JVP: frozenset[str] = frozenset({
-    "mul", "div", "select", "cast", "fold", "scan", "permute", "cond", "while", "concatenate",
-})
+LINEAR_IN_JVP: frozenset[str] = frozenset(
+    {
+        "mul",
+        "div",
+        "select",
+        "cast",
+        "fold",
+        "scan",
+        "permute",
+        "cond",
+        "while",
+        "concatenate",
+    }
+)
 """Primitives the JVP rules use linearly beyond those declaring ``linear_args`` (a residual operand, or
 ``+`` as the operator, or control flow around linear statements): each needs a transpose rule too."""

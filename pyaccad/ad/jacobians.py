@@ -11,8 +11,9 @@
   ``v``: the product ``H(x) v`` without forming ``H``.
 
 Shapes follow ``jax.jacobian``: an output leaf of shape ``o`` and an input of
-shape ``i`` give a block of shape ``o + i``; a tuple ``argnums`` gives a tuple
-of blocks per output leaf.
+shape ``i`` give a block of shape ``o + i``; an argument that is a pytree of
+arrays gives that pytree of blocks, and a tuple ``argnums`` a tuple of them,
+per output leaf.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -27,11 +28,12 @@ from collections.abc import Callable, Sequence
 from math import prod
 from typing import Any
 
-from pyaccad.ad.vmap import staged, vmap
+from pyaccad.ad.api import staged
+from pyaccad.ad.vmap import vmap
 from pyaccad.errors import Error, NotDifferentiable
 from pyaccad.frontend import combinators, shapes
 from pyaccad.frontend.operators import cast
-from pyaccad.frontend.pytree import flatten, unflatten
+from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
 from pyaccad.frontend.tracing import Value, fail, to_value, trace_program
 from pyaccad.ir.types import is_float
 
@@ -39,7 +41,7 @@ MODES = ("fwd", "rev", "auto")
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto") -> Callable[..., Any]:
-    """The Jacobian of ``f`` with respect to the arguments ``argnums`` (arrays), as in ``jax.jacobian``.
+    """The Jacobian of ``f`` with respect to the arguments ``argnums`` (arrays or pytrees), as in ``jax.jacobian``.
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
@@ -52,6 +54,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     if mode not in MODES:
         fail(Error, f"jacobian: mode must be one of {', '.join(MODES)}, got {mode!r}")
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        fail(Error, "jacobian: argnums is empty; name at least one argument to differentiate")
     return staged(f, lambda *args: _jacobian(f, nums, isinstance(argnums, int), mode, args))
 
 
@@ -89,22 +93,34 @@ def hessian_product(f: Callable[..., Any]) -> Callable[[Any, Any], Any]:
 
 def _jacobian(f: Callable[..., Any], nums: tuple[int, ...], single: bool, mode: str, args: tuple[Any, ...]) -> Any:
     args = list(args)
-    for i in nums:
-        if not 0 <= i < len(args):
-            fail(Error, f"jacobian: argnums {i} is out of range for {len(args)} arguments")
-        args[i] = to_value(args[i], "jacobian")
-        if not is_float(args[i].dtype):
-            fail(
-                NotDifferentiable,
-                f"jacobian: argument {i} has dtype {args[i].dtype}; only float inputs have a derivative",
-            )
+    inputs = {i: _inputs(args, i) for i in nums}  # argnum -> (its leaves as values, its pytree structure)
     if mode == "auto":
-        mode = "fwd" if sum(args[i].size for i in nums) <= _output_size(f, args) else "rev"
-    per_arg = [(_forward if mode == "fwd" else _reverse)(f, args, i) for i in nums]  # each shaped like f's output
-    if single:
-        return per_arg[0]
-    leaves = [flatten(blocks)[0] for blocks in per_arg]
-    return unflatten(flatten(per_arg[0])[1], [tuple(column) for column in zip(*leaves, strict=True)])
+        size = sum(x.size for i in nums for x in inputs[i][0])
+        mode = "fwd" if size <= _output_size(f, args) else "rev"
+    block = _forward if mode == "fwd" else _reverse
+    per_arg = []  # per argnum, per output leaf: the blocks, shaped like the argument
+    for i in nums:
+        leaves, tree = inputs[i]
+        # one Jacobian per leaf of argument i (the others held fixed), each a pytree shaped like f's output
+        per_leaf = [flatten(block(_with_leaf(f, args, i, j), x)) for j, x in enumerate(leaves)]
+        out_tree = per_leaf[0][1]
+        columns = zip(*(blocks for blocks, _ in per_leaf), strict=True)
+        per_arg.append([unflatten(tree, list(column)) for column in columns])
+    per_output = per_arg[0] if single else [tuple(blocks) for blocks in zip(*per_arg, strict=True)]
+    return unflatten(out_tree, per_output)
+
+
+def _inputs(args: list[Any], i: int) -> tuple[list[Value], TreeDef]:
+    """The leaves of argument ``i`` (an array or a pytree of them) as traced float values, and its structure."""
+    if not 0 <= i < len(args):
+        fail(Error, f"jacobian: argnums {i} is out of range for {len(args)} arguments")
+    leaves, tree = flatten(args[i])
+    values = [to_value(x, "jacobian") for x in leaves]
+    for x in values:
+        if not is_float(x.dtype):
+            fail(NotDifferentiable, f"jacobian: argument {i} has dtype {x.dtype}; only float inputs have a derivative")
+    args[i] = unflatten(tree, values)
+    return values, tree
 
 
 def _output_size(f: Callable[..., Any], args: list[Any]) -> int:
@@ -115,8 +131,15 @@ def _output_size(f: Callable[..., Any], args: list[Any]) -> int:
     return sum(prod(t.shape) for t in program.output_types)
 
 
-def _with_arg(f: Callable[..., Any], args: list[Any], i: int) -> Callable[[Any], Any]:
-    return lambda x: f(*args[:i], x, *args[i + 1 :])
+def _with_leaf(f: Callable[..., Any], args: list[Any], i: int, j: int) -> Callable[[Any], Any]:
+    """``f`` as a function of leaf ``j`` of argument ``i`` alone."""
+    leaves, tree = flatten(args[i])
+
+    def g(x: Any) -> Any:
+        arg = unflatten(tree, [x if k == j else leaf for k, leaf in enumerate(leaves)])
+        return f(*args[:i], arg, *args[i + 1 :])
+
+    return g
 
 
 def _basis(shape: tuple[int, ...], dtype: Any) -> Value:
@@ -126,22 +149,20 @@ def _basis(shape: tuple[int, ...], dtype: Any) -> Value:
     return shapes.reshape(eye, (n, *shape))
 
 
-def _forward(f: Callable[..., Any], args: list[Any], i: int) -> Any:
-    """Columns ``J e_k`` for the whole basis at once, stacked last, then folded to ``out.shape + x.shape``."""
+def _forward(g: Callable[[Any], Any], x: Value) -> Any:
+    """Columns ``J e_k`` of ``g`` at ``x`` for the whole basis at once, stacked last, as ``out.shape + x.shape``."""
     from pyaccad.ad import jvp
 
-    x = args[i]
-    column = lambda t: jvp(_with_arg(f, args, i), (x,), (t,))[1]  # noqa: E731
+    column = lambda t: jvp(g, (x,), (t,))[1]  # noqa: E731
     stacked, tree = flatten(vmap(column, out_axes=-1)(_basis(x.shape, x.dtype)))
     return unflatten(tree, [shapes.reshape(s, (*s.shape[:-1], *x.shape)) for s in stacked])
 
 
-def _reverse(f: Callable[..., Any], args: list[Any], i: int) -> Any:
-    """Rows ``e_k^T J`` for the basis of each output leaf at once, folded to ``out.shape + x.shape``."""
+def _reverse(g: Callable[[Any], Any], x: Value) -> Any:
+    """Rows ``e_k^T J`` of ``g`` at ``x`` for the basis of each output leaf at once, as ``out.shape + x.shape``."""
     from pyaccad.ad import vjp
 
-    x = args[i]
-    out, pullback = vjp(_with_arg(f, args, i), x)
+    out, pullback = vjp(g, x)
     outs, tree = flatten(out)
     zeros = [combinators.fill(o.shape, 0, dtype=o.dtype) for o in outs]
     blocks = []

@@ -1,6 +1,6 @@
 """Forward mode: the JVP table and the pass that re-traces a program with tangents.
 
-``jvp_into(program, primals, tangents)`` walks ``program``'s statements
+``jvp_atoms(program, primals, tangents)`` walks ``program``'s statements
 inside the *current* builder, keeping an :class:`Env` that maps each old
 variable to its new primal atom and its tangent (``x_tan``, an atom or a
 symbolic :class:`~pyaccad.ad.tangents.Zero`). A statement none of whose
@@ -22,13 +22,16 @@ one-hot directions the lambda rules (:mod:`pyaccad.ad.lambdas`) put on its
 inputs, on its free scalars and on its ``index`` reads.
 
 >>> import numpy as np, pyaccad as acc
->>> from pyaccad.frontend.tracing import trace_program
+>>> from pyaccad.frontend.tracing import trace_program, wrap
 >>> from pyaccad.ir import ArrayType, FLOAT64
 >>> t = ArrayType(FLOAT64, (2,))
 >>> f, _ = trace_program(lambda x: acc.sin(x) * x, [t])
->>> jf, _ = trace_program(lambda x, x_tan: jvp_into(f, [x.var], [x_tan.var]), [t, t])
+>>> def jvp_f(x, x_tan):
+...     outs, outs_tan = jvp_atoms(f, [x.var], [x_tan.var])
+...     return [wrap(outs[0]), wrap(outs_tan[0])]
+>>> jf, _ = trace_program(jvp_f, [t, t])
 >>> [s.prim.name for s in jf.stmts]
-['sin', 'mul', 'cos', 'mul', 'mul', 'mul', 'add']
+['sin', 'cos', 'mul', 'mul', 'mul', 'mul', 'add']
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero
 from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail, wrap
+from pyaccad.frontend.tracing import emit, fail
 from pyaccad.ir import Atom, Lit, Primitive, Program, Stmt, Var
 from pyaccad.ir.rewrite import substitute
 
@@ -56,8 +59,7 @@ class Env:
     index atoms of the seeded ``index`` read, for the lambda rules.
     """
 
-    def __init__(self, parent: Env | None = None, boundary: bool = False,
-                 seeds: dict[Var, Atom] | None = None) -> None:
+    def __init__(self, parent: Env | None = None, boundary: bool = False, seeds: dict[Var, Atom] | None = None) -> None:
         self.parent = parent
         self.boundary = boundary
         self.seeds: dict[Var, Atom] = seeds or {}
@@ -86,15 +88,15 @@ class Env:
                 env = env.parent
         return Zero(atom.type)
 
-    def lambda_env(self) -> Env:
-        """The env of the innermost enclosing lambda boundary (self at array level: None)."""
+    def lambda_env(self) -> Env | None:
+        """The env of the innermost enclosing lambda boundary (None at array level)."""
         env: Env | None = self
         while env is not None and not env.boundary:
             env = env.parent
-        return env  # type: ignore[return-value]
+        return env
 
     def bind(self, olds: Sequence[Var], news: Sequence[Atom], tans: Sequence[Tan]) -> None:
-        for old, new, tan in zip(olds, news, tans):
+        for old, new, tan in zip(olds, news, tans, strict=False):
             self.primals[old] = new
             self.tangents[old] = tan if differentiable(old.type) else Zero(old.type)
 
@@ -156,23 +158,20 @@ def jvp_stmts(program: Program, env: Env) -> tuple[list[Atom], list[Tan]]:
     return [env.primal(a) for a in program.outputs], [env.tangent(a) for a in program.outputs]
 
 
-def jvp_into(program: Program, primals: Sequence[Atom], tangents: Sequence[Tan],
-             parent: Env | None = None) -> list[Any]:
-    """Emit the JVP of ``program`` at ``primals`` into the current builder; return output tracers and tangents.
+def jvp_atoms(
+    program: Program,
+    primals: Sequence[Atom],
+    tangents: Sequence[Tan],
+    parent: Env | None = None,
+    boundary: bool = False,
+    seeds: dict[Var, Atom] | None = None,
+) -> tuple[list[Atom], list[Tan]]:
+    """Emit the JVP of ``program`` at ``primals`` with ``tangents`` into the current builder.
 
-    Tangents are atoms or :class:`Zero`; a Zero output tangent is instantiated
-    here, so the results are tracers (the doctest of this module shows one).
+    Returns the outputs and their tangents (atoms, or :class:`Zero`). ``parent``
+    is the env of the enclosing scope (None at top level); ``boundary`` and
+    ``seeds`` make the new env a lambda's (see :class:`Env`).
     """
-    outs, outs_tan = jvp_atoms(program, primals, tangents, parent)
-    return [wrap(a) if isinstance(a, Var) else a for a in outs] + [
-        wrap(instantiate(t)) for t in outs_tan
-    ]
-
-
-def jvp_atoms(program: Program, primals: Sequence[Atom], tangents: Sequence[Tan],
-              parent: Env | None = None, boundary: bool = False,
-              seeds: dict[Var, Atom] | None = None) -> tuple[list[Atom], list[Tan]]:
-    """The atom-level form of :func:`jvp_into`: outputs and (possibly Zero) tangents."""
     env = Env(parent, boundary, seeds)
     env.bind(program.inputs, primals, tangents)
     return jvp_stmts(program, env)

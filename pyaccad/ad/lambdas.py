@@ -28,7 +28,7 @@ times and are not supported (see :mod:`pyaccad.ad.gaps`).
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> a = np.array([1.0, 2.0, 3.0])
->>> ad.grad(lambda a: acc.generate((2,), lambda i: a[i + 1] * a[i]).sum())(a)
+>>> acc.jit(ad.grad(lambda a: acc.generate((2,), lambda i: a[i + 1] * a[i]).sum()), backend="interp")(a)
 array([2., 4., 2.])
 """
 
@@ -37,8 +37,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pyaccad.ad.emitters import op
 from pyaccad.ad.jvp import Env, jvp_stmts
-from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, op, tcast, tscale, tsum
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tscale, tsum
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Var, scalar_type
@@ -60,7 +61,7 @@ def find_sources(lam: Program, env: Env, input_tans: Sequence[Tan]) -> list[Sour
     """The differentiable sources of ``lam`` (see the module doc), given its operands' tangents."""
     sources = [
         Source("input", v, pos=i)
-        for i, (v, t) in enumerate(zip(lam.inputs, input_tans))
+        for i, (v, t) in enumerate(zip(lam.inputs, input_tans, strict=False))
         if not is_zero(t) and differentiable(v.type)
     ]
     for v in lam.free_vars:
@@ -76,8 +77,11 @@ def _collect_reads(program: Program, env: Env, sources: list[Source], in_loop: b
             array = stmt.args[0]
             if isinstance(array, Var) and differentiable(array.type) and not is_zero(env.tangent(array)):
                 if in_loop:
-                    fail(NotDifferentiable, "index: reading a differentiated array inside a while_ loop of a lambda "
-                         f"is not supported (array {array.type}, at {stmt.source or 'unknown line'})")
+                    fail(
+                        NotDifferentiable,
+                        "index: reading a differentiated array inside a while_ loop of a lambda "
+                        f"is not supported (array {array.type}, at {stmt.source or 'unknown line'})",
+                    )
                 sources.append(Source("read", stmt.outs[0], array=array))
         for sub in stmt.subprograms():
             _collect_reads(sub, env, sources, in_loop or stmt.prim.name == "while")
@@ -93,7 +97,9 @@ def partials_lambda(lam: Program, env: Env, sources: list[Source]) -> Program:
         for source in sources:
             one = Lit(source.key.dtype.type(1).item(), source.key.dtype)
             seeds = {} if source.kind == "input" else {source.key: one}
-            _, outs_tan, read_index = _lambda_jvp(lam, env, atoms, seeds, source.pos if source.kind == "input" else None)
+            _, outs_tan, read_index = _lambda_jvp(
+                lam, env, atoms, seeds, source.pos if source.kind == "input" else None
+            )
             source.partials = [_slot(t, extra) for t in outs_tan]
             if source.kind == "read":
                 source.index = [_slot(i, extra) for i in read_index or ()]
@@ -120,8 +126,9 @@ def _slot(t: Tan, extra: list[Atom]) -> Lit | Slot | None:
     return Slot(len(extra) - 1)
 
 
-def _lambda_jvp(lam: Program, env: Env, atoms: list[Atom], seeds: dict[Var, Atom],
-                input_pos: int | None) -> tuple[list[Atom], list[Tan], list[Atom] | None]:
+def _lambda_jvp(
+    lam: Program, env: Env, atoms: list[Atom], seeds: dict[Var, Atom], input_pos: int | None
+) -> tuple[list[Atom], list[Tan], list[Atom] | None]:
     inner = Env(env, boundary=True, seeds=seeds)
     tans: list[Tan] = [Zero(v.type) for v in lam.inputs]
     if input_pos is not None:
@@ -132,9 +139,14 @@ def _lambda_jvp(lam: Program, env: Env, atoms: list[Atom], seeds: dict[Var, Atom
     return outs, outs_tan, inner.read_index
 
 
-def lambda_tangents(lam: Program, env: Env, input_tans: Sequence[Tan], out_shape: tuple[int, ...],
-                    run: Callable[[Program], Sequence[Atom]],
-                    input_basis: Callable[[int, Tan], Tan]) -> tuple[list[Atom], list[Tan]]:
+def lambda_tangents(
+    lam: Program,
+    env: Env,
+    input_tans: Sequence[Tan],
+    out_shape: tuple[int, ...],
+    run: Callable[[Program], Sequence[Atom]],
+    input_basis: Callable[[int, Tan], Tan],
+) -> tuple[list[Atom], list[Tan]]:
     """Emit the primal collective (via ``run(new_lambda)``) and the array-level tangents of its results.
 
     ``input_basis(i, x_i_tan)`` is the array the partial of operand ``i``
@@ -161,7 +173,9 @@ def lambda_tangents(lam: Program, env: Env, input_tans: Sequence[Tan], out_shape
             term = tcast(basis, outs[j].type)
             partial = extra[slot.pos] if isinstance(slot, Slot) else slot
             terms[j].append(_scale(term, partial, outs[j]))
-    return outs, [tsum(ts, o.type) if differentiable(o.type) else Zero(o.type) for ts, o in zip(terms, outs)]
+    return outs, [
+        tsum(ts, o.type) if differentiable(o.type) else Zero(o.type) for ts, o in zip(terms, outs, strict=False)
+    ]
 
 
 def _scale(term: Tan, partial: Atom, out: Atom) -> Tan:
@@ -185,4 +199,3 @@ def _gathered_tangent(a_tan: Tan, out_shape: tuple[int, ...], source: Source, ex
 
     index_lam, _ = trace_program(index_fn, [scalar_type(INDEX_DTYPE)] * len(out_shape), "scalar")
     return op("backpermute", instantiate(a_tan), shape=out_shape, index=index_lam)
-

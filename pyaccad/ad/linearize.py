@@ -20,11 +20,14 @@ recomputes what it needs (:mod:`pyaccad.ad.transpose_control`).
 >>> from pyaccad.ir import ArrayType, FLOAT64
 >>> t = ArrayType(FLOAT64, (2,))
 >>> f, _ = trace_program(lambda x: acc.sin(x) * x, [t])
->>> def primal_part(x):
-...     lin = linearize_into(f, [x.var])
-...     return [s.prim.name for s in lin.linear.stmts]
->>> _ = trace_program(lambda x: print(primal_part(x)) or x, [t])
-['mul', 'mul', 'add']
+>>> linear_names = []
+>>> def primal_then_linear(x):
+...     lin = linearize_into(f, [x.var])  # emits sin x, sin x * x and cos x here
+...     linear_names.extend(s.prim.name for s in lin.linear.stmts)
+...     return x
+>>> _ = trace_program(primal_then_linear, [t])
+>>> linear_names  # x_tan * cos x, then the product rule
+['mul', 'mul', 'mul', 'add']
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def linearize_into(program: Program, primals: Sequence[Atom]) -> Linearized:
 
     types = list(program.input_types) + [program.inputs[i].type for i in diff_inputs]
     jprog, _ = trace_program(jvp_fn, types, kind)
-    env: dict[Var, Atom] = dict(zip(jprog.inputs[:n], primals))
+    env: dict[Var, Atom] = dict(zip(jprog.inputs[:n], primals, strict=False))
     tangent_inputs = jprog.inputs[n:]
     linear_stmts = split(jprog.stmts, set(tangent_inputs), env, current_builder().stmts)  # type: ignore
     m = len(program.outputs)
@@ -88,13 +91,13 @@ def split(stmts: Iterable[Stmt], linear: set[Var], env: dict[Var, Atom], primal_
         if not depends(stmt, linear):
             primal_out.append(substitute_stmt(stmt, env))
             continue
-        if stmt.prim.name in ("cond", "while") and "custom" not in stmt.params:
+        if _is_control(stmt):
             primal_pos = primal_outputs(stmt, linear)
             if primal_pos:
-                copy = primal_copy(stmt, primal_pos)
+                copy = primal_copy(stmt, primal_pos, linear)
                 renamed = substitute_stmt(copy, env)
                 primal_out.append(renamed)
-                env.update(zip([stmt.outs[j] for j in primal_pos], renamed.outs))
+                env.update(zip([stmt.outs[j] for j in primal_pos], renamed.outs, strict=False))
                 outs = tuple(Var(v.type, v.hint) if j in primal_pos else v for j, v in enumerate(stmt.outs))
                 stmt = Stmt(stmt.prim, stmt.args, stmt.params, outs, stmt.source)
         linear_stmts.append(stmt)
@@ -109,12 +112,32 @@ def depends(stmt: Stmt, linear: set[Var]) -> bool:
     return any(v in linear for sub in stmt.subprograms() for v in sub.free_vars)
 
 
+def project(stmts: Sequence[Stmt], linear: set[Var]) -> list[Stmt]:
+    """The statements that compute what does not depend on ``linear`` (updated with what does).
+
+    A forward-mode ``cond``/``while`` with some results free of tangents is
+    replaced by its primal copy; every other statement is kept or dropped whole.
+    """
+    kept: list[Stmt] = []
+    for stmt in stmts:
+        if not depends(stmt, linear):
+            kept.append(stmt)
+            continue
+        primal_pos = primal_outputs(stmt, linear) if _is_control(stmt) else []
+        if primal_pos:
+            kept.append(primal_copy(stmt, primal_pos, linear))
+        linear.update(v for j, v in enumerate(stmt.outs) if j not in primal_pos)
+    return kept
+
+
+def _is_control(stmt: Stmt) -> bool:
+    return stmt.prim.name in ("cond", "while") and "custom" not in stmt.params
+
+
 def linear_outputs(program: Program, linear: set[Var]) -> list[bool]:
     """Per output of ``program``: whether it depends on ``linear`` (inputs or free variables)."""
     lin = set(linear)
-    for stmt in program.stmts:
-        if depends(stmt, lin):
-            lin.update(stmt.outs)
+    project(program.stmts, lin)
     return [isinstance(a, Var) and a in lin for a in program.outputs]
 
 
@@ -134,25 +157,26 @@ def primal_outputs(stmt: Stmt, linear: set[Var]) -> list[int]:
         primal = shrunk
 
 
-def primal_copy(stmt: Stmt, keep: list[int]) -> Stmt:
-    """``stmt`` computing only the results ``keep`` (which depend on no tangent)."""
+def primal_copy(stmt: Stmt, keep: list[int], linear: set[Var]) -> Stmt:
+    """``stmt`` computing only the results ``keep`` (which depend on nothing in ``linear``)."""
     outs = tuple(stmt.outs[j] for j in keep)
     if stmt.prim.name == "cond":
-        params = {**stmt.params, **{b: restrict(stmt.params[b], keep) for b in ("then_", "else_")}}
+        params = {**stmt.params, **{b: restrict(stmt.params[b], keep, linear) for b in ("then_", "else_")}}
         return Stmt(stmt.prim, stmt.args, params, outs, stmt.source)
     cond, body = stmt.params["cond"], stmt.params["body"]
-    inputs = [body.inputs[j] for j in keep]
-    new_body = restrict(body, keep, inputs)
-    cond_inputs = [cond.inputs[j] for j in keep]
-    new_cond = restrict(cond, [0], cond_inputs)
+    dropped = {v for j, v in enumerate(body.inputs) if j not in keep}
+    dropped |= {v for j, v in enumerate(cond.inputs) if j not in keep}
+    new_body = restrict(body, keep, linear | dropped, [body.inputs[j] for j in keep])
+    new_cond = restrict(cond, [0], linear | dropped, [cond.inputs[j] for j in keep])
     args = tuple(stmt.args[j] for j in keep)
     return Stmt(stmt.prim, args, {**stmt.params, "cond": new_cond, "body": new_body}, outs, stmt.source)
 
 
-def restrict(program: Program, keep: list[int], inputs: Sequence[Var] | None = None) -> Program:
-    """``program`` returning only the outputs ``keep``, without the statements they do not need."""
+def restrict(program: Program, keep: list[int], linear: set[Var], inputs: Sequence[Var] | None = None) -> Program:
+    """``program`` returning only the outputs ``keep`` (free of ``linear``), without what they do not need."""
     outputs = tuple(program.outputs[j] for j in keep)
-    return Program(tuple(program.inputs if inputs is None else inputs), dce(program.stmts, outputs), outputs)
+    stmts = project(program.stmts, set(linear))
+    return Program(tuple(program.inputs if inputs is None else inputs), dce(stmts, outputs), outputs)
 
 
 def dce(stmts: Sequence[Stmt], outputs: Sequence[Atom]) -> tuple[Stmt, ...]:

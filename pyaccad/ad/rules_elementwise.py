@@ -16,7 +16,7 @@ the exponent is 0 where the base is 0.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> float(ad.grad(lambda x: acc.maximum(x, 1.0).sum())(np.array(1.0)))
+>>> float(acc.jit(ad.grad(lambda x: acc.maximum(x, 1.0)), backend="interp")(np.array(1.0)))
 0.5
 """
 
@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import pi, sqrt
 
+from pyaccad.ad.emitters import lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, register, zero_rule
-from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero, lit, op, tcast, tscale, tsum
+from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero, tcast, tscale, tsum
 from pyaccad.ir import Atom, Stmt
 
 Partial = Callable[[Sequence[Atom], Atom], Atom]
@@ -115,8 +116,25 @@ PARTIALS: dict[str, tuple[Partial, ...]] = {
 # Exact shortcuts where the partial is ±1: the tangent needs no multiplication.
 _UNIT = {("neg", 0): -1, ("add", 0): 1, ("add", 1): 1, ("sub", 0): 1, ("sub", 1): -1, ("mod", 0): 1}
 
-ZERO_DERIVATIVE = ("sign", "floor", "ceil", "round", "trunc", "isnan", "isinf", "not", "floordiv",
-                   "eq", "ne", "lt", "le", "gt", "ge", "and", "or")
+ZERO_DERIVATIVE = (
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "isnan",
+    "isinf",
+    "not",
+    "floordiv",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+)
 
 
 def elementwise_partials(name: str, args: Sequence[Atom], out: Atom, which: Sequence[int]) -> dict[int, Atom]:
@@ -166,4 +184,3 @@ def _cast_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     if not (_float(out) and _float(args[0])):  # to or from integers: piecewise constant
         return [out], [Zero(out.type)]
     return [out], [tcast(args_tan[0], out.type)]
-

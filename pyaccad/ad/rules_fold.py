@@ -22,7 +22,8 @@ reverse recurrence by :mod:`pyaccad.ad.transpose_rules`.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> ad.grad(lambda x: acc.fold_all(lambda a, b: a * b, 1.0, x))(np.array([2.0, 0.0, 5.0]))
+>>> product = lambda x: acc.fold_all(lambda a, b: a * b, 1.0, x)
+>>> acc.jit(ad.grad(product), backend="interp")(np.array([2.0, 0.0, 5.0]))
 array([ 0., 10.,  0.])
 """
 
@@ -30,54 +31,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyaccad.ad.emitters import along, axis_slice, fold_add, idx, lit, op, scan_with
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register
 from pyaccad.ad.lambdas import lambda_tangents
 from pyaccad.ad.monoids import monoid, monoids
-from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, lit, op, tadd, tscale, tsum
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tscale, tsum
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
 
 
-def _check_closed(stmt: Stmt, env: Env) -> None:
+def check_closed(stmt: Stmt, env: Env) -> None:
     """The general rules differentiate the lambda alone: it must not read differentiated free values."""
     lam = stmt.params["lam"]
     if any(not is_zero(env.tangent(v)) for v in lam.free_vars):
-        fail(NotDifferentiable, f"{stmt.prim.name}: the operator reads a differentiated value of an enclosing "
-             f"scope; pass it as an operand instead (at {stmt.source or 'unknown line'})")
-
-
-def idx(value: int) -> Lit:
-    return Lit(value, INDEX_DTYPE)
-
-
-def along(y: Atom, shape: tuple[int, ...], axis: int) -> Atom:
-    """``y`` (the shape without ``axis``) broadcast back along ``axis``."""
-    dims = tuple(d for d in range(len(shape)) if d != axis)
-    return op("broadcast_in_dim", y, shape=shape, dims=dims)
-
-
-def binary(name: str, dtype) -> Program:
-    s = scalar_type(dtype)
-    lam, _ = trace_program(lambda a, b: value_of(op(name, a.var, b.var)), [s, s], "scalar")
-    return lam
-
-
-def fold_add(x: Atom, axis: int) -> Atom:
-    (out,) = emit("fold", (x,), {"lam": binary("add", x.dtype), "axis": axis})
-    return out
-
-
-def scan_with(name: str, x: Atom, axis: int, reverse: bool, init: float | None = None) -> Atom:
-    inits = () if init is None else (lit(init, x.type.with_shape(())),)
-    (out,) = emit("scan", (x, *inits), {"lam": binary(name, x.dtype), "axis": axis, "reverse": reverse})
-    return out
-
-
-def axis_slice(x: Atom, axis: int, start: int, stop: int) -> Atom:
-    starts = tuple(start if d == axis else 0 for d in range(x.type.ndim))
-    stops = tuple(stop if d == axis else n for d, n in enumerate(x.shape))
-    return op("slice", x, starts=starts, stops=stops, steps=(1,) * x.type.ndim)
+        fail(
+            NotDifferentiable,
+            f"{stmt.prim.name}: the operator reads a differentiated value of an enclosing "
+            f"scope; pass it as an operand instead (at {stmt.source or 'unknown line'})",
+        )
 
 
 @register("fold")
@@ -91,15 +63,17 @@ def _fold_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     xs, inits = args[:k], args[k:]
     xs_tan, inits_tan = args_tan[:k], args_tan[k:]
     if xs[0].shape[axis] == 0:  # y = z
-        return outs, [Zero(o.type) if is_zero(t) else op("broadcast_in_dim", t, shape=o.shape, dims=())
-                      for o, t in zip(outs, inits_tan)]
+        return outs, [
+            Zero(o.type) if is_zero(t) else op("broadcast_in_dim", t, shape=o.shape, dims=())
+            for o, t in zip(outs, inits_tan, strict=False)
+        ]
     kind = monoid(lam)
     if kind in ("maximum", "minimum") and differentiable(outs[0].type):
         return outs, [_chooser_tangent(xs[0], xs_tan[0], inits, inits_tan, outs[0], axis)]
     if kind == "mul":
         f_tan = _product_tangent(xs[0], xs_tan[0], axis)
     else:
-        _check_closed(stmt, env)
+        check_closed(stmt, env)
         f_tan = _general_fold_tangent(lam, env, xs, xs_tan, axis)
     if not inits:
         return outs, f_tan
@@ -115,8 +89,7 @@ def _product_tangent(x: Atom, x_tan: Tan, axis: int) -> list[Tan]:
     return [fold_add(op("mul", x_tan, op("mul", before, after)), axis)]
 
 
-def _chooser_tangent(x: Atom, x_tan: Tan, inits: Sequence[Atom], inits_tan: Sequence[Tan], y: Atom,
-                     axis: int) -> Tan:
+def _chooser_tangent(x: Atom, x_tan: Tan, inits: Sequence[Atom], inits_tan: Sequence[Tan], y: Atom, axis: int) -> Tan:
     wins = op("eq", x, along(y, x.shape, axis))
     counts = fold_add(op("select", wins, lit(1, x.type), lit(0, x.type)), axis)
     total: Tan = Zero(y.type) if is_zero(x_tan) else fold_add(op("select", wins, x_tan, lit(0, x.type)), axis)
@@ -140,14 +113,14 @@ def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[T
     seeded = [c for c in range(k) if differentiable(xs[c].type) and not is_zero(xs_tan[c])]
     floats = [j for j in range(k) if differentiable(xs[j].type)]
     if not seeded:
-        return [Zero(o.type.with_shape(shape[:axis] + shape[axis + 1:])) for o in xs]
+        return [Zero(o.type.with_shape(shape[:axis] + shape[axis + 1 :])) for o in xs]
 
     def body(*ix_values: object) -> list[object]:
         ix = [v.var for v in ix_values]  # type: ignore[attr-defined]
         i = ix[axis]
 
         def at(arrays: Sequence[Atom], pos: Atom) -> list[Atom]:
-            return [op("index", a, *ix[:axis], pos, *ix[axis + 1:]) for a in arrays]
+            return [op("index", a, *ix[:axis], pos, *ix[axis + 1 :]) for a in arrays]
 
         x_i = at(xs, i)
         left = at(prefix, op("maximum", op("sub", i, idx(1)), idx(0)))
@@ -158,8 +131,8 @@ def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[T
             seed: list[Tan] = [Zero(a.type) for a in x_i]
             seed[c] = Lit(x_i[c].dtype.type(1).item(), x_i[c].dtype)
             u_f, du_f = jvp_atoms(lam, left + x_i, [Zero(a.type) for a in left] + seed, env, boundary=True)
-            u = [op("select", has_left, a, b) for a, b in zip(u_f, x_i)]
-            du = [_pick(has_left, a, b) for a, b in zip(du_f, seed)]
+            u = [op("select", has_left, a, b) for a, b in zip(u_f, x_i, strict=False)]
+            du = [_pick(has_left, a, b) for a, b in zip(du_f, seed, strict=False)]
             _, dy_f = jvp_atoms(lam, u + right, du + [Zero(a.type) for a in right], env, boundary=True)
             partials.extend(instantiate(_pick(has_right, dy_f[j], du[j])) for j in floats)
         return [value_of(p) for p in partials]
@@ -169,7 +142,7 @@ def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[T
     out_tans: list[Tan] = []
     for j in range(k):
         if j not in floats:
-            out_tans.append(Zero(xs[j].type.with_shape(shape[:axis] + shape[axis + 1:])))
+            out_tans.append(Zero(xs[j].type.with_shape(shape[:axis] + shape[axis + 1 :])))
             continue
         terms = [tscale(xs_tan[c], d[s * len(floats) + floats.index(j)]) for s, c in enumerate(seeded)]
         out_tans.append(fold_add(instantiate(tsum(terms, xs[j].type)), axis))
@@ -182,12 +155,20 @@ def _pick(p: Atom, a: Tan, b: Tan) -> Tan:
     return op("select", p, instantiate(a), instantiate(b))
 
 
-def _with_init(lam: Program, env: Env, xs: list[Atom], axis: int, inits: Sequence[Atom],
-               inits_tan: Sequence[Tan], f_tan: list[Tan], shape: tuple[int, ...]) -> list[Tan]:
+def _with_init(
+    lam: Program,
+    env: Env,
+    xs: list[Atom],
+    axis: int,
+    inits: Sequence[Atom],
+    inits_tan: Sequence[Tan],
+    f_tan: list[Tan],
+    shape: tuple[int, ...],
+) -> list[Tan]:
     """Tangent of ``y = f(z, F)`` from ``F_tan`` and ``z_tan``, by the lambda's partials in a ``map`` over ``F``."""
     folded = emit("fold", tuple(xs), {"lam": env.rename(lam), "axis": axis})
     z_env = Env(env)
-    for z, z_tan in zip(inits, inits_tan):
+    for z, z_tan in zip(inits, inits_tan, strict=False):
         z_env.tangents[z] = z_tan  # type: ignore[index]
 
     def g(*fs: object) -> list[object]:
@@ -196,6 +177,12 @@ def _with_init(lam: Program, env: Env, xs: list[Atom], axis: int, inits: Sequenc
         return [value_of(y) for y in ys]
 
     g_lam, _ = trace_program(g, [scalar_type(a.dtype) for a in folded], "scalar")
-    _, tans = lambda_tangents(g_lam, z_env, f_tan, shape, run=lambda lam2: emit("map", tuple(folded), {"lam": lam2}),
-                              input_basis=lambda i, t: t)
+    _, tans = lambda_tangents(
+        g_lam,
+        z_env,
+        f_tan,
+        shape,
+        run=lambda lam2: emit("map", tuple(folded), {"lam": lam2}),
+        input_basis=lambda i, t: t,
+    )
     return tans

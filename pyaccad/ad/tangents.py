@@ -1,4 +1,4 @@
-"""Symbolic zero tangents and small emitters the derivative rules share.
+"""Symbolic zero tangents and the tangent arithmetic that short-circuits them.
 
 A tangent (``x_tan``) or cotangent (``x_ct``) is either an IR atom of the
 primal's type or :class:`Zero`, a symbolic zero that costs nothing: adding
@@ -6,12 +6,9 @@ it is a no-op, scaling it gives ``Zero`` again, and only :func:`instantiate`
 turns it into an array (``broadcast_in_dim`` of a literal 0) when a rule
 needs its values.
 
-The emitters (:func:`op`, :func:`lit`, :func:`tadd`, :func:`tscale`, ...)
-append statements to the innermost builder and work in both scopes: inside a
-lambda a literal is an atom of its own, at array level it is broadcast to
-the shape it meets (the IR has no implicit broadcasting).
+:func:`tadd`, :func:`tscale`, :func:`tcast` and :func:`tsum` emit
+statements (:mod:`pyaccad.ad.emitters`) only for tangents that are not zero.
 
->>> import numpy as np
 >>> from pyaccad.frontend.tracing import trace_program, wrap
 >>> from pyaccad.ir import ArrayType, FLOAT64
 >>> t = ArrayType(FLOAT64, (3,))
@@ -24,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
 
-from pyaccad.frontend.tracing import emit, in_scalar_scope
-from pyaccad.ir import ArrayType, Atom, Lit, Var
+from pyaccad.ad.emitters import lit, op
+from pyaccad.ir import ArrayType, Atom
 from pyaccad.ir.types import is_float
 
 
@@ -46,7 +42,8 @@ class Zero:
         return self.type.shape
 
 
-Tan = Union[Atom, Zero]
+Tan = Atom | Zero
+
 
 def is_zero(t: object) -> bool:
     return isinstance(t, Zero)
@@ -57,29 +54,9 @@ def differentiable(type_: ArrayType) -> bool:
     return is_float(type_.dtype)
 
 
-def lit(value: float | int | bool, type_: ArrayType) -> Atom:
-    """The constant ``value`` with ``type_``: a literal inside lambdas, a filled array at array level."""
-    scalar = Lit(type_.dtype.type(value).item(), type_.dtype)
-    if in_scalar_scope():
-        return scalar
-    (var,) = emit("broadcast_in_dim", (scalar,), {"shape": tuple(type_.shape), "dims": ()})
-    return var
-
-
 def instantiate(t: Tan) -> Atom:
     """``t`` as an atom: a symbolic zero becomes a zero-filled value."""
     return lit(0, t.type) if isinstance(t, Zero) else t
-
-
-def op(name: str, *args: Atom, **params: Any) -> Atom:
-    """Emit the single-output primitive ``name`` and return its result."""
-    (var,) = emit(name, args, params or None)
-    return var
-
-
-def ops(name: str, args: Sequence[Atom], params: dict[str, Any]) -> tuple[Var, ...]:
-    """Emit a primitive with several outputs."""
-    return emit(name, tuple(args), params)
 
 
 def tadd(a: Tan, b: Tan) -> Tan:
@@ -99,17 +76,9 @@ def tsum(terms: Sequence[Tan], type_: ArrayType) -> Tan:
     return total
 
 
-def tneg(t: Tan) -> Tan:
-    return t if isinstance(t, Zero) else op("neg", t)
-
-
 def tscale(t: Tan, coeff: Atom) -> Tan:
     """``t * coeff`` (``coeff`` a primal value of the same type), Zero when ``t`` is."""
     return t if isinstance(t, Zero) else op("mul", t, coeff)
-
-
-def tdiv(t: Tan, denom: Atom) -> Tan:
-    return t if isinstance(t, Zero) else op("div", t, denom)
 
 
 def tcast(t: Tan, type_: ArrayType) -> Tan:

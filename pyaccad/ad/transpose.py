@@ -62,7 +62,7 @@ def transpose_stmts(program: Program, linear: set[Var], outs_ct: Sequence[Tan]) 
         if isinstance(atom, Var) and atom in linear and not is_zero(value):
             ct[atom] = tadd(ct[atom], value) if atom in ct else value
 
-    for out, value in zip(program.outputs, outs_ct):
+    for out, value in zip(program.outputs, outs_ct, strict=False):
         add(out, value)
     for stmt in reversed(program.stmts):
         cts = [ct.pop(v, Zero(v.type)) for v in stmt.outs]

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyaccad.ad.emitters import op
 from pyaccad.ad.linearize import primal_outputs, restrict, split
-from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero, op
+from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero
 from pyaccad.ad.transpose import Contributions, linear_vars, register, transpose_stmts
 from pyaccad.frontend.tracing import call_program, current_builder, emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_type
@@ -46,8 +47,9 @@ def _linear_free(stmt: Stmt, linear: set[Var], exclude: Sequence[Var] = ()) -> l
     return list(found)
 
 
-def transpose_body(program: Program, bound: dict[Var, Atom], linear_in: Sequence[Var], free: Sequence[Var],
-                   outs_ct: Sequence[Tan]) -> tuple[list[Tan], list[Tan]]:
+def transpose_body(
+    program: Program, bound: dict[Var, Atom], linear_in: Sequence[Var], free: Sequence[Var], outs_ct: Sequence[Tan]
+) -> tuple[list[Tan], list[Tan]]:
     """Emit ``program``'s primal part (inputs bound by ``bound``) and its transposed linear part.
 
     ``linear_in`` are the inputs that are linear, ``free`` the linear free
@@ -77,9 +79,10 @@ def _cond_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         prog, _ = trace_program(body, [], "array")
         return prog
 
-    results = emit("cond", stmt.args, {"then_": branch_t(stmt.params["then_"]),
-                                       "else_": branch_t(stmt.params["else_"])})
-    return list(zip(free, results))
+    results = emit(
+        "cond", stmt.args, {"then_": branch_t(stmt.params["then_"]), "else_": branch_t(stmt.params["else_"])}
+    )
+    return list(zip(free, results, strict=False))
 
 
 @register("while")
@@ -89,8 +92,10 @@ def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     lin = [j for j in range(len(stmt.outs)) if j not in primal]
     free = _linear_free(stmt, linear, body.inputs)
     p_init = [stmt.args[j] for j in primal]
-    p_body = restrict(body, primal, [body.inputs[j] for j in primal])
-    p_cond = restrict(cond, [0], [cond.inputs[j] for j in primal])
+    dropped = linear | {v for j, v in enumerate(body.inputs) if j not in primal}
+    dropped |= {v for j, v in enumerate(cond.inputs) if j not in primal}
+    p_body = restrict(body, primal, dropped, [body.inputs[j] for j in primal])
+    p_cond = restrict(cond, [0], dropped, [cond.inputs[j] for j in primal])
     trips = _trip_count(p_cond, p_body, p_init)
     idx_t = scalar_type(INDEX_DTYPE)
     lin_types = [stmt.outs[j].type for j in lin]
@@ -102,25 +107,31 @@ def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     def back_body(k: object, *rest: object) -> list[object]:
         k_atom = k.var  # type: ignore[attr-defined]
         atoms = [r.var for r in rest]  # type: ignore[attr-defined]
-        ct_lin, acc = atoms[:len(lin)], atoms[len(lin):]
+        ct_lin, acc = atoms[: len(lin)], atoms[len(lin) :]
         state = _recompute(p_cond, p_body, p_init, k_atom)
-        bound = {body.inputs[j]: s for j, s in zip(primal, state)}
+        bound = {body.inputs[j]: s for j, s in zip(primal, state, strict=False)}
         outs_ct: list[Tan] = [Zero(a.type) for a in body.outputs]
-        for j, c in zip(lin, ct_lin):
+        for j, c in zip(lin, ct_lin, strict=False):
             outs_ct[j] = c
         in_ct, free_ct = transpose_body(body, bound, [body.inputs[j] for j in lin], free, outs_ct)
-        new_acc = [a if is_zero(c) else op("add", a, c) for a, c in zip(acc, free_ct)]
-        return [value_of(op("sub", k_atom, Lit(1, INDEX_DTYPE))), *[value_of(instantiate(c)) for c in in_ct],
-                *[value_of(a) for a in new_acc]]
+        new_acc = [a if is_zero(c) else op("add", a, c) for a, c in zip(acc, free_ct, strict=False)]
+        return [
+            value_of(op("sub", k_atom, Lit(1, INDEX_DTYPE))),
+            *[value_of(instantiate(c)) for c in in_ct],
+            *[value_of(a) for a in new_acc],
+        ]
 
     b_cond, _ = trace_program(back_cond, [idx_t, *lin_types, *free_types], "array")
     b_body, _ = trace_program(back_body, [idx_t, *lin_types, *free_types], "array")
     start = value_of(trips) - 1
-    init = [start.var, *[instantiate(c) for j, c in enumerate(cts) if j in lin],
-            *[instantiate(Zero(t)) for t in free_types]]
+    init = [
+        start.var,
+        *[instantiate(c) for j, c in enumerate(cts) if j in lin],
+        *[instantiate(Zero(t)) for t in free_types],
+    ]
     results = emit("while", tuple(init), {"cond": b_cond, "body": b_body})
-    ct_lin, ct_free = results[1:1 + len(lin)], results[1 + len(lin):]
-    return [(stmt.args[j], c) for j, c in zip(lin, ct_lin)] + list(zip(free, ct_free))
+    ct_lin, ct_free = results[1 : 1 + len(lin)], results[1 + len(lin) :]
+    return [(stmt.args[j], c) for j, c in zip(lin, ct_lin, strict=False)] + list(zip(free, ct_free, strict=False))
 
 
 def _counted(p_cond: Program, p_body: Program, limit: Atom | None) -> tuple[Program, Program]:

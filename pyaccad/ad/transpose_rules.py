@@ -17,10 +17,10 @@ array([1., 1., 0.])
 
 from __future__ import annotations
 
+from pyaccad.ad.emitters import along, at_targets, axis_slice, binary, lit, op, sum_all
 from pyaccad.ad.monoids import monoids
-from pyaccad.ad.rules_fold import along, axis_slice, binary, idx
-from pyaccad.ad.rules_scan import is_recurrence, linear_recurrence
-from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero, lit, op, tcast
+from pyaccad.ad.rules_scan import linear_recurrence, recurrence_size
+from pyaccad.ad.tangents import Tan, instantiate, is_zero, tcast
 from pyaccad.ad.transpose import Contributions, register
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import call_program, emit, fail, trace_program, value_of
@@ -31,18 +31,14 @@ def _lin(a: Atom, linear: set[Var]) -> bool:
     return isinstance(a, Var) and a in linear
 
 
-def sum_all(x: Atom) -> Atom:
-    """The sum of every element of ``x``, rank 0 (0 for an empty array)."""
-    flat = op("reshape", x, shape=(x.type.size,))
-    (out,) = emit("fold", (flat, lit(0, x.type.with_shape(()))), {"lam": binary("add", x.dtype), "axis": 0})
-    return out
-
-
 def sum_to(ct: Atom, axes: list[int], shape: tuple[int, ...]) -> Atom:
     """``ct`` summed over ``axes`` (highest first), then reshaped to ``shape``."""
     for axis in sorted(axes, reverse=True):
-        (ct,) = emit("fold", (ct,), {"lam": binary("add", ct.dtype), "axis": axis}) if ct.shape[axis] else (
-            lit(0, ct.type.with_shape(ct.shape[:axis] + ct.shape[axis + 1:])),)
+        (ct,) = (
+            emit("fold", (ct,), {"lam": binary("add", ct.dtype), "axis": axis})
+            if ct.shape[axis]
+            else (lit(0, ct.type.with_shape(ct.shape[:axis] + ct.shape[axis + 1 :])),)
+        )
     return op("reshape", ct, shape=shape) if ct.shape != shape else ct
 
 
@@ -119,7 +115,9 @@ def _slice_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     out_shape = stmt.outs[0].shape
     lo = tuple(stmt.params["starts"])
     steps = stmt.params["steps"]
-    hi = tuple(n - s - (m - 1) * st - 1 if m else n - s for n, s, m, st in zip(x.shape, lo, out_shape, steps))
+    hi = tuple(
+        n - s - (m - 1) * st - 1 if m else n - s for n, s, m, st in zip(x.shape, lo, out_shape, steps, strict=False)
+    )
     interior = tuple(st - 1 for st in steps)
     return [(x, op("pad", cts[0], lit(0, x.type.with_shape(())), lo=lo, hi=hi, interior=interior))]
 
@@ -129,7 +127,7 @@ def _pad_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     x, value = stmt.args
     lo, interior = stmt.params["lo"], stmt.params["interior"]
     steps = tuple(i + 1 for i in interior)
-    stops = tuple(s + (n - 1) * st + 1 if n else s for s, n, st in zip(lo, x.shape, steps))
+    stops = tuple(s + (n - 1) * st + 1 if n else s for s, n, st in zip(lo, x.shape, steps, strict=False))
     x_ct = op("slice", cts[0], starts=tuple(lo), stops=stops, steps=steps)
     found: Contributions = [(x, x_ct)]
     if _lin(value, linear):
@@ -183,11 +181,12 @@ def _fold_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
 @register("scan")
 def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     lam, axis, reverse = stmt.params["lam"], stmt.params["axis"], stmt.params["reverse"]
-    if is_recurrence(lam) and not _lin(stmt.args[0], linear):
-        return _recurrence_t(stmt, cts[1], axis, reverse)
     found = monoids(lam)
     if found is None or any(m != "add" for m in found):
-        fail(NotDifferentiable, "scan: only scan (+) and linear recurrences are linear")
+        m = recurrence_size(lam)
+        if m is None or _lin(stmt.args[0], linear):
+            fail(NotDifferentiable, "scan: only scan (+) and linear recurrences are linear")
+        return _recurrence_t(stmt, m, cts, axis, reverse)
     k = len(stmt.outs)
     xs, inits = stmt.args[:k], stmt.args[k:]
     result: Contributions = []
@@ -206,19 +205,24 @@ def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     return result
 
 
-def _recurrence_t(stmt: Stmt, ct: Tan, axis: int, reverse: bool) -> Contributions:
-    a, b = stmt.args
-    if is_zero(ct):
+def _recurrence_t(stmt: Stmt, m: int, cts: list[Tan], axis: int, reverse: bool) -> Contributions:
+    """Transpose of ``y_i = A_i·y_{i∓1} + b_i`` in ``b``: ``c_i = ct_i + A_{i±1}ᵀ·c_{i±1}``, the other way."""
+    a, b, b_cts = stmt.args[: m * m], stmt.args[m * m :], cts[m * m :]
+    if all(is_zero(c) for c in b_cts):
         return []
-    n = a.shape[axis]
-    zero = lit(0, a.type.with_shape(()))
-    edge = tuple(1 if d == axis else 0 for d in range(a.type.ndim))
-    none = (0,) * a.type.ndim
-    if reverse:  # c_i = ct_i + A_{i-1} c_{i-1}
-        shifted = op("pad", axis_slice(a, axis, 0, n - 1), zero, lo=edge, hi=none, interior=none)
-    else:  # c_i = ct_i + A_{i+1} c_{i+1}
-        shifted = op("pad", axis_slice(a, axis, 1, n), zero, lo=none, hi=edge, interior=none)
-    return [(b, linear_recurrence(shifted, instantiate(ct), axis, not reverse))]
+    n = a[0].shape[axis]
+    zero = lit(0, a[0].type.with_shape(()))
+    edge = tuple(1 if d == axis else 0 for d in range(a[0].type.ndim))
+    none = (0,) * a[0].type.ndim
+
+    def shifted(entry: Atom) -> Atom:
+        if reverse:  # c_i = ct_i + A_{i-1}ᵀ c_{i-1}
+            return op("pad", axis_slice(entry, axis, 0, n - 1), zero, lo=edge, hi=none, interior=none)
+        return op("pad", axis_slice(entry, axis, 1, n), zero, lo=none, hi=edge, interior=none)  # A_{i+1}ᵀ c_{i+1}
+
+    a_t = [shifted(a[q * m + p]) for p in range(m) for q in range(m)]
+    c = linear_recurrence(a_t, [instantiate(ct) for ct in b_cts], axis, not reverse)
+    return list(zip(b, c, strict=True))
 
 
 @register("backpermute")
@@ -244,23 +248,39 @@ def _permute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         return [(defaults, ct), (x, gather_kept(ct, x, index))]
     if kind != "first":
         fail(NotDifferentiable, f"permute: combine {kind} is not linear")
-    s = scalar_type(BOOL)
-    first, _ = trace_program(lambda new, old: new, [s, s], "scalar")
-    written = op("permute", lit(False, defaults.type.with_dtype(BOOL)), lit(True, x.type.with_dtype(BOOL)),
-                 combine=first, index=index)
-    return [(defaults, op("select", written, lit(0, ct.type), ct)), (x, gather_kept(ct, x, index))]
+    # Overwrite: writes to one target land in source order, so the last source written there wins; the
+    # cotangent goes to that source, or to the default where nothing was written.
+    position = _source_positions(x.shape)
+    winner = op(
+        "permute",
+        lit(-1, defaults.type.with_dtype(INDEX_DTYPE)),
+        position,
+        combine=binary("maximum", INDEX_DTYPE),
+        index=index,
+    )
+
+    def won(source: list[Atom], target: list[Atom]) -> Atom:
+        mine = op("eq", op("index", winner, *target), op("index", position, *source))
+        return op("select", mine, op("index", ct, *target), Lit(0.0, ct.dtype))
+
+    unwritten = op("eq", winner, lit(-1, winner.type))
+    x_ct = at_targets(index, x.shape, won, Lit(0.0, ct.dtype))
+    return [(defaults, op("select", unwritten, ct, lit(0, ct.type))), (x, x_ct)]
+
+
+def _source_positions(shape: tuple[int, ...]) -> Atom:
+    """The row-major position of each element, as an int64 array of ``shape``."""
+
+    def position(*ix: object) -> object:
+        flat: Atom = Lit(0, INDEX_DTYPE)
+        for i, n in zip(ix, shape, strict=True):
+            flat = op("add", op("mul", flat, Lit(n, INDEX_DTYPE)), i.var)  # type: ignore[attr-defined]
+        return value_of(flat)
+
+    lam, _ = trace_program(position, [scalar_type(INDEX_DTYPE)] * len(shape), "scalar")
+    return op("generate", shape=shape, lam=lam)
 
 
 def gather_kept(ct: Atom, x: Atom, index: Program) -> Atom:
     """Per source element of a scatter: the cotangent at its target, 0 for a dropped element."""
-
-    def read(*ix: object) -> object:
-        keep, *target = call_program(index, list(ix))
-        then_, _ = trace_program(lambda: value_of(op("index", ct, *(t.var for t in target))), [], "scalar")
-        else_, _ = trace_program(lambda: value_of(Lit(0.0, ct.dtype)), [], "scalar")
-        (value,) = emit("cond", (keep.var,), {"then_": then_, "else_": else_})
-        return value_of(value)
-
-    lam, _ = trace_program(read, [scalar_type(INDEX_DTYPE)] * x.type.ndim, "scalar")
-    return op("generate", shape=x.shape, lam=lam)
-
+    return at_targets(index, x.shape, lambda source, target: op("index", ct, *target), Lit(0.0, ct.dtype))

@@ -21,15 +21,15 @@ array([3., 4.])
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from pyaccad.ad import batching_collective, batching_control, batching_structural  # noqa: F401  (fill the table)
+from pyaccad.ad.api import staged
 from pyaccad.ad.batching import BatchContext, BDim, batch_into, broadcast_batch, moveaxis
 from pyaccad.errors import ShapeError
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
-from pyaccad.frontend.tracing import Value, check_live, current_builder, fail, to_value, trace_program, value_of
+from pyaccad.frontend.tracing import Value, check_live, fail, to_value, trace_program, value_of
 from pyaccad.ir import Atom
 
 Axes = Any  # an int, None, or a pytree (prefix) of them
@@ -50,28 +50,6 @@ def vmap(f: Callable[..., Any], in_axes: Axes = 0, out_axes: Axes = 0) -> Callab
            [ 6.,  8., 10.]])
     """
     return staged(f, lambda *args: _batched_call(f, in_axes, out_axes, args))
-
-
-def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., Any]:
-    """A public transform of ``f``: ``traced`` inside a trace; with NumPy arguments, compiled and run.
-
-    The compiled function (``acc.jit``, default backend) is made once and caches per input signature.
-    """
-    jitted = None
-
-    @functools.wraps(f)
-    def transformed(*args: Any) -> Any:
-        nonlocal jitted
-        leaves, _ = flatten(tuple(args))
-        if current_builder() is None and not any(isinstance(x, Value) for x in leaves):
-            if jitted is None:
-                from pyaccad.api import jit  # the run-time stages sit after ad; import them on use
-
-                jitted = jit(traced)
-            return jitted(*args)
-        return traced(*args)
-
-    return transformed
 
 
 def _batched_call(f: Callable[..., Any], in_axes: Axes, out_axes: Axes, args: tuple[Any, ...]) -> Any:

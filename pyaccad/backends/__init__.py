@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+import types
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -48,6 +50,10 @@ _MODULES = {
 def _load(name: str) -> Backend | str:
     try:
         module = importlib.import_module(_MODULES[name])
+    except ModuleNotFoundError as exc:
+        if exc.name == _MODULES[name]:
+            return f"the {name} backend is not part of this pyaccad release"
+        return f"the {name} backend could not be loaded: {exc}"
     except ImportError as exc:
         return f"the {name} backend could not be loaded: {exc}"
     return module.BACKEND
@@ -81,3 +87,17 @@ def get_backend(name: str | None = None) -> Backend:
         raise BackendUnavailable(with_location(f"backend {chosen!r} is unavailable: {reason}"))
     assert not isinstance(backend, str)
     return backend
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``acc.backends()`` stay a call after ``import pyaccad.backends`` binds this package to that name.
+
+    Python sets ``pyaccad.backends`` to this package as soon as any stage imports it, shadowing
+    the API's ``acc.backends()`` function; calling the package gives the same answer.
+    """
+
+    def __call__(self) -> dict[str, str | None]:
+        return availability()
+
+
+sys.modules[__name__].__class__ = _CallableModule

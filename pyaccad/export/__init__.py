@@ -10,7 +10,24 @@ Two targets:
   ``Data.Vector``, so that ``Numeric.AD.grad`` from the ``ad`` package can
   differentiate it (:mod:`pyaccad.export.generic`).
 
-Both trace ``f`` at NumPy example arguments, exactly as ``acc.jit`` would.
+Both trace ``f`` at NumPy example arguments, exactly as ``acc.jit`` would. The
+command line is ``python -m pyaccad export FILE.py:FUNC`` (:mod:`pyaccad.__main__`).
+
+Known gaps (kept here, in one place):
+
+* accelerate target: stencils need extents 3, 5, 7 or 9 per axis (accelerate's
+  ``Stencil`` instances); ``erf`` is printed as a helper good to 1.2e-7 (exact for
+  ``Float``, approximate for ``Double``); ``expm1``/``log1p`` print as
+  ``exp x - 1``/``log (1 + x)`` (accelerate has neither), losing relative precision
+  near 0; ``round`` is ``floor (abs x + 0.5)`` with its sign, off by one ulp-ties
+  such as 0.49999999999999994; integer ``div``/``mod`` by zero and negative integer
+  powers raise in Haskell where pyaccad defines them (0, and the truncated power);
+  tuples are limited to accelerate's widths (16 arrays, ``zipWith9``, ``I9``); a
+  scan of several arrays along an outer axis is not printed yet. Shapes are those of
+  the example arguments: index arithmetic (slices, pads, broadcasts) is fixed there.
+* generic target (:mod:`pyaccad.export.generic`): no ``permute``, ``scan``,
+  ``stencil``, ``awhile``/``acond``, ``erf``, float ``mod``, float → int casts, tuple
+  folds or several results — each raises :class:`GenericExportError`.
 
 >>> import numpy as np, pyaccad as acc
 >>> src = acc.export_haskell(lambda x: acc.sin(x) * x, np.zeros(4, np.float32), module="Demo", name="f")
@@ -32,30 +49,40 @@ from pyaccad.export.generic import GenericExportError, generic_module_source
 from pyaccad.export.haskell import ExportError, module_source
 from pyaccad.frontend import trace
 from pyaccad.ir import Program
+from pyaccad.opt import optimize
 
 __all__ = ["ExportError", "GenericExportError", "export_generic", "export_haskell", "export_program"]
 
 
-def _traced(f: Callable[..., Any], example_args: tuple) -> Program:
+def _traced(f: Callable[..., Any], example_args: tuple, optimized: bool) -> Program:
     import pyaccad.frontend  # noqa: F401  (operators attached before tracing)
 
-    return trace(f, *example_args).program
+    program = trace(f, *example_args).program
+    # What a backend would run (constant folding, simplification, CSE, DCE): derivatives in particular
+    # read far better without their `1.0 *` and `+ 0.0`.
+    return optimize(program, "export") if optimized else program
 
 
 def export_haskell(
-    f: Callable[..., Any], *example_args: Any, module: str = "M", name: str = "f", blas: bool = False
+    f: Callable[..., Any],
+    *example_args: Any,
+    module: str = "M",
+    name: str = "f",
+    blas: bool = False,
+    optimized: bool = True,
 ) -> str:
     """The ``accelerate`` Haskell module of ``f`` traced at ``example_args`` (NumPy arrays or pytrees).
 
     ``blas=True`` prints float matrix products as ``accelerate-blas``'s ``<>``
     (the module then imports ``Data.Array.Accelerate.Numeric.LinearAlgebra``).
+    ``optimized=False`` prints the program as traced, before :func:`pyaccad.opt.optimize`.
 
     >>> import numpy as np, pyaccad as acc
     >>> src = acc.export_haskell(lambda a, b: a @ b, np.ones((2, 3)), np.ones((3, 4)), module="MatMul", name="mm")
     >>> "mm :: Acc (Matrix Double, Matrix Double) -> Acc (Matrix Double)" in src
     True
     """
-    return export_program(_traced(f, example_args), module=module, name=name, blas=blas)
+    return export_program(_traced(f, example_args, optimized), module=module, name=name, blas=blas)
 
 
 def export_program(program: Program, module: str = "M", name: str = "f", blas: bool = False) -> str:
@@ -70,7 +97,9 @@ def export_program(program: Program, module: str = "M", name: str = "f", blas: b
     return module_source(program, module, name, blas=blas)
 
 
-def export_generic(f: Callable[..., Any], *example_args: Any, module: str = "M", name: str = "f") -> str:
+def export_generic(
+    f: Callable[..., Any], *example_args: Any, module: str = "M", name: str = "f", optimized: bool = True
+) -> str:
     """``f`` as plain Haskell generic in its number type, for ``Numeric.AD`` (see :mod:`pyaccad.export.generic`).
 
     >>> import numpy as np
@@ -78,4 +107,4 @@ def export_generic(f: Callable[..., Any], *example_args: Any, module: str = "M",
     >>> "sq :: RealFloat a => Vector a -> a" in src
     True
     """
-    return generic_module_source(_traced(f, example_args), module, name)
+    return generic_module_source(_traced(f, example_args, optimized), module, name)

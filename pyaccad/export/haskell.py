@@ -39,7 +39,6 @@ square x = zipWith (*) x x
 
 from __future__ import annotations
 
-import keyword
 import math
 import re
 from collections import Counter
@@ -49,6 +48,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from pyaccad.errors import Error
+from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
 from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, ArrayType, Atom, Lit, Program, Stmt, Var
 
 
@@ -58,32 +58,6 @@ class ExportError(Error, ValueError):
 
 HS_SCALAR = {FLOAT32: "Float", FLOAT64: "Double", INT32: "Int32", INT64: "Int", BOOL: "Bool"}
 MAX_TUPLE = 9  # I1..I9, zipWith..zipWith9 and unzip..unzip9 are the widest accelerate provides
-
-# Names a binding must never take: Haskell keywords and everything the printed code may call.
-# Names a binding must never take: Haskell keywords and every lower-case name Data.Array.Accelerate
-# exports (accelerate 1.4; a binding named `scatter` would make every use of it ambiguous).
-_RESERVED = set(
-    """case class data default deriving do else foreign if import in infix infixl infixr instance let module
-    newtype of then type where forall mdo rec proc qualified as hiding
-    null length shape size shapeSize use unit generate fill enumFromN enumFromStepN concatOn expand acond awhile
-    compute indexed map imap zipWith zipWith3 zipWith4 zipWith5 zipWith6 zipWith7 zipWith8 zipWith9 izipWith
-    izipWith3 izipWith4 izipWith5 izipWith6 izipWith7 izipWith8 izipWith9 zip zip3 zip4 zip5 zip6 zip7 zip8 zip9
-    unzip unzip3 unzip4 unzip5 unzip6 unzip7 unzip8 unzip9 reshape flatten replicate slice init tail take drop
-    slit initOn tailOn takeOn dropOn slitOn permute scatter backpermute gather reverse transpose reverseOn
-    transposeOn filter compact fold fold1 foldAll fold1All foldSeg fold1Seg all any and or sum product maximum
-    minimum scanl scanl1 scanr scanr1 prescanl postscanl prescanr postscanr scanlSeg scanl1Seg prescanlSeg
-    postscanlSeg scanrSeg scanr1Seg prescanrSeg postscanrSeg stencil stencil2 clamp mirror wrap function succ
-    pred minBound maxBound negate abs signum fromInteger quot rem div mod quotRem divMod recip fromRational pi
-    sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp sqrt log logBase div' mod' divMod'
-    properFraction truncate round ceiling floor isNaN isInfinite isDenormalized isNegativeZero isIEEE atan2
-    fromIntegral toFloating lift unlift lift1 lift2 lift3 ilift1 ilift2 ilift3 mkPattern mkPatterns constant fst
-    afst snd asnd curry uncurry match cond while iterate sfoldl not subtract even odd gcd lcm index0 index1
-    unindex1 index2 unindex2 index3 unindex3 indexHead indexTail toIndex fromIndex intersect ord chr boolToInt
-    bitcast foreignAcc foreignExp arrayRank arrayShape arraySize arrayReshape indexArray linearIndexArray
-    fromFunction fromFunctionM fromList toList flip error undefined const otherwise fromString fromListN the
-    max min compare erf""".split()
-)
-_INDEX_NAMES = "ijklmn"
 
 
 def hs_array_type(t: ArrayType) -> str:
@@ -165,7 +139,7 @@ class Printer:
     def __init__(self, blas: bool = False) -> None:
         self.blas = blas
         self.names: dict[Var, str] = {}
-        self.used: set[str] = set(_RESERVED)
+        self.used: set[str] = set(RESERVED)
         self.array_level: set[Var] = set()
         self.inlined: dict[Var, str] = {}
         self.kept: set[str] = set()
@@ -200,14 +174,14 @@ class Printer:
         """A fresh Haskell name for ``var``, derived from its hint when it has one."""
         if array_level:
             self.array_level.add(var)
-        base = _sanitize(var.hint)
+        base = sanitize(var.hint)
         name = base if base and base not in self.used else ""
         candidates = (f"{base}{n}" for n in range(1, 10**6)) if base else self._fresh(index)
         while not name:
             candidate = next(candidates)
             name = candidate if candidate not in self.used else ""
         self.used.add(name)
-        if not index:
+        if not index or base:  # the user's names stay unique; only unnamed indices (i, j) are reused
             self.kept.add(name)
         self.names[var] = name
         return name
@@ -223,12 +197,12 @@ class Printer:
     @staticmethod
     def _fresh(index: bool):
         if index:
-            yield from _INDEX_NAMES
+            yield from INDEX_NAMES
             for n in range(1, 10**6):
-                yield from (f"{c}{n}" for c in _INDEX_NAMES)
+                yield from (f"{c}{n}" for c in INDEX_NAMES)
         for n in range(10**6):
-            if _letters(n) not in _INDEX_NAMES:  # keep i..n for indices
-                yield _letters(n)
+            if letters(n) not in INDEX_NAMES:  # keep i..n for indices
+                yield letters(n)
 
     # --- atoms -------------------------------------------------------------------------------------
     def array(self, atom: Atom) -> str:
@@ -375,43 +349,6 @@ def _inlinable(stmt: Stmt, uses: Counter) -> bool:
     return len(stmt.outs) == 1 and uses[stmt.outs[0]] == 1 and not stmt.prim.subprogram_params
 
 
-def _sanitize(hint: str) -> str:
-    name = re.sub(r"\W", "_", hint)
-    if not name or name == "_":
-        return ""
-    if name[0].isdigit():
-        name = "v" + name
-    name = name[0].lower() + name[1:]
-    return name + "_" if keyword.iskeyword(name) and name in _RESERVED else name
-
-
-def _letters(n: int) -> str:
-    s, n = "", n + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(ord("a") + r) + s
-    return s
-
-
-# Definitions printed into a module that uses them: scalar functions accelerate does not provide.
-HELPERS = {
-    "erf": [
-        "-- | The error function, which accelerate lacks: Numerical Recipes' erfc approximation",
-        "-- (fractional error below 1.2e-7, so exact to Float precision, approximate for Double).",
-        "erf :: (Floating a, Ord a) => Exp a -> Exp a",
-        "erf x =",
-        "  let z = abs x",
-        "      t = 1 / (1 + 0.5 * z)",
-        "      p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418",
-        "            + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587",
-        "            + t * (-0.82215223 + t * 0.17087277))))))))",
-        "      r = t * exp (p - z * z)",
-        "  in  x >= 0 ? (1 - r, r - 1)",
-    ],
-}
-HELPER_PRAGMAS = {"erf": "{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}"}
-
-
 def signature_type(types: Sequence[ArrayType]) -> str:
     """``Acc (Vector Float)`` or ``Acc (Vector Float, Matrix Float)``."""
     inner = [hs_array_type(t) for t in types]
@@ -426,7 +363,7 @@ def module_source(
     """The Haskell module exporting ``name``, the accelerate version of ``program``."""
     if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
         raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
-    if not re.fullmatch(r"[a-z_][\w']*", name) or name in _RESERVED:
+    if not re.fullmatch(r"[a-z_][\w']*", name) or name in RESERVED:
         raise ExportError(
             f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
             "Data.Array.Accelerate exports)"
@@ -446,8 +383,10 @@ def module_source(
     described = ", ".join(f"{n} :: {t}" for n, t in zip(ins, program.input_types, strict=True))
     header = f"-- | {name}, exported by pyaccad{origin} from a trace at the example arguments"
     header += f" {described}." if described else " (none)."
+    from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
+
     helpers = [line for helper in sorted(printer.helpers) for line in ["", *HELPERS[helper]]]
-    pragmas = sorted({HELPER_PRAGMAS[h] for h in printer.helpers if h in HELPER_PRAGMAS})
+    pragmas = [HELPER_PRAGMA] if printer.helpers else []
     imports = ["import Data.Array.Accelerate"]
     if printer.blas and any("BLAS." in line for line in definition):
         imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra as BLAS")

@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 
 from pyaccad.export import structural
 from pyaccad.export.haskell import (
-    HELPERS,
     MAX_TUPLE,
     ExportError,
     Printer,
@@ -33,15 +32,18 @@ from pyaccad.export.haskell import (
     shape_exp,
     tuple_of,
 )
-from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, INT_DTYPES, Lit, Program, Stmt
+from pyaccad.export.templates import (
+    HELPERS,
+    fill_template,
+    function_of,
+    param_names,
+    template_of,
+    top_operator,
+)
+from pyaccad.ir import ELEMENTWISE, Lit, Program, Stmt
 
 Rule = Callable[[Printer, Stmt, bool], str]
 RULES: dict[str, Rule] = {}
-
-# Templates that differ by dtype, where the ELEMENTWISE row's single template fits only floats:
-# accelerate's (**) is Floating-only, integers use (^); mod' is for fractional types, mod for integral ones.
-_INT_TEMPLATES = {"pow": "{0} ^ {1}", "mod": "{0} `mod` {1}"}
-_OPERATOR_CHARS = set("+-*/<>=&|^!?.")
 
 
 def rule_for(name: str) -> Rule:
@@ -52,118 +54,6 @@ def rule_for(name: str) -> Rule:
     return rule
 
 
-def template_of(stmt: Stmt) -> str:
-    """The Haskell template of an element-wise statement (``{0}``, ``{1}``... for the operands)."""
-    name = stmt.prim.name
-    if name == "select":
-        return "{0} ? ({1}, {2})"
-    if name == "cast":
-        return _cast_template(stmt.args[0].dtype, stmt.params["dtype"])
-    if stmt.args[0].dtype in INT_DTYPES and name in _INT_TEMPLATES:
-        return _INT_TEMPLATES[name]
-    return ELEMENTWISE[name].hs
-
-
-def _cast_template(source, target) -> str:
-    if source == BOOL:
-        return "boolToInt {0}" if target.name == "int64" else "fromIntegral (boolToInt {0})"
-    if target == BOOL:
-        return "{0} /= 0"
-    if source in FLOAT_DTYPES:
-        return "toFloating {0}" if target in FLOAT_DTYPES else "truncate {0}"
-    return "fromIntegral {0}"
-
-
-# Fixities of the operators templates use (Haskell's and accelerate's): (precedence, associativity).
-FIXITY = {
-    "!": (9, "l"),
-    "^": (8, "r"),
-    "**": (8, "r"),
-    "*": (7, "l"),
-    "/": (7, "l"),
-    "`div`": (7, "l"),
-    "`mod`": (7, "l"),
-    "`mod'`": (7, "l"),
-    "+": (6, "l"),
-    "-": (6, "l"),
-    "==": (4, "n"),
-    "/=": (4, "n"),
-    "<": (4, "n"),
-    "<=": (4, "n"),
-    ">": (4, "n"),
-    ">=": (4, "n"),
-    "&&": (3, "r"),
-    "||": (2, "r"),
-    "?": (0, "n"),
-    "::": (-1, "n"),
-}
-
-
-def fill_template(template: str, operands: Sequence[str]) -> str:
-    """``template`` with its placeholders replaced, bracketing operands only where Haskell's fixities need it.
-
-    >>> fill_template("{0} + {1}", ["sin x * y", "y - z"])
-    'sin x * y + (y - z)'
-    """
-    outer = top_operator(template)
-    parts = template.split("{")
-    out = [parts[0]]
-    depth = parts[0].count("(") - parts[0].count(")")
-    for part in parts[1:]:
-        index, rest = part.split("}", 1)
-        operand = operands[int(index)]
-        side = "l" if index == "0" else "r"
-        out.append(operand if depth == 0 and outer and _fits(top_operator(operand), outer, side) else paren(operand))
-        out.append(rest)
-        depth += rest.count("(") - rest.count(")")
-    return "".join(out)
-
-
-def _fits(inner: str | None, outer: str, side: str) -> bool:
-    """Whether an operand whose lowest operator is ``inner`` may stand bare on ``side`` of ``outer``."""
-    if inner is None:
-        return True
-    (p_in, assoc_in), (p_out, assoc_out) = FIXITY.get(inner, (9, "l")), FIXITY.get(outer, (9, "l"))
-    return p_in > p_out or (p_in == p_out and assoc_in == assoc_out == side)
-
-
-def top_operator(text: str) -> str | None:
-    """The loosest-binding operator at bracket depth 0 of ``text`` (None for an application or atom)."""
-    if text.startswith("\\"):
-        return "::"
-    depth, best = 0, None
-    for token in text.replace("(", " ( ").replace(")", " ) ").split():
-        depth += (token == "(") - (token == ")")
-        if depth == 0 and (token.startswith("`") or set(token) <= _OPERATOR_CHARS) and token not in "()":
-            if best is None or FIXITY.get(token, (9, "l"))[0] <= FIXITY.get(best, (9, "l"))[0]:
-                best = token
-    return best
-
-
-def param_names(printer: Printer, n: int) -> list[str]:
-    """Fresh names for the parameters of a printed helper lambda: ``v``, ``w``, ``u``, then ``v1``, ..."""
-    return [printer.fresh(base) for base in ["v", "w", "u", *(f"v{k}" for k in range(1, n))][:n]]
-
-
-def function_of(template: str, printer: Printer, arity: int) -> str:
-    """The template as a function: ``(+)``, ``sin``, ``atan2``, or a lambda when it is neither."""
-    holes = " ".join(f"{{{i}}}" for i in range(arity))
-    if arity == 2 and template.startswith("{0} ") and template.endswith(" {1}"):
-        op = template[4:-4]
-        if op.startswith("`") and op.endswith("`"):
-            return op[1:-1]
-        if set(op) <= _OPERATOR_CHARS:
-            return f"({op})"
-    if template.endswith(" " + holes) and _is_name(template[: -len(holes) - 1]):
-        return template[: -len(holes) - 1]
-    names = param_names(printer, arity)
-    return f"\\{' '.join(names)} -> {fill_template(template, names)}"
-
-
-def _is_name(text: str) -> bool:
-    return text.replace("_", "a").replace("'", "a").isalnum() and text[:1].islower()
-
-
 def is_elementwise(stmt: Stmt) -> bool:
     return stmt.prim.name in ELEMENTWISE or stmt.prim.name in ("select", "cast")
 
@@ -171,8 +61,9 @@ def is_elementwise(stmt: Stmt) -> bool:
 # Literals print bare where another operand fixes their type; ``pow``'s exponent is the exception.
 def _elementwise(p: Printer, stmt: Stmt, array_level: bool) -> str:
     template = template_of(stmt)
-    if stmt.prim.name in HELPERS:
-        p.helpers.add(stmt.prim.name)
+    helper = template.split(" ", 1)[0]
+    if helper in HELPERS:
+        p.helpers.add(helper)
     has_var = any(not isinstance(a, Lit) for a in stmt.args)
     if not array_level:
         bare = has_var and stmt.prim.name != "pow"
@@ -217,15 +108,6 @@ def _unzipped(n_outputs: int, expression: str) -> str:
     return f"unzip{n_outputs if n_outputs > 2 else ''} ({expression})"
 
 
-def _zipped(p: Printer, atoms: Sequence) -> str:
-    names = [paren(p.array(a)) for a in atoms]
-    if len(names) == 1:
-        return names[0]
-    if len(names) > MAX_TUPLE:
-        raise ExportError(f"export: {len(names)} arrays is wider than accelerate's zip9")
-    return paren(f"zip{len(names) if len(names) > 2 else ''} " + " ".join(names))
-
-
 def _generate(p: Printer, stmt: Stmt, array_level: bool) -> str:
     lam: Program = stmt.params["lam"]
     pattern = index_pattern(p.bind_inputs(lam, index=True))
@@ -245,7 +127,9 @@ def _map(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 
 def single_op(lam: Program) -> str | None:
-    """``(+)``/``max``/``sin`` when the lambda is one element-wise operation on its inputs, in order."""
+    """``(+)``/``max``/``sin``/``const`` when the lambda is one element-wise operation on its inputs, in order."""
+    if not lam.stmts and len(lam.outputs) == 1 and lam.inputs and lam.outputs[0] is lam.inputs[0]:
+        return "const" if len(lam.inputs) == 2 else "id" if len(lam.inputs) == 1 else None
     if len(lam.stmts) != 1 or len(lam.outputs) != 1:
         return None
     (stmt,) = lam.stmts
@@ -309,15 +193,14 @@ def _scan(p: Printer, stmt: Stmt, array_level: bool) -> str:
     init = f" {paren(tuple_of([p.exp(z, operand_with_var=True) for z in inits]))}" if inits else ""
     scanned = f"{name} {paren(function)}{init} {source}"
     rank = len(arrays[0].shape)
-    if axis == rank - 1:
-        return _unzipped(n, scanned)
-    # The scan ran with `axis` innermost; put it back (the inverse permutation of _innermost's).
-    perm = [d for d in range(rank) if d != axis] + [axis]
-    inverse = [perm.index(d) for d in range(rank)]
-    moved_shape = [stmt.outs[0].shape[d] for d in perm]
-    if n == 1:
-        return structural.permute_axes(p, paren(scanned), moved_shape, inverse)
-    raise ExportError(f"export: scan of {n} arrays along axis {axis} (not innermost) is not supported yet")
+    if axis != rank - 1:
+        # The scan ran with `axis` innermost; put it back (the inverse of _innermost's permutation),
+        # on the array of tuples before unzipping it.
+        perm = [d for d in range(rank) if d != axis] + [axis]
+        inverse = [perm.index(d) for d in range(rank)]
+        moved_shape = [stmt.outs[0].shape[d] for d in perm]
+        scanned = structural.permute_axes(p, scanned, moved_shape, inverse)
+    return _unzipped(n, scanned)
 
 
 def index_result(outputs: Sequence[str]) -> str:

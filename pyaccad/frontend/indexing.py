@@ -52,8 +52,15 @@ def getitem(a: Value, key: Any) -> Value:
     array([2, 5])
     """
     items = key if isinstance(key, tuple) else (key,)
-    if in_scalar_scope() and len(items) == a.ndim and all(_is_int_index(k) for k in items):
-        return _read_element(a, items)
+    if in_scalar_scope():
+        if len(items) == a.ndim and all(_is_int_index(k) for k in items):
+            return _read_element(a, items)
+        if any(isinstance(k, Value) and k.builder.kind == "scalar" for k in items):
+            fail(
+                ShapeError,
+                f"index: inside a lambda, a[...] with traced indices needs one integer index per axis "
+                f"(array of shape {a.shape}, got {len(items)} indices)",
+            )
     with array_scope("index", (a, items)):
         return _basic_index(a, items)
 

@@ -10,7 +10,9 @@ value is made *manifest* (written by a map kernel of its own) when it must
 exist in memory: a program output, an operand of ``matmul`` (except a
 transpose of the last two axes, which BLAS reads transposed) or ``stencil``, an
 array read by ``index`` inside a lambda, a value used by ``while``/``cond``
-bodies, or a value that several kernels would recompute at more than
+bodies, an expensive value under a broadcast (recomputing it for every
+element of the broadcast would multiply its cost), or a value that several
+kernels would recompute at more than
 :data:`RECOMPUTE_BUDGET` expensive operations per element (``exp(a - m)``
 read by a reduction and by a map is recomputed; a chain of them is not).
 
@@ -64,12 +66,14 @@ def plan_program(program: Program) -> Plan:
         name = stmt.prim.name
         readers = set().union(*(reach.get(v, set()) for v in stmt.outs))
         if name in FUSIBLE:
-            shared = len(readers) > 1 and _cost(stmt, producer, forced) * (len(readers) - 1) > RECOMPUTE_BUDGET
+            shared = len(readers) > 1 and _cost(stmt) * (len(readers) - 1) > RECOMPUTE_BUDGET
             if any(v in forced for v in stmt.outs) or shared:
                 manifest_maps.append(stmt)
                 readers = {id(stmt)}
             else:
                 delayed.update((v, stmt) for v in stmt.outs)
+                if name == "broadcast_in_dim":
+                    forced.update(_expensive_below(stmt, producer))
         else:
             readers = {id(group_of.get(stmt, stmt))}
         for var in _reads(stmt):
@@ -108,19 +112,31 @@ def _collect_fused(stmt: Stmt, delayed: dict[Var, Stmt], fused: dict[Stmt, None]
             fused[producer] = None
 
 
-def _cost(stmt: Stmt, producer: dict[Var, Stmt], forced: set[Var]) -> float:
-    """Expensive operations per element of ``stmt`` and the fusible producers it would inline."""
-    name = stmt.prim.name
-    if name not in FUSIBLE:
+def _expensive_below(stmt: Stmt, producer: dict[Var, Stmt]) -> tuple[Var, ...]:
+    """The outputs of the first expensive producer under a chain of cheap ones feeding ``stmt``: a broadcast
+    would recompute it for every element of its (larger) result, so it is computed once instead."""
+    source = stmt.args[0]
+    while isinstance(source, Var) and source in producer:
+        below = producer[source]
+        if below.prim.name not in FUSIBLE:
+            return ()
+        if _cost(below) > 0:
+            return below.outs
+        if below.prim.name not in _INDEX_MAPS | {"cast", "neg"}:
+            return ()
+        source = below.args[0]
+    return ()
+
+
+def _cost(stmt: Stmt) -> float:
+    """Expensive operations per element of ``stmt`` itself (its producers are judged on their own)."""
+    if stmt.prim.name not in FUSIBLE:
         return 0
-    own: float = 0 if name in _CHEAP else 1
+    own: float = 0 if stmt.prim.name in _CHEAP else 1
     for sub in stmt.subprograms():
         if any(s.prim.name == "while" for s in sub.stmts):
             return float("inf")
         own += sum(0 if s.prim.name in _CHEAP or s.prim.name == "index" else 1 for s in sub.stmts)
-    for var in stmt.args:
-        if isinstance(var, Var) and var in producer and var not in forced:
-            own += _cost(producer[var], producer, forced)
     return own
 
 

@@ -8,12 +8,12 @@ statements in ``roots`` and inlines the delayed producers in ``fused``. The
 bodies of array-level ``while``/``cond`` get plans of their own, run by the
 host between kernels. Backends (native C, CUDA) share this structure.
 
->>> import numpy as np
+>>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend import trace
 >>> from pyaccad.opt.fusion import plan_program
->>> p = plan_program(trace(lambda x: (x * 2.0) + 1.0, np.ones(3)).program)
+>>> p = plan_program(trace(lambda x: acc.exp(x) + x, np.ones(3)).program)
 >>> [k.kind for k in p.kernels], [s.prim.name for s in p.kernels[0].fused]
-(['map'], ['mul'])
+(['map'], ['exp'])
 """
 
 from __future__ import annotations
@@ -64,11 +64,13 @@ def describe_plan(plan: Plan) -> str:
     >>> import numpy as np
     >>> from pyaccad.frontend import trace
     >>> from pyaccad.opt.fusion import plan_program
-    >>> print(describe_plan(plan_program(trace(lambda x: x * 2.0, np.ones(3)).program)))  # doctest: +ELLIPSIS
+    >>> import pyaccad as acc
+    >>> print(describe_plan(plan_program(trace(lambda x: acc.sin(x) * x, np.ones(3)).program)))
+    ... # doctest: +ELLIPSIS
     program (x: f64[3]) {
     ...
     kernels:
-      1. map mul -> f64[3]
+      1. map mul <- fused [sin] -> f64[3]
     """
     lines = [pprint(plan.program), "kernels:"]
     _kernel_lines(plan, lines, "  ")

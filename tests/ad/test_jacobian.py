@@ -188,6 +188,10 @@ def test_jacobian_errors() -> None:
         run(ad.jacobian(lambda x: x * 2), np.arange(3))
     with pytest.raises(acc.Error, match="mode must be one of"):
         ad.jacobian(lambda x: x, mode="sideways")
+    with pytest.raises(acc.Error, match="argnums is empty"):
+        ad.jacobian(lambda x: x, argnums=())
+    with pytest.raises(acc.Error, match="argnums 2 is out of range for 1 arguments"):
+        run(ad.jacobian(lambda x: x, argnums=2), np.zeros(2))
 
 
 def test_hessian_with_argnums_tuple_matches_jax(jax) -> None:
@@ -200,3 +204,17 @@ def test_hessian_with_argnums_tuple_matches_jax(jax) -> None:
     for a in range(2):
         for b in range(2):
             np.testing.assert_allclose(got[a][b], np.asarray(want[a][b]), rtol=1e-12, atol=1e-12)
+
+
+def test_pytree_arguments_give_pytrees_of_blocks(jax) -> None:
+    def f(params, x, np_=acc):
+        return np_.tanh(x @ params["w"] + params["b"])
+
+    params = {"w": _input((3, 2), seed=7), "b": _input((2,), seed=8)}
+    x = _input((4, 3), seed=9)
+    want = jax.jacobian(lambda p, v: f(p, v, jax.numpy), argnums=(0, 1))(params, x)
+    for mode in ("fwd", "rev", "auto"):
+        got = run(ad.jacobian(f, argnums=(0, 1), mode=mode), params, x)
+        for key in ("w", "b"):
+            np.testing.assert_allclose(got[0][key], np.asarray(want[0][key]), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[1], np.asarray(want[1]), rtol=1e-12, atol=1e-12)

@@ -34,8 +34,7 @@ def test_table_gradient_and_jvp_agree_with_jax(name: str) -> None:
     want = jax.grad(lambda x: (case.jax_fn(x) * w).sum())(x)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
     v = RNG.normal(size=x.shape)
-    np.testing.assert_allclose(jvp_of(case.fn, (x,), (v,)), jax.jvp(case.jax_fn, (x,), (v,))[1], rtol=1e-9,
-                               atol=1e-12)
+    np.testing.assert_allclose(jvp_of(case.fn, (x,), (v,)), jax.jvp(case.jax_fn, (x,), (v,))[1], rtol=1e-9, atol=1e-12)
 
 
 def test_table_is_large_enough() -> None:
@@ -43,6 +42,7 @@ def test_table_is_large_enough() -> None:
 
 
 # The four workloads of shared/bench/WORKLOADS.md, small sizes.
+
 
 def elementwise(x):
     return (acc.sin(x) * x).sum()
@@ -81,8 +81,12 @@ def gmm(alphas, means, icf, x):
     k_, d = means.shape
     n = x.shape[0]
     q = icf[:, :d]
-    qmat = acc.generate((k_, d, d), lambda k, i, j: acc.cond(  # branches as functions: read only when taken
-        i == j, lambda: acc.exp(icf[k, i]), lambda: acc.cond(i > j, lambda: icf[k, d + i * (i - 1) // 2 + j], 0.0)))
+    qmat = acc.generate(
+        (k_, d, d),
+        lambda k, i, j: acc.cond(  # branches as functions: read only when taken
+            i == j, lambda: acc.exp(icf[k, i]), lambda: acc.cond(i > j, lambda: icf[k, d + i * (i - 1) // 2 + j], 0.0)
+        ),
+    )
     xc = acc.reshape(x, (n, 1, d)) - acc.reshape(means, (1, k_, d))
     qx = (acc.reshape(qmat, (1, k_, d, d)) * acc.reshape(xc, (n, k_, 1, d))).sum(axis=3)
     main = alphas + q.sum(axis=1) - 0.5 * (qx * qx).sum(axis=2)
@@ -101,16 +105,20 @@ def gmm_jax(alphas, means, icf, x):
     qmat = lower + jax.vmap(jnp.diag)(jnp.exp(q))
     xc = x[:, None, :] - means[None]
     qx = jnp.einsum("kab,nkb->nka", qmat, xc)
-    main = alphas + q.sum(1) - 0.5 * (qx ** 2).sum(2)
+    main = alphas + q.sum(1) - 0.5 * (qx**2).sum(2)
     lse = jax.scipy.special.logsumexp
-    return (lse(main, axis=1).sum() - x.shape[0] * lse(alphas)
-            + 0.5 * ((jnp.exp(q) ** 2).sum() + (icf[:, d:] ** 2).sum()) - q.sum())
+    return (
+        lse(main, axis=1).sum()
+        - x.shape[0] * lse(alphas)
+        + 0.5 * ((jnp.exp(q) ** 2).sum() + (icf[:, d:] ** 2).sum())
+        - q.sum()
+    )
 
 
 def _mlp_inputs():
     sizes = [8, 6, 6, 3]
     params = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in zip(sizes[:-1], sizes[1:], strict=False):
         params += [RNG.normal(size=(a, b)) / np.sqrt(a), RNG.normal(size=b) * 0.1]
     x = RNG.normal(size=(5, 8))
     onehot = np.eye(3)[RNG.integers(0, 3, size=5)]
@@ -119,8 +127,12 @@ def _mlp_inputs():
 
 def _gmm_inputs():
     d, k, n = 3, 4, 6
-    return (RNG.normal(size=k), RNG.normal(size=(k, d)), 0.1 * RNG.normal(size=(k, d * (d + 1) // 2)),
-            RNG.normal(size=(n, d)))
+    return (
+        RNG.normal(size=k),
+        RNG.normal(size=(k, d)),
+        0.1 * RNG.normal(size=(k, d * (d + 1) // 2)),
+        RNG.normal(size=(n, d)),
+    )
 
 
 WORKLOADS = {
@@ -143,24 +155,38 @@ def test_workload_gradients_agree_with_jax(name: str) -> None:
 
 
 NESTED = {  # name: (pyaccad function of x, JAX function of x)
-    "grad_of_grad": (lambda x: ad.grad(lambda y: (acc.sin(y) * y * y).sum())(x),
-                     lambda x: jax.grad(lambda y: (jnp.sin(y) * y * y).sum())(x)),
-    "perturbation_confusion": (lambda x: ad.grad(lambda u: (u * ad.grad(lambda v: (u + v).sum())(u)).sum())(x),
-                               lambda x: jax.grad(lambda u: (u * jax.grad(lambda v: (u + v).sum())(u)).sum())(x)),
-    "diff_in_lambda": (lambda x: acc.map(ad.diff(lambda v: acc.exp(v) * acc.sin(v)), x),
-                       lambda x: jax.vmap(jax.grad(lambda v: jnp.exp(v) * jnp.sin(v)))(x)),
-    "grad_of_diff_in_lambda": (lambda x: ad.grad(lambda y: acc.map(ad.diff(lambda v: v * v * v), y).sum())(x),
-                               lambda x: jax.grad(lambda y: jax.vmap(jax.grad(lambda v: v ** 3))(y).sum())(x)),
-    "closure_over_outer_tracer": (lambda x: ad.grad(lambda y: (acc.map(lambda v: v * x[0], y) * y).sum())(x),
-                                  lambda x: jax.grad(lambda y: (y * jax.lax.stop_gradient(x[0]) * y).sum())(x)),
-    "jvp_of_grad": (lambda x: ad.jvp(ad.grad(lambda y: (acc.tanh(y) ** 3.0).sum()), (x,), (x * 0.0 + 1.0,))[1],
-                    lambda x: jax.jvp(jax.grad(lambda y: (jnp.tanh(y) ** 3).sum()), (x,), (jnp.ones_like(x),))[1]),
-    "grad_of_vjp": (lambda x: ad.grad(lambda y: (ad.vjp(acc.sin, y)[1](y)[0] * y).sum())(x),
-                    lambda x: jax.grad(lambda y: (jax.vjp(jnp.sin, y)[1](y)[0] * y).sum())(x)),
-    "third_order": (lambda x: ad.grad(lambda a: ad.grad(lambda b: ad.grad(lambda c: (c ** 4.0).sum())(b).sum())(a)
-                                      .sum())(x),
-                    lambda x: jax.grad(lambda a: jax.grad(lambda b: jax.grad(lambda c: (c ** 4).sum())(b).sum())(a)
-                                       .sum())(x)),
+    "grad_of_grad": (
+        lambda x: ad.grad(lambda y: (acc.sin(y) * y * y).sum())(x),
+        lambda x: jax.grad(lambda y: (jnp.sin(y) * y * y).sum())(x),
+    ),
+    "perturbation_confusion": (
+        lambda x: ad.grad(lambda u: (u * ad.grad(lambda v: (u + v).sum())(u)).sum())(x),
+        lambda x: jax.grad(lambda u: (u * jax.grad(lambda v: (u + v).sum())(u)).sum())(x),
+    ),
+    "diff_in_lambda": (
+        lambda x: acc.map(ad.diff(lambda v: acc.exp(v) * acc.sin(v)), x),
+        lambda x: jax.vmap(jax.grad(lambda v: jnp.exp(v) * jnp.sin(v)))(x),
+    ),
+    "grad_of_diff_in_lambda": (
+        lambda x: ad.grad(lambda y: acc.map(ad.diff(lambda v: v * v * v), y).sum())(x),
+        lambda x: jax.grad(lambda y: jax.vmap(jax.grad(lambda v: v**3))(y).sum())(x),
+    ),
+    "closure_over_outer_tracer": (
+        lambda x: ad.grad(lambda y: (acc.map(lambda v: v * x[0], y) * y).sum())(x),
+        lambda x: jax.grad(lambda y: (y * jax.lax.stop_gradient(x[0]) * y).sum())(x),
+    ),
+    "jvp_of_grad": (
+        lambda x: ad.jvp(ad.grad(lambda y: (acc.tanh(y) ** 3.0).sum()), (x,), (x * 0.0 + 1.0,))[1],
+        lambda x: jax.jvp(jax.grad(lambda y: (jnp.tanh(y) ** 3).sum()), (x,), (jnp.ones_like(x),))[1],
+    ),
+    "grad_of_vjp": (
+        lambda x: ad.grad(lambda y: (ad.vjp(acc.sin, y)[1](y)[0] * y).sum())(x),
+        lambda x: jax.grad(lambda y: (jax.vjp(jnp.sin, y)[1](y)[0] * y).sum())(x),
+    ),
+    "third_order": (
+        lambda x: ad.grad(lambda a: ad.grad(lambda b: ad.grad(lambda c: (c**4.0).sum())(b).sum())(a).sum())(x),
+        lambda x: jax.grad(lambda a: jax.grad(lambda b: jax.grad(lambda c: (c**4).sum())(b).sum())(a).sum())(x),
+    ),
 }
 
 

@@ -31,8 +31,9 @@ STEPS: dict[str, Step] = {
     "div": lambda v, w: v / (w * w + 1.0),
     "map2": lambda v, w: acc.map(lambda a, b: a * acc.cos(b) + b, v, w),
     "transpose_reverse": lambda v, w: acc.transpose(acc.reverse(acc.transpose(v), 0)),
-    "reshape_roll": lambda v, w: acc.reshape(acc.concatenate([acc.reshape(v, (12,))[5:], acc.reshape(v, (12,))[:5]]),
-                                             (3, 4)),
+    "reshape_roll": lambda v, w: acc.reshape(
+        acc.concatenate([acc.reshape(v, (12,))[5:], acc.reshape(v, (12,))[:5]]), (3, 4)
+    ),
     "row_mean": lambda v, w: v - v.sum(axis=1, keepdims=True) / 4.0,
     "fold_broadcast": lambda v, w: v * acc.fold(lambda a, b: a + b, 0.0, w, axis=0),
     "fold_product": lambda v, w: v * acc.fold1(lambda a, b: a * b, acc.tanh(w) + 1.5, axis=1)[:, None],

@@ -44,16 +44,16 @@ class Case:
 
 
 def floats(*shape: int, lo: float = -2.0, hi: float = 2.0, drawn: bool = False) -> Maker:
-    """Uniform floats of ``shape``, or (``drawn``) of the shape hypothesis drew for the example."""
-    return lambda rng, drawn_shape: rng.uniform(lo, hi, drawn_shape if drawn else shape)
+    """Uniform floats of ``shape``, followed (``drawn``) by the axes hypothesis drew for the example."""
+    return lambda rng, drawn_shape: rng.uniform(lo, hi, shape + drawn_shape if drawn else shape)
 
 
 def ints(*shape: int, lo: int = 0, hi: int = 3, drawn: bool = False) -> Maker:
-    return lambda rng, drawn_shape: rng.integers(lo, hi, drawn_shape if drawn else shape)
+    return lambda rng, drawn_shape: rng.integers(lo, hi, shape + drawn_shape if drawn else shape)
 
 
 def bools(*shape: int, drawn: bool = False) -> Maker:
-    return lambda rng, drawn_shape: rng.random(drawn_shape if drawn else shape) < 0.5
+    return lambda rng, drawn_shape: rng.random(shape + drawn_shape if drawn else shape) < 0.5
 
 
 def scalar(lo: float = -2.0, hi: float = 2.0) -> Maker:
@@ -104,6 +104,13 @@ CASES: list[Case] = _elementwise_cases() + [
     case("const", lambda x: x * acc.use(np.arange(3.0)), floats(3)),
     case("broadcast_in_dim", lambda x, s: acc.broadcast_to(x, (2, 3)) + s, floats(3), scalar()),
     case("reshape", lambda x: acc.reshape(x, (3, 2)), floats(2, 3)),
+    case("reshape-drawn", lambda x: acc.reshape(x, (x.size,)), floats(drawn=True)),
+    case("transpose-drawn", lambda x: acc.transpose(x), floats(drawn=True)),
+    case("reverse-drawn", lambda x: acc.reverse(x, 0), floats(2, drawn=True)),
+    case("slice-drawn", lambda x: x[1:], floats(3, drawn=True)),
+    case("fold-drawn", lambda x: acc.fold(_add, 0.0, x, axis=0), floats(2, drawn=True)),
+    case("scan-drawn", lambda x: acc.scanr(_add, 0.5, x, axis=0), floats(2, drawn=True)),
+    case("map-drawn", lambda x, c: acc.map(lambda v: v * acc.the(c), x), floats(drawn=True), scalar()),
     case("transpose", lambda x: acc.transpose(x, (2, 0, 1)), floats(2, 3, 4)),
     case("reverse", lambda x: acc.reverse(x, 0), floats(3, 2)),
     case("slice", lambda x: x[1:, ::2], floats(3, 4)),

@@ -1,7 +1,9 @@
 """The interpreter's defined results where C, NumPy and Haskell disagree or crash, and its executable contract.
 
 These are the choices every compiled backend must reproduce (see
-``pyaccad/backends/interp/elementwise.py`` and ``stencil.py``).
+``pyaccad/backends/interp/elementwise.py`` and ``stencil.py``), so those tests
+run on every available backend (the ``backend`` fixture); the tests of the
+executable contract are about the interpreter itself.
 """
 
 from __future__ import annotations
@@ -17,81 +19,81 @@ from pyaccad.backends.interp import BACKEND
 from pyaccad.frontend.tracing import embed_constant
 
 
-def _elementwise(name: str, *inputs: np.ndarray) -> np.ndarray:
+def _elementwise(backend: str, name: str, *inputs: np.ndarray) -> np.ndarray:
     program = program_of(lambda *xs: prim(name, *xs), inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # results are IEEE like C: no NumPy warnings escape
-        (out,) = run_program(program, inputs)
+        (out,) = run_program(program, inputs, backend)
     return out
 
 
-def test_float_division_and_domain_errors_are_ieee() -> None:
+def test_float_division_and_domain_errors_are_ieee(backend: str) -> None:
     x = np.array([1.0, -1.0, 0.0])
-    assert _elementwise("div", x, np.zeros(3)).tolist()[:2] == [np.inf, -np.inf]
-    assert np.isnan(_elementwise("div", x, np.zeros(3))[2])
-    assert _elementwise("log", np.array([0.0, -1.0], np.float32))[0] == -np.inf
-    assert np.isnan(_elementwise("sqrt", np.array([-1.0]))[0])
-    assert np.isnan(_elementwise("mod", np.array([1.0]), np.array([0.0]))[0])
+    assert _elementwise(backend, "div", x, np.zeros(3)).tolist()[:2] == [np.inf, -np.inf]
+    assert np.isnan(_elementwise(backend, "div", x, np.zeros(3))[2])
+    assert _elementwise(backend, "log", np.array([0.0, -1.0], np.float32))[0] == -np.inf
+    assert np.isnan(_elementwise(backend, "sqrt", np.array([-1.0]))[0])
+    assert np.isnan(_elementwise(backend, "mod", np.array([1.0]), np.array([0.0]))[0])
 
 
 @pytest.mark.parametrize("dtype", ["int32", "int64"])
-def test_integer_division_by_zero_is_zero(dtype: str) -> None:
+def test_integer_division_by_zero_is_zero(backend: str, dtype: str) -> None:
     a, b = np.array([7, -7, 0], dtype), np.zeros(3, dtype)
-    assert _elementwise("floordiv", a, b).tolist() == [0, 0, 0]
-    assert _elementwise("mod", a, b).tolist() == [0, 0, 0]
+    assert _elementwise(backend, "floordiv", a, b).tolist() == [0, 0, 0]
+    assert _elementwise(backend, "mod", a, b).tolist() == [0, 0, 0]
 
 
-def test_integer_division_rounds_down_and_mod_takes_divisor_sign() -> None:
+def test_integer_division_rounds_down_and_mod_takes_divisor_sign(backend: str) -> None:
     a, b = np.array([7, -7, 7, -7], np.int32), np.array([2, 2, -2, -2], np.int32)
-    assert _elementwise("floordiv", a, b).tolist() == [3, -4, -4, 3]
-    assert _elementwise("mod", a, b).tolist() == [1, 1, -1, -1]
+    assert _elementwise(backend, "floordiv", a, b).tolist() == [3, -4, -4, 3]
+    assert _elementwise(backend, "mod", a, b).tolist() == [1, 1, -1, -1]
     int_min = np.array([np.iinfo(np.int32).min], np.int32)
-    assert _elementwise("floordiv", int_min, np.array([-1], np.int32)).tolist() == int_min.tolist()  # wraps
+    assert _elementwise(backend, "floordiv", int_min, np.array([-1], np.int32)).tolist() == int_min.tolist()  # wraps
 
 
-def test_integer_pow_with_negative_exponent_truncates_toward_zero() -> None:
+def test_integer_pow_with_negative_exponent_truncates_toward_zero(backend: str) -> None:
     base = np.array([1, -1, -1, 2, -2, 0, 3], np.int64)
     exponent = np.array([-2, -3, -2, -1, -1, -1, 2], np.int64)
-    assert _elementwise("pow", base, exponent).tolist() == [1, -1, 1, 0, 0, 0, 9]
-    assert _elementwise("pow", np.array([3], np.int32), np.array([40], np.int32)).tolist() == [
+    assert _elementwise(backend, "pow", base, exponent).tolist() == [1, -1, 1, 0, 0, 0, 9]
+    assert _elementwise(backend, "pow", np.array([3], np.int32), np.array([40], np.int32)).tolist() == [
         (3**40 + 2**31) % 2**32 - 2**31
     ]
 
 
-def test_round_is_half_away_from_zero() -> None:
+def test_round_is_half_away_from_zero(backend: str) -> None:
     x = np.array([0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, -1.2])
-    assert _elementwise("round", x).tolist() == [1.0, 2.0, 3.0, -1.0, -3.0, 0.0, -1.0]
+    assert _elementwise(backend, "round", x).tolist() == [1.0, 2.0, 3.0, -1.0, -3.0, 0.0, -1.0]
 
 
-def test_cast_truncates_toward_zero_and_nonzero_is_true() -> None:
+def test_cast_truncates_toward_zero_and_nonzero_is_true(backend: str) -> None:
     x = np.array([1.9, -1.9, 0.0, -0.0, np.nan], np.float64)
     program = program_of(lambda a: prim("cast", a, dtype=np.dtype("int32")), [x[:4]])
-    assert run_program(program, [x[:4]])[0].tolist() == [1, -1, 0, 0]
+    assert run_program(program, [x[:4]], backend)[0].tolist() == [1, -1, 0, 0]
     program = program_of(lambda a: prim("cast", a, dtype=np.dtype("bool")), [x])
-    assert run_program(program, [x])[0].tolist() == [True, True, False, False, True]
+    assert run_program(program, [x], backend)[0].tolist() == [True, True, False, False, True]
 
 
-def _neighbour_at(x: np.ndarray, size: int, k: int, boundary: str) -> list:
+def _neighbour_at(backend: str, x: np.ndarray, size: int, k: int, boundary: str) -> list:
     """The k-th neighbour (of ``size``) of every element of the 1-D ``x`` under ``boundary``."""
     body = lam(lambda *ns: ns[k], *[x.dtype] * size)
     program = program_of(lambda a: prim("stencil", a, lam=body, size=(size,), boundary=boundary, value=-1), [x])
-    return run_program(program, [x])[0].tolist()
+    return run_program(program, [x], backend)[0].tolist()
 
 
-def test_mirror_reflects_without_repeating_the_edge() -> None:
+def test_mirror_reflects_without_repeating_the_edge(backend: str) -> None:
     x = np.array([10, 20, 30], np.int32)
-    assert _neighbour_at(x, 3, 0, "mirror") == [20, 10, 20]  # left neighbours: index -1 reads index 1
-    assert _neighbour_at(x, 3, 2, "mirror") == [20, 30, 20]  # right neighbours: index 3 reads index 1
-    assert _neighbour_at(x, 5, 0, "mirror") == [30, 20, 10]  # index -2 reads index 2
-    assert _neighbour_at(np.array([10, 20], np.int32), 5, 0, "mirror") == [10, 20]  # reflects again: -2 → 0
-    assert _neighbour_at(np.array([7], np.int32), 5, 0, "mirror") == [7]
+    assert _neighbour_at(backend, x, 3, 0, "mirror") == [20, 10, 20]  # left neighbours: index -1 reads index 1
+    assert _neighbour_at(backend, x, 3, 2, "mirror") == [20, 30, 20]  # right neighbours: index 3 reads index 1
+    assert _neighbour_at(backend, x, 5, 0, "mirror") == [30, 20, 10]  # index -2 reads index 2
+    assert _neighbour_at(backend, np.array([10, 20], np.int32), 5, 0, "mirror") == [10, 20]  # reflects again: -2 → 0
+    assert _neighbour_at(backend, np.array([7], np.int32), 5, 0, "mirror") == [7]
 
 
-def test_other_boundaries() -> None:
+def test_other_boundaries(backend: str) -> None:
     x = np.array([10, 20, 30], np.int32)
-    assert _neighbour_at(x, 5, 0, "clamp") == [10, 10, 10]
-    assert _neighbour_at(x, 5, 4, "wrap") == [30, 10, 20]
-    assert _neighbour_at(x, 3, 2, "constant") == [20, 30, -1]
+    assert _neighbour_at(backend, x, 5, 0, "clamp") == [10, 10, 10]
+    assert _neighbour_at(backend, x, 5, 4, "wrap") == [30, 10, 20]
+    assert _neighbour_at(backend, x, 3, 2, "constant") == [20, 30, -1]
 
 
 def test_outputs_are_fresh_arrays() -> None:

@@ -203,7 +203,16 @@ def test_awhile_and_acond():
 
 @pytest.mark.parametrize("dtype", NUMERIC)
 @pytest.mark.parametrize(
-    "shapes", [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 1)), ((0, 3), (3, 2)), ((2, 0), (0, 3))], ids=str
+    "shapes",
+    [
+        ((3, 4), (4, 5)),
+        ((2, 3, 4), (2, 4, 1)),
+        ((0, 3), (3, 2)),
+        ((2, 0), (0, 3)),
+        ((2, 64, 300), (2, 300, 70)),
+        ((5, 3000), (3000, 40)),
+    ],  # the last two are split between threads (by rows, then by columns)
+    ids=str,
 )
 def test_matmul(dtype, shapes):
     a, b = data(shapes[0], dtype), data(shapes[1], dtype)

@@ -127,8 +127,9 @@ def test_two_processes_compiling_at_once(fresh_cache):
         """
     )
     env = {**os.environ, "PYACCAD_CACHE_DIR": str(directory.parent)}
-    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)
+    ]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     expected = str((np.sqrt(np.arange(5.0)) + token).tolist())

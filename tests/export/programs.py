@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import pyaccad as acc
+from pyaccad.frontend.pytree import flatten
 from pyaccad.frontend.tracing import emit, wrap
 from pyaccad.ir import ELEMENTWISE, Lit
 
@@ -70,6 +71,11 @@ def predicates(x, n):
     return acc.where(big & (x != 0.25), x, 0.0), acc.cast(m, "float32") + acc.cast(big, "float32"), acc.cast(x, "int32")
 
 
+def int_division(n, m):
+    # pyaccad defines integer division and modulo by zero as 0; floor semantics for negatives.
+    return n // m, n % m, (n // 3) * m
+
+
 def reductions(a):
     return (
         a.sum(axis=1),
@@ -94,6 +100,7 @@ def scans(v, a):
         acc.scanl1(lambda x, y: x + y, v),
         acc.scanr(lambda x, y: acc.maximum(x, y), -1.0, v),
         acc.scanr1(lambda x, y: x * y, a, axis=0),
+        acc.scanl1(lambda x, y: (x[0] + y[0], x[1] + y[1]), (a, a * a), axis=0),
     )
 
 
@@ -181,6 +188,7 @@ CASES = [
     Case("elementwise", elementwise, (f32(5), f32(5))),
     Case("unaryTour", unary_tour, (f64(6),)),
     Case("predicates", predicates, (f32(4), np.arange(4, dtype=np.int64))),
+    Case("intDivision", int_division, (np.array([7, -7, 5, 0, -3]), np.array([2, 2, 0, 3, -2]))),
     Case("reductions", reductions, (f32(3, 4),)),
     Case("tupleFold", tuple_fold, (f32(3, 4),)),
     Case("scans", scans, (f32(5), f32(3, 2))),
@@ -199,3 +207,19 @@ GOLDEN = ["elementwise", "reductions", "scatterAdd", "loops", "logsumexpRows"]
 
 def module_name(name: str) -> str:
     return name[0].upper() + name[1:]
+
+
+def gradient_of(case: Case) -> Callable[..., Any] | None:
+    """``ad.grad`` of the sum of squares of ``case``'s float results, w.r.t. its float inputs (None if none)."""
+    from pyaccad import ad
+
+    floats = tuple(i for i, a in enumerate(case.args) if np.asarray(a).dtype.kind == "f")
+
+    def loss(*xs):
+        total = 0.0
+        for out in flatten(case.fn(*xs))[0]:
+            if out.dtype.kind == "f":
+                total = total + (out * out).sum()
+        return total
+
+    return ad.grad(loss, argnums=floats) if floats else None

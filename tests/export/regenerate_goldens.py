@@ -19,5 +19,7 @@ if __name__ == "__main__":
     for case in CASES:
         if case.name in GOLDEN:
             path = HERE / "golden" / f"{module_name(case.name)}.hs"
-            path.write_text(export_haskell(case.fn, *case.args, module=module_name(case.name), name=case.name))
+            path.write_text(
+                export_haskell(case.fn, *case.args, module=module_name(case.name), name=case.name, optimized=False)
+            )
             print(f"wrote {path}")

@@ -16,7 +16,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from programs import CASES, GOLDEN, module_name
+from programs import CASES, GOLDEN, gradient_of, module_name
 
 import pyaccad as acc
 from pyaccad.export import ExportError, export_haskell
@@ -47,7 +47,11 @@ def test_the_cases_use_every_primitive():
 
 @pytest.fixture(scope="module")
 def exported():
-    return {module_name(c.name): export_haskell(c.fn, *c.args, module=module_name(c.name), name=c.name) for c in CASES}
+    # As traced (optimized=False): the goldens pin the printer, not the optimiser's current choices.
+    return {
+        module_name(c.name): export_haskell(c.fn, *c.args, module=module_name(c.name), name=c.name, optimized=False)
+        for c in CASES
+    }
 
 
 def test_every_exported_module_parses(exported, hs_parse):
@@ -111,3 +115,13 @@ def test_hlint_finds_no_parse_errors(exported, tmp_path):
         (tmp_path / f"{name}.hs").write_text(src)
     result = subprocess.run(["hlint", "--no-exit-code", str(tmp_path)], capture_output=True, text=True)
     assert "Parse error" not in result.stdout, result.stdout
+
+
+def test_optimized_programs_and_gradients_parse(hs_parse):
+    sources = {}
+    for case in CASES:
+        for suffix, fn in [("", case.fn), ("Grad", gradient_of(case))]:
+            if fn is not None:
+                module = f"{module_name(case.name)}{suffix}Opt"
+                sources[module] = export_haskell(fn, *case.args, module=module, name=f"{case.name}{suffix}")
+    hs_parse(sources)

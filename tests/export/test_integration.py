@@ -3,7 +3,8 @@
 These run only where GHC can see the packages, through a package database directory or a
 GHC environment file named by ``$PYACCAD_GHC_ENV``; elsewhere they skip and say why.
 
-1. Every export-test program, and the workloads' gradients, compiled against ``accelerate``
+1. Every export-test program and its gradient (:func:`programs.gradient_of`), and the
+   workloads with their gradients, compiled against ``accelerate``
    and run with ``Data.Array.Accelerate.Interpreter.run`` on the inputs pyaccad's ``interp``
    backend gets; the results agree.
 2. ``Numeric.AD.grad`` of the generic export of each workload agrees with ``pyaccad.ad.grad``.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from programs import CASES, module_name
+from programs import CASES, gradient_of, module_name
 from test_generic_and_cli import WORKLOADS as GENERIC_WORKLOADS
 
 import pyaccad as acc
@@ -117,6 +118,9 @@ def _programs():
 
     for case in CASES:
         yield module_name(case.name), case.name, case.fn, case.args
+        gradient = gradient_of(case)
+        if gradient is not None:
+            yield f"{module_name(case.name)}Grad", f"{case.name}Grad", gradient, case.args
     for name, (fn, args, argnums) in regenerate.WORKLOADS.items():
         yield f"Workload{name}", f"workload{name}", fn, args
         yield f"Workload{name}Grad", f"workload{name}Grad", ad.grad(fn, argnums=argnums), args

@@ -128,6 +128,9 @@ def test_static_index_out_of_bounds():
     check_error(acc.ShapeError, ["index", "3", "size 3", "(2, 3)"], lambda a: a[0, 3], X)
     check_error(acc.ShapeError, ["index", "-3", "size 2"], lambda a: acc.generate(2, lambda i: a[-3, i]), X)
     check_error(acc.ShapeError, ["index", "too many"], lambda a: a[0, 0, 0], X)
+    check_error(
+        acc.ShapeError, ["index", "one integer index per axis", "(2, 3)"], lambda a: acc.generate(2, lambda i: a[i]), X
+    )
 
 
 def test_numpy_array_indexed_with_a_traced_index():

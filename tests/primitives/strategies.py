@@ -37,13 +37,17 @@ nonempty_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=
 
 
 def elements(dtype: str | np.dtype, lo: float = -4, hi: float = 4) -> st.SearchStrategy:
-    """Values of ``dtype`` in ``[lo, hi]`` (floats exactly representable in the dtype, no NaN/inf)."""
+    """Values of ``dtype`` in ``[lo, hi]`` (floats exactly representable in the dtype, no NaN/inf).
+
+    >>> elements("float32", -0.5, 0.5)
+    floats(min_value=-0.5, max_value=0.5, allow_nan=False, allow_infinity=False, width=32)
+    """
     dt = np.dtype(dtype)
     if dt.kind == "f":
         # Bounds must be representable in the dtype: round them inward.
         lo_, hi_ = dt.type(lo), dt.type(hi)
-        lo_ = lo_ if lo_ >= lo else np.nextafter(lo_, dt.type(np.inf))
-        hi_ = hi_ if hi_ <= hi else np.nextafter(hi_, dt.type(-np.inf))
+        lo_ = lo_ if float(lo_) >= lo else np.nextafter(lo_, dt.type(np.inf))
+        hi_ = hi_ if float(hi_) <= hi else np.nextafter(hi_, dt.type(-np.inf))
         return st.floats(float(lo_), float(hi_), width=dt.itemsize * 8, allow_nan=False, allow_infinity=False)
     if dt.kind == "i":
         return st.integers(int(np.ceil(lo)), int(np.floor(hi)))
@@ -51,18 +55,30 @@ def elements(dtype: str | np.dtype, lo: float = -4, hi: float = 4) -> st.SearchS
 
 
 def arrays(dtype: str | np.dtype, shape: tuple[int, ...], lo: float = -4, hi: float = 4) -> st.SearchStrategy:
-    """Arrays of ``dtype`` and ``shape`` with elements from :func:`elements`."""
+    """Arrays of ``dtype`` and ``shape`` with elements from :func:`elements`.
+
+    >>> arrays("bool", (2, 0))
+    arrays(dtype=dtype('bool'), shape=(2, 0), elements=booleans())
+    """
     return hnp.arrays(np.dtype(dtype), shape, elements=elements(dtype, lo, hi))
 
 
 def per_element(fn: Callable[..., Any], dtype: str | np.dtype, *arrays: np.ndarray) -> np.ndarray:
-    """``fn`` applied to the Python values of same-shape ``arrays``, element by element (a slow, plain reference)."""
+    """``fn`` applied to the Python values of same-shape ``arrays``, element by element (a slow, plain reference).
+
+    >>> per_element(lambda a, b: a // b if b else 0, "int32", np.array([7, 7]), np.array([2, 0]))
+    array([3, 0], dtype=int32)
+    """
     shape = arrays[0].shape
     values = [fn(*vals) for vals in zip(*(a.ravel().tolist() for a in arrays), strict=True)]
     return np.array(values, dtype=np.dtype(dtype)).reshape(shape)
 
 
 def wrap_int(value: int, dtype: str | np.dtype) -> int:
-    """``value`` reduced modulo 2**bits into the range of the integer ``dtype`` (two's complement wrap-around)."""
+    """``value`` reduced modulo 2**bits into the range of the integer ``dtype`` (two's complement wrap-around).
+
+    >>> wrap_int(2**31, "int32")
+    -2147483648
+    """
     bits = np.dtype(dtype).itemsize * 8
     return (value + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)

@@ -8,8 +8,6 @@ elementwiseGrad :: Acc (Vector Float) -> Acc (Vector Float)
 elementwiseGrad x =
   let a = map sin x
       b = map cos x
-      c = map (1.0 *) a
-      d = map (1.0 *) x
-      e = zipWith (*) d b
+      c = zipWith (*) x b
   in
-  zipWith (+) c e
+  zipWith (+) a c

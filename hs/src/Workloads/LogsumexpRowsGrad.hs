@@ -17,16 +17,15 @@ logsumexpRowsGrad a =
       p = map exp o
       q = sum p
       r = map (1.0 /) q
-      s = map (1.0 *) r
-      t = replicate (constant (Z :. All :. (5 :: Int))) s
-      u = zipWith (*) t p
-      v = map negate u
-      w = fold1 (+) v
-      x = reshape (I2 4 1) w
-      y = map (1.0 +) x
-      z = reshape (I1 4) y
-      aa = zipWith (/) z f
-      ab = replicate (constant (Z :. All :. (5 :: Int))) aa
-      ac = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) d ab
+      s = replicate (constant (Z :. All :. (5 :: Int))) r
+      t = zipWith (*) s p
+      u = map negate t
+      v = fold1 (+) u
+      w = reshape (I2 4 1) v
+      x = map (1.0 +) w
+      y = reshape (I1 4) x
+      z = zipWith (/) y f
+      aa = replicate (constant (Z :. All :. (5 :: Int))) z
+      ab = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) d aa
   in
-  zipWith (+) u ac
+  zipWith (+) t ab

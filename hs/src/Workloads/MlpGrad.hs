@@ -24,59 +24,53 @@ mlpGrad (T8 params0 params1 params2 params3 params4 params5 x labels) =
                                 (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params4)))
       t = replicate (constant (Z :. (4 :: Int) :. All)) params5
       u = zipWith (+) s t
-      T3 v w y = unzip3 (generate (I1 4) (\(I1 i) -> T3 (u ! I2 i (labels ! I1 i)) i (labels ! I1 i)))
-      z = maximum u
-      aa = replicate (constant (Z :. All :. (3 :: Int))) z
-      ab = zipWith (==) u aa
-      ac = map (\v1 -> v1 ? (1.0, 0.0)) ab
+      (v, w) = unzip (generate (I1 4) (\(I1 i) -> T2 i (labels ! I1 i)))
+      y = maximum u
+      z = replicate (constant (Z :. All :. (3 :: Int))) y
+      aa = zipWith (==) u z
+      ab = fill (I2 4 3) (0.0 :: Exp Float)
+      ac = map (\v1 -> v1 ? (1.0, 0.0)) aa
       ad = fold1 (+) ac
-      ae = reshape (I2 4 1) z
-      af = backpermute (I2 4 3) (\(I2 i _) -> I2 i 0) ae
+      ae = reshape (I2 4 1) y
+      af = backpermute (I2 4 3) (\(I2 i1 _) -> I2 i1 0) ae
       ag = zipWith (-) u af
       ah = map exp ag
       ai = sum ah
       aj = map (1.0 /) ai
-      ak = fill Z_ (4.0 :: Exp Float)
-      al = fill Z_ (1.0 :: Exp Float)
-      am = zipWith (/) al ak
-      an = map (1.0 *) am
-      ao = fill (I1 4) (the an)
-      ap = map negate ao
-      aq = reshape (I2 4 1) ao
-      ar = zipWith (*) ao aj
-      at = replicate (constant (Z :. All :. (3 :: Int))) ar
-      au = zipWith (*) at ah
-      av = map negate au
-      aw = fold1 (+) av
-      ax = reshape (I2 4 1) aw
-      ay = zipWith (+) aq ax
-      az = reshape (I1 4) ay
-      ba = zipWith (/) az ad
-      bb = replicate (constant (Z :. All :. (3 :: Int))) ba
-      bc = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) ab bb
-      bd = zipWith (+) au bc
-      be = fill (I2 4 3) (0.0 :: Exp Float)
-      bf = permute (+) be (\(I1 i) -> Just_ (I2 (w ! I1 i) (y ! I1 i))) ap
-      bg = zipWith (+) bd bf
-      bh = fold1 (+) (transpose bg)
-      bi = transpose p
-      bj = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) bi)
-                                (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose bg)))
-      bk = transpose params4
-      bl = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bg)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bk)))
-      bm = zipWith (*) bl r
-      bn = fold1 (+) (transpose bm)
-      bo = transpose d
-      bp = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bo)
-                                (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose bm)))
-      bq = transpose params2
-      br = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bm)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bq)))
-      bs = zipWith (*) br f
-      bt = fold1 (+) (transpose bs)
-      bu = transpose x
-      bv = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bu)
-                                (replicate (constant (Z :. (6 :: Int) :. All :. All)) (transpose bs)))
+      ak = fill (I1 4) (-0.25 :: Exp Float)
+      al = map (0.25 *) aj
+      am = replicate (constant (Z :. All :. (3 :: Int))) al
+      an = zipWith (*) am ah
+      ao = map negate an
+      ap = fold1 (+) ao
+      aq = reshape (I2 4 1) ap
+      ar = map (0.25 +) aq
+      at = reshape (I1 4) ar
+      au = zipWith (/) at ad
+      av = replicate (constant (Z :. All :. (3 :: Int))) au
+      aw = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) aa av
+      ax = zipWith (+) an aw
+      ay = permute (+) ab (\(I1 j) -> Just_ (I2 (v ! I1 j) (w ! I1 j))) ak
+      az = zipWith (+) ax ay
+      ba = fold1 (+) (transpose az)
+      bb = transpose p
+      bc = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) bb)
+                                (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose az)))
+      bd = transpose params4
+      be = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) az)
+                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bd)))
+      bf = zipWith (*) be r
+      bg = fold1 (+) (transpose bf)
+      bh = transpose d
+      bi = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bh)
+                                (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose bf)))
+      bj = transpose params2
+      bk = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bf)
+                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bj)))
+      bl = zipWith (*) bk f
+      bm = fold1 (+) (transpose bl)
+      bn = transpose x
+      bo = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bn)
+                                (replicate (constant (Z :. (6 :: Int) :. All :. All)) (transpose bl)))
   in
-  T6 bv bt bp bn bj bh
+  T6 bo bm bi bg bc ba

@@ -13,9 +13,11 @@ array([3., 3.])
 
 from __future__ import annotations
 
-from pyaccad.backends.native import build, cache
+import importlib.util
+from typing import Any
+
+from pyaccad.backends.native import build
 from pyaccad.backends.native.program import generate
-from pyaccad.backends.native.runtime import Executable
 from pyaccad.ir import Program
 from pyaccad.opt.fusion import plan_program
 from pyaccad.opt.kernels import describe_plan
@@ -29,9 +31,15 @@ class NativeBackend:
     def unavailable_reason(self) -> str | None:
         if build.compiler() is None:
             return "no C compiler found (install gcc, or set $CC to one)"
+        if importlib.util.find_spec("cffi") is None:
+            return "the cffi package is missing (pip install cffi)"
         return None
 
-    def compile(self, program: Program) -> Executable:
+    def compile(self, program: Program) -> Any:
+        """An executable (:class:`.runtime.Executable`) for ``program``: built, or found in the cache."""
+        from pyaccad.backends.native import cache
+        from pyaccad.backends.native.runtime import Executable
+
         source, layout = generate(program)
         link = list(build_link(layout.uses_blas))
         return Executable(cache.load(source, link), layout)

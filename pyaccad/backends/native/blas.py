@@ -22,6 +22,7 @@ from functools import cache
 
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.native.element import elem
+from pyaccad.errors import CompileError
 from pyaccad.ir import FLOAT32, FLOAT64, Var
 from pyaccad.opt.fusion import matrix_transpose_source
 from pyaccad.opt.kernels import Kernel
@@ -40,7 +41,10 @@ _NO_TRANS, _TRANS = 111, 112
 @cache
 def link_flags() -> list[str]:
     """The linker flags for OpenBLAS (its directory is also the run-time search path)."""
-    import scipy_openblas64
+    try:
+        import scipy_openblas64
+    except ImportError as exc:
+        raise CompileError("native backend: matmul needs the scipy-openblas64 package (pip install it)") from exc
 
     libdir = scipy_openblas64.get_lib_dir()
     return [f"-L{libdir}", f"-l{scipy_openblas64.get_library()}", f"-Wl,-rpath,{libdir}"]
@@ -74,8 +78,8 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
                 with ctx.block("for (int p = 0; p < nt; p++)"):
                     ctx.emit("const int64_t len = split_m ? m : n, lo = len * p / nt, hi = len * (p + 1) / nt;")
                     ctx.emit("if (lo == hi) continue;")
-                    a_lo = "lo * (%d == 111 ? %s : 1)" % (ta, lda)
-                    b_lo = "lo * (%d == 111 ? 1 : %s)" % (tb, ldb)
+                    a_lo = f"lo * {lda}" if ta == _NO_TRANS else "lo"  # first row of op(A)
+                    b_lo = "lo" if tb == _NO_TRANS else f"lo * {ldb}"  # first column of op(B)
                     ctx.emit(
                         f"if (split_m) {_GEMM[out.dtype]}(101, {ta}, {tb}, hi - lo, n, k, 1, "
                         f"{pa} + q * m * k + {a_lo}, {lda} > 1 ? {lda} : 1, {pb} + q * k * n, {ldb} > 1 ? {ldb} : 1, "

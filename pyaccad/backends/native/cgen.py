@@ -64,7 +64,7 @@ class Index:
         if not self.multi:
             return "0"
         expr = self.multi[0]
-        for i, n in zip(self.multi[1:], self.shape[1:]):
+        for i, n in zip(self.multi[1:], self.shape[1:], strict=True):
             expr = f"({expr}*{n}+{i})"
         return expr
 

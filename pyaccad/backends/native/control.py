@@ -33,7 +33,7 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
     (stmt,) = kernel.roots
     cond, body = kernel.bodies["cond"], kernel.bodies["body"]
     current, following = [], []
-    for init, out in zip(stmt.args, stmt.outs):
+    for init, out in zip(stmt.args, stmt.outs, strict=True):
         a, b = scratch(Var(out.type, "state")), scratch(Var(out.type, "state"))
         cur, nxt = ctx.fresh("cur"), ctx.fresh("nxt")
         ctx.emit(f"{CTYPE[out.dtype]} *{cur} = {a}, *{nxt} = {b};")
@@ -42,18 +42,18 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         following.append(nxt)
     flag = scratch(Var(ArrayType(BOOL, ()), "going"))
     with ctx.block("for (;;)"):
-        for var, cur in zip(cond.program.inputs, current):
+        for var, cur in zip(cond.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
         with ctx.block():
             emit_plan(ctx, cond, [flag])
         ctx.emit(f"if (!{flag}[0]) break;")
-        for var, cur in zip(body.program.inputs, current):
+        for var, cur in zip(body.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
         with ctx.block():
             emit_plan(ctx, body, following)
-        for cur, nxt, out in zip(current, following, stmt.outs):
+        for cur, nxt, out in zip(current, following, stmt.outs, strict=True):
             ctx.emit(f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}")
-    for cur, out in zip(current, stmt.outs):
+    for cur, out in zip(current, stmt.outs, strict=True):
         ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
 
 

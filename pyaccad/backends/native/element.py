@@ -39,7 +39,7 @@ def atom(ctx: Ctx, a: Atom) -> str:
 
 def call_lambda(ctx: Ctx, lam: Program, args: list[str]) -> list[str]:
     """Emit ``lam`` applied to the C expressions ``args``; return its outputs' expressions."""
-    for var, expr in zip(lam.inputs, args):
+    for var, expr in zip(lam.inputs, args, strict=True):
         ctx.bind(var, expr)
     for stmt in lam.stmts:
         scalar_stmt(ctx, stmt)
@@ -75,7 +75,7 @@ def _index(ctx: Ctx, stmt: Stmt) -> str:
     assert isinstance(array, Var)
     shape = ctx.shape(array)
     idx = [atom(ctx, i) for i in indices]
-    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(idx, shape)) or "1"
+    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(idx, shape, strict=True)) or "1"
     error = ctx.error(f"index: reading an array of shape {array.shape} out of bounds\n  at {stmt.source}")
     flag = ctx.declare(BOOL, ok, "ok")
     ctx.emit(f"if (!{flag}) PA_FAIL({error});")
@@ -98,25 +98,25 @@ def _scalar_cond(ctx: Ctx, stmt: Stmt) -> None:
     for header, branch in ((f"if ({pred})", "then_"), ("else", "else_")):
         with ctx.block(header):
             results = call_lambda(ctx, stmt.params[branch], [])
-            for name, value in zip(names, results):
+            for name, value in zip(names, results, strict=True):
                 ctx.emit(f"{name} = {value};")
-    for var, name in zip(stmt.outs, names):
+    for var, name in zip(stmt.outs, names, strict=True):
         ctx.bind(var, name)
 
 
 def _scalar_while(ctx: Ctx, stmt: Stmt) -> None:
     names = _declare_outs(ctx, stmt.outs)
-    for name, init in zip(names, stmt.args):
+    for name, init in zip(names, stmt.args, strict=True):
         ctx.emit(f"{name} = {atom(ctx, init)};")
     with ctx.block("for (;;)"):
         (going,) = call_lambda(ctx, stmt.params["cond"], names)
         ctx.emit(f"if (!{going}) break;")
         with ctx.block():
             results = call_lambda(ctx, stmt.params["body"], names)
-            temps = [ctx.declare(v.dtype, r, "n") for v, r in zip(stmt.outs, results)]
-            for name, temp in zip(names, temps):
+            temps = [ctx.declare(v.dtype, r, "n") for v, r in zip(stmt.outs, results, strict=True)]
+            for name, temp in zip(names, temps, strict=True):
                 ctx.emit(f"{name} = {temp};")
-    for var, name in zip(stmt.outs, names):
+    for var, name in zip(stmt.outs, names, strict=True):
         ctx.bind(var, name)
 
 
@@ -144,10 +144,12 @@ def produce(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
         return [ctx.declare(out.dtype, apply_elementwise(stmt, args))]
     if name == "map":
         args = [elem(ctx, a, idx) for a in stmt.args]
-        return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], args))]
+        return [
+            ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], args), strict=True)
+        ]
     if name == "generate":
         results = call_lambda(ctx, stmt.params["lam"], idx.multi)
-        return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results)]
+        return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results, strict=True)]
     if name == "backpermute":
         (x,) = stmt.args
         target = call_lambda(ctx, stmt.params["index"], idx.multi)
@@ -157,7 +159,7 @@ def produce(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
 
 def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     shape = ctx.shape(x)
-    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(target, shape)) or "1"
+    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(target, shape, strict=True)) or "1"
     flag = ctx.declare(BOOL, ok, "ok")
     error = ctx.error(f"backpermute: index out of bounds for an array of shape {x.shape}\n  at {stmt.source}")
     ctx.emit(f"if (!{flag}) PA_FAIL({error});")
@@ -178,8 +180,14 @@ def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
         src = ["0" if x.shape[a] == 1 else idx.multi[d] for a, d in enumerate(p["dims"])]
         return elem(ctx, x, Index(src, ctx.shape(x)))
     if name == "reshape":
-        flat = ctx.declare(INT64, idx.linear(), "f")
         shape = ctx.shape(x)
+        kept = [i for i, n in zip(idx.multi, stmt.outs[0].shape, strict=True) if n != 1]
+        if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
+            # only size-1 axes come or go (the common case): map the other axes, no division
+            it = iter(kept)
+            src = ["0" if n == 1 else next(it) for n in x.shape]
+            return elem(ctx, x, Index(src, shape, idx.flat))
+        flat = ctx.declare(INT64, idx.linear(), "f")
         return elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))
     if name == "transpose":
         src = [""] * len(p["perm"])
@@ -191,7 +199,9 @@ def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
         src = [f"({shape[a]}-1-{i})" if a in p["axes"] else i for a, i in enumerate(idx.multi)]
         return elem(ctx, x, Index(src, shape))
     if name == "slice":
-        src = [f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"])]
+        src = [
+            f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"], strict=True)
+        ]
         return elem(ctx, x, Index(src, ctx.shape(x)))
     if name == "pad":
         return _pad(ctx, stmt, idx)
@@ -202,7 +212,7 @@ def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
     x, value = stmt.args
     shape = ctx.shape(x)
     src, conds = [], []
-    for i, n, lo, mid in zip(idx.multi, shape, stmt.params["lo"], stmt.params["interior"]):
+    for i, n, lo, mid in zip(idx.multi, shape, stmt.params["lo"], stmt.params["interior"], strict=True):
         t = ctx.declare(INT64, f"({i}-{ctx.ext(lo)})", "t")
         step = ctx.ext(mid + 1)
         src.append(f"({t}/{step})")
@@ -231,4 +241,3 @@ def _concatenate(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
             ctx.emit(f"{result} = {elem(ctx, part, Index(src, shape))};")
         offset = f"({offset}+{shape[axis]})"
     return result
-

@@ -85,10 +85,10 @@ class _Fold:
             return accs
         zs = [atom(ctx, z) for z in self.inits]
         results = [ctx.fresh("z") for _ in accs]
-        for name, zero, dtype in zip(results, zs, self.dtypes):
+        for name, zero, dtype in zip(results, zs, self.dtypes, strict=True):
             ctx.emit(f"{CTYPE[dtype]} {name} = {zero};")
         with ctx.block(f"if ({has})"):
-            for name, value in zip(results, self.combine(ctx, zs, accs)):
+            for name, value in zip(results, self.combine(ctx, zs, accs), strict=True):
                 ctx.emit(f"{name} = {value};")
         return results
 
@@ -116,20 +116,20 @@ def _reduce(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: str, h
     flag = ctx.fresh("seen")
     ctx.emit(f"bool {flag} = 0;")
     accs = [[ctx.fresh("a") for _ in f.dtypes] for f in folds]
-    for f, names in zip(folds, accs):
-        for name, dtype in zip(names, f.dtypes):
+    for f, names in zip(folds, accs, strict=True):
+        for name, dtype in zip(names, f.dtypes, strict=True):
             ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
     with ctx.block(f"for (int64_t j = {lo}; j < {hi}; j++)"):
         idx = at("j")
         values = [[elem(ctx, x, idx) for x in f.xs] for f in folds]
         with ctx.block(f"if ({flag})"):
-            for f, names, vs in zip(folds, accs, values):
-                news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, vs))]
-                for name, new in zip(names, news):
+            for f, names, vs in zip(folds, accs, values, strict=True):
+                news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, vs), strict=True)]
+                for name, new in zip(names, news, strict=True):
                     ctx.emit(f"{name} = {new};")
         with ctx.block("else"):
-            for names, vs in zip(accs, values):
-                for name, v in zip(names, vs):
+            for names, vs in zip(accs, values, strict=True):
+                for name, v in zip(names, vs, strict=True):
                     ctx.emit(f"{name} = {v};")
             ctx.emit(f"{flag} = 1;")
     return [(names, has) for names in accs]
@@ -137,7 +137,7 @@ def _reduce(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: str, h
 
 def _reduce_lanes(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: str, hi: str) -> list[str]:
     lanes = [ctx.fresh("lane") for _ in folds]
-    for f, lane in zip(folds, lanes):
+    for f, lane in zip(folds, lanes, strict=True):
         ctx.emit(f"{CTYPE[f.dtypes[0]]} {lane}[{LANES}];")
         ctx.emit(f"for (int l = 0; l < {LANES}; l++) {lane}[l] = {identity(f.monoid, f.dtypes[0])};")
     j = ctx.fresh("j")
@@ -146,22 +146,22 @@ def _reduce_lanes(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: 
         ctx.emit("#pragma omp simd")
         with ctx.block(f"for (int64_t l = 0; l < {LANES}; l++)"):
             idx = at(f"({j} + l)")
-            for f, lane in zip(folds, lanes):
+            for f, lane in zip(folds, lanes, strict=True):
                 ctx.emit(f"{lane}[l] = {f.combine(ctx, [f'{lane}[l]'], [elem(ctx, f.xs[0], idx)])[0]};")
     accs = [ctx.fresh("a") for _ in folds]
-    for f, lane, acc in zip(folds, lanes, accs):
+    for f, lane, acc in zip(folds, lanes, accs, strict=True):
         ctx.emit(f"{CTYPE[f.dtypes[0]]} {acc} = {lane}[0];")
         ctx.emit(f"for (int l = 1; l < {LANES}; l++) {acc} = {f.combine(ctx, [acc], [f'{lane}[l]'])[0]};")
     with ctx.block(f"for (; {j} < {hi}; {j}++)"):
         idx = at(j)
-        for f, acc in zip(folds, accs):
+        for f, acc in zip(folds, accs, strict=True):
             ctx.emit(f"{acc} = {f.combine(ctx, [acc], [elem(ctx, f.xs[0], idx)])[0]};")
     return accs
 
 
 def _store(ctx: Ctx, folds: list[_Fold], results: list[tuple[list, str]], position: str) -> None:
-    for f, (accs, has) in zip(folds, results):
-        for var, value in zip(f.stmt.outs, f.finish(ctx, accs, has)):
+    for f, (accs, has) in zip(folds, results, strict=True):
+        for var, value in zip(f.stmt.outs, f.finish(ctx, accs, has), strict=True):
             ctx.emit(f"{ctx.buffers[var]}[{position}] = {value};")
 
 
@@ -183,16 +183,16 @@ def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:
         ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? omp_get_max_threads() : 1;")
         parts = [[ctx.fresh("part") for _ in f.dtypes] for f in folds]
         ctx.emit("bool part_has[nt]; for (int p = 0; p < nt; p++) part_has[p] = 0;")
-        for f, names in zip(folds, parts):
-            for name, dtype in zip(names, f.dtypes):
+        for f, names in zip(folds, parts, strict=True):
+            for name, dtype in zip(names, f.dtypes, strict=True):
                 ctx.emit(f"{CTYPE[dtype]} {name}[nt];")
         ctx.emit("#pragma omp parallel num_threads(nt)")
         with ctx.block():
             ctx.emit("const int tid = omp_get_thread_num(), nth = omp_get_num_threads();")
             ctx.emit("const int64_t lo = n * tid / nth, hi = n * (tid + 1) / nth;")
             results = _reduce(ctx, folds, lambda j: Index([j], [n], j), "lo", "hi")
-            for names, (accs, has) in zip(parts, results):
-                for name, acc in zip(names, accs):
+            for names, (accs, _has) in zip(parts, results, strict=True):
+                for name, acc in zip(names, accs, strict=True):
                     ctx.emit(f"{name}[tid] = {acc};")
             ctx.emit(f"part_has[tid] = {results[0][1]};")
         totals = _combine_parts(ctx, folds, parts)
@@ -203,19 +203,22 @@ def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]]) -> list
     seen = ctx.fresh("seen")
     ctx.emit(f"bool {seen} = 0;")
     totals = [[ctx.fresh("a") for _ in f.dtypes] for f in folds]
-    for f, names in zip(folds, totals):
-        for name, dtype in zip(names, f.dtypes):
+    for f, names in zip(folds, totals, strict=True):
+        for name, dtype in zip(names, f.dtypes, strict=True):
             ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
     with ctx.block("for (int p = 0; p < nt; p++)"):
         ctx.emit("if (!part_has[p]) continue;")
         with ctx.block(f"if ({seen})"):
-            for f, names, part in zip(folds, totals, parts):
-                news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, [f"{q}[p]" for q in part]))]
-                for name, new in zip(names, news):
+            for f, names, part in zip(folds, totals, parts, strict=True):
+                news = [
+                    ctx.declare(d, r, "n")
+                    for d, r in zip(f.dtypes, f.combine(ctx, names, [f"{q}[p]" for q in part]), strict=True)
+                ]
+                for name, new in zip(names, news, strict=True):
                     ctx.emit(f"{name} = {new};")
         with ctx.block("else"):
-            for names, part in zip(totals, parts):
-                for name, q in zip(names, part):
+            for names, part in zip(totals, parts, strict=True):
+                for name, q in zip(names, part, strict=True):
                     ctx.emit(f"{name} = {q}[p];")
             ctx.emit(f"{seen} = 1;")
     return [(names, seen) for names in totals]
@@ -232,14 +235,14 @@ def _column_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str, suffix
             ctx.emit(f"const int64_t o = t / nblk, i0 = (t - o * nblk) * {b}, i1 = PA_MIN_I(i0 + {b}, inner);")
             outer = unravel(ctx, "o", prefix)
             accs = [[ctx.fresh("acc") for _ in f.dtypes] for f in folds]
-            for f, names in zip(folds, accs):
-                for name, dtype in zip(names, f.dtypes):
+            for f, names in zip(folds, accs, strict=True):
+                for name, dtype in zip(names, f.dtypes, strict=True):
                     ctx.emit(f"{CTYPE[dtype]} {name}[{b}];")
             with ctx.block("for (int64_t j = 0; j < n; j++)"):
                 with ctx.block("for (int64_t i = i0; i < i1; i++)"):
                     inner_idx = unravel(ctx, "i", suffix)
                     idx = Index([*outer, "j", *inner_idx], [*prefix, n, *suffix], "((o * n + j) * inner + i)")
-                    for f, names in zip(folds, accs):
+                    for f, names in zip(folds, accs, strict=True):
                         values = [elem(ctx, x, idx) for x in f.xs]
                         slots = [f"{a}[i - i0]" for a in names]
                         if f.monoid:
@@ -247,11 +250,14 @@ def _column_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str, suffix
                             ctx.emit(f"{slots[0]} = {f.combine(ctx, slots, values)[0]};")
                             continue
                         with ctx.block("if (j == 0)"):
-                            for slot, v in zip(slots, values):
+                            for slot, v in zip(slots, values, strict=True):
                                 ctx.emit(f"{slot} = {v};")
                         with ctx.block("else"):
-                            news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, slots, values))]
-                            for slot, new in zip(slots, news):
+                            news = [
+                                ctx.declare(d, r, "n")
+                                for d, r in zip(f.dtypes, f.combine(ctx, slots, values), strict=True)
+                            ]
+                            for slot, new in zip(slots, news, strict=True):
                                 ctx.emit(f"{slot} = {new};")
             with ctx.block("for (int64_t i = i0; i < i1; i++)"):
                 results = [([f"{a}[i - i0]" for a in names], "(n > 0)") for names in accs]

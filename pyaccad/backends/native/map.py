@@ -6,13 +6,13 @@ index maps all lower to this loop (their producers inlined by
 blocks so that even a rank-1 array spreads over the threads, and the inner
 loop runs over contiguous memory (SIMD-friendly)::
 
-    /* out: shape (n_0, .., n_{r-1}); rows = n_0 * .. * n_{r-2}, last = n_{r-1} */
-    #pragma omp parallel for schedule(static) if (rows * last > 32768)
-    for (int64_t t = 0; t < rows * nblk; t++) {
-        const int64_t r = t / nblk, j0 = (t % nblk) * 1024, j1 = min(j0 + 1024, last);
-        /* i_0 .. i_{r-2} = unravel(r) */
+    /* out: shape (n_0, .., n_{r-2}, last); nblk = ceil(last / 1024) */
+    #pragma omp parallel for collapse(r) schedule(static) if (size > 32768)
+    for (i_0 = 0; i_0 < n_0; i_0++) .. for (i_{r-2} = 0; ..)
+    for (int64_t b = 0; b < nblk; b++) {
+        const int64_t j0 = b * 1024, j1 = min(j0 + 1024, last), base = (i_0 * n_1 + ..) * last;
         for (int64_t j = j0; j < j1; j++) {
-            const int64_t f = r * last + j;
+            const int64_t f = base + j;
             out[f] = <element i_0, .., i_{r-2}, j of the fused producer>;
         }
     }
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import Ctx, Index, product, unravel
+from pyaccad.backends.native.cgen import Ctx, Index, product
 from pyaccad.backends.native.element import produce
 from pyaccad.opt.kernels import Kernel
 
@@ -37,21 +37,30 @@ PARALLEL_MIN = 32768
 
 
 def index_loop(ctx: Ctx, shape: list[str], body: Callable[[Index], None], parallel: bool = True) -> None:
-    """Emit a loop running ``body`` (which emits C) at every index of ``shape``."""
+    """Emit a loop running ``body`` (which emits C) at every index of ``shape``.
+
+    Nested loops over the outer axes and over blocks of the last one, collapsed into one OpenMP
+    iteration space (so no index needs a division), then a contiguous inner loop.
+    """
     if not shape:
         with ctx.block():
             body(Index([], [], "0"))
         return
-    rows, last = product(shape[:-1]), shape[-1]
+    outer = [ctx.fresh("i") for _ in shape[:-1]]
     with ctx.block():
-        ctx.emit(f"const int64_t rows = {rows}, last = {last}, nblk = (last + {BLOCK - 1}) / {BLOCK};")
+        ctx.emit(f"const int64_t last = {shape[-1]}, nblk = (last + {BLOCK - 1}) / {BLOCK};")
         if parallel:
-            ctx.emit(f"#pragma omp parallel for schedule(static) if (rows * last > {PARALLEL_MIN})")
-        with ctx.block("for (int64_t t = 0; t < rows * nblk; t++)"):
-            ctx.emit(f"const int64_t r = t / nblk, j0 = (t - r * nblk) * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last);")
-            outer = unravel(ctx, "r", shape[:-1])
+            ctx.emit(
+                f"#pragma omp parallel for collapse({len(shape)}) schedule(static) "
+                f"if ({product(shape)} > {PARALLEL_MIN})"
+            )
+        for i, n in zip(outer, shape[:-1], strict=True):
+            ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
+        with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
+            row = Index(outer, shape[:-1]).linear() if outer else "0"
+            ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
             with ctx.block("for (int64_t j = j0; j < j1; j++)"):
-                ctx.emit("const int64_t f = r * last + j;")
+                ctx.emit("const int64_t f = base + j;")
                 body(Index([*outer, "j"], shape, "f"))
 
 
@@ -62,7 +71,7 @@ def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
     def body(idx: Index) -> None:
         for stmt in kernel.roots:
             values = produce(ctx, stmt, idx)
-            for var, value in zip(stmt.outs, values):
+            for var, value in zip(stmt.outs, values, strict=True):
                 ctx.emit(f"{ctx.buffers[var]}[{idx.linear()}] = {value};")
 
     index_loop(ctx, shape, body)

@@ -37,7 +37,7 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
 
     def body(idx: Index) -> None:
         keep, *target = call_lambda(ctx, index, idx.multi)
-        ok = " && ".join(f"(uint64_t){j} < (uint64_t){n}" for j, n in zip(target, out_shape)) or "1"
+        ok = " && ".join(f"(uint64_t){j} < (uint64_t){n}" for j, n in zip(target, out_shape, strict=True)) or "1"
         with ctx.block(f"if ({keep})"):
             flag = ctx.declare(BOOL, ok, "ok")
             ctx.emit(f"if (!{flag}) PA_FAIL({error});")

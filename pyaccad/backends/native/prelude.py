@@ -49,13 +49,16 @@ def _typed(name: str, body: dict[str, str], params: str = "a") -> str:
         out.append(f"static inline {ctype} pa_{name}_{suffix}({args}) {{ {code} }}")
     call_args = ", ".join(params.split(","))
     choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in ctypes.items())
-    out.append(f"#define PYACCAD_{name.upper()}({call_args}) _Generic(({params.split(',')[0]}), {choices})({call_args})")
+    out.append(
+        f"#define PYACCAD_{name.upper()}({call_args}) _Generic(({params.split(',')[0]}), {choices})({call_args})"
+    )
     return "\n".join(out)
 
 
 PRELUDE = "\n".join(
     [
         "#include <stdint.h>",
+        "#include <stdio.h>",
         "#include <stdbool.h>",
         "#include <stdlib.h>",
         "#include <string.h>",
@@ -65,7 +68,7 @@ PRELUDE = "\n".join(
         _simd_declarations(),
         "#define PA_MIN_I(a, b) ((a) < (b) ? (a) : (b))",
         "static inline int64_t PA_MIRROR(int64_t f, int64_t n) { f %= 2 * n - 2; return f >= n ? 2 * n - 2 - f : f; }",
-        "#define PA_FAIL(id) do { _Pragma(\"omp atomic write\") err = (id); } while (0)",
+        '#define PA_FAIL(id) do { _Pragma("omp atomic write") err = (id); } while (0)',
         _typed("abs", {"float": "return fabs(a);", "int": "return a < 0 ? -a : a;"}),
         _typed("sign", {"all": "return a > 0 ? 1 : (a < 0 ? -1 : a);"}),
         _typed(

@@ -27,6 +27,7 @@ assemble the outputs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,7 +119,17 @@ class _Generator:
         return c_literal(lit.value, lit.dtype)
 
     def emit_kernel(self, kernel: Kernel) -> None:
-        self.ctx.emit(f"/* {kernel.kind}: {' + '.join(s.prim.name for s in kernel.roots)} */")
+        title = f"{kernel.kind}: {' + '.join(s.prim.name for s in kernel.roots)} -> {kernel.outs[0].type}"
+        self.ctx.emit(f"/* {title} */")
+        if os.environ.get("PYACCAD_NATIVE_PROFILE"):  # time every kernel (to stderr): a different library
+            with self.ctx.block():
+                self.ctx.emit("const double t0 = omp_get_wtime();")
+                self.emit_skeleton(kernel)
+                self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
+        else:
+            self.emit_skeleton(kernel)
+
+    def emit_skeleton(self, kernel: Kernel) -> None:
         if kernel.kind in _CONTROL:
             with self.ctx.block():
                 _CONTROL[kernel.kind](self.ctx, kernel, self.emit_plan, self.scratch)

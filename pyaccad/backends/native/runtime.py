@@ -18,10 +18,13 @@ from pyaccad.backends.native.program import Layout
 from pyaccad.errors import IndexOutOfBounds
 
 
+_CORES = os.cpu_count() or 1
+
+
 def num_threads() -> int:
-    """``$PYACCAD_NUM_THREADS``, else every core."""
+    """``$PYACCAD_NUM_THREADS``, else every core (read at each call, so it can change between calls)."""
     value = os.environ.get("PYACCAD_NUM_THREADS")
-    return int(value) if value else (os.cpu_count() or 1)
+    return int(value) if value else _CORES
 
 
 class Executable:
@@ -30,20 +33,20 @@ class Executable:
     def __init__(self, lib: Any, layout: Layout) -> None:
         self.lib, self.layout = lib, layout
         self.ints = np.array(layout.ints or [0], dtype=np.int64)
+        self.ints_c = ffi.cast("int64_t *", ffi.from_buffer(self.ints))
         self.consts = [np.require(c, requirements="C") for c in layout.consts]
 
     def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         layout = self.layout
-        inputs = [np.require(x, requirements="C") for x in inputs]
+        inputs = [x if x.flags.c_contiguous else np.require(x, requirements="C") for x in inputs]
         outs: list[np.ndarray | None] = [
             np.empty(shape, dtype) if kind == "buffer" else None
-            for (kind, _), (dtype, shape) in zip(layout.outputs, layout.out_types)
+            for (kind, _), (dtype, shape) in zip(layout.outputs, layout.out_types, strict=True)
         ]
         pools = {"input": inputs, "const": self.consts, "buffer": outs}
-        addresses = np.array([pools[kind][n].ctypes.data for kind, n in layout.slots] or [0], dtype=np.uintp)
-        err = self.lib.pyaccad_entry(
-            ffi.cast("void **", addresses.ctypes.data), ffi.cast("int64_t *", self.ints.ctypes.data), num_threads()
-        )
+        views = [ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots]  # alive until the call returns
+        buffers = ffi.new("void *[]", views or [ffi.NULL])
+        err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
         if err > 0:
             raise IndexOutOfBounds(layout.errors[err - 1])
         if err < 0:

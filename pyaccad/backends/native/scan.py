@@ -43,23 +43,32 @@ class _Scan:
 
     def combine(self, ctx: Ctx, acc: list[str], value: list[str]) -> list[str]:
         args = value + acc if self.reverse else acc + value
-        return [ctx.declare(d, r, "n") for d, r in zip(self.dtypes, call_lambda(ctx, self.lam, args))]
+        return [ctx.declare(d, r, "n") for d, r in zip(self.dtypes, call_lambda(ctx, self.lam, args), strict=True)]
 
 
 def _declare(ctx: Ctx, scan: _Scan, prefix: str) -> list[str]:
     names = [ctx.fresh(prefix) for _ in scan.dtypes]
-    for name, dtype in zip(names, scan.dtypes):
+    for name, dtype in zip(names, scan.dtypes, strict=True):
         ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
     return names
 
 
 def _assign(ctx: Ctx, names: list[str], values: list[str]) -> None:
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=True):
         ctx.emit(f"{name} = {value};")
 
 
-def _run(ctx: Ctx, scan: _Scan, acc: list[str], has: str, lo: str, hi: str, n: str,
-         read: Callable[[str], Index], write: Callable[[str], str] | None) -> None:
+def _run(
+    ctx: Ctx,
+    scan: _Scan,
+    acc: list[str],
+    has: str,
+    lo: str,
+    hi: str,
+    n: str,
+    read: Callable[[str], Index],
+    write: Callable[[str], str] | None,
+) -> None:
     """Scan logical positions ``lo..hi`` (position ``p`` is element ``n-1-p`` when reversed) into ``acc``."""
     with ctx.block(f"for (int64_t p = {lo}; p < {hi}; p++)"):
         k = ctx.declare(INT64, f"({n} - 1 - p)" if scan.reverse else "p", "k")
@@ -71,7 +80,7 @@ def _run(ctx: Ctx, scan: _Scan, acc: list[str], has: str, lo: str, hi: str, n: s
             ctx.emit(f"{has} = 1;")
         if write is not None:
             position = write(k if scan.reverse else (f"({k} + 1)" if scan.inits else k))
-            for var, a in zip(scan.stmt.outs, acc):
+            for var, a in zip(scan.stmt.outs, acc, strict=True):
                 ctx.emit(f"{ctx.buffers[var]}[{position}] = {a};")
 
 
@@ -83,7 +92,7 @@ def _seed(ctx: Ctx, scan: _Scan, acc: list[str], has: str, n: str, write: Callab
     _assign(ctx, acc, zs)
     ctx.emit(f"{has} = 1;")
     position = write(n if scan.reverse else "0")
-    for var, z in zip(scan.stmt.outs, zs):
+    for var, z in zip(scan.stmt.outs, zs, strict=True):
         ctx.emit(f"{ctx.buffers[var]}[{position}] = {z};")
 
 
@@ -129,7 +138,7 @@ def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
         ctx.emit("bool total_has[nt + 1], carry_has[nt + 1];")
         totals = [ctx.fresh("total") for _ in scan.dtypes]
         carries = [ctx.fresh("carry") for _ in scan.dtypes]
-        for t, c, dtype in zip(totals, carries, scan.dtypes):
+        for t, c, dtype in zip(totals, carries, scan.dtypes, strict=True):
             ctx.emit(f"{CTYPE[dtype]} {t}[nt + 1], {c}[nt + 1];")
 
         def read(k: str) -> Index:
@@ -162,8 +171,7 @@ def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
                         ctx.emit("has = 1;")
             with ctx.block():
                 acc = [ctx.fresh("a") for _ in scan.dtypes]
-                for name, c, dtype in zip(acc, carries, scan.dtypes):
+                for name, c, dtype in zip(acc, carries, scan.dtypes, strict=True):
                     ctx.emit(f"{CTYPE[dtype]} {name} = {c}[tid];")
                 ctx.emit("bool has = carry_has[tid];")
                 _run(ctx, scan, acc, "has", "lo", "hi", "n", read, lambda k: k)
-

@@ -43,7 +43,7 @@ def stencil_kernel(ctx: Ctx, kernel: Kernel) -> None:
     def body(idx: Index) -> None:
         coords: list[dict[int, str]] = []
         inside: list[dict[int, str]] = []
-        for i, n, s in zip(idx.multi, shape, size):
+        for i, n, s in zip(idx.multi, shape, size, strict=True):
             coords.append({})
             inside.append({})
             for d in range(-(s // 2), s // 2 + 1):
@@ -61,7 +61,7 @@ def stencil_kernel(ctx: Ctx, kernel: Kernel) -> None:
                 ok = " && ".join(inside[a][d] for a, d in enumerate(offsets)) or "1"
                 value = f"(({ok}) ? {value} : {c_literal(stmt.params['value'], x.dtype)})"
             neighbours.append(ctx.declare(x.dtype, value, "nb"))
-        for var, result in zip(stmt.outs, call_lambda(ctx, lam, neighbours)):
+        for var, result in zip(stmt.outs, call_lambda(ctx, lam, neighbours), strict=True):
             ctx.emit(f"{ctx.buffers[var]}[{idx.linear()}] = {result};")
 
     index_loop(ctx, shape, body)

@@ -104,7 +104,7 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", "signum {0}"),
     ("floor", 1, F, "same", np.floor, "floor({0})", "fromIntegral (floor {0} :: Exp Int)"),
     ("ceil", 1, F, "same", np.ceil, "ceil({0})", "fromIntegral (ceiling {0} :: Exp Int)"),
-    ("round", 1, F, "same", _np_round, "round({0})", "signum {0} * fromIntegral (floor (abs {0} + 0.5) :: Exp Int)"),
+    ("round", 1, F, "same", _np_round, "round({0})", "roundHalfAway {0}"),
     ("trunc", 1, F, "same", np.trunc, "trunc({0})", "fromIntegral (truncate {0} :: Exp Int)"),
     ("erf", 1, F, "same", _np_erf, "erf({0})", "erf {0}"),
     ("isnan", 1, F, "bool", np.isnan, "isnan({0})", "isNaN {0}"),
