@@ -12,8 +12,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import pyaccad as acc  # noqa: E402
 from pyaccad import nn  # noqa: E402
 
-# The NumPy interpreter (the reference backend); "native" or "cuda" run the same programs compiled.
-BACKEND = "interp"
+# The default backend (native: C + OpenMP, or $PYACCAD_BACKEND); where it cannot run here, the NumPy
+# interpreter, the reference backend, runs the same programs.
+_native_problem = acc.backends()["native"]
+BACKEND = None if _native_problem is None or os.environ.get("PYACCAD_BACKEND") else "interp"
+if BACKEND is None:
+    chosen = os.environ.get("PYACCAD_BACKEND")
+    print(f"backend: {chosen} (from $PYACCAD_BACKEND)\n" if chosen else "backend: native (the default)\n")
+else:
+    print(f"backend: interp (the native backend is unavailable here: {_native_problem})\n")
 
 
 def show(title, fn, *args):
@@ -61,4 +68,4 @@ except ImportError:
     grad = None
 if grad is not None:
     loss = lambda w: nn.sigmoid(w @ np.array([1.0, -1.0, 0.5])).sum()
-    print("== grad of sum(sigmoid(w @ v))\n->", grad(loss)(w))
+    print("== grad of sum(sigmoid(w @ v))\n->", acc.run(grad(loss), w, backend=BACKEND))

@@ -21,6 +21,7 @@ import importlib
 from typing import Any
 
 from pyaccad.errors import (
+    ArgumentError,
     BackendUnavailable,
     CompileError,
     DTypeError,
@@ -83,6 +84,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ArgumentError",
     "BackendUnavailable",
     "CompileError",
     "DTypeError",

@@ -51,6 +51,10 @@ def _load(target: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    >>> main(["export", "--help"])  # doctest: +SKIP
+    """
     parser = argparse.ArgumentParser(prog="python -m pyaccad")
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="print a function as an accelerate Haskell module")

@@ -22,7 +22,15 @@ import numpy as np
 
 from pyaccad import backends as _backends
 from pyaccad.frontend.pytree import flatten, unflatten
-from pyaccad.frontend.tracing import Traced, Value, as_numpy_input, current_builder, trace
+from pyaccad.frontend.tracing import (
+    Traced,
+    Value,
+    as_numpy_input,
+    check_arguments,
+    current_builder,
+    function_name,
+    trace,
+)
 from pyaccad.ir import pprint
 from pyaccad.opt import optimize
 
@@ -36,23 +44,48 @@ class Jitted:
         self._cache: dict[tuple, tuple[Traced, Any]] = {}
         functools.update_wrapper(self, fn)
 
-    def __call__(self, *args: Any) -> Any:
-        leaves, in_tree = flatten(tuple(args))
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        leaves, in_tree = flatten((args, kwargs))
         if current_builder() is not None or any(isinstance(x, Value) for x in leaves):
             # Called while tracing (jit inside jit, or inside a derivative): just trace through.
-            return self.fn(*args)
-        arrays = [as_numpy_input(x, f"{getattr(self.fn, '__name__', 'function')} argument") for x in leaves]
+            return self.fn(*args, **kwargs)
+        name = function_name(self.fn)
+        arrays = [as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
         backend_name = _backends.resolve_name(self.backend)
         key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays))
         entry = self._cache.get(key)
         if entry is None:
             backend = _backends.get_backend(backend_name)
-            traced = trace(self.fn, *args)
+            check_arguments(self.fn, args, kwargs)
+            # Keyword arguments are traced like positional ones: they are part of the input pytree.
+            traced = trace(self.fn, *args) if not kwargs else trace(_with_keywords(self.fn), args, kwargs)
             executable = backend.compile(optimize(traced.program, backend_name))
             entry = self._cache[key] = (traced, executable)
         traced, executable = entry
         outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
         return unflatten(traced.out_tree, list(outputs))
+
+    @property
+    def trace_count(self) -> int:
+        """How many input signatures have been traced (and compiled) so far.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> f = acc.jit(lambda x: x * 2, backend="interp")
+        >>> _ = f(np.ones(2)), f(np.zeros(2)), f(np.ones(3))
+        >>> f.trace_count
+        2
+        """
+        return len(self._cache)
+
+
+def _with_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` taking its positional and keyword arguments as two pytrees."""
+
+    def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__name__ = function_name(fn)  # not functools.wraps: the signature must stay (args, kwargs)
+    return call
 
 
 def jit(fn: Callable[..., Any] | None = None, backend: str | None = None) -> Any:

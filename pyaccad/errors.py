@@ -19,31 +19,93 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class Error(Exception):
-    """Base class of every error pyaccad raises for bad use."""
+    """Base class of every error pyaccad raises for bad use.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> try:
+    ...     acc.run(lambda a: a.reshape(4), np.zeros(3), backend="interp")
+    ... except acc.Error as exc:
+    ...     print(type(exc).__name__)
+    ShapeError
+    """
 
 
 class ShapeError(Error, ValueError):
-    """Shapes, ranks or axes that do not fit the operation."""
+    """Shapes, ranks or axes that do not fit the operation.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a.sum(axis=1), np.zeros(3), backend="interp")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.ShapeError: sum: axis 1 is out of range for an array of rank 1
+    ...
+    """
 
 
 class DTypeError(Error, TypeError):
-    """Dtypes that do not fit the operation (pyaccad never promotes silently)."""
+    """Dtypes that do not fit the operation (pyaccad never promotes silently).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a, b: a + b, np.zeros(2, np.float32), np.zeros(2), backend="interp")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.DTypeError: add: operands must have one dtype, got float32, float64; use acc.cast ...
+    ...
+    """
 
 
 class BackendUnavailable(Error, RuntimeError):
-    """The requested backend cannot run here; the message says why."""
+    """The requested backend cannot run here; the message says why.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: a, np.zeros(2), backend="tpu")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.BackendUnavailable: backend: unknown backend 'tpu'; choose one of native, cuda, interp
+    ...
+    """
 
 
 class CompileError(Error, RuntimeError):
-    """A backend failed to compile a program."""
+    """A backend failed to compile a program (the message holds the compiler's diagnostics).
+
+    >>> import pyaccad as acc
+    >>> issubclass(acc.CompileError, acc.Error)
+    True
+    """
 
 
 class NotDifferentiable(Error, TypeError):
-    """A derivative was requested that does not exist (integer input, or a primitive without a rule)."""
+    """A derivative was requested that does not exist (integer input, or a primitive without a rule).
+
+    >>> import pyaccad as acc
+    >>> issubclass(acc.NotDifferentiable, acc.Error)
+    True
+    """
+
+
+class ArgumentError(Error, TypeError):
+    """A compiled or traced function was called with arguments that do not fit its signature.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a, b: a + b, np.zeros(2), backend="interp")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.ArgumentError: <lambda>(a, b): called with 1 positional argument(s): missing a required argument: 'b'
+    ...
+    """
 
 
 class IndexOutOfBounds(Error, IndexError):
-    """An array was read or written outside its extent at run time."""
+    """An array was read or written outside its extent at run time.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a, i: a[i], np.zeros(3), np.array(5), backend="interp")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.IndexOutOfBounds: backpermute: index (5,) is out of bounds for an array of shape (3,)
+    ...
+    """
 
 
 def user_frame_summary() -> str | None:

@@ -219,9 +219,8 @@ def _vjp(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
             fail(ShapeError, f"vjp: {len(ct_leaves)} cotangent arrays for {len(lin.outs)} outputs ({out_tree})")
         ct_atoms = [_matching(c, o, "pullback") for c, o in zip(ct_leaves, lin.outs, strict=True)]
         in_cts = transpose_into(linear, ct_atoms)
-        result = [instantiate(Zero(a.type)) for a in atoms]
-        for k, i in enumerate(lin.diff_inputs):
-            result[i] = instantiate(in_cts[k])
+        by_input = dict(zip(lin.diff_inputs, in_cts, strict=True))
+        result = [instantiate(by_input.get(i, Zero(a.type))) for i, a in enumerate(atoms)]
         return unflatten(in_tree, _values(result))
 
     return unflatten(out_tree, _values(lin.outs)), LinearFunction(lin.linear, pullback)

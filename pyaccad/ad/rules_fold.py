@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyaccad.ad.emitters import along, axis_slice, fold_add, idx, lit, op, scan_with
-from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register
+from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register, renamed_params
 from pyaccad.ad.lambdas import lambda_tangents
 from pyaccad.ad.monoids import monoid, monoids
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tscale, tsum
@@ -56,10 +56,14 @@ def check_closed(stmt: Stmt, env: Env) -> None:
 def _fold_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     lam, axis = stmt.params["lam"], stmt.params["axis"]
     found = monoids(lam)
+    k = len(stmt.outs)
     if found is not None and all(m == "add" for m in found):
+        if len(args) == 2 * k and all(is_zero(t) for t in args_tan[k:]) and args[0].shape[axis]:
+            # z has no tangent: fold the tangents without it (no zero arrays to build and transpose)
+            outs = copy_stmt(stmt, env, args)
+            return outs, list(emit("fold", tuple(instantiate(t) for t in args_tan[:k]), renamed_params(stmt, env)))
         return linear_rule(stmt, env, args, args_tan)
     outs = list(copy_stmt(stmt, env, args))
-    k = len(outs)
     xs, inits = args[:k], args[k:]
     xs_tan, inits_tan = args_tan[:k], args_tan[k:]
     if xs[0].shape[axis] == 0:  # y = z

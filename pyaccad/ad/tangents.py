@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyaccad.ad.emitters import lit, op
-from pyaccad.ir import ArrayType, Atom
+from pyaccad.ir import ArrayType, Atom, Lit
 from pyaccad.ir.types import is_float
 
 
@@ -77,8 +77,14 @@ def tsum(terms: Sequence[Tan], type_: ArrayType) -> Tan:
 
 
 def tscale(t: Tan, coeff: Atom) -> Tan:
-    """``t * coeff`` (``coeff`` a primal value of the same type), Zero when ``t`` is."""
-    return t if isinstance(t, Zero) else op("mul", t, coeff)
+    """``t * coeff`` (``coeff`` a primal value of the same type), Zero when ``t`` is; a literal 1 is skipped."""
+    if isinstance(t, Zero) or _is_one(coeff):
+        return t
+    return coeff if _is_one(t) else op("mul", t, coeff)
+
+
+def _is_one(a: Tan) -> bool:
+    return isinstance(a, Lit) and a.value == 1
 
 
 def tcast(t: Tan, type_: ArrayType) -> Tan:

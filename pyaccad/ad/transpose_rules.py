@@ -49,7 +49,8 @@ def _add_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
 
 @register("sub")
 def _sub_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], cts[0]), (stmt.args[1], op("neg", cts[0]))]
+    a, b = stmt.args
+    return [(a, cts[0])] + ([(b, op("neg", cts[0]))] if _lin(b, linear) else [])
 
 
 @register("neg")
@@ -74,7 +75,12 @@ def _div_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
 def _select_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     p, a, b = stmt.args
     zero = lit(0, a.type)
-    return [(a, op("select", p, cts[0], zero)), (b, op("select", p, zero, cts[0]))]
+    found: Contributions = []
+    if _lin(a, linear):
+        found.append((a, op("select", p, cts[0], zero)))
+    if _lin(b, linear):
+        found.append((b, op("select", p, zero, cts[0])))
+    return found
 
 
 @register("cast")
@@ -173,7 +179,7 @@ def _fold_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         if is_zero(ct):
             continue
         result.append((xs[j], along(ct, xs[j].shape, axis)))
-        if inits:
+        if inits and _lin(inits[j], linear):
             result.append((inits[j], sum_all(ct)))
     return result
 
@@ -196,7 +202,8 @@ def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         n = xs[j].shape[axis]
         if inits:
             part = axis_slice(ct, axis, 0, n) if reverse else axis_slice(ct, axis, 1, n + 1)
-            result.append((inits[j], sum_all(ct)))
+            if _lin(inits[j], linear):
+                result.append((inits[j], sum_all(ct)))
         else:
             part = ct
         if n:
@@ -245,7 +252,7 @@ def _permute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     index = stmt.params["index"]
     (ct,) = cts
     if kind == "add":
-        return [(defaults, ct), (x, gather_kept(ct, x, index))]
+        return [(defaults, ct)] + ([(x, gather_kept(ct, x, index))] if _lin(x, linear) else [])
     if kind != "first":
         fail(NotDifferentiable, f"permute: combine {kind} is not linear")
     # Overwrite: writes to one target land in source order, so the last source written there wins; the

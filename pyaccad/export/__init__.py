@@ -15,16 +15,13 @@ command line is ``python -m pyaccad export FILE.py:FUNC`` (:mod:`pyaccad.__main_
 
 Known gaps (kept here, in one place):
 
-* accelerate target: stencils need extents 3, 5, 7 or 9 per axis (accelerate's
-  ``Stencil`` instances); ``erf`` is printed as a helper good to 1.2e-7 (exact for
+* accelerate target: ``erf`` is printed as a helper good to 1.2e-7 (exact for
   ``Float``, approximate for ``Double``); ``expm1``/``log1p`` print as
   ``exp x - 1``/``log (1 + x)`` (accelerate has neither), losing relative precision
-  near 0; ``round`` is ``floor (abs x + 0.5)`` with its sign, off by one ulp-ties
-  such as 0.49999999999999994; integer ``div``/``mod`` by zero and negative integer
-  powers raise in Haskell where pyaccad defines them (0, and the truncated power);
-  tuples are limited to accelerate's widths (16 arrays, ``zipWith9``, ``I9``); a
-  scan of several arrays along an outer axis is not printed yet. Shapes are those of
-  the example arguments: index arithmetic (slices, pads, broadcasts) is fixed there.
+  near 0; tuples are limited to accelerate's widths (16 arrays,
+  ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3)
+  print as a ``generate`` that gathers the neighbours. Shapes are those of the example
+  arguments: index arithmetic (slices, pads, broadcasts) is fixed there.
 * generic target (:mod:`pyaccad.export.generic`): no ``permute``, ``scan``,
   ``stencil``, ``awhile``/``acond``, ``erf``, float ``mod``, float → int casts, tuple
   folds or several results — each raises :class:`GenericExportError`.

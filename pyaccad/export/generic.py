@@ -31,13 +31,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from pyaccad.export.haskell import ExportError, Printer, lambda_text, literal_text, paren
+from pyaccad.export.haskell import ExportError, Printer, lambda_text, let_block, literal_text, paren
 from pyaccad.export.rules import fill_template, function_of, param_names, single_op, template_of
 from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, ArrayType, Atom, Lit, Program, Stmt, Var
 
 
 class GenericExportError(ExportError):
-    """The program uses a primitive the generic (``ad``) target does not support."""
+    """The program uses a primitive the generic (``ad``) target does not support.
+
+    >>> import pyaccad as acc
+    >>> issubclass(GenericExportError, acc.Error)
+    True
+    """
 
 
 # Prelude spellings where the accelerate template uses accelerate-only names.
@@ -57,33 +62,54 @@ def _strides(shape: Sequence[int]) -> list[int]:
 
 
 def flat_index(indices: Sequence[str], shape: Sequence[int]) -> str:
-    """``i * 4 + j`` for indices into an array of ``shape``."""
+    """``i * 4 + j`` for indices into an array of ``shape``.
+
+    >>> flat_index(["i", "j"], (3, 4))
+    'i * 4 + j'
+    """
     terms = [i if s == 1 else f"{paren(i)} * {s}" for i, s in zip(indices, _strides(shape), strict=True)]
     return " + ".join(terms) if terms else "0"
 
 
 def unflatten(flat: str, shape: Sequence[int]) -> list[str]:
-    """The multi-index of element ``flat`` of an array of ``shape``."""
+    """The multi-index of element ``flat`` of an array of ``shape``.
+
+    >>> unflatten("o", (3, 4))
+    ['o `div` 4', 'o `mod` 4']
+    """
     out = []
     for d, (n, s) in enumerate(zip(shape, _strides(shape), strict=True)):
         text = flat if s == 1 else f"{flat} `div` {s}"
-        out.append(text if d == 0 else f"({text}) `mod` {n}")
+        out.append(text if d == 0 else f"{paren(text)} `mod` {n}")
     return out
 
 
 class GenericPrinter(Printer):
+    """The printer with the generic target's rules: Prelude names, flat ``Vector`` reads, no ``the``.
+
+    >>> from pyaccad.ir import Var, ArrayType, FLOAT64
+    >>> p = GenericPrinter()
+    >>> x = Var(ArrayType(FLOAT64, (2, 3)), "x")
+    >>> _ = p.bind(x, array_level=True)
+    >>> p.read(x, ["i", "j"])
+    'x V.! (i * 3 + j)'
+    """
+
     def rule(self, name: str):
+        """This target's rule for ``name``, or a GenericExportError naming the primitive."""
         rule = _RULES.get(name) or (_elementwise if name in ELEMENTWISE or name in ("select", "cast") else None)
         if rule is None or name in _UNSUPPORTED:
             raise GenericExportError(f"export_generic: primitive {name!r} is not supported by the generic target")
         return rule
 
     def exp(self, atom: Atom, operand_with_var: bool = False) -> str:
+        """A scalar: literals bare (types come from ``a``), rank-0 arrays are plain scalars here."""
         if isinstance(atom, Lit):
             return literal_text(atom.value, atom.dtype)
         return self.inlined.get(atom) or self.names[atom]
 
     def array(self, atom: Atom) -> str:
+        """An array value: its name (a ``Vector``, or a scalar at rank 0)."""
         return self.exp(atom)
 
     def read(self, atom: Atom, indices: Sequence[str]) -> str:
@@ -216,9 +242,7 @@ def _indexed(p: GenericPrinter, shape: Sequence[int], names: Sequence[str], body
     """``V.generate n (\\o -> let i = ..; j = .. in body)``: ``names`` bound to the multi-index of ``o``."""
     o = p.fresh("o")
     bindings = [f"{n} = {e}" for n, e in zip(names, unflatten(o, shape), strict=True)]
-    lines = ["let " + bindings[0], *("    " + b for b in bindings[1:])] if bindings else []
-    lines += [("in  " if bindings else "") + body[0], *(("    " if bindings else "") + line for line in body[1:])]
-    return f"V.generate {prod(shape)} ({lambda_text([o], lines)})"
+    return f"V.generate {prod(shape)} ({lambda_text([o], let_block(bindings, body))})"
 
 
 def _generate(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
@@ -284,7 +308,10 @@ def _type(t: ArrayType) -> str:
 
 
 def generic_module_source(program: Program, module: str, name: str) -> str:
-    """The generic Haskell module of ``program``: ``name`` and ``nameFlat`` (float inputs as one list)."""
+    """The generic Haskell module of ``program``: ``name`` and ``nameFlat`` (float inputs as one list).
+
+    See the module docstring for an example.
+    """
     p = GenericPrinter()
     p.used.update({name, f"{name}Flat", "o", "k"})
     ins = [p.bind(v, True) for v in program.inputs]

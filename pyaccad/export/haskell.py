@@ -25,7 +25,7 @@ this module owns names, layout, literals and types.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
->>> print(module_source(trace(lambda x: x * x, np.ones(3, np.float32)).program, "M", "square", ["x"]))
+>>> print(module_source(trace(lambda x: x * x, np.ones(3, np.float32)).program, "M", "square"))
 ... # doctest: +ELLIPSIS
 -- | square, ...
 module M (square) where
@@ -53,7 +53,12 @@ from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, ArrayType, Atom, Li
 
 
 class ExportError(Error, ValueError):
-    """A program (or part of one) that this export target cannot express; the message says what and why."""
+    """A program (or part of one) that this export target cannot express; the message says what and why.
+
+    >>> import pyaccad as acc
+    >>> issubclass(ExportError, acc.Error)
+    True
+    """
 
 
 HS_SCALAR = {FLOAT32: "Float", FLOAT64: "Double", INT32: "Int32", INT64: "Int", BOOL: "Bool"}
@@ -72,14 +77,22 @@ def hs_array_type(t: ArrayType) -> str:
 
 
 def shape_exp(shape: Sequence[int]) -> str:
-    """A static shape as an ``Exp`` index: ``Z_`` or ``I2 3 4``."""
+    """A static shape as an ``Exp`` index: ``Z_`` or ``I2 3 4``.
+
+    >>> shape_exp(()), shape_exp((3, 4))
+    ('Z_', 'I2 3 4')
+    """
     if len(shape) > MAX_TUPLE:
         raise ExportError(f"export: rank {len(shape)} is above accelerate's I1..I{MAX_TUPLE} index patterns")
     return "Z_" if not shape else f"I{len(shape)} " + " ".join(map(str, shape))
 
 
 def tuple_of(items: Sequence[str], what: str = "tuple") -> str:
-    """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp)."""
+    """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp).
+
+    >>> tuple_of(["a"]), tuple_of(["a", "the b"])
+    ('a', 'T2 a (the b)')
+    """
     if len(items) == 1:
         return items[0]
     if len(items) > 16:
@@ -88,12 +101,20 @@ def tuple_of(items: Sequence[str], what: str = "tuple") -> str:
 
 
 def index_pattern(names: Sequence[str]) -> str:
-    """The lambda pattern binding index components: ``(I2 i j)``, or ``_`` for rank 0."""
+    """The lambda pattern binding index components: ``(I2 i j)``, or ``_`` for rank 0.
+
+    >>> index_pattern(["i", "j"]), index_pattern([])
+    ('(I2 i j)', '_')
+    """
     return f"(I{len(names)} {' '.join(names)})" if names else "_"
 
 
 def is_atomic(text: str) -> bool:
-    """True when ``text`` needs no brackets as a function argument."""
+    """True when ``text`` needs no brackets as a function argument.
+
+    >>> is_atomic("x"), is_atomic("(a + b)"), is_atomic("(a) + (b)"), is_atomic("sin x")
+    (True, True, False, False)
+    """
     if re.fullmatch(r"[\w']+(\.[\w']+)*", text):
         return True
     if text[:1] in "([" and _closing(text, 0) == len(text) - 1:
@@ -102,6 +123,11 @@ def is_atomic(text: str) -> bool:
 
 
 def paren(text: str) -> str:
+    """``text`` bracketed unless it is atomic.
+
+    >>> paren("x"), paren("f x")
+    ('x', '(f x)')
+    """
     return text if is_atomic(text) else f"({text})"
 
 
@@ -118,7 +144,12 @@ def _closing(text: str, start: int) -> int:
 
 
 def literal_text(value: object, dtype: np.dtype) -> str:
-    """A scalar as a Haskell value (no type annotation): ``2.5``, ``(-3)``, ``True``, ``(1/0)``."""
+    """A scalar as a Haskell value (no type annotation): ``2.5``, ``(-3)``, ``True``, ``(1/0)``.
+
+    >>> from pyaccad.ir import FLOAT32, INT64
+    >>> literal_text(2.5, FLOAT32), literal_text(-3, INT64), literal_text(float("inf"), FLOAT32)
+    ('2.5', '(-3)', '(1/0)')
+    """
     if dtype == BOOL:
         return "True" if value else "False"
     if dtype in (FLOAT32, FLOAT64):
@@ -134,7 +165,13 @@ def literal_text(value: object, dtype: np.dtype) -> str:
 
 
 class Printer:
-    """Names, scopes and layout while printing one exported function."""
+    """Names, scopes and layout while printing one exported function.
+
+    >>> from pyaccad.ir import Var, ArrayType, FLOAT32
+    >>> p = Printer()
+    >>> p.bind(Var(ArrayType(FLOAT32, ()), "sum"), array_level=True), p.fresh("v"), p.fresh("v")
+    ('sum1', 'v', 'v1')
+    """
 
     def __init__(self, blas: bool = False) -> None:
         self.blas = blas
@@ -220,10 +257,6 @@ class Printer:
         name = self.names[atom]
         return f"the {name}" if atom in self.array_level else name
 
-    def scalar_init(self, atom: Atom) -> str:
-        """A rank-0 fold/scan/while initial value as an ``Exp``."""
-        return self.exp(atom)
-
     def fold_fills(self, stmt: Stmt) -> Stmt:
         """``stmt`` reading literals in place of arrays filled with them, where it is element-wise.
 
@@ -301,25 +334,53 @@ class Printer:
         return lambda_text(patterns, self.body(program, array_level=False, result=result))
 
     def bind_inputs(self, program: Program, index: bool = False) -> list[str]:
+        """Names for a lambda's inputs (index names ``i``, ``j``... for unnamed indices)."""
         return [self.bind(v, False, index) for v in program.inputs]
 
 
 def lambda_text(patterns: Sequence[str], body: Sequence[str]) -> str:
-    """A lambda over ``patterns`` whose body is the lines ``body``."""
+    """A lambda over ``patterns`` whose body is the lines ``body``.
+
+    >>> lambda_text(["x"], ["x * x"])
+    '\\\\x -> x * x'
+    """
     head = f"\\{' '.join(patterns)} ->" if patterns else "\\_ ->"
     if len(body) == 1:
         return f"{head} {body[0]}"
     return head + "\n" + "\n".join("  " + line for line in body)
 
 
+def let_block(bindings: Sequence[str], body: Sequence[str]) -> list[str]:
+    """``let`` ``bindings`` ``in`` ``body`` as lines (``body`` alone when there are no bindings).
+
+    >>> let_block(["a = 1", "b = 2"], ["a + b"])
+    ['let a = 1', '    b = 2', 'in  a + b']
+    """
+    if not bindings:
+        return list(body)
+    lines = ["let " + bindings[0], *("    " + b for b in bindings[1:])]
+    return lines + ["in  " + body[0], *("    " + line for line in body[1:])]
+
+
 def hang(prefix: str, text: str) -> list[str]:
-    """``prefix`` + ``text``, with continuation lines indented past the prefix's start."""
+    """``prefix`` + ``text``, with continuation lines indented past the prefix's start.
+
+    >>> hang("a = ", "f x" + chr(10) + "  y")
+    ['a = f x', '      y']
+    """
     first, *rest = text.split("\n")
     return [prefix + first] + ["    " + line for line in rest]
 
 
 def live_stmts(stmts: Sequence[Stmt], outputs: Sequence[Atom]) -> list[Stmt]:
-    """The statements that contribute to ``outputs`` (all primitives are pure)."""
+    """The statements that contribute to ``outputs`` (all primitives are pure).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> prog = trace(lambda x: (x + x, -x)[0], np.ones(2)).program
+    >>> [s.prim.name for s in live_stmts(prog.stmts, prog.outputs)]
+    ['add']
+    """
     needed = {a for a in outputs if isinstance(a, Var)}
     kept: list[Stmt] = []
     for stmt in reversed(stmts):
@@ -332,7 +393,14 @@ def live_stmts(stmts: Sequence[Stmt], outputs: Sequence[Atom]) -> list[Stmt]:
 
 
 def use_counts(program: Program, stmts: Sequence[Stmt]) -> Counter:
-    """How often each variable is used; uses inside nested programs count twice (never inline into them)."""
+    """How often each variable is used; uses inside nested programs count twice (never inline into them).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> prog = trace(lambda x: x * x, np.ones(2)).program
+    >>> use_counts(prog, prog.stmts)[prog.inputs[0]]
+    2
+    """
     counts: Counter = Counter(a for a in program.outputs if isinstance(a, Var))
     for stmt in stmts:
         counts.update(a for a in stmt.args if isinstance(a, Var))
@@ -350,17 +418,20 @@ def _inlinable(stmt: Stmt, uses: Counter) -> bool:
 
 
 def signature_type(types: Sequence[ArrayType]) -> str:
-    """``Acc (Vector Float)`` or ``Acc (Vector Float, Matrix Float)``."""
+    """``Acc (Vector Float)`` or ``Acc (Vector Float, Matrix Float)``.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT32, INT64
+    >>> signature_type([ArrayType(FLOAT32, (3,)), ArrayType(INT64, (2, 2))])
+    'Acc (Vector Float, Matrix Int)'
+    """
     inner = [hs_array_type(t) for t in types]
     if len(inner) > 16:
         raise ExportError(f"export: {len(inner)} arrays is wider than accelerate's 16-tuples")
     return "Acc ()" if not inner else f"Acc ({', '.join(inner)})"
 
 
-def module_source(
-    program: Program, module: str, name: str, arg_names: Sequence[str] = (), blas: bool = False, origin: str = ""
-) -> str:
-    """The Haskell module exporting ``name``, the accelerate version of ``program``."""
+def module_source(program: Program, module: str, name: str, blas: bool = False) -> str:
+    """The Haskell module exporting ``name``, the accelerate version of ``program`` (see the module doc)."""
     if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
         raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
     if not re.fullmatch(r"[a-z_][\w']*", name) or name in RESERVED:
@@ -381,7 +452,7 @@ def module_source(
     else:
         definition = [f"{head} ="] + ["  " + line for line in body]
     described = ", ".join(f"{n} :: {t}" for n, t in zip(ins, program.input_types, strict=True))
-    header = f"-- | {name}, exported by pyaccad{origin} from a trace at the example arguments"
+    header = f"-- | {name}, exported by pyaccad from a trace at the example arguments"
     header += f" {described}." if described else " (none)."
     from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
 

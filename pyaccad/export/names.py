@@ -35,7 +35,11 @@ INDEX_NAMES = "ijklmn"  # unhinted index variables take these first
 
 
 def sanitize(hint: str) -> str:
-    """A Haskell variable-like spelling of ``hint`` ("" for none); clashes with RESERVED are resolved by the caller."""
+    """A Haskell variable-like spelling of ``hint`` ("" for none); clashes with RESERVED are resolved by the caller.
+
+    >>> sanitize("W1"), sanitize("")
+    ('w1', '')
+    """
     name = re.sub(r"\W", "_", hint)
     if not name or name == "_":
         return ""
@@ -46,7 +50,11 @@ def sanitize(hint: str) -> str:
 
 
 def letters(n: int) -> str:
-    """``a``, ``b``, ..., ``z``, ``aa``, ...: names for values the user did not name."""
+    """``a``, ``b``, ..., ``z``, ``aa``, ...: names for values the user did not name.
+
+    >>> [letters(n) for n in (0, 25, 26)]
+    ['a', 'z', 'aa']
+    """
     s, n = "", n + 1
     while n:
         n, r = divmod(n - 1, 26)

@@ -47,7 +47,11 @@ RULES: dict[str, Rule] = {}
 
 
 def rule_for(name: str) -> Rule:
-    """The rule for primitive ``name``, or an ExportError naming it."""
+    """The rule for primitive ``name``, or an ExportError naming it.
+
+    >>> rule_for("sin") is RULES["sin"]
+    True
+    """
     rule = RULES.get(name)
     if rule is None:
         raise ExportError(f"export: no accelerate export rule for primitive {name!r}")
@@ -55,6 +59,13 @@ def rule_for(name: str) -> Rule:
 
 
 def is_elementwise(stmt: Stmt) -> bool:
+    """Whether ``stmt`` applies an element-wise primitive (a table row, ``select`` or ``cast``).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> is_elementwise(trace(lambda x: -x, np.ones(2)).program.stmts[0])
+    True
+    """
     return stmt.prim.name in ELEMENTWISE or stmt.prim.name in ("select", "cast")
 
 
@@ -85,8 +96,9 @@ def _with_literals(p: Printer, stmt: Stmt, template: str) -> str:
     if len(stmt.args) == 2 and len(arrays) == 1 and template in (f"{{0}} {op} {{1}}", f"{{1}} {op} {{0}}"):
         lit = next(a for a in stmt.args if isinstance(a, Lit))
         section = fill_template(template, ["" if a is arrays[0] else p.exp(lit, bare) for a in stmt.args]).strip()
-        if not section.startswith("-"):
-            return f"map ({section}) {paren(p.array(arrays[0]))}"
+        if section.startswith("- "):  # (- 1) is negation, not a section
+            section = f"subtract {section[2:]}"
+        return f"map {paren(section)} {paren(p.array(arrays[0]))}"
     names = dict(zip(arrays, param_names(p, len(arrays)), strict=True))
     body = fill_template(template, [p.exp(a, bare) if isinstance(a, Lit) else names[a] for a in stmt.args])
     combinator = "map" if len(arrays) == 1 else "zipWith" if len(arrays) == 2 else f"zipWith{len(arrays)}"
@@ -127,7 +139,14 @@ def _map(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 
 def single_op(lam: Program) -> str | None:
-    """``(+)``/``max``/``sin``/``const`` when the lambda is one element-wise operation on its inputs, in order."""
+    """``(+)``/``max``/``sin``/``const`` when the lambda is one element-wise operation on its inputs, in order.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> prog = trace(lambda x: acc.fold(lambda a, b: acc.maximum(a, b), 0.0, x), np.ones(3)).program
+    >>> single_op(prog.stmts[-1].params["lam"])
+    'max'
+    """
     if not lam.stmts and len(lam.outputs) == 1 and lam.inputs and lam.outputs[0] is lam.inputs[0]:
         return "const" if len(lam.inputs) == 2 else "id" if len(lam.inputs) == 1 else None
     if len(lam.stmts) != 1 or len(lam.outputs) != 1:
@@ -204,7 +223,11 @@ def _scan(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 
 def index_result(outputs: Sequence[str]) -> str:
-    """Index components as an ``Exp`` shape: ``I2 i (j + 1)``."""
+    """Index components as an ``Exp`` shape: ``I2 i (j + 1)``.
+
+    >>> index_result(["i", "j + 1"])
+    'I2 i (j + 1)'
+    """
     return "Z_" if not outputs else f"I{len(outputs)} " + " ".join(paren(o) for o in outputs)
 
 
@@ -230,9 +253,10 @@ def _permute(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 def _stencil(p: Printer, stmt: Stmt, array_level: bool) -> str:
     size, boundary = tuple(stmt.params["size"]), stmt.params["boundary"]
-    if any(s not in (3, 5, 7, 9) for s in size):
-        raise ExportError(f"export: stencil of size {size}: accelerate's stencils have extents 3, 5, 7 or 9")
     lam: Program = stmt.params["lam"]
+    if any(s not in (3, 5, 7, 9) for s in size) or len(size) > 3:
+        # accelerate's Stencil instances have extents 3..9: other stencils gather their neighbours themselves.
+        return _unzipped(len(lam.outputs), structural.stencil_by_generate(p, stmt))
     names = p.bind_inputs(lam)
     pattern = _nested_tuple(names, size)
     function = p.lam(lam, [pattern])

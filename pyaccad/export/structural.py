@@ -16,6 +16,7 @@ is the usual accelerate expression — both operands replicated to
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from math import prod
 
@@ -25,9 +26,13 @@ from pyaccad.export.haskell import (
     Printer,
     hs_array_type,
     index_pattern,
+    lambda_text,
+    let_block,
     literal_text,
+    live_stmts,
     paren,
     shape_exp,
+    use_counts,
 )
 from pyaccad.ir import FLOAT_DTYPES, Lit, Stmt
 
@@ -35,7 +40,11 @@ IndexMap = Callable[..., Sequence[str]]
 
 
 def gather(p: Printer, out_shape: Sequence[int], source: str, index_map: IndexMap) -> str:
-    """``backpermute`` to ``out_shape`` reading ``source`` at ``index_map(*index names)``."""
+    """``backpermute`` to ``out_shape`` reading ``source`` at ``index_map(*index names)``.
+
+    >>> gather(Printer(), (2,), "x", lambda i: [f"{i} + 1"])
+    'backpermute (I1 2) (\\\\(I1 i) -> I1 (i + 1)) x'
+    """
     names = [p.fresh(n) for n in "ijklmnopq"[: len(out_shape)]]
     result = list(index_map(*names))
     used = set(" ".join(result).replace("(", " ").replace(")", " ").split())
@@ -45,7 +54,11 @@ def gather(p: Printer, out_shape: Sequence[int], source: str, index_map: IndexMa
 
 
 def permute_axes(p: Printer, source: str, shape: Sequence[int], perm: Sequence[int]) -> str:
-    """``source`` (of ``shape``) with axes permuted: output axis ``d`` is input axis ``perm[d]``."""
+    """``source`` (of ``shape``) with axes permuted: output axis ``d`` is input axis ``perm[d]``.
+
+    >>> permute_axes(Printer(), "x", (2, 3, 4), (2, 0, 1))
+    'backpermute (I3 4 2 3) (\\\\(I3 i j k) -> I3 j k i) x'
+    """
     if list(perm) == [1, 0]:
         return f"transpose {paren(source)}"
     out_shape = [shape[d] for d in perm]
@@ -58,7 +71,11 @@ def permute_axes(p: Printer, source: str, shape: Sequence[int], perm: Sequence[i
 
 
 def affine(name: str, scale: int, offset: int) -> str:
-    """``scale * name + offset`` written without noise (``i``, ``i + 2``, ``2 * i - 1``)."""
+    """``scale * name + offset`` written without noise (``i``, ``i + 2``, ``2 * i - 1``).
+
+    >>> affine("i", 1, 0), affine("i", 2, -1)
+    ('i', '2 * i - 1')
+    """
     text = name if scale == 1 else f"{scale} * {name}"
     if offset > 0:
         return f"{text} + {offset}"
@@ -177,6 +194,56 @@ def _concatenate(p: Printer, stmt: Stmt, array_level: bool) -> str:
     for k in range(len(arrays) - 2, -1, -1):
         body = f"{names[axis]} < {offsets[k + 1]} ? ({read(k)}, {body})"
     return f"generate {paren(shape_exp(out_shape))} (\\{index_pattern(names)} -> {body})"
+
+
+def _boundary_index(index: str, n: int, boundary: str) -> str:
+    """``index`` (an offset position, possibly outside ``[0, n)``) brought inside as ``boundary`` says."""
+    if boundary == "wrap":
+        return f"{paren(index)} `mod` {n}"
+    if boundary == "mirror":  # reflect without repeating the edge (period 2n - 2), as accelerate and interp do
+        if n == 1:
+            return "0"
+        folded = f"{paren(index)} `mod` {2 * n - 2}"
+        return f"{folded} >= {n} ? ({2 * n - 2} - {folded}, {folded})"
+    return f"max 0 (min {n - 1} {paren(index)})"  # clamp, and constant (its reads outside are not used)
+
+
+def stencil_by_generate(p: Printer, stmt: Stmt) -> str:
+    """A stencil as ``generate``: each neighbour read at its boundary-mapped index, then the lambda's body.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> prog = trace(lambda v: acc.stencil(lambda n: n[0], v, 1), np.ones(4)).program
+    >>> p = Printer()
+    >>> _ = p.bind(prog.inputs[0], array_level=True)
+    >>> print(stencil_by_generate(p, prog.stmts[0]))
+    generate (I1 4) (\\(I1 i) ->
+      let a = v ! I1 i
+      in  a)
+    """
+    (x,) = stmt.args
+    size, boundary, lam = tuple(stmt.params["size"]), stmt.params["boundary"], stmt.params["lam"]
+    names = [p.fresh(n) for n in "ijklmnopq"[: len(size)]]
+    neighbours = p.bind_inputs(lam)
+    offsets = itertools.product(*(range(-(s // 2), s // 2 + 1) for s in size))
+    bindings = []
+    used = use_counts(lam, live_stmts(lam.stmts, lam.outputs))
+    for var, neighbour, offset in zip(lam.inputs, neighbours, offsets, strict=True):
+        if not used[var]:
+            continue
+        shifted = [affine(i, 1, d) for i, d in zip(names, offset, strict=True)]
+        at = [
+            i if d == 0 else _boundary_index(s, n, boundary)
+            for i, s, d, n in zip(names, shifted, offset, x.shape, strict=True)
+        ]
+        read = f"{p.array(x)} ! I{len(at)} " + " ".join(paren(a) for a in at)
+        outside = [f"{s} < 0 || {s} >= {n}" for s, d, n in zip(shifted, offset, x.shape, strict=True) if d]
+        if boundary == "constant" and outside:
+            value = p.exp(Lit(stmt.params["value"], x.dtype), operand_with_var=True)
+            read = f"{' || '.join(outside)} ? ({value}, {read})"
+        bindings.append(f"{neighbour} = {read}")
+    body = let_block(bindings, p.body(lam, array_level=False))
+    return f"generate {paren(shape_exp(x.shape))} ({lambda_text([index_pattern(names)], body)})"
 
 
 def _matmul(p: Printer, stmt: Stmt, array_level: bool) -> str:

@@ -23,7 +23,15 @@ _OPERATOR_CHARS = set("+-*/<>=&|^!?.")
 
 
 def template_of(stmt: Stmt) -> str:
-    """The Haskell template of an element-wise statement (``{0}``, ``{1}``... for the operands)."""
+    """The Haskell template of an element-wise statement (``{0}``, ``{1}``... for the operands).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> import pyaccad as acc
+    >>> lam = trace(lambda n: acc.map(lambda v: v**2, n), np.arange(3)).program.stmts[-1].params["lam"]
+    >>> template_of(lam.stmts[0])
+    '{0} ^ {1}'
+    """
     name = stmt.prim.name
     if name == "select":
         return "{0} ? ({1}, {2})"
@@ -35,6 +43,9 @@ def template_of(stmt: Stmt) -> str:
         if name in ("floordiv", "mod") and not (isinstance(divisor, Lit) and divisor.value != 0):
             # pyaccad defines integer division by zero as 0; Haskell's div and mod raise.
             return f"{{1}} == 0 ? (0, {template})"
+        if name == "pow" and not (isinstance(divisor, Lit) and divisor.value >= 0):
+            # A negative exponent gives the power truncated toward zero (pyaccad's choice); Haskell's ^ raises.
+            return "{1} < 0 ? ({0} == 1 ? (1, {0} == -1 ? ({1} `mod` 2 == 0 ? (1, -1), 0)), {0} ^ {1})"
         return template
     return ELEMENTWISE[name].hs
 
@@ -103,7 +114,11 @@ def _fits(inner: str | None, outer: str, side: str) -> bool:
 
 
 def top_operator(text: str) -> str | None:
-    """The loosest-binding operator at bracket depth 0 of ``text`` (None for an application or atom)."""
+    """The loosest-binding operator at bracket depth 0 of ``text`` (None for an application or atom).
+
+    >>> top_operator("a * b + c"), top_operator("f (a + b)")
+    ('+', None)
+    """
     if text.startswith("\\"):
         return "::"
     depth, best = 0, None
@@ -116,12 +131,22 @@ def top_operator(text: str) -> str | None:
 
 
 def param_names(printer: Printer, n: int) -> list[str]:
-    """Fresh names for the parameters of a printed helper lambda: ``v``, ``w``, ``u``, then ``v1``, ..."""
+    """Fresh names for the parameters of a printed helper lambda: ``v``, ``w``, ``u``, then ``v1``, ...
+
+    >>> param_names(Printer(), 4)
+    ['v', 'w', 'u', 'v1']
+    """
     return [printer.fresh(base) for base in ["v", "w", "u", *(f"v{k}" for k in range(1, n))][:n]]
 
 
 def function_of(template: str, printer: Printer, arity: int) -> str:
-    """The template as a function: ``(+)``, ``sin``, ``atan2``, or a lambda when it is neither."""
+    """The template as a function: ``(+)``, ``sin``, ``atan2``, or a lambda when it is neither.
+
+    >>> function_of("{0} + {1}", Printer(), 2), function_of("atan2 {0} {1}", Printer(), 2)
+    ('(+)', 'atan2')
+    >>> function_of("log (1 + {0})", Printer(), 1)
+    '\\\\v -> log (1 + v)'
+    """
     holes = " ".join(f"{{{i}}}" for i in range(arity))
     if arity == 2 and template.startswith("{0} ") and template.endswith(" {1}"):
         op = template[4:-4]

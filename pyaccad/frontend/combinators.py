@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import DTypeError, ShapeError
+from pyaccad.errors import DTypeError, Error, ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_axis, normalize_shape
-from pyaccad.frontend.lambdas import IGNORE, cond, loop, trace_lambda, while_
+from pyaccad.frontend.lambdas import IGNORE, check_arity, cond, loop, trace_lambda, while_
 from pyaccad.frontend.operators import cast
 from pyaccad.frontend.permutations import backpermute, permute, stencil
 from pyaccad.frontend.pytree import unflatten
@@ -34,7 +34,9 @@ from pyaccad.frontend.tracing import (
     Exp,
     Value,
     check_live,
+    current_builder,
     default_dtype,
+    dtype_named,
     embed_constant,
     emit,
     fail,
@@ -44,7 +46,7 @@ from pyaccad.frontend.tracing import (
     to_value,
     wrap,
 )
-from pyaccad.ir import BOOL, INT64, Atom, dtype_of, scalar_type
+from pyaccad.ir import BOOL, INT64, Atom, scalar_type
 
 __all__ = [
     "IGNORE",
@@ -120,6 +122,8 @@ def the(a: Any) -> Value:
     >>> acc.run(f, np.array([1.0, 3.0]), backend="interp")
     array([-2.,  0.])
     """
+    if current_builder() is None:
+        fail(Error, "the: called outside a traced function (use acc.jit or acc.run)")
     value = to_value(a, "the")
     if value.shape != ():
         fail(ShapeError, f"the: expects a rank-0 array, got shape {value.shape}")
@@ -151,7 +155,7 @@ def fill(shape: Any, value: Any, dtype: Any = None) -> Value:
     """
     dims = normalize_shape(shape, "fill")
     if is_scalar_literal(value):
-        lit = literal(value, dtype_of(dtype) if dtype is not None else default_dtype(value), "fill")
+        lit = literal(value, dtype_named(dtype, "fill") if dtype is not None else default_dtype(value), "fill")
         (var,) = emit("broadcast_in_dim", (lit,), {"shape": dims, "dims": ()})
         return wrap(var)
     scalar = to_value(value, "fill")
@@ -321,6 +325,8 @@ def acond(p: Any, then_fn: Callable[..., Any], else_fn: Callable[..., Any], *arg
     >>> acc.run(f, np.array([1.0, -3.0]), backend="interp")
     array([-1.,  3.])
     """
+    check_arity(then_fn, len(args), "acond (then)")
+    check_arity(else_fn, len(args), "acond (else)")
     pred = to_value(p, "acond") if not isinstance(p, (bool, np.bool_)) else p
     if isinstance(pred, Value) and pred.var.type != scalar_type(BOOL):
         fail(DTypeError, f"acond: the predicate must be a rank-0 bool array, got {pred.var.type}")

@@ -19,12 +19,13 @@ array([0., 0., 2., 3.])
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import DTypeError, Error, ShapeError
+from pyaccad.errors import ArgumentError, DTypeError, Error, ShapeError
 from pyaccad.frontend.operators import cast
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
 from pyaccad.frontend.tracing import (
@@ -34,6 +35,8 @@ from pyaccad.frontend.tracing import (
     current_builder,
     emit,
     fail,
+    function_name,
+    in_scalar_scope,
     is_scalar_literal,
     literal,
     to_value,
@@ -46,7 +49,13 @@ from pyaccad.ir.types import is_int
 
 
 class _Ignore:
-    """The type of :data:`IGNORE`."""
+    """The type of :data:`IGNORE`: a ``permute`` index function returns it to drop an element.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> f = lambda a: acc.permute(lambda x, y: x + y, acc.fill(1, 0), lambda i: acc.IGNORE, a)
+    >>> acc.run(f, np.array([5, 6]), backend="interp")
+    array([0])
+    """
 
     def __repr__(self) -> str:
         return "acc.IGNORE"
@@ -82,26 +91,65 @@ class Scatter:
         self.indices = indices
 
 
-def with_literals(fn: Callable[..., Any], dtypes: Sequence[np.dtype] | None, what: str) -> Callable[..., Any]:
-    """``fn`` whose Python number results become values of ``dtypes`` (the types the caller expects).
+def with_literals(
+    fn: Callable[..., Any], types: Sequence[np.dtype | ArrayType] | None, what: str
+) -> Callable[..., Any]:
+    """``fn`` whose Python number results become values of ``types`` (what the caller expects).
+
+    A type is a dtype, or an :class:`~pyaccad.ir.ArrayType` at array level: a literal
+    returned where an array of a shape is expected fills that shape (``acond``/``awhile``).
 
     >>> import numpy as np, pyaccad as acc
     >>> acc.run(lambda a: acc.fold(lambda x, y: 0, 5, a), np.arange(3, dtype=np.int32), backend="interp").dtype
     dtype('int32')
+    >>> acc.run(lambda a: acc.acond(a[0] > 0, lambda: a, lambda: 0), np.arange(2, dtype=np.int32), backend="interp")
+    array([0, 0], dtype=int32)
     """
-    if dtypes is None:
+    if types is None:
         return fn
 
     def typed(*args: Any) -> Any:
         leaves, tree = flatten(fn(*args))
-        if len(leaves) != len(dtypes):
+        if len(leaves) != len(types):
             return unflatten(tree, leaves)  # the type rule reports the mismatch with its own message
-        leaves = [
-            value_of(literal(x, d, what)) if is_scalar_literal(x) else x for x, d in zip(leaves, dtypes, strict=True)
-        ]
+        leaves = [_typed_literal(x, t, what) if is_scalar_literal(x) else x for x, t in zip(leaves, types, strict=True)]
         return unflatten(tree, leaves)
 
     return typed
+
+
+def _typed_literal(x: Any, spec: np.dtype | ArrayType, what: str) -> Value:
+    if not isinstance(spec, ArrayType):
+        return value_of(literal(x, spec, what))
+    lit = literal(x, spec.dtype, what)
+    if spec.shape == () or in_scalar_scope():
+        return value_of(lit)
+    (var,) = emit("broadcast_in_dim", (lit,), {"shape": spec.shape, "dims": ()})
+    return wrap(var)
+
+
+def check_arity(fn: Any, n: int, what: str) -> None:
+    """Raise a clear error unless ``fn`` is a function that can take ``n`` positional arguments.
+
+    >>> check_arity(lambda x: x, 2, "fold")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.ArgumentError: fold: the function <lambda>(x) must take 2 argument(s): too many positional arguments
+    ...
+    """
+    if not callable(fn):
+        fail(DTypeError, f"{what}: expected a function, got {type(fn).__name__}")
+    try:
+        signature = inspect.signature(fn, follow_wrapped=False)  # a wrapper may take other arguments
+    except (TypeError, ValueError):  # builtins without a signature: the call itself decides
+        return
+    try:
+        signature.bind(*range(n))
+        return
+    except TypeError as exc:
+        problem = str(exc)
+    # Raised outside the except block, so the user sees one error, not a chain ending in inspect's.
+    fail(ArgumentError, f"{what}: the function {function_name(fn)}{signature} must take {n} argument(s): {problem}")
 
 
 def trace_lambda(
@@ -117,8 +165,7 @@ def trace_lambda(
     >>> [str(t) for t in progs[0][0].input_types]
     ['i64[]', 'i64[]']
     """
-    if not callable(fn):
-        fail(DTypeError, f"{what}: expected a function, got {type(fn).__name__}")
+    check_arity(fn, len(arg_spec), what)
     leaves, tree = flatten(tuple(arg_spec))
     hints = _arg_hints(fn, len(arg_spec)) if len(leaves) == len(arg_spec) else None
     return trace_program(
@@ -176,7 +223,7 @@ def cond(pred: Any, then_: Any, else_: Any) -> Any:
     # Retrace a branch whose Python literals meet values of another dtype, at the other's dtypes.
     for b, other in ((branches[0], branches[1]), (branches[1], branches[0])):
         if b.literal and b.types() != other.types():
-            b.trace([t.dtype for t in other.types()])
+            b.trace(other.types())
     t, e = branches
     if t.tree != e.tree:
         fail(ShapeError, f"cond: the branches return different structures: {t.tree} and {e.tree}")
@@ -191,7 +238,7 @@ class _Branch:
         self.branch = branch
         self.ignore = self.scatter = self.literal = False
 
-    def trace(self, dtypes: list[np.dtype] | None) -> None:
+    def trace(self, types: list[ArrayType] | None) -> None:
         def run() -> Any:
             result = self.branch() if callable(self.branch) else self.branch
             if result is IGNORE:
@@ -204,7 +251,7 @@ class _Branch:
             return result
 
         kind = current_builder().kind
-        self.program, self.tree = trace_program(with_literals(run, dtypes, "cond"), [], kind, what="cond")
+        self.program, self.tree = trace_program(with_literals(run, types, "cond"), [], kind, what="cond")
 
     def types(self) -> list[ArrayType]:
         return list(self.program.output_types)
@@ -258,6 +305,8 @@ def loop(what: str, cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any]
     >>> acc.run(f, np.zeros(2, int), backend="interp")
     array([5, 5])
     """
+    check_arity(cond_fn, 1, f"{what} condition")
+    check_arity(body_fn, 1, f"{what} body")
     leaves, tree = flatten(init)
     values = [to_value(x, what) for x in leaves]
     types = [v.var.type for v in values]
@@ -267,7 +316,7 @@ def loop(what: str, cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any]
     if cond_tree.kind != "leaf" or cond_prog.output_types[0] != scalar_type(BOOL):
         got = [str(t) for t in cond_prog.output_types]
         fail(DTypeError, f"{what}: the condition must return one scalar bool, got {got}")
-    body = with_literals(body_fn, [t.dtype for t in types], what)
+    body = with_literals(body_fn, types, what)
     body_prog, body_tree = trace_program(body, types, kind, in_tree=in_tree, what=f"{what} body")
     if body_tree != tree or list(body_prog.output_types) != types:
         fail(

@@ -27,6 +27,7 @@ from pyaccad.frontend.tracing import (
     check_live,
     current_builder,
     default_dtype,
+    dtype_named,
     emit,
     fail,
     in_scalar_scope,
@@ -148,7 +149,7 @@ def cast(x: Any, dtype: Any) -> Value:
     if holds_array((x,)):
         with array_scope("cast", (x,)):
             return cast(x, dtype)
-    target = dtype_of(dtype)
+    target = dtype_named(dtype, "cast")
     value = to_value(x, "cast")
     if value.dtype == target:
         return value

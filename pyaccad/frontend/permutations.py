@@ -20,7 +20,7 @@ import numpy as np
 
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_shape
-from pyaccad.frontend.lambdas import IGNORE, Scatter, index_atoms, trace_lambda
+from pyaccad.frontend.lambdas import IGNORE, Scatter, check_arity, index_atoms, trace_lambda
 from pyaccad.frontend.pytree import unflatten
 from pyaccad.frontend.tracing import Value, check_live, emit, fail, is_scalar_literal, literal, to_value, wrap
 from pyaccad.ir import BOOL, INT64
@@ -39,6 +39,7 @@ def backpermute(shape: Any, index_fn: Callable[..., Any], a: Any) -> Value:
     """
     dims = normalize_shape(shape, "backpermute")
     x = to_value(a, "backpermute")
+    check_arity(index_fn, len(dims), "backpermute")
     lam, _ = trace_lambda(
         lambda *ix: tuple(index_atoms(index_fn(*ix), x.ndim, f"backpermute (source of shape {x.shape})")),
         [INT64] * len(dims),
@@ -66,6 +67,7 @@ def permute(combine: Callable[[Any, Any], Any], defaults: Any, index_fn: Callabl
         fail(DTypeError, f"permute: defaults ({base.dtype}) and the source array ({x.dtype}) dtypes differ")
     n = base.ndim
     what = f"permute (defaults of shape {base.shape})"
+    check_arity(index_fn, x.ndim, "permute")
 
     def target(*ix: Any) -> tuple[Any, ...]:
         result = index_fn(*ix)
@@ -99,6 +101,7 @@ def stencil(f: Callable[[Any], Any], a: Any, size: Any, boundary: Any = "clamp")
     dims = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     if len(dims) != x.ndim or any(not isinstance(s, (int, np.integer)) or s < 1 or s % 2 == 0 for s in dims):
         fail(ShapeError, f"stencil: size {size!r} must give one odd positive extent per axis of shape {x.shape}")
+    check_arity(f, 1, "stencil")
     params: dict[str, Any] = {"size": tuple(int(s) for s in dims)}
     if isinstance(boundary, str):
         if boundary not in ("clamp", "mirror", "wrap"):
@@ -120,6 +123,29 @@ def stencil(f: Callable[[Any], Any], a: Any, size: Any, boundary: Any = "clamp")
 def _neighbourhood(leaves: list[Any], size: tuple[int, ...]) -> tuple[Any, ...]:
     """Row-major neighbours as nested tuples, one level per axis."""
     if len(size) == 1:
-        return tuple(leaves)
+        return Neighbourhood(leaves)
     step = len(leaves) // size[0]
-    return tuple(_neighbourhood(leaves[i * step : (i + 1) * step], size[1:]) for i in range(size[0]))
+    return Neighbourhood(_neighbourhood(leaves[i * step : (i + 1) * step], size[1:]) for i in range(size[0]))
+
+
+class Neighbourhood(tuple):
+    """The tuple a stencil function gets: indexing past its extent names the stencil, not a bare IndexError.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: acc.stencil(lambda n: n[3], a, 3), np.zeros(2), backend="interp")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.ShapeError: stencil: neighbour 3 is outside a neighbourhood of 3 (indices 0 to 2 along this axis)
+    ...
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, (int, np.integer)) and not -len(self) <= key < len(self):
+            fail(
+                ShapeError,
+                f"stencil: neighbour {key} is outside a neighbourhood of {len(self)} "
+                f"(indices 0 to {len(self) - 1} along this axis)",
+            )
+        return super().__getitem__(key)

@@ -32,9 +32,11 @@ class TreeDef:
             return "*"
         if self.kind == "none":
             return "None"
-        inner = ", ".join(
-            f"{k!r}: {c}" for k, c in zip(self.keys, self.children)
-        ) if self.kind == "dict" else ", ".join(map(str, self.children))
+        inner = (
+            ", ".join(f"{k!r}: {c}" for k, c in zip(self.keys, self.children, strict=True))
+            if self.kind == "dict"
+            else ", ".join(map(str, self.children))
+        )
         return {"tuple": f"({inner})", "list": f"[{inner}]", "dict": f"{{{inner}}}"}[self.kind]
 
 
@@ -83,4 +85,4 @@ def _unflatten(treedef: TreeDef, it: Any) -> Any:
         return tuple(children)
     if treedef.kind == "list":
         return children
-    return dict(zip(treedef.keys, children))
+    return dict(zip(treedef.keys, children, strict=True))

@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Lit:
         return f"Lit({self.value!r}: {self.dtype})"
 
 
-Atom = Union[Var, Lit]
+Atom = Var | Lit
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,7 +38,7 @@ def substitute_stmt(stmt: Stmt, env: MutableMapping[Var, Atom]) -> Stmt:
     args = tuple(rename_atom(a, env) for a in stmt.args)
     params = substitute_params(stmt, env)
     outs = tuple(fresh_like(v) for v in stmt.outs)
-    env.update(zip(stmt.outs, outs))
+    env.update(zip(stmt.outs, outs, strict=True))
     return Stmt(stmt.prim, args, params, outs, stmt.source)
 
 
@@ -57,18 +57,19 @@ def substitute(program: Program, env: Mapping[Var, Atom]) -> Program:
     """A copy of ``program`` with fresh bound variables and free variables mapped through ``env``."""
     local: dict[Var, Atom] = dict(env)
     inputs = tuple(fresh_like(v) for v in program.inputs)
-    local.update(zip(program.inputs, inputs))
+    local.update(zip(program.inputs, inputs, strict=True))
     stmts = tuple(substitute_stmt(s, local) for s in program.stmts)
     outputs = tuple(rename_atom(a, local) for a in program.outputs)
     return Program(inputs, stmts, outputs)
 
 
-def inline(program: Program, args: Sequence[Atom], out: list[Stmt],
-           env: Mapping[Var, Atom] | None = None) -> tuple[Atom, ...]:
+def inline(
+    program: Program, args: Sequence[Atom], out: list[Stmt], env: Mapping[Var, Atom] | None = None
+) -> tuple[Atom, ...]:
     """Append ``program``'s statements (renamed, inputs bound to ``args``) to ``out``; return its outputs."""
     if len(args) != len(program.inputs):
         raise ValueError(f"inline: {len(args)} arguments for a program of {len(program.inputs)} inputs")
     local: dict[Var, Atom] = dict(env or {})
-    local.update(zip(program.inputs, args))
+    local.update(zip(program.inputs, args, strict=True))
     out.extend(substitute_stmt(s, local) for s in program.stmts)
     return tuple(rename_atom(a, local) for a in program.outputs)

@@ -14,7 +14,8 @@ bodies, an expensive value under a broadcast (recomputing it for every
 element of the broadcast would multiply its cost), or a value that several
 kernels would recompute at more than
 :data:`RECOMPUTE_BUDGET` expensive operations per element (``exp(a - m)``
-read by a reduction and by a map is recomputed; a chain of them is not).
+read by a reduction and by a map is recomputed; a map whose lambda holds
+several expensive operations is not).
 
 Folds of one shape and axis that do not depend on one another share one pass
 (one kernel computing several accumulators), as do independent manifest maps
@@ -42,6 +43,8 @@ FUSIBLE = set(ELEMENTWISE) | {"select", "cast", "map", "generate", "backpermute"
 _CHEAP = _INDEX_MAPS | {"cast", "select", "neg", "add", "sub", "mul", "minimum", "maximum", "not", "and", "or"}
 _CHEAP |= {"eq", "ne", "lt", "le", "gt", "ge", "abs", "isnan", "isinf", "floor", "ceil", "trunc", "round", "sign"}
 _CONTROL = {"while", "cond"}
+MAX_SITES = 6
+"""At most this many distinct indices of one delayed value per program (see :class:`_Sites`)."""
 RECOMPUTE_BUDGET = 1
 """How much extra work (in expensive operations per element) recomputing a shared delayed value may cost."""
 _FORCES_OPERANDS = {"stencil"} | _CONTROL
@@ -49,7 +52,7 @@ _FORCES_OPERANDS = {"stencil"} | _CONTROL
 
 def plan_program(program: Program) -> Plan:
     """Fuse ``program`` into kernels (see the module docstring)."""
-    stmts = _live_stmts(program)
+    stmts = _live_stmts(_folds_through_transposes(program))
     pos = {s: n for n, s in enumerate(stmts)}
     producer = {v: s for s in stmts for v in s.outs}
     ancestors = _ancestor_masks(stmts, producer, pos)
@@ -60,24 +63,28 @@ def plan_program(program: Program) -> Plan:
     # Walk backwards: every root (group) marks the values it reads; a fusible statement stays delayed
     # when all of its readers are in one kernel, or when recomputing it in each reader is cheap.
     reach: dict[Var, set[int]] = {}
+    sites = _Sites()
     manifest_maps: list[Stmt] = []
     delayed: dict[Var, Stmt] = {}
     for stmt in reversed(stmts):
         name = stmt.prim.name
         readers = set().union(*(reach.get(v, set()) for v in stmt.outs))
+        here = max(sites.count(v) for v in stmt.outs) if stmt.outs else 1
         if name in FUSIBLE:
             shared = len(readers) > 1 and _cost(stmt) * (len(readers) - 1) > RECOMPUTE_BUDGET
-            if any(v in forced for v in stmt.outs) or shared:
+            if any(v in forced for v in stmt.outs) or shared or here > MAX_SITES:
                 manifest_maps.append(stmt)
-                readers = {id(stmt)}
+                readers, here = {id(stmt)}, 1
             else:
                 delayed.update((v, stmt) for v in stmt.outs)
                 if name == "broadcast_in_dim":
                     forced.update(_expensive_below(stmt, producer))
         else:
-            readers = {id(group_of.get(stmt, stmt))}
+            readers, here = {id(group_of.get(stmt, stmt))}, 1
+        moves = name in _INDEX_MAPS or name == "backpermute"
         for var in _reads(stmt):
             reach.setdefault(var, set()).update(readers)
+            sites.add(var, here, moves)
 
     map_groups = _group(sorted(manifest_maps, key=pos.__getitem__), pos, ancestors, lambda s: s.outs[0].shape)
     group_of.update({s: g for g in map_groups for s in g})
@@ -110,6 +117,29 @@ def _collect_fused(stmt: Stmt, delayed: dict[Var, Stmt], fused: dict[Stmt, None]
         if producer is not None and producer not in fused:
             _collect_fused(producer, delayed, fused)
             fused[producer] = None
+
+
+class _Sites:
+    """How many distinct indices each value would be computed at inside kernels, were it delayed.
+
+    Consumers at the same index share one computation (the emitter memoises it), so they count once
+    (the maximum); each index map (``slice``, ``transpose``, ...) reading a value adds its own sites. A
+    value past :data:`MAX_SITES` is made manifest: nested shifts (``x[1:] + x[:-1]`` of such sums, ...)
+    would otherwise grow the generated code exponentially.
+    """
+
+    def __init__(self) -> None:
+        self.same: dict[Var, int] = {}
+        self.moved: dict[Var, int] = {}
+
+    def add(self, var: Var, count: int, moved: bool) -> None:
+        if moved:
+            self.moved[var] = self.moved.get(var, 0) + count
+        else:
+            self.same[var] = max(self.same.get(var, 0), count)
+
+    def count(self, var: Var) -> int:
+        return max(1, self.same.get(var, 0) + self.moved.get(var, 0))
 
 
 def _expensive_below(stmt: Stmt, producer: dict[Var, Stmt]) -> tuple[Var, ...]:
@@ -185,6 +215,28 @@ def _forced_manifest(program: Program, stmts: list[Stmt], producer: dict[Var, St
         for sub in stmt.subprograms():
             forced.update(_index_reads(sub))
     return forced
+
+
+def _folds_through_transposes(program: Program) -> Program:
+    """``fold`` of ``transpose(y)`` as a fold of ``y`` along the matching axis, when the kept axes stay in
+    order: the reduction then walks ``y`` in its memory order instead of striding across it."""
+    producer = {v: s for s in program.stmts for v in s.outs}
+    stmts = []
+    for stmt in program.stmts:
+        if stmt.prim.name == "fold":
+            n = len(stmt.params["lam"].outputs)
+            sources = [producer.get(x) for x in stmt.args[:n]]
+            if all(t is not None and t.prim.name == "transpose" for t in sources):
+                perms = {tuple(t.params["perm"]) for t in sources}
+                axis = stmt.params["axis"]
+                (perm,) = perms if len(perms) == 1 else ((),)
+                kept = [p for i, p in enumerate(perm) if i != axis]
+                if perm and kept == sorted(kept):
+                    args = tuple(t.args[0] for t in sources) + stmt.args[n:]
+                    params = {**stmt.params, "axis": perm[axis]}
+                    stmt = Stmt(stmt.prim, args, params, stmt.outs, stmt.source)
+        stmts.append(stmt)
+    return Program(program.inputs, tuple(stmts), program.outputs)
 
 
 def _live_stmts(program: Program) -> list[Stmt]:

@@ -8,8 +8,10 @@ arrays, size-1 broadcasts, literals of every dtype.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,7 +75,8 @@ def predicates(x, n):
 
 def int_division(n, m):
     # pyaccad defines integer division and modulo by zero as 0; floor semantics for negatives.
-    return n // m, n % m, (n // 3) * m
+    # Integer powers with negative exponents truncate toward zero (1, -1 or 0).
+    return n // m, n % m, (n // 3) * m, m**n, (m - 1) ** (n % 3)
 
 
 def reductions(a):
@@ -134,7 +137,11 @@ def stencils(a, v):
     diff = acc.stencil(lambda n: n[2] - n[0], v, 3, boundary="mirror")
     wrap5 = acc.stencil(lambda n: n[0] + n[4], v, 5, boundary="wrap")
     zero = acc.stencil(lambda n: n[0] * n[2], v, 3, boundary=0.0)
-    return blur, diff, wrap5, zero
+    # Extents accelerate's Stencil instances lack (1, 11): printed as a generate.
+    rows = acc.stencil(lambda n: n[0][0] - 2.0 * n[0][2], a, (1, 3), boundary="mirror")
+    wide = acc.stencil(lambda n: n[0] + n[10] * n[5], v, 11, boundary="wrap")
+    edge = acc.stencil(lambda n: n[0][1] + n[0][0], a, (1, 3), boundary=1.5)
+    return blur, diff, wrap5, zero, rows, wide, edge
 
 
 def loops(x):
@@ -201,6 +208,39 @@ CASES = [
     Case("multiMap", multi_map, (np.arange(3, dtype=np.int32), np.ones(3, np.int32))),
     Case("logsumexpRows", logsumexp_rows, (f32(4, 6),)),
 ]
+
+
+def sum_sin_times_x(x):
+    return (acc.sin(x) * x).sum()
+
+
+def sum_logsumexp_rows(a):
+    m = a.max(axis=1)
+    return (acc.log(acc.exp(a - m[:, None]).sum(axis=1)) + m).sum()
+
+
+def small_mlp(w1, b1, w2, b2, x):
+    h = acc.tanh(x @ w1 + b1)
+    z = h @ w2 + b2
+    return -(z[:, 0] - acc.log(acc.exp(z).sum(axis=1))).mean()
+
+
+def _gmm():
+    sys.path.insert(0, str(Path(__file__).parents[2] / "hs"))
+    from regenerate import WORKLOADS as HS_WORKLOADS
+
+    fn, args, _ = HS_WORKLOADS["Gmm"]
+    return fn, args
+
+
+# The WORKLOADS.md programs in the generic target's reach: (name, function, example args); all-float inputs.
+GENERIC_WORKLOADS = [
+    ("gmm", *_gmm()),
+    ("elementwise", sum_sin_times_x, (f32(5),)),
+    ("logsumexpRows", sum_logsumexp_rows, (f32(3, 4),)),
+    ("mlp", small_mlp, (f32(4, 3), f32(3), f32(3, 2), f32(2), f32(5, 4))),
+]
+
 
 GOLDEN = ["elementwise", "reductions", "scatterAdd", "loops", "logsumexpRows"]
 

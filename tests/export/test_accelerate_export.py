@@ -103,11 +103,6 @@ def test_bad_names_raise_export_error():
     assert issubclass(ExportError, acc.Error)
 
 
-def test_unsupported_stencil_size_names_the_limit():
-    with pytest.raises(ExportError, match="extents 3, 5, 7 or 9"):
-        export_haskell(lambda v: acc.stencil(lambda n: n[0], v, 1), np.ones(3))
-
-
 def test_hlint_finds_no_parse_errors(exported, tmp_path):
     if shutil.which("hlint") is None:
         pytest.skip("hlint is not installed (Debian package 'hlint')")

@@ -4,50 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from programs import f32
+from programs import GENERIC_WORKLOADS
 
 import pyaccad as acc
 from pyaccad.export import GenericExportError, export_generic
 
 
-def elementwise(x):
-    return (acc.sin(x) * x).sum()
-
-
-def logsumexp_rows(a):
-    m = a.max(axis=1)
-    return (acc.log(acc.exp(a - m[:, None]).sum(axis=1)) + m).sum()
-
-
-def mlp(w1, b1, w2, b2, x):
-    h = acc.tanh(x @ w1 + b1)
-    z = h @ w2 + b2
-    return -(z[:, 0] - acc.log(acc.exp(z).sum(axis=1))).mean()
-
-
-def _gmm():
-    sys.path.insert(0, str(Path(__file__).parents[2] / "hs"))
-    from regenerate import WORKLOADS as HS_WORKLOADS
-
-    fn, args, _ = HS_WORKLOADS["Gmm"]
-    return fn, args
-
-
-WORKLOADS = [
-    ("gmm", *_gmm()),
-    ("elementwise", elementwise, (f32(5),)),
-    ("logsumexpRows", logsumexp_rows, (f32(3, 4),)),
-    ("mlp", mlp, (f32(4, 3), f32(3), f32(3, 2), f32(2), f32(5, 4))),
-]
-
-
 def test_workloads_export_generically_and_parse(hs_parse):
     sources = {}
-    for name, fn, args in WORKLOADS:
+    for name, fn, args in GENERIC_WORKLOADS:
         module = "G" + name[0].upper() + name[1:]
         sources[module] = export_generic(fn, *args, module=module, name=name)
         assert f"{name}Flat :: RealFloat a => [a] -> a" in sources[module]
@@ -68,7 +36,7 @@ def test_unsupported_programs_raise_a_typed_error(fn):
     assert issubclass(GenericExportError, acc.Error)
 
 
-def test_cli_exports_with_arg_specs_and_example_args_convention(tmp_path, hs_parse):
+def test_cli_exports_with_arg_specs_and_example_args_convention(tmp_path):
     script = tmp_path / "prog.py"
     script.write_text(
         "import numpy as np\n\n"
@@ -89,7 +57,6 @@ def test_cli_exports_with_arg_specs_and_example_args_convention(tmp_path, hs_par
     assert "norm :: Acc (Vector Float, Vector Float) -> Acc (Scalar Float)" in conventional
     generic = run("--generic")
     assert "norm :: RealFloat a => Vector a -> Vector a -> a" in generic
-    hs_parse({"NormSq": with_specs, "Norm": conventional, "NormG": generic})
 
 
 def test_cli_rejects_a_bad_spec(tmp_path):

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from programs import CASES, gradient_of, module_name
-from test_generic_and_cli import WORKLOADS as GENERIC_WORKLOADS
+from programs import CASES, GENERIC_WORKLOADS, gradient_of, module_name
 
 import pyaccad as acc
 from pyaccad.export import export_generic, export_haskell

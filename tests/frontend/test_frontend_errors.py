@@ -168,3 +168,77 @@ def test_the_needs_a_rank0_array():
 
 def test_fold_function_of_the_wrong_type():
     check_error(acc.DTypeError, ["fold", "f32"], lambda a: acc.fold(lambda x, y: x < y, False, a), X)
+
+
+def test_lambda_taking_the_wrong_number_of_arguments():
+    check_error(acc.ArgumentError, ["map", "<lambda>(x, y)", "1 argument"], lambda a: acc.map(lambda x, y: x, a), X)
+    check_error(acc.ArgumentError, ["fold", "2 argument"], lambda a: acc.fold(lambda x: x, 0.0, a), X)
+    check_error(acc.ArgumentError, ["generate", "2 argument"], lambda a: acc.generate((2, 2), lambda i: i), X)
+    check_error(acc.ArgumentError, ["backpermute", "2 argument"], lambda a: acc.backpermute((2, 3), lambda i: i, a), X)
+    check_error(acc.ArgumentError, ["awhile body", "1 argument"], lambda a: acc.awhile(lambda s: True, lambda: a, a), X)
+    check_error(
+        acc.ArgumentError, ["acond (else)", "1 argument"], lambda a: acc.acond(True, lambda v: v, lambda: a, a), X
+    )
+
+
+def test_non_function_given_as_a_lambda():
+    check_error(acc.DTypeError, ["map", "expected a function", "int"], lambda a: acc.map(3, a), X)
+
+
+def test_stencil_neighbour_out_of_range():
+    check_error(acc.ShapeError, ["stencil", "neighbour 3", "0 to 2"], lambda a: acc.stencil(lambda n: n[3], a, 3), INTS)
+
+
+def test_cast_to_an_unsupported_dtype():
+    check_error(acc.DTypeError, ["cast", "float16"], lambda a: acc.cast(a, "float16"), X)
+    check_error(acc.DTypeError, ["cast", "'banana'"], lambda a: a.astype("banana"), X)
+    check_error(acc.DTypeError, ["fill", "uint8"], lambda: acc.fill(2, 1, dtype=np.uint8))
+
+
+def test_literal_that_does_not_fit_the_dtype_it_meets():
+    check_error(acc.DTypeError, ["add", str(2**40), "int32"], lambda a: a + 2**40, INTS.astype(np.int32))
+    check_error(acc.DTypeError, ["add", "1.5", "int64"], lambda a: a + 1.5, INTS)
+    check_error(acc.DTypeError, ["add", "bool"], lambda a: (a > 0) + 1, INTS)
+
+
+def test_python_truth_value_of_a_tracer():
+    check_error(acc.Error, ["truth value", "acc.cond"], lambda a: a if a.sum() > 0 else -a, X)
+
+
+def test_bad_shapes_and_counts():
+    check_error(acc.ShapeError, ["fill", "(-1,)"], lambda: acc.fill((-1,), 0.0))
+    check_error(acc.ShapeError, ["generate", "(2, -1)"], lambda: acc.generate((2, -1), lambda i, j: i))
+    check_error(acc.ShapeError, ["replicate", "-2"], lambda a: acc.replicate(a, -2), X)
+    check_error(acc.ShapeError, ["broadcast_to", "(2, 3)", "(3, 3)"], lambda a: acc.broadcast_to(a, (3, 3)), X)
+    check_error(acc.ShapeError, ["transpose", "repeated"], lambda a: acc.transpose(a, (0, 0)), X)
+    check_error(acc.ShapeError, ["reshape", "(-1, -1)"], lambda a: a.reshape(-1, -1), X)
+
+
+def test_bad_index_kinds():
+    check_error(acc.DTypeError, ["index", "'x'", "basic indexing"], lambda a: a["x"], X)
+    check_error(acc.DTypeError, ["index", "array([0, 1])"], lambda a: a[np.array([0, 1])], X)
+
+
+def test_concatenate_mismatches():
+    f = lambda a, b: acc.concatenate([a, b])
+    check_error(acc.DTypeError, ["concatenate", "float32", "float64"], f, X, np.zeros((2, 3)))
+    check_error(acc.ShapeError, ["concatenate", "(2, 3)", "(3, 3)"], f, X, np.zeros((3, 3), np.float32))
+
+
+def test_bad_initial_values_and_defaults():
+    check_error(acc.DTypeError, ["fold", "float32 scalar", "f32[2,3]"], lambda a: acc.fold(lambda x, y: x + y, a, a), X)
+    f = lambda a: acc.scanl(lambda x, y: x + y, acc.unit(np.int32(1)), a)
+    check_error(acc.DTypeError, ["scanl", "float32 scalar", "i32[]"], f, X)
+    g = lambda a: acc.permute(lambda x, y: x + y, acc.fill(2, 0), lambda i: (i,), a)
+    check_error(acc.DTypeError, ["permute", "int64", "float32"], g, X[0])
+
+
+def test_element_wise_function_on_the_wrong_dtype():
+    check_error(acc.DTypeError, ["sin", "int64", "float32, float64"], lambda a: acc.sin(a), INTS)
+    check_error(acc.DTypeError, ["not", "float32", "bool"], lambda a: ~a, X)
+    check_error(acc.DTypeError, ["where", "predicate", "float32"], lambda a: acc.where(a, a, a), X)
+
+
+def test_unsupported_results_and_inputs():
+    check_error(acc.DTypeError, ["result", "<U1"], lambda a: "s", X)
+    check_error(acc.DTypeError, ["argument a", "float16", "float32"], lambda a: a, X.astype(np.float16))

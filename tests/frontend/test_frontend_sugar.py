@@ -240,3 +240,26 @@ def test_operators_broadcast_like_numpy(shapes, op):
         run_checked(lambda p, q: fns[op](q, p) if op != "where" else q + p, a, b),
         refs[op](b, a) if op != "where" else b + a,
     )
+
+
+@st.composite
+def matmul_operands(draw):
+    """Shapes ``np.matmul`` accepts: vectors or (batched, broadcasting) matrices; empty and size-1 axes included."""
+    m, k, n = (draw(st.integers(0, 3)) for _ in range(3))
+    batch = draw(st.lists(st.integers(0, 2), max_size=2).map(tuple))
+    a_shape = (k,) if draw(st.booleans()) else (*[d if draw(st.booleans()) else 1 for d in batch], m, k)
+    b_batch = batch[draw(st.integers(0, len(batch))) :]
+    b_shape = (k,) if draw(st.booleans()) else (*[d if draw(st.booleans()) else 1 for d in b_batch], k, n)
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int32, np.int64]))
+    return arrays(a_shape, dtype, seed=m), arrays(b_shape, dtype, seed=n)
+
+
+@SETTINGS
+@given(matmul_operands())
+def test_matmul_matches_numpy_on_random_shapes(operands):
+    a, b = operands
+    want = np.matmul(a, b)
+    for fn in (lambda p, q: p @ q, acc.matmul):
+        out = run_checked(fn, a, b)
+        assert out.dtype == want.dtype and out.shape == want.shape
+        np.testing.assert_allclose(out, want, rtol=1e-5)

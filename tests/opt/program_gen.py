@@ -132,7 +132,7 @@ class _Generator:
         if op == "reshuffle":
             return self.reshuffle(x)
         if op == "cast":
-            narrowed = b.one("cast", x, dtype=np.dtype(rng.choice(["float32", "float64", "int32"])))
+            narrowed = b.one("cast", x, dtype=np.dtype(rng.choice(["float32", "float64"])))
             return b.one("cast", narrowed, dtype=FLOAT64)
         if op == "map":
             lam = _scalar_lambda(rng, 2, int(rng.integers(1, 6)))

@@ -70,7 +70,7 @@ def test_dependent_reductions_stay_separate_kernels():
 
 def test_expensive_value_read_by_two_kernels_is_computed_once():
     def f(a):
-        e = acc.exp(acc.sin(a))
+        e = acc.map(lambda v: acc.exp(acc.sin(v)), a)
         return acc.scanl1(lambda p, q: p + q, e), acc.fold1(acc.maximum, e)
 
     assert kinds(f, X) == ["map", "scan", "fold"]
@@ -123,3 +123,25 @@ def test_gradient_of_elementwise_workload_is_one_kernel():
     assert kinds(ad.grad(f), X) == ["map"]
     # value and gradient together: the reduction and the map share nothing but the input, two kernels
     assert sorted(kinds(ad.value_and_grad(f), X)) == ["fold", "map"]
+
+
+def test_nested_shifted_reads_do_not_blow_up_the_kernel():
+    def smooth(a):
+        for _ in range(8):  # each level reads the previous one at three shifted indices
+            a = acc.concatenate([a[:1], (a[:-2] + a[1:-1] + a[2:]) / 3.0, a[-1:]])
+        return a
+
+    p = plan(smooth, X)
+    assert max(len(k.fused) for k in p.kernels) < 60 and len(p.kernels) > 1
+    np.testing.assert_allclose(acc.run(smooth, X, backend="native"), acc.run(smooth, X, backend="interp"), rtol=1e-5)
+
+
+def test_fold_of_a_transpose_reads_the_source_in_memory_order():
+    cube = np.arange(24.0).reshape(2, 3, 4)
+
+    def f(a):
+        return acc.fold(lambda p, q: p + q, 0.0, acc.transpose(a, (0, 2, 1)), axis=2)
+
+    (kernel,) = plan(f, cube).kernels
+    assert kernel.roots[0].params["axis"] == 1 and kernel.roots[0].args[0].shape == (2, 3, 4)
+    np.testing.assert_array_equal(acc.run(f, cube, backend="native"), cube.sum(axis=1))

@@ -36,6 +36,8 @@ void scipy_openblas_set_num_threads64_(int);
 """
 _GEMM = {FLOAT32: "scipy_cblas_sgemm64_", FLOAT64: "scipy_cblas_dgemm64_"}
 _NO_TRANS, _TRANS = 111, 112
+BLAS_PARALLEL_MIN = 1 << 22
+"""Multiply-adds below which one thread computes a product (see :data:`.map.PARALLEL_MIN`)."""
 
 
 @cache
@@ -72,7 +74,7 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
             # One thread pool: BLAS runs single-threaded inside an OpenMP region, each thread computing a block
             # of the output's rows (the columns, for short wide products).
             ctx.emit("const int split_m = m >= n;")
-            ctx.emit("const int nt = (m * n * k > 32768) ? omp_get_max_threads() : 1;")
+            ctx.emit(f"const int nt = (m * n * k > {BLAS_PARALLEL_MIN}) ? omp_get_max_threads() : 1;")
             ctx.emit("#pragma omp parallel for collapse(2) schedule(static) num_threads(nt)")
             with ctx.block("for (int64_t q = 0; q < batch; q++)"):
                 with ctx.block("for (int p = 0; p < nt; p++)"):

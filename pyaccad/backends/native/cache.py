@@ -27,6 +27,7 @@ from typing import Any
 import cffi
 
 from pyaccad.backends.native import build
+from pyaccad.errors import CompileError
 
 ffi = cffi.FFI()
 ffi.cdef("int pyaccad_entry(void **B, const int64_t *E, int nthreads); const char *pyaccad_key(void);")
@@ -86,9 +87,10 @@ def load(source: str, link: list[str]) -> Any:
         c_path = tmp[:-3] + ".c"
         try:
             build.build(full, c_path, tmp, link)
-            lib = _try_load(tmp, key)
-            if lib is None:
-                raise OSError(f"native backend: the freshly built {tmp} does not load")
+            try:
+                lib = ffi.dlopen(tmp)
+            except OSError as exc:  # e.g. an undefined symbol: a bug in the generated code or the link flags
+                raise CompileError(f"native backend: the library just built does not load: {exc}") from exc
             digest_tmp = tmp[:-3] + ".sha256"
             with open(digest_tmp, "w") as f:
                 f.write(_digest(tmp))

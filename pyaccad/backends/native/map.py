@@ -7,7 +7,7 @@ blocks so that even a rank-1 array spreads over the threads, and the inner
 loop runs over contiguous memory (SIMD-friendly)::
 
     /* out: shape (n_0, .., n_{r-2}, last); nblk = ceil(last / 1024) */
-    #pragma omp parallel for collapse(r) schedule(static) if (size > 32768)
+    #pragma omp parallel for collapse(r) schedule(static) if (size > PARALLEL_MIN)
     for (i_0 = 0; i_0 < n_0; i_0++) .. for (i_{r-2} = 0; ..)
     for (int64_t b = 0; b < nblk; b++) {
         const int64_t j0 = b * 1024, j1 = min(j0 + 1024, last), base = (i_0 * n_1 + ..) * last;
@@ -33,7 +33,9 @@ from pyaccad.backends.native.element import produce
 from pyaccad.opt.kernels import Kernel
 
 BLOCK = 1024
-PARALLEL_MIN = 32768
+PARALLEL_MIN = 1 << 18
+"""Elements below which a kernel runs on one thread: a parallel region costs microseconds when the cores are
+idle but milliseconds when they are shared (a barrier waits for a descheduled thread)."""
 
 
 def index_loop(ctx: Ctx, shape: list[str], body: Callable[[Index], None], parallel: bool = True) -> None:

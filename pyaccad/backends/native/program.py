@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pyaccad.backends.native import blas, control, fold, map, permute, scan, stencil
-from pyaccad.backends.native.cgen import CTYPE, Ctx
+from pyaccad.backends.native.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.native.prelude import PRELUDE
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.opt.fusion import plan_program
@@ -109,17 +109,13 @@ class _Generator:
             ctx.emit("if (err) goto done;")
         for dest, a in copies:
             if isinstance(a, Lit):
-                ctx.emit(f"{dest}[0] = {self.literal(a)};")
+                ctx.emit(f"{dest}[0] = {c_literal(a.value, a.dtype)};")
             else:
                 ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
 
-    def literal(self, lit: Lit) -> str:
-        from pyaccad.backends.native.cgen import c_literal
-
-        return c_literal(lit.value, lit.dtype)
-
     def emit_kernel(self, kernel: Kernel) -> None:
-        title = f"{kernel.kind}: {' + '.join(s.prim.name for s in kernel.roots)} -> {kernel.outs[0].type}"
+        out = kernel.outs[0]  # no extents in the source: they are run-time arguments
+        title = f"{kernel.kind}: {' + '.join(s.prim.name for s in kernel.roots)} -> {out.dtype} rank {out.type.ndim}"
         self.ctx.emit(f"/* {title} */")
         if os.environ.get("PYACCAD_NATIVE_PROFILE"):  # time every kernel (to stderr): a different library
             with self.ctx.block():
@@ -173,7 +169,10 @@ class _Generator:
             lines.append(blas.BLAS_PRELUDE)
         lines.append("int pyaccad_entry(void **B, const int64_t *E, int nthreads) {")
         lines.append("    int err = 0;")
-        lines.append("    if (nthreads > 0) omp_set_num_threads(nthreads);")
+        # A fixed thread count when asked for one; else every core, less those the load average says are busy
+        # (libgomp's dynamic teams): on a shared machine a barrier waiting for a descheduled thread costs ms.
+        lines.append("    omp_set_dynamic(nthreads <= 0);")
+        lines.append("    omp_set_num_threads(nthreads > 0 ? nthreads : omp_get_num_procs());")
         if uses_blas:
             lines.append("    scipy_openblas_set_num_threads64_(1);  /* parallel over output blocks instead */")
         lines += self.entry_lines + allocs

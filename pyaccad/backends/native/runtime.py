@@ -18,13 +18,10 @@ from pyaccad.backends.native.program import Layout
 from pyaccad.errors import IndexOutOfBounds
 
 
-_CORES = os.cpu_count() or 1
-
-
 def num_threads() -> int:
-    """``$PYACCAD_NUM_THREADS``, else every core (read at each call, so it can change between calls)."""
+    """``$PYACCAD_NUM_THREADS``, else 0: every core not busy with other work (read at each call)."""
     value = os.environ.get("PYACCAD_NUM_THREADS")
-    return int(value) if value else _CORES
+    return int(value) if value else 0
 
 
 class Executable:

@@ -40,7 +40,7 @@ def check_lambda(op: str, lam: Program, in_types: Sequence[ArrayType], n_out: in
     """Raise a ShapeError/DTypeError naming ``op`` unless ``lam`` takes ``in_types`` and returns scalars."""
     if len(lam.inputs) != len(in_types):
         raise ShapeError(f"{op}: the function takes {len(lam.inputs)} arguments, expected {len(in_types)}")
-    for var, want in zip(lam.inputs, in_types):
+    for var, want in zip(lam.inputs, in_types, strict=True):
         if var.type != want:
             raise DTypeError(f"{op}: function argument has type {var.type}, expected {want}")
     for atom in lam.outputs:
@@ -86,7 +86,7 @@ def _split_fold_args(op: str, args: Sequence[ArrayType], lam: Program) -> tuple[
     check_lambda(op, lam, element_types * 2, n)
     if [t for t in lam.output_types] != element_types:
         raise DTypeError(f"{op}: the function must return its argument types {element_types}, got {lam.output_types}")
-    for init, want in zip(inits, element_types):
+    for init, want in zip(inits, element_types, strict=False):
         if init != want:
             raise DTypeError(f"{op}: initial value has type {init}, expected a scalar {want.dtype}")
     return arrays, inits

@@ -17,12 +17,12 @@ resolves float/double), and an ``accelerate`` Haskell template.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import math
 
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.ir.core import Primitive, declare
@@ -79,7 +79,7 @@ def _np_erf(a: np.ndarray) -> np.ndarray:
     return np.asarray(_ERF(a), dtype=np.asarray(a).dtype)
 
 
-F, I, N, A = FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, DTYPES
+F, Z, N, A = FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, DTYPES  # Z: the integers
 _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     # name, arity, accepts, result, numpy, C template, Haskell template
     ("neg", 1, N, "same", np.negative, "(-{0})", "negate {0}"),
@@ -114,7 +114,7 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("sub", 2, N, "same", np.subtract, "({0} - {1})", "{0} - {1}"),
     ("mul", 2, N, "same", np.multiply, "({0} * {1})", "{0} * {1}"),
     ("div", 2, F, "same", np.divide, "({0} / {1})", "{0} / {1}"),
-    ("floordiv", 2, I, "same", _np_floordiv, "PYACCAD_FLOORDIV({0}, {1})", "{0} `div` {1}"),
+    ("floordiv", 2, Z, "same", _np_floordiv, "PYACCAD_FLOORDIV({0}, {1})", "{0} `div` {1}"),
     ("mod", 2, N, "same", np.mod, "PYACCAD_MOD({0}, {1})", "{0} `mod'` {1}"),
     ("pow", 2, N, "same", _np_pow, "PYACCAD_POW({0}, {1})", "{0} ** {1}"),
     ("atan2", 2, F, "same", np.arctan2, "atan2({0}, {1})", "atan2 {0} {1}"),

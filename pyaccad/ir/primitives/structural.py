@@ -68,7 +68,7 @@ def _slice_rule(args: Sequence[ArrayType], params: Params) -> list[ArrayType]:
     if not (len(starts) == len(stops) == len(steps) == x.ndim):
         raise ShapeError(f"slice: {len(starts)} bounds for an array of rank {x.ndim}")
     out = []
-    for dim, lo, hi, step in zip(x.shape, starts, stops, steps):
+    for dim, lo, hi, step in zip(x.shape, starts, stops, steps, strict=True):
         if not (0 <= lo <= hi <= dim and step >= 1):
             raise ShapeError(f"slice: bounds {lo}:{hi}:{step} out of range for an axis of length {dim}")
         out.append(-(-(hi - lo) // step))
@@ -83,7 +83,7 @@ def _pad_rule(args: Sequence[ArrayType], params: Params) -> list[ArrayType]:
     if not (len(lo) == len(hi) == len(interior) == x.ndim) or min((*lo, *hi, *interior), default=0) < 0:
         raise ShapeError(f"pad: bad padding lo={lo} hi={hi} interior={interior} for shape {x.shape}")
     shape = tuple(
-        lo_ + hi_ + n + max(n - 1, 0) * mid for n, lo_, hi_, mid in zip(x.shape, lo, hi, interior)
+        lo_ + hi_ + n + max(n - 1, 0) * mid for n, lo_, hi_, mid in zip(x.shape, lo, hi, interior, strict=True)
     )
     return [ArrayType(x.dtype, shape)]
 
@@ -97,11 +97,9 @@ def _concatenate_rule(args: Sequence[ArrayType], params: Params) -> list[ArrayTy
         if other.dtype != first.dtype:
             raise DTypeError(f"concatenate: dtypes differ: {', '.join(str(a.dtype) for a in args)}")
         if other.ndim != first.ndim or any(
-            a != b for i, (a, b) in enumerate(zip(other.shape, first.shape)) if i != axis
+            a != b for i, (a, b) in enumerate(zip(other.shape, first.shape, strict=True)) if i != axis
         ):
-            raise ShapeError(
-                f"concatenate: shapes {', '.join(str(a.shape) for a in args)} differ off axis {axis}"
-            )
+            raise ShapeError(f"concatenate: shapes {', '.join(str(a.shape) for a in args)} differ off axis {axis}")
     shape = list(first.shape)
     shape[axis] = sum(a.shape[axis] for a in args)
     return [ArrayType(first.dtype, tuple(shape))]
