@@ -2,8 +2,8 @@
 
 Every name exists, has the documented signature (defaults included) and a
 docstring with a ``>>>`` example, and is exercised here once against a NumPy
-reference (:data:`USES`; deeper tests live in ``tests/frontend`` and
-``tests/primitives``). Runs on the interpreter, the reference backend.
+reference (:data:`USES`, on every available backend; deeper tests live in
+``tests/frontend`` and ``tests/primitives``).
 """
 
 from __future__ import annotations
@@ -221,9 +221,9 @@ USES = {
 
 
 @pytest.mark.parametrize("name", sorted(USES))
-def test_use_against_numpy(name: str) -> None:
+def test_use_against_numpy(name: str, backend: str) -> None:
     fn, inputs, expected = USES[name]
-    got = acc.run(fn, *inputs, backend=B)
+    got = acc.run(fn, *inputs, backend=backend)
     expected = np.asarray(expected)
     assert_close(got, expected.astype(got.dtype) if expected.dtype != got.dtype and got.dtype.kind == "i" else expected)
 

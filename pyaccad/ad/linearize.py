@@ -71,7 +71,8 @@ def linearize_into(program: Program, primals: Sequence[Atom]) -> Linearized:
         return [value_of(a) for a in outs] + [value_of(instantiate(t)) for t in outs_tan]
 
     types = list(program.input_types) + [program.inputs[i].type for i in diff_inputs]
-    jprog, _ = trace_program(jvp_fn, types, kind)
+    hints = [v.hint for v in program.inputs] + [f"{program.inputs[i].hint or 'x'}_tan" for i in diff_inputs]
+    jprog, _ = trace_program(jvp_fn, types, kind, hints=hints)
     env: dict[Var, Atom] = dict(zip(jprog.inputs[:n], primals, strict=False))
     tangent_inputs = jprog.inputs[n:]
     linear_stmts = split(jprog.stmts, set(tangent_inputs), env, current_builder().stmts)  # type: ignore

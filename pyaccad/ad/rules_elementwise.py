@@ -137,11 +137,6 @@ ZERO_DERIVATIVE = (
 )
 
 
-def elementwise_partials(name: str, args: Sequence[Atom], out: Atom, which: Sequence[int]) -> dict[int, Atom]:
-    """The partial derivatives of ``name`` at ``args`` (result ``out``) for the operand positions ``which``."""
-    return {i: PARTIALS[name][i](args, out) for i in which}
-
-
 def _elementwise_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     (out,) = copy_stmt(stmt, env, args)
     if not _float(out):  # integer arithmetic: zero derivative

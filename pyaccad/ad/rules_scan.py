@@ -92,7 +92,7 @@ def _scan_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     k = len(ys)
     floats = [j for j in range(k) if differentiable(ys[j].type)]
     zeros: list[Tan] = [Zero(y.type) for y in ys]
-    if not floats:
+    if not floats or ys[0].type.size == 0:  # nothing differentiable, or nothing at all
         return ys, zeros
     if len({ys[j].dtype for j in floats}) > 1:
         fail(NotDifferentiable, f"scan: float components of different precisions (at {stmt.source or '?'})")

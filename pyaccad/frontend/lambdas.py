@@ -220,11 +220,16 @@ def cond(pred: Any, then_: Any, else_: Any) -> Any:
         b.trace(None)
     if any(b.ignore or b.scatter for b in branches):
         return _scatter_cond(p, branches)
-    # Retrace a branch whose Python literals meet values of another dtype, at the other's dtypes.
-    for b, other in ((branches[0], branches[1]), (branches[1], branches[0])):
-        if b.literal and b.types() != other.types():
-            b.trace(other.types())
     t, e = branches
+    # Retrace a branch whose Python literals meet values of other types, at those types.
+    if (t.literal or e.literal) and t.types() != e.types() and len(t.literals) == len(e.literals):
+        joined = [
+            _join(a, b, lit_a, lit_b)
+            for a, b, lit_a, lit_b in zip(t.types(), e.types(), t.literals, e.literals, strict=True)
+        ]
+        for b in branches:
+            if b.literal and b.types() != joined:
+                b.trace(joined)
     if t.tree != e.tree:
         fail(ShapeError, f"cond: the branches return different structures: {t.tree} and {e.tree}")
     outs = emit("cond", (check_live(p),), {"then_": t.program, "else_": e.program})
@@ -237,6 +242,7 @@ class _Branch:
     def __init__(self, branch: Any) -> None:
         self.branch = branch
         self.ignore = self.scatter = self.literal = False
+        self.literals: list[bool] = []
 
     def trace(self, types: list[ArrayType] | None) -> None:
         def run() -> Any:
@@ -247,7 +253,8 @@ class _Branch:
             if isinstance(result, Scatter):
                 self.scatter = True
                 return (result.keep, *result.indices)
-            self.literal = any(is_scalar_literal(x) for x in flatten(result)[0])
+            self.literals = [is_scalar_literal(x) for x in flatten(result)[0]]
+            self.literal = any(self.literals)
             return result
 
         kind = current_builder().kind
@@ -255,6 +262,13 @@ class _Branch:
 
     def types(self) -> list[ArrayType]:
         return list(self.program.output_types)
+
+
+def _join(a: ArrayType, b: ArrayType, literal_a: bool, literal_b: bool) -> ArrayType:
+    """The type both branches give one result: a literal's takes the other's; two literals promote, as NumPy."""
+    if literal_a and literal_b:
+        return scalar_type(np.promote_types(a.dtype, b.dtype))
+    return b if literal_a else a
 
 
 def _scatter_cond(p: Value, branches: list[_Branch]) -> Any:

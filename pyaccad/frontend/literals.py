@@ -75,7 +75,7 @@ def as_numpy_input(x: Any, what: str) -> np.ndarray:
     if arr.dtype not in DTYPES:
         if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
             fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; cast to float32")
-        if arr.dtype.kind in "iu" and arr.dtype.itemsize <= 4 and arr.dtype.kind == "i":
+        if arr.dtype.kind == "i" and arr.dtype.itemsize < 4:
             fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; cast to int32")
         fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; use float32, float64, int32, int64 or bool")
     return arr

@@ -15,7 +15,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TreeDef:
-    """The structure of a pytree: ``kind`` is "leaf", "none", "tuple", "list" or "dict"."""
+    """The structure of a pytree: ``kind`` is "leaf", "none", "tuple", "namedtuple", "list" or "dict".
+
+    >>> from collections import namedtuple
+    >>> Pair = namedtuple("Pair", "w b")
+    >>> leaves, tree = flatten(Pair(1, (2, 3)))
+    >>> str(tree), unflatten(tree, [10, 20, 30])
+    ('Pair(*, (*, *))', Pair(w=10, b=(20, 30)))
+    """
 
     kind: str
     children: tuple[TreeDef, ...] = ()
@@ -37,6 +44,8 @@ class TreeDef:
             if self.kind == "dict"
             else ", ".join(map(str, self.children))
         )
+        if self.kind == "namedtuple":
+            return f"{self.keys[0].__name__}({inner})"
         return {"tuple": f"({inner})", "list": f"[{inner}]", "dict": f"{{{inner}}}"}[self.kind]
 
 
@@ -52,8 +61,12 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
 def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
     if tree is None:
         return TreeDef("none")
-    if isinstance(tree, tuple) and not hasattr(tree, "_fields"):
-        return TreeDef("tuple", tuple(_flatten(t, leaves) for t in tree))
+    if isinstance(tree, tuple):
+        children = tuple(_flatten(t, leaves) for t in tree)
+        # A namedtuple keeps its class (in ``keys``) so that it comes back as itself.
+        return (
+            TreeDef("namedtuple", children, (type(tree),)) if hasattr(tree, "_fields") else TreeDef("tuple", children)
+        )
     if isinstance(tree, list):
         return TreeDef("list", tuple(_flatten(t, leaves) for t in tree))
     if isinstance(tree, dict):
@@ -85,4 +98,6 @@ def _unflatten(treedef: TreeDef, it: Any) -> Any:
         return tuple(children)
     if treedef.kind == "list":
         return children
+    if treedef.kind == "namedtuple":
+        return treedef.keys[0](*children)
     return dict(zip(treedef.keys, children, strict=True))

@@ -19,11 +19,12 @@ several expensive operations is not).
 
 Folds of one shape and axis that do not depend on one another share one pass
 (one kernel computing several accumulators), as do independent manifest maps
-of one shape. Dead statements are dropped.
+of one shape; a group runs at its last member, so nothing between its members
+may depend on one of them. A fold of a transpose becomes a fold of the
+transpose's source (read in memory order). Dead statements are dropped.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend import trace
->>> from pyaccad.ir import Stmt, Program, PRIMITIVES
 >>> p = plan_program(trace(lambda x: acc.sin(x) * x, np.ones(4)).program)
 >>> p.count(), sorted(s.prim.name for s in p.kernels[0].fused)
 (1, ['sin'])

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ad_checks import grad_of, jvp_of, traced_run
-from programs import PROGRAMS
+from ad_programs import PROGRAMS
 
 import pyaccad as acc
-from pyaccad import ad
+from pyaccad import ad, nn
 
 jax = pytest.importorskip("jax", reason="JAX is not installed: the JAX agreement tests need it")
 jax.config.update("jax_enable_x64", True)
@@ -38,7 +38,7 @@ def test_table_gradient_and_jvp_agree_with_jax(name: str) -> None:
 
 
 def test_table_is_large_enough() -> None:
-    assert len(TABLE) + len(WORKLOADS) + len(NESTED) >= 30
+    assert len(TABLE) + len(WORKLOADS) + len(NESTED) + len(NN) >= 30
 
 
 # The four workloads of shared/bench/WORKLOADS.md, small sizes.
@@ -195,3 +195,55 @@ def test_nested_derivatives_agree_with_jax(name: str) -> None:
     f, f_jax = NESTED[name]
     x = RNG.uniform(0.2, 1.5, size=4)
     np.testing.assert_allclose(traced_run(f, x), f_jax(x), rtol=1e-9, atol=1e-12)
+
+
+LABELS = np.array([2, 0, 3])
+WEIGHTS = RNG.normal(size=(3, 4))
+NN = {  # pyaccad.nn and the NumPy-style reductions, against jax.nn
+    "relu": (lambda a: (nn.relu(a) * WEIGHTS).sum(), lambda a: (jax.nn.relu(a) * WEIGHTS).sum()),
+    "sigmoid": (lambda a: (nn.sigmoid(a) * WEIGHTS).sum(), lambda a: (jax.nn.sigmoid(a) * WEIGHTS).sum()),
+    "softmax": (lambda a: (nn.softmax(a) * WEIGHTS).sum(), lambda a: (jax.nn.softmax(a) * WEIGHTS).sum()),
+    "log_softmax": (
+        lambda a: (nn.log_softmax(a, axis=0) * WEIGHTS).sum(),
+        lambda a: (jax.nn.log_softmax(a, axis=0) * WEIGHTS).sum(),
+    ),
+    "logsumexp": (
+        lambda a: (nn.logsumexp(a, axis=1) * WEIGHTS[:, 0]).sum(),
+        lambda a: (jax.scipy.special.logsumexp(a, axis=1) * WEIGHTS[:, 0]).sum(),
+    ),
+    "cross_entropy": (
+        lambda a: nn.cross_entropy(a, LABELS),
+        lambda a: -jnp.take_along_axis(jax.nn.log_softmax(a), LABELS[:, None], axis=1).mean(),
+    ),
+    "mean_prod": (lambda a: a.mean(axis=0).prod(), lambda a: a.mean(axis=0).prod()),
+    "min_max": (lambda a: (a.min(axis=1) * a.max(axis=0)[:3]).sum(), lambda a: (a.min(1) * a.max(0)[:3]).sum()),
+}
+
+
+@pytest.mark.parametrize("name", list(NN))
+def test_nn_gradients_agree_with_jax(name: str) -> None:
+    f, f_jax = NN[name]
+    a = RNG.normal(size=(3, 4))
+    np.testing.assert_allclose(grad_of(f, a), jax.grad(f_jax)(a), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_second_order_forward_over_reverse_agrees_with_jax(name: str) -> None:
+    """Hessian-vector products ``jvp(grad f)``: the JVP rules applied to transposed programs."""
+    case = PROGRAMS[name]
+    x, v = _draw(case), RNG.normal(size=case.shape)
+    w = RNG.normal(size=np.shape(case.jax_fn(jnp.asarray(x))))
+    got = traced_run(lambda x, v: ad.jvp(ad.grad(lambda y: (case.fn(y) * w).sum()), (x,), (v,))[1], x, v)
+    want = jax.jvp(jax.grad(lambda y: (case.jax_fn(y) * w).sum()), (x,), (v,))[1]
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_second_order_reverse_over_reverse_agrees_with_jax(name: str) -> None:
+    """``grad(⟨grad f, u⟩)``: transposing the linearized transposed programs."""
+    case = PROGRAMS[name]
+    x, u = _draw(case), RNG.normal(size=case.shape)
+    w = RNG.normal(size=np.shape(case.jax_fn(jnp.asarray(x))))
+    got = grad_of(lambda x: (ad.grad(lambda y: (case.fn(y) * w).sum())(x) * u).sum(), x)
+    want = jax.grad(lambda x: (jax.grad(lambda y: (case.jax_fn(y) * w).sum())(x) * u).sum())(x)
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)

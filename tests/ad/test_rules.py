@@ -1,4 +1,4 @@
-"""Every program of the table (``programs.py``, covering every primitive): gradients against central
+"""Every program of the table (``ad_programs.py``, covering every primitive): gradients against central
 finite differences in float64, and the dot-product identity ``⟨vjp(u), v⟩ = ⟨u, jvp(v)⟩``, on
 hypothesis-drawn inputs."""
 
@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ad_checks import check_against_fd, check_dot_product
+from ad_programs import PROGRAMS, Case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from programs import PROGRAMS, Case
+
+import pyaccad as acc
 
 
 def _inputs(case: Case) -> st.SearchStrategy[np.ndarray]:
@@ -44,3 +46,27 @@ def test_reverse_mode_is_the_transpose_of_forward_mode(name: str, data: st.DataO
     case = PROGRAMS[name]
     rtol = 1e-9 if case.fd else 1e-6  # float32 steps inside round the tangents
     check_dot_product(case.fn, data.draw(_inputs(case)), np.random.default_rng(seed), rtol)
+
+
+SHAPE_GENERIC = {  # programs that accept any shape: drawn shapes include empty and size-1 axes
+    "elementwise": lambda x: (acc.sin(x) * x).sum(),
+    "fold_general": lambda x: acc.fold(lambda a, b: acc.log(acc.exp(a) + acc.exp(b)), 0.3, x).sum(),
+    "fold_max": lambda x: (acc.fold(lambda a, b: acc.maximum(a, b), -10.0, x, axis=0) ** 2.0).sum(),
+    "scan_product": lambda x: acc.scanl(lambda a, b: a * b, 1.5, x, axis=0).sum(),
+    "scan_general": lambda x: acc.scanr1(lambda a, b: acc.log(acc.exp(a) + acc.exp(b)), x).sum(),
+    "reverse_stencil": lambda x: (acc.reverse(x, 0) * acc.stencil(_centre_times_left, x, (3,) * x.ndim, "clamp")).sum(),
+}
+
+
+def _centre_times_left(n):
+    while isinstance(n[0], tuple):  # the centre of a nested neighbourhood, and its first neighbour
+        n = n[1]
+    return n[1] * n[0]
+
+
+@pytest.mark.parametrize("name", list(SHAPE_GENERIC))
+@settings(max_examples=15)
+@given(shape=st.lists(st.integers(0, 3), min_size=1, max_size=3), seed=st.integers(0, 2**31))
+def test_gradients_over_drawn_shapes(name: str, shape: list[int], seed: int) -> None:
+    x = np.random.default_rng(seed).permutation(np.prod(shape, dtype=int)).reshape(shape) / 7.0 + 0.05
+    check_against_fd(SHAPE_GENERIC[name], x)

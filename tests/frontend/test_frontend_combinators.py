@@ -102,6 +102,23 @@ def test_scans():
     assert run_checked(lambda x: acc.scanl(add, 0.0, x, axis=0), X).shape == (4, 4)
 
 
+def test_scans_with_a_non_neutral_initial_value():
+    # accelerate: scanl f z = [z, f z x0, f (f z x0) x1, ...]; scanr f z = [..., f x_{n-1} z, z].
+    left, right = [10], [10]
+    for v in V:
+        left.append(left[-1] + v)
+    for v in V[::-1]:
+        right.insert(0, v + right[0])
+    np.testing.assert_array_equal(run_checked(lambda x: acc.scanl(add, 10, x), V), left)
+    np.testing.assert_array_equal(run_checked(lambda x: acc.scanr(add, 10, x), V), right)
+    m = np.array([[3, 1, 4], [1, 5, 9]])
+    want = np.maximum.accumulate(np.concatenate([np.full((2, 1), 4), m], axis=1), axis=1)
+    np.testing.assert_array_equal(run_checked(lambda x: acc.scanl(acc.maximum, 4, x), m), want)
+    np.testing.assert_array_equal(
+        run_checked(lambda x: acc.scanl(add, 10, x), np.zeros((2, 0), np.int64)), [[10], [10]]
+    )
+
+
 def test_backpermute_transposes():
     out = run_checked(lambda x: acc.backpermute((4, 3), lambda i, j: (j, i), x), X)
     np.testing.assert_array_equal(out, X.T)

@@ -125,6 +125,10 @@ def test_literals_take_the_dtype_they_meet():
     tri = acc.run(lambda m: acc.generate((3, 3), lambda i, j: acc.cond(i > j, m[i, j], 0.0)), a, backend=B)
     assert_close(tri, np.tril(a, -1))
     assert_close(acc.run(lambda m: m * 2 + 1, a, backend=B), a * 2 + 1)
+    # Two literal branches promote as NumPy does (np.where(p, 1.5, 2) is float64).
+    x = np.arange(3.0)
+    out = acc.run(lambda v: acc.map(lambda e: acc.cond(e > 1.0, 1.5, 2), v), x, backend=B)
+    assert_close(out, np.where(x > 1, 1.5, 2))
     i32 = np.arange(3, dtype=np.int32)
     assert_close(acc.run(lambda v: acc.fold(lambda x, y: x + y, 100, v), i32, backend=B), np.array(103, np.int32))
 
@@ -161,3 +165,14 @@ def test_traced_programs_verify():
     from pyaccad.frontend import trace
 
     verify(trace(lambda d: {"s": d["a"].sum(axis=0, keepdims=True), "t": d["b"][::-1]}, {"a": X32, "b": X32}).program)
+
+
+def test_namedtuples_are_pytree_nodes():
+    from collections import namedtuple
+
+    Params = namedtuple("Params", "w b")
+    f = acc.jit(lambda p, x: Params(p.w * x, p.b + 1.0), backend=B)
+    out = f(Params(np.full(2, 3.0), np.zeros(2)), np.arange(2.0))
+    assert isinstance(out, Params)
+    assert_close(out.w, np.array([0.0, 3.0]))
+    assert_close(out.b, np.ones(2))

@@ -145,3 +145,23 @@ def test_fold_of_a_transpose_reads_the_source_in_memory_order():
     (kernel,) = plan(f, cube).kernels
     assert kernel.roots[0].params["axis"] == 1 and kernel.roots[0].args[0].shape == (2, 3, 4)
     np.testing.assert_array_equal(acc.run(f, cube, backend="native"), cube.sum(axis=1))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_program_gradients_native_matches_interp(seed):
+    from program_gen import random_inputs, random_program
+
+    from pyaccad import ad
+    from pyaccad.backends import availability
+    from pyaccad.frontend.tracing import call_program
+
+    if availability()["native"] is not None:
+        pytest.skip("native backend unavailable here")
+    program = random_program(seed, n_steps=10)
+    a, b = random_inputs(seed)
+    grad = ad.grad(lambda x, y: sum(out.sum() for out in call_program(program, [x, y])), argnums=(0, 1))
+    with np.errstate(all="ignore"):
+        expected = acc.jit(grad, backend="interp")(a, b)
+    actual = acc.jit(grad, backend="native")(a, b)
+    for got, want in zip(actual, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)

@@ -14,8 +14,9 @@ in 16 independent lanes so the loop vectorises::
 
 A general (associative, perhaps non-commutative) lambda keeps one
 accumulator per output, seeded with the first element. A reduction to rank 0
-splits the axis between threads, then combines the partial results in
-thread order. Reducing an outer axis keeps a block of accumulators for
+cuts the axis into a fixed number of slices reduced in parallel, then
+combines the partial results in order (so the result does not depend on the
+number of threads). Reducing an outer axis keeps a block of accumulators for
 contiguous inner positions (``acc[i] = f(acc[i], x[o, j, i])``, vectorised
 over ``i``).
 
@@ -38,6 +39,8 @@ from pyaccad.ir.types import is_float
 from pyaccad.opt.kernels import Kernel
 
 LANES = 16
+SLICES = 64
+"""A reduction to rank 0 (and a rank-1 scan) is cut into this many slices, whatever the thread count."""
 COLUMN_BLOCK = 256
 MONOIDS = {"add": "0", "mul": "1", "minimum": "max", "maximum": "min", "and": "1", "or": "0"}
 
@@ -177,21 +180,21 @@ def _row_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str) -> None:
 
 
 def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:
-    """Reduce a rank-1 array to rank 0: one slice per thread, partials combined in thread order."""
+    """Reduce a rank-1 array to rank 0: :data:`SLICES` slices in parallel, partials combined in order."""
     with ctx.block():
         ctx.emit(f"const int64_t n = {n};")
-        ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? omp_get_max_threads() : 1;")
+        # A fixed number of slices (not one per thread): the result does not depend on the thread count.
+        ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? {SLICES} : 1;")
         parts = [[ctx.fresh("part") for _ in f.dtypes] for f in folds]
-        ctx.emit("bool part_has[nt]; for (int p = 0; p < nt; p++) part_has[p] = 0;")
+        ctx.emit("bool part_has[nt];")
         for f, names in zip(folds, parts, strict=True):
             for name, dtype in zip(names, f.dtypes, strict=True):
                 ctx.emit(f"{CTYPE[dtype]} {name}[nt];")
-        ctx.emit("#pragma omp parallel num_threads(nt)")
-        with ctx.block():
-            ctx.emit("const int tid = omp_get_thread_num(), nth = omp_get_num_threads();")
-            ctx.emit("const int64_t lo = n * tid / nth, hi = n * (tid + 1) / nth;")
+        ctx.emit("#pragma omp parallel for schedule(static) if (nt > 1)")
+        with ctx.block("for (int tid = 0; tid < nt; tid++)"):
+            ctx.emit("const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;")
             results = _reduce(ctx, folds, lambda j: Index([j], [n], j), "lo", "hi")
-            for names, (accs, _has) in zip(parts, results, strict=True):
+            for names, (accs, _) in zip(parts, results, strict=True):
                 for name, acc in zip(names, accs, strict=True):
                     ctx.emit(f"{name}[tid] = {acc};")
             ctx.emit(f"part_has[tid] = {results[0][1]};")

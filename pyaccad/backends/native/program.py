@@ -169,10 +169,7 @@ class _Generator:
             lines.append(blas.BLAS_PRELUDE)
         lines.append("int pyaccad_entry(void **B, const int64_t *E, int nthreads) {")
         lines.append("    int err = 0;")
-        # A fixed thread count when asked for one; else every core, less those the load average says are busy
-        # (libgomp's dynamic teams): on a shared machine a barrier waiting for a descheduled thread costs ms.
-        lines.append("    omp_set_dynamic(nthreads <= 0);")
-        lines.append("    omp_set_num_threads(nthreads > 0 ? nthreads : omp_get_num_procs());")
+        lines.append("    if (nthreads > 0) omp_set_num_threads(nthreads);")
         if uses_blas:
             lines.append("    scipy_openblas_set_num_threads64_(1);  /* parallel over output blocks instead */")
         lines += self.entry_lines + allocs

@@ -17,11 +17,37 @@ from pyaccad.backends.native.cache import ffi
 from pyaccad.backends.native.program import Layout
 from pyaccad.errors import IndexOutOfBounds
 
+_CORES = os.cpu_count() or 1
 
-def num_threads() -> int:
-    """``$PYACCAD_NUM_THREADS``, else 0: every core not busy with other work (read at each call)."""
-    value = os.environ.get("PYACCAD_NUM_THREADS")
-    return int(value) if value else 0
+
+class _ThreadPolicy:
+    """How many threads the next call uses: ``$PYACCAD_NUM_THREADS``, else every core not taken by others.
+
+    On a shared machine an OpenMP barrier waiting for a descheduled thread costs milliseconds, so the
+    cores that other processes are running on right now (the runnable count of ``/proc/loadavg``, less
+    this thread and the workers of our previous call, which may still be spinning) are left out, down to
+    one thread. On an idle machine, or where ``/proc`` cannot be read, every core is used.
+    """
+
+    def __init__(self) -> None:
+        self.last = 1  # threads used by the previous call
+
+    def __call__(self) -> int:
+        value = os.environ.get("PYACCAD_NUM_THREADS")
+        if value:
+            return int(value)
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return _CORES
+        others = max(0, running - self.last)
+        self.last = max(1, _CORES - others)
+        return self.last
+
+
+num_threads = _ThreadPolicy()
+"""``num_threads()``: the thread count for the next call (see :class:`_ThreadPolicy`)."""
 
 
 class Executable:

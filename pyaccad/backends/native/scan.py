@@ -1,16 +1,15 @@
 """The scan skeleton: inclusive prefix combinations along one axis (``scanl1``/``scanr1``/``scanl``/``scanr``).
 
-A rank-1 scan runs in two parallel passes over one slice per thread (after
-accelerate-llvm): reduce each slice, combine the slice totals in order into
-each slice's carry-in, then scan each slice again from its carry::
+A rank-1 scan runs in two parallel passes over a fixed number of slices
+(after accelerate-llvm; fixed, so the result does not depend on the thread
+count): reduce each slice, combine the slice totals in order into each
+slice's carry-in, then scan each slice again from its carry::
 
-    #pragma omp parallel
-    {   /* pass 1 */  total[tid] = fold1 f x[lo..hi);
-        #pragma omp barrier
-        #pragma omp single
-        for (c = 0; c < nth; c++) { carry[c] = acc; acc = f(acc, total[c]); }
-        /* pass 2 */  a = carry[tid]; for (k = lo; k < hi; k++) out[k] = a = f(a, x[k]);
-    }
+    #pragma omp parallel for
+    for (s = 0; s < 64; s++) total[s] = fold1 f x[lo_s..hi_s);
+    for (s = 0; s < 64; s++) { carry[s] = acc; acc = f(acc, total[s]); }
+    #pragma omp parallel for
+    for (s = 0; s < 64; s++) { a = carry[s]; for (k = lo_s; k < hi_s; k++) out[k] = a = f(a, x[k]); }
 
 Higher ranks scan each line (all positions off the scanned axis) in
 parallel, sequentially along it. ``reverse`` walks from the end and applies
@@ -28,6 +27,7 @@ from collections.abc import Callable
 
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.native.element import atom, call_lambda, elem
+from pyaccad.backends.native.fold import SLICES
 from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.ir import INT64, Stmt
 from pyaccad.opt.kernels import Kernel
@@ -134,44 +134,43 @@ def _line_scan(ctx: Ctx, scan: _Scan, prefix: list[str], n: str, suffix: list[st
 def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
     with ctx.block():
         ctx.emit(f"const int64_t n = {n};")
-        ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? omp_get_max_threads() : 1;")
-        ctx.emit("bool total_has[nt + 1], carry_has[nt + 1];")
+        # A fixed number of slices (not one per thread): the result does not depend on the thread count.
+        ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? {SLICES} : 1;")
+        ctx.emit("bool total_has[nt], carry_has[nt];")
         totals = [ctx.fresh("total") for _ in scan.dtypes]
         carries = [ctx.fresh("carry") for _ in scan.dtypes]
         for t, c, dtype in zip(totals, carries, scan.dtypes, strict=True):
-            ctx.emit(f"{CTYPE[dtype]} {t}[nt + 1], {c}[nt + 1];")
+            ctx.emit(f"{CTYPE[dtype]} {t}[nt], {c}[nt];")
 
         def read(k: str) -> Index:
             return Index([k], [n], k)
 
-        ctx.emit("#pragma omp parallel num_threads(nt)")
-        with ctx.block():
-            ctx.emit("const int tid = omp_get_thread_num(), nth = omp_get_num_threads();")
-            ctx.emit("const int64_t lo = n * tid / nth, hi = n * (tid + 1) / nth;")
-            with ctx.block():
-                acc = _declare(ctx, scan, "a")
-                ctx.emit("bool has = 0;")
-                _run(ctx, scan, acc, "has", "lo", "hi", "n", read, None)
-                ctx.emit("total_has[tid] = has;")
-                _assign(ctx, [f"{t}[tid]" for t in totals], acc)
-            ctx.emit("#pragma omp barrier")
-            ctx.emit("#pragma omp single")
-            with ctx.block():
-                acc = _declare(ctx, scan, "a")
-                ctx.emit("bool has = 0;")
-                _seed(ctx, scan, acc, "has", "n", lambda k: k)
-                with ctx.block("for (int c = 0; c < nth; c++)"):
-                    ctx.emit("carry_has[c] = has;")
-                    _assign(ctx, [f"{c}[c]" for c in carries], acc)
-                    ctx.emit("if (!total_has[c]) continue;")
-                    with ctx.block("if (has)"):
-                        _assign(ctx, acc, scan.combine(ctx, acc, [f"{t}[c]" for t in totals]))
-                    with ctx.block("else"):
-                        _assign(ctx, acc, [f"{t}[c]" for t in totals])
-                        ctx.emit("has = 1;")
-            with ctx.block():
-                acc = [ctx.fresh("a") for _ in scan.dtypes]
-                for name, c, dtype in zip(acc, carries, scan.dtypes, strict=True):
-                    ctx.emit(f"{CTYPE[dtype]} {name} = {c}[tid];")
-                ctx.emit("bool has = carry_has[tid];")
-                _run(ctx, scan, acc, "has", "lo", "hi", "n", read, lambda k: k)
+        ctx.emit("#pragma omp parallel for schedule(static) if (nt > 1)")
+        with ctx.block("for (int s = 0; s < nt; s++)"):  # pass 1: each slice's total
+            ctx.emit("const int64_t lo = n * s / nt, hi = n * (s + 1) / nt;")
+            acc = _declare(ctx, scan, "a")
+            ctx.emit("bool has = 0;")
+            _run(ctx, scan, acc, "has", "lo", "hi", "n", read, None)
+            ctx.emit("total_has[s] = has;")
+            _assign(ctx, [f"{t}[s]" for t in totals], acc)
+        with ctx.block():  # each slice's carry-in: the totals before it, in order
+            acc = _declare(ctx, scan, "a")
+            ctx.emit("bool has = 0;")
+            _seed(ctx, scan, acc, "has", "n", lambda k: k)
+            with ctx.block("for (int s = 0; s < nt; s++)"):
+                ctx.emit("carry_has[s] = has;")
+                _assign(ctx, [f"{c}[s]" for c in carries], acc)
+                ctx.emit("if (!total_has[s]) continue;")
+                with ctx.block("if (has)"):
+                    _assign(ctx, acc, scan.combine(ctx, acc, [f"{t}[s]" for t in totals]))
+                with ctx.block("else"):
+                    _assign(ctx, acc, [f"{t}[s]" for t in totals])
+                    ctx.emit("has = 1;")
+        ctx.emit("#pragma omp parallel for schedule(static) if (nt > 1)")
+        with ctx.block("for (int s = 0; s < nt; s++)"):  # pass 2: scan each slice from its carry
+            ctx.emit("const int64_t lo = n * s / nt, hi = n * (s + 1) / nt;")
+            acc = [ctx.fresh("a") for _ in scan.dtypes]
+            for name, c, dtype in zip(acc, carries, scan.dtypes, strict=True):
+                ctx.emit(f"{CTYPE[dtype]} {name} = {c}[s];")
+            ctx.emit("bool has = carry_has[s];")
+            _run(ctx, scan, acc, "has", "lo", "hi", "n", read, lambda k: k)

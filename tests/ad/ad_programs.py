@@ -188,6 +188,19 @@ PROGRAMS.update(
             lambda x: _jnp().log(_jnp().exp(0.2) + _jnp().exp(x.reshape(2, 3)).sum(1)),
             (6,),
         ),
+        "fold_tuple": Case(  # complex products and an argmax: tuple-valued operators, integer component included
+            lambda x: (
+                acc.fold1(lambda p, q: (p[0] * q[0] - p[1] * q[1], p[0] * q[1] + p[1] * q[0]), (x, x * 0.5), axis=0)[0]
+                + acc.fold1(
+                    lambda p, q: (acc.where(p[0] >= q[0], p[0], q[0]), acc.where(p[0] >= q[0], p[1], q[1])),
+                    (x * x, acc.generate((4,), lambda i: i)),
+                )[0]
+            ),
+            lambda x: _jnp().real(_jnp().prod(x + 0.5j * x)) + _jnp().max(x * x),
+            (4,),
+            0.5,
+            1.5,
+        ),
         "scan_add": Case(
             lambda x: acc.scanl(lambda a, b: a + b, 1.0, x) * acc.scanr1(lambda a, b: a + b, x)[0],
             lambda x: _jnp().concatenate([_jnp().ones(1), 1 + _jnp().cumsum(x)]) * x.sum(),
