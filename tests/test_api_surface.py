@@ -257,7 +257,7 @@ SCALAR_REFERENCES = {
     "sign": (np.sign, -5, 5),
     "floor": (np.floor, -5, 5),
     "ceil": (np.ceil, -5, 5),
-    "round": (np.round, -5, 5),  # ties round away from zero (C's round), unlike NumPy: random inputs avoid them
+    "round": (np.round, -5, 5),
     "trunc": (np.trunc, -5, 5),
     "minimum": (np.minimum, -5, 5),
     "maximum": (np.maximum, -5, 5),

@@ -49,7 +49,7 @@ class GenericExportError(ExportError):
 _PRELUDE = {
     "floor": "fromIntegral (floor {0} :: Int)",
     "ceil": "fromIntegral (ceiling {0} :: Int)",
-    "round": "(let t = fromIntegral (truncate {0} :: Int) in if abs ({0} - t) >= 0.5 then t + signum {0} else t)",
+    "round": "fromIntegral (round {0} :: Int)",
     "floordiv": "(if {1} == 0 then 0 else {0} `div` {1})",
     "trunc": "fromIntegral (truncate {0} :: Int)",
     "select": "if {0} then {1} else {2}",

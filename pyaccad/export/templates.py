@@ -180,11 +180,4 @@ HELPERS = {
         "  in  x >= 0 ? (1 - r, r - 1)",
     ],
 }
-HELPERS["roundHalfAway"] = [
-    "-- | Round half away from zero, as pyaccad (and C) round; accelerate's round goes half to even.",
-    "roundHalfAway :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
-    "roundHalfAway x =",
-    "  let t = fromIntegral (truncate x :: Exp Int)",
-    "  in  abs (x - t) >= 0.5 ? (t + signum x, t)",
-]
 HELPER_PRAGMA = "{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}"  # their class contexts need it

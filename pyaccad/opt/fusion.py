@@ -14,8 +14,9 @@ bodies, an expensive value under a broadcast (recomputing it for every
 element of the broadcast would multiply its cost), or a value that several
 kernels would recompute at more than
 :data:`RECOMPUTE_BUDGET` expensive operations per element (``exp(a - m)``
-read by a reduction and by a map is recomputed; a map whose lambda holds
-several expensive operations is not).
+read by three kernels is recomputed in each, as it costs less than writing
+and reading it back; a map whose lambda holds three expensive operations,
+read by two kernels, is written once).
 
 Folds of one shape and axis that do not depend on one another share one pass
 (one kernel computing several accumulators), as do independent manifest maps
@@ -46,7 +47,7 @@ _CHEAP |= {"eq", "ne", "lt", "le", "gt", "ge", "abs", "isnan", "isinf", "floor",
 _CONTROL = {"while", "cond"}
 MAX_SITES = 6
 """At most this many distinct indices of one delayed value per program (see :class:`_Sites`)."""
-RECOMPUTE_BUDGET = 1
+RECOMPUTE_BUDGET = 2
 """How much extra work (in expensive operations per element) recomputing a shared delayed value may cost."""
 _FORCES_OPERANDS = {"stencil"} | _CONTROL
 

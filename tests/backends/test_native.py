@@ -211,7 +211,7 @@ def test_awhile_and_acond():
         ((2, 0), (0, 3)),
         ((2, 128, 400), (2, 400, 100)),
         ((5, 30000), (30000, 40)),
-    ],  # the last two are split between threads (by rows, then by columns)
+    ],  # the last two: BLAS-sized
     ids=str,
 )
 def test_matmul(dtype, shapes):

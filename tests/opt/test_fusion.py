@@ -70,7 +70,7 @@ def test_dependent_reductions_stay_separate_kernels():
 
 def test_expensive_value_read_by_two_kernels_is_computed_once():
     def f(a):
-        e = acc.map(lambda v: acc.exp(acc.sin(v)), a)
+        e = acc.map(lambda v: acc.exp(acc.sin(acc.cos(v))), a)
         return acc.scanl1(lambda p, q: p + q, e), acc.fold1(acc.maximum, e)
 
     assert kinds(f, X) == ["map", "scan", "fold"]

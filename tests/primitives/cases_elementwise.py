@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -30,7 +30,7 @@ def _sign(a: Any) -> Any:
 
 
 def _round(a: float) -> float:
-    return float(Decimal(a).quantize(Decimal(1), rounding=ROUND_HALF_UP))  # half away from zero
+    return float(Decimal(a).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))  # ties to even, as NumPy
 
 
 def _floordiv(a: int, b: int) -> int:

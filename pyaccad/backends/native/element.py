@@ -79,7 +79,8 @@ def _index(ctx: Ctx, stmt: Stmt) -> str:
     error = ctx.error(f"index: reading an array of shape {array.shape} out of bounds\n  at {stmt.source}")
     flag = ctx.declare(BOOL, ok, "ok")
     ctx.emit(f"if (!{flag}) PA_FAIL({error});")
-    value = elem(ctx, array, Index(idx, shape))
+    # `index` reads are manifest (fusion forces them): a guarded load, never an unconditional one
+    value = f"{ctx.buffers[array]}[{Index(idx, shape).linear()}]"
     return ctx.declare(array.dtype, f"({flag} ? {value} : {c_literal(0, array.dtype)})")
 
 
@@ -127,7 +128,13 @@ def elem(ctx: Ctx, var: Var, idx: Index) -> str:
     """A C expression for ``var[idx]`` (a load, or the fused computation of a delayed producer)."""
     stmt = ctx.delayed.get(var)
     if stmt is None:
-        return f"{ctx.buffers[var]}[{idx.linear()}]"
+        # A load of its own (memoised), never inside a `?:`: conditional loads block vectorisation.
+        key = (var, idx.key())
+        name = ctx.lookup(key)
+        if name is None:
+            name = ctx.declare(var.dtype, f"{ctx.buffers[var]}[{idx.linear()}]", "x")
+            ctx.remember(key, name)
+        return name
     key = (stmt, idx.key())
     outs = ctx.lookup(key)
     if outs is None:

@@ -38,7 +38,9 @@ PARALLEL_MIN = 1 << 18
 idle but milliseconds when they are shared (a barrier waits for a descheduled thread)."""
 
 
-def index_loop(ctx: Ctx, shape: list[str], body: Callable[[Index], None], parallel: bool = True) -> None:
+def index_loop(
+    ctx: Ctx, shape: list[str], body: Callable[[Index], None], parallel: bool = True, simd: bool = True
+) -> None:
     """Emit a loop running ``body`` (which emits C) at every index of ``shape``.
 
     Nested loops over the outer axes and over blocks of the last one, collapsed into one OpenMP
@@ -61,6 +63,8 @@ def index_loop(ctx: Ctx, shape: list[str], body: Callable[[Index], None], parall
         with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
             row = Index(outer, shape[:-1]).linear() if outer else "0"
             ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
+            if simd:  # iterations are independent; the outlined OpenMP body loses `restrict`, this restores it
+                ctx.emit("#pragma omp simd")
             with ctx.block("for (int64_t j = j0; j < j1; j++)"):
                 ctx.emit("const int64_t f = base + j;")
                 body(Index([*outer, "j"], shape, "f"))

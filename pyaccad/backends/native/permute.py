@@ -51,4 +51,4 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
                     (new,) = call_lambda(ctx, combine, [value, f"{buf}[{position}]"])
                     ctx.emit(f"{buf}[{position}] = {new};")
 
-    index_loop(ctx, ctx.shape(x), body, parallel=monoid in _ATOMIC)
+    index_loop(ctx, ctx.shape(x), body, parallel=monoid in _ATOMIC, simd=False)

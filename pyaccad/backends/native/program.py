@@ -171,7 +171,7 @@ class _Generator:
         lines.append("    int err = 0;")
         lines.append("    if (nthreads > 0) omp_set_num_threads(nthreads);")
         if uses_blas:
-            lines.append("    scipy_openblas_set_num_threads64_(1);  /* parallel over output blocks instead */")
+            lines.append("    scipy_openblas_set_num_threads64_(1);  /* see blas.py */")
         lines += self.entry_lines + allocs
         if self.allocs:
             lines.append("    if (" + " || ".join(f"!{name}" for name, _ in self.allocs) + ") { err = -1; goto done; }")

@@ -48,13 +48,6 @@ def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.floor_divide(a, b)
 
 
-def _np_round(a: np.ndarray) -> np.ndarray:
-    # Round half away from zero, as C's round(). (floor(a + 0.5) would be wrong for 0.49999999999999994.)
-    a = np.asarray(a)
-    t = np.trunc(a)
-    return np.where(np.abs(a - t) >= 0.5, t + np.sign(a), t).astype(a.dtype)
-
-
 def _np_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # Integers: overflow wraps; a negative exponent gives the exact power truncated toward zero, i.e.
     # 1 for base 1, +-1 for base -1, else 0 (base 0 included). NumPy itself refuses negative int exponents.
@@ -104,7 +97,7 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", "signum {0}"),
     ("floor", 1, F, "same", np.floor, "floor({0})", "fromIntegral (floor {0} :: Exp Int)"),
     ("ceil", 1, F, "same", np.ceil, "ceil({0})", "fromIntegral (ceiling {0} :: Exp Int)"),
-    ("round", 1, F, "same", _np_round, "round({0})", "roundHalfAway {0}"),
+    ("round", 1, F, "same", np.rint, "rint({0})", "fromIntegral (round {0} :: Exp Int)"),
     ("trunc", 1, F, "same", np.trunc, "trunc({0})", "fromIntegral (truncate {0} :: Exp Int)"),
     ("erf", 1, F, "same", _np_erf, "erf({0})", "erf {0}"),
     ("isnan", 1, F, "bool", np.isnan, "isnan({0})", "isNaN {0}"),
