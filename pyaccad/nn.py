@@ -2,7 +2,10 @@
 
 All are compositions of the array language (element-wise operations and the
 NumPy-style reductions), so they differentiate and fuse like user code.
-``logsumexp`` subtracts the maximum first, so large inputs do not overflow.
+``logsumexp`` and ``softmax`` subtract the maximum first, so large inputs do
+not overflow; as in JAX, that shift is a constant to AD (``stop_gradient``):
+the result does not depend on it, and differentiating through the maximum
+would only add two reductions that cancel.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import nn
@@ -24,6 +27,15 @@ from pyaccad.ir.types import is_float, is_int
 __all__ = ["cross_entropy", "log_softmax", "logsumexp", "relu", "sigmoid", "softmax"]
 
 _exp, _log, _isinf = SCALAR_FUNCTIONS["exp"], SCALAR_FUNCTIONS["log"], SCALAR_FUNCTIONS["isinf"]
+
+
+def _shift(value: Value, axes: tuple[int, ...]) -> Value:
+    """The per-slice maximum used to shift ``value`` before ``exp``, with no derivative."""
+    from pyaccad.ad.custom import stop_gradient  # nn sits above AD; imported late to keep the stages acyclic
+
+    peak = value.max(axis=axes, keepdims=True)
+    peak = where(_isinf(peak), 0.0, peak)  # all -inf (or an inf) along the axis: leave x unshifted
+    return stop_gradient(peak)
 
 
 def _floats(x: Any, op: str) -> Value:
@@ -65,8 +77,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Value:
     """
     value = _floats(x, "logsumexp")
     axes = normalize_axes(axis, value.ndim, "logsumexp")
-    peak = value.max(axis=axes, keepdims=True)
-    peak = where(_isinf(peak), 0.0, peak)  # all -inf (or an inf) along the axis: leave x unshifted
+    peak = _shift(value, axes)
     out = _log(_exp(value - peak).sum(axis=axes, keepdims=True)) + peak
     return out if keepdims else reshape(out, tuple(d for ax, d in enumerate(out.shape) if ax not in axes))
 
@@ -94,7 +105,7 @@ def softmax(x: Any, axis: Any = -1) -> Value:
     """
     value = _floats(x, "softmax")
     axes = normalize_axes(axis, value.ndim, "softmax")
-    shifted = _exp(value - value.max(axis=axes, keepdims=True))
+    shifted = _exp(value - _shift(value, axes))
     return shifted / shifted.sum(axis=axes, keepdims=True)
 
 
