@@ -1,7 +1,7 @@
 """``matmul`` through an optimised BLAS (OpenBLAS from ``scipy-openblas64``), batched by a loop.
 
-Float operands call ``cblas_sgemm``/``cblas_dgemm`` once per batch element,
-on one thread (see the comment in :func:`matmul_kernel`);
+Float operands call ``cblas_sgemm``/``cblas_dgemm`` per batch element and per
+thread's block of rows (see the comment in :func:`matmul_kernel`);
 an operand that is a (delayed) swap of its source's last two axes is passed
 as that source with BLAS's transpose flag, so the gradients' ``Wᵀ`` are never
 copied. Integer operands use a plain parallel loop (BLAS has no integer
@@ -37,6 +37,8 @@ void scipy_openblas_set_num_threads64_(int);
 """
 _GEMM = {FLOAT32: "scipy_cblas_sgemm64_", FLOAT64: "scipy_cblas_dgemm64_"}
 _NO_TRANS, _TRANS = 111, 112
+BLAS_PARALLEL_MIN = 1 << 22
+"""Multiply-adds below which one thread computes a product (see :data:`.map.PARALLEL_MIN`)."""
 
 
 @cache
@@ -70,14 +72,29 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
         if out.dtype in _GEMM:
             ctx.helpers.add("blas")
             (pa, ta, lda), (pb, tb, ldb) = _operand(ctx, a), _operand(ctx, b)
-            # One thread, no OpenMP around it: OpenBLAS called from several OpenMP threads at once ran
-            # 4-8x slower than from one (measured: 256x784 @ 784x256 in 1.0 ms alone, 3.9-8 ms split over
-            # two threads), and its own thread pool spins after each call, starving the kernels that follow.
+            # One thread pool: each OpenMP thread runs single-threaded BLAS on a block of the output's rows (of
+            # its columns, for short wide products). OpenBLAS's own pool would spin after each call, starving
+            # the kernels that follow. Measured on the idle 2-core machine: 256x784 @ 784x256 in 0.54 ms on two
+            # threads, 0.92 ms on one; on an oversubscribed machine the thread policy (runtime.py) uses one.
+            ctx.emit("const int split_m = m >= n;")
+            ctx.emit(f"const int nt = (m * n * k > {BLAS_PARALLEL_MIN}) ? omp_get_max_threads() : 1;")
+            ctx.emit("#pragma omp parallel for collapse(2) schedule(static) num_threads(nt)")
             with ctx.block("for (int64_t q = 0; q < batch; q++)"):
-                ctx.emit(
-                    f"{_GEMM[out.dtype]}(101, {ta}, {tb}, m, n, k, 1, {pa} + q * m * k, {lda} > 1 ? {lda} : 1, "
-                    f"{pb} + q * k * n, {ldb} > 1 ? {ldb} : 1, 0, {po} + q * m * n, n > 1 ? n : 1);"
-                )
+                with ctx.block("for (int p = 0; p < nt; p++)"):
+                    ctx.emit("const int64_t len = split_m ? m : n, lo = len * p / nt, hi = len * (p + 1) / nt;")
+                    ctx.emit("if (lo == hi) continue;")
+                    a_lo = f"lo * {lda}" if ta == _NO_TRANS else "lo"
+                    b_lo = "lo" if tb == _NO_TRANS else f"lo * {ldb}"
+                    ctx.emit(
+                        f"if (split_m) {_GEMM[out.dtype]}(101, {ta}, {tb}, hi - lo, n, k, 1, "
+                        f"{pa} + q * m * k + {a_lo}, {lda} > 1 ? {lda} : 1, {pb} + q * k * n, {ldb} > 1 ? {ldb} : 1, "
+                        f"0, {po} + q * m * n + lo * n, n > 1 ? n : 1);"
+                    )
+                    ctx.emit(
+                        f"else {_GEMM[out.dtype]}(101, {ta}, {tb}, m, hi - lo, k, 1, {pa} + q * m * k, "
+                        f"{lda} > 1 ? {lda} : 1, {pb} + q * k * n + {b_lo}, {ldb} > 1 ? {ldb} : 1, "
+                        f"0, {po} + q * m * n + lo, n > 1 ? n : 1);"
+                    )
             return
         ctx.emit("#pragma omp parallel for schedule(static)")
         with ctx.block("for (int64_t t = 0; t < batch * m; t++)"):
