@@ -16,27 +16,37 @@ import numpy as np
 
 from pyaccad.backends.native.cache import ffi
 from pyaccad.backends.native.program import Layout
-from pyaccad.errors import IndexOutOfBounds
+from pyaccad.errors import BackendUnavailable, IndexOutOfBounds
 
 _CORES = os.cpu_count() or 1
 
 
 class _ThreadPolicy:
-    """How many threads the next call uses: ``$PYACCAD_NUM_THREADS``, else every core not taken by others.
+    """How many threads the next call uses: ``$PYACCAD_NUM_THREADS`` (a count, or ``auto``), else every core.
 
-    On a shared machine an OpenMP barrier waiting for a descheduled thread costs milliseconds, so the
-    cores that other processes are running on right now (the runnable count of ``/proc/loadavg``, less
-    this thread and the workers of our previous call, which may still be spinning) are left out, down to
-    one thread. On an idle machine, or where ``/proc`` cannot be read, every core is used.
+    ``auto`` adapts to a shared machine, where an OpenMP barrier waiting for a descheduled thread
+    costs milliseconds: the cores that other processes are running on right now (the runnable count of
+    ``/proc/loadavg``, less this thread and the workers of our previous call, which may still be
+    spinning) are left out, down to one thread. Results do not depend on the count: reductions split
+    their work into a fixed number of slices whatever the number of threads.
     """
 
     def __init__(self) -> None:
         self.last = 1  # threads used by the previous call
 
     def __call__(self) -> int:
-        value = os.environ.get("PYACCAD_NUM_THREADS")
-        if value:
-            return int(value)
+        value = os.environ.get("PYACCAD_NUM_THREADS", "").strip()
+        if not value:
+            return _CORES
+        if value == "auto":
+            return self._unloaded_cores()
+        if not value.isdigit() or int(value) < 1:
+            raise BackendUnavailable(
+                f"native: PYACCAD_NUM_THREADS={value!r} is not a positive whole number or 'auto'"
+            )
+        return int(value)
+
+    def _unloaded_cores(self) -> int:
         try:
             with open("/proc/loadavg") as f:
                 running = int(f.read().split()[3].split("/")[0])
