@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import pyaccad as acc  # noqa: E402
 from pyaccad.export import export_haskell  # noqa: E402
-from pyaccad.export.haskell import literal_text  # noqa: E402
+from pyaccad.export.syntax import literal_text  # noqa: E402
 from pyaccad.frontend.pytree import flatten  # noqa: E402
 
 RNG = np.random.default_rng(0)

@@ -21,9 +21,15 @@ MISSING_TRANSPOSE: frozenset[str] = frozenset()
 
 UNSUPPORTED_CASES: dict[str, str] = {
     "permute": "a combine function other than +, max, min or overwrite (lambda new, old: new)",
-    "scan": "a tuple-valued scan whose float components differ in precision (float32 with float64)",
-    "index": "a read of a differentiated array inside a while_ loop of a lambda (its trip count varies)",
-    "fold/scan": "an operator that reads a differentiated value of an enclosing scope (pass it as an operand)",
+    "index": (
+        "reverse mode through a read of a differentiated array inside a while_ loop of a lambda (its trip "
+        "count varies); forward mode (jvp, jacobian(mode='fwd')) is supported"
+    ),
+    "fold/scan": (
+        "an operator that reads a differentiated array of an enclosing scope at an index computed from its "
+        "operands, or inside a cond/while_ of the operator (pass the values read as an operand); rank-0 values "
+        "and reads at fixed indices are supported"
+    ),
 }
 """Cases some rules reject with :class:`pyaccad.NotDifferentiable`, by primitive."""
 

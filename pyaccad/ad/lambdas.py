@@ -23,7 +23,9 @@ array-level tangent is then linear:
 
 Partials that are constants (a linear lambda) stay literals and cost no
 array. Reads inside a ``while_`` body happen a data-dependent number of
-times and are not supported (see :mod:`pyaccad.ad.gaps`).
+times: the tangent due to such an array comes from a second collective that
+reruns the lambda carrying tangents (:func:`loop_tangent_lambda`) — forward
+mode only (see :mod:`pyaccad.ad.gaps`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -40,8 +42,7 @@ from dataclasses import dataclass, field
 from pyaccad.ad.emitters import op
 from pyaccad.ad.jvp import Env, jvp_stmts
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tscale, tsum
-from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
+from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Var, scalar_type
 
 
@@ -57,8 +58,12 @@ class Source:
     index: list = field(default_factory=list)  # read: per axis, a Slot or a Lit
 
 
-def find_sources(lam: Program, env: Env, input_tans: Sequence[Tan]) -> list[Source]:
-    """The differentiable sources of ``lam`` (see the module doc), given its operands' tangents."""
+def find_sources(lam: Program, env: Env, input_tans: Sequence[Tan]) -> tuple[list[Source], list[Var]]:
+    """The differentiable sources of ``lam`` (see the module doc), given its operands' tangents.
+
+    Also returns the differentiated arrays read inside a ``while_`` loop: their reads (all of them) are
+    left to :func:`loop_tangent_lambda`.
+    """
     sources = [
         Source("input", v, pos=i)
         for i, (v, t) in enumerate(zip(lam.inputs, input_tans, strict=False))
@@ -67,24 +72,43 @@ def find_sources(lam: Program, env: Env, input_tans: Sequence[Tan]) -> list[Sour
     for v in lam.free_vars:
         if v.shape == () and differentiable(v.type) and not is_zero(env.tangent(v)):
             sources.append(Source("free", v))
-    _collect_reads(lam, env, sources, in_loop=False)
-    return sources
+    reads: list[Source] = []
+    looped: dict[Var, None] = {}
+    _collect_reads(lam, env, reads, looped, in_loop=False)
+    return sources + [r for r in reads if r.array not in looped], list(looped)
 
 
-def _collect_reads(program: Program, env: Env, sources: list[Source], in_loop: bool) -> None:
+def _collect_reads(program: Program, env: Env, reads: list[Source], looped: dict[Var, None], in_loop: bool) -> None:
     for stmt in program.stmts:
         if stmt.prim.name == "index":
             array = stmt.args[0]
             if isinstance(array, Var) and differentiable(array.type) and not is_zero(env.tangent(array)):
                 if in_loop:
-                    fail(
-                        NotDifferentiable,
-                        "index: reading a differentiated array inside a while_ loop of a lambda "
-                        f"is not supported (array {array.type}, at {stmt.source or 'unknown line'})",
-                    )
-                sources.append(Source("read", stmt.outs[0], array=array))
+                    looped[array] = None
+                reads.append(Source("read", stmt.outs[0], array=array))
         for sub in stmt.subprograms():
-            _collect_reads(sub, env, sources, in_loop or stmt.prim.name == "while")
+            _collect_reads(sub, env, reads, looped, in_loop or stmt.prim.name == "while")
+
+
+def loop_tangent_lambda(lam: Program, env: Env, looped: Sequence[Var]) -> Program:
+    """The tangents of ``lam``'s results due to the arrays ``looped``, read where the lambda reads them.
+
+    A read inside a ``while_`` loop happens a data-dependent number of times, so its tangent cannot be a
+    partial times one gathered element: this lambda runs the loop again carrying tangents, each read
+    ``a[i]`` of a looped array getting the tangent ``a_tan[i]`` (``a_tan`` a free array of the lambda,
+    seeded through :class:`~pyaccad.ad.jvp.Env` and read by the ``index`` rule). It is linear in the
+    ``a_tan`` but not made of linear primitives: forward mode only (transpose refuses it).
+    """
+    seeds = {a: instantiate(env.tangent(a)) for a in looped}
+
+    def body(*xs: object) -> list[object]:
+        inner = Env(env, boundary=True, seeds=seeds)
+        inner.bind(lam.inputs, [x.var for x in xs], [Zero(v.type) for v in lam.inputs])  # type: ignore[attr-defined]
+        _, tans = jvp_stmts(lam, inner)
+        return [value_of(instantiate(t)) for t in tans]
+
+    program, _ = trace_program(body, lam.input_types, "scalar", hints=[v.hint for v in lam.inputs])
+    return program
 
 
 def partials_lambda(lam: Program, env: Env, sources: list[Source]) -> Program:
@@ -152,13 +176,18 @@ def lambda_tangents(
     ``input_basis(i, x_i_tan)`` is the array the partial of operand ``i``
     multiplies: ``x_i_tan`` itself for ``map``, a shifted tangent for ``stencil``.
     """
-    sources = find_sources(lam, env, input_tans)
+    sources, looped = find_sources(lam, env, input_tans)
     new_lam = partials_lambda(lam, env, sources)
     results = list(run(new_lam))
     n_out = len(lam.outputs)
     outs, extra = results[:n_out], results[n_out:]
 
     terms: list[list[Tan]] = [[] for _ in outs]
+    if looped:
+        loop_tans = run(loop_tangent_lambda(lam, env, looped))
+        for j, t in enumerate(loop_tans):
+            if differentiable(outs[j].type):
+                terms[j].append(t)
     for source in sources:
         if source.kind == "input":
             basis = input_basis(source.pos, input_tans[source.pos])

@@ -124,6 +124,8 @@ def _index_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     (out,) = copy_stmt(stmt, env, args)
     lam_env = env.lambda_env()
     seed = lam_env.seeds.get(stmt.outs[0]) if lam_env is not None else None
+    if seed is None and not is_zero(args_tan[0]):  # a seeded array (pyaccad.ad.lambdas.loop_tangent_lambda)
+        return [out], [op("index", args_tan[0], *args[1:])]
     if seed is None:
         return [out], [Zero(out.type)]
     env.read_index = list(args[1:])

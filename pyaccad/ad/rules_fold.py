@@ -12,7 +12,8 @@ fold, with ``y = f(z, F)``, ``F = fold1 f x`` along one axis:
   elements before ``i`` and ``R_i`` of those after (inclusive scans,
   shifted), ``F = f(f(L_i, x_i), R_i)``, so ``∂F/∂x_i`` is a product of the
   lambda's scalar partials, computed by forward mode in one ``generate``;
-  ``F_tan = Σ_i ∂F/∂x_i · x_tan_i`` is a ``fold (+)``.
+  ``F_tan = Σ_i ∂F/∂x_i · x_tan_i`` is a ``fold (+)``. An operator that closes over differentiated
+  values of an enclosing scope adds their term (:mod:`pyaccad.ad.closures`).
 
 scan: ``+`` is linear. Any other single-result operator gives the linear
 recurrence ``y_tan_i = A_i·y_tan_{i-1} + B_i·x_tan_i`` (``A``, ``B`` the
@@ -31,29 +32,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyaccad.ad.closures import closure_tangents, hoist_reads
 from pyaccad.ad.emitters import along, axis_slice, fold_add, idx, lit, op, scan_with
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register, renamed_params
 from pyaccad.ad.lambdas import lambda_tangents
 from pyaccad.ad.monoids import monoid, monoids
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tscale, tsum
-from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
+from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
-
-
-def check_closed(stmt: Stmt, env: Env) -> None:
-    """The general rules differentiate the lambda alone: it must not read differentiated free values."""
-    lam = stmt.params["lam"]
-    if any(not is_zero(env.tangent(v)) for v in lam.free_vars):
-        fail(
-            NotDifferentiable,
-            f"{stmt.prim.name}: the operator reads a differentiated value of an enclosing "
-            f"scope; pass it as an operand instead (at {stmt.source or 'unknown line'})",
-        )
 
 
 @register("fold")
 def _fold_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    stmt = hoist_reads(stmt, env)
     lam, axis = stmt.params["lam"], stmt.params["axis"]
     found = monoids(lam)
     k = len(stmt.outs)
@@ -77,8 +68,8 @@ def _fold_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     if kind == "mul":
         f_tan = _product_tangent(xs[0], xs_tan[0], axis)
     else:
-        check_closed(stmt, env)
         f_tan = _general_fold_tangent(lam, env, xs, xs_tan, axis)
+        f_tan = closure_tangents(stmt, env, xs, [], outs, f_tan)
     if not inits:
         return outs, f_tan
     return outs, _with_init(lam, env, xs, axis, inits, inits_tan, f_tan, outs[0].shape)
@@ -174,6 +165,8 @@ def _with_init(
     z_env = Env(env)
     for z, z_tan in zip(inits, inits_tan, strict=False):
         z_env.tangents[z] = z_tan  # type: ignore[index]
+    for v in lam.free_vars:  # values the operator closes over (pyaccad.ad.closures): g reads their new atoms
+        z_env.tangents[env.primal(v)] = env.tangent(v)  # type: ignore[index]
 
     def g(*fs: object) -> list[object]:
         f_atoms = [f.var for f in fs]  # type: ignore[attr-defined]

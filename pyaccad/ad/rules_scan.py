@@ -14,7 +14,10 @@ come from one ``generate`` that differentiates the lambda at the scalar
 level; the recurrence is a ``scan`` over ``(A, b)`` with
 :func:`recurrence_lambda` (composition of affine maps: associative, linear in
 ``b``), transposed by :mod:`pyaccad.ad.transpose_rules` to the reverse
-recurrence with the transposed matrices.
+recurrence with the transposed matrices. Float components of different
+precisions share the recurrence in the widest one (tangents cast in and
+out); values the operator closes over add the terms of
+:mod:`pyaccad.ad.closures`.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -30,13 +33,12 @@ from math import isqrt
 
 import numpy as np
 
+from pyaccad.ad.closures import closure_tangents, hoist_reads
 from pyaccad.ad.emitters import idx, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register
 from pyaccad.ad.monoids import monoids
-from pyaccad.ad.rules_fold import check_closed
-from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tsum
-from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tsum
+from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
 
 
@@ -84,6 +86,7 @@ def linear_recurrence(a: Sequence[Atom], b: Sequence[Atom], axis: int, reverse: 
 
 @register("scan")
 def _scan_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
+    stmt = hoist_reads(stmt, env)
     lam, axis, reverse = stmt.params["lam"], stmt.params["axis"], stmt.params["reverse"]
     found = monoids(lam)
     if found is not None and all(m == "add" for m in found):
@@ -94,14 +97,13 @@ def _scan_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     zeros: list[Tan] = [Zero(y.type) for y in ys]
     if not floats or ys[0].type.size == 0:  # nothing differentiable, or nothing at all
         return ys, zeros
-    if len({ys[j].dtype for j in floats}) > 1:
-        fail(NotDifferentiable, f"scan: float components of different precisions (at {stmt.source or '?'})")
-    check_closed(stmt, env)
     xs, inits = args[:k], args[k:]
     xs_tan, inits_tan = args_tan[:k], args_tan[k:]
-    a, bcoef = _partials(lam, env, xs, ys, floats, axis, reverse, bool(inits))
-    m, like = len(floats), ys[floats[0]]
-    aligned = [_aligned(xs_tan[q], like, axis, reverse) if inits else xs_tan[q] for q in floats]
+    # float32 and float64 components mixed: the recurrence runs in the widest precision, cast back at the end
+    like = max((ys[q] for q in floats), key=lambda y: y.dtype.itemsize)
+    a, bcoef = _partials(lam, env, xs, ys, floats, axis, reverse, bool(inits), like)
+    m = len(floats)
+    aligned = [tcast(_aligned(xs_tan[q], ys[q], axis, reverse) if inits else xs_tan[q], like.type) for q in floats]
     b: list[Tan] = [
         tsum([op("mul", bcoef[p * m + c], t) for c, t in enumerate(aligned) if not is_zero(t)], like.type)
         for p in range(m)
@@ -109,14 +111,13 @@ def _scan_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     if inits and any(not is_zero(inits_tan[q]) for q in floats):
         at_first = _position_is(like.shape, axis, like.shape[axis] - 1 if reverse else 0)
         for p, q in enumerate(floats):
-            z_tan = op("broadcast_in_dim", instantiate(inits_tan[q]), shape=like.shape, dims=())
+            z_tan = op("broadcast_in_dim", instantiate(tcast(inits_tan[q], like.type)), shape=like.shape, dims=())
             b[p] = op("select", at_first, z_tan, instantiate(b[p]))
-    if all(is_zero(t) for t in b):
-        return ys, zeros
-    solved = linear_recurrence(a, [instantiate(t) for t in b], axis, reverse)
-    for p, q in enumerate(floats):
-        zeros[q] = solved[p]
-    return ys, zeros
+    if any(not is_zero(t) for t in b):
+        solved = linear_recurrence(a, [instantiate(t) for t in b], axis, reverse)
+        for p, q in enumerate(floats):
+            zeros[q] = tcast(solved[p], ys[q].type)
+    return ys, closure_tangents(stmt, env, xs, inits, ys, zeros)
 
 
 def _aligned(x_tan: Tan, y: Atom, axis: int, reverse: bool) -> Tan:
@@ -137,13 +138,20 @@ def _position_is(shape: tuple[int, ...], axis: int, pos: int) -> Atom:
 
 
 def _partials(
-    lam: Program, env: Env, xs: list[Atom], ys: list[Atom], floats: list[int], axis: int, reverse: bool, init: bool
+    lam: Program,
+    env: Env,
+    xs: list[Atom],
+    ys: list[Atom],
+    floats: list[int],
+    axis: int,
+    reverse: bool,
+    init: bool,
+    like: Atom,
 ) -> tuple[list[Atom], list[Atom]]:
     """Entries of ``A`` and ``B`` (row-major over the float components) over the output positions.
 
-    Where the recurrence starts, ``A = 0`` and ``B = I``.
+    Where the recurrence starts, ``A = 0`` and ``B = I``. Entries take ``like``'s (the widest) dtype.
     """
-    like = ys[floats[0]]
     n_out = like.shape[axis]
     step = 1 if reverse else -1  # where the accumulated operand comes from
     first = n_out - 1 if reverse else 0
@@ -165,11 +173,16 @@ def _partials(
         for name, base in (("a", acc_base), ("b", elem_base)):
             for q in floats:
                 seed: list[Tan] = [Zero(a.type) for a in ordered]
-                seed[base + q] = Lit(like.dtype.type(1).item(), like.dtype)
+                seed[base + q] = Lit(1.0, ordered[base + q].dtype)
                 _, tans = jvp_atoms(lam, ordered, seed, env, boundary=True)
                 columns[name].append(
                     [
-                        op("select", at_first, Lit(float(name == "b" and p == q), like.dtype), instantiate(tans[p]))
+                        op(
+                            "select",
+                            at_first,
+                            Lit(float(name == "b" and p == q), like.dtype),
+                            instantiate(tcast(tans[p], like.type.with_shape(()))),
+                        )
                         for p in floats
                     ]
                 )

@@ -70,10 +70,21 @@ def transpose_stmts(program: Program, linear: set[Var], outs_ct: Sequence[Tan]) 
             continue
         rule = TRANSPOSE_RULES.get(stmt.prim)
         if rule is None:
-            fail(NotDifferentiable, f"{stmt.prim.name}: no transpose rule (reverse mode), at {stmt.source or '?'}")
+            fail(NotDifferentiable, _no_rule_message(stmt))
         for atom, value in rule(stmt, linear, cts):
             add(atom, value)
     return ct
+
+
+def _no_rule_message(stmt: Stmt) -> str:
+    where = stmt.source or "?"
+    if stmt.prim.name in ("map", "generate", "stencil"):  # only pyaccad.ad.lambdas.loop_tangent_lambda emits these
+        return (
+            f"index: reverse mode through a read of a differentiated array inside a while_ loop of a "
+            f"{stmt.prim.name} lambda is not supported (its trip count varies); forward mode is "
+            f"(ad.jvp, ad.jacobian(mode='fwd')), at {where}"
+        )
+    return f"{stmt.prim.name}: no transpose rule (reverse mode), at {where}"
 
 
 def transpose_into(program: Program, outs_ct: Sequence[Tan]) -> list[Tan]:

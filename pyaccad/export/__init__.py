@@ -43,7 +43,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pyaccad.export.generic import GenericExportError, generic_module_source
-from pyaccad.export.haskell import ExportError, module_source
+from pyaccad.export.haskell import module_source
+from pyaccad.export.syntax import ExportError
 from pyaccad.frontend import trace
 from pyaccad.ir import Program
 from pyaccad.opt import optimize

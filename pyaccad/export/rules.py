@@ -23,15 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pyaccad.export import structural
-from pyaccad.export.haskell import (
-    MAX_TUPLE,
-    ExportError,
-    Printer,
-    index_pattern,
-    paren,
-    shape_exp,
-    tuple_of,
-)
+from pyaccad.export.haskell import Printer
+from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
 from pyaccad.export.templates import (
     HELPERS,
     fill_template,

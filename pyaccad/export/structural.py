@@ -22,18 +22,8 @@ from math import prod
 
 import numpy as np
 
-from pyaccad.export.haskell import (
-    Printer,
-    hs_array_type,
-    index_pattern,
-    lambda_text,
-    let_block,
-    literal_text,
-    live_stmts,
-    paren,
-    shape_exp,
-    use_counts,
-)
+from pyaccad.export.haskell import Printer, live_stmts, use_counts
+from pyaccad.export.syntax import hs_array_type, index_pattern, lambda_text, let_block, literal_text, paren, shape_exp
 from pyaccad.ir import FLOAT_DTYPES, Lit, Stmt
 
 IndexMap = Callable[..., Sequence[str]]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.export.haskell import Printer, paren
+from pyaccad.export.haskell import Printer
+from pyaccad.export.syntax import paren
 from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, INT_DTYPES, Lit, Stmt
 
 # Templates that differ by dtype, where the ELEMENTWISE row's single template fits only floats:

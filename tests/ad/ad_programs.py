@@ -56,6 +56,10 @@ def _complex_scanr1(re: Any, im: Any) -> Any:
     return _jnp().imag(_jnp().cumprod(z[::-1])[::-1])
 
 
+def _soft(s: Any) -> Callable[[Any, Any], Any]:
+    return lambda a, b: s * acc.log(acc.exp(a / s) + acc.exp(b / s))
+
+
 def _jax_pad(x: Any) -> Any:
     return _lax().pad(x, 0.5, [(1, 2, 1)])
 
@@ -217,6 +221,51 @@ PROGRAMS.update(
         "scan_tuple": Case(  # complex products: a tuple-valued associative operator
             lambda x: acc.scanr1(lambda p, q: (p[0] * q[0] - p[1] * q[1], p[0] * q[1] + p[1] * q[0]), (x, x[::-1]))[1],
             lambda x: _complex_scanr1(x, x[::-1]),
+            (4,),
+            0.5,
+            1.5,
+        ),
+        "scan_mixed_precision": Case(  # float32 and float64 components: the recurrence runs in float64
+            lambda x: acc.scanl1(
+                lambda p, q: (p[0] * q[0], p[1] * acc.cast(q[0], "float64") + q[1]), (acc.cast(x, "float32"), x)
+            )[1],
+            None,
+            (4,),
+            0.5,
+            1.5,
+            fd=False,
+        ),
+        "fold_closure_read": Case(  # the operator reads x[0]: a differentiated value of the enclosing scope
+            lambda x: acc.fold1(lambda a, b: a * b * x[0], acc.reshape(x, (2, 3))),
+            lambda x: _jnp().prod(x.reshape(2, 3), axis=1) * x[0] ** 2,
+            (6,),
+        ),
+        "fold_closure_init": Case(  # (1 + s·a)(1 + s·b) = 1 + s·f(a, b): associative for every s = sin(x[1])
+            lambda x: acc.fold(lambda a, b: a + b + acc.sin(x[1]) * a * b, 0.3, acc.reshape(x, (2, 2))),
+            lambda x: (
+                ((1 + _jnp().sin(x[1]) * 0.3) * _jnp().prod(1 + _jnp().sin(x[1]) * x.reshape(2, 2), axis=1) - 1)
+                / _jnp().sin(x[1])
+            ),
+            (4,),
+            0.5,
+            1.5,
+        ),
+        "scan_closure_scalar": Case(  # log-sum-exp at temperature s: s·log(e^(a/s) + e^(b/s)), s an outer scalar
+            lambda x: acc.scanl1(_soft(x.sum() * 0.5), x),
+            lambda x: x.sum() * 0.5 * _jnp().log(_jnp().cumsum(_jnp().exp(x / (x.sum() * 0.5)))),
+            (4,),
+            0.5,
+            1.5,
+        ),
+        "scanr_closure_init": Case(
+            lambda x: acc.scanr(_soft(x[3]), 0.4, x),
+            lambda x: (
+                x[3]
+                * _jnp().log(
+                    _jnp().concatenate([_jnp().cumsum(_jnp().exp(x[::-1] / x[3]))[::-1], _jnp().zeros(1)])
+                    + _jnp().exp(0.4 / x[3])
+                )
+            ),
             (4,),
             0.5,
             1.5,

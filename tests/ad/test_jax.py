@@ -247,3 +247,19 @@ def test_second_order_reverse_over_reverse_agrees_with_jax(name: str) -> None:
     got = grad_of(lambda x: (ad.grad(lambda y: (case.fn(y) * w).sum())(x) * u).sum(), x)
     want = jax.grad(lambda x: (jax.grad(lambda y: (case.jax_fn(y) * w).sum())(x) * u).sum())(x)
     np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+
+
+def test_mixed_precision_scan_agrees_with_jax_up_to_float32_rounding() -> None:
+    """A scan of float32 and float64 components: the recurrence's float32 products round, nothing else."""
+    case = PROGRAMS["scan_mixed_precision"]
+    x, w = _draw(case), RNG.normal(size=case.shape)
+
+    def twin(x):  # y_i = y_{i-1} · float32(x_i) + x_i, sequentially
+        ys, y = [], x[0]
+        for i in range(x.shape[0]):
+            y = x[0] if i == 0 else y * x[i].astype(jnp.float32).astype(jnp.float64) + x[i]
+            ys.append(y)
+        return jnp.stack(ys)
+
+    got = grad_of(lambda x: (case.fn(x) * w).sum(), x)
+    np.testing.assert_allclose(got, jax.grad(lambda x: (twin(x) * w).sum())(x), rtol=1e-6)

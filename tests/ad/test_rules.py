@@ -54,6 +54,8 @@ SHAPE_GENERIC = {  # programs that accept any shape: drawn shapes include empty 
     "fold_max": lambda x: (acc.fold(lambda a, b: acc.maximum(a, b), -10.0, x, axis=0) ** 2.0).sum(),
     "scan_product": lambda x: acc.scanl(lambda a, b: a * b, 1.5, x, axis=0).sum(),
     "scan_general": lambda x: acc.scanr1(lambda a, b: acc.log(acc.exp(a) + acc.exp(b)), x).sum(),
+    "fold_closure": lambda x: acc.fold(lambda a, b: a + b + x.sum() * 0.1 * a * b, 0.3, x).sum(),
+    "scan_closure": lambda x: acc.scanl(lambda a, b: a + b + x.sum() * 0.1 * a * b, 0.2, x, axis=0).sum(),
     "reverse_stencil": lambda x: (acc.reverse(x, 0) * acc.stencil(_centre_times_left, x, (3,) * x.ndim, "clamp")).sum(),
 }
 

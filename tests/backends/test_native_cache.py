@@ -56,6 +56,27 @@ def test_new_batch_size_reuses_the_library(fresh_cache):
     assert len(calls) == 2
 
 
+def _loss(w, x):
+    # a batch mean: the traced program holds the literal 1/N (or N), which must not reach the C source
+    rows = acc.fold(lambda a, b: a + b, 0.0, acc.tanh(x @ w) * 0.25, axis=-1)
+    return acc.fold(lambda a, b: a + b, 0.0, rows) / x.shape[0]
+
+
+def test_new_batch_size_including_one_reuses_the_library_for_a_gradient(fresh_cache):
+    from pyaccad import ad
+
+    _, calls = fresh_cache
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, 4)).astype(np.float32)
+    g = acc.jit(ad.grad(_loss), backend="native")
+    for batch in (8, 1, 5):
+        x = rng.standard_normal((batch, 3)).astype(np.float32)
+        # d/dw mean_i sum_j tanh(x w)_ij / 4 = xᵀ (1 - tanh²(x w)) / (4 N)
+        expected = x.T @ (1 - np.tanh(x @ w) ** 2) / (4 * batch)
+        np.testing.assert_allclose(g(w, x), expected, rtol=1e-5, atol=1e-6)
+    assert len(calls) == 1
+
+
 def test_warm_disk_cache_in_a_new_process_does_not_compile(fresh_cache):
     directory, calls = fresh_cache
     script = textwrap.dedent(
@@ -149,3 +170,21 @@ def test_compiler_failure_is_a_compile_error(fresh_cache, monkeypatch):
     monkeypatch.setenv("PYACCAD_CFLAGS", "-fno-such-flag-for-pyaccad")
     with pytest.raises(acc.CompileError, match="no-such-flag-for-pyaccad"):
         acc.run(lambda x: x + 1.0, np.ones(2), backend="native")
+
+
+def test_prebuilt_ffi_matches_what_cffi_generates_from_the_cdef(tmp_path):
+    import cffi
+
+    from pyaccad.backends.native import ffi as prebuilt
+
+    builder = cffi.FFI()
+    builder.cdef(prebuilt.CDEF)
+    builder.set_source("_pyaccad_native_ffi", None)
+    builder.emit_python_code(str(tmp_path / "generated.py"))
+    namespace: dict = {}
+    captured: dict = {}
+    generated = (tmp_path / "generated.py").read_text().replace("_cffi_backend.FFI(", "captured.update(name=")
+    exec(generated.replace("import _cffi_backend", ""), {"captured": captured}, namespace)
+    assert captured["_types"] == prebuilt.ffi_tables["_types"]
+    assert captured["_globals"] == prebuilt.ffi_tables["_globals"]
+    assert captured["_version"] == prebuilt.ffi_tables["_version"]

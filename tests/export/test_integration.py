@@ -26,7 +26,7 @@ from programs import CASES, GENERIC_WORKLOADS, gradient_of, module_name
 
 import pyaccad as acc
 from pyaccad.export import export_generic, export_haskell
-from pyaccad.export.haskell import literal_text
+from pyaccad.export.syntax import literal_text
 from pyaccad.frontend.pytree import flatten
 
 HS_DIR = Path(__file__).parents[2] / "hs"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import pyaccad as acc
 from pyaccad.export.generic import GenericPrinter
-from pyaccad.export.haskell import literal_text
+from pyaccad.export.syntax import literal_text
 from pyaccad.frontend import trace
 
 UNARY = {"neg": lambda a: -a, "sin": acc.sin, "tanh": acc.tanh, "abs": acc.abs, "cos": acc.cos}

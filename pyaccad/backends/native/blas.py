@@ -19,12 +19,15 @@ True
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from functools import cache
 
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.native.element import elem
+from pyaccad.backends.native.map import write_elements
 from pyaccad.errors import CompileError
-from pyaccad.ir import FLOAT32, FLOAT64, Var
+from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, Var
 from pyaccad.opt.fusion import matrix_transpose_source
 from pyaccad.opt.kernels import Kernel
 
@@ -37,20 +40,24 @@ void scipy_openblas_set_num_threads64_(int);
 """
 _GEMM = {FLOAT32: "scipy_cblas_sgemm64_", FLOAT64: "scipy_cblas_dgemm64_"}
 _NO_TRANS, _TRANS = 111, 112
+_ELEMENT_FOR_ELEMENT = set(ELEMENTWISE) | {"select", "cast", "map"}
 BLAS_PARALLEL_MIN = 1 << 22
 """Multiply-adds below which one thread computes a product (see :data:`.map.PARALLEL_MIN`)."""
 
 
 @cache
 def link_flags() -> list[str]:
-    """The linker flags for OpenBLAS (its directory is also the run-time search path)."""
-    try:
-        import scipy_openblas64
-    except ImportError as exc:
-        raise CompileError("native backend: matmul needs the scipy-openblas64 package (pip install it)") from exc
+    """The linker flags for OpenBLAS (its directory is also the run-time search path).
 
-    libdir = scipy_openblas64.get_lib_dir()
-    return [f"-L{libdir}", f"-l{scipy_openblas64.get_library()}", f"-Wl,-rpath,{libdir}"]
+    The directory is found without importing ``scipy_openblas64`` (whose import reads package metadata,
+    ~20 ms of a warm-cache start); it is the package's ``lib`` folder, as its ``get_lib_dir()`` says.
+    """
+    spec = importlib.util.find_spec("scipy_openblas64")
+    libdir = os.path.join(os.path.dirname(spec.origin), "lib") if spec is not None and spec.origin else ""
+    names = sorted(n for n in os.listdir(libdir) if n.startswith("libscipy_openblas")) if os.path.isdir(libdir) else []
+    if not names:
+        raise CompileError("native backend: matmul needs the scipy-openblas64 package (pip install it)")
+    return [f"-L{libdir}", f"-l{os.path.splitext(names[0])[0][3:]}", f"-Wl,-rpath,{libdir}"]
 
 
 def _operand(ctx: Ctx, var: Var) -> tuple[str, int, str]:
@@ -61,7 +68,33 @@ def _operand(ctx: Ctx, var: Var) -> tuple[str, int, str]:
     return ctx.buffers[var], _NO_TRANS, ctx.shape(var)[-1]
 
 
-def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
+def epilogue_fits(matmul: Kernel, consumer: Kernel) -> bool:
+    """Whether the map kernel ``consumer`` can run inside the float GEMM of ``matmul`` (its epilogue).
+
+    It can when the product has rank 2, and ``consumer`` (of the product's shape) reads the product only
+    element for element, at its own index: each thread then finishes its block of the product (the bias
+    and ``tanh`` of a dense layer, the ``1 - tanh²`` factor of its gradient) while it is in cache, with no
+    parallel region of its own.
+    """
+    (stmt,) = matmul.roots
+    out = stmt.outs[0]
+    if consumer.kind != "map" or out.dtype not in _GEMM or out.type.ndim != 2:
+        return False
+    derived = {out}
+    for s in [*consumer.fused, *consumer.roots]:
+        if any(v in derived for sub in s.subprograms() for v in sub.free_vars):
+            return False
+        if any(isinstance(a, Var) and a in derived for a in s.args):
+            if s.prim.name not in _ELEMENT_FOR_ELEMENT or s.outs[0].shape != out.shape:
+                return False
+            derived.update(s.outs)
+    return all(r.outs[0].shape == out.shape for r in consumer.roots) and any(
+        v in derived for r in consumer.roots for v in r.outs
+    )
+
+
+def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> None:
+    """``C = A @ B`` through BLAS (or a loop, for integers), then ``epilogue`` (see :func:`epilogue_fits`)."""
     (stmt,) = kernel.roots
     a, b = stmt.args
     (out,) = stmt.outs
@@ -95,7 +128,11 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
                         f"{lda} > 1 ? {lda} : 1, {pb} + q * k * n + {b_lo}, {ldb} > 1 ? {ldb} : 1, "
                         f"0, {po} + q * m * n + lo, n > 1 ? n : 1);"
                     )
+                    if epilogue is not None:
+                        _epilogue(ctx, epilogue)
             return
+        if epilogue is not None:
+            raise CompileError("native backend: an epilogue needs a float GEMM")  # epilogue_fits rules it out
         ctx.emit("#pragma omp parallel for schedule(static)")
         with ctx.block("for (int64_t t = 0; t < batch * m; t++)"):
             ctx.emit("const int64_t q = t / m, i = t - q * m;")
@@ -106,3 +143,16 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel) -> None:
                 scale = ctx.declare(out.dtype, elem(ctx, a, Index([*batch_idx, "i", "l"], sa)), "s")
                 with ctx.block("for (int64_t j = 0; j < n; j++)"):
                     ctx.emit(f"row[j] += {scale} * {elem(ctx, b, Index([*batch_idx, 'l', 'j'], sb))};")
+
+
+def _epilogue(ctx: Ctx, consumer: Kernel) -> None:
+    """The consumer map over this thread's block of the (rank-2) product: rows or columns ``lo..hi``."""
+    shape = ctx.shape(consumer.outs[0])
+    ctx.emit(
+        "const int64_t r0 = split_m ? lo : 0, r1 = split_m ? hi : m, c0 = split_m ? 0 : lo, c1 = split_m ? n : hi;"
+    )
+    with ctx.block("for (int64_t i = r0; i < r1; i++)"):
+        ctx.emit("#pragma omp simd")
+        with ctx.block("for (int64_t j = c0; j < c1; j++)"):
+            ctx.emit("const int64_t f = i * n + j;")
+            write_elements(ctx, consumer, Index(["i", "j"], shape, "f"))

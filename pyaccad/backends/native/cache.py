@@ -24,13 +24,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import cffi
-
 from pyaccad.backends.native import build
+from pyaccad.backends.native.ffi import ffi
 from pyaccad.errors import CompileError
-
-ffi = cffi.FFI()
-ffi.cdef("int pyaccad_entry(void **B, const int64_t *E, int nthreads); const char *pyaccad_key(void);")
 
 _LOADED: dict[str, Any] = {}  # key -> loaded library (explicit in-process cache)
 

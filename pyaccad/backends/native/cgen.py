@@ -20,6 +20,7 @@ per-axis indices and, where known, its row-major flat position.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class Ctx:
         self.errors: list[str] = []
         self.scopes: list[dict[Any, Any]] = [{}]
         self.helpers: set[str] = set()
+        self.prologue: list[str] = []  # declarations at the top of the entry function
 
     # -- names and run-time integers ------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -96,6 +98,18 @@ class Ctx:
         """An ``E`` slot holding ``value`` at run time (never a literal in the source)."""
         self.ints.append(int(value))
         return f"E[{len(self.ints) - 1}]"
+
+    def float_lit(self, value: float, dtype: np.dtype) -> str:
+        """A float literal read from ``E`` at run time (its IEEE bits): traced constants such as a mean's ``1/N``
+        then leave the source, and so the compiled library, the same for every batch size.
+
+        One slot per use, in code generation order, so the slots are structural whatever the values.
+        """
+        bits = struct.unpack("<q", struct.pack("<d", float(value)))[0]
+        slot = self.ext(bits)
+        name = self.fresh("L")
+        self.prologue.append(f"    const {CTYPE[dtype]} {name} = ({CTYPE[dtype]})pa_f64_bits({slot});")
+        return name
 
     def shape(self, var: Var) -> list[str]:
         if var not in self.shapes:

@@ -13,23 +13,26 @@ current C block, so a producer read twice at one index is computed once::
 
 Scalar ``cond``/``while`` inside lambdas become C ``if``/``for (;;)``;
 ``index`` reads check their bounds and set the error flag instead of reading
-out of range.
+out of range. Non-zero float literals are read from ``E`` at run time (:meth:`.Ctx.float_lit`):
 
 >>> from pyaccad.backends.native.cgen import Ctx
->>> from pyaccad.ir import Lit, FLOAT64
->>> atom(Ctx(), Lit(2.0, FLOAT64))
-'((double)2.0)'
+>>> from pyaccad.ir import Lit, FLOAT64, INT64
+>>> ctx = Ctx()
+>>> atom(ctx, Lit(2.0, FLOAT64)), atom(ctx, Lit(0.0, FLOAT64)), atom(ctx, Lit(3, INT64)), ctx.prologue
+('L1', '((double)0.0)', '((int64_t)3LL)', ['    const double L1 = (double)pa_f64_bits(E[0]);'])
 """
 
 from __future__ import annotations
 
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
-from pyaccad.ir import BOOL, ELEMENTWISE, INT64, Atom, Lit, Program, Stmt, Var
+from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT32, FLOAT64, INT64, Atom, Lit, Program, Stmt, Var
 
 
 def atom(ctx: Ctx, a: Atom) -> str:
     """The C expression of a scalar atom: a literal, a lambda-bound scalar, or a rank-0 array's element."""
     if isinstance(a, Lit):
+        if a.dtype in (FLOAT32, FLOAT64) and a.value != 0:  # zeros stay: AD's structural zeros simplify in C
+            return ctx.float_lit(a.value, a.dtype)
         return c_literal(a.value, a.dtype)
     bound = ctx.lookup(a)
     if bound is not None:
@@ -177,6 +180,27 @@ def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     return result
 
 
+def _align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str]) -> list[str]:
+    """Indices into ``src_shape`` for a reshape to ``out_shape`` that only adds or drops size-1 axes.
+
+    Axes of equal extent pair up in order (two size-1 axes included, so the result does not depend on
+    whether a batch axis has extent 1); a source axis left over has extent 1 and reads 0.
+
+    >>> _align_axes((5,), (5, 1), ["i", "j"]), _align_axes((1,), (1, 1), ["i", "j"]), _align_axes((1, 3), (3,), ["k"])
+    (['i'], ['i'], ['0', 'k'])
+    """
+    src, b = [], 0
+    for n in src_shape:
+        while b < len(out_shape) and out_shape[b] != n and out_shape[b] == 1:
+            b += 1
+        if b < len(out_shape) and out_shape[b] == n:
+            src.append(out_idx[b])
+            b += 1
+        else:
+            src.append("0")
+    return src
+
+
 def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
     """Elements of ``broadcast_in_dim``/``reshape``/``transpose``/``reverse``/``slice``/``pad``/``concatenate``."""
     name, p = stmt.prim.name, stmt.params
@@ -184,15 +208,16 @@ def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
     if name == "broadcast_in_dim":
         if isinstance(x, Lit):
             return atom(ctx, x)
-        src = ["0" if x.shape[a] == 1 else idx.multi[d] for a, d in enumerate(p["dims"])]
+        # a broadcast axis reads element 0; an axis of extent 1 on both sides reads idx (also 0) so that the
+        # source does not depend on whether a batch axis happens to have extent 1
+        out_shape = stmt.outs[0].shape
+        src = ["0" if x.shape[a] == 1 != out_shape[d] else idx.multi[d] for a, d in enumerate(p["dims"])]
         return elem(ctx, x, Index(src, ctx.shape(x)))
     if name == "reshape":
         shape = ctx.shape(x)
-        kept = [i for i, n in zip(idx.multi, stmt.outs[0].shape, strict=True) if n != 1]
         if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
             # only size-1 axes come or go (the common case): map the other axes, no division
-            it = iter(kept)
-            src = ["0" if n == 1 else next(it) for n in x.shape]
+            src = _align_axes(x.shape, stmt.outs[0].shape, idx.multi)
             return elem(ctx, x, Index(src, shape, idx.flat))
         flat = ctx.declare(INT64, idx.linear(), "f")
         return elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))

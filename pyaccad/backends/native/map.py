@@ -70,14 +70,14 @@ def index_loop(
                 body(Index([*outer, "j"], shape, "f"))
 
 
+def write_elements(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
+    """Emit the writes of a map kernel's outputs at one index (the body of its loop)."""
+    for stmt in kernel.roots:
+        values = produce(ctx, stmt, idx)
+        for var, value in zip(stmt.outs, values, strict=True):
+            ctx.emit(f"{ctx.buffers[var]}[{idx.linear()}] = {value};")
+
+
 def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
     """Write every output of the kernel's statements (all of one shape) in one parallel loop."""
-    shape = ctx.shape(kernel.outs[0])
-
-    def body(idx: Index) -> None:
-        for stmt in kernel.roots:
-            values = produce(ctx, stmt, idx)
-            for var, value in zip(stmt.outs, values, strict=True):
-                ctx.emit(f"{ctx.buffers[var]}[{idx.linear()}] = {value};")
-
-    index_loop(ctx, shape, body)
+    index_loop(ctx, ctx.shape(kernel.outs[0]), lambda idx: write_elements(ctx, kernel, idx))

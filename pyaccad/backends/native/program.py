@@ -21,8 +21,8 @@ assemble the outputs.
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
 >>> source, layout = generate(trace(lambda x: x + 1.0, np.ones(3)).program)
->>> "pyaccad_entry" in source, layout.ints
-(True, [3])
+>>> "pyaccad_entry" in source, layout.ints  # the extent, then the bits of the literal 1.0
+(True, [3, 4607182418800017408])
 """
 
 from __future__ import annotations
@@ -101,11 +101,17 @@ class _Generator:
                 ctx.buffers[a] = out_names[n]
             else:
                 copies.append((out_names[n], a))
-        for kernel in plan.kernels:
-            for var in kernel.outs:
+        kernels = iter(plan.kernels)
+        for kernel in kernels:
+            # a map right after a matmul, reading the product element for element, runs inside the GEMM loop
+            after = plan.kernels[plan.kernels.index(kernel) + 1 :][:1]
+            epilogue = after[0] if kernel.kind == "matmul" and after and blas.epilogue_fits(kernel, after[0]) else None
+            if epilogue is not None:
+                next(kernels)
+            for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
                 if var not in ctx.buffers:
                     self.scratch(var)
-            self.emit_kernel(kernel)
+            self.emit_kernel(kernel, epilogue)
             ctx.emit("if (err) goto done;")
         for dest, a in copies:
             if isinstance(a, Lit):
@@ -113,22 +119,26 @@ class _Generator:
             else:
                 ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
 
-    def emit_kernel(self, kernel: Kernel) -> None:
+    def emit_kernel(self, kernel: Kernel, epilogue: Kernel | None = None) -> None:
         out = kernel.outs[0]  # no extents in the source: they are run-time arguments
         title = f"{kernel.kind}: {' + '.join(s.prim.name for s in kernel.roots)} -> {out.dtype} rank {out.type.ndim}"
+        if epilogue is not None:
+            title += f" + map {' + '.join(s.prim.name for s in epilogue.roots)}"
         self.ctx.emit(f"/* {title} */")
         if os.environ.get("PYACCAD_NATIVE_PROFILE"):  # time every kernel (to stderr): a different library
             with self.ctx.block():
                 self.ctx.emit("const double t0 = omp_get_wtime();")
-                self.emit_skeleton(kernel)
+                self.emit_skeleton(kernel, epilogue)
                 self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
         else:
-            self.emit_skeleton(kernel)
+            self.emit_skeleton(kernel, epilogue)
 
-    def emit_skeleton(self, kernel: Kernel) -> None:
+    def emit_skeleton(self, kernel: Kernel, epilogue: Kernel | None) -> None:
         if kernel.kind in _CONTROL:
             with self.ctx.block():
                 _CONTROL[kernel.kind](self.ctx, kernel, self.emit_plan, self.scratch)
+        elif kernel.kind == "matmul":
+            blas.matmul_kernel(self.ctx, kernel, epilogue)
         else:
             _SKELETONS[kernel.kind](self.ctx, kernel)
 
@@ -172,7 +182,7 @@ class _Generator:
         lines.append("    if (nthreads > 0) omp_set_num_threads(nthreads);")
         if uses_blas:
             lines.append("    scipy_openblas_set_num_threads64_(1);  /* see blas.py */")
-        lines += self.entry_lines + allocs
+        lines += self.entry_lines + ctx.prologue + allocs
         if self.allocs:
             lines.append("    if (" + " || ".join(f"!{name}" for name, _ in self.allocs) + ") { err = -1; goto done; }")
         lines += body

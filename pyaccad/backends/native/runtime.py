@@ -41,9 +41,7 @@ class _ThreadPolicy:
         if value == "auto":
             return self._unloaded_cores()
         if not value.isdigit() or int(value) < 1:
-            raise BackendUnavailable(
-                f"native: PYACCAD_NUM_THREADS={value!r} is not a positive whole number or 'auto'"
-            )
+            raise BackendUnavailable(f"native: PYACCAD_NUM_THREADS={value!r} is not a positive whole number or 'auto'")
         return int(value)
 
     def _unloaded_cores(self) -> int:

@@ -1,0 +1,180 @@
+"""Haskell syntax for the ``accelerate`` printer: types, shapes, tuples, literals, layout.
+
+Small text-building functions with no knowledge of the IR's statements;
+:mod:`pyaccad.export.haskell` and the rule tables compose them.
+
+>>> tuple_of(["a", "b"])
+'T2 a b'
+>>> literal_text(0.5, np.dtype("float32"))
+'0.5'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from pyaccad.errors import Error
+from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, ArrayType
+
+
+class ExportError(Error, ValueError):
+    """A program (or part of one) that this export target cannot express; the message says what and why.
+
+    >>> import pyaccad as acc
+    >>> issubclass(ExportError, acc.Error)
+    True
+    """
+
+
+HS_SCALAR = {FLOAT32: "Float", FLOAT64: "Double", INT32: "Int32", INT64: "Int", BOOL: "Bool"}
+MAX_TUPLE = 9  # I1..I9, zipWith..zipWith9 and unzip..unzip9 are the widest accelerate provides
+
+
+def hs_array_type(t: ArrayType) -> str:
+    """The accelerate type of an array value, e.g. ``Matrix Float``.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64
+    >>> hs_array_type(ArrayType(FLOAT64, (2, 3, 4)))
+    'Array DIM3 Double'
+    """
+    elt = HS_SCALAR[t.dtype]
+    return {0: f"Scalar {elt}", 1: f"Vector {elt}", 2: f"Matrix {elt}"}.get(t.ndim, f"Array DIM{t.ndim} {elt}")
+
+
+def shape_exp(shape: Sequence[int]) -> str:
+    """A static shape as an ``Exp`` index: ``Z_`` or ``I2 3 4``.
+
+    >>> shape_exp(()), shape_exp((3, 4))
+    ('Z_', 'I2 3 4')
+    """
+    if len(shape) > MAX_TUPLE:
+        raise ExportError(f"export: rank {len(shape)} is above accelerate's I1..I{MAX_TUPLE} index patterns")
+    return "Z_" if not shape else f"I{len(shape)} " + " ".join(map(str, shape))
+
+
+def tuple_of(items: Sequence[str], what: str = "tuple") -> str:
+    """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp).
+
+    >>> tuple_of(["a"]), tuple_of(["a", "the b"])
+    ('a', 'T2 a (the b)')
+    """
+    if len(items) == 1:
+        return items[0]
+    if len(items) > 16:
+        raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
+    return f"T{len(items)} " + " ".join(paren(i) for i in items)
+
+
+def index_pattern(names: Sequence[str]) -> str:
+    """The lambda pattern binding index components: ``(I2 i j)``, or ``_`` for rank 0.
+
+    >>> index_pattern(["i", "j"]), index_pattern([])
+    ('(I2 i j)', '_')
+    """
+    return f"(I{len(names)} {' '.join(names)})" if names else "_"
+
+
+def is_atomic(text: str) -> bool:
+    """True when ``text`` needs no brackets as a function argument.
+
+    >>> is_atomic("x"), is_atomic("(a + b)"), is_atomic("(a) + (b)"), is_atomic("sin x")
+    (True, True, False, False)
+    """
+    if re.fullmatch(r"[\w']+(\.[\w']+)*", text):
+        return True
+    if text[:1] in "([" and _closing(text, 0) == len(text) - 1:
+        return True
+    return False
+
+
+def paren(text: str) -> str:
+    """``text`` bracketed unless it is atomic.
+
+    >>> paren("x"), paren("f x")
+    ('x', '(f x)')
+    """
+    return text if is_atomic(text) else f"({text})"
+
+
+def _closing(text: str, start: int) -> int:
+    depth = 0
+    for pos in range(start, len(text)):
+        if text[pos] in "([":
+            depth += 1
+        elif text[pos] in ")]":
+            depth -= 1
+            if depth == 0:
+                return pos
+    return -1
+
+
+def literal_text(value: object, dtype: np.dtype) -> str:
+    """A scalar as a Haskell value (no type annotation): ``2.5``, ``(-3)``, ``True``, ``(1/0)``.
+
+    >>> from pyaccad.ir import FLOAT32, INT64
+    >>> literal_text(2.5, FLOAT32), literal_text(-3, INT64), literal_text(float("inf"), FLOAT32)
+    ('2.5', '(-3)', '(1/0)')
+    """
+    if dtype == BOOL:
+        return "True" if value else "False"
+    if dtype in (FLOAT32, FLOAT64):
+        v = float(value)  # type: ignore[arg-type]
+        if math.isnan(v):
+            return "(0/0)"
+        if math.isinf(v):
+            return "(1/0)" if v > 0 else "(-1/0)"
+        text = repr(v)
+    else:
+        text = str(int(value))  # type: ignore[call-overload]
+    return f"({text})" if text.startswith("-") else text
+
+
+def lambda_text(patterns: Sequence[str], body: Sequence[str]) -> str:
+    """A lambda over ``patterns`` whose body is the lines ``body``.
+
+    >>> lambda_text(["x"], ["x * x"])
+    '\\\\x -> x * x'
+    """
+    head = f"\\{' '.join(patterns)} ->" if patterns else "\\_ ->"
+    if len(body) == 1:
+        return f"{head} {body[0]}"
+    return head + "\n" + "\n".join("  " + line for line in body)
+
+
+def let_block(bindings: Sequence[str], body: Sequence[str]) -> list[str]:
+    """``let`` ``bindings`` ``in`` ``body`` as lines (``body`` alone when there are no bindings).
+
+    >>> let_block(["a = 1", "b = 2"], ["a + b"])
+    ['let a = 1', '    b = 2', 'in  a + b']
+    """
+    if not bindings:
+        return list(body)
+    lines = ["let " + bindings[0], *("    " + b for b in bindings[1:])]
+    return lines + ["in  " + body[0], *("    " + line for line in body[1:])]
+
+
+def hang(prefix: str, text: str) -> list[str]:
+    """``prefix`` + ``text``, with continuation lines indented past the prefix's start.
+
+    >>> hang("a = ", "f x" + chr(10) + "  y")
+    ['a = f x', '      y']
+    """
+    first, *rest = text.split("\n")
+    return [prefix + first] + ["    " + line for line in rest]
+
+
+def signature_type(types: Sequence[ArrayType]) -> str:
+    """``Acc (Vector Float)`` or ``Acc (Vector Float, Matrix Float)``.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT32, INT64
+    >>> signature_type([ArrayType(FLOAT32, (3,)), ArrayType(INT64, (2, 2))])
+    'Acc (Vector Float, Matrix Int)'
+    """
+    inner = [hs_array_type(t) for t in types]
+    if len(inner) > 16:
+        raise ExportError(f"export: {len(inner)} arrays is wider than accelerate's 16-tuples")
+    return "Acc ()" if not inner else f"Acc ({', '.join(inner)})"
