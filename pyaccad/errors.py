@@ -14,6 +14,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+from functools import lru_cache
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -117,7 +118,7 @@ def user_frame_summary() -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR) or _is_test_or_example(filename):
+        if _is_user_file(filename):
             line = linecache.getline(filename, frame.f_lineno).strip()
             where = f"{os.path.basename(filename)}:{frame.f_lineno}"
             return f"{where}: {line}" if line else where
@@ -125,9 +126,10 @@ def user_frame_summary() -> str | None:
     return None
 
 
-def _is_test_or_example(filename: str) -> bool:
-    # Doctests inside the package are user code too.
-    return filename.startswith("<doctest")
+@lru_cache(maxsize=4096)
+def _is_user_file(filename: str) -> bool:
+    # Called for every statement traced, so cached per file. Doctests inside the package are user code too.
+    return not os.path.abspath(filename).startswith(_PACKAGE_DIR) or filename.startswith("<doctest")
 
 
 def with_location(message: str, source: str | None = None) -> str:

@@ -225,6 +225,47 @@ def test_matmul(dtype, shapes):
     same(lambda p, q: acc.matmul(swap(q), swap(p)), a, b)
 
 
+def _epilogues(fn, *args):
+    """For each matmul kernel followed by a kernel: whether that kernel runs as the GEMM's epilogue."""
+    from pyaccad.backends.native.blas import epilogue_fits
+    from pyaccad.frontend import trace
+    from pyaccad.opt.fusion import plan_program
+
+    kernels = plan_program(trace(fn, *args).program).kernels
+    return [epilogue_fits(k, after) for k, after in zip(kernels, kernels[1:], strict=False) if k.kind == "matmul"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m,k,n", [(300, 200, 100), (100, 200, 300), (7, 5, 3)], ids=str)  # rows / columns split
+def test_matmul_epilogue_runs_inside_the_gemm_and_agrees(dtype, m, k, n):
+    a, b, bias = data((m, k), dtype), data((k, n), dtype), data((n,), dtype)
+
+    def dense(p, q, c):
+        return acc.tanh(acc.matmul(p, q) + c)
+
+    assert _epilogues(dense, a, b, bias) == [True]
+    same(dense, a, b, bias)
+    got = acc.run(dense, a, b, bias, backend="native")
+    tol = 1e-4 if dtype == "float32" else 1e-10  # float32: a sum of 200 products, rounded
+    np.testing.assert_allclose(got, np.tanh(a.astype(np.float64) @ b + bias), rtol=tol, atol=tol)
+
+    def shifted(p, q):  # reads the product at other indices: a kernel of its own, after the GEMM
+        y = acc.matmul(p, q)
+        return acc.exp(y[1:] - y[:-1])
+
+    assert _epilogues(shifted, a, b) == [False]
+    same(shifted, a, b)
+    if m == n:
+        return
+    square = data((m, m), dtype)
+
+    def transposed(p, s):
+        return acc.transpose(acc.matmul(p, s)) * 2.0
+
+    assert _epilogues(transposed, square, square) == [False]
+    same(transposed, square, square)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
 def test_casts_and_bools(dtype):
     x = np.array([-2.5, -0.5, 0.0, 0.5, 1.5, 2.5, 1e3], np.float64)

@@ -87,7 +87,8 @@ def test_warm_disk_cache_in_a_new_process_does_not_compile(fresh_cache):
         real = build.run_compiler
         build.run_compiler = lambda c: runs.append(c) or real(c)
         out = acc.run(lambda x: acc.exp(x).sum(), np.arange(4.0), backend="native")
-        print(len(runs), float(out))
+        import sys
+        print(len(runs), float(out), "pyaccad.backends.native.program" in sys.modules)
         """
     )
     env = {**os.environ, "PYACCAD_CACHE_DIR": str(directory.parent)}
@@ -95,6 +96,32 @@ def test_warm_disk_cache_in_a_new_process_does_not_compile(fresh_cache):
     second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split()[0] == "1" and second.stdout.split()[0] == "0"
     assert float(second.stdout.split()[1]) == pytest.approx(np.exp(np.arange(4.0)).sum())
+    # the remembered layout spares the second process fusion and code generation, imports included
+    assert first.stdout.split()[2] == "True" and second.stdout.split()[2] == "False"
+
+
+def test_remembered_layouts_corrupt_stale_or_impossible_fall_back_to_the_full_path(fresh_cache):
+    directory, calls = fresh_cache
+    x = np.arange(6.0).reshape(2, 3)
+
+    def run():
+        cache._LOADED.clear()
+        return acc.run(lambda v: acc.tanh(v) * 3.0, x, backend="native")
+
+    np.testing.assert_allclose(run(), np.tanh(x) * 3.0)
+    (layout,) = directory.glob("*.layout")
+    layout.write_bytes(layout.read_bytes()[:20])  # truncated
+    np.testing.assert_allclose(run(), np.tanh(x) * 3.0)
+    for library in directory.glob("*.so"):  # a layout whose library is gone
+        library.unlink()
+    np.testing.assert_allclose(run(), np.tanh(x) * 3.0)
+    assert len(calls) == 2
+    # a program holding an acc.use constant is not remembered (its text abbreviates the array)
+    for entry in directory.glob("*.layout"):
+        entry.unlink()
+    weights = np.linspace(0, 1, 6).reshape(2, 3)
+    np.testing.assert_allclose(acc.run(lambda v: v * acc.use(weights), x, backend="native"), x * weights)
+    assert not list(directory.glob("*.layout"))
 
 
 def _only_library(directory):

@@ -4,7 +4,9 @@ Pipeline: :func:`pyaccad.opt.fusion.plan_program` groups the program into
 kernels; :mod:`.program` writes one C file with one entry point (one module
 per skeleton: :mod:`.map`, :mod:`.fold`, :mod:`.scan`, :mod:`.permute`,
 :mod:`.stencil`, :mod:`.control`, :mod:`.blas`); :mod:`.cache` compiles it
-(:mod:`.build`) or finds it on disk; :mod:`.runtime` calls it.
+(:mod:`.build`) or finds it on disk; :mod:`.runtime` calls it. On a warm
+start :mod:`.layouts` finds the library and its layout from the program's
+text, skipping fusion and code generation.
 
 >>> import numpy as np, pyaccad as acc
 >>> acc.run(lambda x: acc.fold(lambda a, b: a + b, 0.0, x), np.ones((2, 3)), backend="native")
@@ -17,10 +19,7 @@ import importlib.util
 from typing import Any
 
 from pyaccad.backends.native import build
-from pyaccad.backends.native.program import generate
 from pyaccad.ir import Program
-from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import describe_plan
 
 
 class NativeBackend:
@@ -36,25 +35,36 @@ class NativeBackend:
         return None
 
     def compile(self, program: Program) -> Any:
-        """An executable (:class:`.runtime.Executable`) for ``program``: built, or found in the cache."""
-        from pyaccad.backends.native import cache
+        """An executable (:class:`.runtime.Executable`) for ``program``: remembered, built, or found in the cache.
+
+        Fusion and code generation are imported only when a program's layout is not remembered
+        (:mod:`.layouts`).
+        """
+        from pyaccad.backends.native import cache, layouts
         from pyaccad.backends.native.runtime import Executable
 
+        key = layouts.program_key(program)
+        found = layouts.find(key) if key is not None else None
+        if found is not None:
+            return Executable(*found)
+        from pyaccad.backends.native.program import generate
+
         source, layout = generate(program)
-        link = list(build_link(layout.uses_blas))
-        return Executable(cache.load(source, link), layout)
+        lib, lib_key = cache.load(source, build_link(layout.uses_blas))
+        if key is not None and not layout.consts:
+            layouts.remember(key, lib_key, layout)
+        return Executable(lib, layout)
 
     def describe(self, program: Program) -> str:
         """The optimised IR and the fused kernels it runs as."""
+        from pyaccad.opt.fusion import plan_program
+        from pyaccad.opt.kernels import describe_plan
+
         return describe_plan(plan_program(program))
 
 
 def build_link(uses_blas: bool) -> list[str]:
-    if not uses_blas:
-        return []
-    from pyaccad.backends.native.blas import link_flags
-
-    return link_flags()
+    return build.blas_link_flags() if uses_blas else []
 
 
 BACKEND = NativeBackend()

@@ -10,7 +10,7 @@ returning the key it was built for. A mismatch on either means rebuild. A
 build writes to a unique temporary name in the same directory, loads that,
 then renames the library and its checksum into place with ``os.replace``
 (atomic), so processes compiling the same program at once never see half a
-file.
+file. The ``KEY.layout`` files beside them belong to :mod:`.layouts`.
 
 >>> len(cache_key("int f(void);", ["-O3"]))
 32
@@ -66,36 +66,45 @@ def _try_load(path: Path | str, key: str) -> Any:
     return None
 
 
-def load(source: str, link: list[str]) -> Any:
-    """The compiled library for ``source``: from memory, from disk, or built now."""
-    key = cache_key(source, link)
+def cached(key: str) -> Any:
+    """The library built under ``key``, from memory or from disk if it is there and intact, else None."""
     lib = _LOADED.get(key)
+    if lib is None:
+        final = cache_dir() / f"{key}.so"
+        lib = _try_load(final, key) if _intact(final) else None
+        if lib is not None:
+            _LOADED[key] = lib
+    return lib
+
+
+def load(source: str, link: list[str]) -> tuple[Any, str]:
+    """The compiled library for ``source`` (from memory, from disk, or built now) and its key."""
+    key = cache_key(source, link)
+    lib = cached(key)
     if lib is not None:
-        return lib
+        return lib, key
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{key}.so"
-    lib = _try_load(final, key) if _intact(final) else None
-    if lib is None:
-        full = source + f'const char *pyaccad_key(void) {{ return "{key}"; }}\n'
-        fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".so", dir=directory)
-        os.close(fd)
-        c_path = tmp[:-3] + ".c"
+    full = source + f'const char *pyaccad_key(void) {{ return "{key}"; }}\n'
+    fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".so", dir=directory)
+    os.close(fd)
+    c_path = tmp[:-3] + ".c"
+    try:
+        build.build(full, c_path, tmp, link)
         try:
-            build.build(full, c_path, tmp, link)
-            try:
-                lib = ffi.dlopen(tmp)
-            except OSError as exc:  # e.g. an undefined symbol: a bug in the generated code or the link flags
-                raise CompileError(f"native backend: the library just built does not load: {exc}") from exc
-            digest_tmp = tmp[:-3] + ".sha256"
-            with open(digest_tmp, "w") as f:
-                f.write(_digest(tmp))
-            os.replace(tmp, final)
-            os.replace(digest_tmp, final.with_suffix(".sha256"))
-            os.replace(c_path, directory / f"{key}.c")
-        finally:
-            for leftover in (tmp, c_path, tmp[:-3] + ".sha256"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
+            lib = ffi.dlopen(tmp)
+        except OSError as exc:  # e.g. an undefined symbol: a bug in the generated code or the link flags
+            raise CompileError(f"native backend: the library just built does not load: {exc}") from exc
+        digest_tmp = tmp[:-3] + ".sha256"
+        with open(digest_tmp, "w") as f:
+            f.write(_digest(tmp))
+        os.replace(tmp, final)
+        os.replace(digest_tmp, final.with_suffix(".sha256"))
+        os.replace(c_path, directory / f"{key}.c")
+    finally:
+        for leftover in (tmp, c_path, tmp[:-3] + ".sha256"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
     _LOADED[key] = lib
-    return lib
+    return lib, key

@@ -15,7 +15,7 @@ intermediate arrays, runs the kernels of the plan in order (host-side
         free(b2);  return err;
     }
 
-:class:`Layout` tells the runtime how to fill ``B`` and ``E`` and how to
+:class:`.runtime.Layout` tells the runtime how to fill ``B`` and ``E`` and how to
 assemble the outputs.
 
 >>> import numpy as np
@@ -28,13 +28,13 @@ assemble the outputs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from pyaccad.backends.native import blas, control, fold, map, permute, scan, stencil
 from pyaccad.backends.native.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.native.prelude import PRELUDE
+from pyaccad.backends.native.runtime import Layout
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.opt.fusion import plan_program
 from pyaccad.opt.kernels import Kernel, Plan
@@ -48,20 +48,6 @@ _SKELETONS = {
     "matmul": blas.matmul_kernel,
 }
 _CONTROL = {"while": control.while_kernel, "cond": control.cond_kernel}
-
-
-@dataclass
-class Layout:
-    """How to call the entry function of one traced program."""
-
-    n_inputs: int
-    consts: list[np.ndarray]
-    out_types: list[tuple[np.dtype, tuple[int, ...]]]
-    outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
-    slots: list[tuple[str, int]]  # what each entry of B is: ("input", i) | ("const", j) | ("buffer", k)
-    ints: list[int] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    uses_blas: bool = False
 
 
 class _Generator:
@@ -101,13 +87,14 @@ class _Generator:
                 ctx.buffers[a] = out_names[n]
             else:
                 copies.append((out_names[n], a))
-        kernels = iter(plan.kernels)
-        for kernel in kernels:
+        kernels = plan.kernels
+        n = 0
+        while n < len(kernels):
+            kernel, after = kernels[n], kernels[n + 1] if n + 1 < len(kernels) else None
             # a map right after a matmul, reading the product element for element, runs inside the GEMM loop
-            after = plan.kernels[plan.kernels.index(kernel) + 1 :][:1]
-            epilogue = after[0] if kernel.kind == "matmul" and after and blas.epilogue_fits(kernel, after[0]) else None
-            if epilogue is not None:
-                next(kernels)
+            fits = kernel.kind == "matmul" and after is not None and blas.epilogue_fits(kernel, after)
+            epilogue = after if fits else None
+            n += 2 if fits else 1
             for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
                 if var not in ctx.buffers:
                     self.scratch(var)

@@ -10,13 +10,28 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from pyaccad.backends.native.cache import ffi
-from pyaccad.backends.native.program import Layout
 from pyaccad.errors import BackendUnavailable, IndexOutOfBounds
+
+
+@dataclass
+class Layout:
+    """How to call the entry function of one traced program."""
+
+    n_inputs: int
+    consts: list[np.ndarray]
+    out_types: list[tuple[np.dtype, tuple[int, ...]]]
+    outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
+    slots: list[tuple[str, int]]  # what each entry of B is: ("input", i) | ("const", j) | ("buffer", k)
+    ints: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    uses_blas: bool = False
+
 
 _CORES = os.cpu_count() or 1
 
