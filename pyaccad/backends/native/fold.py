@@ -124,17 +124,7 @@ def _reduce(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: str, h
             ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
     with ctx.block(f"for (int64_t j = {lo}; j < {hi}; j++)"):
         idx = at("j")
-        values = [[elem(ctx, x, idx) for x in f.xs] for f in folds]
-        with ctx.block(f"if ({flag})"):
-            for f, names, vs in zip(folds, accs, values, strict=True):
-                news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, vs), strict=True)]
-                for name, new in zip(names, news, strict=True):
-                    ctx.emit(f"{name} = {new};")
-        with ctx.block("else"):
-            for names, vs in zip(accs, values, strict=True):
-                for name, v in zip(names, vs, strict=True):
-                    ctx.emit(f"{name} = {v};")
-            ctx.emit(f"{flag} = 1;")
+        _combine_or_start(ctx, folds, accs, [[elem(ctx, x, idx) for x in f.xs] for f in folds], flag)
     return [(names, has) for names in accs]
 
 
@@ -202,6 +192,20 @@ def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:
         _store(ctx, folds, totals, "0")
 
 
+def _combine_or_start(ctx: Ctx, folds: list[_Fold], accs: list[list[str]], values: list[list[str]], flag: str) -> None:
+    """``if (flag) acc = combine(acc, value); else { acc = value; flag = 1; }`` for every fold (no identity needed)."""
+    with ctx.block(f"if ({flag})"):
+        for f, names, vs in zip(folds, accs, values, strict=True):
+            news = [ctx.declare(d, r, "n") for d, r in zip(f.dtypes, f.combine(ctx, names, vs), strict=True)]
+            for name, new in zip(names, news, strict=True):
+                ctx.emit(f"{name} = {new};")
+    with ctx.block("else"):
+        for names, vs in zip(accs, values, strict=True):
+            for name, v in zip(names, vs, strict=True):
+                ctx.emit(f"{name} = {v};")
+        ctx.emit(f"{flag} = 1;")
+
+
 def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]]) -> list[tuple[list, str]]:
     seen = ctx.fresh("seen")
     ctx.emit(f"bool {seen} = 0;")
@@ -211,19 +215,7 @@ def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]]) -> list
             ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
     with ctx.block("for (int p = 0; p < nt; p++)"):
         ctx.emit("if (!part_has[p]) continue;")
-        with ctx.block(f"if ({seen})"):
-            for f, names, part in zip(folds, totals, parts, strict=True):
-                news = [
-                    ctx.declare(d, r, "n")
-                    for d, r in zip(f.dtypes, f.combine(ctx, names, [f"{q}[p]" for q in part]), strict=True)
-                ]
-                for name, new in zip(names, news, strict=True):
-                    ctx.emit(f"{name} = {new};")
-        with ctx.block("else"):
-            for names, part in zip(totals, parts, strict=True):
-                for name, q in zip(names, part, strict=True):
-                    ctx.emit(f"{name} = {q}[p];")
-            ctx.emit(f"{seen} = 1;")
+        _combine_or_start(ctx, folds, totals, [[f"{q}[p]" for q in part] for part in parts], seen)
     return [(names, seen) for names in totals]
 
 
