@@ -29,10 +29,14 @@ Structural rules: casts to the same dtype, reshapes to the same shape,
 identity transposes, broadcasts and ``backpermute``s, full-range slices, empty
 reverses and pads vanish; chains of ``reshape``, ``transpose``,
 ``broadcast_in_dim``, ``slice`` and ``reverse`` compose into one; ``select``
-and ``cond`` on a known predicate pick a branch; a ``fold`` over an empty axis
-is its initial value, a ``fold1``/scan over a one-element axis is its input;
-``map``/``generate`` results that are a lambda input or a literal become that
-array or a splat.
+and ``cond`` on a known predicate pick a branch; ``map``/``generate`` results
+that are a lambda input or a literal become that array or a splat.
+
+No rule looks at an extent's value (a ``fold`` over a length-1 axis stays a
+``fold``, a ``reverse`` of a length-1 axis stays a ``reverse``): the program's
+structure must not depend on the batch size, because the native backend passes
+extents at run time and reuses one library for every batch size, 1 and 0
+included.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -178,8 +182,7 @@ def _structural(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
     if name == "pad":
         return (x,) if not any((*params["lo"], *params["hi"], *params["interior"])) else None
     if name == "reverse":
-        axes = {a for a in params["axes"] if x.shape[a] > 1}
-        if not axes:
+        if not params["axes"]:
             return (x,)
     elif out.type == x.type and name in ("reshape", "broadcast_in_dim", "slice"):
         return (x,)
@@ -200,31 +203,8 @@ def _structural(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
     if name == "slice":
         return _emit(rw, stmt, "slice", inner.args, scalar, **_compose_slices(stmt, inner))
     if name == "reverse":
-        inner_axes = {a for a in inner.params["axes"] if x.shape[a] > 1}
-        return _emit(rw, stmt, "reverse", inner.args, scalar, axes=tuple(sorted(axes ^ inner_axes)))
-    return None
-
-
-def _reductions(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
-    """``fold`` over an empty axis is its initial value; ``fold1``/``scan`` over one element is the input."""
-    name = stmt.prim.name
-    if name not in ("fold", "scan"):
-        return None
-    n = len(stmt.params["lam"].outputs)
-    arrays, inits = stmt.args[:n], stmt.args[n:]
-    length = arrays[0].shape[stmt.params["axis"]]
-    if name == "fold" and inits and length == 0:
-        return tuple(
-            rw.emit("broadcast_in_dim", (z,), {"shape": out.shape, "dims": ()}, scalar, stmt.source)[0]
-            for z, out in zip(inits, stmt.outs, strict=True)
-        )
-    if not inits and length == 1:
-        if name == "scan":
-            return arrays
-        return tuple(
-            _emit(rw, stmt, "reshape", (a,), scalar, shape=out.shape)[0]
-            for a, out in zip(arrays, stmt.outs, strict=True)
-        )
+        axes = set(params["axes"]) ^ set(inner.params["axes"])
+        return _emit(rw, stmt, "reverse", inner.args, scalar, axes=tuple(sorted(axes)))
     return None
 
 
@@ -261,7 +241,7 @@ def _lambdas(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
     return tuple(results[k] for k in range(len(stmt.outs)))
 
 
-RULES = (_arithmetic, _logic, _structural, _reductions, _lambdas)
+RULES = (_arithmetic, _logic, _structural, _lambdas)
 
 
 def simplify(program: Program) -> Program:

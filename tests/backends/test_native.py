@@ -13,6 +13,7 @@ import pytest
 from helpers import assert_close
 
 import pyaccad as acc
+from pyaccad import ad
 from pyaccad.backends import availability
 
 pytestmark = pytest.mark.skipif(availability()["native"] is not None, reason="native backend unavailable here")
@@ -216,13 +217,33 @@ def test_awhile_and_acond():
 )
 def test_matmul(dtype, shapes):
     a, b = data(shapes[0], dtype), data(shapes[1], dtype)
-    same(lambda p, q: acc.matmul(p, q), a, b)
-    same(lambda p, q: acc.matmul(acc.transpose(acc.transpose(p)) * 2, q), a, b)
+    within_gemm_bound(lambda p, q: acc.matmul(p, q), a, b, lambda p, q: p @ q)
+    within_gemm_bound(lambda p, q: acc.matmul(acc.transpose(acc.transpose(p)) * 2, q), a, b, lambda p, q: 2 * p @ q)
 
     def swap(v):  # the transposes AD emits: BLAS reads them with its transpose flag
         return acc.transpose(v, (*range(v.ndim - 2), v.ndim - 1, v.ndim - 2))
 
-    same(lambda p, q: acc.matmul(swap(q), swap(p)), a, b)
+    within_gemm_bound(lambda p, q: acc.matmul(swap(q), swap(p)), a, b, lambda p, q: np.swapaxes(p @ q, -1, -2))
+
+
+def within_gemm_bound(fn, a, b, reference):
+    """``fn(a, b)`` on native and interp, each within the classic float GEMM error bound of the exact product.
+
+    Integers must be exact. Floats: ``|computed - exact| ≤ γ_k·(|A|·|B|)`` elementwise with ``γ_k = k·u/(1 - k·u)``
+    (``u`` the unit roundoff, ``k`` the inner dimension; Higham, *Accuracy and Stability*, §3.5), computed in
+    float64 from the same inputs. Two BLAS libraries (native's MKL or OpenBLAS, NumPy's for interp) may sum in
+    different orders, so they need not agree with each other more closely than that.
+    """
+    exact = reference(a.astype(np.float64), b.astype(np.float64))
+    for backend in ("native", "interp"):
+        got = np.asarray(acc.jit(fn, backend=backend)(a, b))
+        assert got.dtype == a.dtype and got.shape == exact.shape
+        if a.dtype.kind != "f":
+            np.testing.assert_array_equal(got, reference(a, b))
+            continue
+        u, k = np.finfo(a.dtype).eps / 2, a.shape[-1]
+        bound = 2 * k * u / (1 - k * u) * reference(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
+        assert np.all(np.abs(got - exact) <= bound + np.finfo(a.dtype).tiny), backend
 
 
 def _epilogues(fn, *args):
@@ -311,3 +332,28 @@ def test_thread_count_does_not_change_results(monkeypatch):
     for other in results[1:]:
         for p, q in zip(results[0], other, strict=True):
             np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("library", ["mkl", "openblas"])
+def test_matmul_on_each_blas_library(library, monkeypatch):
+    """``$PYACCAD_BLAS`` picks the library; both give products within the GEMM bound (and the gradient's)."""
+    from pyaccad.backends.native.blas_library import blas_library
+
+    monkeypatch.setenv("PYACCAD_BLAS", library)
+    try:
+        chosen = blas_library()
+    except acc.CompileError as exc:
+        pytest.skip(f"{library} is not installed here: {exc}")
+    assert chosen.name == library
+    a, b = data((70, 300), "float32"), data((300, 40), "float32")
+    within_gemm_bound(lambda p, q: acc.matmul(p, q), a, b, lambda p, q: p @ q)
+    grad = acc.jit(ad.grad(lambda p, q: (acc.matmul(p, q) ** 2).sum(), argnums=(0, 1)), backend="native")(a, b)
+    c = a.astype(np.float64) @ b
+    np.testing.assert_allclose(grad[0], 2 * c @ b.T, rtol=2e-3, atol=1e-3)
+    np.testing.assert_allclose(grad[1], 2 * a.T @ c, rtol=2e-3, atol=1e-3)
+
+
+def test_unknown_blas_library_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PYACCAD_BLAS", "atlas")
+    with pytest.raises(acc.BackendUnavailable, match="PYACCAD_BLAS='atlas'"):
+        acc.run(lambda p, q: acc.matmul(p, q), np.ones((2, 2)), np.ones((2, 2)), backend="native")

@@ -77,6 +77,28 @@ def test_new_batch_size_including_one_reuses_the_library_for_a_gradient(fresh_ca
     assert len(calls) == 1
 
 
+def _dense_loss(w, b, x):
+    # d/db sums over the batch axis: a fold of length 1 at batch 1. (A mean instead of a sum would scale by the
+    # literal 1/N, and the simplifier's x * 1 = x makes batch 1 a program of its own: one more compile.)
+    return acc.tanh(x @ w + b).sum()
+
+
+def test_batch_of_one_reuses_the_library_of_a_bias_gradient(fresh_cache):
+    from pyaccad import ad
+
+    _, calls = fresh_cache
+    rng = np.random.default_rng(2)
+    w, b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    g = acc.jit(ad.grad(_dense_loss, argnums=(0, 1)), backend="native")
+    for batch in (6, 1, 3):
+        x = rng.standard_normal((batch, 3)).astype(np.float32)
+        slope = 1 - np.tanh(x @ w + b) ** 2
+        gw, gb = g(w, b, x)
+        np.testing.assert_allclose(gw, x.T @ slope, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(gb, slope.sum(axis=0), rtol=1e-5, atol=1e-6)
+    assert len(calls) == 1
+
+
 def test_warm_disk_cache_in_a_new_process_does_not_compile(fresh_cache):
     directory, calls = fresh_cache
     script = textwrap.dedent(

@@ -19,6 +19,7 @@ import importlib.util
 from typing import Any
 
 from pyaccad.backends.native import build
+from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.ir import Program
 
 
@@ -64,7 +65,7 @@ class NativeBackend:
 
 
 def build_link(uses_blas: bool) -> list[str]:
-    return build.blas_link_flags() if uses_blas else []
+    return list(blas_library().link) if uses_blas else []
 
 
 BACKEND = NativeBackend()

@@ -1,4 +1,4 @@
-"""``matmul`` through an optimised BLAS (OpenBLAS from ``scipy-openblas64``), batched by a loop.
+"""``matmul`` through an optimised BLAS (MKL or OpenBLAS: :mod:`.blas_library`), batched by a loop.
 
 Float operands call ``cblas_sgemm``/``cblas_dgemm`` per batch element and per
 thread's block of rows (see the comment in :func:`matmul_kernel`);
@@ -11,16 +11,18 @@ GEMM)::
         cblas_sgemm(RowMajor, NoTrans | Trans, NoTrans | Trans, m, n, k, 1,
                     A + b*m*k, lda, B + b*k*n, ldb, 0, C + b*m*n, n);
 
-The library is linked only into programs that use ``matmul`` (flags:
-:func:`.build.blas_link_flags`).
+The library is linked only into programs that use ``matmul``.
 
 >>> from pyaccad.ir import FLOAT32
->>> _GEMM[FLOAT32]
-'scipy_cblas_sgemm64_'
+>>> _gemm(FLOAT32) in ("cblas_sgemm", "scipy_cblas_sgemm64_")
+True
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.native.element import elem
 from pyaccad.backends.native.map import write_elements
@@ -29,19 +31,18 @@ from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, Var
 from pyaccad.opt.fusion import matrix_transpose_source
 from pyaccad.opt.kernels import Kernel
 
-BLAS_PRELUDE = """
-void scipy_cblas_sgemm64_(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
-                          const float *, int64_t, float, float *, int64_t);
-void scipy_cblas_dgemm64_(int, int, int, int64_t, int64_t, int64_t, double, const double *, int64_t,
-                          const double *, int64_t, double, double *, int64_t);
-void scipy_openblas_set_num_threads64_(int);
-"""
-_GEMM = {FLOAT32: "scipy_cblas_sgemm64_", FLOAT64: "scipy_cblas_dgemm64_"}
+_BLAS_DTYPES = (FLOAT32, FLOAT64)
 _NO_TRANS, _TRANS = 111, 112
 _ELEMENT_FOR_ELEMENT = set(ELEMENTWISE) | {"select", "cast", "map"}
 BLAS_PARALLEL_MIN = 1 << 19
 """Multiply-adds below which one thread computes a product (see :data:`.map.PARALLEL_MIN`). Measured on the
 2-core machine: the ``mlp`` gradient's 256×10 @ 10×256 products (655 360) gain from two threads (1–4 %)."""
+
+
+def _gemm(dtype: np.dtype) -> str:
+    """The CBLAS GEMM symbol for ``dtype`` in the chosen library."""
+    library = blas_library()
+    return library.sgemm if dtype == FLOAT32 else library.dgemm
 
 
 def _operand(ctx: Ctx, var: Var) -> tuple[str, int, str]:
@@ -62,7 +63,7 @@ def epilogue_fits(matmul: Kernel, consumer: Kernel) -> bool:
     """
     (stmt,) = matmul.roots
     out = stmt.outs[0]
-    if consumer.kind != "map" or out.dtype not in _GEMM or out.type.ndim != 2:
+    if consumer.kind != "map" or out.dtype not in _BLAS_DTYPES or out.type.ndim != 2:
         return False
     derived = {out}
     for s in [*consumer.fused, *consumer.roots]:
@@ -86,7 +87,7 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
     po = ctx.buffers[out]
     with ctx.block():
         ctx.emit(f"const int64_t batch = {product(sa[:-2])}, m = {sa[-2]}, k = {sa[-1]}, n = {sb[-1]};")
-        if out.dtype in _GEMM:
+        if out.dtype in _BLAS_DTYPES:
             ctx.helpers.add("blas")
             (pa, ta, lda), (pb, tb, ldb) = _operand(ctx, a), _operand(ctx, b)
             # One thread pool: each OpenMP thread runs single-threaded BLAS on a block of the output's rows (of
@@ -103,12 +104,12 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
                     a_lo = f"lo * {lda}" if ta == _NO_TRANS else "lo"
                     b_lo = "lo" if tb == _NO_TRANS else f"lo * {ldb}"
                     ctx.emit(
-                        f"if (split_m) {_GEMM[out.dtype]}(101, {ta}, {tb}, hi - lo, n, k, 1, "
+                        f"if (split_m) {_gemm(out.dtype)}(101, {ta}, {tb}, hi - lo, n, k, 1, "
                         f"{pa} + q * m * k + {a_lo}, {lda} > 1 ? {lda} : 1, {pb} + q * k * n, {ldb} > 1 ? {ldb} : 1, "
                         f"0, {po} + q * m * n + lo * n, n > 1 ? n : 1);"
                     )
                     ctx.emit(
-                        f"else {_GEMM[out.dtype]}(101, {ta}, {tb}, m, hi - lo, k, 1, {pa} + q * m * k, "
+                        f"else {_gemm(out.dtype)}(101, {ta}, {tb}, m, hi - lo, k, 1, {pa} + q * m * k, "
                         f"{lda} > 1 ? {lda} : 1, {pb} + q * k * n + {b_lo}, {ldb} > 1 ? {ldb} : 1, "
                         f"0, {po} + q * m * n + lo, n > 1 ? n : 1);"
                     )

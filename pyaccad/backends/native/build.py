@@ -14,7 +14,6 @@ True
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import shutil
@@ -69,21 +68,3 @@ def build(source: str, c_path: str, so_path: str, link: list[str]) -> None:
     result = run_compiler([cc, *compile_flags(), c_path, "-o", so_path, *link, *LIBS])
     if result.returncode != 0:
         raise CompileError(f"native backend: {os.path.basename(cc)} failed on {c_path}:\n{result.stderr.strip()}")
-
-
-@cache
-def blas_link_flags() -> list[str]:
-    """The linker flags for OpenBLAS from ``scipy-openblas64`` (its directory is also the run-time search path).
-
-    The directory is found without importing the package (whose import reads package metadata, ~20 ms
-    of a warm-cache start); it is the package's ``lib`` folder, as its ``get_lib_dir()`` says.
-
-    >>> blas_link_flags()[0].startswith("-L")
-    True
-    """
-    spec = importlib.util.find_spec("scipy_openblas64")
-    libdir = os.path.join(os.path.dirname(spec.origin), "lib") if spec is not None and spec.origin else ""
-    names = sorted(n for n in os.listdir(libdir) if n.startswith("libscipy_openblas")) if os.path.isdir(libdir) else []
-    if not names:
-        raise CompileError("native backend: matmul needs the scipy-openblas64 package (pip install it)")
-    return [f"-L{libdir}", f"-l{os.path.splitext(names[0])[0][3:]}", f"-Wl,-rpath,{libdir}"]

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.native import build
+from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.cache import cache_dir, cached
-from pyaccad.errors import CompileError
+from pyaccad.errors import BackendUnavailable, CompileError
 from pyaccad.ir import Lit, Program, pprint
 
 _GENERATOR = ("backends/native", "opt/fusion.py", "opt/kernels.py")  # the code that writes the C source
@@ -70,8 +71,8 @@ def program_key(program: Program) -> str | None:
     if cc is None:
         return None
     try:
-        blas = build.blas_link_flags()
-    except CompileError:
+        blas = list(blas_library().link)
+    except (CompileError, BackendUnavailable):
         blas = []
     parts += [_generator_digest(), build.compiler_version(cc), *build.compile_flags(), *blas]
     parts.append(os.environ.get("PYACCAD_NATIVE_PROFILE", ""))

@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from pyaccad.backends.native import blas, control, fold, map, permute, scan, stencil
+from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.native.prelude import PRELUDE
 from pyaccad.backends.native.runtime import Layout
@@ -163,12 +164,12 @@ class _Generator:
         uses_blas = "blas" in ctx.helpers
         lines = [PRELUDE]
         if uses_blas:
-            lines.append(blas.BLAS_PRELUDE)
+            lines.append(blas_library().prelude)
         lines.append("int pyaccad_entry(void **B, const int64_t *E, int nthreads) {")
         lines.append("    int err = 0;")
         lines.append("    if (nthreads > 0) omp_set_num_threads(nthreads);")
         if uses_blas:
-            lines.append("    scipy_openblas_set_num_threads64_(1);  /* see blas.py */")
+            lines.append(f"    {blas_library().setup}")
         lines += self.entry_lines + ctx.prologue + allocs
         if self.allocs:
             lines.append("    if (" + " || ".join(f"!{name}" for name, _ in self.allocs) + ") { err = -1; goto done; }")
