@@ -10,12 +10,8 @@ differentiated at the scalar level (:mod:`~pyaccad.ad.lambdas`). Batching
 :mod:`pyaccad.ad.jacobians`.
 
 What is not differentiable is listed in :data:`pyaccad.ad.gaps.UNSUPPORTED_CASES`, each case
-raising :class:`pyaccad.NotDifferentiable`: a ``permute`` whose combine is not +, max, min or
-overwrite (as in JAX); a ``fold``/``scan`` operator reading a differentiated array at an index
-computed from its operands or inside its ``cond``/``while_`` (outer scalars and reads at fixed
-indices are supported, :mod:`~pyaccad.ad.closures`); and reverse mode through a read of a
-differentiated array inside a ``while_`` loop of a lambda (forward mode handles it,
-:func:`~pyaccad.ad.lambdas.loop_tangent_lambda`).
+raising :class:`pyaccad.NotDifferentiable`: a ``permute`` whose combine is not +, *, max, min or
+overwrite.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad

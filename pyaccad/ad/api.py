@@ -32,6 +32,7 @@ from pyaccad.ad import (  # noqa: F401  (importing the rule modules fills the ta
     rules_scan,
     rules_structural,
     transpose_control,
+    transpose_loop,
     transpose_rules,
 )
 from pyaccad.ad.emitters import lit

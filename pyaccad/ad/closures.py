@@ -1,47 +1,69 @@
-"""Operators of ``fold``/``scan`` that read a differentiated value of an enclosing scope.
+"""Operators of ``fold``/``scan`` that use differentiated values of an enclosing scope.
 
-The general fold and scan rules differentiate the operator with respect to
-its operands only (:mod:`pyaccad.ad.rules_fold`, :mod:`pyaccad.ad.rules_scan`).
-When the operator ``f_s`` also uses a rank-0 value ``s`` of an enclosing
-scope that has a tangent, every application of ``f_s`` depends on ``s``; its
-contribution is ``∂y/∂s · s_tan``, where ``∂y/∂s`` (a primal residual, one
-per output element) comes from the *dual* collective: the same fold or scan
-over pairs ``(a, da)`` with the operator
+The general fold and scan rules differentiate the operator ``⊕`` with
+respect to its operands (:mod:`pyaccad.ad.rules_fold`,
+:mod:`pyaccad.ad.rules_scan`). When ``⊕ = ⊕_w`` also uses values ``w`` of an
+enclosing scope that carry a tangent — rank-0 values, or arrays read at any
+index (computed from the operands, inside a ``cond`` or ``while_`` of the
+operator) — every application of ``⊕_w`` adds a term. Each term is the JVP,
+with respect to ``w`` only, of an ordinary per-position scalar function, so
+it is left to the ``map``/``generate`` rule (:mod:`pyaccad.ad.lambdas`):
+partials as extra outputs, reads turned into gathers of ``w_tan`` (whose
+transpose is a ``permute (+)``), reads in a ``while_`` rerun with tangents
+(transposed by :mod:`pyaccad.ad.loop_reads`).
 
-    (a, da) ⊕ (b, db) = (f_s(a, b),  ∂f/∂a·da + ∂f/∂b·db + ∂f/∂s)
+* A fold1 ``F = x_0 ⊕ … ⊕ x_{n-1}`` (``⊕_w`` associative for every ``w``, so
+  ``F`` and its derivative do not depend on the bracketing) read left to
+  right applies ``⊕_w`` at ``k = 1 … n-1`` to the prefix ``L_k`` before ``k``
+  and ``x_k``; the rest of the fold is ``R_k``, the fold after ``k``:
+  ``F = (L_k ⊕_w x_k) ⊕_w R_k``. So
 
-started from ``da = 0`` on every element (and on the initial value). The
-dual operator is associative whenever ``f_s`` is for every ``s`` (it is the
-derivative of the identity ``f_s(f_s(a, b), c) = f_s(a, f_s(b, c))`` along
-``s``), so the dual collective is an ordinary fold or scan, and the tangent
-term ``∂y/∂s · broadcast(s_tan)`` is linear in ``s_tan`` and transposes to a
-sum.
+      F_tan(w) = Σ_k  d/dε [(L_k ⊕_{w+ε·w_tan} x_k) ⊕_w R_k]
 
-A read ``a[i]`` of a differentiated array at an index ``i`` that does not
-depend on the operator's operands (literals, values of enclosing scopes) is
-the same value in every application: :func:`hoist_reads` moves it out of the
-operator as a rank-0 value (tangent: ``backpermute(a_tan, i)``), which is then
-such an ``s``. A read at an index computed from the operands (or nested in a ``cond`` or
-``while_`` of the operator) is not supported (see :mod:`pyaccad.ad.gaps`).
+  the tangent of a ``generate`` over ``k`` whose function applies the
+  operator twice, the outer application with ``w`` *held* (read through
+  aliases that carry no tangent), summed by a ``fold (+)``.
+* A scan ``y_j = y_{j-1} ⊕_w x_j`` adds ``C_j = ∂_w(y_{j-1} ⊕_w x_j)·w_tan``
+  to the offset of the tangent's linear recurrence: one application per
+  position.
+
+A read ``w[i]`` at an index that does not depend on the operator's operands
+(literals, values of enclosing scopes) is the same value in every
+application: :func:`hoist_reads` first moves it out of the operator as a
+rank-0 value (tangent: ``backpermute(w_tan, i)``), whose term transposes to
+a sum rather than a scatter.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.fold1(lambda a, b: a * b * x[0], x)  # x0² x1
 >>> acc.jit(ad.grad(f), backend="interp")(np.array([2.0, 3.0]))
 array([12.,  4.])
+
+Reads at the operands' indices: ``(v, i) ⊕ (u, j) = (v + u + w[i] + w[j] - w[k], k)``, ``k = (i + j) % 3``
+(``+`` conjugated by ``(v, i) ↦ (v + w[i], i)``), folds to ``Σv + Σ w[i] - w[Σi % 3]``:
+
+>>> def total(w, v, i):
+...     op = lambda a, b: (a[0] + b[0] + w[a[1]] + w[b[1]] - w[(a[1] + b[1]) % 3], (a[1] + b[1]) % 3)
+...     return acc.fold1(op, (v, i))[0]
+>>> acc.jit(ad.grad(total), backend="interp")(np.ones(3), np.ones(4), np.array([0, 1, 1, 1]))
+array([0., 3., 0.])
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
-from pyaccad.ad.emitters import lit, op
-from pyaccad.ad.jvp import Env, jvp_atoms
-from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tcast, tscale
-from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
-from pyaccad.ir import Atom, Lit, Program, Stmt, Var
+from pyaccad.ad.emitters import op
+from pyaccad.ad.jvp import Env
+from pyaccad.ad.lambdas import lambda_tangents
+from pyaccad.ad.tangents import Tan, differentiable, instantiate, is_zero
+from pyaccad.frontend.tracing import call_program, emit, trace_program, value_of
+from pyaccad.ir import INDEX_DTYPE, Atom, Program, Stmt, Var, scalar_type
 from pyaccad.ir.rewrite import substitute
+
+Apply = Callable[[Sequence[Atom]], list[Atom]]
+"""Applies the operator to scalar operands inside the per-position function, returning its results."""
 
 
 def hoist_reads(stmt: Stmt, env: Env) -> Stmt:
@@ -84,78 +106,47 @@ def _gather(array: Atom, read: Stmt, env: Env) -> Atom:
     return op("backpermute", array, shape=(), index=index)
 
 
-def _closure_sources(stmt: Stmt, env: Env) -> list[Var]:
-    """The free rank-0 values of ``stmt``'s operator that carry a tangent (a free array of rank ≥ 1 raises)."""
-    sources = []
-    for v in stmt.params["lam"].free_vars:
-        if is_zero(env.tangent(v)) or not differentiable(v.type) or v.type.size == 0:
-            continue
-        if v.shape != ():
-            fail(
-                NotDifferentiable,
-                f"{stmt.prim.name}: the operator reads a differentiated array {v.type} of an enclosing scope "
-                "at an index computed from its operands or inside a nested cond/while_; pass the values read as an "
-                "operand instead "
-                f"(at {stmt.source or 'unknown line'})",
-            )
-        sources.append(v)
-    return sources
+def closed_over(lam: Program, env: Env) -> list[Var]:
+    """The free values of the operator ``lam`` that carry a tangent (its sources besides the operands)."""
+    return [v for v in lam.free_vars if differentiable(v.type) and v.type.size > 0 and not is_zero(env.tangent(v))]
 
 
 def closure_tangents(
-    stmt: Stmt, env: Env, xs: Sequence[Atom], inits: Sequence[Atom], outs: Sequence[Atom], tans: list[Tan]
+    lam: Program,
+    env: Env,
+    shape: tuple[int, ...],
+    body: Callable[[list[Atom], Apply, Apply], list[Atom]],
 ) -> list[Tan]:
-    """``tans`` plus ``∂y/∂s · s_tan`` for every source ``s`` (see the module doc).
+    """The tangents, due to the values ``lam`` closes over only, of ``generate(shape, body)``.
 
-    ``outs`` are the results the terms add to: those of ``stmt`` itself, or of the ``fold1`` part
-    of a fold with an initial value (``inits`` empty then).
+    ``body(ix, live, held)`` computes one position's results from the index ``ix``: ``live(args)``
+    applies ``lam`` differentiated with respect to those values, ``held(args)`` with them held
+    constant. Needs :func:`closed_over` non-empty.
     """
-    lam = stmt.params["lam"]
-    floats = [j for j, x in enumerate(xs) if differentiable(x.type)]
-    for s in _closure_sources(stmt, env):
-        params = {k: v for k, v in stmt.params.items() if k != "lam"}
-        params["lam"] = _dual_lambda(lam, env, s, floats)
-        zeros = [lit(0, xs[j].type) for j in floats]
-        init_zeros = [Lit(0.0, inits[j].dtype) for j in floats] if inits else []
-        dual = emit(stmt.prim.name, (*xs, *zeros, *inits, *init_zeros), params)
-        s_tan = instantiate(env.tangent(s))
-        for d, j in zip(dual[len(xs) :], floats, strict=True):
-            spread = tcast(op("broadcast_in_dim", s_tan, shape=outs[j].shape, dims=()), outs[j].type)
-            tans[j] = tadd(tans[j], tscale(spread, d))
+    sources = closed_over(lam, env)
+    live_lam = env.rename(lam)
+    # The held copy reads aliases: new variables without a tangent, so the map rule sees no source there.
+    aliases = {v: op("reshape", env.primal(v), shape=v.shape) for v in sources}
+    held_lam = substitute(lam, {**{v: env.primal(v) for v in lam.free_vars}, **aliases})
+
+    def per_position(*ix: object) -> list[object]:
+        index = [i.var for i in ix]  # type: ignore[attr-defined]
+        return [value_of(y) for y in body(index, partial(_apply, live_lam), partial(_apply, held_lam))]
+
+    gen, _ = trace_program(per_position, [scalar_type(INDEX_DTYPE)] * len(shape), "scalar")
+    seeded = Env(env)
+    for v in sources:  # the generate's function reads the new atoms: give them the old variables' tangents
+        seeded.tangents[env.primal(v)] = env.tangent(v)  # type: ignore[index]
+    _, tans = lambda_tangents(
+        gen,
+        seeded,
+        [],
+        shape,
+        run=lambda lam2: emit("generate", (), {"shape": shape, "lam": lam2}),
+        input_basis=lambda i, t: t,  # never called: a generate has no operands
+    )
     return tans
 
 
-def _dual_lambda(lam: Program, env: Env, s: Var, floats: list[int]) -> Program:
-    """``((a, da), (b, db)) ↦ (f(a, b), ∂f/∂a·da + ∂f/∂b·db + ∂f/∂s)`` over the float components."""
-    k = len(lam.outputs)
-    m = len(floats)
-    types = lam.input_types
-
-    def body(*values: object) -> list[object]:
-        atoms = [v.var for v in values]  # type: ignore[attr-defined]
-        a, da, b, db = atoms[:k], atoms[k : k + m], atoms[k + m : 2 * k + m], atoms[2 * k + m :]
-        tans: list[Tan] = [Zero(t) for t in types]
-        for p, j in enumerate(floats):
-            tans[j], tans[k + j] = da[p], db[p]
-        ys, ys_tan = jvp_atoms(lam, [*a, *b], tans, env, boundary=True, seeds=_seeds(lam, s))
-        return [value_of(y) for y in ys] + [value_of(instantiate(ys_tan[j])) for j in floats]
-
-    side = [*types[:k], *(types[j] for j in floats)]
-    program, _ = trace_program(body, [*side, *side], "scalar")
-    return program
-
-
-def _seeds(lam: Program, s: Var) -> dict[Var, Atom]:
-    """A unit tangent on ``s`` and on every ``index`` read of it (a rank-0 array read as ``s[()]``)."""
-    one = Lit(1.0, s.dtype)
-    seeds: dict[Var, Atom] = {s: one}
-
-    def visit(program: Program) -> None:
-        for stmt in program.stmts:
-            if stmt.prim.name == "index" and stmt.args[0] is s:
-                seeds[stmt.outs[0]] = one
-            for sub in stmt.subprograms():
-                visit(sub)
-
-    visit(lam)
-    return seeds
+def _apply(program: Program, args: Sequence[Atom]) -> list[Atom]:
+    return [v.var for v in call_program(program, [value_of(a) for a in args])]

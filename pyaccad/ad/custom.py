@@ -53,12 +53,17 @@ def _naming(refs: Sequence[Atom], outputs: Sequence[Atom]) -> Program:
     return trace_program(body, [], kind)[0]
 
 
-def _refs(stmt: Stmt, n: int) -> list[Atom]:
-    """The first ``n`` values named by the ``else_`` branch of a guarded ``cond`` (see :func:`_naming`)."""
+def guarded_refs(stmt: Stmt, n: int) -> list[Atom]:
+    """The first ``n`` values named by the ``else_`` branch of a guarded ``cond`` (the ``refs`` of
+    :func:`guarded_cond`)."""
     return [s.args[0] for s in stmt.params["else_"].stmts[:n]]
 
 
-def _guarded(then_: Program, custom: object, refs: Sequence[Atom]) -> tuple[Var, ...]:
+def guarded_cond(then_: Program, custom: object, refs: Sequence[Atom]) -> tuple[Var, ...]:
+    """Emit ``then_`` as a ``cond(True)`` whose ``custom`` rule the derivative passes call instead of their own.
+
+    ``refs`` are values of the enclosing scope the rule needs later (read back with :func:`guarded_refs`).
+    """
     return emit("cond", (_true(),), {"then_": then_, "else_": _naming(refs, then_.outputs), "custom": custom})
 
 
@@ -67,7 +72,7 @@ class _StopGradient:
 
     def jvp(self, stmt: Stmt, env: Env, args: list[Atom]):
         then_ = env.rename(stmt.params["then_"])
-        outs = _guarded(then_, self, [])
+        outs = guarded_cond(then_, self, [])
         return list(outs), [Zero(v.type) for v in outs]
 
     def __repr__(self) -> str:
@@ -86,7 +91,7 @@ def stop_gradient(x: Any) -> Any:
     atoms = [check_live(to_value(v, "stop_gradient")) for v in leaves]
     kind = "scalar" if in_scalar_scope() else "array"
     then_, _ = trace_program(lambda: [value_of(a) for a in atoms], [], kind)
-    return unflatten(tree, [value_of(v) for v in _guarded(then_, _StopGradient(), [])])
+    return unflatten(tree, [value_of(v) for v in guarded_cond(then_, _StopGradient(), [])])
 
 
 def checkpoint(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -140,7 +145,7 @@ class custom_vjp:  # noqa: N801  (the public name, as jax.custom_vjp)
             lambda: self.f(*unflatten(in_tree, [value_of(a) for a in atoms])), [], kind, what="custom_vjp"
         )
         rule = _CustomVJP(self, in_tree, out_tree, len(atoms))
-        outs = _guarded(then_, rule, atoms)
+        outs = guarded_cond(then_, rule, atoms)
         return unflatten(out_tree, [value_of(v) for v in outs])
 
 
@@ -151,7 +156,7 @@ class _CustomVJP:
         self.fn, self.in_tree, self.out_tree, self.n_args = fn, in_tree, out_tree, n_args
 
     def jvp(self, stmt: Stmt, env: Env, args: list[Atom]):
-        old_args = _refs(stmt, self.n_args)
+        old_args = guarded_refs(stmt, self.n_args)
         primals = [env.primal(a) for a in old_args]
         tangents = [env.tangent(a) for a in old_args]
         if self.fn.fwd is None:
@@ -170,7 +175,7 @@ class _CustomVJP:
 
         then_, _ = trace_program(tangent_branch, [], kind)
         linear = _CustomLinear(self, res_tree, len(res_atoms), [is_zero(t) for t in tangents])
-        outs_tan = _guarded(then_, linear, [*res_atoms, *moving])
+        outs_tan = guarded_cond(then_, linear, [*res_atoms, *moving])
         return out_atoms, list(outs_tan)
 
 
@@ -184,7 +189,7 @@ class _CustomLinear:
         self.vjp, self.res_tree, self.n_res, self.zero = vjp, res_tree, n_res, zero
 
     def transpose(self, stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-        refs = _refs(stmt, self.n_res + sum(not z for z in self.zero))
+        refs = guarded_refs(stmt, self.n_res + sum(not z for z in self.zero))
         res, moving = refs[: self.n_res], refs[self.n_res :]
         res_values = unflatten(self.res_tree, [value_of(r) for r in res])
         ct_values = unflatten(self.vjp.out_tree, [value_of(instantiate(c)) for c in cts])

@@ -7,6 +7,11 @@ empty. What remains are *cases* of some rules, each raising
 :class:`pyaccad.NotDifferentiable` naming the primitive; the tests check
 that each one does.
 
+Reads of a differentiated array inside a ``while_`` loop of a
+``map``/``generate``/``stencil`` lambda are covered in both modes: reverse
+mode by :mod:`pyaccad.ad.loop_reads`, which recomputes each lane's loop state
+rather than storing it (``O(n²)`` body runs for ``n`` trips, no tape).
+
 >>> MISSING_JVP, MISSING_TRANSPOSE
 (frozenset(), frozenset())
 """
@@ -20,16 +25,7 @@ MISSING_TRANSPOSE: frozenset[str] = frozenset()
 """Primitives that can be linear but have no transpose rule."""
 
 UNSUPPORTED_CASES: dict[str, str] = {
-    "permute": "a combine function other than +, max, min or overwrite (lambda new, old: new)",
-    "index": (
-        "reverse mode through a read of a differentiated array inside a while_ loop of a lambda (its trip "
-        "count varies); forward mode (jvp, jacobian(mode='fwd')) is supported"
-    ),
-    "fold/scan": (
-        "an operator that reads a differentiated array of an enclosing scope at an index computed from its "
-        "operands, or inside a cond/while_ of the operator (pass the values read as an operand); rank-0 values "
-        "and reads at fixed indices are supported"
-    ),
+    "permute": "a combine function other than +, *, max, min or overwrite (lambda new, old: new)",
 }
 """Cases some rules reject with :class:`pyaccad.NotDifferentiable`, by primitive."""
 

@@ -5,8 +5,9 @@ scalar level by forward mode. Its *sources* are everything its result may
 depend on differentiably:
 
 * an operand (``input``) whose array-level tangent is not zero;
-* a free rank-0 array of an enclosing scope used directly (``free``);
-* a read ``a[idx]`` of a free array with a tangent (``read``: one per
+* a free rank-0 array of an enclosing scope, used directly or read with
+  ``a[()]`` (``free``: its seed reaches every use);
+* a read ``a[idx]`` of a free array of rank ≥ 1 with a tangent (``read``: one per
   ``index`` statement, wherever it sits in the lambda, ``cond`` branches
   included).
 
@@ -24,8 +25,11 @@ array-level tangent is then linear:
 Partials that are constants (a linear lambda) stay literals and cost no
 array. Reads inside a ``while_`` body happen a data-dependent number of
 times: the tangent due to such an array comes from a second collective that
-reruns the lambda carrying tangents (:func:`loop_tangent_lambda`) — forward
-mode only (see :mod:`pyaccad.ad.gaps`).
+reruns the lambda carrying tangents (:func:`loop_tangent_lambda`; all reads
+of that array, in loops or not, go this way). Its transpose, for reverse
+mode, is :mod:`pyaccad.ad.loop_reads`: an ``awhile`` over the trips, last
+first, recomputing each lane's loop state (``O(n²)`` body runs for ``n``
+trips, ``O(lanes)`` memory, no tape).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -39,8 +43,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pyaccad.ad.custom import guarded_cond
 from pyaccad.ad.emitters import op
 from pyaccad.ad.jvp import Env, jvp_stmts
+from pyaccad.ad.loop_reads import LoopReads
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tscale, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Var, scalar_type
@@ -82,7 +88,13 @@ def _collect_reads(program: Program, env: Env, reads: list[Source], looped: dict
     for stmt in program.stmts:
         if stmt.prim.name == "index":
             array = stmt.args[0]
-            if isinstance(array, Var) and differentiable(array.type) and not is_zero(env.tangent(array)):
+            # A rank-0 array is a ``free`` source: its seed reaches its reads too (the index rule), loops included.
+            if (
+                isinstance(array, Var)
+                and array.shape != ()
+                and differentiable(array.type)
+                and not is_zero(env.tangent(array))
+            ):
                 if in_loop:
                     looped[array] = None
                 reads.append(Source("read", stmt.outs[0], array=array))
@@ -97,7 +109,7 @@ def loop_tangent_lambda(lam: Program, env: Env, looped: Sequence[Var]) -> Progra
     partial times one gathered element: this lambda runs the loop again carrying tangents, each read
     ``a[i]`` of a looped array getting the tangent ``a_tan[i]`` (``a_tan`` a free array of the lambda,
     seeded through :class:`~pyaccad.ad.jvp.Env` and read by the ``index`` rule). It is linear in the
-    ``a_tan`` but not made of linear primitives: forward mode only (transpose refuses it).
+    ``a_tan`` but not made of linear primitives, so :func:`loop_tangents` gives it a transpose of its own.
     """
     seeds = {a: instantiate(env.tangent(a)) for a in looped}
 
@@ -109,6 +121,25 @@ def loop_tangent_lambda(lam: Program, env: Env, looped: Sequence[Var]) -> Progra
 
     program, _ = trace_program(body, lam.input_types, "scalar", hints=[v.hint for v in lam.inputs])
     return program
+
+
+def loop_tangents(
+    lam: Program, env: Env, looped: Sequence[Var], run: Callable[[Program], Sequence[Atom]]
+) -> list[Atom]:
+    """Emit the collective of :func:`loop_tangent_lambda`; return the tangents of ``lam``'s results it gives.
+
+    It sits in a guarded ``cond`` (:mod:`pyaccad.ad.custom`) whose ``custom`` rule transposes it
+    (:class:`~pyaccad.ad.loop_reads.LoopReads`); the ``cond`` names what that rule needs: the free
+    variables of ``lam``, the operands of the collective and the tangents of the ``looped`` arrays.
+    """
+    loop_lam = loop_tangent_lambda(lam, env, looped)
+    then_, _ = trace_program(lambda: [value_of(t) for t in run(loop_lam)], [], "array")
+    collective = then_.stmts[-1]  # run emits the collective alone
+    params = {k: v for k, v in collective.params.items() if k != "lam"}
+    positions = [lam.free_vars.index(a) for a in looped]
+    rule = LoopReads(lam, collective.prim.name, params, len(collective.args), positions)
+    refs = [env.primal(v) for v in lam.free_vars] + list(collective.args)
+    return list(guarded_cond(then_, rule, refs + [instantiate(env.tangent(a)) for a in looped]))
 
 
 def partials_lambda(lam: Program, env: Env, sources: list[Source]) -> Program:
@@ -184,7 +215,7 @@ def lambda_tangents(
 
     terms: list[list[Tan]] = [[] for _ in outs]
     if looped:
-        loop_tans = run(loop_tangent_lambda(lam, env, looped))
+        loop_tans = loop_tangents(lam, env, looped, run)
         for j, t in enumerate(loop_tans):
             if differentiable(outs[j].type):
                 terms[j].append(t)

@@ -13,7 +13,7 @@ values together. Their primal results are needed by the rest of the primal
 part, so a primal copy restricted to those results (dead code removed from
 its branches or body) goes to the primal part; the whole statement, with its
 primal results renamed away, goes to the linear part, where its transpose
-recomputes what it needs (:mod:`pyaccad.ad.transpose_control`).
+recomputes what it needs (:mod:`pyaccad.ad.transpose_control`, :mod:`pyaccad.ad.transpose_loop`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend.tracing import trace_program

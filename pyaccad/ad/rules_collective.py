@@ -12,7 +12,9 @@ tangent (the constant has no tangent).
 ``backpermute`` is linear in its source. ``permute`` with ``+`` (or with
 the overwrite combine ``lambda new, old: new``) is linear in defaults and
 source; with ``max``/``min`` the tangent flows from the winners, split
-equally among ties as JAX does; other combines are gaps
+equally among ties as JAX does; with ``*`` each factor's tangent is scaled
+by the product of the other factors at its target, zeros and collisions
+included (JAX differentiates only unique targets); other combines are gaps
 (:mod:`pyaccad.ad.gaps`).
 
 >>> import numpy as np, pyaccad as acc
@@ -137,20 +139,27 @@ def _permute_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     kind = monoid(stmt.params["combine"])
     if kind in ("add", "first"):
         return linear_rule(stmt, env, args, args_tan)
-    if kind not in ("maximum", "minimum"):
+    if kind not in ("maximum", "minimum", "mul"):
         fail(
             NotDifferentiable,
             f"permute: no derivative for a scatter with this combine function "
-            f"(only +, max, min and overwrite), at {stmt.source or 'unknown line'}",
+            f"(only +, *, max, min and overwrite), at {stmt.source or 'unknown line'}",
         )
     (out,) = copy_stmt(stmt, env, args)
     if out.dtype.kind != "f":
         return [out], [Zero(out.type)]
+    index = renamed_params(stmt, env)["index"]
+    if kind == "mul":
+        return [out], [_product_tangent(index, args, args_tan)]
+    return [out], [_extremum_tangent(index, out, args, args_tan)]
+
+
+def _extremum_tangent(index: Program, out: Atom, args: list[Atom], args_tan: list[Tan]) -> Tan:
+    """max/min: the tangent of the winners (equal to the result), split equally among ties as JAX does."""
     defaults, x = args
     d_tan, x_tan = args_tan
-    params = renamed_params(stmt, env)
     add = binary("add", out.dtype)
-    winners = _source_wins(x, out, params["index"])  # x[i] == out[target(i)], kept
+    winners = _source_wins(x, out, index)  # x[i] == out[target(i)], kept
     one, zero = lit(1, x.type), lit(0, x.type)
     d_wins = op("eq", defaults, out)
     counts = op(
@@ -158,16 +167,16 @@ def _permute_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
         op("select", d_wins, lit(1, out.type), lit(0, out.type)),
         op("select", winners, one, zero),
         combine=add,
-        index=params["index"],
+        index=index,
     )
     from_x: Tan = (
         Zero(out.type)
         if is_zero(x_tan)
-        else op("permute", lit(0, out.type), op("select", winners, x_tan, zero), combine=add, index=params["index"])
+        else op("permute", lit(0, out.type), op("select", winners, x_tan, zero), combine=add, index=index)
     )
     from_d: Tan = Zero(out.type) if is_zero(d_tan) else op("select", d_wins, d_tan, lit(0, out.type))
     total = tadd(from_d, from_x)
-    return [out], [total if is_zero(total) else op("div", total, counts)]
+    return total if is_zero(total) else op("div", total, counts)
 
 
 def _source_wins(x: Atom, out: Atom, index: Program) -> Atom:
@@ -177,3 +186,41 @@ def _source_wins(x: Atom, out: Atom, index: Program) -> Atom:
         return op("eq", op("index", x, *source), op("index", out, *target))
 
     return at_targets(index, x.shape, won, Lit(False, BOOL))
+
+
+def _product_tangent(index: Program, args: list[Atom], args_tan: list[Tan]) -> Tan:
+    """``out[t] = d[t] · Π_{i→t} x_i``: each factor's tangent times the product of the other factors.
+
+    Without dividing by zero: per target, ``px`` is the product of the non-zero sources and ``zeros``
+    counts the zero sources. The default's partial is ``px`` where no source is zero, else 0. A non-zero
+    source's partial is ``d · (px / x_i)`` where no source is zero (``x_i / x_i`` is exactly 1, so a lone
+    source gets exactly ``d``), a zero source's is ``d · px`` where it is the only zero source, and every
+    other partial is 0 (a zero default needs no case: it is a factor of each). The tangent,
+    ``∂d · d_tan + permute(+, ∂x · x_tan)``, is linear in ``d_tan, x_tan``.
+    """
+    defaults, x = args
+    d_tan, x_tan = args_tan
+    if is_zero(d_tan) and is_zero(x_tan):
+        return Zero(defaults.type)
+    x_zero = op("eq", x, lit(0, x.type))
+    one_if_zero = op("select", x_zero, lit(1, x.type.with_dtype(INDEX_DTYPE)), lit(0, x.type.with_dtype(INDEX_DTYPE)))
+    counts = defaults.type.with_dtype(INDEX_DTYPE)
+    zeros = op("permute", lit(0, counts), one_if_zero, combine=binary("add", INDEX_DTYPE), index=index)
+    non_zero = op("select", x_zero, lit(1, x.type), x)
+    px = op("permute", lit(1, defaults.type), non_zero, combine=binary("mul", x.dtype), index=index)
+    none_zero = op("eq", zeros, lit(0, counts))
+    zero = lit(0, defaults.type)
+    from_d: Tan = Zero(defaults.type) if is_zero(d_tan) else op("mul", op("select", none_zero, px, zero), d_tan)
+    if is_zero(x_tan):
+        return from_d
+    scale_non_zero = op("select", none_zero, defaults, zero)
+    scale_zero = op("select", op("eq", zeros, lit(1, counts)), op("mul", defaults, px), zero)
+
+    def partial(source: list[Atom], target: list[Atom]) -> Atom:
+        x_i = op("index", x, *source)
+        others = op("mul", op("index", scale_non_zero, *target), op("div", op("index", px, *target), x_i))
+        return op("select", op("eq", x_i, lit(0, x_i.type)), op("index", scale_zero, *target), others)
+
+    partials = at_targets(index, x.shape, partial, Lit(0.0, x.dtype))
+    add = binary("add", x.dtype)
+    return tadd(from_d, op("permute", zero, op("mul", partials, x_tan), combine=add, index=index))

@@ -13,7 +13,8 @@ fold, with ``y = f(z, F)``, ``F = fold1 f x`` along one axis:
   shifted), ``F = f(f(L_i, x_i), R_i)``, so ``∂F/∂x_i`` is a product of the
   lambda's scalar partials, computed by forward mode in one ``generate``;
   ``F_tan = Σ_i ∂F/∂x_i · x_tan_i`` is a ``fold (+)``. An operator that closes over differentiated
-  values of an enclosing scope adds their term (:mod:`pyaccad.ad.closures`).
+  values of an enclosing scope (outer scalars, arrays read at any index) adds their term, from the
+  same ``L_i`` and ``R_i`` (:mod:`pyaccad.ad.closures`).
 
 scan: ``+`` is linear. Any other single-result operator gives the linear
 recurrence ``y_tan_i = A_i·y_tan_{i-1} + B_i·x_tan_i`` (``A``, ``B`` the
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.ad.closures import closure_tangents, hoist_reads
+from pyaccad.ad.closures import Apply, closed_over, closure_tangents, hoist_reads
 from pyaccad.ad.emitters import along, axis_slice, fold_add, idx, lit, op, scan_with
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register, renamed_params
 from pyaccad.ad.lambdas import lambda_tangents
@@ -68,8 +69,10 @@ def _fold_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     if kind == "mul":
         f_tan = _product_tangent(xs[0], xs_tan[0], axis)
     else:
-        f_tan = _general_fold_tangent(lam, env, xs, xs_tan, axis)
-        f_tan = closure_tangents(stmt, env, xs, [], outs, f_tan)
+        around = _Around(lam, env, xs, axis)
+        f_tan = _general_fold_tangent(lam, env, xs, xs_tan, around)
+        if closed_over(lam, env):
+            f_tan = [tadd(t, c) for t, c in zip(f_tan, _closure_fold_tangent(lam, env, around), strict=True)]
     if not inits:
         return outs, f_tan
     return outs, _with_init(lam, env, xs, axis, inits, inits_tan, f_tan, outs[0].shape)
@@ -98,29 +101,41 @@ def _chooser_tangent(x: Atom, x_tan: Tan, inits: Sequence[Atom], inits_tan: Sequ
     return total if is_zero(total) else op("div", total, counts)
 
 
-def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[Tan], axis: int) -> list[Tan]:
+class _Around:
+    """The prefix and suffix folds of ``xs`` along ``axis`` (inclusive scans), read around one position."""
+
+    def __init__(self, lam: Program, env: Env, xs: Sequence[Atom], axis: int) -> None:
+        self.xs, self.axis, self.n = xs, axis, xs[0].shape[axis]
+        self.prefix = emit("scan", tuple(xs), {"lam": env.rename(lam), "axis": axis, "reverse": False})
+        self.suffix = emit("scan", tuple(xs), {"lam": env.rename(lam), "axis": axis, "reverse": True})
+
+    def at(self, ix: list[Atom]) -> tuple[list[Atom], list[Atom], list[Atom], Atom, Atom]:
+        """``L_i`` (the fold before ``i``), ``x_i``, ``R_i`` (after ``i``), whether ``L_i`` and ``R_i`` exist.
+
+        Where one does not exist its position is clamped: the caller selects it away.
+        """
+        axis, i, n = self.axis, ix[self.axis], self.n
+
+        def read(arrays: Sequence[Atom], pos: Atom) -> list[Atom]:
+            return [op("index", a, *ix[:axis], pos, *ix[axis + 1 :]) for a in arrays]
+
+        left = read(self.prefix, op("maximum", op("sub", i, idx(1)), idx(0)))
+        right = read(self.suffix, op("minimum", op("add", i, idx(1)), idx(n - 1)))
+        return left, read(self.xs, i), right, op("gt", i, idx(0)), op("lt", i, idx(n - 1))
+
+
+def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[Tan], around: _Around) -> list[Tan]:
     """``Σ_i ∂F/∂x_i · x_tan_i`` with ``F = f(f(L_i, x_i), R_i)`` (see the module doc)."""
     k = len(xs)
-    shape, n = xs[0].shape, xs[0].shape[axis]
-    renamed = env.rename(lam)
-    prefix = emit("scan", tuple(xs), {"lam": renamed, "axis": axis, "reverse": False})
-    suffix = emit("scan", tuple(xs), {"lam": env.rename(lam), "axis": axis, "reverse": True})
+    axis = around.axis
+    shape = xs[0].shape
     seeded = [c for c in range(k) if differentiable(xs[c].type) and not is_zero(xs_tan[c])]
     floats = [j for j in range(k) if differentiable(xs[j].type)]
     if not seeded:
         return [Zero(o.type.with_shape(shape[:axis] + shape[axis + 1 :])) for o in xs]
 
     def body(*ix_values: object) -> list[object]:
-        ix = [v.var for v in ix_values]  # type: ignore[attr-defined]
-        i = ix[axis]
-
-        def at(arrays: Sequence[Atom], pos: Atom) -> list[Atom]:
-            return [op("index", a, *ix[:axis], pos, *ix[axis + 1 :]) for a in arrays]
-
-        x_i = at(xs, i)
-        left = at(prefix, op("maximum", op("sub", i, idx(1)), idx(0)))
-        right = at(suffix, op("minimum", op("add", i, idx(1)), idx(n - 1)))
-        has_left, has_right = op("gt", i, idx(0)), op("lt", i, idx(n - 1))
+        left, x_i, right, has_left, has_right = around.at([v.var for v in ix_values])  # type: ignore[attr-defined]
         partials: list[Atom] = []
         for c in seeded:
             seed: list[Tan] = [Zero(a.type) for a in x_i]
@@ -142,6 +157,22 @@ def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[T
         terms = [tscale(xs_tan[c], d[s * len(floats) + floats.index(j)]) for s, c in enumerate(seeded)]
         out_tans.append(fold_add(instantiate(tsum(terms, xs[j].type)), axis))
     return out_tans
+
+
+def _closure_fold_tangent(lam: Program, env: Env, around: _Around) -> list[Tan]:
+    """``Σ_k d/dε [(L_k ⊕_{w+ε·w_tan} x_k) ⊕_w R_k]`` over the values ``w`` the operator closes over.
+
+    See :mod:`pyaccad.ad.closures`; position 0 applies no operator (``x_0`` stands for the result).
+    """
+
+    def body(ix: list[Atom], live: Apply, held: Apply) -> list[Atom]:
+        left, x_i, right, has_left, has_right = around.at(ix)
+        u = live(left + x_i)
+        y = held(u + right)
+        return [op("select", has_left, op("select", has_right, a, b), x) for a, b, x in zip(y, u, x_i, strict=True)]
+
+    tans = closure_tangents(lam, env, around.xs[0].shape, body)
+    return [t if is_zero(t) else fold_add(t, around.axis) for t in tans]
 
 
 def _pick(p: Atom, a: Tan, b: Tan) -> Tan:

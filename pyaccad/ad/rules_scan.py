@@ -16,8 +16,8 @@ level; the recurrence is a ``scan`` over ``(A, b)`` with
 ``b``), transposed by :mod:`pyaccad.ad.transpose_rules` to the reverse
 recurrence with the transposed matrices. Float components of different
 precisions share the recurrence in the widest one (tangents cast in and
-out); values the operator closes over add the terms of
-:mod:`pyaccad.ad.closures`.
+out). Values the operator closes over (outer scalars, arrays read at any
+index) add ``∂_w(y_{i-1} ⊕_w x_i)·w_tan`` to ``b_i`` (:mod:`pyaccad.ad.closures`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -33,11 +33,11 @@ from math import isqrt
 
 import numpy as np
 
-from pyaccad.ad.closures import closure_tangents, hoist_reads
+from pyaccad.ad.closures import Apply, closed_over, closure_tangents, hoist_reads
 from pyaccad.ad.emitters import idx, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register
 from pyaccad.ad.monoids import monoids
-from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tsum
+from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tcast, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
 
@@ -101,13 +101,17 @@ def _scan_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     xs_tan, inits_tan = args_tan[:k], args_tan[k:]
     # float32 and float64 components mixed: the recurrence runs in the widest precision, cast back at the end
     like = max((ys[q] for q in floats), key=lambda y: y.dtype.itemsize)
-    a, bcoef = _partials(lam, env, xs, ys, floats, axis, reverse, bool(inits), like)
+    steps = _Steps(xs, ys, axis, reverse, bool(inits))
+    a, bcoef = _partials(lam, env, steps, floats, like)
     m = len(floats)
     aligned = [tcast(_aligned(xs_tan[q], ys[q], axis, reverse) if inits else xs_tan[q], like.type) for q in floats]
     b: list[Tan] = [
         tsum([op("mul", bcoef[p * m + c], t) for c, t in enumerate(aligned) if not is_zero(t)], like.type)
         for p in range(m)
     ]
+    if closed_over(lam, env):
+        offsets = _closure_offsets(lam, env, steps)
+        b = [tadd(b[p], tcast(offsets[q], like.type)) for p, q in enumerate(floats)]
     if inits and any(not is_zero(inits_tan[q]) for q in floats):
         at_first = _position_is(like.shape, axis, like.shape[axis] - 1 if reverse else 0)
         for p, q in enumerate(floats):
@@ -117,7 +121,7 @@ def _scan_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
         solved = linear_recurrence(a, [instantiate(t) for t in b], axis, reverse)
         for p, q in enumerate(floats):
             zeros[q] = tcast(solved[p], ys[q].type)
-    return ys, closure_tangents(stmt, env, xs, inits, ys, zeros)
+    return ys, zeros
 
 
 def _aligned(x_tan: Tan, y: Atom, axis: int, reverse: bool) -> Tan:
@@ -137,40 +141,43 @@ def _position_is(shape: tuple[int, ...], axis: int, pos: int) -> Atom:
     return op("generate", shape=shape, lam=lam)
 
 
-def _partials(
-    lam: Program,
-    env: Env,
-    xs: list[Atom],
-    ys: list[Atom],
-    floats: list[int],
-    axis: int,
-    reverse: bool,
-    init: bool,
-    like: Atom,
-) -> tuple[list[Atom], list[Atom]]:
+class _Steps:
+    """The operands of the application that makes each output position of a scan (see :meth:`_Steps.at`)."""
+
+    def __init__(self, xs: list[Atom], ys: list[Atom], axis: int, reverse: bool, init: bool) -> None:
+        self.xs, self.ys, self.axis, self.reverse, self.init = xs, ys, axis, reverse, init
+        self.n_out = ys[0].shape[axis]
+        self.acc_base, self.elem_base = (len(ys), 0) if reverse else (0, len(ys))
+
+    def at(self, ix: list[Atom]) -> tuple[list[Atom], Atom]:
+        """The operator's operands at output position ``ix`` (in call order), and whether no operator applies there.
+
+        Where the scan starts (``x_0``, or the initial value) the operands are clamped neighbours.
+        """
+        axis, n_out = self.axis, self.n_out
+        i = ix[axis]
+        step = 1 if self.reverse else -1  # where the accumulated operand comes from
+        prev = op("minimum", op("maximum", op("add", i, idx(step)), idx(0)), idx(n_out - 1))
+        x_pos = i
+        if self.init:  # output position i reads x at i - 1 (scanl) or i (scanr)
+            x_pos = op("minimum", i, idx(n_out - 2)) if self.reverse else op("maximum", op("sub", i, idx(1)), idx(0))
+        acc = [op("index", y, *ix[:axis], prev, *ix[axis + 1 :]) for y in self.ys]
+        elem = [op("index", x, *ix[:axis], x_pos, *ix[axis + 1 :]) for x in self.xs] if self.xs[0].shape[axis] else acc
+        first = op("eq", i, idx(n_out - 1 if self.reverse else 0))
+        return ([*elem, *acc] if self.reverse else [*acc, *elem]), first
+
+
+def _partials(lam: Program, env: Env, steps: _Steps, floats: list[int], like: Atom) -> tuple[list[Atom], list[Atom]]:
     """Entries of ``A`` and ``B`` (row-major over the float components) over the output positions.
 
     Where the recurrence starts, ``A = 0`` and ``B = I``. Entries take ``like``'s (the widest) dtype.
     """
-    n_out = like.shape[axis]
-    step = 1 if reverse else -1  # where the accumulated operand comes from
-    first = n_out - 1 if reverse else 0
     m = len(floats)
 
     def body(*ix_values: object) -> list[object]:
-        ix = [v.var for v in ix_values]  # type: ignore[attr-defined]
-        i = ix[axis]
-        prev = op("minimum", op("maximum", op("add", i, idx(step)), idx(0)), idx(n_out - 1))
-        x_pos = i
-        if init:  # output position i reads x at i - 1 (scanl) or i (scanr)
-            x_pos = op("minimum", i, idx(n_out - 2)) if reverse else op("maximum", op("sub", i, idx(1)), idx(0))
-        acc = [op("index", y, *ix[:axis], prev, *ix[axis + 1 :]) for y in ys]
-        elem = [op("index", x, *ix[:axis], x_pos, *ix[axis + 1 :]) for x in xs] if xs[0].shape[axis] else acc
-        ordered = [*elem, *acc] if reverse else [*acc, *elem]
-        acc_base, elem_base = (len(ys), 0) if reverse else (0, len(ys))
-        at_first = op("eq", i, idx(first))
+        ordered, at_first = steps.at([v.var for v in ix_values])  # type: ignore[attr-defined]
         columns: dict[str, list[list[Atom]]] = {"a": [], "b": []}
-        for name, base in (("a", acc_base), ("b", elem_base)):
+        for name, base in (("a", steps.acc_base), ("b", steps.elem_base)):
             for q in floats:
                 seed: list[Tan] = [Zero(a.type) for a in ordered]
                 seed[base + q] = Lit(1.0, ordered[base + q].dtype)
@@ -192,3 +199,17 @@ def _partials(
     gen, _ = trace_program(body, [scalar_type(INDEX_DTYPE)] * like.type.ndim, "scalar")
     out = emit("generate", (), {"shape": like.shape, "lam": gen})
     return list(out[: m * m]), list(out[m * m :])
+
+
+def _closure_offsets(lam: Program, env: Env, steps: _Steps) -> list[Tan]:
+    """``C_j = ∂_w(y_{j∓1} ⊕_w x_j)·w_tan`` per output position, over the values ``w`` the operator closes over.
+
+    See :mod:`pyaccad.ad.closures`; where the scan starts no operator applies and the term is 0.
+    """
+
+    def body(ix: list[Atom], live: Apply, held: Apply) -> list[Atom]:
+        ordered, at_first = steps.at(ix)
+        start = ordered[steps.elem_base : steps.elem_base + len(steps.ys)]  # carries no tangent of w
+        return [op("select", at_first, s, y) for s, y in zip(start, live(ordered), strict=True)]
+
+    return closure_tangents(lam, env, steps.ys[0].shape, body)

@@ -32,7 +32,7 @@ from pyaccad.ir import PRIMITIVES, Atom, Primitive, Program, Stmt, Var
 Contributions = list[tuple[Atom, Tan]]
 TransposeRule = Callable[[Stmt, set[Var], list[Tan]], Contributions]
 TRANSPOSE_RULES: dict[Primitive, TransposeRule] = {}
-"""The transpose table, keyed by primitive (filled by :mod:`pyaccad.ad.transpose_rules` and ``transpose_control``)."""
+"""The transpose table, keyed by primitive (filled by :mod:`pyaccad.ad.transpose_rules` and the ``transpose_*``)."""
 
 
 def register(*names: str) -> Callable[[TransposeRule], TransposeRule]:
@@ -77,14 +77,7 @@ def transpose_stmts(program: Program, linear: set[Var], outs_ct: Sequence[Tan]) 
 
 
 def _no_rule_message(stmt: Stmt) -> str:
-    where = stmt.source or "?"
-    if stmt.prim.name in ("map", "generate", "stencil"):  # only pyaccad.ad.lambdas.loop_tangent_lambda emits these
-        return (
-            f"index: reverse mode through a read of a differentiated array inside a while_ loop of a "
-            f"{stmt.prim.name} lambda is not supported (its trip count varies); forward mode is "
-            f"(ad.jvp, ad.jacobian(mode='fwd')), at {where}"
-        )
-    return f"{stmt.prim.name}: no transpose rule (reverse mode), at {where}"
+    return f"{stmt.prim.name}: no transpose rule (reverse mode), at {stmt.source or '?'}"
 
 
 def transpose_into(program: Program, outs_ct: Sequence[Tan]) -> list[Tan]:
