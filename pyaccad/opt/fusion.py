@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pyaccad.ir import ELEMENTWISE, Program, Stmt, Var
+from pyaccad.ir import ELEMENTWISE, Atom, Program, Stmt, Var
 from pyaccad.opt.kernels import Kernel, Plan
 
 _INDEX_MAPS = {"broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "pad", "concatenate"}
@@ -221,24 +221,55 @@ def _forced_manifest(program: Program, stmts: list[Stmt], producer: dict[Var, St
 
 def _folds_through_transposes(program: Program) -> Program:
     """``fold`` of ``transpose(y)`` as a fold of ``y`` along the matching axis, when the kept axes stay in
-    order: the reduction then walks ``y`` in its memory order instead of striding across it."""
+    order: the reduction then walks ``y`` in its memory order instead of striding across it (and may share
+    a pass with folds of ``y``'s shape). An element-wise statement all of whose array operands are the same
+    transpose counts as that transpose of the statement on their sources (``-transpose(y)`` is
+    ``transpose(-y)``): reverse mode writes gradients that way."""
     producer = {v: s for s in program.stmts for v in s.outs}
     stmts = []
     for stmt in program.stmts:
         if stmt.prim.name == "fold":
             n = len(stmt.params["lam"].outputs)
-            sources = [producer.get(x) for x in stmt.args[:n]]
-            if all(t is not None and t.prim.name == "transpose" for t in sources):
-                perms = {tuple(t.params["perm"]) for t in sources}
+            sources = [_as_transpose(x, producer) for x in stmt.args[:n]]
+            if all(t is not None for t in sources):
+                perms = {perm for perm, _ in sources}
                 axis = stmt.params["axis"]
                 (perm,) = perms if len(perms) == 1 else ((),)
                 kept = [p for i, p in enumerate(perm) if i != axis]
                 if perm and kept == sorted(kept):
-                    args = tuple(t.args[0] for t in sources) + stmt.args[n:]
+                    untransposed = []
+                    for _, source in sources:
+                        if isinstance(source, Stmt):  # the element-wise statement, re-emitted on the sources
+                            stmts.append(source)
+                            source = source.outs[0]
+                        untransposed.append(source)
                     params = {**stmt.params, "axis": perm[axis]}
-                    stmt = Stmt(stmt.prim, args, params, stmt.outs, stmt.source)
+                    stmt = Stmt(stmt.prim, (*untransposed, *stmt.args[n:]), params, stmt.outs, stmt.source)
         stmts.append(stmt)
     return Program(program.inputs, tuple(stmts), program.outputs)
+
+
+def _as_transpose(x: Atom, producer: dict[Var, Stmt]) -> tuple[tuple[int, ...], Var | Stmt] | None:
+    """``(perm, source)`` when ``x`` is ``transpose(source, perm)``; ``(perm, stmt)`` when it is an element-wise
+    statement of operands ``transpose(y_i, perm)`` (``stmt``: the same statement on the ``y_i``, not yet in
+    the program); else None."""
+    stmt = producer.get(x) if isinstance(x, Var) else None
+    if stmt is None:
+        return None
+    if stmt.prim.name == "transpose":
+        return tuple(stmt.params["perm"]), stmt.args[0]
+    if stmt.prim.name not in ELEMENTWISE or len(stmt.outs) != 1:
+        return None
+    inner = [producer.get(a) if isinstance(a, Var) else None for a in stmt.args]
+    if not all(t is not None and t.prim.name == "transpose" for t in inner):
+        return None
+    perms = {tuple(t.params["perm"]) for t in inner}
+    if len(perms) != 1:
+        return None
+    (perm,) = perms
+    sources = tuple(t.args[0] for t in inner)
+    out = Var(stmt.outs[0].type.with_shape(sources[0].shape), stmt.outs[0].hint)
+    return perm, Stmt(stmt.prim, sources, stmt.params, (out,), stmt.source)
 
 
 def _live_stmts(program: Program) -> list[Stmt]:

@@ -357,3 +357,36 @@ def test_unknown_blas_library_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("PYACCAD_BLAS", "atlas")
     with pytest.raises(acc.BackendUnavailable, match="PYACCAD_BLAS='atlas'"):
         acc.run(lambda p, q: acc.matmul(p, q), np.ones((2, 2)), np.ones((2, 2)), backend="native")
+
+
+def test_intermediates_workspace_is_safe_across_threads_and_sizes():
+    """Intermediates live in a workspace each compiled program reuses; a call that finds it taken (another thread
+    running the same program) gets its own, and a new batch size gets a workspace of its size."""
+    import threading
+
+    def f(x):
+        y = acc.exp(x - x.max(axis=1, keepdims=True))  # intermediates: the row max, the sums
+        return y / y.sum(axis=1, keepdims=True)
+
+    jitted = acc.jit(f, backend="native")
+    rng = np.random.default_rng(3)
+    inputs = [rng.standard_normal((rows, 257)) for rows in (300, 7, 300, 1, 64, 300)]
+
+    def softmax(x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    failures = []
+
+    def work(x):
+        for _ in range(20):
+            got = jitted(x)
+            if not np.allclose(got, softmax(x), rtol=1e-12, atol=1e-15):
+                failures.append(x.shape)
+
+    threads = [threading.Thread(target=work, args=(x,)) for x in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures

@@ -147,6 +147,25 @@ def test_fold_of_a_transpose_reads_the_source_in_memory_order():
     np.testing.assert_array_equal(acc.run(f, cube, backend="native"), cube.sum(axis=1))
 
 
+def test_fold_of_an_elementwise_op_on_transposes_folds_the_untransposed_op():
+    # reverse mode writes -transpose(y) and transpose(y) * transpose(z): fold them as transposes of -y and y * z
+    cube, other = np.arange(24.0).reshape(2, 3, 4), np.linspace(-1, 1, 24).reshape(2, 3, 4)
+
+    def f(a, b):
+        swap = (0, 2, 1)
+        return (
+            acc.fold(lambda p, q: p + q, 0.0, -acc.transpose(a, swap), axis=2),
+            acc.fold(lambda p, q: p + q, 0.0, acc.transpose(a, swap) * acc.transpose(b, swap), axis=2),
+        )
+
+    (kernel,) = plan(f, cube, other).kernels  # both folds now walk (2, 3, 4) along axis 1: one shared pass
+    assert all(r.params["axis"] == 1 and r.args[0].shape == (2, 3, 4) for r in kernel.roots)
+    assert "transpose" not in {s.prim.name for s in kernel.fused}
+    neg, prod = acc.run(f, cube, other, backend="native")
+    np.testing.assert_array_equal(neg, -cube.sum(axis=1))
+    np.testing.assert_allclose(prod, (cube * other).sum(axis=1), rtol=1e-15)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_random_program_gradients_native_matches_interp(seed):
     from program_gen import random_inputs, random_program

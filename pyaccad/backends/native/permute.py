@@ -116,6 +116,7 @@ def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: str) -> None:
             ctx.emit(f"{ctype} *restrict dst = c == 0 ? {buf} : priv + (int64_t)(c - 1) * m;")
             ctx.emit(f"if (c > 0) for (int64_t t = 0; t < m; t++) dst[t] = {identity(monoid, out.dtype)};")
             ctx.emit("const int64_t lo = n * c / nc, hi = n * (c + 1) / nc;")
+            ctx.emit("if (lo == hi) continue;  /* an empty source has extents of 0: nothing to unravel by */")
             # the source's per-axis indices, unravelled once and then stepped with carries: a division per axis
             # and element cost more than the scatter itself
             multi = ["f"] if len(x_shape) == 1 else [ctx.fresh("k") for _ in x_shape]

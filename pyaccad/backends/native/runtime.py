@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +29,52 @@ class Layout:
     consts: list[np.ndarray]
     out_types: list[tuple[np.dtype, tuple[int, ...]]]
     outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
-    slots: list[tuple[str, int]]  # what each entry of B is: ("input", i) | ("const", j) | ("buffer", k)
+    slots: list[tuple[str, int]]  # each entry of B: ("input", i) | ("const", j) | ("buffer", k) | ("workspace", 0)
     ints: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     uses_blas: bool = False
+    scratch: list[tuple[int, int]] = field(default_factory=list)  # intermediates: (item size, element count)
+
+
+def workspace_bytes(scratch: Sequence[tuple[int, int]]) -> int:
+    """The bytes of the workspace holding intermediates of these sizes, each at a 64-byte boundary.
+
+    The entry function carves it up the same way (``PA_WORKSPACE_BYTES`` in the C prelude); every buffer
+    gets one element more than it needs, so none is empty.
+
+    >>> workspace_bytes([(4, 3), (8, 100)])  # 16 bytes round up to 64, 808 bytes to 832
+    896
+    """
+    return sum((itemsize * (count + 1) + 63) // 64 * 64 for itemsize, count in scratch)
+
+
+class _Workspace:
+    """An executable's reusable scratch memory, 64-byte aligned, for one call at a time.
+
+    A call that finds it taken (the same compiled program running in another thread) gets a fresh one.
+    """
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = nbytes
+        self.lock = threading.Lock()
+        self.memory = self._fresh() if nbytes else None
+
+    def _fresh(self) -> np.ndarray:
+        raw = np.empty(self.nbytes + 64, np.uint8)
+        start = -raw.ctypes.data % 64
+        return raw[start : start + self.nbytes]
+
+    @contextmanager
+    def borrow(self) -> Iterator[np.ndarray | None]:
+        if self.memory is None:
+            yield None
+        elif self.lock.acquire(blocking=False):
+            try:
+                yield self.memory
+            finally:
+                self.lock.release()
+        else:
+            yield self._fresh()
 
 
 _CORES = os.cpu_count() or 1
@@ -83,6 +127,7 @@ class Executable:
         self.ints_c = ffi.cast("int64_t *", ffi.from_buffer(self.ints))
         self.consts = [np.require(c, requirements="C") for c in layout.consts]
         self.previous: list[np.ndarray | None] = []
+        self.workspace = _Workspace(workspace_bytes(layout.scratch))
 
     def _output_buffers(self) -> list[np.ndarray | None]:
         """Fresh output arrays, reusing those of the previous call that nobody references any more.
@@ -106,15 +151,14 @@ class Executable:
         layout = self.layout
         inputs = [x if x.flags.c_contiguous else np.require(x, requirements="C") for x in inputs]
         outs = self._output_buffers()
-        pools = {"input": inputs, "const": self.consts, "buffer": outs}
-        views = [ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots]  # alive until the call returns
-        buffers = ffi.new("void *[]", views or [ffi.NULL])
-        err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
+        with self.workspace.borrow() as scratch:
+            pools = {"input": inputs, "const": self.consts, "buffer": outs, "workspace": [scratch]}
+            views = [ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots]  # alive until the call returns
+            buffers = ffi.new("void *[]", views or [ffi.NULL])
+            err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
         self.previous = [o if kind == "buffer" else None for o, (kind, _) in zip(outs, layout.outputs, strict=True)]
-        if err > 0:
+        if err:
             raise IndexOutOfBounds(layout.errors[err - 1])
-        if err < 0:
-            raise MemoryError("native backend: could not allocate the program's intermediate arrays")
         for n, (kind, value) in enumerate(layout.outputs):
             dtype, shape = layout.out_types[n]
             if kind == "input":
