@@ -4,10 +4,10 @@
 level (:mod:`pyaccad.ad.lambdas`): one primal collective returns the
 results with their partial derivatives, and the tangent is a linear
 combination of the operands' tangents. For ``stencil`` neighbour ``k`` of
-offset ``d`` contributes ``∂f/∂n_k · shift_d(x_tan)``, the shift being a
-``backpermute`` with the boundary's index map (``clamp``, ``mirror``,
-``wrap``) or, for a constant boundary, a ``backpermute`` of the zero-padded
-tangent (the constant has no tangent).
+offset ``d`` contributes ``∂f/∂n_k · shift_d(x_tan)``, the shift made of
+slices of the tangent through the boundary (zero where a constant boundary
+reads its value, which has no tangent), so that reverse mode gathers the
+cotangent instead of scattering it (:mod:`pyaccad.ad.shifts`).
 
 ``backpermute`` is linear in its source. ``permute`` with ``+`` (or with
 the overwrite combine ``lambda new, old: new``) is linear in defaults and
@@ -32,10 +32,11 @@ from pyaccad.ad.emitters import at_targets, binary, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, linear_rule, register, renamed_params
 from pyaccad.ad.lambdas import lambda_tangents
 from pyaccad.ad.monoids import monoid
+from pyaccad.ad.shifts import shifter
 from pyaccad.ad.tangents import Tan, Zero, is_zero, tadd
 from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
-from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
+from pyaccad.frontend.tracing import emit, fail
+from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt
 
 register("backpermute")(linear_rule)
 
@@ -71,54 +72,15 @@ def _stencil_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
     (x_tan,) = args_tan
     size = tuple(stmt.params["size"])
     offsets = list(itertools.product(*(range(-(s // 2), s // 2 + 1) for s in size)))
-    n = len(offsets)
+    shift = shifter(x_tan, stmt.params["boundary"], tuple(s // 2 for s in size))
     return lambda_tangents(
         stmt.params["lam"],
         env,
-        [x_tan] * n,
+        [x_tan] * len(offsets),
         x.shape,
         run=lambda lam: emit("stencil", (x,), {**stmt.params, "lam": lam}),
-        input_basis=lambda k, t: shifted(t, offsets[k], stmt.params["boundary"]),
+        input_basis=lambda k, t: shift(offsets[k]),
     )
-
-
-def shifted(x: Tan, offset: tuple[int, ...], boundary: str) -> Tan:
-    """``x`` read at ``i + offset`` with ``boundary`` (zero outside for ``constant``): linear in ``x``."""
-    if is_zero(x) or x.type.size == 0 or not any(offset):
-        return x
-    shape = x.shape
-    if boundary == "constant":
-        r = [abs(d) for d in offset]
-        x = op("pad", x, lit(0, x.type.with_shape(())), lo=tuple(r), hi=tuple(r), interior=(0,) * len(r))
-        shape_map = [
-            lambda i, d=d, r_=r_: op("add", i, Lit(d + r_, INDEX_DTYPE)) for d, r_ in zip(offset, r, strict=False)
-        ]
-    else:
-        shape_map = [
-            lambda i, d=d, n=n: _boundary_index(i, d, n, boundary) for d, n in zip(offset, shape, strict=False)
-        ]
-
-    def index(*ix: object) -> list[object]:
-        return [value_of(f(i.var)) for f, i in zip(shape_map, ix, strict=False)]  # type: ignore[attr-defined]
-
-    lam, _ = trace_program(index, [scalar_type(INDEX_DTYPE)] * len(shape), "scalar")
-    return op("backpermute", x, shape=shape, index=lam)
-
-
-def _boundary_index(i: Atom, d: int, n: int, boundary: str) -> Atom:
-    """``i + d`` brought into ``[0, n)`` as the stencil's boundary does (see the interpreter's stencil)."""
-    if d == 0:
-        return i
-    j = op("add", i, Lit(d, INDEX_DTYPE))
-    if boundary == "clamp":
-        return op("maximum", op("minimum", j, Lit(n - 1, INDEX_DTYPE)), Lit(0, INDEX_DTYPE))
-    if boundary == "wrap":
-        return op("mod", j, Lit(n, INDEX_DTYPE))
-    if n == 1:  # mirror
-        return Lit(0, INDEX_DTYPE)
-    period = 2 * (n - 1)
-    folded = op("mod", j, Lit(period, INDEX_DTYPE))
-    return op("select", op("ge", folded, Lit(n, INDEX_DTYPE)), op("sub", Lit(period, INDEX_DTYPE), folded), folded)
 
 
 @register("index")

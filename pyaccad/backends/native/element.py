@@ -246,6 +246,10 @@ def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
     src, conds = [], []
     for i, n, lo, mid in zip(idx.multi, shape, stmt.params["lo"], stmt.params["interior"], strict=True):
         t = ctx.declare(INT64, f"({i}-{ctx.ext(lo)})", "t")
+        if mid == 0:  # no interior padding (what a slice transposes into): no division by a run-time step
+            src.append(t)
+            conds.append(f"{t} >= 0 && {t} < {n}")
+            continue
         step = ctx.ext(mid + 1)
         src.append(f"({t}/{step})")
         conds.append(f"{t} >= 0 && {t} % {step} == 0 && {t}/{step} < {n}")
