@@ -163,3 +163,20 @@ def index(array: Value, *idx: Value) -> Exp:
     """
     (value,) = prim("index", array, *idx)
     return value
+
+
+def primitive_names(program: Program) -> set[str]:
+    """The names of every primitive ``program`` uses, inside lambdas and branches too.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> import pyaccad as acc
+    >>> sorted(primitive_names(trace(lambda x: acc.map(lambda v: v * 2.0, x), np.ones(2)).program))
+    ['map', 'mul']
+    """
+    names = set()
+    for stmt in program.stmts:
+        names.add(stmt.prim.name)
+        for sub in stmt.subprograms():
+            names |= primitive_names(sub)
+    return names

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 from ad_checks import check_against_fd, check_dot_product
-from helpers import assert_close
+from helpers import assert_close, primitive_names
 
 import pyaccad as acc
 from pyaccad import ad
 from pyaccad.frontend import trace
-from pyaccad.ir import Program, verify
+from pyaccad.ir import verify
 
 jax = pytest.importorskip("jax", reason="JAX is not installed: the JAX agreement tests need it")
 jax.config.update("jax_enable_x64", True)
@@ -127,22 +127,13 @@ def test_grad_matches_finite_differences(boundary: str, size: tuple[int, ...], s
     check_dot_product(_acc_stencil(size, value), x, np.random.default_rng(3))  # reverse mode is forward's transpose
 
 
-def _primitives(program: Program) -> set[str]:
-    names = set()
-    for stmt in program.stmts:
-        names.add(stmt.prim.name)
-        for sub in stmt.subprograms():
-            names |= _primitives(sub)
-    return names
-
-
 @pytest.mark.parametrize("boundary", list(BOUNDARIES))
 def test_reverse_mode_gathers(boundary: str) -> None:
     """The cotangent reads the output cotangent at each element's preimages: no scatter, no gather by index."""
     x, weights = _inputs((6, 5))
     program = trace(ad.grad(_acc_loss((5, 3), BOUNDARIES[boundary][0], weights)), x).program
     verify(program)
-    assert not _primitives(program) & {"permute", "backpermute"}
+    assert not primitive_names(program) & {"permute", "backpermute"}
 
 
 @pytest.mark.parametrize("boundary", list(BOUNDARIES))

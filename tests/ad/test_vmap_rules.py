@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from helpers import primitive_names
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,7 @@ from pyaccad.ad.vmap import vmap
 from pyaccad.frontend.operators import elementwise
 from pyaccad.frontend.pytree import flatten
 from pyaccad.frontend.tracing import emit, trace, wrap
-from pyaccad.ir import ELEMENTWISE, PRIMITIVES, Program, verify
+from pyaccad.ir import ELEMENTWISE, PRIMITIVES, verify
 
 ALLOWED_GAPS: set[str] = set()
 """Primitives without a batching rule. Empty: every primitive batches."""
@@ -245,15 +246,6 @@ def test_vmap_matches_loop(c: Case, data: st.DataObject) -> None:
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
 
 
-def _primitives_in(program: Program) -> set[str]:
-    names = set()
-    for stmt in program.stmts:
-        names.add(stmt.prim.name)
-        for sub in stmt.subprograms():
-            names |= _primitives_in(sub)
-    return names
-
-
 def test_every_primitive_has_a_batching_rule() -> None:
     missing = {name for name, prim in PRIMITIVES.items() if prim not in BATCH_RULES}
     assert missing == ALLOWED_GAPS
@@ -262,5 +254,5 @@ def test_every_primitive_has_a_batching_rule() -> None:
 def test_cases_exercise_every_primitive() -> None:
     exercised = set()
     for c in CASES:
-        exercised |= _primitives_in(trace(c.fn, *c.inputs(np.random.default_rng(0), (2,))).program)
+        exercised |= primitive_names(trace(c.fn, *c.inputs(np.random.default_rng(0), (2,))).program)
     assert set(PRIMITIVES) - exercised == set()
