@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from ad_checks import check_against_fd, check_dot_product
+from conftest import available_backends
 from helpers import assert_close, primitive_names
 
 import pyaccad as acc
@@ -99,8 +100,18 @@ def _inputs(shape: tuple[int, ...], seed: int = 0) -> tuple[np.ndarray, np.ndarr
     return rng.normal(size=shape), rng.normal(size=shape)
 
 
+# Every case on the interpreter; on compiled backends (a compile per case) one case per rank and stencil size,
+# with extents below, at and above the stencil's: they run the same generated primitives.
+COMPILED_CASES = [((3,), (1,)), ((7,), (5,)), ((7,), (13,)), ((3, 3), (1, 4)), ((7, 5), (4, 6)), ((3, 5, 3), (1, 4, 6))]
+JAX_CASES = [
+    (backend, size, shape)
+    for backend in available_backends()
+    for size, shape in (CASES if backend == "interp" else COMPILED_CASES)
+]
+
+
 @pytest.mark.parametrize("boundary", list(BOUNDARIES))
-@pytest.mark.parametrize(("size", "shape"), CASES, ids=[f"{s}-{n}" for s, n in CASES])
+@pytest.mark.parametrize(("backend", "size", "shape"), JAX_CASES, ids=[f"{b}-{s}-{n}" for b, s, n in JAX_CASES])
 def test_grad_matches_jax(backend: str, boundary: str, size: tuple[int, ...], shape: tuple[int, ...]) -> None:
     value, pad = BOUNDARIES[boundary]
     x, weights = _inputs(shape)
