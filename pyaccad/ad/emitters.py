@@ -12,7 +12,7 @@ array([3., 3.])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyaccad.frontend.tracing import call_program, emit, in_scalar_scope, trace_program, value_of
@@ -48,6 +48,41 @@ def binary(name: str, dtype) -> Program:
     s = scalar_type(dtype)
     lam, _ = trace_program(lambda a, b: value_of(op(name, a.var, b.var)), [s, s], "scalar")
     return lam
+
+
+def counted_loop(
+    cond: Program | None, body: Program, init: Sequence[Atom], limit: Atom | None
+) -> tuple[Atom, list[Atom]]:
+    """``(trips, state)`` of ``while cond: body`` from ``init``, stopped after ``limit`` trips if given.
+
+    Without ``cond`` the loop runs exactly ``limit`` trips (advancing a state known to lie on the loop's
+    path). Emitted as a scalar ``while_`` inside a lambda, else as an ``awhile``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend.tracing import trace_program
+    >>> lam, _ = trace_program(lambda: acc.while_(lambda s: s < 5, lambda s: s + 2, np.int64(0)), [], "scalar")
+    >>> loop = lam.stmts[0].params
+    >>> def trips(i):
+    ...     return value_of(counted_loop(loop["cond"], loop["body"], [Lit(0, INDEX_DTYPE)], i.var)[0])
+    >>> acc.jit(lambda: acc.generate((4,), trips), backend="interp")()
+    array([0, 1, 2, 3])
+    """
+    types = [scalar_type(INDEX_DTYPE), *body.input_types]
+
+    def go(k: Any, *state: Any) -> Any:
+        if cond is None:
+            return k < value_of(limit)
+        more = call_program(cond, list(state))[0]
+        return more if limit is None else more & (k < value_of(limit))
+
+    def step(k: Any, *state: Any) -> list[Any]:
+        return [k + 1, *call_program(body, list(state))]
+
+    level = "scalar" if in_scalar_scope() else "array"
+    params = {"cond": trace_program(go, types, level)[0], "body": trace_program(step, types, level)[0]}
+    zero = value_of(Lit(0, INDEX_DTYPE)).var  # a variable, not a literal: the native awhile keeps its state in buffers
+    trips, *state = emit("while", (zero, *init), params)
+    return trips, state
 
 
 def fold_add(x: Atom, axis: int) -> Atom:

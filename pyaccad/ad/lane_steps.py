@@ -7,23 +7,15 @@ Everything here is emitted inside a scalar lambda (one lane of a
 * :func:`lane_env` and :func:`replay` rebuild a lane's values before a
   statement of the original lambda from the lane's operands (recompute
   rather than store);
-* :func:`counted` runs a ``while_`` loop, counting its trips, stopped after a
-  given number of trips if asked;
 * :func:`seeded_jvp` differentiates a piece of the lambda by forward mode in
   one one-hot direction (a value of the lane, or one ``index`` read), and
   :func:`weighted` dots the result with the lane's adjoints: one entry of a
   vector-Jacobian product per direction.
 
 >>> import numpy as np, pyaccad as acc
->>> from pyaccad.frontend.tracing import trace_program, value_of
->>> from pyaccad.ir import INDEX_DTYPE, scalar_type
->>> lam, _ = trace_program(lambda: acc.while_(lambda s: s < 5, lambda s: s + 2, np.int64(0)), [], "scalar")
->>> def trips(i):
-...     n, _ = counted(lam.stmts[0].params["cond"], lam.stmts[0].params["body"], [Lit(0, INDEX_DTYPE)], i.var)
-...     return value_of(n)
->>> g, _ = trace_program(trips, [scalar_type(INDEX_DTYPE)], "scalar")
->>> acc.jit(lambda: acc.generate((4,), lambda i: call_program(g, [i])[0]), backend="interp")()
-array([0, 1, 2, 3])
+>>> from pyaccad.frontend.tracing import value_of
+>>> acc.jit(lambda n: value_of(lane_max(n.var)), backend="interp")(np.array([[3, 9], [4, 1]]))
+array(9)
 """
 
 from __future__ import annotations
@@ -33,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pyaccad.ad.emitters import binary, lit, op
 from pyaccad.ad.jvp import Env, jvp_stmts
 from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero, tcast
-from pyaccad.frontend.tracing import call_program, emit, trace_program, value_of
+from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import BOOL, INDEX_DTYPE, ArrayType, Atom, Lit, Program, Stmt, Var, scalar_type
 
 
@@ -51,22 +43,6 @@ def lane_env(lam: Program, operands: Sequence[Atom], ix: Sequence[Atom]) -> Env:
 def replay(stmts: Sequence[Stmt], env: Env) -> None:
     """Emit ``stmts`` again, reading and binding their values in ``env`` (recompute rather than store)."""
     jvp_stmts(Program((), tuple(stmts), ()), env)  # nothing carries a tangent: every statement is copied
-
-
-def counted(cond: Program, body: Program, init: Sequence[Atom], limit: Atom | None) -> tuple[Atom, list[Atom]]:
-    """``(trips, state)`` of the scalar loop ``while cond: body`` from ``init``, stopped after ``limit`` trips."""
-    types = [scalar_type(INDEX_DTYPE), *body.input_types]
-
-    def go(k: object, *state: object) -> object:
-        more = call_program(cond, list(state))[0]
-        return more if limit is None else more & (k < value_of(limit))  # type: ignore[operator]
-
-    def step(k: object, *state: object) -> list[object]:
-        return [k + 1, *call_program(body, list(state))]  # type: ignore[operator]
-
-    params = {"cond": trace_program(go, types, "scalar")[0], "body": trace_program(step, types, "scalar")[0]}
-    trips, *state = emit("while", (Lit(0, INDEX_DTYPE), *init), params)
-    return trips, state
 
 
 def seeded_jvp(program: Program, env: Env, key: Var) -> tuple[list[Tan], list[Atom]]:

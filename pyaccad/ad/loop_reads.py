@@ -51,10 +51,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyaccad.ad.custom import guarded_refs
-from pyaccad.ad.emitters import lit, op
+from pyaccad.ad.emitters import counted_loop, lit, op
 from pyaccad.ad.jvp import Env
 from pyaccad.ad.lane_steps import (
-    counted,
     guarded,
     lane_env,
     lane_generate,
@@ -289,7 +288,7 @@ class _Lanes:
 def _run_loop(loop: Stmt, env: Env, limit: Atom | None) -> tuple[Atom, list[Atom]]:
     """The lambda's ``while`` statement ``loop`` run from its initial state in ``env``: trips and final state."""
     cond, body = env.rename(loop.params["cond"]), env.rename(loop.params["body"])
-    return counted(cond, body, [env.primal(a) for a in loop.args], limit)
+    return counted_loop(cond, body, [env.primal(a) for a in loop.args], limit)
 
 
 def _reads(stmt_or_prog: Stmt | Program, arrays: Mapping[Atom, None], nested: bool = False) -> list[Stmt]:

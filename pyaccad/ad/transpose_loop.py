@@ -53,13 +53,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyaccad.ad.emitters import op
+from pyaccad.ad.emitters import counted_loop, op
 from pyaccad.ad.linearize import primal_outputs, restrict
 from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero
 from pyaccad.ad.transpose import Contributions, register
 from pyaccad.ad.transpose_control import linear_free, transpose_body
 from pyaccad.frontend.operators import where
-from pyaccad.frontend.tracing import Value, call_program, emit, trace_program, value_of
+from pyaccad.frontend.tracing import Value, emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, ArrayType, Atom, Lit, Program, Stmt, Var, scalar_type
 
 CHECKPOINT_LEVELS = 32
@@ -100,7 +100,7 @@ class _Loop:
 
     def advance(self, state: Sequence[Atom], steps: Value) -> list[Atom]:
         """The primal state ``steps`` trips after ``state``."""
-        return _run_counted(None, self.p_body, state, steps.var)[1:]
+        return counted_loop(None, self.p_body, state, steps.var)[1]
 
     def step_back(self, state: Sequence[Atom], ct_lin: Sequence[Value], acc: Sequence[Value]) -> list[Value]:
         """One transposed trip at the primal ``state``: the state cotangents before it, then ``acc`` plus the
@@ -126,7 +126,7 @@ def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     p_cond = restrict(cond, [0], dropped, [cond.inputs[j] for j in primal])
     loop = _Loop(body, p_body, primal, lin, linear_free(stmt, linear, body.inputs))
     p_init = [stmt.args[j] for j in primal]
-    trips = _run_counted(p_cond, p_body, p_init, None)[0]
+    trips = counted_loop(p_cond, p_body, p_init, None)[0]
 
     p_types = [body.inputs[j].type for j in primal]
     levels = checkpoint_levels(sum(t.size * t.dtype.itemsize for t in p_types))
@@ -202,22 +202,3 @@ def _write(stack: Value, pos: Value, value: Value) -> Value:
     chosen = op("broadcast_in_dim", (slots == pos).var, shape=shape, dims=(0,))
     spread = op("broadcast_in_dim", value.var, shape=shape, dims=tuple(range(1, len(shape))))
     return value_of(op("select", chosen, spread, stack.var))
-
-
-def _run_counted(p_cond: Program | None, p_body: Program, init: Sequence[Atom], limit: Atom | None) -> list[Atom]:
-    """``(trips, *state)`` of the primal loop from ``init``: while ``p_cond`` holds, or for ``limit`` trips.
-
-    Advancing a state known to lie on the loop's path needs no condition: the loop runs on past it.
-    """
-    idx_t = scalar_type(INDEX_DTYPE)
-    types = [idx_t, *p_body.input_types]
-
-    def c(k: Value, *state: Value) -> Value:
-        return call_program(p_cond, list(state))[0] if limit is None else k < value_of(limit)  # type: ignore[arg-type]
-
-    def b(k: Value, *state: Value) -> list[Value]:
-        return [k + 1, *call_program(p_body, list(state))]
-
-    loop = {"cond": trace_program(c, types, "array")[0], "body": trace_program(b, types, "array")[0]}
-    zero = value_of(Lit(0, INDEX_DTYPE)).var
-    return list(emit("while", (zero, *init), loop))
