@@ -9,4 +9,5 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! command -v hlin
 fi
 bash scripts/setup.sh test
 export PYACCAD_CACHE_DIR="${PYACCAD_CACHE_DIR:-$(mktemp -d)}"
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist): the suite is mostly gcc compiling generated kernels, one process each.
+exec .venv/bin/python -m pytest -n auto "$@"

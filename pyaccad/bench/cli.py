@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.bench.impls import IMPLS, Prepared, prepare, unavailable
-from pyaccad.bench.measure import first_call_ms, fresh_process, time_calls
+from pyaccad.bench.measure import first_call_ms, fresh_process, time_interleaved
 from pyaccad.bench.registry import SIZES, WORKLOADS, Workload
 from pyaccad.bench.report import Row, StartupRow, rows_table, startup_table, summary_table
 
@@ -104,26 +104,45 @@ class _Results:
     failed: bool = False
 
 
-def _measure(impl: str, workload: Workload, args: argparse.Namespace, out: _Results) -> None:
-    """Time one implementation of one workload; then its first calls and memory (in a fresh process)."""
-    run = prepare(impl, workload, args.size, args.backend)
-    first = first_call_ms(run.grad) if impl == "pyaccad" else math.nan
+def _measure(workload: Workload, impls: list[str], args: argparse.Namespace, out: _Results) -> None:
+    """Time every implementation of one workload, interleaved; then pyaccad's check, and each implementation's
+    first calls and memory (in a fresh process)."""
+    runs: dict[str, Prepared] = {}
+    firsts: dict[str, float] = {}
+    for impl in impls:
+        try:
+            runs[impl] = prepare(impl, workload, args.size, args.backend)
+            firsts[impl] = first_call_ms(runs[impl].grad) if impl == "pyaccad" else math.nan
+        except Exception as exc:  # one broken implementation must not hide the others' numbers
+            _failed(out, impl, workload, exc)
+            runs.pop(impl, None)
     for pass_ in ("primal", "grad"):
-        median, low = time_calls(getattr(run, pass_), args.repeat)
-        out.rows.append(Row(impl, workload.name, args.size, pass_, median, low))
-    if args.check and impl == "pyaccad" and unavailable("jax") is None:
-        errors = out.checks[workload.name] = check(run, prepare("jax", workload, args.size))
+        try:
+            times = time_interleaved({impl: getattr(run, pass_) for impl, run in runs.items()}, args.repeat)
+        except Exception as exc:
+            _failed(out, "pyaccad/jax/torch", workload, exc)
+            return
+        out.rows += [Row(impl, workload.name, args.size, pass_, *times[impl]) for impl in runs]
+    if args.check and "pyaccad" in runs and unavailable("jax") is None:
+        errors = out.checks[workload.name] = check(runs["pyaccad"], prepare("jax", workload, args.size))
         out.failed |= max(errors.values()) > CHECK_RTOL
-    child: dict = {}
-    if not args.no_subprocess:
-        child = fresh_process(impl, workload.name, args.size, args.backend)
-        if "error" in child:
-            print(f"{impl} {workload.name}: fresh process failed: {child['error']}", file=sys.stderr)
-    elif impl != "pyaccad":
-        return
-    keys = ("first_call_ms", "run_ms", "rss_before_mb", "peak_first_mb", "peak_run_mb")
-    fresh = (child.get(k, math.nan) for k in keys)
-    out.startup.append(StartupRow(impl, workload.name, args.size, first, out.rows[-1].min_ms, *fresh))
+    for impl in runs:
+        child: dict = {}
+        if not args.no_subprocess:
+            child = fresh_process(impl, workload.name, args.size, args.backend)
+            if "error" in child:
+                print(f"{impl} {workload.name}: fresh process failed: {child['error']}", file=sys.stderr)
+        elif impl != "pyaccad":
+            continue
+        grad_min = next(r.min_ms for r in out.rows if (r.impl, r.workload, r.pass_) == (impl, workload.name, "grad"))
+        keys = ("first_call_ms", "run_ms", "rss_before_mb", "peak_first_mb", "peak_run_mb")
+        fresh = (child.get(k, math.nan) for k in keys)
+        out.startup.append(StartupRow(impl, workload.name, args.size, firsts[impl], grad_min, *fresh))
+
+
+def _failed(out: _Results, impl: str, workload: Workload, exc: Exception) -> None:
+    out.failed = True
+    print(f"{impl} {workload.name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _print(args: argparse.Namespace, out: _Results) -> None:
@@ -145,12 +164,8 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(f"skipping {impl}: {reason}", file=sys.stderr)
     out = _Results()
-    for workload, impl in _progress([(w, i) for w in workloads for i in impls], args.quiet):
-        try:
-            _measure(impl, workload, args, out)
-        except Exception as exc:  # one broken implementation must not hide the others' numbers
-            out.failed = True
-            print(f"{impl} {workload.name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    for workload in _progress(workloads, args.quiet):
+        _measure(workload, impls, args, out)
     if not args.quiet:
         _print(args, out)
     if args.json:

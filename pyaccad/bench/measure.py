@@ -1,8 +1,9 @@
 """Timing, first-call time and peak memory.
 
-* :func:`time_calls`: at least :data:`WARMUP` untimed calls, then ``repeat``
-  timed ones (``time.perf_counter`` around each call, which returns only when
-  the result is ready); the median and the minimum in milliseconds.
+* :func:`time_interleaved`: at least :data:`WARMUP` untimed calls of each
+  implementation, then ``repeat`` timed ones of each, interleaved in blocks
+  (``time.perf_counter`` around each call, which returns only when the result
+  is ready); the median and the minimum in milliseconds.
 * :func:`first_call_ms`: the wall time of one call of a function never called
   before — for pyaccad that is trace + optimise + compile (or load from the
   disk cache) + one run.
@@ -18,7 +19,7 @@
   each phase through ``/proc/self/clear_refs``; where that cannot be reset, a
   peak is the process's high-water mark since it started.
 
->>> ms, low = time_calls(lambda: sum(range(100)), repeat=10)
+>>> (ms, low), = time_interleaved({"sum": lambda: sum(range(100))}, repeat=10).values()
 >>> 0 <= low <= ms
 True
 """
@@ -37,18 +38,35 @@ from typing import Any
 
 WARMUP = 3
 """Untimed calls before timing (WORKLOADS.md asks for at least 3)."""
+ROUNDS = 5
+"""Blocks each implementation's timed calls are split into, interleaved with the others' (:func:`time_interleaved`)."""
 
 
-def time_calls(fn: Callable[[], Any], repeat: int, warmup: int = WARMUP) -> tuple[float, float]:
-    """``(median_ms, min_ms)`` of ``repeat`` calls of ``fn`` after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times), min(times)
+def time_interleaved(
+    fns: dict[str, Callable[[], Any]], repeat: int, rounds: int = ROUNDS, warmup: int = WARMUP
+) -> dict[str, tuple[float, float]]:
+    """``{name: (median_ms, min_ms)}`` of ``repeat`` calls of each function, taken in ``rounds`` interleaved
+    blocks (``a a a b b b c c c a a a ...``) after ``warmup`` untimed calls of each.
+
+    A shared machine's speed drifts over seconds; timing the implementations one after the other would put
+    that drift into their ratios, interleaving spreads it over all of them alike.
+
+    >>> times = time_interleaved({"a": lambda: None, "b": lambda: sum(range(50))}, repeat=10)
+    >>> sorted(times), all(0 <= low <= med for med, low in times.values())
+    (['a', 'b'], True)
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    rounds = max(1, min(rounds, repeat))
+    for r in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(repeat * (r + 1) // rounds - repeat * r // rounds):
+                start = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
 def first_call_ms(fn: Callable[[], Any]) -> float:

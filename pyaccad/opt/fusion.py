@@ -73,7 +73,7 @@ def plan_program(program: Program) -> Plan:
         readers = set().union(*(reach.get(v, set()) for v in stmt.outs))
         here = max(sites.count(v) for v in stmt.outs) if stmt.outs else 1
         if name in FUSIBLE:
-            shared = len(readers) > 1 and _cost(stmt) * (len(readers) - 1) > RECOMPUTE_BUDGET
+            shared = len(readers) > 1 and element_cost(stmt) * (len(readers) - 1) > RECOMPUTE_BUDGET
             if any(v in forced for v in stmt.outs) or shared or here > MAX_SITES:
                 manifest_maps.append(stmt)
                 readers, here = {id(stmt)}, 1
@@ -152,7 +152,7 @@ def _expensive_below(stmt: Stmt, producer: dict[Var, Stmt]) -> tuple[Var, ...]:
         below = producer[source]
         if below.prim.name not in FUSIBLE:
             return ()
-        if _cost(below) > 0:
+        if element_cost(below) > 0:
             return below.outs
         if below.prim.name not in _INDEX_MAPS | {"cast", "neg"}:
             return ()
@@ -160,7 +160,7 @@ def _expensive_below(stmt: Stmt, producer: dict[Var, Stmt]) -> tuple[Var, ...]:
     return ()
 
 
-def _cost(stmt: Stmt) -> float:
+def element_cost(stmt: Stmt) -> float:
     """Expensive operations per element of ``stmt`` itself (its producers are judged on their own)."""
     if stmt.prim.name not in FUSIBLE:
         return 0

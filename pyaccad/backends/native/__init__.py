@@ -58,10 +58,12 @@ class NativeBackend:
 
     def describe(self, program: Program) -> str:
         """The optimised IR and the fused kernels it runs as."""
+        from pyaccad.backends.native.rows import describe_groups
         from pyaccad.opt.fusion import plan_program
         from pyaccad.opt.kernels import describe_plan
 
-        return describe_plan(plan_program(program))
+        plan = plan_program(program)
+        return "\n".join([describe_plan(plan), *describe_groups(plan)])
 
 
 def build_link(uses_blas: bool) -> list[str]:

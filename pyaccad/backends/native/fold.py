@@ -34,7 +34,7 @@ import numpy as np
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.native.element import atom, call_lambda, elem
 from pyaccad.backends.native.map import PARALLEL_MIN
-from pyaccad.ir import ELEMENTWISE, Program, Stmt
+from pyaccad.ir import ELEMENTWISE, INT64, Program, Stmt
 from pyaccad.ir.types import is_float
 from pyaccad.opt.kernels import Kernel
 
@@ -160,13 +160,31 @@ def _store(ctx: Ctx, folds: list[_Fold], results: list[tuple[list, str]], positi
 
 def _row_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str) -> None:
     with ctx.block():
-        ctx.emit(f"const int64_t rows = {product(prefix)}, n = {n};")
-        ctx.emit(f"#pragma omp parallel for schedule(static) if (rows * n > {PARALLEL_MIN})")
+        ctx.emit(f"const int64_t rows = {product(prefix)};")
+        ctx.emit(f"#pragma omp parallel for schedule(static) if (rows * {n} > {PARALLEL_MIN})")
         with ctx.block("for (int64_t o = 0; o < rows; o++)"):
-            outer = unravel(ctx, "o", prefix)
-            shape = [*prefix, n]
-            results = _reduce(ctx, folds, lambda j: Index([*outer, j], shape, f"(o * n + {j})"), "0", "n")
-            _store(ctx, folds, results, "o")
+            _fold_one(ctx, folds, unravel(ctx, "o", prefix), "o", [*prefix, n])
+
+
+def _fold_one(ctx: Ctx, folds: list[_Fold], outer: list[str], position: str, shape: list[str]) -> None:
+    """Reduce the last axis at one position ``outer`` (flat: ``position``) of the other axes."""
+    n = shape[-1]
+    results = _reduce(ctx, folds, lambda j: Index([*outer, j], shape, f"({position} * {n} + {j})"), "0", n)
+    _store(ctx, folds, results, position)
+
+
+def fold_rows(ctx: Ctx, kernel: Kernel, row: str) -> None:
+    """Row ``row`` (of the first axis) of a kernel folding the last axis, for :mod:`.rows`' shared loops."""
+    folds = [_Fold(s) for s in kernel.roots]
+    shape = ctx.shape(folds[0].xs[0])
+    inner = shape[1:-1]
+    if not inner:
+        _fold_one(ctx, folds, [row], row, shape)
+        return
+    q = ctx.fresh("q")
+    with ctx.block(f"for (int64_t {q} = 0; {q} < {product(inner)}; {q}++)"):
+        position = ctx.declare(INT64, f"{row} * {product(inner)} + {q}", "p")
+        _fold_one(ctx, folds, [row, *unravel(ctx, q, inner)], position, shape)
 
 
 def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:

@@ -30,10 +30,11 @@ assemble the outputs.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
-from pyaccad.backends.native import blas, control, fold, map, permute, scan, stencil
+from pyaccad.backends.native import blas, control, fold, map, permute, rows, scan, stencil
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.native.prelude import PRELUDE
@@ -91,8 +92,18 @@ class _Generator:
             else:
                 copies.append((out_names[n], a))
         kernels = plan.kernels
+        groups = rows.row_groups(plan)
         n = 0
         while n < len(kernels):
+            if n in groups:  # kernels sharing one loop over rows
+                group, n = groups[n], groups[n].end
+                for var in group.materialised:
+                    del ctx.delayed[var]
+                for var in [v for k in group.kernels for v in k.outs if v not in ctx.buffers]:
+                    self.scratch(var)
+                self.emit_group(group.kernels)
+                ctx.emit("if (err) goto done;")
+                continue
             kernel, after = kernels[n], kernels[n + 1] if n + 1 < len(kernels) else None
             # a map right after a matmul, reading the product element for element, runs inside the GEMM loop
             fits = kernel.kind == "matmul" and after is not None and blas.epilogue_fits(kernel, after)
@@ -115,13 +126,20 @@ class _Generator:
         if epilogue is not None:
             title += f" + map {' + '.join(s.prim.name for s in epilogue.roots)}"
         self.ctx.emit(f"/* {title} */")
-        if os.environ.get("PYACCAD_NATIVE_PROFILE"):  # time every kernel (to stderr): a different library
-            with self.ctx.block():
-                self.ctx.emit("const double t0 = omp_get_wtime();")
-                self.emit_skeleton(kernel, epilogue)
-                self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
-        else:
-            self.emit_skeleton(kernel, epilogue)
+        self.timed(title, lambda: self.emit_skeleton(kernel, epilogue))
+
+    def emit_group(self, group: list[Kernel]) -> None:
+        self.timed(f"row loop of {len(group)} kernels", lambda: rows.emit_group(self.ctx, group, self.emit_kernel))
+
+    def timed(self, title: str, emit: Callable[[], None]) -> None:
+        """``emit()``; with ``$PYACCAD_NATIVE_PROFILE`` (a different library), also print its time to stderr."""
+        if not os.environ.get("PYACCAD_NATIVE_PROFILE"):
+            emit()
+            return
+        with self.ctx.block():
+            self.ctx.emit("const double t0 = omp_get_wtime();")
+            emit()
+            self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
 
     def emit_skeleton(self, kernel: Kernel, epilogue: Kernel | None) -> None:
         if kernel.kind in _CONTROL:

@@ -1,0 +1,262 @@
+"""Row groups: consecutive kernels that run inside one parallel loop over the first axis.
+
+A reduction along rows followed by maps that read its result row by row
+(``logsumexp``, ``softmax``, their gradients, a cross-entropy) is several
+kernels, each a parallel loop over the whole array: the matrix streams
+through the cache once per kernel, with a barrier between kernels. When
+every kernel of a run computes row ``o`` of its result from row ``o`` of what
+the earlier kernels of the run produced, the kernels can share one loop::
+
+    #pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < rows; o++) {
+        { /* kernel 1, row o: m[o] = max_j a[o, j] */ }
+        { /* kernel 2, row o: s[o] = sum_j exp(a[o, j] - m[o]) */ }
+        { /* kernel 3, row o: out[o, j] = exp(a[o, j] - m[o]) / s[o] */ }
+    }
+
+Row ``o`` of ``a`` is then read from memory once and from L1 after that, and
+the kernels need no barrier between them. An expensive delayed value that
+several kernels of the group would each recompute (``exp(a - m)`` above, in
+kernels 2 and 3) is written once per row by a map inserted before its first
+reader, and read back from L1 (:func:`_materialise_shared`). Each kernel's
+row is computed by the same code as in its own loop, so the results are
+bit-identical either way. Measured on the 2-core machine, the log-sum-exp
+gradient over 1024×1024 went 0.96 → 0.77 ms with the shared loop, 0.85 →
+0.68 ms with ``exp`` written once (medians of interleaved runs).
+
+:func:`row_groups` decides which kernels form a group, from the index
+expressions through which each kernel reads (:func:`_row_reads`): a read of
+an array produced earlier in the group must be at the row being computed.
+Broadcasting row 0 to every row, reversing or slicing the first axis,
+``backpermute``, ``generate`` and ``index`` reads are not, and end the group.
+With fewer than :data:`ROWS_PER_THREAD` rows per thread the kernels run one
+by one (a run-time test: the row count is an argument of the library).
+
+>>> import numpy as np
+>>> from pyaccad import nn
+>>> from pyaccad.frontend import trace
+>>> from pyaccad.opt import optimize
+>>> from pyaccad.opt.fusion import plan_program
+>>> plan = plan_program(optimize(trace(nn.softmax, np.ones((8, 5))).program, "native"))
+>>> [k.kind for k in plan.kernels], [(n, g.end) for n, g in row_groups(plan).items()]
+(['fold', 'fold', 'map'], [(0, 3)])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyaccad.backends.native.cgen import Ctx, Index, product
+from pyaccad.backends.native.element import _align_axes
+from pyaccad.backends.native.fold import fold_rows
+from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, write_elements
+from pyaccad.ir import ELEMENTWISE, Stmt, Var
+from pyaccad.opt.fusion import element_cost
+from pyaccad.opt.kernels import Kernel, Plan
+
+ROWS_PER_THREAD = 4
+"""Rows per thread below which a group's kernels run one by one (each parallel over all of its elements)."""
+
+_SAME_INDEX = set(ELEMENTWISE) | {"select", "cast", "map"}
+
+
+@dataclass
+class RowGroup:
+    """Kernels ``first .. end-1`` of a plan, sharing one loop over rows."""
+
+    end: int
+    kernels: list[Kernel]
+    """The plan's kernels, and before them maps writing the values they would each recompute (``materialised``)."""
+    materialised: list[Var]
+
+
+def row_groups(plan: Plan) -> dict[int, RowGroup]:
+    """``{first: group}`` for every run of two or more kernels that can share one loop over rows."""
+    groups: dict[int, RowGroup] = {}
+    n = 0
+    while n < len(plan.kernels):
+        rows = _row_extent(plan.kernels[n])
+        end = n + 1
+        while (
+            rows is not None
+            and end < len(plan.kernels)
+            and _joins(plan.kernels[n:end], plan.kernels[end], rows, plan.delayed)
+        ):
+            end += 1
+        if end - n >= 2:
+            groups[n] = _materialise_shared(plan.kernels[n:end], end, rows, plan.delayed)
+        n = end
+    return groups
+
+
+def describe_groups(plan: Plan) -> list[str]:
+    """Lines for ``acc.lower``: which kernels share a loop over rows, and what they write once per row.
+
+    >>> import numpy as np
+    >>> from pyaccad import ad, nn
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt import optimize
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> x = np.ones((8, 5), np.float32)
+    >>> describe_groups(plan_program(optimize(trace(ad.grad(lambda a: nn.logsumexp(a, axis=1).sum()), x).program,
+    ...                                       "native")))
+    ['row loop: kernels 1-4 share one parallel loop over rows; exp written once per row, not recomputed']
+    """
+    lines = []
+    for first, group in row_groups(plan).items():
+        line = f"row loop: kernels {first + 1}-{group.end} share one parallel loop over rows"
+        kept = [s.prim.name for k in group.kernels for s in k.roots if any(v in group.materialised for v in s.outs)]
+        if kept:
+            line += f"; {', '.join(kept)} written once per row, not recomputed"
+        lines.append(line)
+    return lines
+
+
+def _joins(group: list[Kernel], kernel: Kernel, rows: int | None, delayed: dict[Var, Stmt]) -> bool:
+    """Can ``kernel`` compute row ``o`` right after ``group`` computed its row ``o``?"""
+    if _row_extent(kernel) != rows:
+        return False
+    produced = {v for k in group for v in k.outs}
+    reads = _row_reads(kernel, delayed)
+    return all(reads[v] for v in reads if v in produced)
+
+
+def _materialise_shared(group: list[Kernel], end: int, rows: int | None, delayed: dict[Var, Stmt]) -> RowGroup:
+    """Write an expensive delayed value that several kernels of the group recompute (``exp(a - m)`` in the
+    log-sum-exp gradient) once per row, just before its first reader: the row is still in L1 when the
+    others read it, so this saves the recomputation for the price of an L1 round trip."""
+    users: dict[Stmt, int] = {}
+    for kernel in group:
+        for stmt in kernel.fused:
+            users[stmt] = users.get(stmt, 0) + 1
+    shared = [
+        s
+        for s, count in users.items()
+        if count >= 2 and element_cost(s) >= 1 and s.outs[0].type.ndim >= 1 and s.outs[0].shape[0] == rows
+    ]
+    if not shared:
+        return RowGroup(end, group, [])
+    outs = {v for s in shared for v in s.outs}
+    still_delayed = {v: s for v, s in delayed.items() if v not in outs}
+    kernels: list[Kernel] = []
+    for kernel in group:
+        for stmt in [s for s in kernel.fused if s in shared and s.outs[0] not in {v for k in kernels for v in k.outs}]:
+            kernels.append(Kernel("map", [stmt], [s for s in kernel.fused if s not in shared]))
+        kernels.append(kernel)
+    if all(_joins(kernels[:n], kernels[n], rows, still_delayed) for n in range(1, len(kernels))):
+        return RowGroup(end, kernels, sorted(outs, key=str))
+    return RowGroup(end, group, [])
+
+
+def _row_extent(kernel: Kernel) -> int | None:
+    """The first axis a kernel can compute row by row (None for kernels that cannot)."""
+    if kernel.kind == "map" and kernel.outs[0].type.ndim >= 1:
+        return kernel.outs[0].shape[0]
+    if kernel.kind == "fold":
+        x = kernel.roots[0].args[0]
+        if isinstance(x, Var) and x.type.ndim >= 2 and kernel.roots[0].params["axis"] == x.type.ndim - 1:
+            return x.shape[0]
+    return None
+
+
+def _row_reads(kernel: Kernel, delayed: dict[Var, Stmt]) -> dict[Var, bool]:
+    """Every manifest array the kernel reads, and whether all of its reads are at the row being computed."""
+    found: dict[Var, bool] = {}
+    seen: set[tuple[Stmt, bool]] = set()
+
+    def read(var: Var, aligned: bool) -> None:
+        stmt = delayed.get(var)
+        if stmt is None:
+            found[var] = found.get(var, True) and aligned
+        elif (stmt, aligned) not in seen:
+            seen.add((stmt, aligned))
+            visit(stmt, aligned)
+
+    def visit(stmt: Stmt, aligned: bool) -> None:
+        for sub in stmt.subprograms():  # lambdas read arrays with `index`: anywhere
+            for var in sub.free_vars:
+                read(var, False)
+        for var, arg_aligned in _arg_alignment(stmt, aligned):
+            read(var, arg_aligned)
+
+    for root in kernel.roots:
+        visit(root, True)
+    return found
+
+
+def _arg_alignment(stmt: Stmt, aligned: bool) -> list[tuple[Var, bool]]:
+    """For each array argument: is it read at row ``o`` when ``stmt``'s element is wanted at row ``o``?"""
+    name, p = stmt.prim.name, stmt.params
+    args = [a for a in stmt.args if isinstance(a, Var)]
+    if name in _SAME_INDEX:
+        return [(a, aligned and a.type.ndim >= 1) for a in args]
+    if name == "fold":  # a row fold reads x[o, .., j]
+        return [(a, aligned and p["axis"] != 0 and a.type.ndim >= 1) for a in args]
+    if not args:
+        return []
+    x, out = args[0], stmt.outs[0]
+    keeps = False
+    if name == "broadcast_in_dim":
+        dims = p["dims"]
+        keeps = bool(dims) and dims[0] == 0 and not (x.shape[0] == 1 != out.shape[0])
+    elif name == "reshape" and x.type.ndim >= 1 and out.type.ndim >= 1:
+        if [n for n in out.shape if n != 1] == [n for n in x.shape if n != 1]:
+            axes = _align_axes(x.shape, out.shape, [str(a) for a in range(out.type.ndim)])
+            keeps = axes[0] == "0"
+        else:  # the flat position unravelled: row o of both when the first extents agree
+            keeps = x.shape[0] == out.shape[0]
+    elif name == "transpose":
+        keeps = p["perm"][0] == 0
+    elif name == "reverse":
+        keeps = 0 not in p["axes"]
+    elif name == "slice":
+        keeps = p["starts"][0] == 0 and p["steps"][0] == 1
+    elif name == "pad":
+        keeps = p["lo"][0] == 0 and p["interior"][0] == 0
+    elif name == "concatenate":
+        keeps = p["axis"] != 0
+    if name != "concatenate":  # only the first operand is indexed like the result (`pad`'s value is rank 0)
+        return [(a, aligned and keeps and i == 0 and a.type.ndim >= 1) for i, a in enumerate(args)]
+    return [(a, aligned and keeps) for a in args]
+
+
+def emit_group(ctx: Ctx, kernels: list[Kernel], one_by_one: Callable[[Kernel], None]) -> None:
+    """Emit ``kernels`` as one loop over rows, falling back to ``one_by_one`` when there are too few rows."""
+    first = kernels[0]
+    rows = ctx.shape(first.outs[0] if first.kind == "map" else first.roots[0].args[0])[0]
+    work = " + ".join(_work(ctx, k) for k in kernels)
+    ctx.emit(f"/* rows: {' + '.join(_title(k) for k in kernels)} */")
+    with ctx.block():
+        ctx.emit(f"const int64_t rows = {rows}, work = {work};")
+        with ctx.block(f"if (work <= {PARALLEL_MIN} || rows >= {ROWS_PER_THREAD} * omp_get_max_threads())"):
+            row = ctx.fresh("o")
+            ctx.emit(f"#pragma omp parallel for schedule(static) if (work > {PARALLEL_MIN})")
+            with ctx.block(f"for (int64_t {row} = 0; {row} < rows; {row}++)"):
+                for kernel in kernels:
+                    with ctx.block():
+                        _row_body(ctx, kernel, row)
+        with ctx.block("else"):
+            for kernel in kernels:
+                one_by_one(kernel)
+
+
+def _title(kernel: Kernel) -> str:
+    return f"{kernel.kind} {'+'.join(s.prim.name for s in kernel.roots)}"
+
+
+def _work(ctx: Ctx, kernel: Kernel) -> str:
+    return f"({ctx.size(kernel.outs[0] if kernel.kind == 'map' else kernel.roots[0].args[0])})"
+
+
+def _row_body(ctx: Ctx, kernel: Kernel, row: str) -> None:
+    if kernel.kind == "fold":
+        fold_rows(ctx, kernel, row)
+        return
+    shape = ctx.shape(kernel.outs[0])
+    rest = product(shape[1:])
+
+    def at(idx: Index) -> Index:
+        return Index([row, *idx.multi], shape, f"({row} * {rest} + {idx.linear()})")
+
+    index_loop(ctx, shape[1:], lambda idx: write_elements(ctx, kernel, at(idx)), parallel=False)
