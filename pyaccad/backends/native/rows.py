@@ -29,8 +29,10 @@ expressions through which each kernel reads (:func:`_row_reads`): a read of
 an array produced earlier in the group must be at the row being computed.
 Broadcasting row 0 to every row, reversing or slicing the first axis,
 ``backpermute``, ``generate`` and ``index`` reads are not, and end the group.
-With fewer than :data:`ROWS_PER_THREAD` rows per thread the kernels run one
-by one (a run-time test: the row count is an argument of the library).
+With rows of :data:`SPLIT_ROW_MIN` elements or more, and fewer than
+:data:`ROWS_PER_THREAD` rows per thread, the kernels run one by one instead,
+each parallel over all of its elements (a run-time test: the row count is an
+argument of the library).
 
 >>> import numpy as np
 >>> from pyaccad import nn
@@ -57,6 +59,9 @@ from pyaccad.opt.kernels import Kernel, Plan
 
 ROWS_PER_THREAD = 4
 """Rows per thread below which a group's kernels run one by one (each parallel over all of its elements)."""
+SPLIT_ROW_MIN = 1 << 14
+"""Elements per row (at trace time) from which a group also carries the one-by-one code for few rows: with
+shorter rows, few rows are little work, and the second copy would cost compile time (about 40 % more)."""
 
 _SAME_INDEX = set(ELEMENTWISE) | {"select", "cast", "map"}
 
@@ -222,31 +227,39 @@ def _arg_alignment(stmt: Stmt, aligned: bool) -> list[tuple[Var, bool]]:
 
 
 def emit_group(ctx: Ctx, kernels: list[Kernel], one_by_one: Callable[[Kernel], None]) -> None:
-    """Emit ``kernels`` as one loop over rows, falling back to ``one_by_one`` when there are too few rows."""
+    """Emit ``kernels`` as one loop over rows; with long rows, also ``one_by_one`` for when rows are few."""
     first = kernels[0]
-    rows = ctx.shape(first.outs[0] if first.kind == "map" else first.roots[0].args[0])[0]
-    work = " + ".join(_work(ctx, k) for k in kernels)
+    rows = ctx.shape(_iterated(first))[0]
+    work = " + ".join(f"({ctx.size(_iterated(k))})" for k in kernels)
     ctx.emit(f"/* rows: {' + '.join(_title(k) for k in kernels)} */")
     with ctx.block():
         ctx.emit(f"const int64_t rows = {rows}, work = {work};")
+        if max(_iterated(k).type.size // max(1, _iterated(k).shape[0]) for k in kernels) < SPLIT_ROW_MIN:
+            _shared_loop(ctx, kernels)
+            return
         with ctx.block(f"if (work <= {PARALLEL_MIN} || rows >= {ROWS_PER_THREAD} * omp_get_max_threads())"):
-            row = ctx.fresh("o")
-            ctx.emit(f"#pragma omp parallel for schedule(static) if (work > {PARALLEL_MIN})")
-            with ctx.block(f"for (int64_t {row} = 0; {row} < rows; {row}++)"):
-                for kernel in kernels:
-                    with ctx.block():
-                        _row_body(ctx, kernel, row)
+            _shared_loop(ctx, kernels)
         with ctx.block("else"):
             for kernel in kernels:
                 one_by_one(kernel)
 
 
+def _shared_loop(ctx: Ctx, kernels: list[Kernel]) -> None:
+    row = ctx.fresh("o")
+    ctx.emit(f"#pragma omp parallel for schedule(static) if (work > {PARALLEL_MIN})")
+    with ctx.block(f"for (int64_t {row} = 0; {row} < rows; {row}++)"):
+        for kernel in kernels:
+            with ctx.block():
+                _row_body(ctx, kernel, row)
+
+
+def _iterated(kernel: Kernel) -> Var:
+    """The array whose rows the kernel's loop walks: a map's result, a fold's operand."""
+    return kernel.outs[0] if kernel.kind == "map" else kernel.roots[0].args[0]
+
+
 def _title(kernel: Kernel) -> str:
     return f"{kernel.kind} {'+'.join(s.prim.name for s in kernel.roots)}"
-
-
-def _work(ctx: Ctx, kernel: Kernel) -> str:
-    return f"({ctx.size(kernel.outs[0] if kernel.kind == 'map' else kernel.roots[0].args[0])})"
 
 
 def _row_body(ctx: Ctx, kernel: Kernel, row: str) -> None:
