@@ -129,7 +129,7 @@ class _Generator:
         self.timed(title, lambda: self.emit_skeleton(kernel, epilogue))
 
     def emit_group(self, group: list[Kernel]) -> None:
-        self.timed(f"row loop of {len(group)} kernels", lambda: rows.emit_group(self.ctx, group, self.emit_kernel))
+        self.timed(f"row loop of {len(group)} kernels", lambda: rows.emit_group(self.ctx, group))
 
     def timed(self, title: str, emit: Callable[[], None]) -> None:
         """``emit()``; with ``$PYACCAD_NATIVE_PROFILE`` (a different library), also print its time to stderr."""
