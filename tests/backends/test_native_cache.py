@@ -15,6 +15,7 @@ from pyaccad.backends import availability, get_backend
 from pyaccad.backends.native import build, cache
 from pyaccad.backends.native.program import generate
 from pyaccad.frontend import trace
+from pyaccad.opt import optimize
 
 pytestmark = pytest.mark.skipif(availability()["native"] is not None, reason="native backend unavailable here")
 
@@ -237,3 +238,44 @@ def test_prebuilt_ffi_matches_what_cffi_generates_from_the_cdef(tmp_path):
     assert captured["_types"] == prebuilt.ffi_tables["_types"]
     assert captured["_globals"] == prebuilt.ffi_tables["_globals"]
     assert captured["_version"] == prebuilt.ffi_tables["_version"]
+
+
+def _gmm_gradient():
+    from pyaccad import ad
+    from pyaccad.bench.registry import WORKLOADS
+
+    workload = WORKLOADS["gmm"]
+    params, data = workload.inputs("tiny")
+    return ad.grad(workload.pyaccad), (params, *data)
+
+
+def test_a_large_program_compiles_as_translation_units_in_parallel(fresh_cache):
+    """The gmm gradient is cut into units, one compiler run each plus the link; then it is cached as one."""
+    directory, calls = fresh_cache
+    fn, args = _gmm_gradient()
+    source, _ = generate(optimize(trace(fn, *args).program, "native"))
+    units = source.count(build.UNIT_BREAK) + 1
+    assert units >= 3  # two parts or more, and the entry calling them
+    grads = acc.jit(fn, backend="native")(*args)
+    for mine, reference in zip(grads, acc.run(fn, *args, backend="interp"), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-6)
+    assert len(calls) == units + 1 and sum("-c" in c for c in calls) == units
+    assert sorted(p.suffix for p in directory.iterdir()) == [".c", ".layout", ".sha256", ".so"]
+    again = acc.jit(fn, backend="native")(*args)  # a new jit finds the remembered layout: no compiler
+    assert len(calls) == units + 1 and all(np.array_equal(a, b) for a, b in zip(grads, again, strict=True))
+
+
+def test_a_failing_unit_is_a_compile_error_naming_it(fresh_cache, monkeypatch):
+    directory, calls = fresh_cache
+    real = build.run_compiler
+
+    def failing_second_unit(command):
+        if any(arg.endswith(".1.c") for arg in command):
+            return subprocess.CompletedProcess(command, 1, "", "error: pretend this unit is broken")
+        return real(command)
+
+    monkeypatch.setattr(build, "run_compiler", failing_second_unit)
+    fn, args = _gmm_gradient()
+    with pytest.raises(acc.CompileError, match=r"failed on .*\.1\.c:\nerror: pretend this unit is broken"):
+        acc.jit(fn, backend="native")(*args)
+    assert [p for p in directory.iterdir() if p.suffix in (".o", ".so")] == []  # nothing half-built is left
