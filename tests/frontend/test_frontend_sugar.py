@@ -90,8 +90,12 @@ def basic_index(draw):
         else:
             key.append(slice(None))
     if draw(st.booleans()) and len(key) > 1:
+        # `...` stands for full slices: drop a run of them (maybe none) and the rest still index the last axes
         cut = draw(st.integers(0, len(key) - 1))
-        key = key[:cut] + [Ellipsis] + [k for k in key[cut:] if k is None or (k != slice(None))][-1:]
+        rest = key[cut:]
+        while rest and draw(st.booleans()) and isinstance(rest[0], slice) and rest[0] == slice(None):
+            rest = rest[1:]
+        key = key[:cut] + [Ellipsis] + rest
     return arrays(shape), tuple(key)
 
 
