@@ -240,11 +240,12 @@ def lambda_tangents(
 
 def _scale(term: Tan, partial: Atom, out: Atom) -> Tan:
     if isinstance(partial, Lit):
-        if partial.value == 1:
+        if partial.value == 1 and not partial.from_extents:
             return term
-        if partial.value == -1:
+        if partial.value == -1 and not partial.from_extents:
             return op("neg", term)
-        (partial,) = emit("broadcast_in_dim", (Lit(partial.value, out.dtype),), {"shape": out.shape, "dims": ()})
+        lit = Lit(partial.value, out.dtype, partial.from_extents)
+        (partial,) = emit("broadcast_in_dim", (lit,), {"shape": out.shape, "dims": ()})
     return tscale(term, partial)
 
 

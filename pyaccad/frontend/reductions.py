@@ -21,10 +21,11 @@ from typing import Any
 
 from pyaccad.errors import ShapeError
 from pyaccad.frontend.combinators import array_op, fold, fold1
+from pyaccad.frontend.literals import value_of
 from pyaccad.frontend.operators import cast, elementwise
 from pyaccad.frontend.shapes import normalize_axes, reshape, transpose
 from pyaccad.frontend.tracing import Value, fail
-from pyaccad.ir import BOOL, FLOAT64, INT64
+from pyaccad.ir import BOOL, FLOAT64, INT64, Lit
 from pyaccad.ir.types import is_float
 
 _MONOIDS: dict[str, tuple[Callable[[Any, Any], Any], int | None]] = {
@@ -114,8 +115,8 @@ def _mean(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
     """
     x = self if is_float(self.dtype) else cast(self, FLOAT64)
     axes = normalize_axes(axis, x.ndim, "mean")
-    count = prod(x.shape[ax] for ax in axes)
-    return reduce(x, "sum", axis, keepdims) / float(count)  # 0 / 0 is nan for an empty axis, as in NumPy
+    count = Lit(float(prod(x.shape[ax] for ax in axes)), x.dtype, from_extents=True)  # a batch size: no 1 to drop
+    return reduce(x, "sum", axis, keepdims) / value_of(count)  # 0 / 0 is nan for an empty axis, as in NumPy
 
 
 def _attach() -> None:

@@ -58,10 +58,16 @@ class Var:
 
 @dataclass(frozen=True)
 class Lit:
-    """A rank-0 literal (a Python number with its IR dtype)."""
+    """A rank-0 literal (a Python number with its IR dtype).
+
+    ``from_extents`` marks a literal computed from array extents (a mean's ``N``): its value changes with
+    the batch size, so the optimiser must not give it structural meaning (``x / 1 = x`` at a batch of 1)
+    and the native backend reads it at run time even when it is zero; constant folding keeps the mark.
+    """
 
     value: int | float | bool
     dtype: np.dtype
+    from_extents: bool = False
 
     @property
     def type(self) -> ArrayType:

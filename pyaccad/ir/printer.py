@@ -42,7 +42,7 @@ class _Namer:
 
     def atom(self, atom: Atom) -> str:
         if isinstance(atom, Lit):
-            return repr(atom.value)
+            return f"extent:{atom.value!r}" if atom.from_extents else repr(atom.value)
         return self.names.get(atom) or f"<free {atom.hint}{atom.id}>"
 
 

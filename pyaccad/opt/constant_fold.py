@@ -90,15 +90,17 @@ def _fold_elementwise(rw: Rewriter, stmt: Stmt, scalar: bool) -> Sequence[Atom] 
     values = [_known_array(rw, a) for a in stmt.args]
     if any(v is None for v in values):
         return None
-    splat = all(rw.splat(a) is not None for a in stmt.args)
+    lits = [rw.splat(a) for a in stmt.args]
+    splat = all(lit is not None for lit in lits)
     if splat:  # evaluate once, on the rank-0 literals
-        values = [lit_value(rw.splat(a)) for a in stmt.args]
+        values = [lit_value(lit) for lit in lits]
     result = evaluate(stmt, values)
     if result is None:
         return None
     out = stmt.outs[0]
-    if splat:
-        return (rw.filled(make_lit(result, out.dtype), out.shape, scalar, stmt.source),)
+    if splat:  # a value computed from an extent is one too (Lit.from_extents)
+        lit = make_lit(result, out.dtype, any(lit.from_extents for lit in lits))
+        return (rw.filled(lit, out.shape, scalar, stmt.source),)
     return rw.emit("const", (), {"value": np.ascontiguousarray(result)}, scalar, stmt.source)
 
 

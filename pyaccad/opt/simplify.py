@@ -33,10 +33,11 @@ and ``cond`` on a known predicate pick a branch; ``map``/``generate`` results
 that are a lambda input or a literal become that array or a splat.
 
 No rule looks at an extent's value (a ``fold`` over a length-1 axis stays a
-``fold``, a ``reverse`` of a length-1 axis stays a ``reverse``): the program's
+``fold``, a ``reverse`` of a length-1 axis stays a ``reverse``), nor at the
+value of a literal computed from extents (``Lit.from_extents``: a mean's ``N``
+is 1 at a batch of 1, and ``sum / N`` must stay a division): the program's
 structure must not depend on the batch size, because the native backend passes
-extents at run time and reuses one library for every batch size, 1 and 0
-included.
+extents at run time and reuses one library for every batch size.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -60,7 +61,7 @@ Result = Sequence[Atom] | None
 def _known(rw: Rewriter, atom: Atom, value: float | bool) -> bool:
     """Whether every element of ``atom`` is known to equal ``value`` (numerically: 0 matches both signed zeros)."""
     lit = rw.splat(atom)
-    if lit is None:
+    if lit is None or lit.from_extents:  # a value of this batch size only (Lit.from_extents)
         return False
     if isinstance(value, bool):
         return lit.dtype == BOOL and lit.value is value

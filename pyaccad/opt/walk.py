@@ -46,20 +46,22 @@ def lit_value(lit: Lit) -> np.ndarray:
     return np.asarray(lit.value, dtype=lit.dtype)
 
 
-def make_lit(value: Any, dtype: np.dtype) -> Lit:
+def make_lit(value: Any, dtype: np.dtype, from_extents: bool = False) -> Lit:
     """A literal of ``dtype`` holding the NumPy scalar ``value`` (converted to a Python number)."""
     item = np.asarray(value, dtype=dtype).item()
-    return Lit(item, dtype)
+    return Lit(item, dtype, from_extents)
 
 
-def lit_key(lit: Lit) -> tuple[str, bytes]:
-    """A key that tells every distinct literal apart: ``0.0`` from ``-0.0``, and nan equal to itself.
+def lit_key(lit: Lit) -> tuple[str, bytes, bool]:
+    """A key that tells every distinct literal apart: ``0.0`` from ``-0.0``, nan equal to itself, and a literal
+    from extents from a plain one of the same value (CSE must not merge a mean's ``N = 1`` into an AD ``1``).
 
     >>> from pyaccad.ir import FLOAT32
-    >>> lit_key(Lit(0.0, FLOAT32)) == lit_key(Lit(-0.0, FLOAT32))
-    False
+    >>> lit_key(Lit(0.0, FLOAT32)) == lit_key(Lit(-0.0, FLOAT32)), lit_key(Lit(1.0, FLOAT32, True)) == lit_key(
+    ...     Lit(1.0, FLOAT32))
+    (False, False)
     """
-    return (lit.dtype.str, lit_value(lit).tobytes())
+    return (lit.dtype.str, lit_value(lit).tobytes(), lit.from_extents)
 
 
 def uniform_value(array: np.ndarray) -> Lit | None:

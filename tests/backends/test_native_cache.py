@@ -79,8 +79,7 @@ def test_new_batch_size_including_one_reuses_the_library_for_a_gradient(fresh_ca
 
 
 def _dense_loss(w, b, x):
-    # d/db sums over the batch axis: a fold of length 1 at batch 1. (A mean instead of a sum would scale by the
-    # literal 1/N, and the simplifier's x * 1 = x makes batch 1 a program of its own: one more compile.)
+    # d/db sums over the batch axis: a fold of length 1 at batch 1
     return acc.tanh(x @ w + b).sum()
 
 
@@ -98,6 +97,29 @@ def test_batch_of_one_reuses_the_library_of_a_bias_gradient(fresh_cache):
         np.testing.assert_allclose(gw, x.T @ slope, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(gb, slope.sum(axis=0), rtol=1e-5, atol=1e-6)
     assert len(calls) == 1
+
+
+def _mean_square(w, x):
+    return ((x @ w) ** 2).mean()  # divides by the literal N·4: 4 at a batch of 1
+
+
+def _column_means(x):
+    return x.mean(axis=0)  # divides by the literal N: 1 at a batch of 1
+
+
+def test_batch_of_one_reuses_the_library_of_a_batch_mean_and_its_gradient(fresh_cache):
+    """A mean's ``N`` is a literal from extents (``Lit.from_extents``): at N = 1 nothing simplifies it away."""
+    from pyaccad import ad
+
+    _, calls = fresh_cache
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((3, 1)).astype(np.float32)
+    means, grad = acc.jit(_column_means, backend="native"), acc.jit(ad.grad(_mean_square), backend="native")
+    for batch in (6, 1, 3):
+        x = rng.standard_normal((batch, 3)).astype(np.float32)
+        np.testing.assert_allclose(means(x), x.mean(axis=0), rtol=1e-6)
+        np.testing.assert_allclose(grad(w, x), 2 * x.T @ (x @ w) / batch, rtol=1e-5, atol=1e-6)
+    assert len(calls) == 2  # one library for the means, one for the gradient
 
 
 def test_warm_disk_cache_in_a_new_process_does_not_compile(fresh_cache):

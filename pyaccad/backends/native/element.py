@@ -31,7 +31,8 @@ from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT32, FLOAT64, INT64, Atom, Lit, Pr
 def atom(ctx: Ctx, a: Atom) -> str:
     """The C expression of a scalar atom: a literal, a lambda-bound scalar, or a rank-0 array's element."""
     if isinstance(a, Lit):
-        if a.dtype in (FLOAT32, FLOAT64) and a.value != 0:  # zeros stay: AD's structural zeros simplify in C
+        # zeros stay in the source (AD's structural zeros simplify in C), unless an extent made them
+        if a.dtype in (FLOAT32, FLOAT64) and (a.value != 0 or a.from_extents):
             return ctx.float_lit(a.value, a.dtype)
         return c_literal(a.value, a.dtype)
     bound = ctx.lookup(a)
