@@ -174,7 +174,19 @@ def _fold_one(ctx: Ctx, folds: list[_Fold], outer: list[str], position: str, sha
 
 
 def fold_rows(ctx: Ctx, kernel: Kernel, row: str) -> None:
-    """Row ``row`` (of the first axis) of a kernel folding the last axis, for :mod:`.rows`' shared loops."""
+    """Row ``row`` (of the first axis) of a kernel folding the last axis, for :mod:`.rows`' shared loops.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> (kernel,) = plan_program(trace(lambda x: x.sum(axis=2), np.ones((2, 3, 4))).program).kernels
+    >>> ctx = Ctx()
+    >>> ctx.buffers.update({kernel.roots[0].args[0]: "x", kernel.outs[0]: "out"})
+    >>> fold_rows(ctx, kernel, "o")
+    >>> loops = [line.strip() for line in ctx.lines if line.strip().startswith("for (int64_t q")]
+    >>> loops, sum("out[" in line for line in ctx.lines)  # the row's 3 positions in turn, one store each
+    (['for (int64_t q1 = 0; q1 < E[1]; q1++) {'], 1)
+    """
     folds = [_Fold(s) for s in kernel.roots]
     shape = ctx.shape(folds[0].xs[0])
     inner = shape[1:-1]

@@ -227,7 +227,21 @@ def _arg_alignment(stmt: Stmt, aligned: bool) -> list[tuple[Var, bool]]:
 
 
 def emit_group(ctx: Ctx, kernels: list[Kernel]) -> None:
-    """Emit ``kernels`` as one parallel loop over rows, each kernel computing its row in turn."""
+    """Emit ``kernels`` as one parallel loop over rows, each kernel computing its row in turn.
+
+    >>> import numpy as np
+    >>> from pyaccad import nn
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> plan = plan_program(trace(nn.softmax, np.ones((8, 5))).program)
+    >>> ctx = Ctx()
+    >>> ctx.delayed.update(plan.delayed)
+    >>> ctx.buffers.update({v: f"buf{n}" for n, v in enumerate([*plan.program.inputs, *(
+    ...     v for k in plan.kernels for v in k.outs)])})
+    >>> emit_group(ctx, row_groups(plan)[0].kernels)
+    >>> sum("omp parallel for" in line for line in ctx.lines)
+    1
+    """
     rows = ctx.shape(_iterated(kernels[0]))[0]
     work = " + ".join(f"({ctx.size(_iterated(k))})" for k in kernels)
     ctx.emit(f"/* rows: {' + '.join(_title(k) for k in kernels)} */")
