@@ -41,9 +41,11 @@ def test_logsumexp_gradient_is_one_row_group_with_exp_written_once(shape):
     assert list(groups) == [0] and groups[0].end == len(plan.kernels)  # every kernel in one loop
     (exp_value,) = groups[0].materialised
     assert any(s.prim.name == "exp" and exp_value in s.outs for k in groups[0].kernels for s in k.roots)
-    source, _ = generate(plan.program)  # rows this short carry no one-by-one copy: the whole program is one loop
+    source, layout = generate(plan.program)  # the whole program is one parallel loop, computing exp once
     entry = source[source.index("int pyaccad_entry") :]
-    assert entry.count("exp(") == 1 and entry.count("omp parallel for") == 1
+    assert entry.count("exp(") == 1 and entry.count("#pragma omp parallel") == 1
+    # exp's rows live in each thread's row buffer: the workspace holds only per-row values
+    assert entry.count("malloc(") == 1 and all(count <= a.shape[0] for _, count in layout.scratch)
     _agree(ad.grad(_logsumexp_sum), a)
     _agree(_logsumexp_sum, a)
 
@@ -115,3 +117,19 @@ def test_rows_too_long_for_the_cache_are_not_grouped():
     assert row_groups(_plan(ad.grad(_logsumexp_sum), x)) == {}
     assert row_groups(_plan(ad.grad(_logsumexp_sum), x[:, : rows.ROW_MAX - 1]))
     _agree(ad.grad(_logsumexp_sum), x)
+
+
+def _softmax_and_column_sums(a):
+    e = acc.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True), e.sum(axis=0)  # the column sums read e after the row loop
+
+
+def test_a_row_buffered_value_read_after_the_group_is_recomputed_there():
+    a = np.random.default_rng(7).standard_normal((600, 70))
+    plan = _plan(_softmax_and_column_sums, a)
+    (group,) = row_groups(plan).values()
+    (exp_value,) = group.row_local
+    assert any(exp_value in s.outs for k in plan.kernels[group.end :] for s in k.fused)
+    expected = acc.run(_softmax_and_column_sums, a, backend="interp")
+    for actual, want in zip(acc.run(_softmax_and_column_sums, a, backend="native"), expected, strict=True):
+        assert_close(actual, want)

@@ -88,6 +88,8 @@ class Ctx:
         self.scopes: list[dict[Any, Any]] = [{}]
         self.helpers: set[str] = set()
         self.prologue: list[str] = []  # declarations at the top of the entry function
+        # arrays held one row at a time (a thread's row buffer, :mod:`.rows`): flat position -> minus this offset
+        self.row_offsets: dict[Var, str] = {}
 
     # -- names and run-time integers ------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -115,6 +117,18 @@ class Ctx:
         if var not in self.shapes:
             self.shapes[var] = [self.ext(n) for n in var.shape]
         return self.shapes[var]
+
+    def element(self, var: Var, position: str) -> str:
+        """``buffer[position]`` for a manifest array: the C lvalue of its element at flat ``position``.
+
+        >>> from pyaccad.ir import ArrayType, FLOAT32
+        >>> ctx, v = Ctx(), Var(ArrayType(FLOAT32, (4, 8)))
+        >>> ctx.buffers[v] = "b1"
+        >>> ctx.element(v, "f"), ctx.row_offsets.update({v: "o * 8"}), ctx.element(v, "f")
+        ('b1[f]', None, 'b1[(f) - (o * 8)]')
+        """
+        offset = self.row_offsets.get(var)
+        return f"{self.buffers[var]}[{position if offset is None else f'({position}) - ({offset})'}]"
 
     def size(self, var: Var) -> str:
         return product(self.shape(var))

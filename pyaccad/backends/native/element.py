@@ -136,7 +136,7 @@ def elem(ctx: Ctx, var: Var, idx: Index) -> str:
         key = (var, idx.key())
         name = ctx.lookup(key)
         if name is None:
-            name = ctx.declare(var.dtype, f"{ctx.buffers[var]}[{idx.linear()}]", "x")
+            name = ctx.declare(var.dtype, ctx.element(var, idx.linear()), "x")
             ctx.remember(key, name)
         return name
     key = (stmt, idx.key())

@@ -75,7 +75,7 @@ def write_elements(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
     for stmt in kernel.roots:
         values = produce(ctx, stmt, idx)
         for var, value in zip(stmt.outs, values, strict=True):
-            ctx.emit(f"{ctx.buffers[var]}[{idx.linear()}] = {value};")
+            ctx.emit(f"{ctx.element(var, idx.linear())} = {value};")
 
 
 def map_kernel(ctx: Ctx, kernel: Kernel) -> None:

@@ -108,9 +108,14 @@ class _Generator:
                 group, n = groups[n], groups[n].end
                 for var in group.materialised:
                     del ctx.delayed[var]
+                for var in group.row_local:  # a thread's row buffer, declared by the group's loop
+                    ctx.buffers[var] = ctx.fresh("t")
                 for var in [v for k in group.kernels for v in k.outs if v not in ctx.buffers]:
                     self.scratch(var)
-                self.emit_group(group.kernels)
+                self.emit_group(group.kernels, group.row_local)
+                for var in group.row_local:  # later kernels compute it again: it is delayed there
+                    ctx.delayed[var] = plan.delayed[var]
+                    del ctx.buffers[var]
                 ctx.emit("if (err) goto done;")
                 self.mark_unit_break(ctx)
                 continue
@@ -144,8 +149,8 @@ class _Generator:
         self.ctx.emit(f"/* {title} */")
         self.timed(title, lambda: self.emit_skeleton(kernel, epilogue))
 
-    def emit_group(self, group: list[Kernel]) -> None:
-        self.timed(f"row loop of {len(group)} kernels", lambda: rows.emit_group(self.ctx, group))
+    def emit_group(self, group: list[Kernel], row_local: list[Var]) -> None:
+        self.timed(f"row loop of {len(group)} kernels", lambda: rows.emit_group(self.ctx, group, row_local))
 
     def timed(self, title: str, emit: Callable[[], None]) -> None:
         """``emit()``; with ``$PYACCAD_NATIVE_PROFILE`` (a different library), also print its time to stderr."""
