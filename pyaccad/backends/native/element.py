@@ -181,13 +181,13 @@ def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     return result
 
 
-def _align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str]) -> list[str]:
+def align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str]) -> list[str]:
     """Indices into ``src_shape`` for a reshape to ``out_shape`` that only adds or drops size-1 axes.
 
     Axes of equal extent pair up in order (two size-1 axes included, so the result does not depend on
     whether a batch axis has extent 1); a source axis left over has extent 1 and reads 0.
 
-    >>> _align_axes((5,), (5, 1), ["i", "j"]), _align_axes((1,), (1, 1), ["i", "j"]), _align_axes((1, 3), (3,), ["k"])
+    >>> align_axes((5,), (5, 1), ["i", "j"]), align_axes((1,), (1, 1), ["i", "j"]), align_axes((1, 3), (3,), ["k"])
     (['i'], ['i'], ['0', 'k'])
     """
     src, b = [], 0
@@ -218,7 +218,7 @@ def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
         shape = ctx.shape(x)
         if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
             # only size-1 axes come or go (the common case): map the other axes, no division
-            src = _align_axes(x.shape, stmt.outs[0].shape, idx.multi)
+            src = align_axes(x.shape, stmt.outs[0].shape, idx.multi)
             return elem(ctx, x, Index(src, shape, idx.flat))
         flat = ctx.declare(INT64, idx.linear(), "f")
         return elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))

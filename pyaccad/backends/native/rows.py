@@ -53,7 +53,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product
-from pyaccad.backends.native.element import _align_axes
+from pyaccad.backends.native.element import align_axes
 from pyaccad.backends.native.fold import fold_rows
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, write_elements
 from pyaccad.ir import BOOL, ELEMENTWISE, Atom, Stmt, Var
@@ -220,7 +220,7 @@ def _arg_alignment(stmt: Stmt, aligned: bool) -> list[tuple[Var, bool]]:
         keeps = bool(dims) and dims[0] == 0 and not (x.shape[0] == 1 != out.shape[0])
     elif name == "reshape" and x.type.ndim >= 1 and out.type.ndim >= 1:
         if [n for n in out.shape if n != 1] == [n for n in x.shape if n != 1]:
-            axes = _align_axes(x.shape, out.shape, [str(a) for a in range(out.type.ndim)])
+            axes = align_axes(x.shape, out.shape, [str(a) for a in range(out.type.ndim)])
             keeps = axes[0] == "0"
         else:  # the flat position unravelled: row o of both when the first extents agree
             keeps = x.shape[0] == out.shape[0]
