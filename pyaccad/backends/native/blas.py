@@ -137,7 +137,6 @@ def _epilogue(ctx: Ctx, consumer: Kernel) -> None:
         "const int64_t r0 = split_m ? lo : 0, r1 = split_m ? hi : m, c0 = split_m ? 0 : lo, c1 = split_m ? n : hi;"
     )
     with ctx.block("for (int64_t i = r0; i < r1; i++)"):
-        ctx.emit("#pragma omp simd")
-        with ctx.block("for (int64_t j = c0; j < c1; j++)"):
+        with ctx.simd_block("for (int64_t j = c0; j < c1; j++)"):
             ctx.emit("const int64_t f = i * n + j;")
             write_elements(ctx, consumer, Index(["i", "j"], shape, "f"))

@@ -90,6 +90,7 @@ class Ctx:
         self.prologue: list[str] = []  # declarations at the top of the entry function
         # arrays held one row at a time (a thread's row buffer, :mod:`.rows`): flat position -> minus this offset
         self.row_offsets: dict[Var, str] = {}
+        self.simd_flags: list[dict[int, str]] = []  # per enclosing `omp simd` loop: error id -> its flag
 
     # -- names and run-time integers ------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -159,6 +160,50 @@ class Ctx:
             self.scopes.pop()
             self.indent -= 1
             self.emit("}")
+
+    @contextmanager
+    def simd_block(self, header: str) -> Iterator[None]:
+        """``#pragma omp simd`` and a block ``header { ... }`` (a loop whose iterations are independent).
+
+        Run-time checks inside (:meth:`fail_unless`) set a flag that the loop reduces with ``|``, tested
+        after it: a branch to the error inside the loop would keep it from vectorising.
+
+        >>> ctx = Ctx()
+        >>> with ctx.simd_block("for (int64_t j = 0; j < n; j++)"):
+        ...     ctx.fail_unless("ok", ctx.error("index out of bounds"))
+        >>> for line in ctx.lines:
+        ...     print(line.strip())
+        int bad1 = 0;
+        #pragma omp simd reduction(|:bad1)
+        for (int64_t j = 0; j < n; j++) {
+        bad1 |= !ok;
+        }
+        if (bad1) PA_FAIL(1);
+        """
+        lines, at = self.lines, len(self.lines)
+        self.emit("#pragma omp simd")
+        flags: dict[int, str] = {}
+        self.simd_flags.append(flags)
+        try:
+            with self.block(header):
+                yield
+        finally:
+            self.simd_flags.pop()
+        if flags:
+            names = ", ".join(flags.values())
+            lines[at] += f" reduction(|:{names})"
+            indent = "    " * self.indent
+            lines[at:at] = [f"{indent}int {name} = 0;" for name in flags.values()]
+            for error, name in flags.items():
+                self.emit(f"if ({name}) PA_FAIL({error});")
+
+    def fail_unless(self, ok: str, error: int) -> None:
+        """Emit a run-time check: unless ``ok`` holds, the entry returns the error ``error``."""
+        if self.simd_flags:
+            flag = self.simd_flags[-1].setdefault(error, self.fresh("bad"))
+            self.emit(f"{flag} |= !{ok};")
+        else:
+            self.emit(f"if (!{ok}) PA_FAIL({error});")
 
     @contextmanager
     def capture(self) -> Iterator[list[str]]:

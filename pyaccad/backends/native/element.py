@@ -82,7 +82,7 @@ def _index(ctx: Ctx, stmt: Stmt) -> str:
     ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(idx, shape, strict=True)) or "1"
     error = ctx.error(f"index: reading an array of shape {array.shape} out of bounds\n  at {stmt.source}")
     flag = ctx.declare(BOOL, ok, "ok")
-    ctx.emit(f"if (!{flag}) PA_FAIL({error});")
+    ctx.fail_unless(flag, error)
     # `index` reads are manifest (fusion forces them): a guarded load, never an unconditional one
     value = f"{ctx.buffers[array]}[{Index(idx, shape).linear()}]"
     return ctx.declare(array.dtype, f"({flag} ? {value} : {c_literal(0, array.dtype)})")
@@ -173,7 +173,7 @@ def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(target, shape, strict=True)) or "1"
     flag = ctx.declare(BOOL, ok, "ok")
     error = ctx.error(f"backpermute: index out of bounds for an array of shape {x.shape}\n  at {stmt.source}")
-    ctx.emit(f"if (!{flag}) PA_FAIL({error});")
+    ctx.fail_unless(flag, error)
     result = ctx.fresh("g")
     ctx.emit(f"{CTYPE[x.dtype]} {result} = {c_literal(0, x.dtype)};")
     with ctx.block(f"if ({flag})"):

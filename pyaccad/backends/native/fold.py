@@ -136,8 +136,7 @@ def _reduce_lanes(ctx: Ctx, folds: list[_Fold], at: Callable[[str], Index], lo: 
     j = ctx.fresh("j")
     ctx.emit(f"int64_t {j} = {lo};")
     with ctx.block(f"for (; {j} + {LANES} <= {hi}; {j} += {LANES})"):
-        ctx.emit("#pragma omp simd")
-        with ctx.block(f"for (int64_t l = 0; l < {LANES}; l++)"):
+        with ctx.simd_block(f"for (int64_t l = 0; l < {LANES}; l++)"):
             idx = at(f"({j} + l)")
             for f, lane in zip(folds, lanes, strict=True):
                 ctx.emit(f"{lane}[l] = {f.combine(ctx, [f'{lane}[l]'], [elem(ctx, f.xs[0], idx)])[0]};")

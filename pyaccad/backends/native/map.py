@@ -60,12 +60,12 @@ def index_loop(
             )
         for i, n in zip(outer, shape[:-1], strict=True):
             ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
+        header = "for (int64_t j = j0; j < j1; j++)"
         with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
             row = Index(outer, shape[:-1]).linear() if outer else "0"
             ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
-            if simd:  # iterations are independent; the outlined OpenMP body loses `restrict`, this restores it
-                ctx.emit("#pragma omp simd")
-            with ctx.block("for (int64_t j = j0; j < j1; j++)"):
+            # iterations are independent; the outlined OpenMP body loses `restrict`, `omp simd` restores it
+            with ctx.simd_block(header) if simd else ctx.block(header):
                 ctx.emit("const int64_t f = base + j;")
                 body(Index([*outer, "j"], shape, "f"))
 

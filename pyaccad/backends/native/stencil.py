@@ -149,8 +149,8 @@ def _interior(ctx: Ctx, stmt: Stmt, outer: list[str], shape: list[str], radius: 
     starts = {ds: ctx.declare(INT64, f"{Index(m, shape[:-1]).linear()} * last", "w") for ds, m in rows.items() if m}
     with ctx.block("for (int64_t q = 0; q < nchunk; q++)"):
         ctx.emit(f"const int64_t jq = PA_MIN_I({lo} + q * {lanes}, vhi - {lanes});")
-        ctx.emit("#pragma omp simd")  # the outlined OpenMP body loses `restrict`: this restores vectorisation
-        with ctx.block(f"for (int64_t l = 0; l < {lanes}; l++)"):
+        # `omp simd`: the outlined OpenMP body loses `restrict`, this restores vectorisation
+        with ctx.simd_block(f"for (int64_t l = 0; l < {lanes}; l++)"):
             ctx.emit("const int64_t j = jq + l, f = base + j;")
             neighbours = []
             for offset in _offsets(radius):
