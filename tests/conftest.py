@@ -9,6 +9,11 @@ backend may compile.
 ``native`` and ``cuda`` when :func:`pyaccad.backends.get_backend` says they
 can run here). ``PYACCAD_TEST_BACKENDS=interp,native`` narrows the set.
 
+Test modules that draw data from a module-level ``RNG`` get it restarted for
+every test, seeded from the test's id (:func:`_reproducible_rng`): a test's
+data then does not depend on which tests ran before it in the same process,
+which pytest-xdist changes from run to run.
+
 Shared assertions live in ``tests/helpers.py`` (``from helpers import assert_close``):
 pytest puts this folder on ``sys.path`` because this file is here.
 """
@@ -17,7 +22,9 @@ from __future__ import annotations
 
 import os
 import warnings
+import zlib
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -53,3 +60,11 @@ def available_backends() -> list[str]:
 def backend(request: pytest.FixtureRequest) -> str:
     """The name of a backend to run programs on (see :func:`helpers.run_program`)."""
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _reproducible_rng(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module-level ``RNG`` restarted for this test, from its id (see the module docstring)."""
+    module = getattr(request, "module", None)
+    if isinstance(getattr(module, "RNG", None), np.random.Generator):
+        monkeypatch.setattr(module, "RNG", np.random.default_rng(zlib.crc32(request.node.nodeid.encode())))

@@ -164,7 +164,15 @@ def test_permute_collisions_and_ignore(dtype, n):
     def scatter_add(a):
         return acc.permute(lambda new, old: new + old, zeros, lambda i: acc.cond(i % 3 == 0, acc.IGNORE, (i % 7,)), a)
 
-    same(scatter_add, x)
+    if np.dtype(dtype).kind == "f":  # ~n/10 terms per target, summed in chunks: a float64 reference, and room
+        kept = np.arange(n) % 3 != 0  # for float32 rounding in proportion to the magnitudes summed
+        want = np.zeros(7)
+        np.add.at(want, (np.arange(n) % 7)[kept], x[kept].astype(np.float64))
+        got = acc.jit(scatter_add, backend="native")(x)
+        assert got.dtype == x.dtype
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * np.abs(x).sum() + 1e-12)
+    else:
+        same(scatter_add, x)
 
     def scatter_general(a):  # not commutative: the result depends on the (source) order of collisions
         return acc.permute(lambda new, old: old * 2 + new, zeros, lambda i: (i % 7,), a)
