@@ -240,9 +240,9 @@ def lambda_tangents(
 
 def _scale(term: Tan, partial: Atom, out: Atom) -> Tan:
     if isinstance(partial, Lit):
-        if partial.value == 1 and not partial.from_extents:
+        if partial.is_fixed(1):
             return term
-        if partial.value == -1 and not partial.from_extents:
+        if partial.is_fixed(-1):
             return op("neg", term)
         lit = Lit(partial.value, out.dtype, partial.from_extents)
         (partial,) = emit("broadcast_in_dim", (lit,), {"shape": out.shape, "dims": ()})

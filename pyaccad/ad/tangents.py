@@ -84,7 +84,7 @@ def tscale(t: Tan, coeff: Atom) -> Tan:
 
 
 def _is_one(a: Tan) -> bool:
-    return isinstance(a, Lit) and a.value == 1 and not a.from_extents  # a mean's N = 1 is not structural
+    return isinstance(a, Lit) and a.is_fixed(1)
 
 
 def tcast(t: Tan, type_: ArrayType) -> Tan:

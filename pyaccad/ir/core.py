@@ -69,6 +69,15 @@ class Lit:
     dtype: np.dtype
     from_extents: bool = False
 
+    def is_fixed(self, value: float | bool) -> bool:
+        """Whether this literal is ``value`` whatever the extents (equal, and not ``from_extents``).
+
+        >>> from pyaccad.ir import FLOAT32
+        >>> Lit(1.0, FLOAT32).is_fixed(1), Lit(1.0, FLOAT32, from_extents=True).is_fixed(1)
+        (True, False)
+        """
+        return not self.from_extents and self.value == value
+
     @property
     def type(self) -> ArrayType:
         return scalar_type(self.dtype)

@@ -106,18 +106,28 @@ def _kernel(group: list[Stmt], delayed: dict[Var, Stmt]) -> Kernel:
     kind = "map" if name in FUSIBLE else name
     fused: dict[Stmt, None] = {}
     for stmt in group:
-        _collect_fused(stmt, delayed, fused)
+        collect_fused(stmt, delayed, fused)
     bodies = {}
     if name in _CONTROL:
         bodies = {p: plan_program(group[0].params[p]) for p in group[0].prim.subprogram_params}
     return Kernel(kind, list(group), list(fused), bodies)
 
 
-def _collect_fused(stmt: Stmt, delayed: dict[Var, Stmt], fused: dict[Stmt, None]) -> None:
+def collect_fused(stmt: Stmt, delayed: dict[Var, Stmt], fused: dict[Stmt, None]) -> None:
+    """Add the delayed producers ``stmt`` reads, transitively, to ``fused`` (producers before consumers).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> plan = plan_program(trace(lambda x: (acc.exp(x) + 1.0).sum(), np.ones(3)).program)
+    >>> fused: dict = {}
+    >>> collect_fused(plan.kernels[0].roots[0], plan.delayed, fused)
+    >>> [s.prim.name for s in fused]
+    ['exp', 'broadcast_in_dim', 'add']
+    """
     for var in _reads(stmt):
         producer = delayed.get(var)
         if producer is not None and producer not in fused:
-            _collect_fused(producer, delayed, fused)
+            collect_fused(producer, delayed, fused)
             fused[producer] = None
 
 

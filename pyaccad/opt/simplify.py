@@ -61,11 +61,11 @@ Result = Sequence[Atom] | None
 def _known(rw: Rewriter, atom: Atom, value: float | bool) -> bool:
     """Whether every element of ``atom`` is known to equal ``value`` (numerically: 0 matches both signed zeros)."""
     lit = rw.splat(atom)
-    if lit is None or lit.from_extents:  # a value of this batch size only (Lit.from_extents)
+    if lit is None:
         return False
     if isinstance(value, bool):
         return lit.dtype == BOOL and lit.value is value
-    return lit.dtype != BOOL and lit.value == value
+    return lit.dtype != BOOL and lit.is_fixed(value)  # a mean's N = 1 is 1 at this batch size only
 
 
 def _defined_by(rw: Rewriter, atom: Atom, name: str) -> Stmt | None:

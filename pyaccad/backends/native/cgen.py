@@ -235,6 +235,15 @@ def product(exprs: list[str]) -> str:
     return "*".join(f"{e}" for e in exprs) if exprs else "((int64_t)1)"
 
 
+def in_bounds(indices: list[str], shape: list[str]) -> str:
+    """The C condition that every index lies in ``[0, extent)`` (one unsigned comparison each).
+
+    >>> in_bounds(["i", "j"], ["E[0]", "E[1]"]), in_bounds([], [])
+    ('(uint64_t)i < (uint64_t)E[0] && (uint64_t)j < (uint64_t)E[1]', '1')
+    """
+    return " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(indices, shape, strict=True)) or "1"
+
+
 def unravel(ctx: Ctx, flat: str, shape: list[str]) -> list[str]:
     """Declare the per-axis indices of row-major position ``flat`` in ``shape`` (unused ones are dead code)."""
     if len(shape) <= 1:

@@ -24,7 +24,7 @@ out of range. Non-zero float literals are read from ``E`` at run time (:meth:`.C
 
 from __future__ import annotations
 
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
+from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, in_bounds, unravel
 from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT32, FLOAT64, INT64, Atom, Lit, Program, Stmt, Var
 
 
@@ -79,7 +79,7 @@ def _index(ctx: Ctx, stmt: Stmt) -> str:
     assert isinstance(array, Var)
     shape = ctx.shape(array)
     idx = [atom(ctx, i) for i in indices]
-    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(idx, shape, strict=True)) or "1"
+    ok = in_bounds(idx, shape)
     error = ctx.error(f"index: reading an array of shape {array.shape} out of bounds\n  at {stmt.source}")
     flag = ctx.declare(BOOL, ok, "ok")
     ctx.fail_unless(flag, error)
@@ -170,7 +170,7 @@ def produce(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
 
 def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     shape = ctx.shape(x)
-    ok = " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(target, shape, strict=True)) or "1"
+    ok = in_bounds(target, shape)
     flag = ctx.declare(BOOL, ok, "ok")
     error = ctx.error(f"backpermute: index out of bounds for an array of shape {x.shape}\n  at {stmt.source}")
     ctx.fail_unless(flag, error)

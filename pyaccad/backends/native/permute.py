@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import BOOL, CTYPE, INT64, Ctx, Index, product, unravel
+from pyaccad.backends.native.cgen import BOOL, CTYPE, INT64, Ctx, Index, in_bounds, product, unravel
 from pyaccad.backends.native.element import call_lambda, elem
 from pyaccad.backends.native.fold import identity, monoid_of
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
@@ -80,7 +80,7 @@ def _scatter_one(ctx: Ctx, stmt: Stmt, idx: Index, update: Update) -> None:
     out_shape = ctx.shape(out)
     error = ctx.error(f"permute: target index out of bounds for an array of shape {out.shape}\n  at {stmt.source}")
     keep, *target = call_lambda(ctx, stmt.params["index"], idx.multi)
-    ok = " && ".join(f"(uint64_t){j} < (uint64_t){n}" for j, n in zip(target, out_shape, strict=True)) or "1"
+    ok = in_bounds(target, out_shape)
     with ctx.block(f"if ({keep})"):
         flag = ctx.declare(BOOL, ok, "ok")
         ctx.emit(f"if (!{flag}) PA_FAIL({error});")

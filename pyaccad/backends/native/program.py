@@ -105,17 +105,8 @@ class _Generator:
         n = 0
         while n < len(kernels):
             if n in groups:  # kernels sharing one loop over rows
-                group, n = groups[n], groups[n].end
-                for var in group.materialised:
-                    del ctx.delayed[var]
-                for var in group.row_local:  # a thread's row buffer, declared by the group's loop
-                    ctx.buffers[var] = ctx.fresh("t")
-                for var in [v for k in group.kernels for v in k.outs if v not in ctx.buffers]:
-                    self.scratch(var)
-                self.emit_group(group.kernels, group.row_local)
-                for var in group.row_local:  # later kernels compute it again: it is delayed there
-                    ctx.delayed[var] = plan.delayed[var]
-                    del ctx.buffers[var]
+                self.emit_group(ctx, plan, groups[n])
+                n = groups[n].end
                 ctx.emit("if (err) goto done;")
                 self.mark_unit_break(ctx)
                 continue
@@ -149,8 +140,19 @@ class _Generator:
         self.ctx.emit(f"/* {title} */")
         self.timed(title, lambda: self.emit_skeleton(kernel, epilogue))
 
-    def emit_group(self, group: list[Kernel], row_local: list[Var]) -> None:
-        self.timed(f"row loop of {len(group)} kernels", lambda: rows.emit_group(self.ctx, group, row_local))
+    def emit_group(self, ctx: Ctx, plan: Plan, group: rows.RowGroup) -> None:
+        """A row group: its materialised values become buffers (a thread's row buffer where they are short)."""
+        for var in group.materialised:
+            del ctx.delayed[var]
+        for var in group.row_local:  # declared by the group's loop
+            ctx.buffers[var] = ctx.fresh("t")
+        for var in [v for k in group.kernels for v in k.outs if v not in ctx.buffers]:
+            self.scratch(var)
+        title = f"row loop of {len(group.kernels)} kernels"
+        self.timed(title, lambda: rows.emit_group(ctx, group.kernels, group.row_local))
+        for var in group.row_local:  # later kernels compute it again: it is delayed there
+            ctx.delayed[var] = plan.delayed[var]
+            del ctx.buffers[var]
 
     def timed(self, title: str, emit: Callable[[], None]) -> None:
         """``emit()``; with ``$PYACCAD_NATIVE_PROFILE`` (a different library), also print its time to stderr."""

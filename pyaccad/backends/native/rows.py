@@ -57,7 +57,7 @@ from pyaccad.backends.native.element import align_axes
 from pyaccad.backends.native.fold import fold_rows
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, write_elements
 from pyaccad.ir import BOOL, ELEMENTWISE, Atom, Stmt, Var
-from pyaccad.opt.fusion import element_cost
+from pyaccad.opt.fusion import collect_fused, element_cost
 from pyaccad.opt.kernels import Kernel, Plan
 
 ROW_BUFFER_MAX = 1 << 13
@@ -153,15 +153,19 @@ def _materialise_shared(group: list[Kernel], end: int, rows: int | None, delayed
     ]
     if not shared:
         return RowGroup(end, group, [])
-    outs = {v for s in shared for v in s.outs}
+    outs = [v for s in shared for v in s.outs]  # in plan order: the generated source must not vary
     still_delayed = {v: s for v, s in delayed.items() if v not in outs}
     kernels: list[Kernel] = []
+    placed: set[Stmt] = set()
     for kernel in group:
-        for stmt in [s for s in kernel.fused if s in shared and s.outs[0] not in {v for k in kernels for v in k.outs}]:
-            kernels.append(Kernel("map", [stmt], [s for s in kernel.fused if s not in shared]))
+        for stmt in [s for s in kernel.fused if s in shared and s not in placed]:
+            fused: dict[Stmt, None] = {}
+            collect_fused(stmt, still_delayed, fused)
+            kernels.append(Kernel("map", [stmt], list(fused)))
+            placed.add(stmt)
         kernels.append(kernel)
     if all(_joins(kernels[:n], kernels[n], rows, still_delayed) for n in range(1, len(kernels))):
-        return RowGroup(end, kernels, sorted(outs, key=str))
+        return RowGroup(end, kernels, outs)
     return RowGroup(end, group, [])
 
 
