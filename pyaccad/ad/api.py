@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyaccad.ad import (  # noqa: F401  (importing the rule modules fills the tables)
+    custom_rules,
+    remat,
     rules_collective,
     rules_control,
     rules_elementwise,
@@ -107,7 +109,8 @@ def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any])
     if t_tree != in_tree:
         fail(ShapeError, f"jvp: tangents have structure {t_tree}, primals {in_tree}")
     tans: list[Tan] = [
-        _matching(t, a, "jvp") if differentiable(a.type) else Zero(a.type) for a, t in zip(atoms, t_leaves, strict=True)
+        tangent_like(t, a, "jvp") if differentiable(a.type) else Zero(a.type)
+        for a, t in zip(atoms, t_leaves, strict=True)
     ]
     outs, outs_tan = jvp_atoms(program, atoms, tans)
     return unflatten(out_tree, _values(outs)), unflatten(out_tree, _values([instantiate(t) for t in outs_tan]))
@@ -189,14 +192,14 @@ def _linearize(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Line
         t_leaves, _ = flatten(tuple(tangents))
         if len(t_leaves) != len(atoms):
             fail(ShapeError, f"linearize: f_jvp got {len(t_leaves)} tangent arrays, expected {len(atoms)}")
-        tans = [_matching(t_leaves[i], atoms[i], "f_jvp") for i in lin.diff_inputs]
+        tans = [tangent_like(t_leaves[i], atoms[i], "f_jvp") for i in lin.diff_inputs]
         outs_tan = jvp_atoms(linear, tans, [Zero(t.type) for t in tans])[0]
         return unflatten(out_tree, _values(outs_tan))
 
     return unflatten(out_tree, _values(lin.outs)), LinearFunction(lin.linear, f_jvp)
 
 
-def _matching(x: Any, like: Atom, what: str) -> Atom:
+def tangent_like(x: Any, like: Atom, what: str) -> Atom:
     """``x`` as a (co)tangent for the value ``like``: same shape, converted to its float dtype.
 
     A Python number stands for an array of ``like``'s type filled with it."""
@@ -218,7 +221,7 @@ def _vjp(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
         ct_leaves, _ = flatten(cts[0] if len(cts) == 1 else tuple(cts))
         if len(ct_leaves) != len(lin.outs):
             fail(ShapeError, f"vjp: {len(ct_leaves)} cotangent arrays for {len(lin.outs)} outputs ({out_tree})")
-        ct_atoms = [_matching(c, o, "pullback") for c, o in zip(ct_leaves, lin.outs, strict=True)]
+        ct_atoms = [tangent_like(c, o, "pullback") for c, o in zip(ct_leaves, lin.outs, strict=True)]
         in_cts = transpose_into(linear, ct_atoms)
         by_input = dict(zip(lin.diff_inputs, in_cts, strict=True))
         result = [instantiate(by_input.get(i, Zero(a.type))) for i, a in enumerate(atoms)]

@@ -60,7 +60,7 @@ def _index(
     return emit(prim, (array, *lane_index(ctx.lane, indices, bdims[0]))), [None]
 
 
-def _batch_body(
+def batch_body(
     ctx: BatchContext, body: Program, in_bdims: Sequence[BDim], out_bdims: Sequence[BDim] | None = None
 ) -> tuple[Program, list[BDim]]:
     """``body`` (an array-level program) batched as a nested program; batched values enter and leave at axis 0.
@@ -98,8 +98,8 @@ def _cond(
     (pred,), (pred_bdim,) = args, bdims
     then_, else_ = params["then_"], params["else_"]
     if pred_bdim is None:
-        joint = _either(_batch_body(ctx, then_, [])[1], _batch_body(ctx, else_, [])[1])
-        branches = {"then_": _batch_body(ctx, then_, [], joint)[0], "else_": _batch_body(ctx, else_, [], joint)[0]}
+        joint = _either(batch_body(ctx, then_, [])[1], batch_body(ctx, else_, [])[1])
+        branches = {"then_": batch_body(ctx, then_, [], joint)[0], "else_": batch_body(ctx, else_, [], joint)[0]}
         return emit(prim, (pred,), branches), joint
     # A predicate per example: evaluate both branches, choose element by element.
     t_outs, t_bdims = batch_into(BatchContext(ctx.size, ctx), then_, [], [])
@@ -119,14 +119,14 @@ def _while(
     cond, body = params["cond"], params["body"]
     state = _either(bdims)
     while True:  # a fixed point: at most one round per state component
-        grown = _either(state, _batch_body(ctx, body, state)[1])
+        grown = _either(state, batch_body(ctx, body, state)[1])
         if grown == state:
             break
         state = grown
-    cond_prog, (pred_bdim,) = _batch_body(ctx, cond, state)
+    cond_prog, (pred_bdim,) = batch_body(ctx, cond, state)
     if pred_bdim is None:
         init = [a if s is None else at_axis(ctx, a, b, 0) for a, b, s in zip(args, bdims, state, strict=True)]
-        new = {"cond": cond_prog, "body": _batch_body(ctx, body, state, state)[0]}
+        new = {"cond": cond_prog, "body": batch_body(ctx, body, state, state)[0]}
         return emit(prim, init, new), state
     # Lanes finish at different times: run while any continues, freezing the finished ones.
     state = [0] * len(args)

@@ -5,7 +5,8 @@
 - ``mode="rev"`` pulls every vector of the output's basis back through the
   ``vjp`` pullback at once: one row per output element.
 - ``mode="auto"`` picks forward when the inputs are no larger than the
-  outputs (a tall Jacobian), reverse otherwise, as JAX's advice goes.
+  outputs (a tall Jacobian), reverse otherwise, as JAX's advice goes; reverse
+  too when ``f`` calls a ``custom_vjp``, which defines no forward mode.
 - ``hessian(f)`` is forward-over-reverse, ``jacobian(grad(f), mode="fwd")``;
   ``hessian_product(f)(x, v)`` is ``jvp`` of ``grad(f)`` at ``x`` in direction
   ``v``: the product ``H(x) v`` without forming ``H``.
@@ -29,12 +30,14 @@ from math import prod
 from typing import Any
 
 from pyaccad.ad.api import staged
+from pyaccad.ad.custom_rules import has_forward_mode
 from pyaccad.ad.vmap import vmap
 from pyaccad.errors import Error, NotDifferentiable
 from pyaccad.frontend import combinators, shapes
 from pyaccad.frontend.operators import cast
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
 from pyaccad.frontend.tracing import Value, fail, to_value, trace_program
+from pyaccad.ir import Program
 from pyaccad.ir.types import is_float
 
 MODES = ("fwd", "rev", "auto")
@@ -96,7 +99,9 @@ def _jacobian(f: Callable[..., Any], nums: tuple[int, ...], single: bool, mode: 
     inputs = {i: _inputs(args, i) for i in nums}  # argnum -> (its leaves as values, its pytree structure)
     if mode == "auto":
         size = sum(x.size for i in nums for x in inputs[i][0])
-        mode = "fwd" if size <= _output_size(f, args) else "rev"
+        program = _traced_aside(f, args)
+        out_size = sum(prod(t.shape) for t in program.output_types)
+        mode = "fwd" if size <= out_size and has_forward_mode(program) else "rev"
     block = _forward if mode == "fwd" else _reverse
     per_arg = []  # per argnum, per output leaf: the blocks, shaped like the argument
     for i in nums:
@@ -123,12 +128,11 @@ def _inputs(args: list[Any], i: int) -> tuple[list[Value], TreeDef]:
     return values, tree
 
 
-def _output_size(f: Callable[..., Any], args: list[Any]) -> int:
-    """The number of elements ``f`` returns (traced aside: nothing is added to the current program)."""
+def _traced_aside(f: Callable[..., Any], args: list[Any]) -> Program:
+    """``f`` at ``args``, traced aside: nothing is added to the current program."""
     leaves, tree = flatten(tuple(args))
     types = [to_value(x, "jacobian").var.type for x in leaves]
-    program, _ = trace_program(lambda *xs: f(*unflatten(tree, list(xs))), types)
-    return sum(prod(t.shape) for t in program.output_types)
+    return trace_program(lambda *xs: f(*unflatten(tree, list(xs))), types)[0]
 
 
 def _with_leaf(f: Callable[..., Any], args: list[Any], i: int, j: int) -> Callable[[Any], Any]:

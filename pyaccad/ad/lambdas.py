@@ -43,13 +43,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pyaccad.ad.custom import guarded_cond
+from pyaccad.ad.custom_rules import emit_rule
 from pyaccad.ad.emitters import op
 from pyaccad.ad.jvp import Env, jvp_stmts
 from pyaccad.ad.loop_reads import LoopReads
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tscale, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Var, scalar_type
+from pyaccad.ir.rewrite import abstract
 
 
 @dataclass
@@ -128,9 +129,9 @@ def loop_tangents(
 ) -> list[Atom]:
     """Emit the collective of :func:`loop_tangent_lambda`; return the tangents of ``lam``'s results it gives.
 
-    It sits in a guarded ``cond`` (:mod:`pyaccad.ad.custom`) whose ``custom`` rule transposes it
-    (:class:`~pyaccad.ad.loop_reads.LoopReads`); the ``cond`` names what that rule needs: the free
-    variables of ``lam``, the operands of the collective and the tangents of the ``looped`` arrays.
+    It is the body of a ``custom_rule`` (:mod:`pyaccad.ad.custom_rules`) whose rule transposes it
+    (:class:`~pyaccad.ad.loop_reads.LoopReads`); the statement's arguments are what that rule needs:
+    the free variables of ``lam``, the operands of the collective and the tangents of the ``looped`` arrays.
     """
     loop_lam = loop_tangent_lambda(lam, env, looped)
     then_, _ = trace_program(lambda: [value_of(t) for t in run(loop_lam)], [], "array")
@@ -139,7 +140,8 @@ def loop_tangents(
     positions = [lam.free_vars.index(a) for a in looped]
     rule = LoopReads(lam, collective.prim.name, params, len(collective.args), positions)
     refs = [env.primal(v) for v in lam.free_vars] + list(collective.args)
-    return list(guarded_cond(then_, rule, refs + [instantiate(env.tangent(a)) for a in looped]))
+    refs += [instantiate(env.tangent(a)) for a in looped]
+    return list(emit_rule(rule, abstract(then_, refs), refs))
 
 
 def partials_lambda(lam: Program, env: Env, sources: list[Source]) -> Program:

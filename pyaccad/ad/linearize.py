@@ -8,12 +8,13 @@ emitted into the current trace at once; every other statement is *linear*
 ``L(x_tan) -> y_tan`` whose free variables are the primal values it needs
 (the residuals). ``vjp`` transposes ``L``.
 
-The ``cond``/``while`` statements of forward mode compute primal and tangent
-values together. Their primal results are needed by the rest of the primal
-part, so a primal copy restricted to those results (dead code removed from
-its branches or body) goes to the primal part; the whole statement, with its
-primal results renamed away, goes to the linear part, where its transpose
-recomputes what it needs (:mod:`pyaccad.ad.transpose_control`, :mod:`pyaccad.ad.transpose_loop`).
+The ``cond``/``while``/``remat`` statements of forward mode compute primal and
+tangent values together. Their primal results are needed by the rest of the
+primal part, so a primal copy restricted to those results (dead code removed
+from its branches or body) goes to the primal part; the whole statement, with
+its primal results renamed away, goes to the linear part, where its transpose
+recomputes what it needs (:mod:`pyaccad.ad.transpose_control`,
+:mod:`pyaccad.ad.transpose_loop`, :mod:`pyaccad.ad.remat`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend.tracing import trace_program
@@ -116,7 +117,7 @@ def depends(stmt: Stmt, linear: set[Var]) -> bool:
 def project(stmts: Sequence[Stmt], linear: set[Var]) -> list[Stmt]:
     """The statements that compute what does not depend on ``linear`` (updated with what does).
 
-    A forward-mode ``cond``/``while`` with some results free of tangents is
+    A forward-mode ``cond``/``while``/``remat`` with some results free of tangents is
     replaced by its primal copy; every other statement is kept or dropped whole.
     """
     kept: list[Stmt] = []
@@ -132,7 +133,7 @@ def project(stmts: Sequence[Stmt], linear: set[Var]) -> list[Stmt]:
 
 
 def _is_control(stmt: Stmt) -> bool:
-    return stmt.prim.name in ("cond", "while") and "custom" not in stmt.params
+    return stmt.prim.name in ("cond", "while", "remat")
 
 
 def linear_outputs(program: Program, linear: set[Var]) -> list[bool]:
@@ -143,10 +144,14 @@ def linear_outputs(program: Program, linear: set[Var]) -> list[bool]:
 
 
 def primal_outputs(stmt: Stmt, linear: set[Var]) -> list[int]:
-    """The results of a forward-mode ``cond``/``while`` that do not depend on tangents."""
+    """The results of a forward-mode ``cond``/``while``/``remat`` that do not depend on tangents."""
     if stmt.prim.name == "cond":
         flags = [linear_outputs(stmt.params[b], linear) for b in ("then_", "else_")]
         return [j for j in range(len(stmt.outs)) if not (flags[0][j] or flags[1][j])]
+    if stmt.prim.name == "remat":
+        body = stmt.params["body"]
+        flags = linear_outputs(body, linear | {body.inputs[j] for j in _linear_args(stmt, linear)})
+        return [j for j in range(len(stmt.outs)) if not flags[j]]
     body = stmt.params["body"]
     primal = {j for j, a in enumerate(stmt.args) if not (isinstance(a, Var) and a in linear)}
     while True:
@@ -164,6 +169,13 @@ def primal_copy(stmt: Stmt, keep: list[int], linear: set[Var]) -> Stmt:
     if stmt.prim.name == "cond":
         params = {**stmt.params, **{b: restrict(stmt.params[b], keep, linear) for b in ("then_", "else_")}}
         return Stmt(stmt.prim, stmt.args, params, outs, stmt.source)
+    if stmt.prim.name == "remat":  # the primal arguments only
+        body = stmt.params["body"]
+        dropped = _linear_args(stmt, linear)
+        primal = [j for j in range(len(stmt.args)) if j not in dropped]
+        inputs = [body.inputs[j] for j in primal]
+        new_body = restrict(body, keep, linear | {body.inputs[j] for j in dropped}, inputs)
+        return Stmt(stmt.prim, tuple(stmt.args[j] for j in primal), {"body": new_body}, outs, stmt.source)
     cond, body = stmt.params["cond"], stmt.params["body"]
     dropped = {v for j, v in enumerate(body.inputs) if j not in keep}
     dropped |= {v for j, v in enumerate(cond.inputs) if j not in keep}
@@ -171,6 +183,10 @@ def primal_copy(stmt: Stmt, keep: list[int], linear: set[Var]) -> Stmt:
     new_cond = restrict(cond, [0], linear | dropped, [cond.inputs[j] for j in keep])
     args = tuple(stmt.args[j] for j in keep)
     return Stmt(stmt.prim, args, {**stmt.params, "cond": new_cond, "body": new_body}, outs, stmt.source)
+
+
+def _linear_args(stmt: Stmt, linear: set[Var]) -> list[int]:
+    return [j for j, a in enumerate(stmt.args) if isinstance(a, Var) and a in linear]
 
 
 def restrict(program: Program, keep: list[int], linear: set[Var], inputs: Sequence[Var] | None = None) -> Program:

@@ -2,9 +2,9 @@
 
 Forward mode gives the tangent due to such arrays from a second collective
 that reruns the lambda carrying tangents
-(:func:`pyaccad.ad.lambdas.loop_tangent_lambda`). That collective is held in
-a guarded ``cond`` whose ``custom`` rule is a :class:`LoopReads`
-(:mod:`pyaccad.ad.custom`), and this module is its transpose: the cotangent
+(:func:`pyaccad.ad.lambdas.loop_tangent_lambda`). That collective is the
+body of a ``custom_rule`` whose rule is a :class:`LoopReads`
+(:mod:`pyaccad.ad.custom_rules`), and this module is its transpose: the cotangent
 of ``a`` is ``Σ_lanes Σ_reads c·e_idx``, each read weighted by the adjoint of
 the value it gave. The adjoints of the lambda's values are arrays over the
 lanes, pulled back through the lambda statement by statement, last first:
@@ -50,7 +50,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pyaccad.ad.custom import guarded_refs
+from pyaccad.ad.batching import BatchContext, BDim, batch_into
+from pyaccad.ad.custom_rules import CustomRule, jvp_of_body
 from pyaccad.ad.emitters import counted_loop, lit, op
 from pyaccad.ad.jvp import Env
 from pyaccad.ad.lane_steps import (
@@ -70,12 +71,13 @@ from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_
 from pyaccad.ir.rewrite import substitute
 
 
-class LoopReads:
-    """The ``custom`` rule of a loop tangent: its transpose (see the module doc).
+class LoopReads(CustomRule):
+    """The rule of a loop tangent's ``custom_rule``: its transpose (see the module doc).
 
-    The guarded ``cond`` names, in order, the free variables of ``lam``, the operands of the
+    The statement's arguments are, in order, the free variables of ``lam``, the operands of the
     collective (``prim`` with ``params``) and the tangents of the looped arrays, which are the free
-    variables of ``lam`` at positions ``looped``. Forward mode differentiates the ``cond``'s branch.
+    variables of ``lam`` at positions ``looped``. Its body (the collective) is its forward meaning:
+    forward mode differentiates it, and batching batches it (the rule is not needed past them).
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
@@ -83,16 +85,24 @@ class LoopReads:
     >>> body = lambda x: lambda s: (s[0] * x[s[1]], s[1] + 1)
     >>> f = lambda x: acc.map(lambda v: acc.while_(lambda s: s[1] < 1, body(x), (v, np.int64(0)))[0], x)
     >>> jvp = trace(lambda x, t: ad.jvp(f, (x,), (t,))[1], np.ones(2), np.ones(2)).program
-    >>> [s.params["custom"] for s in jvp.stmts if "custom" in s.params]
+    >>> [s.params["rule"] for s in jvp.stmts if s.prim.name == "custom_rule"]
     [loop_reads(map)]
     """
 
     def __init__(self, lam: Program, prim: str, params: Mapping[str, Any], n_args: int, looped: list[int]) -> None:
         self.lam, self.prim, self.params, self.n_args, self.looped = lam, prim, dict(params), n_args, looped
 
+    def jvp(self, stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]) -> tuple[Sequence[Atom], list[Tan]]:
+        return jvp_of_body(stmt, env, args, args_tan)
+
+    def batch(
+        self, ctx: BatchContext, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+    ) -> tuple[Sequence[Atom], Sequence[BDim]]:
+        return batch_into(BatchContext(ctx.size, ctx), params["body"], args, bdims)
+
     def transpose(self, stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         n_free = len(self.lam.free_vars)
-        refs = guarded_refs(stmt, n_free + self.n_args + len(self.looped))
+        refs = stmt.args
         free, args, tans = refs[:n_free], refs[n_free : n_free + self.n_args], refs[n_free + self.n_args :]
         lam = substitute(self.lam, dict(zip(self.lam.free_vars, free, strict=True)))
         arrays = [free[p] for p in self.looped]

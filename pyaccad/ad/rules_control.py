@@ -17,9 +17,6 @@ primal copy for the results the rest of the program needs, and
 in a branch is returned by the ``cond`` (0 from the other branch) so that
 the lambda rules can hoist it.
 
-A ``cond`` carrying a ``custom`` parameter is a user-defined derivative
-(:mod:`pyaccad.ad.custom`): its rule comes from that object.
-
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.awhile(lambda s: s[1] < 3, lambda s: (s[0] * s[0], s[1] + 1), (x, np.int64(0)))[0]
@@ -62,9 +59,6 @@ def _traced_branch(branch: Program, env: Env, scalar: bool) -> tuple[Program, li
 
 @register("cond")
 def _cond_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
-    custom = stmt.params.get("custom")
-    if hasattr(custom, "jvp"):
-        return custom.jvp(stmt, env, args)
     scalar = in_scalar_scope()
     n = len(stmt.outs)
     traced = [_traced_branch(stmt.params[name], env, scalar) for name in ("then_", "else_")]

@@ -56,9 +56,6 @@ def transpose_body(
 
 @register("cond")
 def _cond_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    custom = stmt.params.get("custom")
-    if custom is not None:
-        return custom.transpose(stmt, linear, cts)
     free = linear_free(stmt, linear)
     if not free:
         return []

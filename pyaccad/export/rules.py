@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from pyaccad.errors import NotDifferentiable, with_location
 from pyaccad.export import structural
 from pyaccad.export.haskell import Printer
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
@@ -312,5 +313,22 @@ def _index(p: Printer, stmt: Stmt, array_level: bool) -> str:
     return f"{p.names[array]} ! I{len(indices)} " + " ".join(paren(p.exp(i, operand_with_var=True)) for i in indices)
 
 
-RULES.update({"cond": _cond, "while": _while, "index": _index})
+def _body(p: Printer, stmt: Stmt, array_level: bool) -> str:
+    """``custom_rule``/``remat``: their body, its inputs naming the arguments (what the optimiser splices in)."""
+    error = stmt.params["rule"].forward_error if stmt.prim.name == "custom_rule" else None
+    if error is not None:
+        raise NotDifferentiable(with_location(error, stmt.source))
+    body = stmt.params["body"]
+    for var, arg in zip(body.inputs, stmt.args, strict=True):
+        if isinstance(arg, Lit) or arg in p.inlined:
+            p.inlined[var] = p.exp(arg)
+        else:
+            p.names[var] = p.names[arg]
+            if arg in p.array_level:
+                p.array_level.add(var)
+    lines = p.body(body, array_level)
+    return lines[0] if len(lines) == 1 else "\n" + "\n".join(lines)  # a let block keeps its own layout
+
+
+RULES.update({"cond": _cond, "while": _while, "index": _index, "custom_rule": _body, "remat": _body})
 RULES.update(structural.RULES)

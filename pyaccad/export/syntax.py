@@ -160,11 +160,15 @@ def let_block(bindings: Sequence[str], body: Sequence[str]) -> list[str]:
 def hang(prefix: str, text: str) -> list[str]:
     """``prefix`` + ``text``, with continuation lines indented past the prefix's start.
 
+    A ``text`` starting with a line break starts under the prefix (a ``let`` block keeps its layout).
+
     >>> hang("a = ", "f x" + chr(10) + "  y")
     ['a = f x', '      y']
+    >>> hang("a = ", chr(10) + "let b = 1" + chr(10) + "in  b")
+    ['a =', '    let b = 1', '    in  b']
     """
     first, *rest = text.split("\n")
-    return [prefix + first] + ["    " + line for line in rest]
+    return [(prefix + first).rstrip()] + ["    " + line for line in rest]
 
 
 def signature_type(types: Sequence[ArrayType]) -> str:

@@ -101,3 +101,26 @@ def _unflatten(treedef: TreeDef, it: Any) -> Any:
     if treedef.kind == "namedtuple":
         return treedef.keys[0](*children)
     return dict(zip(treedef.keys, children, strict=True))
+
+
+def flatten_up_to(tree: TreeDef, value: Any) -> list[Any]:
+    """The leaves of ``value`` taken along the structure ``tree``, a ``None`` in ``value`` standing for a
+    whole subtree (each of its leaves given as None), as JAX's cotangents may; ValueError on another mismatch.
+
+    >>> _, tree = flatten(({"a": 1, "b": (2, 3)}, 4))
+    >>> flatten_up_to(tree, ({"a": 10, "b": None}, 40))
+    [10, None, None, 40]
+    """
+    if value is None:
+        return [None] * tree.num_leaves
+    if tree.kind == "leaf":
+        return [value]
+    if tree.kind == "dict":
+        if not isinstance(value, dict) or tuple(sorted(value)) != tree.keys:
+            raise ValueError(f"expected a dict with keys {list(tree.keys)}, got {value!r}")
+        parts = [value[k] for k in tree.keys]
+    else:
+        if not isinstance(value, (tuple, list)) or len(value) != len(tree.children):
+            raise ValueError(f"expected {tree}, got {value!r}")
+        parts = list(value)
+    return [leaf for child, part in zip(tree.children, parts, strict=True) for leaf in flatten_up_to(child, part)]

@@ -73,3 +73,17 @@ def inline(
     local.update(zip(program.inputs, args, strict=True))
     out.extend(substitute_stmt(s, local) for s in program.stmts)
     return tuple(rename_atom(a, local) for a in program.outputs)
+
+
+def abstract(program: Program, refs: Sequence[Atom]) -> Program:
+    """The input-free ``program`` as a function of ``refs``: new inputs take the place of their free uses.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64, PRIMITIVES
+    >>> x, y = Var(ArrayType(FLOAT64, ())), Var(ArrayType(FLOAT64, ()))
+    >>> body = abstract(Program((), (Stmt(PRIMITIVES["neg"], (x,), {}, (y,)),), (y,)), [x])
+    >>> body.free_vars, body.stmts[0].args == body.inputs
+    ((), True)
+    """
+    inputs = tuple(Var(r.type, r.hint if isinstance(r, Var) else "") for r in refs)
+    renamed = substitute(program, {r: v for r, v in zip(refs, inputs, strict=True) if isinstance(r, Var)})
+    return Program(inputs, renamed.stmts, renamed.outputs)

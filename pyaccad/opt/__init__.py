@@ -1,9 +1,12 @@
 """The optimiser stage: IR → IR passes run before a backend sees a program.
 
-``optimize(program, backend)`` is the pipeline a backend gets: the named
+``optimize(program, backend)`` is the pipeline a backend gets: ``custom_rule``
+bodies spliced in (derivative rules have done their work), then the named
 passes of :data:`PASSES` (constant folding, algebraic simplification, CSE,
 DCE), repeated until the program stops changing (at most
-:data:`MAX_ROUNDS` rounds), since each pass exposes work for the others.
+:data:`MAX_ROUNDS` rounds), since each pass exposes work for the others, and
+last ``remat`` bodies spliced in (:mod:`pyaccad.opt.inline_rules`: after the
+last CSE, so a checkpoint's recomputation is never merged with stored values).
 Every pass keeps :func:`pyaccad.ir.verify` green and results identical to the
 input program under ``interp``. Fusion is not here: the backends that fuse
 (``native``, ``cuda``) apply :mod:`pyaccad.opt.fusion` to this pipeline's
@@ -33,6 +36,7 @@ from pyaccad.ir import Program, pprint
 from pyaccad.opt.constant_fold import constant_fold
 from pyaccad.opt.cse import cse, program_key
 from pyaccad.opt.dce import dce
+from pyaccad.opt.inline_rules import inline_custom_rules, inline_remat
 from pyaccad.opt.simplify import simplify
 
 Pass = Callable[[Program], Program]
@@ -55,10 +59,12 @@ def stages(program: Program) -> list[tuple[str, Program]]:
     >>> import numpy as np
     >>> from pyaccad.frontend import trace
     >>> prog = trace(lambda x: -(-x), np.ones(2)).program
-    >>> [(name, len(p.stmts)) for name, p in stages(prog)][:5]
-    [('input', 2), ('constant_fold', 2), ('simplify', 1), ('cse', 1), ('dce', 0)]
+    >>> [(name, len(p.stmts)) for name, p in stages(prog)][:6]
+    [('input', 2), ('custom_rules', 2), ('constant_fold', 2), ('simplify', 1), ('cse', 1), ('dce', 0)]
     """
     history = [("input", program)]
+    program = inline_custom_rules(program)
+    history.append(("custom_rules", program))
     before = program_key(program)
     for _ in range(MAX_ROUNDS):
         for name, run in PASSES:
@@ -68,6 +74,7 @@ def stages(program: Program) -> list[tuple[str, Program]]:
         if after == before:
             break
         before = after
+    history.append(("remat", inline_remat(program)))
     return history
 
 

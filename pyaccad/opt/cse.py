@@ -12,7 +12,8 @@ bytes, so constants with different values are never merged.
 
 Scopes nest: a statement inside a lambda or a loop body may reuse a result
 computed in an enclosing scope (lexical scoping makes it visible there), but
-never one computed in a sibling scope.
+never one computed in a sibling scope. The body of a ``remat`` reuses nothing
+from outside: it is there to recompute (``ad.checkpoint``).
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -102,7 +103,7 @@ class _Eliminator:
             params = dict(stmt.params)
             for name in stmt.prim.subprogram_params:
                 if params.get(name) is not None:
-                    params[name] = self.program(params[name], seen)
+                    params[name] = self.program(params[name], {} if stmt.prim.name == "remat" else seen)
             args = tuple(rename_atom(a, self.env) for a in stmt.args)
             new = Stmt(stmt.prim, args, params, stmt.outs, stmt.source)
             key = stmt_key(new)

@@ -8,7 +8,7 @@ removed. Statements with several results are trimmed to the results used:
   drops arrays its lambda no longer reads;
 * a tuple ``fold``/``scan`` drops a component when no other component's
   combination reads it;
-* ``cond`` drops the unused results of both branches;
+* ``cond`` drops the unused results of both branches, ``remat`` those of its body;
 * a ``while`` keeps the loop state the condition reads, the used results, and
   — transitively — whatever the body needs to compute those (a counter that
   only the condition reads stays; an accumulator no one reads goes).
@@ -75,6 +75,8 @@ def _trim(stmt: Stmt, used: Sequence[bool]) -> Stmt:
         return _trim_fold(stmt, keep)
     if name == "cond":
         return _with(stmt, keep, then_=prune(stmt.params["then_"], keep), else_=prune(stmt.params["else_"], keep))
+    if name == "remat":
+        return _with(stmt, keep, body=prune(stmt.params["body"], keep))
     if name == "while":
         return _trim_while(stmt, keep)
     subs = {n: prune(stmt.params[n]) for n in stmt.prim.subprogram_params if stmt.params.get(n) is not None}

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from pyaccad.ir import ELEMENTWISE, Atom, Program, Stmt, Var
+from pyaccad.opt.inline_rules import inline_bodies
 from pyaccad.opt.kernels import Kernel, Plan
 
 _INDEX_MAPS = {"broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "pad", "concatenate"}
@@ -54,6 +55,7 @@ _FORCES_OPERANDS = {"stencil"} | _CONTROL
 
 def plan_program(program: Program) -> Plan:
     """Fuse ``program`` into kernels (see the module docstring)."""
+    program = inline_bodies(program)  # normally done by optimize; a program handed over unoptimised too
     stmts = _live_stmts(_folds_through_transposes(program))
     pos = {s: n for n, s in enumerate(stmts)}
     producer = {v: s for s in stmts for v in s.outs}

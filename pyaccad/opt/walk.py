@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.ir import PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
-from pyaccad.ir.rewrite import rename_atom
+from pyaccad.ir.rewrite import inline, rename_atom
 
 Rule = Callable[["Rewriter", Stmt, bool], "Sequence[Atom] | None"]
 """``rule(rewriter, stmt, scalar)``: replacement atoms for ``stmt.outs``, or None to keep the statement."""
@@ -133,10 +133,13 @@ class Rewriter:
         (var,) = self.emit("broadcast_in_dim", (lit,), {"shape": tuple(shape), "dims": ()}, scalar, source)
         return var
 
-    def splice(self, program: Program) -> tuple[Atom, ...]:
-        """Append an already rewritten, input-free nested program's statements here; return its outputs."""
-        self._out[-1].extend(program.stmts)
-        return program.outputs
+    def splice(self, program: Program, args: Sequence[Atom] = ()) -> tuple[Atom, ...]:
+        """Append an already rewritten nested program's statements here, its inputs bound to ``args``; return
+        its outputs."""
+        if not program.inputs:
+            self._out[-1].extend(program.stmts)
+            return program.outputs
+        return inline(program, args, self._out[-1])
 
     def _rewrite(self, stmt: Stmt, scalar: bool) -> None:
         args = tuple(self.atom(a) for a in stmt.args)

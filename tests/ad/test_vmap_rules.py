@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyaccad as acc
+from pyaccad import ad
 from pyaccad.ad.batching import BATCH_RULES
 from pyaccad.ad.vmap import vmap
 from pyaccad.frontend.operators import elementwise
@@ -63,6 +64,14 @@ def scalar(lo: float = -2.0, hi: float = 2.0) -> Maker:
 
 def case(name: str, fn: Callable, *inputs: Maker) -> Case:
     return Case(name, fn, lambda rng, drawn: [make(rng, drawn) for make in inputs])
+
+
+@ad.custom_vjp
+def _sin_x(x, y):  # a custom_vjp of two arguments whose rule is the true derivative
+    return acc.sin(x) * y
+
+
+_sin_x.defvjp(lambda x, y: (acc.sin(x) * y, (x, y)), lambda r, ct: (acc.cos(r[0]) * r[1] * ct, acc.sin(r[0]) * ct))
 
 
 def _elementwise_cases() -> list[Case]:
@@ -188,6 +197,16 @@ CASES: list[Case] = _elementwise_cases() + [
         floats(2),
         ints(hi=4),
     ),
+    case("custom_rule", lambda x, y: ad.stop_gradient(x * y) - y, floats(2), floats(2)),
+    case("custom_rule-vjp", lambda x, y: _sin_x(x, y), floats(2), floats(2)),
+    case("remat", lambda x, y: ad.checkpoint(lambda a: acc.sin(a) * y)(x), floats(2), floats(2)),
+    case(
+        "remat-grad",
+        lambda x, y: ad.grad(lambda a: ad.checkpoint(lambda b: acc.sin(b) * y)(a).sum())(x),
+        floats(2),
+        floats(2),
+    ),
+    case("custom_rule-vjp-grad", lambda x, y: ad.grad(lambda a: _sin_x(a, y).sum())(x), floats(2), floats(2)),
     case(
         "index-cond",
         lambda x, a: acc.map(lambda v: acc.cond(v > 0.0, lambda: a[0], lambda: v * a[1]), x),

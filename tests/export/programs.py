@@ -175,6 +175,16 @@ def logsumexp_rows(a):
     return (acc.log(acc.exp(shifted).sum(axis=1)) + m).sum()
 
 
+def custom_rules(x, y):
+    """stop_gradient, a custom_vjp call and a checkpoint: exported as their bodies."""
+    from pyaccad import ad
+
+    twice = ad.custom_vjp(lambda a, b: (a * 2.0, acc.map(lambda v: ad.stop_gradient(v * v), b)))
+    twice.defvjp(lambda a, b: (twice.f(a, b), None), lambda _, ct: (ct[0] * 2.0, None))
+    kept = ad.checkpoint(lambda a, b: (acc.sin(a) * b, a - b))(x, ad.stop_gradient(y))
+    return (*twice(x, y), *kept)
+
+
 def every_elementwise(x, n, p):
     """Each ELEMENTWISE row once, on operands of a dtype it accepts (generated from the table)."""
     outs = []
@@ -207,6 +217,7 @@ CASES = [
     Case("batchedMatmul", batched_matmul, (f64(2, 3, 4), f64(2, 4, 2))),
     Case("multiMap", multi_map, (np.arange(3, dtype=np.int32), np.ones(3, np.int32))),
     Case("logsumexpRows", logsumexp_rows, (f32(4, 6),)),
+    Case("customRules", custom_rules, (f32(4), f32(4))),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Test cases for ``cond``, ``while`` (at array level and inside lambdas) and ``index``.
+"""Test cases for ``cond``, ``while`` (at array level and inside lambdas), ``index``, ``custom_rule`` and ``remat``.
 
 Inside lambdas the cases exercise what vectorised evaluation makes subtle:
 a lazy ``cond`` whose untaken branch would read out of bounds, a ``while``
@@ -17,6 +17,8 @@ from helpers import cond, index, lam, lit, prim, program_of, while_
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import FLOATS, NUMERIC, Case, Draw, Example, arrays, shapes
+
+from pyaccad import ad
 
 
 def _acond(draw: Draw) -> Example:
@@ -108,7 +110,37 @@ def _index(draw: Draw) -> Example:
     return Example(program_of(fn, inputs), inputs, [expected])
 
 
+def _custom_rule_array(draw: Draw) -> Example:
+    """``stop_gradient`` and a ``custom_vjp`` call: both compute their body."""
+    dtype = np.dtype(draw(st.sampled_from(FLOATS)))
+    (x,) = inputs = [draw(arrays(dtype, draw(shapes)))]
+    twice = ad.custom_vjp(lambda a: a * 2.0)
+    program = program_of(lambda a: (ad.stop_gradient(a + 1.0), twice(a)), inputs)
+    return Example(program, inputs, [(x + dtype.type(1)).astype(dtype), (x * dtype.type(2)).astype(dtype)])
+
+
+def _custom_rule_lambda(draw: Draw) -> Example:
+    """``map (\v -> stop_gradient (v * v))``: a custom rule on scalars."""
+    dtype = np.dtype(draw(st.sampled_from(FLOATS)))
+    (x,) = inputs = [draw(arrays(dtype, draw(shapes)))]
+    program = program_of(lambda a: prim("map", a, lam=lam(lambda v: ad.stop_gradient(v * v), dtype)), inputs)
+    return Example(program, inputs, [(x * x).astype(dtype)])
+
+
+def _remat(draw: Draw) -> Example:
+    """``checkpoint (\a b -> (a * b, a - b))``: a two-result body over two arguments."""
+    dtype = np.dtype(draw(st.sampled_from(NUMERIC)))
+    shape = draw(shapes)
+    inputs = [draw(arrays(dtype, shape)), draw(arrays(dtype, shape))]
+    x, y = inputs
+    program = program_of(lambda a, b: ad.checkpoint(lambda u, v: (u * v, u - v))(a, b), inputs)
+    return Example(program, inputs, [(x * y).astype(dtype), (x - y).astype(dtype)])
+
+
 CASES: dict[str, Case] = {
+    "custom_rule/array": _custom_rule_array,
+    "custom_rule/lambda": _custom_rule_lambda,
+    "remat": _remat,
     "cond/array": _acond,
     "cond/lambda": _lazy_cond,
     "while/array": _awhile,

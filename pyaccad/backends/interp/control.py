@@ -1,4 +1,4 @@
-"""Control flow and reads inside lambdas: ``cond``, ``while``, ``index``.
+"""Control flow and reads inside lambdas: ``cond``, ``while``, ``index``; ``custom_rule`` and ``remat`` bodies.
 
 At array level ``cond`` and ``while`` are accelerate's ``acond``/``awhile``:
 plain Python control flow around sub-program evaluation.
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyaccad.backends.interp.evaluator import Context, Env, eval_program, register, restrict, to_lanes
-from pyaccad.errors import IndexOutOfBounds
+from pyaccad.errors import IndexOutOfBounds, NotDifferentiable, with_location
 from pyaccad.ir import Program, Stmt
 
 
@@ -95,3 +95,12 @@ def _while(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[n
             for s, value in zip(state, _on_lanes(body, [s[active] for s in state], env, ctx, active), strict=True):
                 s[active] = value
     return state
+
+
+@register("custom_rule", "remat")
+def _body(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
+    """Run the body (what :mod:`pyaccad.opt.inline_rules` splices in for the other backends)."""
+    error = stmt.params["rule"].forward_error if stmt.prim.name == "custom_rule" else None
+    if error is not None:
+        raise NotDifferentiable(with_location(error, stmt.source))
+    return eval_program(stmt.params["body"], args, env, ctx)

@@ -174,10 +174,11 @@ class _Generator:
             _SKELETONS[kernel.kind](self.ctx, kernel)
 
     def run(self) -> tuple[str, Layout]:
-        ctx, program = self.ctx, self.program
+        ctx = self.ctx
+        plan = plan_program(self.program)
+        program = plan.program  # its custom rules spliced in (the same inputs)
         for n, var in enumerate(program.inputs):
             self.buffer_slot(var, "input", n)
-        plan = plan_program(program)
         # Outputs: each produced value gets an output buffer once; anything else is copied by the runtime.
         produced = {v for k in plan.kernels for v in k.outs}
         outputs: list[tuple[str, object]] = []
