@@ -22,8 +22,8 @@ runs.
 >>> prog = trace(lambda x: x * 1.0 + 0.0, np.ones(3)).program
 >>> len(optimize(prog, "interp").stmts)
 0
->>> [name for name, _ in stages(prog)][:5]
-['input', 'constant_fold', 'simplify', 'cse', 'dce']
+>>> [name for name, _ in stages(prog)][:6]
+['input', 'custom_rules', 'constant_fold', 'simplify', 'cse', 'dce']
 """
 
 from __future__ import annotations
