@@ -256,9 +256,10 @@ def emit_group(ctx: Ctx, kernels: list[Kernel], row_local: Sequence[Var] = ()) -
     >>> plan = plan_program(trace(nn.softmax, np.ones((8, 5))).program)
     >>> ctx = Ctx()
     >>> ctx.delayed.update(plan.delayed)
+    >>> group = row_groups(plan)[0]
     >>> ctx.buffers.update({v: f"buf{n}" for n, v in enumerate([*plan.program.inputs, *(
-    ...     v for k in plan.kernels for v in k.outs)])})
-    >>> emit_group(ctx, row_groups(plan)[0].kernels)
+    ...     v for k in plan.kernels for v in k.outs), *group.materialised])})
+    >>> emit_group(ctx, group.kernels)
     >>> sum("omp parallel for" in line for line in ctx.lines)
     1
     """
