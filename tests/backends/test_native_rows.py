@@ -46,6 +46,7 @@ def test_logsumexp_gradient_is_one_row_group_with_exp_written_once(shape):
     assert entry.count("exp(") == 1 and entry.count("#pragma omp parallel") == 1
     # exp's rows live in each thread's row buffer: the workspace holds only per-row values
     assert entry.count("malloc(") == 1 and all(count <= a.shape[0] for _, count in layout.scratch)
+    assert layout.workspace <= sum((4 * (count + 1) + 63) // 64 * 64 for _, count in layout.scratch)
     _agree(ad.grad(_logsumexp_sum), a)
     _agree(_logsumexp_sum, a)
 

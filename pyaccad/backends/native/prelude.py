@@ -67,7 +67,6 @@ PRELUDE = "\n".join(
         "#include <tgmath.h>",
         _simd_declarations(),
         "#define PA_MIN_I(a, b) ((a) < (b) ? (a) : (b))",
-        "#define PA_WORKSPACE_BYTES(n) ((((int64_t)(n)) + 63) & ~(int64_t)63)  /* runtime.workspace_bytes */",
         "static inline double pa_f64_bits(int64_t b) { double d; memcpy(&d, &b, sizeof d); return d; }",
         "static inline int64_t PA_MIRROR(int64_t f, int64_t n) { f %= 2 * n - 2; return f >= n ? 2 * n - 2 - f : f; }",
         '#define PA_FAIL(id) do { _Pragma("omp atomic write") err = (id); } while (0)',

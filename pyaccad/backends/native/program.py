@@ -51,6 +51,7 @@ from pyaccad.backends.native.runtime import Layout
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.opt.fusion import plan_program
 from pyaccad.opt.kernels import Kernel, Plan
+from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
 
 _SKELETONS = {
     "map": map.map_kernel,
@@ -67,7 +68,9 @@ class _Generator:
     def __init__(self, program: Program) -> None:
         self.ctx = Ctx()
         self.program = program
-        self.allocs: list[tuple[str, Var]] = []
+        self.allocs: list[tuple[str, Var, int, int]] = []  # name, value, the top-level steps it is busy
+        self.plan: Plan | None = None
+        self.step = (0, 0)  # the top-level kernels being emitted: an intermediate made now is busy through them
         self.consts: list[np.ndarray] = []
         self.slots: list[tuple[str, int]] = []
         self.entry_lines: list[str] = []
@@ -82,7 +85,7 @@ class _Generator:
 
     def scratch(self, var: Var) -> str:
         name = self.ctx.fresh("b")
-        self.allocs.append((name, var))
+        self.allocs.append((name, var, *self.step))
         self.ctx.buffers[var] = name
         return name
 
@@ -102,9 +105,12 @@ class _Generator:
                 copies.append((out_names[n], a))
         kernels = plan.kernels
         groups = rows.row_groups(plan)
+        top = plan is self.plan
         n = 0
         while n < len(kernels):
             if n in groups:  # kernels sharing one loop over rows
+                if top:
+                    self.step = (n, groups[n].end - 1)
                 self.emit_group(ctx, plan, groups[n])
                 n = groups[n].end
                 ctx.emit("if (err) goto done;")
@@ -114,6 +120,8 @@ class _Generator:
             # a map right after a matmul, reading the product element for element, runs inside the GEMM loop
             fits = kernel.kind == "matmul" and after is not None and blas.epilogue_fits(kernel, after)
             epilogue = after if fits else None
+            if top:
+                self.step = (n, n + 1 if fits else n)
             n += 2 if fits else 1
             for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
                 if var not in ctx.buffers:
@@ -126,6 +134,23 @@ class _Generator:
                 ctx.emit(f"{dest}[0] = {c_literal(a.value, a.dtype)};")
             else:
                 ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
+
+    def workspace_lines(self, plan: Plan) -> tuple[list[str], int]:
+        """The entry's declarations of the intermediates, each at its planned offset, and the workspace bytes."""
+        if not self.allocs:
+            return [], 0
+        last = last_reads(plan, {v for _, v, _, _ in self.allocs})
+        sizes = [
+            (_aligned(v.dtype.itemsize * (v.type.size + 1)), first, max(busy, last.get(v, busy)))
+            for _, v, first, busy in self.allocs
+        ]
+        offsets, total = assign_offsets(sizes)
+        lines = [f"    char *restrict W = B[{len(self.slots)}];"]
+        self.slots.append(("workspace", 0))
+        for (name, v, _, _), offset in zip(self.allocs, offsets, strict=True):
+            ctype = CTYPE[v.dtype]
+            lines.append(f"    {ctype} *{name} = ({ctype} *)(W + {self.ctx.ext(offset)});")
+        return lines, total
 
     def mark_unit_break(self, ctx: Ctx) -> None:
         """Between two top-level kernels: where the source may be cut into translation units (:func:`_units`)."""
@@ -175,7 +200,7 @@ class _Generator:
 
     def run(self) -> tuple[str, Layout]:
         ctx = self.ctx
-        plan = plan_program(self.program)
+        plan = self.plan = plan_program(self.program)
         program = plan.program  # its custom rules spliced in (the same inputs)
         for n, var in enumerate(program.inputs):
             self.buffer_slot(var, "input", n)
@@ -204,15 +229,10 @@ class _Generator:
         # Intermediates live in one workspace the runtime owns and reuses (runtime.Executable.workspace): a
         # malloc per call of multi-megabyte buffers page-faults on every call once glibc trims its heap
         # (measured: the gmm gradient, 10 000 faults and 31 ms per call against 7.8 ms without them).
-        allocs = []
-        if self.allocs:
-            allocs.append(f"    char *restrict W = B[{len(self.slots)}];")
-            allocs.append("    int64_t ws = 0;")
-            self.slots.append(("workspace", 0))
-        for name, v in self.allocs:
-            ctype = CTYPE[v.dtype]
-            allocs.append(f"    {ctype} *restrict {name} = ({ctype} *)(W + ws);")
-            allocs.append(f"    ws += PA_WORKSPACE_BYTES(sizeof({ctype}) * ({ctx.size(v)} + 1));")
+        # Those whose lifetimes are disjoint share bytes (opt.memory); the offsets are run-time integers, so
+        # the source stays the same at every extent. Not `restrict`: two of them may be the same memory,
+        # at different times.
+        allocs, workspace = self.workspace_lines(plan)
         uses_blas = "blas" in ctx.helpers
         headers = [PRELUDE, *([blas_library().prelude] if uses_blas else [])]
         setup = ["    if (nthreads > 0) omp_set_num_threads(nthreads);"]
@@ -240,9 +260,16 @@ class _Generator:
             ctx.ints,
             ctx.errors,
             uses_blas,
-            [(v.dtype.itemsize, v.type.size) for _, v in self.allocs],
+            [(v.dtype.itemsize, v.type.size) for _, v, _, _ in self.allocs],
+            workspace,
         )
         return "\n".join(lines) + "\n", layout
+
+
+def _aligned(nbytes: int) -> int:
+    """Bytes rounded up to whole :data:`pyaccad.opt.memory.ALIGN` units (an intermediate gets one element more
+    than it holds, so that none is empty)."""
+    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
 
 
 UNIT_LINES = 400

@@ -34,18 +34,7 @@ class Layout:
     errors: list[str] = field(default_factory=list)
     uses_blas: bool = False
     scratch: list[tuple[int, int]] = field(default_factory=list)  # intermediates: (item size, element count)
-
-
-def workspace_bytes(scratch: Sequence[tuple[int, int]]) -> int:
-    """The bytes of the workspace holding intermediates of these sizes, each at a 64-byte boundary.
-
-    The entry function carves it up the same way (``PA_WORKSPACE_BYTES`` in the C prelude); every buffer
-    gets one element more than it needs, so none is empty.
-
-    >>> workspace_bytes([(4, 3), (8, 100)])  # 16 bytes round up to 64, 808 bytes to 832
-    896
-    """
-    return sum((itemsize * (count + 1) + 63) // 64 * 64 for itemsize, count in scratch)
+    workspace: int = 0  # bytes holding them, those with disjoint lifetimes sharing (pyaccad.opt.memory)
 
 
 class _Workspace:
@@ -127,7 +116,7 @@ class Executable:
         self.ints_c = ffi.cast("int64_t *", ffi.from_buffer(self.ints))
         self.consts = [np.require(c, requirements="C") for c in layout.consts]
         self.previous: list[np.ndarray | None] = []
-        self.workspace = _Workspace(workspace_bytes(layout.scratch))
+        self.workspace = _Workspace(layout.workspace)
 
     def _output_buffers(self) -> list[np.ndarray | None]:
         """Fresh output arrays, reusing those of the previous call that nobody references any more.
