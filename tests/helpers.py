@@ -10,6 +10,7 @@ the public front end lowers to.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -174,9 +175,20 @@ def primitive_names(program: Program) -> set[str]:
     >>> sorted(primitive_names(trace(lambda x: acc.map(lambda v: v * 2.0, x), np.ones(2)).program))
     ['map', 'mul']
     """
-    names = set()
+    return set(primitive_counts(program))
+
+
+def primitive_counts(program: Program) -> Counter[str]:
+    """How many statements of each primitive ``program`` holds, inside lambdas and branches too.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> primitive_counts(trace(lambda x: (x * x) * x, np.ones(2)).program)["mul"]
+    2
+    """
+    counts: Counter[str] = Counter()
     for stmt in program.stmts:
-        names.add(stmt.prim.name)
+        counts[stmt.prim.name] += 1
         for sub in stmt.subprograms():
-            names |= primitive_names(sub)
-    return names
+            counts += primitive_counts(sub)
+    return counts
