@@ -120,3 +120,9 @@ def test_optimized_programs_and_gradients_parse(hs_parse):
                 module = f"{module_name(case.name)}{suffix}Opt"
                 sources[module] = export_haskell(fn, *case.args, module=module, name=f"{case.name}{suffix}")
     hs_parse(sources)
+
+
+def test_float_mod_is_bracketed_for_its_fixity():
+    # accelerate declares no fixity for mod': infixl 9, so `v * 2.0 `mod'` 3.0` meant v * (2.0 `mod'` 3.0).
+    src = export_haskell(lambda x: acc.map(lambda v: (v * 2.0) % 3.0, x), np.ones(3, np.float32))
+    assert "(v * 2.0) `mod'` 3.0" in src
