@@ -126,3 +126,14 @@ def test_float_mod_is_bracketed_for_its_fixity():
     # accelerate declares no fixity for mod': infixl 9, so `v * 2.0 `mod'` 3.0` meant v * (2.0 `mod'` 3.0).
     src = export_haskell(lambda x: acc.map(lambda v: (v * 2.0) % 3.0, x), np.ones(3, np.float32))
     assert "(v * 2.0) `mod'` 3.0" in src
+
+
+def test_bool_literals_print_as_exp_bools():
+    # The Prelude's True is a Bool, not an Exp Bool: `v > 0.0 && True` is a type error for GHC.
+    def fn(x):
+        return acc.map(lambda v: (v > 0.0) & True, x), acc.fold(lambda p, q: p | q, False, x > 0.5)
+
+    src = export_haskell(fn, np.ones((2, 3), np.float32), optimized=False)
+    body = src[src.index("f ::") :]
+    assert "&& True_" in body and "fold (||) False_" in body
+    assert not re.search(r"\b(True|False)\b", body)
