@@ -280,14 +280,18 @@ def _cond(p: Printer, stmt: Stmt, array_level: bool) -> str:
     then_, else_ = stmt.params["then_"], stmt.params["else_"]
     branches = [_block(p.body(branch, array_level)) for branch in (then_, else_)]
     head = f"acond (the {p.array(stmt.args[0])})" if array_level else f"cond {paren(p.exp(stmt.args[0]))}"
-    separator = " " if "\n" not in "".join(branches) else "\n  "
-    return f"{head} {branches[0]}{separator}{branches[1]}"
+    if "\n" not in "".join(branches):
+        return f"{head} {branches[0]} {branches[1]}"
+    # A branch of several lines starts a line of its own, so that its `let` block's column (set by the
+    # first binding) is where the following bindings stand too: Haskell's layout rule reads them by column.
+    return head + "".join("\n  " + branch.replace("\n", "\n  ") for branch in branches)
 
 
 def _block(lines: list[str]) -> str:
+    """A branch in brackets; continuation lines one column in, under the first line's ``let``."""
     if len(lines) == 1:
         return paren(lines[0])
-    return "(" + "\n   ".join(lines) + ")"
+    return "(" + "\n ".join(lines) + ")"
 
 
 def _while(p: Printer, stmt: Stmt, array_level: bool) -> str:

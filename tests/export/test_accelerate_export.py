@@ -137,3 +137,16 @@ def test_bool_literals_print_as_exp_bools():
     body = src[src.index("f ::") :]
     assert "&& True_" in body and "fold (||) False_" in body
     assert not re.search(r"\b(True|False)\b", body)
+
+
+def test_acond_branches_of_several_bindings_keep_their_layout(hs_parse):
+    # A branch's `let` bindings must stand in one column, or Haskell's layout rule splits the block.
+    def fn(x, y):
+        return acc.acond(x.sum() > y.sum(), lambda a, b: (a * 2.0, b * 3.0), lambda a, b: (a, b - 1.0), x, y)
+
+    src = export_haskell(fn, np.ones(3, np.float32), np.ones(3, np.float32), module="Branches")
+    lines = src.splitlines()
+    first = next(k for k, line in enumerate(lines) if "(let " in line)
+    column = lines[first].index("(let ") + len("(let ")
+    assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " ", "\n".join(lines[first : first + 2])
+    hs_parse({"Branches": src})
