@@ -7,7 +7,8 @@ traced and optimised, its gradient (``ad.grad``), and where the program allows a
 ``jvp`` and a ``vmap`` of it, plus the benchmark workloads of ``hs/``, is exported
 at its example arguments and run by :mod:`hs_eval` — a Python evaluator of the
 exported text written from accelerate's documentation and reference interpreter,
-not from pyaccad — and the results are compared with ``acc.jit(f, backend="interp")``.
+not from pyaccad — and the results are compared with what the interp backend
+computes for the same program (what ``acc.jit(f, backend="interp")`` runs).
 
 Tolerance: integers and bools must be equal. For floats, the evaluator bounds the
 rounding error of every result (first order, from the magnitudes involved: see
