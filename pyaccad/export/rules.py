@@ -247,7 +247,11 @@ def _permute(p: Printer, stmt: Stmt, array_level: bool) -> str:
 def _stencil(p: Printer, stmt: Stmt, array_level: bool) -> str:
     size, boundary = tuple(stmt.params["size"]), stmt.params["boundary"]
     lam: Program = stmt.params["lam"]
-    if any(s not in (3, 5, 7, 9) for s in size) or len(size) > 3:
+    if (
+        any(s not in (3, 5, 7, 9) for s in size)
+        or len(size) > 3
+        or not _bounded_once(size, stmt.args[0].shape, boundary)
+    ):
         # accelerate's Stencil instances have extents 3..9: other stencils gather their neighbours themselves.
         return _unzipped(len(lam.outputs), structural.stencil_by_generate(p, stmt))
     names = p.bind_inputs(lam)
@@ -259,6 +263,18 @@ def _stencil(p: Printer, stmt: Stmt, array_level: bool) -> str:
     else:
         bound = boundary
     return _unzipped(len(lam.outputs), f"stencil ({function}) {paren(bound)} {paren(p.array(stmt.args[0]))}")
+
+
+def _bounded_once(size: Sequence[int], shape: Sequence[int], boundary: str) -> bool:
+    """Whether accelerate's own boundary reaches every neighbour: it reflects (mirror) or shifts (wrap) an
+    index outside the array once (``bound`` in its interpreter), so the array must be longer than the
+    stencil's radius (mirror) or at least as long (wrap); shorter arrays would be read out of bounds.
+
+    >>> _bounded_once((5,), (2,), "mirror"), _bounded_once((5,), (2,), "wrap"), _bounded_once((5,), (2,), "clamp")
+    (False, True, True)
+    """
+    slack = {"mirror": 1, "wrap": 0}.get(boundary)
+    return slack is None or all(s // 2 <= n - slack for s, n in zip(size, shape, strict=True))
 
 
 def _nested_tuple(names: Sequence[str], size: Sequence[int]) -> str:

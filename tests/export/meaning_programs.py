@@ -3,11 +3,12 @@
 Each family of primitives the exporter handles, on the shapes that take different
 paths through its rules: every stencil boundary at every extent accelerate has
 (3, 5, 7, 9) and at extents it lacks (1, 11, printed as a ``generate``), in one,
-two and three dimensions; reductions and scans along every axis of a 3-d array;
-scatters with ``IGNORE``; gathers, slices with negative steps, pads with interior
-padding, concatenations on every axis; loops and conditionals at both levels;
-matrix products; tuples; ``Int32``; and the two constructs whose export once
-meant something else (float ``mod``, ``Bool`` literals inside lambdas).
+two and three dimensions, and on arrays shorter than the stencil's reach;
+reductions and scans along every axis of a 3-d array; scatters with ``IGNORE``;
+gathers, slices with negative steps, pads with interior padding, concatenations
+on every axis; loops and conditionals at both levels; matrix products; tuples;
+``Int32``; and the two constructs whose export once meant something else (float
+``mod``, ``Bool`` literals inside lambdas).
 
 Stencil functions weight each neighbour differently, so reading a wrong neighbour
 (an off-by-one boundary, a transposed pattern) changes the value.
@@ -61,6 +62,16 @@ def stencils_2d(boundary):
 
 def stencils_3d(c):
     return acc.stencil(_weighted, c, (3, 3, 3), boundary="mirror"), acc.stencil(_weighted, c, (3, 3, 3), boundary=0.5)
+
+
+def stencils_on_short_arrays(v, a):
+    # Arrays no longer than the stencil's radius: accelerate's mirror and wrap reflect or shift an index once,
+    # which would leave it outside; the export must bring such indices in itself.
+    return (
+        acc.stencil(_weighted, v, 5, boundary="mirror"),
+        acc.stencil(_weighted, v, 7, boundary="wrap"),
+        acc.stencil(_weighted, a, (3, 3), boundary="mirror"),
+    )
 
 
 def reductions_3d(c):
@@ -178,6 +189,7 @@ MEANING_CASES = [
     *(Case(f"stencils1d{label}", stencils_1d(b), (f32(9),)) for label, b in BOUNDARIES.items()),
     *(Case(f"stencils2d{label}", stencils_2d(b), (f32(6, 7),)) for label, b in BOUNDARIES.items()),
     Case("stencils3d", stencils_3d, (f32(3, 3, 4),)),
+    Case("stencilsOnShortArrays", stencils_on_short_arrays, (f32(2), f32(1, 4))),
     Case("reductions3d", reductions_3d, (f32(2, 3, 4),)),
     Case("scans3d", scans_3d, (f32(2, 3, 4),)),
     Case("scatters", scatters, (f32(3, 4), RNG.integers(0, 5, (3, 4)))),
