@@ -19,8 +19,9 @@ Known gaps (kept here, in one place):
   ``Float``, approximate for ``Double``); ``expm1``/``log1p`` print as
   ``exp x - 1``/``log (1 + x)`` (accelerate has neither), losing relative precision
   near 0; tuples are limited to accelerate's widths (16 arrays,
-  ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3)
-  print as a ``generate`` that gathers the neighbours. Shapes are those of the example
+  ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3),
+  and mirror/wrap stencils reaching further than accelerate's single reflection on a short
+  array, print as a ``generate`` that gathers the neighbours. Shapes are those of the example
   arguments: index arithmetic (slices, pads, broadcasts) is fixed there.
 * generic target (:mod:`pyaccad.export.generic`): no ``permute``, ``scan``,
   ``stencil``, ``awhile``/``acond``, ``erf``, float ``mod``, float → int casts, tuple

@@ -145,7 +145,9 @@ class Printer:
     def exp(self, atom: Atom, operand_with_var: bool = False) -> str:
         """A scalar atom as an ``Exp``: rank-0 arrays of array level are read with ``the``."""
         if isinstance(atom, Lit):
-            return literal_text(atom.value, atom.dtype) if operand_with_var else self.annotated(atom)
+            # A Bool literal is always True_/False_: the Prelude's True is a Bool, never an Exp Bool.
+            bare = operand_with_var and atom.dtype != BOOL
+            return literal_text(atom.value, atom.dtype) if bare else self.annotated(atom)
         if atom in self.inlined:
             return self.inlined[atom]
         name = self.names[atom]

@@ -248,7 +248,11 @@ def _permute(p: Printer, stmt: Stmt, array_level: bool) -> str:
 def _stencil(p: Printer, stmt: Stmt, array_level: bool) -> str:
     size, boundary = tuple(stmt.params["size"]), stmt.params["boundary"]
     lam: Program = stmt.params["lam"]
-    if any(s not in (3, 5, 7, 9) for s in size) or len(size) > 3:
+    if (
+        any(s not in (3, 5, 7, 9) for s in size)
+        or len(size) > 3
+        or not _bounded_once(size, stmt.args[0].shape, boundary)
+    ):
         # accelerate's Stencil instances have extents 3..9: other stencils gather their neighbours themselves.
         return _unzipped(len(lam.outputs), structural.stencil_by_generate(p, stmt))
     names = p.bind_inputs(lam)
@@ -260,6 +264,18 @@ def _stencil(p: Printer, stmt: Stmt, array_level: bool) -> str:
     else:
         bound = boundary
     return _unzipped(len(lam.outputs), f"stencil ({function}) {paren(bound)} {paren(p.array(stmt.args[0]))}")
+
+
+def _bounded_once(size: Sequence[int], shape: Sequence[int], boundary: str) -> bool:
+    """Whether accelerate's own boundary reaches every neighbour: it reflects (mirror) or shifts (wrap) an
+    index outside the array once (``bound`` in its interpreter), so the array must be longer than the
+    stencil's radius (mirror) or at least as long (wrap); shorter arrays would be read out of bounds.
+
+    >>> _bounded_once((5,), (2,), "mirror"), _bounded_once((5,), (2,), "wrap"), _bounded_once((5,), (2,), "clamp")
+    (False, True, True)
+    """
+    slack = {"mirror": 1, "wrap": 0}.get(boundary)
+    return slack is None or all(s // 2 <= n - slack for s, n in zip(size, shape, strict=True))
 
 
 def _nested_tuple(names: Sequence[str], size: Sequence[int]) -> str:
@@ -281,14 +297,18 @@ def _cond(p: Printer, stmt: Stmt, array_level: bool) -> str:
     then_, else_ = stmt.params["then_"], stmt.params["else_"]
     branches = [_block(p.body(branch, array_level)) for branch in (then_, else_)]
     head = f"acond (the {p.array(stmt.args[0])})" if array_level else f"cond {paren(p.exp(stmt.args[0]))}"
-    separator = " " if "\n" not in "".join(branches) else "\n  "
-    return f"{head} {branches[0]}{separator}{branches[1]}"
+    if "\n" not in "".join(branches):
+        return f"{head} {branches[0]} {branches[1]}"
+    # A branch of several lines starts a line of its own, so that its `let` block's column (set by the
+    # first binding) is where the following bindings stand too: Haskell's layout rule reads them by column.
+    return head + "".join("\n  " + branch.replace("\n", "\n  ") for branch in branches)
 
 
 def _block(lines: list[str]) -> str:
+    """A branch in brackets; continuation lines one column in, under the first line's ``let``."""
     if len(lines) == 1:
         return paren(lines[0])
-    return "(" + "\n   ".join(lines) + ")"
+    return "(" + "\n ".join(lines) + ")"
 
 
 def _while(p: Printer, stmt: Stmt, array_level: bool) -> str:

@@ -62,15 +62,16 @@ def _cast_template(source, target) -> str:
 
 
 # Fixities of the operators templates use (Haskell's and accelerate's): (precedence, associativity).
+# accelerate declares none for mod' (Data.Array.Accelerate.Classes.RealFrac), so it is Haskell's default, infixl 9.
 FIXITY = {
     "!": (9, "l"),
+    "`mod'`": (9, "l"),
     "^": (8, "r"),
     "**": (8, "r"),
     "*": (7, "l"),
     "/": (7, "l"),
     "`div`": (7, "l"),
     "`mod`": (7, "l"),
-    "`mod'`": (7, "l"),
     "+": (6, "l"),
     "-": (6, "l"),
     "==": (4, "n"),

@@ -1,4 +1,4 @@
-"""Programs the export tests print, parse, pin and (with accelerate installed) run.
+"""Programs the export tests print, parse, pin, evaluate (``test_export_meaning``) and (with accelerate) run.
 
 Together they use every primitive of the IR at least once (``test_rules``
 checks that), at array level and inside lambdas, with the shapes that take
@@ -39,7 +39,7 @@ class Case:
     args: tuple
 
 
-def _pad(x, value, lo, hi, interior):
+def pad(x, value, lo, hi, interior):
     # pad has no public combinator (it is the transpose of slicing, made by AD): emit it directly.
     (var,) = emit("pad", (x.var, Lit(value, x.dtype)), {"lo": lo, "hi": hi, "interior": interior})
     return wrap(var)
@@ -120,7 +120,7 @@ def gathers(a):
         acc.backpermute((4, 3), lambda i, j: (j, 3 - i), a),
         acc.concatenate([a, a], axis=0),
         acc.concatenate([a, a[:, :1]], axis=-1),
-        _pad(a, 0.0, (1, 0), (0, 2), (0, 1)),
+        pad(a, 0.0, (1, 0), (0, 2), (0, 1)),
     )
 
 

@@ -120,3 +120,33 @@ def test_optimized_programs_and_gradients_parse(hs_parse):
                 module = f"{module_name(case.name)}{suffix}Opt"
                 sources[module] = export_haskell(fn, *case.args, module=module, name=f"{case.name}{suffix}")
     hs_parse(sources)
+
+
+def test_float_mod_is_bracketed_for_its_fixity():
+    # accelerate declares no fixity for mod': infixl 9, so `v * 2.0 `mod'` 3.0` meant v * (2.0 `mod'` 3.0).
+    src = export_haskell(lambda x: acc.map(lambda v: (v * 2.0) % 3.0, x), np.ones(3, np.float32))
+    assert "(v * 2.0) `mod'` 3.0" in src
+
+
+def test_bool_literals_print_as_exp_bools():
+    # The Prelude's True is a Bool, not an Exp Bool: `v > 0.0 && True` is a type error for GHC.
+    def fn(x):
+        return acc.map(lambda v: (v > 0.0) & True, x), acc.fold(lambda p, q: p | q, False, x > 0.5)
+
+    src = export_haskell(fn, np.ones((2, 3), np.float32), optimized=False)
+    body = src[src.index("f ::") :]
+    assert "&& True_" in body and "fold (||) False_" in body
+    assert not re.search(r"\b(True|False)\b", body)
+
+
+def test_acond_branches_of_several_bindings_keep_their_layout(hs_parse):
+    # A branch's `let` bindings must stand in one column, or Haskell's layout rule splits the block.
+    def fn(x, y):
+        return acc.acond(x.sum() > y.sum(), lambda a, b: (a * 2.0, b * 3.0), lambda a, b: (a, b - 1.0), x, y)
+
+    src = export_haskell(fn, np.ones(3, np.float32), np.ones(3, np.float32), module="Branches")
+    lines = src.splitlines()
+    first = next(k for k, line in enumerate(lines) if "(let " in line)
+    column = lines[first].index("(let ") + len("(let ")
+    assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " ", "\n".join(lines[first : first + 2])
+    hs_parse({"Branches": src})
