@@ -171,6 +171,20 @@ def test_value_branch_in_a_loop_body(backend):
     assert_close(acc.jit(f, backend=backend)(a), np.array([a[1] + a[2]]))
 
 
+def test_a_loop_used_by_one_branch_runs_only_there(backend):
+    # Element i sums a[i] + a[i + 1] in a while_ loop: a[3] is out of bounds for i = 2, where the branch is not taken.
+    a = RNG.standard_normal(3)
+
+    def f(a):
+        def element(i):
+            total = acc.while_(lambda s: s[0] < 2, lambda s: (s[0] + 1, s[1] + a[i + s[0]]), (0, 0.0))[1]
+            return acc.cond(i < 2, total, -1.0)
+
+        return acc.generate((3,), element)
+
+    assert_close(acc.jit(f, backend=backend)(a), np.array([a[0] + a[1], a[1] + a[2], -1.0]))
+
+
 def test_traced_programs_hold_the_read_inside_the_branch():
     width, position = LAYOUTS["exact"]
     lam = trace(tril(position), np.zeros((K, width))).program.stmts[0].params["lam"]
