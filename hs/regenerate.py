@@ -55,7 +55,7 @@ def gmm(alphas, means, icf, x):
     q = icf[:, :D]
 
     def q_matrix(k, r, c):
-        below = icf[k, D + r * (r - 1) // 2 + acc.minimum(c, acc.maximum(r - 1, 0))]
+        below = icf[k, D + r * (r - 1) // 2 + c]  # read only where r > c: cond's value branches are lazy
         return acc.cond(r == c, acc.exp(icf[k, r]), acc.cond(r > c, below, 0.0))
 
     qmat = acc.generate((K, D, D), q_matrix)

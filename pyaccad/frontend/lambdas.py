@@ -5,7 +5,10 @@ fresh rank-0 tracers (:class:`~pyaccad.frontend.tracing.Exp`) into a small
 Program. Python number literals a lambda returns take the dtype the
 combinator expects (``acc.fold(lambda a, b: 0, ...)`` on int32 gives int32
 zeros). ``cond`` traces each branch as a zero-input Program, so only the
-chosen one runs; ``while_`` loops on scalar state.
+chosen one runs — a value branch too: Python computes ``a[i]`` in
+``acc.cond(p, a[i], 0.0)`` before ``cond`` is called, and tracing then sinks
+that computation into the branch (:mod:`pyaccad.ir.sink`). ``while_`` loops
+on scalar state.
 
 ``IGNORE`` is what a ``permute`` index function returns to drop an element.
 It may also be one branch of ``cond``: the two branches are then widened to
@@ -201,13 +204,19 @@ def index_atoms(indices: Any, n: int, what: str) -> list[Value]:
 def cond(pred: Any, then_: Any, else_: Any) -> Any:
     """Lazy choice: ``then_`` if ``pred`` else ``else_``; branches are values or zero-argument functions.
 
-    Only the chosen branch is evaluated. Literals in one branch take the other's dtype.
+    Only the chosen branch is evaluated. For a value branch that means the computation of the value, when
+    nothing but this branch uses it (:mod:`pyaccad.ir.sink` moves it into the branch, as accelerate would
+    evaluate it); a value also used elsewhere is evaluated in any case. Literals in one branch take the
+    other's dtype.
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.generate((2, 2), lambda i, j: acc.cond(i >= j, lambda: a[i, j], 0.0))
     >>> acc.run(f, np.ones((2, 2), np.float32), backend="interp")
     array([[1., 0.],
            [1., 1.]], dtype=float32)
+    >>> g = lambda a: acc.generate((3,), lambda i: acc.cond(i < 2, a[i + 1], -1.0))  # a[3] is never read
+    >>> acc.run(g, np.arange(3.0), backend="interp")
+    array([ 1.,  2., -1.])
     """
     if isinstance(pred, (bool, np.bool_)):
         chosen = then_ if pred else else_

@@ -56,6 +56,7 @@ from pyaccad.frontend.values import (
 )
 from pyaccad.ir import ArrayType, Atom, Program, Var, dtype_of
 from pyaccad.ir.rewrite import inline
+from pyaccad.ir.sink import sink_into_branches
 
 __all__ = [
     "Array",
@@ -116,7 +117,10 @@ def trace_program(
 
     Returns the program and the pytree structure of ``fn``'s result. The
     builder is nested in the current one, so ``fn`` may use tracers of
-    enclosing traces as free variables.
+    enclosing traces as free variables. The finished program has its values
+    used by only one ``cond`` branch sunk into that branch
+    (:func:`~pyaccad.ir.sink.sink_into_branches`): Python evaluates a value
+    branch before ``cond`` is called, and this makes it lazy, as in accelerate.
     """
     builder = Builder(kind, current_builder())
     hints = list(hints) if hints is not None else [""] * len(in_types)
@@ -131,7 +135,7 @@ def trace_program(
     finally:
         _STACK.pop()
         builder.open = False
-    return Program(inputs, tuple(builder.stmts), outputs), out_tree
+    return sink_into_branches(Program(inputs, tuple(builder.stmts), outputs)), out_tree
 
 
 def _output_atom(leaf: Any, kind: str, what: str) -> Atom:

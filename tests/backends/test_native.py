@@ -318,6 +318,25 @@ def test_out_of_bounds_index_raises_with_source():
         acc.jit(lambda a: acc.permute(lambda p, q: p + q, np.zeros(3), lambda i: (i,), a), backend="native")(x)
 
 
+def test_scalar_cond_reads_only_inside_the_taken_branch():
+    """A value branch's read is emitted inside the C ``if`` of its ``cond`` (sunk there), never before it.
+
+    A ternary over values computed beforehand would read (and fail) where the branch is not taken.
+    """
+    from pyaccad.backends.native.program import generate
+    from pyaccad.frontend import trace
+    from pyaccad.opt import optimize
+
+    fn = lambda a: acc.generate((4,), lambda i: acc.cond(i < 3, a[i + 1] * 2.0, 0.0))  # a[4] is out of bounds
+    source, _ = generate(optimize(trace(fn, np.zeros(4)).program, "native"))
+    lines = source.splitlines()
+    (load,) = [n for n, line in enumerate(lines) if "? in1[" in line]  # the guarded load of a
+    indent = len(lines[load]) - len(lines[load].lstrip())
+    enclosing = next(line for line in reversed(lines[:load]) if len(line) - len(line.lstrip()) < indent)
+    assert enclosing.strip().startswith("if (") and enclosing.strip().endswith("{")
+    assert_close(acc.jit(fn, backend="native")(np.arange(4.0)), np.array([2.0, 4.0, 6.0, 0.0]))
+
+
 def _simd_loops(source: str) -> list[list[str]]:
     """The lines of each loop that follows a ``#pragma omp simd`` in generated C."""
     lines, loops = source.splitlines(), []

@@ -8,18 +8,13 @@ gmmGrad :: Acc (Vector Float, Matrix Float, Matrix Float, Matrix Float) -> Acc (
 gmmGrad (T4 alphas means icf x) =
   let a = backpermute (I2 4 3) (\(I2 i j) -> I2 i j) icf
       (u, v, w, y, z, aa, ab) = unzip7 (generate (I3 4 3 3) (\(I3 k r c) ->
-            let b = r - 1
-                d = 3 + r * b `div` 2 + min c (max b 0)
-                e = icf ! I2 k d
-                f = r == c
-                g = exp (icf ! I2 k r)
-                h = r > c
-                o = cond h e (0.0 :: Exp Float)
-                p = cond f g o
-                q = cond h (1.0 :: Exp Float) (0.0 :: Exp Float)
-                s = cond f (0.0 :: Exp Float) q
-                t = cond f g (0.0 :: Exp Float)
-            in  T7 p s k d t k r))
+            let b = r == c
+                d = cond b (exp (icf ! I2 k r)) (cond (r > c) (icf ! I2 k (3 + r * (r - 1) `div` 2 + c)) (0.0 :: Exp Float))
+                T3 e f g = cond b (T3 (exp (icf ! I2 k r)) k r) (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
+                T3 q s t = cond b (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
+                      (let T3 h o p = cond (r > c) (T3 (1.0 :: Exp Float) k (3 + r * (r - 1) `div` 2 + c)) (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
+                       in  T3 h o p)
+            in  T7 d e f g q s t))
       ac = reshape (I3 6 1 3) x
       ad = reshape (I3 1 4 3) means
       ae = backpermute (I3 6 4 3) (\(I3 i _ k1) -> I3 i 0 k1) ac

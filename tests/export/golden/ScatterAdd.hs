@@ -9,9 +9,8 @@ scatterAdd (T2 v idx) =
   let a = fill (I1 5) (0.0 :: Exp Float)
       b = permute (+) a (\(I1 i) -> Just_ (I1 (idx ! I1 i))) v
       c = fill (I1 5) (-1.0 :: Exp Float)
-      g = permute const c (\(I1 i) ->
-            let d = i `div` 2
-                T2 e f = cond (i `mod` 2 == 0) (T2 True_ d) (T2 False_ (0 :: Exp Int))
-            in  e ? (Just_ (I1 f), Nothing_)) v
+      f = permute const c (\(I1 i) ->
+            let T2 d e = cond (i `mod` 2 == 0) (T2 True_ (i `div` 2)) (T2 False_ (0 :: Exp Int))
+            in  d ? (Just_ (I1 e), Nothing_)) v
   in
-  T2 b g
+  T2 b f
