@@ -22,10 +22,9 @@ program output, a predicate, the other branch or anything outside the
 as in accelerate), when nothing uses them (dead: DCE's business), or when a
 loop uses them (moving one into a ``while`` would run it once per trip). A
 program's inputs are not statements and never move. A ``cond`` takes nothing
-when its predicate is a literal (or a broadcast of one) — there is nothing to
-save, and ``checkpoint``, ``stop_gradient`` and ``custom_vjp`` are such
-``cond(True)`` whose branches are AD's plumbing — or when it carries a
-``custom`` derivative rule, whose ``else_`` branch names values by position.
+when its predicate is a literal (or a broadcast of one): there is nothing to
+save. Bodies of ``custom_rule`` and ``remat`` are not branches: a value they
+read stays outside (``checkpoint`` keeps its boundary where the user put it).
 
 No later pass hoists a sunk statement back out: CSE lets a statement reuse an
 equal one of an *enclosing* scope (evaluated there anyway) but never makes a
@@ -105,10 +104,7 @@ def _targets(program: Program) -> set[Stmt]:
     return {
         s
         for s in program.stmts
-        if s.prim.name == "cond"
-        and "custom" not in s.params
-        and not isinstance(s.args[0], Lit)
-        and s.args[0] not in literal
+        if s.prim.name == "cond" and not isinstance(s.args[0], Lit) and s.args[0] not in literal
     }
 
 

@@ -79,9 +79,7 @@ def assign_offsets(buffers: Sequence[tuple[int, int, int]]) -> tuple[list[int], 
     for k in order:
         size, first, last = buffers[k]
         clashes = sorted(
-            (offsets[j], offsets[j] + buffers[j][0])
-            for j in placed
-            if buffers[j][1] <= last and first <= buffers[j][2]
+            (offsets[j], offsets[j] + buffers[j][0]) for j in placed if buffers[j][1] <= last and first <= buffers[j][2]
         )
         offset = 0
         for start, end in clashes:

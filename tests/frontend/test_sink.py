@@ -85,15 +85,25 @@ def test_values_used_outside_a_branch_stay():
     assert _names(first.params["then_"]) == ["add"] and _names(first.params["else_"]) == []
 
 
-def test_conds_on_known_predicates_and_custom_rules_take_nothing():
-    # checkpoint, stop_gradient and custom_vjp are cond(True): a value used only inside them stays outside.
-    ck = ad.checkpoint(lambda v: acc.sin(v))
-    f = lambda x: ck(acc.exp(x)) + ad.stop_gradient(acc.cos(x))
+def test_custom_rule_and_remat_bodies_take_nothing():
+    # checkpoint and stop_gradient keep their boundary: what they read stays outside their bodies,
+    # their arguments and a value used only there (closed over) alike.
+    def f(x):
+        scale = acc.exp(x).sum()
+        return ad.checkpoint(lambda v: acc.sin(v) * scale)(acc.tanh(x)) + ad.stop_gradient(acc.cos(x))
+
     program = trace(f, np.ones(3)).program
-    conds = [s for s in program.stmts if s.prim.name == "cond"]
-    assert len(conds) == 2
-    assert all(_names(c.params["then_"]) in (["sin"], []) for c in conds)
-    assert {"exp", "cos"} <= set(_names(program))
+    bodies = {s.prim.name: _names(s.params["body"]) for s in program.stmts if "body" in s.params}
+    assert bodies == {"remat": ["sin", "broadcast_in_dim", "mul"], "custom_rule": []}
+    assert {"exp", "fold", "tanh", "cos"} <= set(_names(program))
+
+
+def test_conds_on_known_predicates_take_nothing():
+    def f(x):
+        e = acc.exp(x)  # used only by the branch of a cond(True): nothing to save by moving it
+        return acc.acond(acc.unit(True), lambda: e, lambda: x)
+
+    assert "exp" in _names(trace(f, np.ones(3)).program)
 
 
 def test_a_traced_program_has_nothing_left_to_move():
