@@ -40,8 +40,11 @@ LINEAR_IN_JVP: frozenset[str] = frozenset(
         "permute",
         "cond",
         "while",
+        "custom_rule",
+        "remat",
         "concatenate",
     }
 )
 """Primitives the JVP rules use linearly beyond those declaring ``linear_args`` (a residual operand, or
-``+`` as the operator, or control flow around linear statements): each needs a transpose rule too."""
+``+`` as the operator, control flow around linear statements, a custom rule's linear half, a checkpoint's
+recomputation): each needs a transpose rule too."""
