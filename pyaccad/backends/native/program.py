@@ -5,7 +5,7 @@ outputs, and a workspace for the intermediate arrays) in ``B`` and every
 shape-derived integer in ``E``; it carves the intermediates out of the
 workspace, runs the kernels of the plan in order (host-side ``while``/``cond``
 between them) and returns 0 or the id of a run-time error (an out-of-bounds
-index)::
+index, which it records in ``R``, an int64 array that is the last entry of ``B``)::
 
     int pyaccad_entry(void **B, const int64_t *E, int nthreads) {
         int err = 0;
@@ -204,6 +204,9 @@ class _Generator:
         # malloc per call of multi-megabyte buffers page-faults on every call once glibc trims its heap
         # (measured: the gmm gradient, 10 000 faults and 31 ms per call against 7.8 ms without them).
         allocs = []
+        if ctx.record_rank:  # the error record: error id, position and index of the first failed bounds check
+            allocs.append(f"    int64_t *restrict R = B[{len(self.slots)}];")
+            self.slots.append(("record", 0))
         if self.allocs:
             allocs.append(f"    char *restrict W = B[{len(self.slots)}];")
             allocs.append("    int64_t ws = 0;")
@@ -240,6 +243,7 @@ class _Generator:
             ctx.errors,
             uses_blas,
             [(v.dtype.itemsize, v.type.size) for _, v in self.allocs],
+            2 + ctx.record_rank if ctx.record_rank else 0,
         )
         return "\n".join(lines) + "\n", layout
 
