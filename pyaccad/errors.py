@@ -104,9 +104,26 @@ class IndexOutOfBounds(Error, IndexError):
     >>> acc.run(lambda a, i: a[i], np.zeros(3), np.array(5), backend="interp")
     Traceback (most recent call last):
       ...
-    pyaccad.errors.IndexOutOfBounds: backpermute: index (5,) is out of bounds for an array of shape (3,)
+    pyaccad.errors.IndexOutOfBounds: backpermute: index (5,) is out of bounds for an array of shape (3,): ...
     ...
     """
+
+
+def out_of_bounds(what: str, point: tuple[int, ...], shape: tuple[int, ...], source: str | None) -> IndexOutOfBounds:
+    """The error for index ``point`` of an array of ``shape``, naming ``what`` read it, the first bad axis and the line.
+
+    Both backends raise it, so their messages agree.
+
+    >>> print(out_of_bounds("index inside map", (25, 3), (25, 55), "f.py:12: y = a[i, j]"))
+    index inside map: index (25, 3) is out of bounds for an array of shape (25, 55): 25 is outside axis 0 (0 to 24)
+      at f.py:12: y = a[i, j]
+    """
+    axis = next((a for a, (k, n) in enumerate(zip(point, shape, strict=True)) if not 0 <= k < n), None)
+    message = f"{what}: index {point} is out of bounds for an array of shape {shape}"
+    if axis is not None:
+        n = shape[axis]
+        message += f": {point[axis]} is outside axis {axis} ({f'0 to {n - 1}' if n else 'empty'})"
+    return IndexOutOfBounds(with_location(message, source) if source else message)
 
 
 def user_frame_summary() -> str | None:

@@ -5,9 +5,10 @@ lowers to at most one ``reverse`` (for negative steps), one ``slice`` and one
 ``reshape`` (dropping integer-indexed axes, inserting ``None`` axes). Integer
 indices held in rank-0 arrays select at run time with a ``backpermute``.
 
-Inside a lambda, ``a[i, j]`` with one integer (or int ``Exp``) per axis reads
-one element of the free array ``a`` with the scalar ``index`` primitive;
-Python ints become int64 literals. Static integers are bounds-checked when
+Inside a lambda, ``a[i, j]`` with one integer (or integer ``Exp``, of any
+integer dtype: indices are widened to int64) per axis reads one element of
+the free array ``a`` with the scalar ``index`` primitive; Python ints become
+int64 literals, and a float or bool index is a DTypeError, as in NumPy. Static integers are bounds-checked when
 traced; traced indices are checked by the interpreter at run time.
 
 >>> import numpy as np, pyaccad as acc
@@ -23,7 +24,7 @@ import numpy as np
 
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.frontend.combinators import backpermute
-from pyaccad.frontend.lambdas import index_atoms
+from pyaccad.frontend.lambdas import as_index
 from pyaccad.frontend.operators import cast, where
 from pyaccad.frontend.shapes import reshape, reverse
 from pyaccad.frontend.tracing import Value, array_scope, check_live, emit, fail, in_scalar_scope, wrap
@@ -53,9 +54,10 @@ def getitem(a: Value, key: Any) -> Value:
     """
     items = key if isinstance(key, tuple) else (key,)
     if in_scalar_scope():
-        if len(items) == a.ndim and all(_is_int_index(k) for k in items):
+        traced = [k for k in items if isinstance(k, Value) and k.builder.kind == "scalar"]
+        if len(items) == a.ndim and (traced or all(_is_int_index(k) for k in items)):
             return _read_element(a, items)
-        if any(isinstance(k, Value) and k.builder.kind == "scalar" for k in items):
+        if traced:
             fail(
                 ShapeError,
                 f"index: inside a lambda, a[...] with traced indices needs one integer index per axis "
@@ -66,12 +68,13 @@ def getitem(a: Value, key: Any) -> Value:
 
 
 def _read_element(a: Value, items: tuple[Any, ...]) -> Value:
+    """The ``index`` read ``a[items]``: static ints are checked now, the rest widened to int64 (or refused)."""
     idx = []
     for axis, k in enumerate(items):
-        if isinstance(k, Value):
-            idx.append(check_live(index_atoms(k, 1, "index")[0]))
-        else:
+        if _is_int_index(k) and not isinstance(k, Value):
             idx.append(Lit(_static_index(k, a.shape, axis), INT64))
+        else:
+            idx.append(check_live(as_index(k, "index", f"reading an array of shape {a.shape} with")))
     (var,) = emit("index", (check_live(a), *idx))
     return wrap(var)
 

@@ -47,8 +47,7 @@ from pyaccad.frontend.tracing import (
     value_of,
     wrap,
 )
-from pyaccad.ir import BOOL, INT64, ArrayType, Lit, Program, scalar_type
-from pyaccad.ir.types import is_int
+from pyaccad.ir import BOOL, INT64, ArrayType, Program, scalar_type
 
 
 class _Ignore:
@@ -181,8 +180,8 @@ def trace_lambda(
     )
 
 
-def index_atoms(indices: Any, n: int, what: str) -> list[Value]:
-    """``n`` int64 index values from a lambda's result (an index, or a tuple of them); else a ShapeError.
+def index_atoms(indices: Any, n: int, op: str, context: str = "") -> list[Value]:
+    """``n`` int64 indices from an index function's result (an index, or a tuple of them), via :func:`as_index`.
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.backpermute((2,), lambda i: acc.cast(i, "int32"), a)  # int32 indices are widened
@@ -191,14 +190,39 @@ def index_atoms(indices: Any, n: int, what: str) -> list[Value]:
     """
     items = list(indices) if isinstance(indices, (tuple, list)) else [indices]
     if len(items) != n:
-        fail(ShapeError, f"{what}: the index function returned {len(items)} indices, expected {n}")
-    out = []
-    for item in items:
-        value = to_value(item, what) if not is_scalar_literal(item) else value_of(literal(item, INT64, what))
-        if value.shape != () or not is_int(value.dtype):
-            fail(DTypeError, f"{what}: indices must be integer scalars, got {value.var.type}")
-        out.append(cast(value, INT64))
-    return out
+        fail(ShapeError, f"{op}: the index function returned {len(items)} indices, expected {n}{context}")
+    return [as_index(item, op, "the index function returned") for item in items]
+
+
+def as_index(item: Any, op: str, subject: str) -> Value:
+    """``item``, an integer scalar of any dtype (or a Python/NumPy int), as an index: int64, the IR's index dtype.
+
+    Narrower integers are widened with a ``cast``. Floats and bools are not indices (NumPy rejects
+    them too): they raise a DTypeError saying ``"{op}: {subject} a float32 index; indices must be
+    integers"``.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda a: acc.backpermute((1,), lambda i: 1.0, a), np.zeros(2), backend="interp")
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.DTypeError: backpermute: the index function returned a float64 index; indices must be integers
+    ...
+    """
+    literal_item = is_scalar_literal(item)
+    value = None if literal_item else to_value(item, op)
+    if value is not None and value.shape != ():
+        fail(ShapeError, f"{op}: {subject} an array of shape {value.shape}; indices must be scalars")
+    if value is not None:
+        dtype = value.dtype
+    else:  # a Python int may not fit any NumPy type: `literal` below says so
+        dtype = INT64 if isinstance(item, int) and not isinstance(item, bool) else np.result_type(item)
+    if dtype.kind not in "iu":
+        # a bool is not 0 or 1 here: NumPy reads a[True] as a mask, and rejects a bool scalar as an index
+        hint = ", not bools (use acc.cast(..., 'int64') for 0 and 1)" if dtype == BOOL else ""
+        fail(DTypeError, f"{op}: {subject} a {dtype} index; indices must be integers{hint}")
+    if value is None:
+        value = value_of(literal(item, INT64, op))
+    return cast(value, INT64)
 
 
 def cond(pred: Any, then_: Any, else_: Any) -> Any:
@@ -207,7 +231,8 @@ def cond(pred: Any, then_: Any, else_: Any) -> Any:
     Only the chosen branch is evaluated. For a value branch that means the computation of the value, when
     nothing but this branch uses it (:mod:`pyaccad.ir.sink` moves it into the branch, as accelerate would
     evaluate it); a value also used elsewhere is evaluated in any case. Literals in one branch take the
-    other's dtype.
+    other's dtype; otherwise the branches must have one dtype (pyaccad never promotes: ``cond(p, ix[i], i)``
+    with an int32 ``ix`` is a DTypeError, ``cond(p, acc.cast(ix[i], "int64"), i)`` is not).
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.generate((2, 2), lambda i, j: acc.cond(i >= j, lambda: a[i, j], 0.0))
@@ -241,6 +266,14 @@ def cond(pred: Any, then_: Any, else_: Any) -> Any:
                 b.trace(joined)
     if t.tree != e.tree:
         fail(ShapeError, f"cond: the branches return different structures: {t.tree} and {e.tree}")
+    if [x.shape for x in t.types()] == [x.shape for x in e.types()] and t.types() != e.types():
+        # no promotion, as for `+`: an int32 index next to an int64 one needs a cast in a value (in a permute
+        # target with an IGNORE branch both are indices, widened to int64)
+        fail(
+            DTypeError,
+            f"cond: the branches return different dtypes: {[str(x) for x in t.types()]} and "
+            f"{[str(x) for x in e.types()]}; pyaccad does not promote: acc.cast one branch",
+        )
     outs = emit("cond", (check_live(p),), {"then_": t.program, "else_": e.program})
     return unflatten(t.tree, [wrap(v) for v in outs])
 
@@ -253,9 +286,13 @@ class _Branch:
         self.ignore = self.scatter = self.literal = False
         self.literals: list[bool] = []
 
-    def trace(self, types: list[ArrayType] | None) -> None:
+    def trace(self, types: Sequence[Any] | None, target: int | None = None) -> None:
+        """Trace the branch; with ``target``, as a permute target of that many indices (:func:`as_target`)."""
+
         def run() -> Any:
             result = self.branch() if callable(self.branch) else self.branch
+            if target is not None:
+                return as_target(result, target)
             if result is IGNORE:
                 self.ignore = True
                 return ()
@@ -281,7 +318,7 @@ def _join(a: ArrayType, b: ArrayType, literal_a: bool, literal_b: bool) -> Array
 
 
 def _scatter_cond(p: Value, branches: list[_Branch]) -> Any:
-    """``cond`` between permute targets: widen both branches to ``(keep, *indices)``."""
+    """``cond`` between permute targets: both branches traced again as ``(keep, *int64 indices)``."""
     if current_builder().kind != "scalar":
         fail(Error, "cond: acc.IGNORE is only meaningful inside a permute index function")
     sizes = {len(b.program.outputs) - (1 if b.scatter else 0) for b in branches if not b.ignore}
@@ -290,20 +327,28 @@ def _scatter_cond(p: Value, branches: list[_Branch]) -> Any:
     if len(sizes) > 1:
         fail(ShapeError, f"cond: the branches return different numbers of indices: {sorted(sizes)}")
     (n,) = sizes
-    programs = []
     for b in branches:
-        prog = b.program
-        if b.ignore:
-            outputs = (Lit(False, BOOL), *[Lit(0, INT64)] * n)
-        elif b.scatter:
-            outputs = prog.outputs
-        else:
-            outputs = (Lit(True, BOOL), *prog.outputs)
-        if any(a.type != scalar_type(INT64) for a in outputs[1:]):
-            fail(DTypeError, f"cond: permute indices must be int64 scalars, got {[str(a.type) for a in outputs[1:]]}")
-        programs.append(Program(prog.inputs, prog.stmts, outputs))
-    outs = [wrap(v) for v in emit("cond", (check_live(p),), {"then_": programs[0], "else_": programs[1]})]
+        b.trace([BOOL] + [INT64] * n, target=n)
+    then_, else_ = (b.program for b in branches)
+    outs = [wrap(v) for v in emit("cond", (check_live(p),), {"then_": then_, "else_": else_})]
     return Scatter(outs[0], tuple(outs[1:]))
+
+
+def as_target(result: Any, n: int, op: str = "permute", context: str = "") -> tuple[Any, ...]:
+    """A ``permute`` index function's result as the IR's target ``(keep, *n int64 indices)``.
+
+    ``result`` is :data:`IGNORE`, a :class:`Scatter` (from a ``cond`` with an ``IGNORE`` branch), or an
+    index or tuple of indices of any integer dtype (:func:`index_atoms`). Python literals are left to
+    the caller's :func:`with_literals`.
+
+    >>> as_target(IGNORE, 2)
+    (False, 0, 0)
+    """
+    if result is IGNORE:
+        return (False, *[0] * n)
+    if isinstance(result, Scatter):
+        return (result.keep, *index_atoms(result.indices, n, op, context))
+    return (True, *index_atoms(result, n, op, context))
 
 
 def while_(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: Any) -> Any:

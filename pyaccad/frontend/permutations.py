@@ -1,8 +1,9 @@
 """Moving elements: ``backpermute`` (gather), ``permute`` (scatter with a combining function), ``stencil``.
 
 Index functions get int64 index scalars and return a tuple of indices (a
-single index for rank 1); Python ints become int64 literals, int32 indices
-are widened. A ``permute`` index function may drop an element by returning
+single index for rank 1) of any integer dtype: Python ints become int64
+literals, int32 indices are widened with a ``cast``; a float or bool index is
+a DTypeError, as in NumPy. A ``permute`` index function may drop an element by returning
 :data:`~pyaccad.frontend.lambdas.IGNORE`, directly or as one branch of a ``cond``.
 
 >>> import numpy as np, pyaccad as acc
@@ -20,7 +21,7 @@ import numpy as np
 
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_shape
-from pyaccad.frontend.lambdas import IGNORE, Scatter, check_arity, index_atoms, trace_lambda
+from pyaccad.frontend.lambdas import as_target, check_arity, index_atoms, trace_lambda
 from pyaccad.frontend.pytree import unflatten
 from pyaccad.frontend.tracing import Value, check_live, emit, fail, is_scalar_literal, literal, to_value, wrap
 from pyaccad.ir import BOOL, INT64
@@ -41,7 +42,7 @@ def backpermute(shape: Any, index_fn: Callable[..., Any], a: Any) -> Value:
     x = to_value(a, "backpermute")
     check_arity(index_fn, len(dims), "backpermute")
     lam, _ = trace_lambda(
-        lambda *ix: tuple(index_atoms(index_fn(*ix), x.ndim, f"backpermute (source of shape {x.shape})")),
+        lambda *ix: tuple(index_atoms(index_fn(*ix), x.ndim, "backpermute", f" (source of shape {x.shape})")),
         [INT64] * len(dims),
         "backpermute",
     )
@@ -66,18 +67,11 @@ def permute(combine: Callable[[Any, Any], Any], defaults: Any, index_fn: Callabl
     if base.dtype != x.dtype:
         fail(DTypeError, f"permute: defaults ({base.dtype}) and the source array ({x.dtype}) dtypes differ")
     n = base.ndim
-    what = f"permute (defaults of shape {base.shape})"
+    context = f" (defaults of shape {base.shape})"
     check_arity(index_fn, x.ndim, "permute")
 
     def target(*ix: Any) -> tuple[Any, ...]:
-        result = index_fn(*ix)
-        if result is IGNORE:
-            return (False, *[0] * n)
-        if isinstance(result, Scatter):
-            if len(result.indices) != n:
-                fail(ShapeError, f"{what}: the index function returned {len(result.indices)} indices, expected {n}")
-            return (result.keep, *result.indices)
-        return (True, *index_atoms(result, n, what))
+        return as_target(index_fn(*ix), n, "permute", context)
 
     index, _ = trace_lambda(target, [INT64] * x.ndim, "permute", out_dtypes=[BOOL] + [INT64] * n)
     comb, _ = trace_lambda(combine, [x.dtype, x.dtype], "permute", out_dtypes=[x.dtype])

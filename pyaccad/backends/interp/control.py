@@ -21,12 +21,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyaccad.backends.interp.evaluator import Context, Env, eval_program, register, restrict, to_lanes
-from pyaccad.errors import IndexOutOfBounds, NotDifferentiable, with_location
+from pyaccad.errors import NotDifferentiable, out_of_bounds, with_location
 from pyaccad.ir import Program, Stmt
 
 
 def check_bounds(what: str, shape: tuple[int, ...], indices: Sequence[np.ndarray], source: str | None) -> None:
-    """Raise :class:`IndexOutOfBounds` naming ``what``, ``shape``, the first bad index and ``source``.
+    """Raise :func:`~pyaccad.errors.out_of_bounds` naming ``what``, ``shape``, the first bad index and ``source``.
 
     ``indices`` holds one lane array (or uniform 0-d array) per axis.
 
@@ -34,7 +34,7 @@ def check_bounds(what: str, shape: tuple[int, ...], indices: Sequence[np.ndarray
     >>> check_bounds("index inside map", (3,), [np.array([0, 3])], "f.py:1: y = a[i]")
     Traceback (most recent call last):
       ...
-    pyaccad.errors.IndexOutOfBounds: index inside map: index (3,) is out of bounds for an array of shape (3,)
+    pyaccad.errors.IndexOutOfBounds: index inside map: index (3,) is out of bounds for an array of shape (3,): ...
       at f.py:1: y = a[i]
     """
     bad = np.zeros((), dtype=bool)
@@ -44,8 +44,7 @@ def check_bounds(what: str, shape: tuple[int, ...], indices: Sequence[np.ndarray
         return
     first = int(np.flatnonzero(bad)[0]) if bad.ndim else 0  # the first bad lane (bad is 1-D or uniform)
     point = tuple(int(idx[first] if idx.ndim else idx) for idx in indices)
-    message = f"{what}: index {point} is out of bounds for an array of shape {tuple(shape)}"
-    raise IndexOutOfBounds(message + (f"\n  at {source}" if source else ""))
+    raise out_of_bounds(what, point, tuple(shape), source)
 
 
 @register("index")

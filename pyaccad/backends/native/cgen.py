@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from pyaccad.backends.native.runtime import OutOfBounds
 from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, Lit, Stmt, Var
 
 CTYPE = {FLOAT32: "float", FLOAT64: "double", INT32: "int32_t", INT64: "int64_t", BOOL: "bool"}
@@ -91,6 +92,10 @@ class Ctx:
         # arrays held one row at a time (a thread's row buffer, :mod:`.rows`): flat position -> minus this offset
         self.row_offsets: dict[Var, str] = {}
         self.simd_flags: list[dict[int, str]] = []  # per enclosing `omp simd` loop: error id -> its flag
+        self.cold_checks: dict[str, str] = {}  # a check's line in an `omp simd` loop -> its line in the rescan
+        self.record_rank = 0  # the largest rank of an array a bounds check guards (the error record holds its index)
+        self.op = ""  # the collective operation whose lambda is being emitted, for error messages
+        self.position = "0"  # C: the flat position of the element that lambda computes (which failure is first)
 
     # -- names and run-time integers ------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -134,10 +139,21 @@ class Ctx:
     def size(self, var: Var) -> str:
         return product(self.shape(var))
 
-    def error(self, message: str) -> int:
+    def error(self, message: str | OutOfBounds) -> int:
         """An error id (> 0) the C code sets in ``err``; the runtime raises with ``message``."""
         self.errors.append(message)
         return len(self.errors)
+
+    def check_bounds(self, what: str, array: Var, indices: list[str], source: str | None) -> str:
+        """Declare and return a flag: whether ``indices`` lie inside ``array``; unless they do, the entry fails.
+
+        The failure records ``indices`` (:meth:`fail_unless`), so the error names them, ``what`` and ``source``.
+        """
+        flag = self.declare(BOOL, in_bounds(indices, self.shape(array)), "ok")
+        if indices:  # a rank-0 array's one element is always there
+            self.record_rank = max(self.record_rank, len(indices))
+            self.fail_unless(flag, self.error(OutOfBounds(what, array.shape, source)), indices)
+        return flag
 
     # -- output -----------------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -166,11 +182,13 @@ class Ctx:
         """``#pragma omp simd`` and a block ``header { ... }`` (a loop whose iterations are independent).
 
         Run-time checks inside (:meth:`fail_unless`) set a flag that the loop reduces with ``|``, tested
-        after it: a branch to the error inside the loop would keep it from vectorising.
+        after it: a branch to the error inside the loop would keep it from vectorising. Only when a flag is
+        set does a cold copy of the loop run, without ``omp simd``, where each check records its index
+        (``PA_FAIL_AT``): the copy repeats the loop's work, which is safe as the result is discarded.
 
         >>> ctx = Ctx()
         >>> with ctx.simd_block("for (int64_t j = 0; j < n; j++)"):
-        ...     ctx.fail_unless("ok", ctx.error("index out of bounds"))
+        ...     ctx.fail_unless("ok", ctx.error("index out of bounds"), ["k"])
         >>> for line in ctx.lines:
         ...     print(line.strip())
         int bad1 = 0;
@@ -178,7 +196,11 @@ class Ctx:
         for (int64_t j = 0; j < n; j++) {
         bad1 |= !ok;
         }
-        if (bad1) PA_FAIL(1);
+        if (__builtin_expect(bad1, 0)) {  /* cold: run again to record the failing index */
+        for (int64_t j = 0; j < n; j++) {
+        if (!ok) PA_FAIL_AT(1, 0, k);
+        }
+        }
         """
         lines, at = self.lines, len(self.lines)
         self.emit("#pragma omp simd")
@@ -189,21 +211,43 @@ class Ctx:
                 yield
         finally:
             self.simd_flags.pop()
-        if flags:
-            names = ", ".join(flags.values())
-            lines[at] += f" reduction(|:{names})"
-            indent = "    " * self.indent
-            lines[at:at] = [f"{indent}int {name} = 0;" for name in flags.values()]
-            for error, name in flags.items():
-                self.emit(f"if ({name}) PA_FAIL({error});")
+        if not flags:
+            return
+        loop = lines[at + 1 :]
+        lines[at] += f" reduction(|:{', '.join(flags.values())})"
+        indent = "    " * self.indent
+        lines[at:at] = [f"{indent}int {name} = 0;" for name in flags.values()]
+        any_bad = " | ".join(flags.values())
+        self.emit(f"if (__builtin_expect({any_bad}, 0)) {{  /* cold: run again to record the failing index */")
+        lines.extend("    " + self.cold_checks.pop(line, line) for line in loop)
+        self.emit("}")
 
-    def fail_unless(self, ok: str, error: int) -> None:
-        """Emit a run-time check: unless ``ok`` holds, the entry returns the error ``error``."""
-        if self.simd_flags:
-            flag = self.simd_flags[-1].setdefault(error, self.fresh("bad"))
-            self.emit(f"{flag} |= !{ok};")
-        else:
-            self.emit(f"if (!{ok}) PA_FAIL({error});")
+    def fail_unless(self, ok: str, error: int, indices: list[str]) -> None:
+        """Emit a run-time check: unless ``ok`` holds, the entry records ``indices`` and returns ``error``.
+
+        Of several failures the record keeps the one at the smallest :attr:`position`, the interpreter's first
+        (whatever the threads' timing). Inside an ``omp simd`` loop the check only sets a flag;
+        :meth:`simd_block` records the index.
+        """
+        fail = f"if (!{ok}) PA_FAIL_AT({', '.join([str(error), self.position, *indices])});"
+        if not self.simd_flags:
+            self.emit(fail)
+            return
+        flag = self.simd_flags[-1].setdefault(error, self.fresh("bad"))
+        self.emit(f"{flag} |= !{ok};")
+        assert self.lines[-1] not in self.cold_checks, "a check's flag line must be unique: its `ok` is a fresh name"
+        self.cold_checks[self.lines[-1]] = "    " * self.indent + fail
+
+    @contextmanager
+    def inside(self, op: str | None, position: str | None) -> Iterator[None]:
+        """Emit a lambda of the collective operation ``op`` computing the element at flat ``position`` (C), for
+        error messages; None keeps the enclosing lambda's (a ``cond`` branch, a loop body)."""
+        saved = self.op, self.position
+        self.op, self.position = op or self.op, position or self.position
+        try:
+            yield
+        finally:
+            self.op, self.position = saved
 
     @contextmanager
     def capture(self) -> Iterator[list[str]]:

@@ -24,8 +24,8 @@ out of range. Non-zero float literals are read from ``E`` at run time (:meth:`.C
 
 from __future__ import annotations
 
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, in_bounds, unravel
-from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT32, FLOAT64, INT64, Atom, Lit, Program, Stmt, Var
+from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
+from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, Atom, Lit, Program, Stmt, Var
 
 
 def atom(ctx: Ctx, a: Atom) -> str:
@@ -41,13 +41,20 @@ def atom(ctx: Ctx, a: Atom) -> str:
     return elem(ctx, a, Index([], []))
 
 
-def call_lambda(ctx: Ctx, lam: Program, args: list[str]) -> list[str]:
-    """Emit ``lam`` applied to the C expressions ``args``; return its outputs' expressions."""
+def call_lambda(
+    ctx: Ctx, lam: Program, args: list[str], op: str | None = None, position: str | None = None
+) -> list[str]:
+    """Emit ``lam`` applied to the C expressions ``args``; return its outputs' expressions.
+
+    ``op`` and ``position`` (C: the flat position of the element the lambda computes) name a failing bounds check
+    (:meth:`.Ctx.inside`); None for a ``cond`` branch or loop body, which keep the enclosing lambda's.
+    """
     for var, expr in zip(lam.inputs, args, strict=True):
         ctx.bind(var, expr)
-    for stmt in lam.stmts:
-        scalar_stmt(ctx, stmt)
-    return [atom(ctx, a) for a in lam.outputs]
+    with ctx.inside(op, position):
+        for stmt in lam.stmts:
+            scalar_stmt(ctx, stmt)
+        return [atom(ctx, a) for a in lam.outputs]
 
 
 def scalar_stmt(ctx: Ctx, stmt: Stmt) -> None:
@@ -77,14 +84,10 @@ def apply_elementwise(stmt: Stmt, args: list[str]) -> str:
 def _index(ctx: Ctx, stmt: Stmt) -> str:
     array, *indices = stmt.args
     assert isinstance(array, Var)
-    shape = ctx.shape(array)
     idx = [atom(ctx, i) for i in indices]
-    ok = in_bounds(idx, shape)
-    error = ctx.error(f"index: reading an array of shape {array.shape} out of bounds\n  at {stmt.source}")
-    flag = ctx.declare(BOOL, ok, "ok")
-    ctx.fail_unless(flag, error)
+    flag = ctx.check_bounds(f"index inside {ctx.op}", array, idx, stmt.source)
     # `index` reads are manifest (fusion forces them): a guarded load, never an unconditional one
-    value = f"{ctx.buffers[array]}[{Index(idx, shape).linear()}]"
+    value = f"{ctx.buffers[array]}[{Index(idx, ctx.shape(array)).linear()}]"
     return ctx.declare(array.dtype, f"({flag} ? {value} : {c_literal(0, array.dtype)})")
 
 
@@ -156,28 +159,26 @@ def produce(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     if name == "map":
         args = [elem(ctx, a, idx) for a in stmt.args]
         return [
-            ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], args), strict=True)
+            ctx.declare(v.dtype, r)
+            for v, r in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], args, "map", idx.linear()), strict=True)
         ]
     if name == "generate":
-        results = call_lambda(ctx, stmt.params["lam"], idx.multi)
+        results = call_lambda(ctx, stmt.params["lam"], idx.multi, "generate", idx.linear())
         return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results, strict=True)]
     if name == "backpermute":
         (x,) = stmt.args
-        target = call_lambda(ctx, stmt.params["index"], idx.multi)
-        return [_checked_read(ctx, x, target, stmt)]
+        target = call_lambda(ctx, stmt.params["index"], idx.multi, "backpermute", idx.linear())
+        with ctx.inside("backpermute", idx.linear()):
+            return [_checked_read(ctx, x, target, stmt)]
     return [_index_map(ctx, stmt, idx)]
 
 
 def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
-    shape = ctx.shape(x)
-    ok = in_bounds(target, shape)
-    flag = ctx.declare(BOOL, ok, "ok")
-    error = ctx.error(f"backpermute: index out of bounds for an array of shape {x.shape}\n  at {stmt.source}")
-    ctx.fail_unless(flag, error)
+    flag = ctx.check_bounds("backpermute", x, target, stmt.source)
     result = ctx.fresh("g")
     ctx.emit(f"{CTYPE[x.dtype]} {result} = {c_literal(0, x.dtype)};")
     with ctx.block(f"if ({flag})"):
-        ctx.emit(f"{result} = {elem(ctx, x, Index(target, shape))};")
+        ctx.emit(f"{result} = {elem(ctx, x, Index(target, ctx.shape(x)))};")
     return result
 
 

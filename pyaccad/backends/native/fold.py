@@ -80,7 +80,7 @@ class _Fold:
     def combine(self, ctx: Ctx, left: list[str], right: list[str]) -> list[str]:
         if self.monoid:
             return [ELEMENTWISE[self.monoid].c.format(left[0], right[0])]
-        return call_lambda(ctx, self.lam, left + right)
+        return call_lambda(ctx, self.lam, left + right, "fold")
 
     def finish(self, ctx: Ctx, accs: list[str], has: str) -> list[str]:
         """``f(z, acc)`` for a fold with initial values (``z`` when nothing was reduced), else ``acc``."""

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import BOOL, CTYPE, INT64, Ctx, Index, in_bounds, product, unravel
+from pyaccad.backends.native.cgen import CTYPE, INT64, Ctx, Index, product, unravel
 from pyaccad.backends.native.element import call_lambda, elem
 from pyaccad.backends.native.fold import identity, monoid_of
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
@@ -68,7 +68,7 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
         return
 
     def update(position: str, value: str) -> None:
-        (new,) = call_lambda(ctx, combine, [value, f"{buf}[{position}]"])
+        (new,) = call_lambda(ctx, combine, [value, f"{buf}[{position}]"], "permute")
         ctx.emit(f"{buf}[{position}] = {new};")
 
     index_loop(ctx, ctx.shape(x), lambda idx: _scatter_one(ctx, stmt, idx, update), parallel=False, simd=False)
@@ -77,15 +77,11 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
 def _scatter_one(ctx: Ctx, stmt: Stmt, idx: Index, update: Update) -> None:
     """Emit the scatter of source element ``idx``: its target, the bounds check, and ``update``."""
     (out,) = stmt.outs
-    out_shape = ctx.shape(out)
-    error = ctx.error(f"permute: target index out of bounds for an array of shape {out.shape}\n  at {stmt.source}")
-    keep, *target = call_lambda(ctx, stmt.params["index"], idx.multi)
-    ok = in_bounds(target, out_shape)
-    with ctx.block(f"if ({keep})"):
-        flag = ctx.declare(BOOL, ok, "ok")
-        ctx.emit(f"if (!{flag}) PA_FAIL({error});")
-        with ctx.block("else"):
-            position = ctx.declare(INT64, Index(target, out_shape).linear(), "pos")
+    keep, *target = call_lambda(ctx, stmt.params["index"], idx.multi, "permute", idx.linear())
+    with ctx.block(f"if ({keep})"), ctx.inside("permute", idx.linear()):
+        flag = ctx.check_bounds("permute", out, target, stmt.source)
+        with ctx.block(f"if ({flag})"):
+            position = ctx.declare(INT64, Index(target, ctx.shape(out)).linear(), "pos")
             update(position, elem(ctx, stmt.args[1], idx))
 
 

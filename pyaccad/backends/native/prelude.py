@@ -8,7 +8,8 @@ integer ``//`` and ``%`` by zero give 0, ``%`` takes the divisor's sign,
 ``minimum``/``maximum`` propagate NaN, integer powers with a negative
 exponent give ``1 // a**-e`` (0 unless ``|a| == 1``). The libm functions
 that glibc's libmvec provides in SIMD form are declared ``simd`` so that
-loops calling them vectorise.
+loops calling them vectorise. ``PA_FAIL(id)`` sets the entry's error id;
+``PA_FAIL_AT(id, position, i, j, ..)`` also records the index a bounds check met.
 
 >>> "PYACCAD_FLOORDIV" in PRELUDE
 True
@@ -37,6 +38,20 @@ def _simd_declarations() -> str:
             lines.append(f"#undef {name}")
             lines.append(f"#define {name}({args}) _Generic((x), float: pm_{name}_f, default: pm_{name}_d)({args})")
     return "\n".join(lines)
+
+
+_RECORD = """/* The error record R (runtime.Layout.record_size int64s): of the failed bounds checks, the one at the
+   smallest position (the element being computed: the interpreter's first), as its error id, position and index.
+   Called on failure only, never inside an `omp simd` loop (see cgen.Ctx.simd_block). */
+static inline void pa_record(int64_t *R, int id, int64_t position, int rank, const int64_t *index) {
+    #pragma omp critical(pa_record)
+    if (R[0] == 0 || position < R[1]) {
+        R[0] = id; R[1] = position;
+        for (int k = 0; k < rank; k++) R[2 + k] = index[k];
+    }
+}
+#define PA_FAIL_AT(id, position, ...) do { const int64_t pa_at[] = {__VA_ARGS__}; \\
+    pa_record(R, (id), (position), (int)(sizeof pa_at / sizeof pa_at[0]), pa_at); PA_FAIL(id); } while (0)"""
 
 
 def _typed(name: str, body: dict[str, str], params: str = "a") -> str:
@@ -70,6 +85,7 @@ PRELUDE = "\n".join(
         "static inline double pa_f64_bits(int64_t b) { double d; memcpy(&d, &b, sizeof d); return d; }",
         "static inline int64_t PA_MIRROR(int64_t f, int64_t n) { f %= 2 * n - 2; return f >= n ? 2 * n - 2 - f : f; }",
         '#define PA_FAIL(id) do { _Pragma("omp atomic write") err = (id); } while (0)',
+        _RECORD,
         _typed("abs", {"float": "return fabs(a);", "int": "return a < 0 ? -a : a;"}),
         _typed("sign", {"all": "return a > 0 ? 1 : (a < 0 ? -1 : a);"}),
         _typed(

@@ -5,7 +5,7 @@ outputs, and a workspace for the intermediate arrays) in ``B`` and every
 shape-derived integer in ``E``; it carves the intermediates out of the
 workspace, runs the kernels of the plan in order (host-side ``while``/``cond``
 between them) and returns 0 or the id of a run-time error (an out-of-bounds
-index)::
+index, which it records in ``R``, an int64 array that is the last entry of ``B``)::
 
     int pyaccad_entry(void **B, const int64_t *E, int nthreads) {
         int err = 0;
@@ -232,7 +232,12 @@ class _Generator:
         # Those whose lifetimes are disjoint share bytes (opt.memory); the offsets are run-time integers, so
         # the source stays the same at every extent. Not `restrict`: two of them may be the same memory,
         # at different times.
-        allocs, workspace = self.workspace_lines(plan)
+        allocs = []
+        if ctx.record_rank:  # the error record: error id, position and index of the first failed bounds check
+            allocs.append(f"    int64_t *restrict R = B[{len(self.slots)}];")
+            self.slots.append(("record", 0))
+        workspace_lines, workspace = self.workspace_lines(plan)
+        allocs += workspace_lines
         uses_blas = "blas" in ctx.helpers
         headers = [PRELUDE, *([blas_library().prelude] if uses_blas else [])]
         setup = ["    if (nthreads > 0) omp_set_num_threads(nthreads);"]
@@ -262,6 +267,7 @@ class _Generator:
             uses_blas,
             [(v.dtype.itemsize, v.type.size) for _, v, _, _ in self.allocs],
             workspace,
+            2 + ctx.record_rank if ctx.record_rank else 0,
         )
         return "\n".join(lines) + "\n", layout
 

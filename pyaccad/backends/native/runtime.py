@@ -18,7 +18,27 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.native.cache import ffi
-from pyaccad.errors import BackendUnavailable, IndexOutOfBounds
+from pyaccad.errors import BackendUnavailable, IndexOutOfBounds, out_of_bounds
+
+
+@dataclass(frozen=True)
+class OutOfBounds:
+    """A run-time bounds check of the generated C: ``what`` reads or writes an array of ``shape`` at ``source``.
+
+    On failure the C code records the offending multi-index (``PA_FAIL_AT``, :mod:`.prelude`), which
+    :meth:`error` puts into the message the interpreter would give.
+
+    >>> print(OutOfBounds("backpermute", (4, 3), "f.py:2: b = g(a)").error((1, -1)))
+    backpermute: index (1, -1) is out of bounds for an array of shape (4, 3): -1 is outside axis 1 (0 to 2)
+      at f.py:2: b = g(a)
+    """
+
+    what: str
+    shape: tuple[int, ...]
+    source: str | None
+
+    def error(self, point: tuple[int, ...]) -> IndexOutOfBounds:
+        return out_of_bounds(self.what, point, self.shape, self.source)
 
 
 @dataclass
@@ -30,11 +50,13 @@ class Layout:
     out_types: list[tuple[np.dtype, tuple[int, ...]]]
     outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
     slots: list[tuple[str, int]]  # each entry of B: ("input", i) | ("const", j) | ("buffer", k) | ("workspace", 0)
+    # | ("record", 0)
     ints: list[int] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str | OutOfBounds] = field(default_factory=list)  # by error id - 1
     uses_blas: bool = False
     scratch: list[tuple[int, int]] = field(default_factory=list)  # intermediates: (item size, element count)
     workspace: int = 0  # bytes holding them, those with disjoint lifetimes sharing (pyaccad.opt.memory)
+    record_size: int = 0  # the error record's int64s (``("record", 0)`` in ``slots``): error id, position, index
 
 
 class _Workspace:
@@ -140,14 +162,15 @@ class Executable:
         layout = self.layout
         inputs = [x if x.flags.c_contiguous else np.require(x, requirements="C") for x in inputs]
         outs = self._output_buffers()
+        record = np.zeros(layout.record_size, np.int64)
         with self.workspace.borrow() as scratch:
-            pools = {"input": inputs, "const": self.consts, "buffer": outs, "workspace": [scratch]}
+            pools = {"input": inputs, "const": self.consts, "buffer": outs, "workspace": [scratch], "record": [record]}
             views = [ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots]  # alive until the call returns
             buffers = ffi.new("void *[]", views or [ffi.NULL])
             err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
         self.previous = [o if kind == "buffer" else None for o, (kind, _) in zip(outs, layout.outputs, strict=True)]
         if err:
-            raise IndexOutOfBounds(layout.errors[err - 1])
+            raise self._error(err, record)
         for n, (kind, value) in enumerate(layout.outputs):
             dtype, shape = layout.out_types[n]
             if kind == "input":
@@ -160,3 +183,13 @@ class Executable:
             if kind == "output":
                 outs[n] = outs[value].copy()
         return outs  # type: ignore[return-value]
+
+    def _error(self, err: int, record: np.ndarray) -> IndexOutOfBounds:
+        """The error whose index the C code recorded (the first in the interpreter's order), else that of id ``err``."""
+        recorded = int(record[0]) if record.size else 0
+        entry = self.layout.errors[(recorded or err) - 1]
+        if not isinstance(entry, OutOfBounds):
+            return IndexOutOfBounds(entry)
+        if not recorded:  # every bounds check records its index: only a foreign library could get here
+            return IndexOutOfBounds(f"{entry.what}: an index is out of bounds for an array of shape {entry.shape}")
+        return entry.error(tuple(int(k) for k in record[2 : 2 + len(entry.shape)]))

@@ -43,7 +43,9 @@ class _Scan:
 
     def combine(self, ctx: Ctx, acc: list[str], value: list[str]) -> list[str]:
         args = value + acc if self.reverse else acc + value
-        return [ctx.declare(d, r, "n") for d, r in zip(self.dtypes, call_lambda(ctx, self.lam, args), strict=True)]
+        return [
+            ctx.declare(d, r, "n") for d, r in zip(self.dtypes, call_lambda(ctx, self.lam, args, "scan"), strict=True)
+        ]
 
 
 def _declare(ctx: Ctx, scan: _Scan, prefix: str) -> list[str]:

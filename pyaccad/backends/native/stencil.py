@@ -123,7 +123,7 @@ def _offsets(radius: list[int]) -> list[tuple[int, ...]]:
 
 
 def _write(ctx: Ctx, stmt: Stmt, neighbours: list[str], flat: str) -> None:
-    for var, result in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], neighbours), strict=True):
+    for var, result in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], neighbours, "stencil", flat), strict=True):
         ctx.emit(f"{ctx.buffers[var]}[{flat}] = {result};")
 
 
