@@ -163,6 +163,12 @@ class Primitive:
     ``"both"`` (element-wise operations, which act on rank-0 values inside
     lambdas and on whole arrays outside). ``linear_args`` lists the argument
     positions in which the primitive is linear (for the transpose stage).
+    ``family`` (one of :data:`FAMILIES`) is what passes ask instead of lists of
+    names; ``commutative`` says its two arguments may be swapped exactly.
+
+    >>> from pyaccad.ir import PRIMITIVES
+    >>> PRIMITIVES["fold"].family, PRIMITIVES["fold"].scalar_bodies, PRIMITIVES["add"].commutative
+    ('collective', True, True)
     """
 
     name: str
@@ -171,10 +177,32 @@ class Primitive:
     subprogram_params: tuple[str, ...] = ()
     linear_args: tuple[int, ...] = ()
     doc: str = ""
+    family: str = "structural"
+    commutative: bool = False
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"primitive {self.name!r}: family {self.family!r} is not one of {sorted(FAMILIES)}")
+
+    @property
+    def scalar_bodies(self) -> bool:
+        """Whether its nested programs are scalar lambdas (the collectives'); other bodies are at its own level."""
+        return self.family == "collective"
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
+
+FAMILIES = {
+    "elementwise": "acts element by element (the ELEMENTWISE rows, select, cast)",
+    "index_map": "each result element is one operand element, or a pad value (broadcasts, slices, ...)",
+    "collective": "accelerate's collective operations, holding scalar lambdas (generate, map, fold, ...)",
+    "control": "host-side control flow at array level, scalar control flow inside lambdas (cond, while)",
+    "custom": "a body computed as it is, with a derivative rule or a recomputation barrier (custom_rule, remat)",
+    "read": "a read of a free array inside a lambda (index)",
+    "structural": "everything else: constants, matrix products",
+}
+"""Every primitive belongs to one family, and passes that treat a family alike ask for it."""
 
 PRIMITIVES: dict[str, Primitive] = {}
 """Every primitive of the IR, by name. A stage's rule table is complete when it has an entry for each."""

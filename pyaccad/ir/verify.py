@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from pyaccad.ir.core import Lit, Program, Stmt, Var
 
-# Collective primitives hold scalar lambdas; control primitives hold bodies at their own level.
-_SCALAR_BODIES = {"generate", "map", "fold", "scan", "backpermute", "permute", "stencil"}
-
 
 class VerifyError(AssertionError):
     """A program broke an IR invariant (always a pyaccad bug, never the user's)."""
@@ -60,7 +57,7 @@ def _check_stmt(stmt: Stmt, bound: set[Var], scalar: bool) -> None:
         raise VerifyError(f"{where}: scalar-only primitive at array level")
     for atom in stmt.args:
         _use(atom, bound, where)
-    sub_scalar = scalar or prim.name in _SCALAR_BODIES
+    sub_scalar = scalar or prim.scalar_bodies  # collectives hold scalar lambdas, others bodies at their level
     for sub in stmt.subprograms():
         verify(sub, scalar=sub_scalar, scope=frozenset(bound))
     try:

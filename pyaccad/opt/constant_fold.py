@@ -42,8 +42,6 @@ from pyaccad.opt.walk import Rewriter, lit_key, lit_value, make_lit, uniform_val
 MAX_FOLD_SIZE = 64
 """Largest non-uniform ``const`` folded into a new ``const`` (bigger ones stay computed at run time)."""
 
-_SHAPE_OPS = frozenset({"reshape", "transpose", "broadcast_in_dim", "slice", "reverse", "backpermute"})
-
 
 def _known_array(rw: Rewriter, atom: Atom) -> np.ndarray | None:
     """The value of ``atom`` as an array (a splat broadcast to its shape, or a small const), if known."""
@@ -106,7 +104,7 @@ def _fold_elementwise(rw: Rewriter, stmt: Stmt, scalar: bool) -> Sequence[Atom] 
 
 def _fold_structural(rw: Rewriter, stmt: Stmt, scalar: bool) -> Sequence[Atom] | None:
     name = stmt.prim.name
-    if name in _SHAPE_OPS or name in ("concatenate", "pad"):
+    if stmt.prim.family == "index_map" or name == "backpermute":  # a splat in, the same splat out
         lits = [rw.splat(a) for a in stmt.args]
         if None in lits or len({lit_key(lit) for lit in lits}) != 1:
             return None

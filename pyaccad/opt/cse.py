@@ -34,8 +34,6 @@ from pyaccad.ir import Atom, Lit, Program, Stmt, Var
 from pyaccad.ir.rewrite import rename_atom
 from pyaccad.opt.walk import lit_key
 
-COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "and", "or"})
-
 
 def _param_key(value: Any, names: dict[Var, int]) -> Hashable:
     if isinstance(value, Program):
@@ -65,7 +63,7 @@ def stmt_key(stmt: Stmt, names: dict[Var, int] | None = None) -> Hashable:
     """
     names = {} if names is None else names
     args = tuple(_atom_key(a, names) for a in stmt.args)
-    if stmt.prim.name in COMMUTATIVE:
+    if stmt.prim.commutative:
         args = tuple(sorted(args, key=repr))
     params = tuple(sorted((k, _param_key(v, names)) for k, v in stmt.params.items()))
     return (stmt.prim.name, args, params)

@@ -35,17 +35,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pyaccad.ir import ELEMENTWISE, Atom, Program, Stmt, Var
+from pyaccad.ir import ELEMENTWISE, PRIMITIVES, Atom, Program, Stmt, Var
 from pyaccad.opt.inline_rules import inline_bodies
 from pyaccad.opt.kernels import Kernel, Plan
 
-_INDEX_MAPS = {"broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "pad", "concatenate"}
-FUSIBLE = set(ELEMENTWISE) | {"select", "cast", "map", "generate", "backpermute"} | _INDEX_MAPS
+_INDEX_MAPS = {p.name for p in PRIMITIVES.values() if p.family == "index_map"}
+FUSIBLE = {p.name for p in PRIMITIVES.values() if p.family == "elementwise"} | {"map", "generate", "backpermute"}
+FUSIBLE |= _INDEX_MAPS
 """Primitives whose results may be delayed (computed inside their consumers)."""
 
 _CHEAP = _INDEX_MAPS | {"cast", "select", "neg", "add", "sub", "mul", "minimum", "maximum", "not", "and", "or"}
 _CHEAP |= {"eq", "ne", "lt", "le", "gt", "ge", "abs", "isnan", "isinf", "floor", "ceil", "trunc", "round", "sign"}
-_CONTROL = {"while", "cond"}
+_CONTROL = {p.name for p in PRIMITIVES.values() if p.family == "control"}
 MAX_SITES = 6
 """At most this many distinct indices of one delayed value per program (see :class:`_Sites`)."""
 RECOMPUTE_BUDGET = 2

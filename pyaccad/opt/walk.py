@@ -37,9 +37,6 @@ from pyaccad.ir.rewrite import inline, rename_atom
 Rule = Callable[["Rewriter", Stmt, bool], "Sequence[Atom] | None"]
 """``rule(rewriter, stmt, scalar)``: replacement atoms for ``stmt.outs``, or None to keep the statement."""
 
-SCALAR_BODIES = frozenset({"generate", "map", "fold", "scan", "backpermute", "permute", "stencil"})
-"""Primitives whose nested programs are scalar lambdas (the others nest bodies at their own level)."""
-
 
 def lit_value(lit: Lit) -> np.ndarray:
     """The literal as a rank-0 NumPy array of its dtype."""
@@ -144,7 +141,7 @@ class Rewriter:
     def _rewrite(self, stmt: Stmt, scalar: bool) -> None:
         args = tuple(self.atom(a) for a in stmt.args)
         params = dict(stmt.params)
-        sub_scalar = scalar or stmt.prim.name in SCALAR_BODIES
+        sub_scalar = scalar or stmt.prim.scalar_bodies
         for name in stmt.prim.subprogram_params:
             if params.get(name) is not None:
                 params[name] = self.program(params[name], sub_scalar)

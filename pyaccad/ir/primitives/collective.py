@@ -154,10 +154,22 @@ def _stencil_rule(args: Sequence[ArrayType], params: Params) -> list[ArrayType]:
     return [ArrayType(t.dtype, x.shape) for t in lam.output_types]
 
 
-GENERATE = declare(Primitive("generate", _generate_rule, subprogram_params=("lam",), doc="generate(; shape, lam)"))
-MAP = declare(Primitive("map", _map_rule, subprogram_params=("lam",), doc="map(*xs; lam): zipWith of any arity"))
+GENERATE = declare(
+    Primitive("generate", _generate_rule, subprogram_params=("lam",), doc="generate(; shape, lam)", family="collective")
+)
+MAP = declare(
+    Primitive(
+        "map", _map_rule, subprogram_params=("lam",), doc="map(*xs; lam): zipWith of any arity", family="collective"
+    )
+)
 FOLD = declare(
-    Primitive("fold", _fold_rule, subprogram_params=("lam",), doc="fold(*xs[, *inits]; lam, axis): reduce one axis")
+    Primitive(
+        "fold",
+        _fold_rule,
+        subprogram_params=("lam",),
+        doc="fold(*xs[, *inits]; lam, axis): reduce one axis",
+        family="collective",
+    )
 )
 SCAN = declare(
     Primitive(
@@ -165,6 +177,7 @@ SCAN = declare(
         _scan_rule,
         subprogram_params=("lam",),
         doc="scan(*xs[, *inits]; lam, axis, reverse): inclusive scan; with inits scanl/scanr (one longer)",
+        family="collective",
     )
 )
 BACKPERMUTE = declare(
@@ -174,6 +187,7 @@ BACKPERMUTE = declare(
         subprogram_params=("index",),
         linear_args=(0,),
         doc="backpermute(x; shape, index): gather out[i] = x[index(i)]",
+        family="collective",
     )
 )
 PERMUTE = declare(
@@ -182,6 +196,7 @@ PERMUTE = declare(
         _permute_rule,
         subprogram_params=("combine", "index"),
         doc="permute(defaults, x; combine, index): scatter with combine; keep=False drops (acc.IGNORE)",
+        family="collective",
     )
 )
 STENCIL = declare(
@@ -190,5 +205,6 @@ STENCIL = declare(
         _stencil_rule,
         subprogram_params=("lam",),
         doc="stencil(x; lam, size, boundary[, value]): lam of the row-major neighbourhood",
+        family="collective",
     )
 )

@@ -67,9 +67,25 @@ def _index_rule(args: Sequence[ArrayType], params: Params) -> list[ArrayType]:
 
 
 COND = declare(
-    Primitive("cond", _cond_rule, scope="both", subprogram_params=("then_", "else_"), doc="cond(p; then_, else_)")
+    Primitive(
+        "cond",
+        _cond_rule,
+        scope="both",
+        subprogram_params=("then_", "else_"),
+        doc="cond(p; then_, else_)",
+        family="control",
+    )
 )
 WHILE = declare(
-    Primitive("while", _while_rule, scope="both", subprogram_params=("cond", "body"), doc="while(*init; cond, body)")
+    Primitive(
+        "while",
+        _while_rule,
+        scope="both",
+        subprogram_params=("cond", "body"),
+        doc="while(*init; cond, body)",
+        family="control",
+    )
 )
-INDEX = declare(Primitive("index", _index_rule, scope="scalar", doc="index(a, *i): read a[i] inside a lambda"))
+INDEX = declare(
+    Primitive("index", _index_rule, scope="scalar", doc="index(a, *i): read a[i] inside a lambda", family="read")
+)

@@ -52,6 +52,7 @@ CUSTOM_RULE = declare(
         scope="both",
         subprogram_params=("body",),
         doc="custom_rule(*args; body, rule): body(*args), differentiated by rule",
+        family="custom",
     )
 )
 REMAT = declare(
@@ -61,5 +62,6 @@ REMAT = declare(
         scope="array",
         subprogram_params=("body",),
         doc="remat(*args; body): body(*args), never merged with values outside it",
+        family="custom",
     )
 )

@@ -156,6 +156,9 @@ for _name, _arity, _accepts, _result, _np_fn, _c, _hs in _ROWS:
             scope="both",
             linear_args=(0, 1) if _name in ("add", "sub") else (0,) if _name == "neg" else (),
             doc=f"element-wise {_name}",
+            family="elementwise",
+            # exactly commutative in IEEE arithmetic (minimum/maximum are not: signed zeros and nan)
+            commutative=_name in ("add", "mul", "eq", "ne", "and", "or"),
         )
     )
     ELEMENTWISE[_name] = ElementwiseOp(_name, _arity, _accepts, _result, _np_fn, _c, _hs, _prim)
@@ -173,7 +176,14 @@ def _select_rule(args: Sequence[ArrayType], params: Mapping[str, Any]) -> list[A
 
 
 SELECT = declare(
-    Primitive("select", _select_rule, scope="both", linear_args=(1, 2), doc="select(p, x, y): x where p else y")
+    Primitive(
+        "select",
+        _select_rule,
+        scope="both",
+        linear_args=(1, 2),
+        doc="select(p, x, y): x where p else y",
+        family="elementwise",
+    )
 )
 
 
@@ -182,4 +192,8 @@ def _cast_rule(args: Sequence[ArrayType], params: Mapping[str, Any]) -> list[Arr
     return [ArrayType(params["dtype"], x.shape)]
 
 
-CAST = declare(Primitive("cast", _cast_rule, scope="both", doc="cast(x; dtype): convert element type (C semantics)"))
+CAST = declare(
+    Primitive(
+        "cast", _cast_rule, scope="both", doc="cast(x; dtype): convert element type (C semantics)", family="elementwise"
+    )
+)

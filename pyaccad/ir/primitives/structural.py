@@ -121,15 +121,30 @@ BROADCAST_IN_DIM = declare(
         _broadcast_rule,
         linear_args=(0,),
         doc="broadcast_in_dim(x; shape, dims): axis i of x becomes axis dims[i] of the result; size-1 axes stretch",
+        family="index_map",
     )
 )
-RESHAPE = declare(Primitive("reshape", _reshape_rule, linear_args=(0,), doc="reshape(x; shape), row-major"))
-TRANSPOSE = declare(
-    Primitive("transpose", _transpose_rule, linear_args=(0,), doc="transpose(x; perm): out axis i = x axis perm[i]")
+RESHAPE = declare(
+    Primitive("reshape", _reshape_rule, linear_args=(0,), doc="reshape(x; shape), row-major", family="index_map")
 )
-REVERSE = declare(Primitive("reverse", _reverse_rule, linear_args=(0,), doc="reverse(x; axes)"))
+TRANSPOSE = declare(
+    Primitive(
+        "transpose",
+        _transpose_rule,
+        linear_args=(0,),
+        doc="transpose(x; perm): out axis i = x axis perm[i]",
+        family="index_map",
+    )
+)
+REVERSE = declare(Primitive("reverse", _reverse_rule, linear_args=(0,), doc="reverse(x; axes)", family="index_map"))
 SLICE = declare(
-    Primitive("slice", _slice_rule, linear_args=(0,), doc="slice(x; starts, stops, steps): strided box, steps >= 1")
+    Primitive(
+        "slice",
+        _slice_rule,
+        linear_args=(0,),
+        doc="slice(x; starts, stops, steps): strided box, steps >= 1",
+        family="index_map",
+    )
 )
 PAD = declare(
     Primitive(
@@ -137,10 +152,17 @@ PAD = declare(
         _pad_rule,
         linear_args=(0, 1),
         doc="pad(x, value; lo, hi, interior): lo/hi edge padding and interior padding between elements",
+        family="index_map",
     )
 )
 CONCATENATE = declare(
-    Primitive("concatenate", _concatenate_rule, linear_args=(), doc="concatenate(*xs; axis) (linear in every operand)")
+    Primitive(
+        "concatenate",
+        _concatenate_rule,
+        linear_args=(),
+        doc="concatenate(*xs; axis) (linear in every operand)",
+        family="index_map",
+    )
 )
 MATMUL = declare(
     Primitive("matmul", _matmul_rule, linear_args=(0, 1), doc="matmul(a, b): (..., m, k) @ (..., k, n), bilinear")
