@@ -31,12 +31,12 @@ import itertools
 from pyaccad.ad.emitters import at_targets, binary, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, linear_rule, register, renamed_params
 from pyaccad.ad.lambdas import lambda_tangents
-from pyaccad.ad.monoids import monoid
 from pyaccad.ad.shifts import shifter
 from pyaccad.ad.tangents import Tan, Zero, is_zero, tadd
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import emit, fail
 from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt
+from pyaccad.ir.monoids import monoid
 
 register("backpermute")(linear_rule)
 

@@ -37,10 +37,10 @@ from pyaccad.ad.closures import Apply, closed_over, closure_tangents, hoist_read
 from pyaccad.ad.emitters import along, axis_slice, fold_add, idx, lit, op, scan_with
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register, renamed_params
 from pyaccad.ad.lambdas import lambda_tangents
-from pyaccad.ad.monoids import monoid, monoids
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tscale, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
+from pyaccad.ir.monoids import monoid, monoids
 
 
 @register("fold")

@@ -36,10 +36,10 @@ import numpy as np
 from pyaccad.ad.closures import Apply, closed_over, closure_tangents, hoist_reads
 from pyaccad.ad.emitters import idx, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register
-from pyaccad.ad.monoids import monoids
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tcast, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
+from pyaccad.ir.monoids import monoids
 
 
 def recurrence_lambda(dtype: np.dtype, m: int, reverse: bool = False) -> Program:

@@ -18,13 +18,13 @@ array([1., 1., 0.])
 from __future__ import annotations
 
 from pyaccad.ad.emitters import along, at_targets, axis_slice, binary, lit, op, sum_all
-from pyaccad.ad.monoids import monoids
 from pyaccad.ad.rules_scan import linear_recurrence, recurrence_size
 from pyaccad.ad.tangents import Tan, instantiate, is_zero, tcast
 from pyaccad.ad.transpose import Contributions, register
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import call_program, emit, fail, trace_program, value_of
 from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_type
+from pyaccad.ir.monoids import monoids
 
 
 def _lin(a: Atom, linear: set[Var]) -> bool:

@@ -164,12 +164,3 @@ def test_non_commutative_scans_keep_operand_order() -> None:
     assert run_program(program, [x])[0].tolist() == [5, 5, 5, 5, 5]
     program = program_of(lambda a: prim("scan", a, lam=right, axis=0, reverse=False), [x])
     assert run_program(program, [x])[0].tolist() == [1, 2, 3, 4, 5]
-
-
-def test_monoid_recognition() -> None:
-    f64 = ("float64", "float64")
-    assert lambdas.monoid_of(lam(lambda a, b: prim("add", b, a), *f64)) is np.add
-    assert lambdas.monoid_of(lam(lambda a, b: prim("minimum", a, b), *f64)) is np.minimum
-    assert lambdas.monoid_of(lam(lambda a, b: prim("add", a, a), *f64)) is None
-    assert lambdas.monoid_of(lam(lambda a, b: prim("sub", a, b), *f64)) is None
-    assert lambdas.monoid_of(lam(lambda a, b: a + b * 1.0, *f64)) is None

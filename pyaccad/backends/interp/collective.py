@@ -30,8 +30,9 @@ import numpy as np
 
 from pyaccad.backends.interp.control import check_bounds
 from pyaccad.backends.interp.evaluator import Context, Env, register
-from pyaccad.backends.interp.lambdas import index_lanes, monoid_of, run_lambda
+from pyaccad.backends.interp.lambdas import index_lanes, run_lambda
 from pyaccad.ir import Program, Stmt
+from pyaccad.ir.monoids import monoid_of
 
 Combine = Callable[[list[np.ndarray], list[np.ndarray]], list[np.ndarray]]
 
@@ -48,6 +49,12 @@ def _map(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.
     shape = args[0].shape
     outs = run_lambda(stmt.params["lam"], [a.reshape(-1) for a in args], env, "map", prod(shape))
     return [out.reshape(shape) for out in outs]
+
+
+def _ufunc(lam: Program) -> np.ufunc | None:
+    """NumPy's ufunc of a monoid lambda (its ``reduce``, ``accumulate`` and ``at``), else None."""
+    found = monoid_of(lam)
+    return found.ufunc if found is not None else None
 
 
 def _combiner(lam: Program, env: Env, op: str) -> Combine:
@@ -83,7 +90,7 @@ def _fold(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np
     rest, n = xs[0].shape[:-1], xs[0].shape[-1]
     if n == 0:  # only allowed with initial values (the type rule rejects fold1 of an empty axis)
         return [np.broadcast_to(z, rest) for z in inits]
-    ufunc = monoid_of(lam)
+    ufunc = _ufunc(lam)
     combine = _combiner(lam, env, "fold")
     if ufunc is not None:
         reduced = [ufunc.reduce(xs[0], axis=-1, dtype=xs[0].dtype)]
@@ -96,7 +103,7 @@ def _fold(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np
 
 def _scan1(xs: list[np.ndarray], lam: Program, combine: Combine, reverse: bool) -> list[np.ndarray]:
     """Inclusive scan along the last axis (scanl1, or scanr1 when ``reverse``)."""
-    ufunc = monoid_of(lam)
+    ufunc = _ufunc(lam)
     if ufunc is not None:  # commutative, so a reverse scan is the forward scan of the flipped axis
         x = xs[0][..., ::-1] if reverse else xs[0]
         out = ufunc.accumulate(x, axis=-1, dtype=x.dtype)
@@ -156,7 +163,7 @@ def _permute(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list
     out = defaults.copy()
     flat_out = out.reshape(-1)
     flat = np.ravel_multi_index(targets, defaults.shape) if targets else np.zeros(values.size, dtype=np.int64)
-    ufunc = monoid_of(stmt.params["combine"])
+    ufunc = _ufunc(stmt.params["combine"])
     if ufunc is not None:
         ufunc.at(flat_out, flat, values)
     else:

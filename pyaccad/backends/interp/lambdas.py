@@ -4,10 +4,6 @@
 arguments are 1-D arrays (one entry per lane) or 0-d arrays (the same for
 every lane), and it returns one fresh 1-D array per result. Free rank-0
 values of enclosing scopes are uniform; free arrays are read with ``index``.
-
-:func:`monoid_of` spots the lambdas whose body is a single commutative,
-associative NumPy ufunc of its two parameters (``\\a b -> a + b``,
-``max``, ...), so that fold, scan and permute can use NumPy's reductions.
 """
 
 from __future__ import annotations
@@ -18,16 +14,6 @@ import numpy as np
 
 from pyaccad.backends.interp.evaluator import Context, Env, eval_program, to_lanes
 from pyaccad.ir import Program
-
-# The lambda bodies with a NumPy ufunc that reduces (``reduce``), scans (``accumulate``) and scatters (``at``).
-_MONOIDS: dict[str, np.ufunc] = {
-    "add": np.add,
-    "mul": np.multiply,
-    "maximum": np.maximum,
-    "minimum": np.minimum,
-    "and": np.logical_and,
-    "or": np.logical_or,
-}
 
 
 def run_lambda(lam: Program, args: Sequence[np.ndarray], env: Env, op: str, lanes: int) -> list[np.ndarray]:
@@ -47,27 +33,6 @@ def run_lambda(lam: Program, args: Sequence[np.ndarray], env: Env, op: str, lane
         return [np.empty(0, dtype=t.dtype) for t in lam.output_types]
     outs = eval_program(lam, args, env, Context(op, lanes, env))
     return [to_lanes(value, lanes, t.dtype) for value, t in zip(outs, lam.output_types, strict=True)]
-
-
-def monoid_of(lam: Program) -> np.ufunc | None:
-    """The ufunc computed by ``lam`` when its body is one monoid operation on its two parameters, else None.
-
-    >>> import pyaccad.frontend
-    >>> from pyaccad.frontend.tracing import trace_program
-    >>> from pyaccad.ir import scalar_type
-    >>> i32 = scalar_type(np.dtype("int32"))
-    >>> monoid_of(trace_program(lambda a, b: b + a, [i32, i32], "scalar")[0]) is np.add
-    True
-    >>> monoid_of(trace_program(lambda a, b: a - b, [i32, i32], "scalar")[0]) is None
-    True
-    """
-    if len(lam.inputs) != 2 or len(lam.stmts) != 1 or len(lam.outputs) != 1:
-        return None
-    (stmt,) = lam.stmts
-    ufunc = _MONOIDS.get(stmt.prim.name)
-    if ufunc is None or lam.outputs[0] is not stmt.outs[0] or set(stmt.args) != set(lam.inputs):
-        return None
-    return ufunc
 
 
 def index_lanes(shape: Sequence[int]) -> list[np.ndarray]:

@@ -20,9 +20,9 @@ number of threads). Reducing an outer axis keeps a block of accumulators for
 contiguous inner positions (``acc[i] = f(acc[i], x[o, j, i])``, vectorised
 over ``i``).
 
->>> from pyaccad.ir import PRIMITIVES
->>> MONOIDS["add"]
-'0'
+>>> from pyaccad.ir.monoids import MONOIDS
+>>> identity(MONOIDS["maximum"], np.dtype("float32"))
+'((float)(-INFINITY))'
 """
 
 from __future__ import annotations
@@ -34,37 +34,19 @@ import numpy as np
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.native.element import atom, call_lambda, elem
 from pyaccad.backends.native.map import PARALLEL_MIN
-from pyaccad.ir import ELEMENTWISE, INT64, Program, Stmt
-from pyaccad.ir.types import is_float
+from pyaccad.ir import ELEMENTWISE, INT64, Stmt
+from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
 
 LANES = 16
 SLICES = 64
 """A reduction to rank 0 (and a rank-1 scan) is cut into this many slices, whatever the thread count."""
 COLUMN_BLOCK = 256
-MONOIDS = {"add": "0", "mul": "1", "minimum": "max", "maximum": "min", "and": "1", "or": "0"}
 
 
-def monoid_of(lam: Program) -> str | None:
-    """``add``/``mul``/``minimum``/``maximum``/``and``/``or`` when ``lam`` is exactly that operation on its inputs."""
-    if len(lam.inputs) != 2 or len(lam.stmts) != 1:
-        return None
-    (stmt,) = lam.stmts
-    if stmt.prim.name in MONOIDS and set(stmt.args) == set(lam.inputs) and lam.outputs == stmt.outs:
-        return stmt.prim.name
-    return None
-
-
-def identity(op: str, dtype: np.dtype) -> str:
-    value = MONOIDS[op]
-    if dtype == np.bool_:
-        return c_literal(value == "1", dtype)
-    if value in ("max", "min"):
-        if is_float(dtype):
-            return c_literal(np.inf if value == "max" else -np.inf, dtype)
-        info = np.iinfo(dtype)
-        return c_literal(info.max if value == "max" else info.min, dtype)
-    return c_literal(int(value), dtype)
+def identity(monoid: Monoid, dtype: np.dtype) -> str:
+    """The monoid's identity for ``dtype`` as a C literal (a lane's or a chunk's starting value)."""
+    return c_literal(monoid.identity(dtype), dtype)
 
 
 class _Fold:
@@ -79,7 +61,7 @@ class _Fold:
 
     def combine(self, ctx: Ctx, left: list[str], right: list[str]) -> list[str]:
         if self.monoid:
-            return [ELEMENTWISE[self.monoid].c.format(left[0], right[0])]
+            return [ELEMENTWISE[self.monoid.name].c.format(left[0], right[0])]
         return call_lambda(ctx, self.lam, left + right, "fold")
 
     def finish(self, ctx: Ctx, accs: list[str], has: str) -> list[str]:

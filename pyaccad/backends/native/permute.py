@@ -42,9 +42,10 @@ from collections.abc import Callable
 
 from pyaccad.backends.native.cgen import CTYPE, INT64, Ctx, Index, product, unravel
 from pyaccad.backends.native.element import call_lambda, elem
-from pyaccad.backends.native.fold import identity, monoid_of
+from pyaccad.backends.native.fold import identity
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
 from pyaccad.ir import ELEMENTWISE, Stmt
+from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
 
 _BEATEN = {"maximum": "<", "minimum": ">"}
@@ -85,7 +86,7 @@ def _scatter_one(ctx: Ctx, stmt: Stmt, idx: Index, update: Update) -> None:
             update(position, elem(ctx, stmt.args[1], idx))
 
 
-def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: str) -> None:
+def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: Monoid) -> None:
     """A monoid's scatter: chunks of sources scattered into per-chunk copies of the targets, merged in chunk order."""
     _, x = stmt.args
     (out,) = stmt.outs
@@ -93,11 +94,11 @@ def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: str) -> None:
     x_shape = ctx.shape(x)
 
     def merged(old: str, new: str) -> str:
-        if monoid not in _BEATEN:
-            return ELEMENTWISE[monoid].c.format(old, new)
+        if monoid.name not in _BEATEN:
+            return ELEMENTWISE[monoid.name].c.format(old, new)
         # NumPy's maximum.at: the new value unless the old one is NaN or beats it (a NaN beats nothing), so the
         # new value wins ties and the first NaN stays.
-        return f"(({old} == {old} && !({new} {_BEATEN[monoid]} {old})) ? {new} : {old})"
+        return f"(({old} == {old} && !({new} {_BEATEN[monoid.name]} {old})) ? {new} : {old})"
 
     with ctx.block():
         ctx.emit(f"const int64_t n = {product(x_shape)}, m = {ctx.size(out)};")
