@@ -128,6 +128,32 @@ def dot_bound(a: np.ndarray, b: np.ndarray, product: Callable[..., Any] = np.mat
     return (gamma(k, a.dtype) + g64) * magnitudes / (1 - g64)
 
 
+def softmax_bound(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax of ``x`` along ``axis`` in float64, and how far it may be when computed in ``x``'s dtype.
+
+    ``g = exp(d) / s`` with ``d = x - max``, ``s = Σ exp(d)``; relative errors: ``d`` is rounded once (``u``),
+    which moves ``exp(d)`` by a factor within ``e^{±u|d|}``, and ``exp`` errs by ``LIBM_ULPS`` ulp more (``ε``,
+    per element); the sum of those positive terms adds ``γ_{n-1}`` (``σ ≤ (1 + max ε)(1 + γ_{n-1}) - 1``); the
+    division (or ``1 / s`` and a product) rounds at most twice. So ``|ĝ/g - 1| ≤ (1 + ε)(1 + u)² / (1 - σ) - 1``.
+    The float64 reference errs the same way with float64's ``u`` (doubled: a first-order bound, its
+    second-order terms being far smaller).
+
+    >>> import numpy as np
+    >>> exact, bound = softmax_bound(np.float32([[0.0, 0.0]]))
+    >>> exact.tolist(), bool(0 < bound.max() < 1e-6)
+    ([[0.5, 0.5]], True)
+    """
+    d = x.astype(np.float64) - x.max(axis=axis, keepdims=True)
+    e = np.exp(d)
+    exact = e / e.sum(axis=axis, keepdims=True)
+    u, u64, n = unit_roundoff(x.dtype), unit_roundoff(np.float64), x.shape[axis]
+    eps = np.exp(u * np.abs(d)) * (1 + 2 * LIBM_ULPS * u) - 1
+    sigma = (1 + eps.max(axis=axis, keepdims=True)) * (1 + gamma(n - 1, x.dtype)) - 1
+    relative = (1 + eps) * (1 + u) ** 2 / (1 - sigma) - 1
+    reference = 2 * (gamma(n - 1, np.float64) + (2 * LIBM_ULPS + 2 + np.abs(d)) * u64)
+    return exact, (relative + reference) * exact
+
+
 def assert_within(actual: np.ndarray, reference: np.ndarray, bound: np.ndarray | float, dtype: Any = None) -> None:
     """``actual`` has ``reference``'s shape (and ``dtype``, default ``actual``'s) and ``|actual - reference| ≤ bound``.
 

@@ -7,13 +7,17 @@ materialised) and on the generated C.
 
 from __future__ import annotations
 
+import os
+import platform
+
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, assert_within, softmax_bound
 
 import pyaccad as acc
 from pyaccad import ad, nn
 from pyaccad.backends.native import rows
+from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.backends.native.program import generate
 from pyaccad.backends.native.rows import row_groups
 from pyaccad.frontend import trace
@@ -99,17 +103,74 @@ def test_a_fold_over_the_first_axis_ends_the_group():
     _agree(ad.grad(lambda v: _rows_then_columns(v).sum()), x)
 
 
-@pytest.mark.parametrize("threads", ["1", "2", "3"])
-def test_grouped_and_separate_kernels_give_identical_bits(threads, monkeypatch, tmp_path):
-    """Each kernel's row is computed by the same code in the shared loop as in its own: the bits agree."""
+def _native(fn, *args, grouped=True, cflags="", threads=None, cache=None):
+    """``fn`` run by the native backend: its kernels grouped into row loops or each in its own loop (``grouped``),
+    compiled with ``cflags`` after those of ``$PYACCAD_CFLAGS``, on ``threads`` threads (default every core)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYACCAD_CFLAGS", f"{os.environ.get('PYACCAD_CFLAGS', '')} {cflags}")
+        if threads is not None:
+            patch.setenv("PYACCAD_NUM_THREADS", threads)
+        if not grouped:
+            patch.setenv("PYACCAD_CACHE_DIR", str(cache))  # remembered layouts would bring back the grouped one
+            patch.setattr(rows, "row_groups", lambda plan: {})
+        return acc.jit(fn, backend="native")(*args)
+
+
+def _bits(a):
+    return np.asarray(a).view(f"u{a.dtype.itemsize}")
+
+
+def test_row_groups_give_the_same_bits_for_every_thread_count(tmp_path):
+    """Each row is computed by the same code whichever thread runs it, exp included (module ``native``'s
+    "Reproducible bits"): grouped or separate, the bits do not depend on the thread count."""
+    x = np.random.default_rng(5).standard_normal((1000, 300)).astype(np.float32)
+    fn = ad.grad(_logsumexp_sum)
+    plan = _plan(fn, x)
+    (group,) = row_groups(plan).values()
+    assert group.row_local and sum(k.outs[0].type.size for k in plan.kernels) > PARALLEL_MIN  # runs in parallel
+    for grouped in (True, False):
+        results = [_native(fn, x, grouped=grouped, threads=t, cache=tmp_path) for t in ("1", "2", "3")]
+        for other in results[1:]:
+            np.testing.assert_array_equal(_bits(other), _bits(results[0]))
+
+
+def _scaled_rows(a, w):
+    """Row-wise arithmetic only (no libm call): a shared ``div`` the row group writes once per row, sums, and
+    products that a multiply-add could fuse."""
+    y = a / acc.sqrt((a * a).sum(axis=1, keepdims=True) + 1.0)
+    return ((y * w - y.sum(axis=1, keepdims=True) * y) * w).sum()
+
+
+ISAS = {"native": "", "x86-64-v2": "-march=x86-64-v2"}
+"""Extra C flags emulating another CPU: ``x86-64-v2`` is SSE4.2, without AVX or FMA (cheap enough for every run)."""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="the emulated CPUs are x86-64 ones")
+@pytest.mark.parametrize("isa", list(ISAS))
+def test_without_libm_calls_the_bits_are_the_same_grouped_or_not_on_every_cpu(isa, tmp_path):
+    """Every operation of ``_scaled_rows`` (and its gradient) is rounded once, never fused into a multiply-add
+    (``-ffp-contract=off``), and every sum adds in the order the generated code fixes: the bits are the same
+    whether the kernels share a row loop or not, and compiled for this CPU or for one without AVX and FMA."""
+    rng = np.random.default_rng(8)
+    x, w = (rng.standard_normal((300, 77)).astype(np.float32) for _ in range(2))
+    for fn in (_scaled_rows, ad.grad(_scaled_rows)):
+        (group,) = row_groups(_plan(fn, x, w)).values()
+        assert group.row_local or fn is _scaled_rows  # the gradient writes the div once per row
+        grouped = _native(fn, x, w, cflags=ISAS[isa])
+        np.testing.assert_array_equal(
+            _bits(_native(fn, x, w, grouped=False, cflags=ISAS[isa], cache=tmp_path)), _bits(grouped)
+        )
+        np.testing.assert_array_equal(_bits(grouped), _bits(_native(fn, x, w)))
+        assert_close(grouped, acc.run(fn, x, w, backend="interp"))
+
+
+def test_grouped_and_separate_kernels_are_within_the_error_bound_of_exp(tmp_path):
+    """With ``exp`` the bits may differ (libmvec in vector loops, libm in their remainders): grouped and separate,
+    the gradient, a softmax ``exp(d) · (1 / s)``, is within the bound of its roundings (``softmax_bound``)."""
     x = np.random.default_rng(5).standard_normal((77, 300)).astype(np.float32)
-    monkeypatch.setenv("PYACCAD_NUM_THREADS", threads)
-    grouped = acc.jit(ad.grad(_logsumexp_sum), backend="native")(x)
-    monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))  # remembered layouts would bring back the grouped one
-    monkeypatch.setattr(rows, "row_groups", lambda plan: {})
-    separate = acc.jit(ad.grad(_logsumexp_sum), backend="native")(x)
-    np.testing.assert_array_equal(grouped, separate)
-    assert_close(grouped, acc.run(ad.grad(_logsumexp_sum), x, backend="interp"), rtol=1e-4, atol=1e-8)
+    exact, bound = softmax_bound(x)
+    for grouped in (True, False):
+        assert_within(_native(ad.grad(_logsumexp_sum), x, grouped=grouped, cache=tmp_path), exact, bound, np.float32)
 
 
 def test_rows_too_long_for_the_cache_are_not_grouped():
