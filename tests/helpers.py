@@ -128,6 +128,16 @@ def dot_bound(a: np.ndarray, b: np.ndarray, product: Callable[..., Any] = np.mat
     return (gamma(k, a.dtype) + g64) * magnitudes / (1 - g64)
 
 
+def _exp_sums(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``d = x - max``, ``exp(d)`` in float64, and the relative errors of ``exp(d)`` and of ``s = Σ exp(d)``
+    computed in ``x``'s dtype (see :func:`softmax_bound`)."""
+    d = x.astype(np.float64) - x.max(axis=axis, keepdims=True)
+    u = unit_roundoff(x.dtype)
+    eps = np.exp(u * np.abs(d)) * (1 + 2 * LIBM_ULPS * u) - 1
+    sigma = (1 + eps.max(axis=axis, keepdims=True)) * (1 + gamma(x.shape[axis] - 1, x.dtype)) - 1
+    return d, np.exp(d), eps, sigma
+
+
 def softmax_bound(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """The softmax of ``x`` along ``axis`` in float64, and how far it may be when computed in ``x``'s dtype.
 
@@ -143,15 +153,38 @@ def softmax_bound(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray
     >>> exact.tolist(), bool(0 < bound.max() < 1e-6)
     ([[0.5, 0.5]], True)
     """
-    d = x.astype(np.float64) - x.max(axis=axis, keepdims=True)
-    e = np.exp(d)
+    d, e, eps, sigma = _exp_sums(x, axis)
     exact = e / e.sum(axis=axis, keepdims=True)
-    u, u64, n = unit_roundoff(x.dtype), unit_roundoff(np.float64), x.shape[axis]
-    eps = np.exp(u * np.abs(d)) * (1 + 2 * LIBM_ULPS * u) - 1
-    sigma = (1 + eps.max(axis=axis, keepdims=True)) * (1 + gamma(n - 1, x.dtype)) - 1
+    u, n = unit_roundoff(x.dtype), x.shape[axis]
     relative = (1 + eps) * (1 + u) ** 2 / (1 - sigma) - 1
-    reference = 2 * (gamma(n - 1, np.float64) + (2 * LIBM_ULPS + 2 + np.abs(d)) * u64)
-    return exact, (relative + reference) * exact
+    return exact, (relative + _float64_exp_sums(d, n)) * exact
+
+
+def _float64_exp_sums(d: np.ndarray, n: int) -> np.ndarray:
+    """The relative error of the float64 reference's ``exp(d)`` and its sums (first order, doubled)."""
+    return 2 * (gamma(n - 1, np.float64) + (2 * LIBM_ULPS + 2 + np.abs(d)) * unit_roundoff(np.float64))
+
+
+def logsumexp_bound(x: np.ndarray) -> tuple[float, float]:
+    """``Σᵢ logsumexp(x[i, :])`` in float64, and how far it may be when computed in ``x``'s dtype.
+
+    Row ``i``: ``m + log ŝ`` with ``ŝ = s·(1 + σ)`` (:func:`softmax_bound`), so ``log ŝ`` is off by at most
+    ``-log(1 - σ)``, ``log`` by ``LIBM_ULPS`` more, ``m +`` by one rounding; then the rows' sum (and its 0.0):
+    :func:`sum_bound`.
+
+    >>> import numpy as np
+    >>> value, bound = logsumexp_bound(np.float32([[0.0, 0.0]]))
+    >>> round(value, 12) == round(float(np.log(2)), 12), bool(0 < bound < 1e-6)
+    (True, True)
+    """
+    d, e, _, sigma = _exp_sums(x, 1)
+    u, n = unit_roundoff(x.dtype), x.shape[1]
+    s = e.sum(axis=1, keepdims=True)
+    rows = (x.max(axis=1, keepdims=True) + np.log(s))[:, 0]
+    shift = -np.log1p(-(sigma + _float64_exp_sums(d, n).max(axis=1, keepdims=True)))[:, 0]
+    err = shift + 2 * LIBM_ULPS * (u + unit_roundoff(np.float64)) * (np.abs(np.log(s[:, 0])) + shift)
+    err = err + (u + unit_roundoff(np.float64)) * (np.abs(rows) + err)
+    return float(rows.sum()), float(err.sum() + sum_bound((np.abs(rows) + err).sum(), x.shape[0] + 1, x.dtype))
 
 
 def assert_within(actual: np.ndarray, reference: np.ndarray, bound: np.ndarray | float, dtype: Any = None) -> None:
