@@ -124,8 +124,8 @@ def exact_terms(shape, dtype, op):
         return data(shape, dtype)
     n = int(np.prod(shape))
     assert n <= 1 << 19
-    if op != "mul":
-        return (np.round(np.clip(RNG.normal(size=shape), -4.5, 4.5) * 4) / 4).astype(dtype)
+    if op != "mul":  # + 0.0: no -0.0, as which of two equal zeros min and max keep depends on the order they take
+        return (np.round(np.clip(RNG.normal(size=shape), -4.5, 4.5) * 4) / 4 + 0.0).astype(dtype)
     magnitudes = np.ones(n)
     spots = RNG.permutation(n)[:100]
     magnitudes[spots[:50]], magnitudes[spots[50:]] = 2.0, 0.5
