@@ -242,8 +242,8 @@ def test_permute_collisions_and_ignore(dtype, n):
     def scatter_general(a):  # not commutative: the result depends on the (source) order of collisions
         return acc.permute(lambda new, old: old * 2 + new, zeros, lambda i: (i % 7,), a)
 
-    if np.dtype(dtype).kind == "i" or n < 100:
-        same(scatter_general, x)
+    if np.dtype(dtype).kind == "i" or n < 100:  # one serial loop in source order, as the interpreter's: exact
+        same(scatter_general, x, exact=True)
 
 
 def test_scalar_while_and_cond_in_lambdas():
@@ -448,7 +448,12 @@ def test_bounds_checks_inside_simd_loops_are_reduced_flags_and_still_raise(fn):
     loops = _simd_loops(source)
     assert any("|= !ok" in line for loop in loops for line in loop)
     assert not any("PA_FAIL" in line for loop in loops for line in loop)
-    assert_close(acc.jit(fn, backend="native")(table, idx), acc.run(fn, table, idx, backend="interp"))
+    got = acc.jit(fn, backend="native")(table, idx)
+    if fn is _gather_sum:  # rows of 100 gathered terms and the fold's 0.0, summed in any order
+        gathered = table[idx]
+        assert_within(got, gathered.sum(axis=-1), sum_bound(np.abs(gathered).sum(axis=-1), 101, np.float64))
+    else:  # moved elements, or doubled: exact
+        np.testing.assert_array_equal(bits(got), bits(acc.run(fn, table, idx, backend="interp")))
     bad = idx.copy()
     bad.flat[12345] = 50
     with pytest.raises(acc.IndexOutOfBounds, match="test_native.py"):

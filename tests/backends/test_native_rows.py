@@ -12,7 +12,7 @@ import platform
 
 import numpy as np
 import pytest
-from helpers import assert_close, assert_within, gamma, logsumexp_bound, softmax_bound, unit_roundoff
+from helpers import assert_close, assert_within, gamma, logsumexp_bound, softmax_bound, sum_bound, unit_roundoff
 
 import pyaccad as acc
 from pyaccad import ad, nn
@@ -80,7 +80,14 @@ def _shifted_rows(x):
     return x[1:] * s[:-1]
 
 
-@pytest.mark.parametrize("fn", [_reversed_rows, _first_row, _shifted_rows])
+OTHER_ROWS = {  # each function's error, from the row sums' (B, sum_bound) and one product; x - max is exact
+    _reversed_rows: lambda x, sums: np.abs(x) * sums[::-1, None],
+    _first_row: lambda x, sums: 0.0,
+    _shifted_rows: lambda x, sums: np.abs(x[1:]) * sums[:-1, None],
+}
+
+
+@pytest.mark.parametrize("fn", list(OTHER_ROWS))
 def test_a_read_of_another_row_keeps_the_kernels_apart(fn):
     """Row o of the map reads another row of the fold's result: one loop over rows would race."""
     x = np.random.default_rng(3).standard_normal((2048, 300))  # float64: row sums cancel
@@ -88,7 +95,10 @@ def test_a_read_of_another_row_keeps_the_kernels_apart(fn):
     fold = next(n for n, k in enumerate(plan.kernels) if k.kind == "fold")
     for first, group in row_groups(plan).items():
         assert not first <= fold < group.end - 1
-    _agree(fn, x)
+    exact = fn(x)  # NumPy, in float64 like the program
+    sums = sum_bound(np.abs(x).sum(axis=1), x.shape[1] + 1, np.float64)
+    products = 2 * unit_roundoff(np.float64) * np.abs(exact) if fn is not _first_row else 0.0
+    assert_within(acc.run(fn, x, backend="native"), exact, OTHER_ROWS[fn](x, sums) + products, np.float64)
 
 
 def _rows_then_columns(x):
@@ -101,7 +111,18 @@ def test_a_fold_over_the_first_axis_ends_the_group():
     plan = _plan(_rows_then_columns, x)
     for first, group in row_groups(plan).items():
         assert all(k.kind != "fold" or k.roots[0].params["axis"] != 0 for k in plan.kernels[first : group.end])
-    _agree(_rows_then_columns, x)
+    # the row means (a sum with the fold's 0.0, one division), each x - mean and its square rounded once, then the
+    # column sums of those squares (and their 0.0); u counts the float64 reference's roundings too
+    u, n = 2 * unit_roundoff(np.float64), x.shape[1]
+    mean = x.mean(axis=1, keepdims=True)
+    dsum = sum_bound(np.abs(x).sum(axis=1, keepdims=True), n + 1, np.float64) / n
+    dmean = dsum + u * (np.abs(mean) + dsum)
+    centred = x - mean
+    dc = dmean + u * (np.abs(centred) + dmean)
+    squares = centred * centred
+    dsq = (2 * np.abs(centred) + dc) * dc + u * (squares + (2 * np.abs(centred) + dc) * dc)
+    bound = dsq.sum(axis=0) + sum_bound((squares + dsq).sum(axis=0), x.shape[0] + 1, np.float64)
+    assert_within(acc.run(_rows_then_columns, x, backend="native"), squares.sum(axis=0), bound, np.float64)
     _agree(ad.grad(lambda v: _rows_then_columns(v).sum()), x)
 
 
