@@ -215,7 +215,7 @@ def test_stencil(boundary, shape):
     if len(shape) == 1:
         same(lambda a: acc.stencil(lambda n: n[0] - 2.0 * n[2] + n[4] * n[1], a, 5, boundary=boundary), x, exact=True)
     else:
-        fn = lambda a: acc.stencil(lambda n: n[0][0] + n[1][1] * 4.0 - n[2][1], a, (3, 3), boundary=boundary)  # noqa: E731
+        fn = lambda a: acc.stencil(lambda n: n[0][0] + n[1][1] * 4.0 - n[2][1], a, (3, 3), boundary=boundary)
         same(fn, x, exact=True)
 
 

@@ -40,8 +40,8 @@ BLAS_PARALLEL_MIN = 1 << 19
 
 
 EPILOGUE_STEP = 64
-"""A GEMM split by columns cuts them at multiples of this: of every step a vectorised loop takes (16 float32
-lanes of AVX-512, unrolled at most 4 times), like the map skeleton's blocks of :data:`.map.BLOCK`."""
+"""A GEMM split by columns cuts them at multiples of this, a multiple of every step a vectorised loop takes (16
+float32 lanes of AVX-512, unrolled at most 4 times), as the map skeleton's blocks of :data:`.map.BLOCK` are."""
 
 
 def _gemm(dtype: np.dtype) -> str:
