@@ -62,6 +62,160 @@ def assert_close(
         np.testing.assert_array_equal(actual, expected.astype(want))
 
 
+LIBM_ULPS = 4
+"""Units in the last place a libm function (``exp``, ``tanh``, ...) may be off, in any implementation the tests
+meet: glibc's vector variants (libmvec, called by the native backend's vectorised loops) are tested to 4 ulp
+(https://sourceware.org/glibc/wiki/libmvec); its scalar functions (the loops' remainders) and NumPy's SIMD loops
+(the interpreter) document less. One ulp of ``y`` is at most ``2u|y|``."""
+
+
+def unit_roundoff(dtype: np.dtype | str) -> float:
+    """``u``, the largest relative error of one rounding to nearest: ``2**-24`` for float32, ``2**-53`` for float64.
+
+    >>> unit_roundoff("float32") == 2.0**-24
+    True
+    """
+    return float(np.finfo(dtype).eps) / 2
+
+
+def gamma(n: int | np.ndarray, dtype: np.dtype | str) -> float | np.ndarray:
+    """``γ_n = n·u / (1 - n·u)``: n roundings in a chain of sums and products err by at most a factor ``1 ± γ_n``.
+
+    Higham, *Accuracy and Stability of Numerical Algorithms*, lemma 3.1; so a sum of ``n`` terms, in any order
+    and with or without fused multiply-adds, is within ``γ_{n-1}·Σ|xᵢ|`` of the exact sum, and a dot product of
+    length ``n`` within ``γ_n·Σ|xᵢ·yᵢ|`` (§3.1, §3.5). Infinite once ``n·u ≥ 1`` (no bound).
+
+    >>> float(gamma(2, "float64")) == 2 * 2.0**-53 / (1 - 2 * 2.0**-53)
+    True
+    """
+    nu = np.asarray(n, dtype=np.float64) * unit_roundoff(dtype)
+    with np.errstate(divide="ignore"):
+        return np.where(nu < 1, nu / np.maximum(1 - nu, 0), np.inf)[()]
+
+
+def sum_bound(abs_sum: np.ndarray | float, n: int | np.ndarray, dtype: np.dtype | str) -> np.ndarray | float:
+    """How far a sum of ``n`` terms computed in ``dtype`` (any order) may be from the same sum computed in float64.
+
+    ``abs_sum`` is ``Σ|xᵢ|`` computed in float64 (itself within a factor ``1 ± γ_{n-1}`` of float64's, hence the
+    division). The computed sum is within ``γ_{n-1}(dtype)·Σ|xᵢ|`` of the exact one, and so is the float64
+    reference, with float64's ``γ``. (A dot product of length ``k`` is a sum whose terms were rounded once more:
+    ``γ_k`` in place of ``γ_{k-1}``, :func:`dot_bound`.)
+
+    >>> float(sum_bound(10.0, 1, "float32"))  # one term: nothing is rounded
+    0.0
+    """
+    roundings = np.maximum(np.asarray(n) - 1, 0)
+    g64 = gamma(roundings, "float64")
+    return (gamma(roundings, dtype) + g64) * np.asarray(abs_sum) / (1 - g64)
+
+
+def dot_bound(a: np.ndarray, b: np.ndarray, product: Callable[..., Any] = np.matmul) -> np.ndarray:
+    """How far ``product(a, b)`` (``matmul`` by default) computed in ``a``'s dtype may be from it in float64.
+
+    Each element is a dot product of length ``k`` (``a``'s last axis), within ``γ_k·(|A|·|B|)`` of the exact
+    one whatever the order of its sum (Higham §3.5: so any BLAS kernel, blocked, vectorised or fused), and
+    so is the float64 reference, with float64's ``γ_k``; ``|A|·|B|``, computed in float64, is itself that
+    close to exact (hence the division). ``product`` must be bilinear in the magnitudes (``matmul``, a
+    transpose or scaling of it).
+
+    >>> import numpy as np
+    >>> a, b = np.float32([[1.0, -2.0]]), np.float32([[3.0], [4.0]])
+    >>> bool(dot_bound(a, b)[0, 0] == (gamma(2, "float32") + gamma(2, "float64")) * 11 / (1 - gamma(2, "float64")))
+    True
+    """
+    k = a.shape[-1]
+    g64 = gamma(k, "float64")
+    magnitudes = product(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
+    return (gamma(k, a.dtype) + g64) * magnitudes / (1 - g64)
+
+
+def _exp_sums(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``d = x - max``, ``exp(d)`` in float64, and the relative errors of ``exp(d)`` and of ``s = Σ exp(d)``
+    computed in ``x``'s dtype (see :func:`softmax_bound`)."""
+    d = x.astype(np.float64) - x.max(axis=axis, keepdims=True)
+    u = unit_roundoff(x.dtype)
+    eps = np.exp(u * np.abs(d)) * (1 + 2 * LIBM_ULPS * u) - 1
+    sigma = (1 + eps.max(axis=axis, keepdims=True)) * (1 + gamma(x.shape[axis] - 1, x.dtype)) - 1
+    return d, np.exp(d), eps, sigma
+
+
+def softmax_bound(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax of ``x`` along ``axis`` in float64, and how far it may be when computed in ``x``'s dtype.
+
+    ``g = exp(d) / s`` with ``d = x - max``, ``s = Σ exp(d)``; relative errors: ``d`` is rounded once (``u``),
+    which moves ``exp(d)`` by a factor within ``e^{±u|d|}``, and ``exp`` errs by ``LIBM_ULPS`` ulp more (``ε``,
+    per element); the sum of those positive terms adds ``γ_{n-1}`` (``σ ≤ (1 + max ε)(1 + γ_{n-1}) - 1``); the
+    division (or ``1 / s`` and a product) rounds at most twice. So ``|ĝ/g - 1| ≤ (1 + ε)(1 + u)² / (1 - σ) - 1``.
+    The float64 reference errs the same way with float64's ``u`` (doubled: a first-order bound, its
+    second-order terms being far smaller).
+
+    >>> import numpy as np
+    >>> exact, bound = softmax_bound(np.float32([[0.0, 0.0]]))
+    >>> exact.tolist(), bool(0 < bound.max() < 1e-6)
+    ([[0.5, 0.5]], True)
+    """
+    d, e, eps, sigma = _exp_sums(x, axis)
+    exact = e / e.sum(axis=axis, keepdims=True)
+    u, n = unit_roundoff(x.dtype), x.shape[axis]
+    relative = (1 + eps) * (1 + u) ** 2 / (1 - sigma) - 1
+    return exact, (relative + _float64_exp_sums(d, n)) * exact
+
+
+def _float64_exp_sums(d: np.ndarray, n: int) -> np.ndarray:
+    """The relative error of the float64 reference's ``exp(d)`` and its sums (first order, doubled)."""
+    return 2 * (gamma(n - 1, np.float64) + (2 * LIBM_ULPS + 2 + np.abs(d)) * unit_roundoff(np.float64))
+
+
+def logsumexp_bound(x: np.ndarray) -> tuple[float, float]:
+    """``Σᵢ logsumexp(x[i, :])`` in float64, and how far it may be when computed in ``x``'s dtype.
+
+    Row ``i``: ``m + log ŝ`` with ``ŝ = s·(1 + σ)`` (:func:`softmax_bound`), so ``log ŝ`` is off by at most
+    ``-log(1 - σ)``, ``log`` by ``LIBM_ULPS`` more, ``m +`` by one rounding; then the rows' sum (and its 0.0):
+    :func:`sum_bound`.
+
+    >>> import numpy as np
+    >>> value, bound = logsumexp_bound(np.float32([[0.0, 0.0]]))
+    >>> round(value, 12) == round(float(np.log(2)), 12), bool(0 < bound < 1e-6)
+    (True, True)
+    """
+    d, e, _, sigma = _exp_sums(x, 1)
+    u, n = unit_roundoff(x.dtype), x.shape[1]
+    s = e.sum(axis=1, keepdims=True)
+    rows = (x.max(axis=1, keepdims=True) + np.log(s))[:, 0]
+    shift = -np.log1p(-(sigma + _float64_exp_sums(d, n).max(axis=1, keepdims=True)))[:, 0]
+    err = shift + 2 * LIBM_ULPS * (u + unit_roundoff(np.float64)) * (np.abs(np.log(s[:, 0])) + shift)
+    err = err + (u + unit_roundoff(np.float64)) * (np.abs(rows) + err)
+    return float(rows.sum()), float(err.sum() + sum_bound((np.abs(rows) + err).sum(), x.shape[0] + 1, x.dtype))
+
+
+def assert_within(actual: np.ndarray, reference: np.ndarray, bound: np.ndarray | float, dtype: Any = None) -> None:
+    """``actual`` has ``reference``'s shape (and ``dtype``, default ``actual``'s) and ``|actual - reference| ≤ bound``.
+
+    For an error bound computed from the data (:func:`sum_bound`, :func:`gamma`); NaNs and infinities must match.
+
+    >>> import numpy as np
+    >>> assert_within(np.float32([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7]), 2e-7)
+    >>> assert_within(np.float32([1.0]), np.array([1.001]), 1e-4)
+    Traceback (most recent call last):
+      ...
+    AssertionError: ...
+    """
+    actual, reference = np.asarray(actual), np.asarray(reference)
+    assert actual.shape == reference.shape, f"shape {actual.shape}, expected {reference.shape}"
+    if dtype is not None:
+        assert actual.dtype == np.dtype(dtype), f"dtype {actual.dtype}, expected {np.dtype(dtype)}"
+    got, want = actual.astype(np.float64), reference.astype(np.float64)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite])
+    error = np.abs(got - want)
+    bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), error.shape)
+    worst = np.unravel_index(np.argmax(np.where(finite, error - bound, -np.inf)), error.shape) if error.size else ()
+    assert np.all(error[finite] <= bound[finite]), (
+        f"{int(np.sum(error[finite] > bound[finite]))} of {error.size} elements beyond the bound; at {worst}: "
+        f"{got[worst]!r} vs {want[worst]!r}, error {error[worst]:.3g} > bound {bound[worst]:.3g}"
+    )
+
+
 def run_program(program: Program, inputs: Sequence[np.ndarray], backend: str = "interp") -> list[np.ndarray]:
     """Verify ``program``, compile it with ``backend`` and run it on ``inputs``.
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_within, sum_bound
 
 import pyaccad as acc
 from pyaccad.backends import availability
@@ -157,15 +157,17 @@ def _simd_loops(source: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize(
-    "fn,what",
-    [
-        (lambda t, i: acc.map(lambda k: t[k] * 2.0, i), "index inside map"),  # a map kernel's simd loop
-        (_gather_sum, "index inside map"),  # a fold's lanes
-        (lambda t, i: acc.backpermute((i.shape[0],), lambda j: (i[j],), t), "backpermute"),  # a checked read
+    "fn,what,numpy",
+    [  # a map kernel's simd loop, a fold's lanes, a checked backpermute read
+        (lambda t, i: acc.map(lambda k: t[k] * 2.0, i), "index inside map", lambda t, i: t[i] * 2.0),
+        (_gather_sum, "index inside map", None),
+        (lambda t, i: acc.backpermute((i.shape[0],), lambda j: (i[j],), t), "backpermute", lambda t, i: t[i]),
     ],
     ids=["map", "fold", "backpermute"],
 )
-def test_bounds_checks_inside_simd_loops_are_reduced_flags_and_still_raise(fn: Callable[..., Any], what: str) -> None:
+def test_bounds_checks_inside_simd_loops_are_reduced_flags_and_still_raise(
+    fn: Callable[..., Any], what: str, numpy: Callable[..., Any] | None
+) -> None:
     """A check inside an ``omp simd`` loop sets a flag the loop ORs together (no branch to keep it scalar);
     the index is recorded by the cold copy of the loop, outside it."""
     table, idx = RNG.standard_normal(50), RNG.integers(0, 50, (300_000,))
@@ -176,7 +178,12 @@ def test_bounds_checks_inside_simd_loops_are_reduced_flags_and_still_raise(fn: C
     assert any("|= !ok" in line for loop in loops for line in loop)
     assert not any("PA_FAIL" in line for loop in loops for line in loop)
     assert "PA_FAIL_AT" in source  # in the cold copy
-    assert_close(acc.jit(fn, backend="native")(table, idx), acc.run(fn, table, idx, backend="interp"))
+    got = acc.jit(fn, backend="native")(table, idx)
+    if numpy is None:  # the fold: rows of 100 gathered terms and the fold's 0.0, summed in any order
+        gathered = table[idx]
+        assert_within(got, gathered.sum(axis=-1), sum_bound(np.abs(gathered).sum(axis=-1), 101, np.float64))
+    else:  # moved elements, or doubled: exact
+        np.testing.assert_array_equal(got, numpy(table, idx))
     bad = idx.copy()
     bad.flat[12345] = 50
     check(fn, (table, bad), what, (50,), table.shape)

@@ -7,13 +7,17 @@ materialised) and on the generated C.
 
 from __future__ import annotations
 
+import os
+import platform
+
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, assert_within, gamma, logsumexp_bound, softmax_bound, sum_bound, unit_roundoff
 
 import pyaccad as acc
 from pyaccad import ad, nn
 from pyaccad.backends.native import rows
+from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.backends.native.program import generate
 from pyaccad.backends.native.rows import row_groups
 from pyaccad.frontend import trace
@@ -47,8 +51,9 @@ def test_logsumexp_gradient_is_one_row_group_with_exp_written_once(shape):
     # exp's rows live in each thread's row buffer: the workspace holds only per-row values
     assert entry.count("malloc(") == 1 and all(count <= a.shape[0] for _, count in layout.scratch)
     assert layout.workspace <= sum((4 * (count + 1) + 63) // 64 * 64 for _, count in layout.scratch)
-    _agree(ad.grad(_logsumexp_sum), a)
-    _agree(_logsumexp_sum, a)
+    for backend in ("native", "interp"):
+        assert_within(acc.run(ad.grad(_logsumexp_sum), a, backend=backend), *softmax_bound(a), np.float32)
+        assert_within(acc.run(_logsumexp_sum, a, backend=backend), *logsumexp_bound(a), np.float32)
 
 
 @pytest.mark.parametrize("shape", [(64, 3, 50), (5, 7, 1)])
@@ -56,7 +61,8 @@ def test_rank3_softmax_and_its_gradient_agree(shape):
     x = np.random.default_rng(1).standard_normal(shape)
     w = np.random.default_rng(2).standard_normal(shape)
     assert row_groups(_plan(nn.softmax, x))
-    _agree(nn.softmax, x)
+    for backend in ("native", "interp"):
+        assert_within(acc.run(nn.softmax, x, backend=backend), *softmax_bound(x), np.float64)
     _agree(ad.grad(lambda v: (nn.softmax(v) * w).sum()), x)
 
 
@@ -75,7 +81,14 @@ def _shifted_rows(x):
     return x[1:] * s[:-1]
 
 
-@pytest.mark.parametrize("fn", [_reversed_rows, _first_row, _shifted_rows])
+OTHER_ROWS = {  # each function's error, from the row sums' (B, sum_bound) and one product; x - max is exact
+    _reversed_rows: lambda x, sums: np.abs(x) * sums[::-1, None],
+    _first_row: lambda x, sums: 0.0,
+    _shifted_rows: lambda x, sums: np.abs(x[1:]) * sums[:-1, None],
+}
+
+
+@pytest.mark.parametrize("fn", list(OTHER_ROWS))
 def test_a_read_of_another_row_keeps_the_kernels_apart(fn):
     """Row o of the map reads another row of the fold's result: one loop over rows would race."""
     x = np.random.default_rng(3).standard_normal((2048, 300))  # float64: row sums cancel
@@ -83,7 +96,10 @@ def test_a_read_of_another_row_keeps_the_kernels_apart(fn):
     fold = next(n for n, k in enumerate(plan.kernels) if k.kind == "fold")
     for first, group in row_groups(plan).items():
         assert not first <= fold < group.end - 1
-    _agree(fn, x)
+    exact = fn(x)  # NumPy, in float64 like the program
+    sums = sum_bound(np.abs(x).sum(axis=1), x.shape[1] + 1, np.float64)
+    products = 2 * unit_roundoff(np.float64) * np.abs(exact) if fn is not _first_row else 0.0
+    assert_within(acc.run(fn, x, backend="native"), exact, OTHER_ROWS[fn](x, sums) + products, np.float64)
 
 
 def _rows_then_columns(x):
@@ -96,28 +112,117 @@ def test_a_fold_over_the_first_axis_ends_the_group():
     plan = _plan(_rows_then_columns, x)
     for first, group in row_groups(plan).items():
         assert all(k.kind != "fold" or k.roots[0].params["axis"] != 0 for k in plan.kernels[first : group.end])
-    _agree(_rows_then_columns, x)
+    # the row means (a sum with the fold's 0.0, one division), each x - mean and its square rounded once, then the
+    # column sums of those squares (and their 0.0); u counts the float64 reference's roundings too
+    u, n = 2 * unit_roundoff(np.float64), x.shape[1]
+    mean = x.mean(axis=1, keepdims=True)
+    dsum = sum_bound(np.abs(x).sum(axis=1, keepdims=True), n + 1, np.float64) / n
+    dmean = dsum + u * (np.abs(mean) + dsum)
+    centred = x - mean
+    dc = dmean + u * (np.abs(centred) + dmean)
+    squares = centred * centred
+    dsq = (2 * np.abs(centred) + dc) * dc + u * (squares + (2 * np.abs(centred) + dc) * dc)
+    bound = dsq.sum(axis=0) + sum_bound((squares + dsq).sum(axis=0), x.shape[0] + 1, np.float64)
+    assert_within(acc.run(_rows_then_columns, x, backend="native"), squares.sum(axis=0), bound, np.float64)
     _agree(ad.grad(lambda v: _rows_then_columns(v).sum()), x)
 
 
-@pytest.mark.parametrize("threads", ["1", "2", "3"])
-def test_grouped_and_separate_kernels_give_identical_bits(threads, monkeypatch, tmp_path):
-    """Each kernel's row is computed by the same code in the shared loop as in its own: the bits agree."""
+def _native(fn, *args, grouped=True, cflags="", threads=None, cache=None):
+    """``fn`` run by the native backend: its kernels grouped into row loops or each in its own loop (``grouped``),
+    compiled with ``cflags`` after those of ``$PYACCAD_CFLAGS``, on ``threads`` threads (default every core)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYACCAD_CFLAGS", f"{os.environ.get('PYACCAD_CFLAGS', '')} {cflags}")
+        if threads is not None:
+            patch.setenv("PYACCAD_NUM_THREADS", threads)
+        if not grouped:
+            patch.setenv("PYACCAD_CACHE_DIR", str(cache))  # remembered layouts would bring back the grouped one
+            patch.setattr(rows, "row_groups", lambda plan: {})
+        return acc.jit(fn, backend="native")(*args)
+
+
+def _bits(a):
+    return np.asarray(a).view(f"u{a.dtype.itemsize}")
+
+
+def test_row_groups_give_the_same_bits_for_every_thread_count(tmp_path):
+    """Each row is computed by the same code whichever thread runs it, exp included (module ``native``'s
+    "Reproducible bits"): grouped or separate, the bits do not depend on the thread count."""
+    x = np.random.default_rng(5).standard_normal((1000, 300)).astype(np.float32)
+    fn = ad.grad(_logsumexp_sum)
+    plan = _plan(fn, x)
+    (group,) = row_groups(plan).values()
+    assert group.row_local and sum(k.outs[0].type.size for k in plan.kernels) > PARALLEL_MIN  # runs in parallel
+    for grouped in (True, False):
+        results = [_native(fn, x, grouped=grouped, threads=t, cache=tmp_path) for t in ("1", "2", "3")]
+        for other in results[1:]:
+            np.testing.assert_array_equal(_bits(other), _bits(results[0]))
+
+
+def _scaled_rows(a, w):
+    """Row-wise arithmetic only (no libm call): a ``div`` the row group writes once per row, sums, and products
+    that a multiply-add could fuse (``y·w`` into the sum, ``y·r + w``)."""
+    y = a / (acc.abs(a).sum(axis=1, keepdims=True) + 1.0)
+    return y * (y * w).sum(axis=1, keepdims=True) + w
+
+
+def _scaled_rows_bound(a, w):
+    """``_scaled_rows`` in float64, and how far float32 may be (relative errors: ``u`` per rounding, ``γ_n`` per
+    sum of ``n`` terms and the fold's 0.0, each counted for float64 too, the reference's): ``s = 1 + Σ|a|`` sums
+    positive terms (``γ_{n+1}``), so ``y = a / s`` is off by ``ρ = (1 + u) / (1 - γ_{n+1}) - 1``; ``r = Σ y·w`` by
+    ``((1 + ρ)(1 + u)(1 + γ_n) - 1)·Σ|y·w|``; ``y·r`` and ``+ w`` round once each (or once, fused)."""
+    a64, w64 = a.astype(np.float64), w.astype(np.float64)
+    n, u = a.shape[1], unit_roundoff(np.float32) + unit_roundoff(np.float64)
+
+    def g(k):
+        return gamma(k, np.float32) + gamma(k, np.float64)
+
+    y = a64 / (np.abs(a64).sum(axis=1, keepdims=True) + 1)
+    r = (y * w64).sum(axis=1, keepdims=True)
+    rho = (1 + u) / (1 - g(n + 1)) - 1
+    ey, er = rho * np.abs(y), ((1 + rho) * (1 + u) * (1 + g(n)) - 1) * np.abs(y * w64).sum(axis=1, keepdims=True)
+    ep = (np.abs(y) * er + np.abs(r) * ey + ey * er) * (1 + u) + u * np.abs(y * r)
+    out = y * r + w64
+    return out, ep + u * (np.abs(out) + ep)
+
+
+ISAS = {"native": "", "x86-64-v2": "-march=x86-64-v2"}
+"""Extra C flags emulating another CPU: ``x86-64-v2`` is SSE4.2, without AVX or FMA (cheap enough for every run)."""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="the emulated CPUs are x86-64 ones")
+@pytest.mark.parametrize("isa", list(ISAS))
+def test_without_libm_calls_the_bits_are_the_same_grouped_or_not_on_every_cpu(isa, tmp_path):
+    """Every operation of ``_scaled_rows`` (and of its gradient) is rounded once, never fused into a multiply-add
+    (``-ffp-contract=off``), and every sum adds in the order the generated code fixes: the bits are the same
+    whether the kernels share a row loop or not, and compiled for this CPU or for one without AVX and FMA; and
+    the values are those of float64 within the bound of their roundings."""
+    rng = np.random.default_rng(8)
+    x, w = (rng.standard_normal((300, 77)).astype(np.float32) for _ in range(2))
+    exact, bound = _scaled_rows_bound(x, w)
+    for fn in (_scaled_rows, ad.grad(lambda a, v: _scaled_rows(a, v).sum())):
+        (group,) = row_groups(_plan(fn, x, w)).values()
+        assert group.row_local  # the div, written once per row
+        grouped = _native(fn, x, w, cflags=ISAS[isa])
+        separate = _native(fn, x, w, grouped=False, cflags=ISAS[isa], cache=tmp_path)
+        np.testing.assert_array_equal(_bits(separate), _bits(grouped))
+        np.testing.assert_array_equal(_bits(grouped), _bits(_native(fn, x, w)))
+    assert_within(_native(_scaled_rows, x, w, cflags=ISAS[isa]), exact, bound, np.float32)
+
+
+def test_grouped_and_separate_kernels_are_within_the_error_bound_of_exp(tmp_path):
+    """With ``exp`` the bits may differ (libmvec in vector loops, libm in their remainders): grouped and separate,
+    the gradient, a softmax ``exp(d) · (1 / s)``, is within the bound of its roundings (``softmax_bound``)."""
     x = np.random.default_rng(5).standard_normal((77, 300)).astype(np.float32)
-    monkeypatch.setenv("PYACCAD_NUM_THREADS", threads)
-    grouped = acc.jit(ad.grad(_logsumexp_sum), backend="native")(x)
-    monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))  # remembered layouts would bring back the grouped one
-    monkeypatch.setattr(rows, "row_groups", lambda plan: {})
-    separate = acc.jit(ad.grad(_logsumexp_sum), backend="native")(x)
-    np.testing.assert_array_equal(grouped, separate)
-    assert_close(grouped, acc.run(ad.grad(_logsumexp_sum), x, backend="interp"), rtol=1e-4, atol=1e-8)
+    exact, bound = softmax_bound(x)
+    for grouped in (True, False):
+        assert_within(_native(ad.grad(_logsumexp_sum), x, grouped=grouped, cache=tmp_path), exact, bound, np.float32)
 
 
 def test_rows_too_long_for_the_cache_are_not_grouped():
     x = np.random.default_rng(6).standard_normal((3, rows.ROW_MAX)).astype(np.float32)
     assert row_groups(_plan(ad.grad(_logsumexp_sum), x)) == {}
     assert row_groups(_plan(ad.grad(_logsumexp_sum), x[:, : rows.ROW_MAX - 1]))
-    _agree(ad.grad(_logsumexp_sum), x)
+    assert_within(acc.run(ad.grad(_logsumexp_sum), x, backend="native"), *softmax_bound(x), np.float32)
 
 
 def _softmax_and_column_sums(a):

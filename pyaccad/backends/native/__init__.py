@@ -8,6 +8,32 @@ per skeleton: :mod:`.map`, :mod:`.fold`, :mod:`.scan`, :mod:`.permute`,
 start :mod:`.layouts` finds the library and its layout from the program's
 text, skipping fusion and code generation.
 
+Reproducible bits. The same program on the same inputs gives the same bits
+for every thread count: work is cut into pieces that do not depend on it
+(rows; blocks of :data:`.map.BLOCK` elements of the last axis; the
+:data:`.fold.SLICES` slices of a reduction to rank 0 or of a rank-1 scan; a
+GEMM's columns at multiples of :data:`.blas.EPILOGUE_STEP`), each computed by
+the same code wherever it runs. Two exceptions: a ``permute`` with float
+``+`` or ``*`` (one chunk per thread, :mod:`.permute`), and the GEMM inside
+``matmul``, whose bits are the BLAS's (MKL and OpenBLAS promise none across
+block shapes); both stay within the error bound of their sums.
+
+Beyond one machine: every IEEE 754 operation in the generated C (``+ - * /``,
+``sqrt``, comparisons, ``min``/``max``, ``floor``/``rint``/..., casts) is
+rounded once, as written, never fused into a multiply-add
+(``-ffp-contract=off``, :mod:`.build`), and every reduction combines in an
+order fixed by the code: 16 lanes, the lanes in order, then the remainder
+(:mod:`.fold`; never ``omp simd reduction``, which leaves the order to the
+vectoriser and so to the vector width). So a program made of those
+operations gives the same bits on any x86-64 CPU, with or without AVX-512 or
+FMA, and whether kernels share a loop over rows (:mod:`.rows`) or not.
+libm's functions (``exp``, ``log``, ``sin``, ``tanh``, ``pow``, ``erf``, ...)
+do not: a vectorised loop calls glibc's libmvec (within 4 ulp, not libm's
+bits) and its remainder calls libm, so an element's bits depend on where the
+loop that computes it starts and ends, and on the CPU (libmvec and libm pick
+their code by CPU, as MKL does); results through them agree within those
+functions' error bounds.
+
 >>> import numpy as np, pyaccad as acc
 >>> acc.run(lambda x: acc.fold(lambda a, b: a + b, 0.0, x), np.ones((2, 3)), backend="native")
 array([3., 3.])

@@ -39,6 +39,11 @@ BLAS_PARALLEL_MIN = 1 << 19
 2-core machine: the ``mlp`` gradient's 256×10 @ 10×256 products (655 360) gain from two threads (1–4 %)."""
 
 
+EPILOGUE_STEP = 64
+"""A GEMM split by columns cuts them at multiples of this, a multiple of every step a vectorised loop takes (16
+float32 lanes of AVX-512, unrolled at most 4 times), as the map skeleton's blocks of :data:`.map.BLOCK` are."""
+
+
 def _gemm(dtype: np.dtype) -> str:
     """The CBLAS GEMM symbol for ``dtype`` in the chosen library."""
     library = blas_library()
@@ -99,7 +104,13 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
             ctx.emit("#pragma omp parallel for collapse(2) schedule(static) num_threads(nt)")
             with ctx.block("for (int64_t q = 0; q < batch; q++)"):
                 with ctx.block("for (int p = 0; p < nt; p++)"):
-                    ctx.emit("const int64_t len = split_m ? m : n, lo = len * p / nt, hi = len * (p + 1) / nt;")
+                    # Columns are cut at multiples of EPILOGUE_STEP, so an epilogue's vector loop over a row's
+                    # columns meets each column at the same place in its steps, vector body or remainder, whatever
+                    # the thread count: a vector loop's libm calls (libmvec) and its remainder's differ in the
+                    # last bits (see "Reproducible bits" in :mod:`pyaccad.backends.native`).
+                    ctx.emit(f"const int64_t len = split_m ? m : n, step = split_m ? 1 : {EPILOGUE_STEP};")
+                    ctx.emit("const int64_t lo = len * p / nt / step * step;")
+                    ctx.emit("const int64_t hi = p + 1 == nt ? len : len * (p + 1) / nt / step * step;")
                     ctx.emit("if (lo == hi) continue;")
                     a_lo = f"lo * {lda}" if ta == _NO_TRANS else "lo"
                     b_lo = "lo" if tb == _NO_TRANS else f"lo * {ldb}"

@@ -5,8 +5,14 @@ libm calls vectorise (through glibc's libmvec) and ``-fwrapv`` gives signed
 integer overflow NumPy's wrap-around instead of undefined behaviour;
 ``-mprefer-vector-width=512`` lets AVX-512 machines use their full vectors
 (with libmvec's 16-wide ``expf``, ``sinf``, ...: measured 1.2–1.5× on the
-element-wise and log-sum-exp workloads; a no-op elsewhere). Extra
-flags can be appended with ``$PYACCAD_CFLAGS`` (they change the cache key).
+element-wise and log-sum-exp workloads; a no-op elsewhere);
+``-ffp-contract=off`` keeps ``a * b + c`` two roundings, never a fused
+multiply-add: gcc's default (``fast``) fuses where the target has FMA and the
+code around allows, so the bits of a result would depend on the CPU and on
+how the kernels were cut (see "Reproducible bits" in
+:mod:`pyaccad.backends.native`; no measurable cost on the benchmark
+workloads, ``BENCHMARKS.md``). Extra flags can be appended with
+``$PYACCAD_CFLAGS`` (they change the cache key).
 
 >>> "-fopenmp" in compile_flags()
 True
@@ -30,6 +36,7 @@ BASE_FLAGS = (
     "-fopenmp",
     "-fno-math-errno",
     "-fwrapv",
+    "-ffp-contract=off",
     "-std=gnu11",
     "-shared",
     "-fPIC",

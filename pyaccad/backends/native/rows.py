@@ -21,8 +21,11 @@ kernels 2 and 3) is written once per row by a map inserted before its first
 reader, and read back from L1 (:func:`_materialise_shared`); with rows of up
 to :data:`ROW_BUFFER_MAX` elements it lives in a row buffer of each thread's,
 never in memory as a whole (:attr:`RowGroup.row_local`). Each kernel's
-row is computed by the same code as in its own loop, so the results are
-bit-identical either way. Measured on the 2-core machine, the log-sum-exp
+row is computed by the same operations as in its own loop, so without libm
+calls the results are bit-identical either way; a materialised ``exp`` is
+computed by other loops than the ones that would recompute it, so its bits
+may differ in the last place (see "Reproducible bits" in
+:mod:`pyaccad.backends.native`). Measured on the 2-core machine, the log-sum-exp
 gradient over 1024×1024 went 0.96 → 0.77 ms with the shared loop, 0.85 →
 0.68 ms with ``exp`` written once (medians of interleaved runs).
 

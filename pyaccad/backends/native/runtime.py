@@ -97,8 +97,9 @@ class _ThreadPolicy:
     ``auto`` adapts to a shared machine, where an OpenMP barrier waiting for a descheduled thread
     costs milliseconds: the cores that other processes are running on right now (the runnable count of
     ``/proc/loadavg``, less this thread and the workers of our previous call, which may still be
-    spinning) are left out, down to one thread. Results do not depend on the count: reductions split
-    their work into a fixed number of slices whatever the number of threads.
+    spinning) are left out, down to one thread. Results do not depend on the count (but for float ``+``/``*``
+    permutes and BLAS's products): work is cut into pieces that do not depend on it (see "Reproducible bits"
+    in :mod:`pyaccad.backends.native`).
     """
 
     def __init__(self) -> None:

@@ -27,12 +27,11 @@ outer axis, and an axis shorter than the stencil, are all border::
             out[i, j] = f(x[w_k + j + d] ..)
 
 Each element gets the same neighbours and the same operations in either
-region. What the compiler makes of them may differ in the last bits, as it
-already may between a map loop's vector body and its remainder: gcc's
-default ``-ffp-contract=fast`` fuses multiply-adds depending on the code
-around them, and a vectorised loop calls libmvec's ``sin``, ``exp``, ... where a
-scalar one calls libm's. With ``-ffp-contract=off`` (``$PYACCAD_CFLAGS``)
-and no such calls, results are the interpreter's, bit for bit.
+region, each rounded once (``-ffp-contract=off``), so without libm calls
+results are the interpreter's, bit for bit. With them they may differ in the
+last bits, as they already may between a map loop's vector body and its
+remainder: a vectorised loop calls libmvec's ``sin``, ``exp``, ... where a
+scalar one calls libm's (see "Reproducible bits" in :mod:`pyaccad.backends.native`).
 
 >>> sorted(BOUNDARY_RULES)
 ['clamp', 'mirror', 'wrap']
