@@ -21,39 +21,18 @@ pytest puts this folder on ``sys.path`` because this file is here.
 from __future__ import annotations
 
 import os
-import warnings
 import zlib
 
 import numpy as np
 import pytest
+from helpers import available_backends
 from hypothesis import HealthCheck, settings
-
-from pyaccad.backends import BACKEND_NAMES, get_backend
-from pyaccad.errors import BackendUnavailable
 
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-
-def available_backends() -> list[str]:
-    """The backends tests run on: every available one, narrowed by ``$PYACCAD_TEST_BACKENDS``."""
-    wanted = os.environ.get("PYACCAD_TEST_BACKENDS")
-    names = []
-    for name in BACKEND_NAMES:
-        try:
-            get_backend(name)
-        except BackendUnavailable:
-            continue
-        except Exception as exc:  # a backend module that fails to load must not stop the other backends' tests
-            warnings.warn(f"backend {name!r} is broken and not tested: {exc!r}", stacklevel=1)
-            continue
-        names.append(name)
-    if wanted:
-        names = [name for name in names if name in wanted.split(",")]
-    return names
 
 
 @pytest.fixture(scope="session", params=available_backends())

@@ -10,13 +10,16 @@ the public front end lowers to.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from pyaccad.backends import get_backend
+from pyaccad.backends import BACKEND_NAMES, get_backend
+from pyaccad.errors import BackendUnavailable
 from pyaccad.frontend import operators  # noqa: F401  (attaches the operators to traced values)
 from pyaccad.frontend.tracing import Exp, Value, current_builder, emit, trace_program, wrap
 from pyaccad.ir import ArrayType, Lit, Program, dtype_of, scalar_type, verify
@@ -346,3 +349,21 @@ def primitive_counts(program: Program) -> Counter[str]:
         for sub in stmt.subprograms():
             counts += primitive_counts(sub)
     return counts
+
+
+def available_backends() -> list[str]:
+    """The backends tests run on: every available one, narrowed by ``$PYACCAD_TEST_BACKENDS``."""
+    wanted = os.environ.get("PYACCAD_TEST_BACKENDS")
+    names = []
+    for name in BACKEND_NAMES:
+        try:
+            get_backend(name)
+        except BackendUnavailable:
+            continue
+        except Exception as exc:  # a backend module that fails to load must not stop the other backends' tests
+            warnings.warn(f"backend {name!r} is broken and not tested: {exc!r}", stacklevel=1)
+            continue
+        names.append(name)
+    if wanted:
+        names = [name for name in names if name in wanted.split(",")]
+    return names

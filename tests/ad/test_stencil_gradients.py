@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from ad_checks import check_against_fd, check_dot_product
-from conftest import available_backends
-from helpers import assert_close, primitive_names
+from helpers import assert_close, available_backends, primitive_names
 
 import pyaccad as acc
 from pyaccad import ad
