@@ -7,6 +7,7 @@ definitions (and pyaccad's AD on them), not a compiled backend.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -14,9 +15,10 @@ import pytest
 import pyaccad as acc
 from pyaccad import ad
 from pyaccad.bench import WORKLOADS
-from pyaccad.bench.cli import check, main
+from pyaccad.bench.cli import CHECK_RTOL, check, main
 from pyaccad.bench.gmm import reference as gmm_reference
-from pyaccad.bench.impls import prepare
+from pyaccad.bench.impls import Prepared, prepare
+from pyaccad.bench.registry import Workload
 
 NAMES = list(WORKLOADS)
 
@@ -30,7 +32,7 @@ def test_value_and_gradient_match_jax(name):
     pytest.importorskip("jax", reason="jax is not installed: the JAX comparison of the bench cannot run")
     mine = prepare("pyaccad", WORKLOADS[name], "tiny", backend="interp")
     errors = check(mine, prepare("jax", WORKLOADS[name], "tiny"))
-    assert errors["primal"] < 1e-5 and errors["grad"] < 1e-4, errors
+    assert max(errors["primal"]) < 1e-5 and max(errors["grad"]) < 1e-4, errors  # each leaf on its own scale
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -69,37 +71,71 @@ def test_inputs_follow_workloads_md():
     assert np.std(params[0]) == pytest.approx(1 / np.sqrt(784), rel=0.05)
 
 
-def test_cli_writes_rows_summary_and_startup(tmp_path, capsys):
+def test_cli_writes_rows_summary_startup_and_checks(tmp_path, capsys):
     out = tmp_path / "rows.json"
     impls = "pyaccad,jax" if _has("jax") else "pyaccad"
-    code = main(
-        [
-            "--backend",
-            "interp",
-            "--size",
-            "tiny",
-            "--workloads",
-            "elementwise,gmm",
-            "--impls",
-            impls,
-            "--repeat",
-            "3",
-            "--json",
-            str(out),
-            "--check",
-        ]
-    )
+    argv = ["--backend", "interp", "--size", "tiny", "--workloads", "elementwise,gmm", "--impls", impls]
+    code = main([*argv, "--repeat", "3", "--json", str(out), "--check"])
     assert code == 0
     report = json.loads(out.read_text())
-    assert {(r["impl"], r["workload"], r["pass"]) for r in report["rows"]} == {
-        (i, w, p) for i in impls.split(",") for w in ("elementwise", "gmm") for p in ("primal", "grad")
+    assert (report["backend"], report["size"]) == ("interp", "tiny")
+    assert {(r["impl"], r["workload"], r["pass"], r["size"]) for r in report["rows"]} == {
+        (i, w, p, "tiny") for i in impls.split(",") for w in ("elementwise", "gmm") for p in ("primal", "grad")
     }
-    assert all(r["min_ms"] <= r["median_ms"] for r in report["rows"])
+    # every row and startup figure was measured (a failed run or child process leaves NaN)
+    assert all(math.isfinite(r[k]) for r in report["rows"] for k in ("median_ms", "min_ms"))
     startup = {(r["impl"], r["workload"]): r for r in report["startup"]}
-    assert startup[("pyaccad", "gmm")]["fresh_first_call_ms"] > startup[("pyaccad", "gmm")]["fresh_run_ms"] > 0
-    assert startup[("pyaccad", "gmm")]["peak_first_mb"] >= startup[("pyaccad", "gmm")]["rss_before_mb"] > 0
+    assert set(startup) == {(i, w) for i in impls.split(",") for w in ("elementwise", "gmm")}
+    fresh = ("fresh_first_call_ms", "fresh_run_ms", "rss_before_mb", "peak_first_mb", "peak_run_mb")
+    assert all(math.isfinite(row[k]) for row in startup.values() for k in fresh)
     text = capsys.readouterr().out
     assert "impl" in text and "pyaccad grad/primal" in text and "peak_run_mb" in text
+    if "jax" in impls:  # the results were checked: one error per gradient leaf, each within the tolerance
+        leaves = {"elementwise": 1, "gmm": 3}
+        assert {name: len(errs["grad"]) for name, errs in report["checks"].items()} == leaves
+        assert all(e <= CHECK_RTOL for errs in report["checks"].values() for leaf in errs.values() for e in leaf)
+        assert "check gmm:" in text and "MISMATCH" not in text
+
+
+def _two_leaves(small_factor: float) -> Workload:
+    """``f = 1000 Σ big² + small_factor · 0.001 Σ small²``: a large and a small gradient leaf (JAX's factor is 1)."""
+
+    def inputs(size, rng):
+        return (rng.uniform(1, 2, 3).astype(np.float32), rng.uniform(1, 2, 3).astype(np.float32)), ()
+
+    def make(factor):
+        return lambda params: 1000.0 * (params[0] * params[0]).sum() + factor * 0.001 * (params[1] * params[1]).sum()
+
+    def jax_f():
+        return make(1.0)  # traced by JAX: the same arithmetic on jax.numpy arrays
+
+    return Workload("two_leaves", "", {"tiny": {}}, inputs, make(small_factor), jax_f, lambda: None)
+
+
+@pytest.mark.parametrize("small_factor", [1.0, 1.5])
+def test_check_compares_each_gradient_leaf_with_its_own_magnitude(small_factor, monkeypatch, capsys):
+    """A small gradient leaf 50% off (its error 1e-6 of the large leaf's magnitude) fails the check."""
+    pytest.importorskip("jax", reason="jax is not installed: --check compares with JAX")
+    monkeypatch.setitem(WORKLOADS, "two_leaves", _two_leaves(small_factor))
+    argv = ["--backend", "interp", "--size", "tiny", "--workloads", "two_leaves", "--impls", "pyaccad"]
+    code = main([*argv, "--repeat", "3", "--no-subprocess", "--check"])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("check two_leaves"))
+    if small_factor == 1.0:
+        assert code == 0 and line.endswith(" ok")
+    else:
+        assert code == 1 and line.endswith("MISMATCH")
+
+
+def test_leaf_errors_are_relative_to_each_leaf():
+    def prepared(leaves):
+        return Prepared("x", lambda: [np.float32(1.0)], lambda: leaves, lambda tree: [np.asarray(t) for t in tree])
+
+    want = [np.array([1000.0, -2000.0]), np.array([1e-3, 2e-3])]
+    got = [np.array([1000.0, -2000.0]), np.array([1e-3, 3e-3])]
+    errors = check(prepared(got), prepared(want))
+    assert errors["primal"] == [0.0]
+    assert errors["grad"] == [0.0, pytest.approx(0.5)]  # 1e-3 off a leaf of magnitude 2e-3
+    assert check(prepared([want[0], np.array([np.nan, 2e-3])]), prepared(want))["grad"][1] == math.inf
 
 
 def test_cli_refuses_too_few_timed_calls():
