@@ -1,8 +1,8 @@
 """Folds, scans and scatters of every monoid the backends special-case, on edge-case data, against NumPy.
 
 The native backend starts a recognised monoid's accumulators (``+ * min max && ||``,
-``pyaccad.backends.native.fold.MONOIDS``) from its identity, and the interpreter hands the same
-lambdas to NumPy's ufuncs (``pyaccad.backends.interp.lambdas``). A wrong identity shows only on data
+``pyaccad.ir.monoids.MONOIDS``) from its identity, and the interpreter hands the same lambdas to
+NumPy's ufuncs (``Monoid.ufunc``). A wrong identity shows only on data
 where it is not absorbed: all-true for ``and``, all-false for ``or``, all ``-inf`` (or the least
 integer) for ``max``, and so on. So each monoid runs on such fills, on the opposite extremes, on random
 data and (``max``/``min``) on NaNs, through every path: a fold along each axis (outer axes: column
@@ -23,10 +23,9 @@ import pytest
 from helpers import assert_close
 
 import pyaccad as acc
-from pyaccad.backends.interp.lambdas import monoid_of as interp_monoid
-from pyaccad.backends.native.fold import MONOIDS as NATIVE_MONOIDS
-from pyaccad.backends.native.fold import monoid_of as native_monoid
 from pyaccad.frontend import trace
+from pyaccad.ir.monoids import MONOIDS as RECOGNISED
+from pyaccad.ir.monoids import monoid_of
 
 RNG = np.random.default_rng(5)
 BIG = (1 << 18) + 7  # above the parallel threshold: split reductions, two-pass scans, chunked scatters
@@ -44,12 +43,12 @@ CASES = [(name, dtype) for name, (_, _, dtypes) in MONOIDS.items() for dtype in 
 
 
 def test_the_table_holds_every_monoid_the_backends_recognise() -> None:
-    assert sorted(MONOIDS) == sorted(NATIVE_MONOIDS)
+    assert sorted(MONOIDS) == sorted(RECOGNISED)
     for name, (combine, ufunc, dtypes) in MONOIDS.items():
         x = np.zeros(3, dtypes[0])
         (stmt,) = [s for s in trace(lambda a, f=combine: acc.fold1(f, a), x).program.stmts if s.prim.name == "fold"]
-        assert native_monoid(stmt.params["lam"]) == name
-        assert interp_monoid(stmt.params["lam"]) is ufunc
+        found = monoid_of(stmt.params["lam"])
+        assert found is not None and found.name == name and found.ufunc is ufunc
 
 
 def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
