@@ -5,7 +5,7 @@ per primitive whose tangent statements are linear; ``linearize`` splits
 the result into a primal part and a linear program
 (:mod:`~pyaccad.ad.linearize`); reverse mode transposes the linear program
 (:mod:`~pyaccad.ad.transpose`). Element functions (lambdas) are
-differentiated at the scalar level (:mod:`~pyaccad.ad.lambdas`). Batching
+differentiated at the scalar level (:mod:`~pyaccad.ad.lambdas.partials`). Batching
 (``vmap``) and Jacobians live in :mod:`pyaccad.ad.vmap` and
 :mod:`pyaccad.ad.jacobians`.
 

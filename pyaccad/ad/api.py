@@ -24,19 +24,9 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pyaccad.ad import (  # noqa: F401  (importing the rule modules fills the tables)
-    custom_rules,
-    remat,
-    rules_collective,
-    rules_control,
-    rules_elementwise,
-    rules_fold,
-    rules_scan,
-    rules_structural,
-    transpose_control,
-    transpose_loop,
-    transpose_rules,
-)
+import pyaccad.ad.jvp_rules  # noqa: F401  (importing the rule packages fills the tables)
+import pyaccad.ad.transpose_rules  # noqa: F401
+from pyaccad.ad import custom_rules, remat  # noqa: F401  (the custom family's rules, in all three tables)
 from pyaccad.ad.emitters import lit
 from pyaccad.ad.jvp import jvp_atoms
 from pyaccad.ad.linearize import linearize_into

@@ -29,7 +29,7 @@ from typing import Any
 
 from pyaccad.ad.api import tangent_like
 from pyaccad.ad.batching import BatchContext, BDim
-from pyaccad.ad.batching_control import batch_body
+from pyaccad.ad.batching_rules.control import batch_body
 from pyaccad.ad.custom_rules import CustomRule, batched_args, body_over, emit_rule
 from pyaccad.ad.jvp import Env
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyaccad.ad.batching import BATCH_RULES, BatchContext, BDim, moveaxis
-from pyaccad.ad.batching_control import batch_body
+from pyaccad.ad.batching_rules.control import batch_body
 from pyaccad.ad.jvp import JVP_RULES, Env, jvp_stmts
 from pyaccad.ad.tangents import Tan
 from pyaccad.ad.transpose import TRANSPOSE_RULES, Contributions

@@ -9,7 +9,7 @@ that each one does.
 
 Reads of a differentiated array inside a ``while_`` loop of a
 ``map``/``generate``/``stencil`` lambda are covered in both modes: reverse
-mode by :mod:`pyaccad.ad.loop_reads`, which recomputes each lane's loop state
+mode by :mod:`pyaccad.ad.lambdas.loop_reads`, which recomputes each lane's loop state
 rather than storing it (``O(n²)`` body runs for ``n`` trips, no tape).
 
 >>> MISSING_JVP, MISSING_TRANSPOSE

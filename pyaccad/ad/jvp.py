@@ -18,7 +18,7 @@ split a JVP program into a primal part and a linear part.
 Nested programs see their enclosing scopes lexically, so an :class:`Env`
 has a parent. At the boundary of a lambda (a scalar function) array-level
 tangents cannot be read: a lambda sees tangents only through ``seeds``, the
-one-hot directions the lambda rules (:mod:`pyaccad.ad.lambdas`) put on its
+one-hot directions the lambda rules (:mod:`pyaccad.ad.lambdas.partials`) put on its
 inputs, on its free scalars and on its ``index`` reads.
 
 >>> import numpy as np, pyaccad as acc

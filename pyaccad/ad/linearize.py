@@ -13,8 +13,8 @@ tangent values together. Their primal results are needed by the rest of the
 primal part, so a primal copy restricted to those results (dead code removed
 from its branches or body) goes to the primal part; the whole statement, with
 its primal results renamed away, goes to the linear part, where its transpose
-recomputes what it needs (:mod:`pyaccad.ad.transpose_control`,
-:mod:`pyaccad.ad.transpose_loop`, :mod:`pyaccad.ad.remat`).
+recomputes what it needs (:mod:`pyaccad.ad.transpose_rules.control`,
+:mod:`pyaccad.ad.transpose_rules.loop`, :mod:`pyaccad.ad.remat`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend.tracing import trace_program

@@ -29,14 +29,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyaccad.ad.batching import BatchContext, BDim, batch_rule
-from pyaccad.ad.batching_control import batch_body
+from pyaccad.ad.batching_rules.control import batch_body
 from pyaccad.ad.custom_rules import batched_args
 from pyaccad.ad.jvp import Env, jvp_stmts
 from pyaccad.ad.jvp import register as register_jvp
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero
 from pyaccad.ad.transpose import Contributions
 from pyaccad.ad.transpose import register as register_transpose
-from pyaccad.ad.transpose_control import linear_free, transpose_body
+from pyaccad.ad.transpose_rules.control import linear_free, transpose_body
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import Atom, Primitive, Stmt, Var
 

@@ -32,7 +32,7 @@ from pyaccad.ir import PRIMITIVES, Atom, Primitive, Program, Stmt, Var
 Contributions = list[tuple[Atom, Tan]]
 TransposeRule = Callable[[Stmt, set[Var], list[Tan]], Contributions]
 TRANSPOSE_RULES: dict[Primitive, TransposeRule] = {}
-"""The transpose table, keyed by primitive (filled by :mod:`pyaccad.ad.transpose_rules` and the ``transpose_*``)."""
+"""The transpose table, keyed by primitive (filled by :mod:`pyaccad.ad.transpose_rules` and the custom family)."""
 
 
 def register(*names: str) -> Callable[[TransposeRule], TransposeRule]:

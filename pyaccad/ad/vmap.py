@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyaccad.ad import batching_collective, batching_control, batching_structural  # noqa: F401  (fill the table)
+import pyaccad.ad.batching_rules  # noqa: F401  (fills the table)
 from pyaccad.ad.api import staged
 from pyaccad.ad.batching import BatchContext, BDim, batch_into, broadcast_batch, moveaxis
 from pyaccad.errors import ShapeError

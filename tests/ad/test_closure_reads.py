@@ -1,5 +1,6 @@
 """Derivatives of ``fold``/``scan`` operators that read a differentiated array ``w`` of an enclosing scope at
-indices computed from their operands, inside ``cond`` branches or a ``while_`` loop (:mod:`pyaccad.ad.closures`).
+indices computed from their operands, inside ``cond`` branches or a ``while_`` loop
+(:mod:`pyaccad.ad.lambdas.closures`).
 
 References: JAX through explicit left-to-right loops (the sequential reading of the fold or scan), and central
 finite differences. Each operator is associative for every ``w`` — an associative base operation conjugated by

@@ -1,8 +1,8 @@
-"""Reverse mode through ``awhile`` (bisection over a checkpoint stack, :mod:`pyaccad.ad.transpose_loop`).
+"""Reverse mode through ``awhile`` (bisection over a checkpoint stack, :mod:`pyaccad.ad.transpose_rules.loop`).
 
 References: JAX reverse mode through ``jax.lax.fori_loop`` (a static trip count, which JAX can reverse), and
 central finite differences where the trip count depends on the data. Every case runs on each backend; a full
-checkpoint stack is forced by lowering ``transpose_loop.CHECKPOINT_LEVELS``.
+checkpoint stack is forced by lowering ``pyaccad.ad.transpose_rules.loop.CHECKPOINT_LEVELS``.
 
 Body runs of the reverse pass that advance checkpoints (counted on the interpreter; they depend on ``n`` only):
 352 for ``n = 100`` and 5 420 for ``n = 1000``, plus one inside each transposed trip (131 and 1 255), against
@@ -19,7 +19,7 @@ import pytest
 
 import pyaccad as acc
 from pyaccad import ad
-from pyaccad.ad import transpose_loop
+from pyaccad.ad.transpose_rules import loop as transpose_loop
 from pyaccad.frontend import trace
 from pyaccad.ir import verify
 

@@ -2,7 +2,7 @@
 
 Ranks 1-3, stencil sizes 3/5/7 per axis, extents from 1 to past the stencil's width (where a shift wraps,
 reflects or clamps more than once), float32 and float64, on every backend; ``vmap`` of ``grad`` and the
-Hessian; and the reverse-mode program holds no scatter (:mod:`pyaccad.ad.shifts`).
+Hessian; and the reverse-mode program holds no scatter (:mod:`pyaccad.ad.lambdas.shifts`).
 """
 
 from __future__ import annotations

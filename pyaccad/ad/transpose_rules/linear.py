@@ -2,7 +2,7 @@
 
 The pairs, as in the architecture: ``fold (+)`` ↔ broadcast, ``backpermute``
 ↔ ``permute (+)``, ``scan (+)`` ↔ the reversed ``scan (+)``, the linear
-recurrence of :mod:`pyaccad.ad.rules_scan` ↔ the reversed recurrence,
+recurrence of :mod:`pyaccad.ad.jvp_rules.scan` ↔ the reversed recurrence,
 ``matmul`` ↔ ``matmul`` with the transposed residual, ``slice`` ↔ ``pad``,
 ``reshape``/``transpose``/``reverse`` ↔ themselves inverted,
 ``concatenate`` ↔ slices, ``select`` ↔ ``select`` with zeros. A product or
@@ -18,7 +18,7 @@ array([1., 1., 0.])
 from __future__ import annotations
 
 from pyaccad.ad.emitters import along, at_targets, axis_slice, binary, lit, op, sum_all
-from pyaccad.ad.rules_scan import linear_recurrence, recurrence_size
+from pyaccad.ad.jvp_rules.scan import linear_recurrence, recurrence_size
 from pyaccad.ad.tangents import Tan, instantiate, is_zero, tcast
 from pyaccad.ad.transpose import Contributions, register
 from pyaccad.errors import NotDifferentiable

@@ -1,13 +1,13 @@
 """JVP rules of ``map``, ``generate``, ``stencil``, ``backpermute``, ``permute`` and ``index``.
 
 ``map``/``generate``/``stencil`` differentiate their lambda at the scalar
-level (:mod:`pyaccad.ad.lambdas`): one primal collective returns the
+level (:mod:`pyaccad.ad.lambdas.partials`): one primal collective returns the
 results with their partial derivatives, and the tangent is a linear
 combination of the operands' tangents. For ``stencil`` neighbour ``k`` of
 offset ``d`` contributes ``∂f/∂n_k · shift_d(x_tan)``, the shift made of
 slices of the tangent through the boundary (zero where a constant boundary
 reads its value, which has no tangent), so that reverse mode gathers the
-cotangent instead of scattering it (:mod:`pyaccad.ad.shifts`).
+cotangent instead of scattering it (:mod:`pyaccad.ad.lambdas.shifts`).
 
 ``backpermute`` is linear in its source. ``permute`` with ``+`` (or with
 the overwrite combine ``lambda new, old: new``) is linear in defaults and
@@ -30,8 +30,8 @@ import itertools
 
 from pyaccad.ad.emitters import at_targets, binary, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, linear_rule, register, renamed_params
-from pyaccad.ad.lambdas import lambda_tangents
-from pyaccad.ad.shifts import shifter
+from pyaccad.ad.lambdas.partials import lambda_tangents
+from pyaccad.ad.lambdas.shifts import shifter
 from pyaccad.ad.tangents import Tan, Zero, is_zero, tadd
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import emit, fail

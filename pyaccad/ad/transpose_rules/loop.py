@@ -37,7 +37,7 @@ reversed like a short one: quadratic in its length, but always exact.
 ``K = 1`` is plain recomputation from the initial state.
 
 Scalar ``while_`` loops inside lambdas never reach this rule: lambdas are
-differentiated by forward mode (:mod:`pyaccad.ad.lambdas`).
+differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -57,7 +57,7 @@ from pyaccad.ad.emitters import counted_loop, op
 from pyaccad.ad.linearize import primal_outputs, restrict
 from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero
 from pyaccad.ad.transpose import Contributions, register
-from pyaccad.ad.transpose_control import linear_free, transpose_body
+from pyaccad.ad.transpose_rules.control import linear_free, transpose_body
 from pyaccad.frontend.operators import where
 from pyaccad.frontend.tracing import Value, emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, ArrayType, Atom, Lit, Program, Stmt, Var, scalar_type

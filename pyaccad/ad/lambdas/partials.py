@@ -27,7 +27,7 @@ array. Reads inside a ``while_`` body happen a data-dependent number of
 times: the tangent due to such an array comes from a second collective that
 reruns the lambda carrying tangents (:func:`loop_tangent_lambda`; all reads
 of that array, in loops or not, go this way). Its transpose, for reverse
-mode, is :mod:`pyaccad.ad.loop_reads`: an ``awhile`` over the trips, last
+mode, is :mod:`pyaccad.ad.lambdas.loop_reads`: an ``awhile`` over the trips, last
 first, recomputing each lane's loop state (``O(n²)`` body runs for ``n``
 trips, ``O(lanes)`` memory, no tape).
 
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pyaccad.ad.custom_rules import emit_rule
 from pyaccad.ad.emitters import op
 from pyaccad.ad.jvp import Env, jvp_stmts
-from pyaccad.ad.loop_reads import LoopReads
+from pyaccad.ad.lambdas.loop_reads import LoopReads
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tcast, tscale, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Var, scalar_type

@@ -1,4 +1,4 @@
-"""Per-lane pieces of the reverse pass through a lambda's ``while_`` loops (see :mod:`pyaccad.ad.loop_reads`).
+"""Per-lane pieces of the reverse pass through a lambda's ``while_`` loops (see :mod:`pyaccad.ad.lambdas.loop_reads`).
 
 Everything here is emitted inside a scalar lambda (one lane of a
 ``generate`` over the lanes of the original collective), except

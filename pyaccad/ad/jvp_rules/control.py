@@ -11,8 +11,8 @@ the primal state, so the trip count is unchanged.
 The tangent halves of these statements are linear in the tangents but also
 recompute primal values inside; :mod:`pyaccad.ad.linearize` splits off a
 primal copy for the results the rest of the program needs, and
-:mod:`pyaccad.ad.transpose_control` (``cond``) and
-:mod:`pyaccad.ad.transpose_loop` (``while``) transpose them by recomputation
+:mod:`pyaccad.ad.transpose_rules.control` (``cond``) and
+:mod:`pyaccad.ad.transpose_rules.loop` (``while``) transpose them by recomputation
 (see there for the cost). Inside lambdas, the index read by a seeded ``index``
 in a branch is returned by the ``cond`` (0 from the other branch) so that
 the lambda rules can hoist it.

@@ -13,11 +13,11 @@ end, with ``f``'s operands swapped (``f(x_i, y_{i+1})``). ``A`` and ``B``
 come from one ``generate`` that differentiates the lambda at the scalar
 level; the recurrence is a ``scan`` over ``(A, b)`` with
 :func:`recurrence_lambda` (composition of affine maps: associative, linear in
-``b``), transposed by :mod:`pyaccad.ad.transpose_rules` to the reverse
+``b``), transposed by :mod:`pyaccad.ad.transpose_rules.linear` to the reverse
 recurrence with the transposed matrices. Float components of different
 precisions share the recurrence in the widest one (tangents cast in and
 out). Values the operator closes over (outer scalars, arrays read at any
-index) add ``∂_w(y_{i-1} ⊕_w x_i)·w_tan`` to ``b_i`` (:mod:`pyaccad.ad.closures`).
+index) add ``∂_w(y_{i-1} ⊕_w x_i)·w_tan`` to ``b_i`` (:mod:`pyaccad.ad.lambdas.closures`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -33,9 +33,9 @@ from math import isqrt
 
 import numpy as np
 
-from pyaccad.ad.closures import Apply, closed_over, closure_tangents, hoist_reads
 from pyaccad.ad.emitters import idx, lit, op
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register
+from pyaccad.ad.lambdas.closures import Apply, closed_over, closure_tangents, hoist_reads
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tcast, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
@@ -204,7 +204,7 @@ def _partials(lam: Program, env: Env, steps: _Steps, floats: list[int], like: At
 def _closure_offsets(lam: Program, env: Env, steps: _Steps) -> list[Tan]:
     """``C_j = ∂_w(y_{j∓1} ⊕_w x_j)·w_tan`` per output position, over the values ``w`` the operator closes over.
 
-    See :mod:`pyaccad.ad.closures`; where the scan starts no operator applies and the term is 0.
+    See :mod:`pyaccad.ad.lambdas.closures`; where the scan starts no operator applies and the term is 0.
     """
 
     def body(ix: list[Atom], live: Apply, held: Apply) -> list[Atom]:

@@ -1,16 +1,16 @@
 """Operators of ``fold``/``scan`` that use differentiated values of an enclosing scope.
 
 The general fold and scan rules differentiate the operator ``⊕`` with
-respect to its operands (:mod:`pyaccad.ad.rules_fold`,
-:mod:`pyaccad.ad.rules_scan`). When ``⊕ = ⊕_w`` also uses values ``w`` of an
+respect to its operands (:mod:`pyaccad.ad.jvp_rules.fold`,
+:mod:`pyaccad.ad.jvp_rules.scan`). When ``⊕ = ⊕_w`` also uses values ``w`` of an
 enclosing scope that carry a tangent — rank-0 values, or arrays read at any
 index (computed from the operands, inside a ``cond`` or ``while_`` of the
 operator) — every application of ``⊕_w`` adds a term. Each term is the JVP,
 with respect to ``w`` only, of an ordinary per-position scalar function, so
-it is left to the ``map``/``generate`` rule (:mod:`pyaccad.ad.lambdas`):
+it is left to the ``map``/``generate`` rule (:mod:`pyaccad.ad.lambdas.partials`):
 partials as extra outputs, reads turned into gathers of ``w_tan`` (whose
 transpose is a ``permute (+)``), reads in a ``while_`` rerun with tangents
-(transposed by :mod:`pyaccad.ad.loop_reads`).
+(transposed by :mod:`pyaccad.ad.lambdas.loop_reads`).
 
 * A fold1 ``F = x_0 ⊕ … ⊕ x_{n-1}`` (``⊕_w`` associative for every ``w``, so
   ``F`` and its derivative do not depend on the bracketing) read left to
@@ -56,7 +56,7 @@ from functools import partial
 
 from pyaccad.ad.emitters import op
 from pyaccad.ad.jvp import Env
-from pyaccad.ad.lambdas import lambda_tangents
+from pyaccad.ad.lambdas.partials import lambda_tangents
 from pyaccad.ad.tangents import Tan, differentiable, instantiate, is_zero
 from pyaccad.frontend.tracing import call_program, emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Program, Stmt, Var, scalar_type

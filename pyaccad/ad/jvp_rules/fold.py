@@ -14,13 +14,13 @@ fold, with ``y = f(z, F)``, ``F = fold1 f x`` along one axis:
   lambda's scalar partials, computed by forward mode in one ``generate``;
   ``F_tan = Σ_i ∂F/∂x_i · x_tan_i`` is a ``fold (+)``. An operator that closes over differentiated
   values of an enclosing scope (outer scalars, arrays read at any index) adds their term, from the
-  same ``L_i`` and ``R_i`` (:mod:`pyaccad.ad.closures`).
+  same ``L_i`` and ``R_i`` (:mod:`pyaccad.ad.lambdas.closures`).
 
 scan: ``+`` is linear. Any other single-result operator gives the linear
 recurrence ``y_tan_i = A_i·y_tan_{i-1} + B_i·x_tan_i`` (``A``, ``B`` the
 lambda's partials at ``(y_{i-1}, x_i)``), solved by a scan over ``(A, b)``
 pairs with :func:`recurrence_lambda` — linear in ``b``, and transposed to the
-reverse recurrence by :mod:`pyaccad.ad.transpose_rules`.
+reverse recurrence by :mod:`pyaccad.ad.transpose_rules.linear`.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.ad.closures import Apply, closed_over, closure_tangents, hoist_reads
 from pyaccad.ad.emitters import along, axis_slice, fold_add, idx, lit, op, scan_with
 from pyaccad.ad.jvp import Env, copy_stmt, jvp_atoms, linear_rule, register, renamed_params
-from pyaccad.ad.lambdas import lambda_tangents
+from pyaccad.ad.lambdas.closures import Apply, closed_over, closure_tangents, hoist_reads
+from pyaccad.ad.lambdas.partials import lambda_tangents
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd, tscale, tsum
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
@@ -162,7 +162,7 @@ def _general_fold_tangent(lam: Program, env: Env, xs: list[Atom], xs_tan: list[T
 def _closure_fold_tangent(lam: Program, env: Env, around: _Around) -> list[Tan]:
     """``Σ_k d/dε [(L_k ⊕_{w+ε·w_tan} x_k) ⊕_w R_k]`` over the values ``w`` the operator closes over.
 
-    See :mod:`pyaccad.ad.closures`; position 0 applies no operator (``x_0`` stands for the result).
+    See :mod:`pyaccad.ad.lambdas.closures`; position 0 applies no operator (``x_0`` stands for the result).
     """
 
     def body(ix: list[Atom], live: Apply, held: Apply) -> list[Atom]:
@@ -196,7 +196,7 @@ def _with_init(
     z_env = Env(env)
     for z, z_tan in zip(inits, inits_tan, strict=False):
         z_env.tangents[z] = z_tan  # type: ignore[index]
-    for v in lam.free_vars:  # values the operator closes over (pyaccad.ad.closures): g reads their new atoms
+    for v in lam.free_vars:  # values the operator closes over (pyaccad.ad.lambdas.closures): g reads their new atoms
         z_env.tangents[env.primal(v)] = env.tangent(v)  # type: ignore[index]
 
     def g(*fs: object) -> list[object]:

@@ -1,14 +1,14 @@
 """Transposing the forward-mode ``cond`` of a linear program: recompute, don't store.
 
 ``cond`` computes primal values alongside the tangents
-(:mod:`pyaccad.ad.rules_control`). Its transpose recomputes those primal
+(:mod:`pyaccad.ad.jvp_rules.control`). Its transpose recomputes those primal
 values where needed rather than storing them: ``cond(p; then_, else_)``
 becomes ``cond(p; then_ᵀ, else_ᵀ)``, each branch partially evaluated (its
 primal part recomputed inside the branch) and its linear part transposed,
 returning cotangents for the linear variables either branch reads. Cost:
 each branch's primal part runs again.
 
-The helpers here serve the ``while`` rule too (:mod:`pyaccad.ad.transpose_loop`).
+The helpers here serve the ``while`` rule too (:mod:`pyaccad.ad.transpose_rules.loop`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad

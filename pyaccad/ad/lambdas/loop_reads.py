@@ -54,7 +54,7 @@ from pyaccad.ad.batching import BatchContext, BDim, batch_into
 from pyaccad.ad.custom_rules import CustomRule, jvp_of_body
 from pyaccad.ad.emitters import counted_loop, lit, op
 from pyaccad.ad.jvp import Env
-from pyaccad.ad.lane_steps import (
+from pyaccad.ad.lambdas.lane_steps import (
     guarded,
     lane_env,
     lane_generate,

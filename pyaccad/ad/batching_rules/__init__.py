@@ -1,0 +1,14 @@
+"""The batching table's rules, one module per family (importing this package fills
+:data:`pyaccad.ad.batching.BATCH_RULES`).
+
+Each rule is ``rule(ctx, prim, args, bdims, params) -> (outs, out_bdims)`` (:mod:`pyaccad.ad.batching`).
+
+>>> from pyaccad.ad.batching import BATCH_RULES
+>>> from pyaccad.ir import PRIMITIVES
+>>> PRIMITIVES["scan"] in BATCH_RULES and PRIMITIVES["while"] in BATCH_RULES
+True
+"""
+
+from pyaccad.ad.batching_rules import collective, control, structural
+
+__all__ = ["collective", "control", "structural"]

@@ -1,0 +1,15 @@
+"""The transpose table's rules (importing this package fills :data:`pyaccad.ad.transpose.TRANSPOSE_RULES`):
+the linear primitives (``linear``), and the forward-mode ``cond`` (``control``) and ``while`` (``loop``),
+whose transposes recompute the primal values they need.
+
+Each rule is ``rule(stmt, linear, outs_ct) -> [(x, x_ct), ...]`` (:mod:`pyaccad.ad.transpose`).
+
+>>> from pyaccad.ad.transpose import TRANSPOSE_RULES
+>>> from pyaccad.ir import PRIMITIVES
+>>> PRIMITIVES["while"] in TRANSPOSE_RULES and PRIMITIVES["backpermute"] in TRANSPOSE_RULES
+True
+"""
+
+from pyaccad.ad.transpose_rules import control, linear, loop
+
+__all__ = ["control", "linear", "loop"]
