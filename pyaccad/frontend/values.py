@@ -14,7 +14,9 @@ outside its (lexical) scope. :mod:`pyaccad.frontend.tracing` re-exports all of i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import numpy as np
@@ -47,17 +49,43 @@ class Builder:
         return builder
 
 
-_STACK: list[Builder] = []
+class _Tracing(threading.local):
+    """The open builders, innermost last: one stack per thread, so threads trace independently."""
+
+    def __init__(self) -> None:
+        self.stack: list[Builder] = []
+
+
+_TRACING = _Tracing()
 
 
 def current_builder() -> Builder | None:
     """The innermost open builder, or None outside any trace."""
-    return _STACK[-1] if _STACK else None
+    stack = _TRACING.stack
+    return stack[-1] if stack else None
 
 
 def in_scalar_scope() -> bool:
     """True while tracing a lambda (where values are :class:`Exp`)."""
-    return bool(_STACK) and _STACK[-1].kind == "scalar"
+    builder = current_builder()
+    return builder is not None and builder.kind == "scalar"
+
+
+@contextmanager
+def building(builder: Builder) -> Iterator[Builder]:
+    """Make ``builder`` the innermost one (of this thread) while the block runs.
+
+    >>> with building(Builder("array", None)) as b:
+    ...     current_builder() is b
+    True
+    >>> current_builder() is None
+    True
+    """
+    _TRACING.stack.append(builder)
+    try:
+        yield builder
+    finally:
+        _TRACING.stack.pop()
 
 
 class array_scope:  # noqa: N801  (used like a function: `with array_scope(op, operands):`)
@@ -91,12 +119,12 @@ class array_scope:  # noqa: N801  (used like a function: `with array_scope(op, o
                     f"{self.op}: inside a lambda, this array-level operation got a scalar of the lambda "
                     f"({leaf.var.type}); lambdas work on scalars: read array elements with a[i, j]",
                 )
-        _STACK.append(builder.nearest_array_builder())
+        _TRACING.stack.append(builder.nearest_array_builder())
         self.pushed = True
 
     def __exit__(self, *exc_info: object) -> None:
         if self.pushed:
-            _STACK.pop()
+            _TRACING.stack.pop()
 
 
 def emit(
