@@ -70,10 +70,7 @@ def __getattr__(name: str) -> Any:
 
         return SCALAR_FUNCTIONS[name]
     if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        import pyaccad.frontend  # noqa: F401  (operators must be attached before any tracing)
-
-        return getattr(module, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     if name in _SUBMODULES:
         return importlib.import_module(f"pyaccad.{name}")
     raise AttributeError(f"module 'pyaccad' has no attribute {name!r}")

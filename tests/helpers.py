@@ -20,7 +20,6 @@ import numpy as np
 
 from pyaccad.backends import BACKEND_NAMES, get_backend
 from pyaccad.errors import BackendUnavailable
-from pyaccad.frontend import operators  # noqa: F401  (attaches the operators to traced values)
 from pyaccad.frontend.tracing import Exp, Value, current_builder, emit, trace_program, wrap
 from pyaccad.ir import ArrayType, Lit, Program, dtype_of, scalar_type, verify
 

@@ -54,8 +54,6 @@ __all__ = ["ExportError", "GenericExportError", "export_generic", "export_haskel
 
 
 def _traced(f: Callable[..., Any], example_args: tuple, optimized: bool) -> Program:
-    import pyaccad.frontend  # noqa: F401  (operators attached before tracing)
-
     program = trace(f, *example_args).program
     # What a backend would run (constant folding, simplification, CSE, DCE): derivatives in particular
     # read far better without their `1.0 *` and `+ 0.0`.

@@ -6,8 +6,6 @@
 'tuple'
 """
 
-# Importing these attaches operators, indexing, shape methods and reductions to traced values.
-from pyaccad.frontend import combinators, indexing, operators, reductions, shapes  # noqa: F401
 from pyaccad.frontend.tracing import Array, Exp, Traced, Value, trace
 
 __all__ = ["Array", "Exp", "Traced", "Value", "trace"]

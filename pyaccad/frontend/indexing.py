@@ -165,10 +165,3 @@ def _gather(x: Value, dynamic: list[tuple[int, Value]]) -> Value:
 def _wrap_negative(k: Value, dim: int) -> Value:
     k = cast(k, INT64)
     return where(k < 0, k + dim, k)
-
-
-def _attach() -> None:
-    Value.__getitem__ = getitem  # type: ignore[attr-defined]
-
-
-_attach()

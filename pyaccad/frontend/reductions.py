@@ -61,68 +61,20 @@ def reduce(x: Value, op: str, axis: Any = None, keepdims: bool = False) -> Value
     return out
 
 
-@array_op
-def _sum(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
-    """Sum over ``axis`` (default all), as ``numpy.sum``.
+def _method(op: str) -> Callable[..., Value]:
+    """The array method ``x.<op>(axis, keepdims)``: an array-level operation, hoisted out of lambdas."""
 
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.sum(axis=-1), np.arange(6).reshape(2, 3), backend="interp")
-    array([ 3, 12])
-    """
-    return reduce(self, "sum", axis, keepdims)
+    def method(x: Value, axis: Any = None, keepdims: bool = False) -> Value:
+        if op != "mean":
+            return reduce(x, op, axis, keepdims)
+        x = x if is_float(x.dtype) else cast(x, FLOAT64)
+        axes = normalize_axes(axis, x.ndim, "mean")
+        count = Lit(float(prod(x.shape[ax] for ax in axes)), x.dtype, from_extents=True)  # a batch size: never 1
+        return reduce(x, "sum", axis, keepdims) / value_of(count)  # 0 / 0 is nan for an empty axis, as NumPy
 
-
-@array_op
-def _prod(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
-    """Product over ``axis`` (default all), as ``numpy.prod``.
-
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.prod(axis=0), np.arange(1, 7).reshape(2, 3), backend="interp")
-    array([ 4, 10, 18])
-    """
-    return reduce(self, "prod", axis, keepdims)
+    method.__name__ = method.__qualname__ = op
+    return array_op(method)
 
 
-@array_op
-def _max(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
-    """Maximum over ``axis`` (default all), as ``numpy.max``; an empty axis is an error.
-
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.max(axis=1), np.array([[1, 5], [7, 2]]), backend="interp")
-    array([5, 7])
-    """
-    return reduce(self, "max", axis, keepdims)
-
-
-@array_op
-def _min(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
-    """Minimum over ``axis`` (default all), as ``numpy.min``; an empty axis is an error.
-
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.min(), np.array([[1, 5], [7, 2]]), backend="interp")
-    array(1)
-    """
-    return reduce(self, "min", axis, keepdims)
-
-
-@array_op
-def _mean(self: Value, axis: Any = None, keepdims: bool = False) -> Value:
-    """Arithmetic mean over ``axis`` (default all); integers give float64, as in NumPy.
-
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.mean(axis=0), np.array([[1, 2], [4, 4]]), backend="interp")
-    array([2.5, 3. ])
-    """
-    x = self if is_float(self.dtype) else cast(self, FLOAT64)
-    axes = normalize_axes(axis, x.ndim, "mean")
-    count = Lit(float(prod(x.shape[ax] for ax in axes)), x.dtype, from_extents=True)  # a batch size: no 1 to drop
-    return reduce(x, "sum", axis, keepdims) / value_of(count)  # 0 / 0 is nan for an empty axis, as in NumPy
-
-
-def _attach() -> None:
-    for name, method in (("sum", _sum), ("prod", _prod), ("max", _max), ("min", _min), ("mean", _mean)):
-        method.__name__ = method.__qualname__ = name
-        setattr(Value, name, method)
-
-
-_attach()
+METHODS: dict[str, Callable[..., Value]] = {op: _method(op) for op in ("sum", "prod", "max", "min", "mean")}
+"""The reduction methods of traced arrays (``Value.sum`` and the others call these)."""

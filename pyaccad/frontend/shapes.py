@@ -168,34 +168,3 @@ def matmul(a: Any, b: Any) -> Value:
     out = wrap(var)
     shape = batch + xm.shape[-2:-1] * (x.ndim > 1) + ym.shape[-1:] * (y.ndim > 1)
     return reshape(out, shape)
-
-
-def _transposed(self: Value) -> Value:
-    """``a.T``: the axes reversed, as in NumPy.
-
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.T, np.zeros((2, 3)), backend="interp").shape
-    (3, 2)
-    """
-    return transpose(self)
-
-
-def _reshape_method(self: Value, *shape: Any) -> Value:
-    """``a.reshape(2, 3)`` or ``a.reshape((2, 3))``, one extent may be -1.
-
-    >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.reshape(2, -1), np.arange(4), backend="interp")
-    array([[0, 1],
-           [2, 3]])
-    """
-    return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-
-def _attach() -> None:
-    Value.T = property(_transposed)  # type: ignore[attr-defined]
-    Value.reshape = _reshape_method  # type: ignore[attr-defined]
-    Value.__matmul__ = matmul  # type: ignore[attr-defined]
-    Value.__rmatmul__ = lambda self, other: matmul(other, self)  # type: ignore[attr-defined]
-
-
-_attach()

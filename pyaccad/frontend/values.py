@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from pyaccad.errors import Error, ShapeError, user_frame_summary, with_location
+from pyaccad.errors import DTypeError, Error, ShapeError, user_frame_summary, with_location
 from pyaccad.frontend.pytree import flatten
 from pyaccad.ir import PRIMITIVES, Atom, Primitive, Stmt, Var
 
@@ -197,7 +197,225 @@ class Value:
     def __hash__(self) -> int:
         return id(self)
 
-    # Operators: defined in frontend.operators, attached there so this module stays about tracing.
+    # NumPy's operators and methods. The operations they call build on this module (frontend.operators,
+    # indexing, shapes, reductions), so they are imported on first use.
+    def __add__(self, other: Any) -> Value:
+        return _operator("add", self, other)
+
+    def __radd__(self, other: Any) -> Value:
+        return _operator("add", self, other, swap=True)
+
+    def __sub__(self, other: Any) -> Value:
+        return _operator("sub", self, other)
+
+    def __rsub__(self, other: Any) -> Value:
+        return _operator("sub", self, other, swap=True)
+
+    def __mul__(self, other: Any) -> Value:
+        return _operator("mul", self, other)
+
+    def __rmul__(self, other: Any) -> Value:
+        return _operator("mul", self, other, swap=True)
+
+    def __truediv__(self, other: Any) -> Value:
+        return _operator("div", self, other)
+
+    def __rtruediv__(self, other: Any) -> Value:
+        return _operator("div", self, other, swap=True)
+
+    def __floordiv__(self, other: Any) -> Value:
+        return _operator("floordiv", self, other)
+
+    def __rfloordiv__(self, other: Any) -> Value:
+        return _operator("floordiv", self, other, swap=True)
+
+    def __mod__(self, other: Any) -> Value:
+        return _operator("mod", self, other)
+
+    def __rmod__(self, other: Any) -> Value:
+        return _operator("mod", self, other, swap=True)
+
+    def __pow__(self, other: Any) -> Value:
+        return _operator("pow", self, other)
+
+    def __rpow__(self, other: Any) -> Value:
+        return _operator("pow", self, other, swap=True)
+
+    def __and__(self, other: Any) -> Value:
+        return _operator("and", self, other)
+
+    def __rand__(self, other: Any) -> Value:
+        return _operator("and", self, other, swap=True)
+
+    def __or__(self, other: Any) -> Value:
+        return _operator("or", self, other)
+
+    def __ror__(self, other: Any) -> Value:
+        return _operator("or", self, other, swap=True)
+
+    def __lt__(self, other: Any) -> Value:
+        return _operator("lt", self, other)
+
+    def __le__(self, other: Any) -> Value:
+        return _operator("le", self, other)
+
+    def __gt__(self, other: Any) -> Value:
+        return _operator("gt", self, other)
+
+    def __ge__(self, other: Any) -> Value:
+        return _operator("ge", self, other)
+
+    def __eq__(self, other: Any) -> Value:  # type: ignore[override]  (element-wise, as in NumPy)
+        return _operator("eq", self, other)
+
+    def __ne__(self, other: Any) -> Value:  # type: ignore[override]
+        return _operator("ne", self, other)
+
+    def __neg__(self) -> Value:
+        return _operators().elementwise("neg", self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _operators().elementwise("abs", self)
+
+    def __invert__(self) -> Value:
+        return _operators().elementwise("not", self)
+
+    def __matmul__(self, other: Any) -> Value:
+        """The matrix product ``a @ b``, as ``acc.matmul`` (NumPy's ``matmul``).
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a, b: a @ b, np.eye(2), np.array([3.0, 4.0]))
+        array([3., 4.])
+        """
+        from pyaccad.frontend.shapes import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Value:
+        from pyaccad.frontend.shapes import matmul
+
+        return matmul(other, self)
+
+    def __getitem__(self, key: Any) -> Value:
+        """NumPy basic indexing (ints, slices, ``None``, ``...``); inside lambdas ``a[i, j]`` reads an element.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a[1:, ::-1], np.arange(6).reshape(2, 3))
+        array([[5, 4, 3]])
+        >>> acc.run(lambda a: acc.generate((2,), lambda i: a[i, 2 - i]), np.arange(6).reshape(2, 3))
+        array([2, 4])
+        """
+        from pyaccad.frontend.indexing import getitem
+
+        return getitem(self, key)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> None:
+        # NumPy calls this when a tracer meets a NumPy operation it cannot defer, e.g. `np_array[i]` in a lambda.
+        fail(
+            DTypeError,
+            f"a traced {type(self).__name__} ({self.var.type}) cannot become a NumPy array; "
+            "to index a NumPy array with traced indices embed it first: acc.use(c)[i]",
+        )
+
+    def astype(self, dtype: Any) -> Value:
+        """The values converted to ``dtype``, as ``acc.cast``.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.astype("int32"), np.array([1.5, -2.5]))
+        array([ 1, -2], dtype=int32)
+        """
+        return _operators().cast(self, dtype)
+
+    @property
+    def T(self) -> Value:  # noqa: N802  (NumPy's name)
+        """The axes reversed, as in NumPy.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.T, np.zeros((2, 3))).shape
+        (3, 2)
+        """
+        from pyaccad.frontend.shapes import transpose
+
+        return transpose(self)
+
+    def reshape(self, *shape: Any) -> Value:
+        """``a.reshape(2, 3)`` or ``a.reshape((2, 3))``, one extent may be -1.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.reshape(2, -1), np.arange(4))
+        array([[0, 1],
+               [2, 3]])
+        """
+        from pyaccad.frontend.shapes import reshape
+
+        return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Sum over ``axis`` (default all), as ``numpy.sum``; booleans count as int64.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.sum(axis=-1), np.arange(6).reshape(2, 3))
+        array([ 3, 12])
+        """
+        return _reductions().METHODS["sum"](self, axis, keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Product over ``axis`` (default all), as ``numpy.prod``.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.prod(axis=0), np.arange(1, 7).reshape(2, 3))
+        array([ 4, 10, 18])
+        """
+        return _reductions().METHODS["prod"](self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Maximum over ``axis`` (default all), as ``numpy.max``; an empty axis is an error.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.max(axis=1), np.array([[1, 5], [7, 2]]))
+        array([5, 7])
+        """
+        return _reductions().METHODS["max"](self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Minimum over ``axis`` (default all), as ``numpy.min``; an empty axis is an error.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.min(), np.array([[1, 5], [7, 2]]))
+        array(1)
+        """
+        return _reductions().METHODS["min"](self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
+        """Arithmetic mean over ``axis`` (default all); integers give float64, as in NumPy.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.mean(axis=0), np.array([[1, 2], [4, 4]]))
+        array([2.5, 3. ])
+        """
+        return _reductions().METHODS["mean"](self, axis, keepdims)
+
+
+def _operators() -> Any:
+    from pyaccad.frontend import operators
+
+    return operators
+
+
+def _reductions() -> Any:
+    from pyaccad.frontend import reductions
+
+    return reductions
+
+
+def _operator(op: str, value: Value, other: Any, swap: bool = False) -> Value:
+    """``value op other`` (``other op value`` when ``swap``); NotImplemented for operands we do not take."""
+    if not (isinstance(other, (Value, np.ndarray)) or _operators().is_scalar_literal(other)):
+        return NotImplemented
+    return _operators().elementwise(op, other, value) if swap else _operators().elementwise(op, value, other)
 
 
 class Array(Value):
