@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from pyaccad.export.haskell import Printer
+from pyaccad.export.printer import Printer
 from pyaccad.export.rules import fill_template, function_of, param_names, single_op, template_of
 from pyaccad.export.syntax import ExportError, lambda_text, let_block, literal_text, paren
 from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, ArrayType, Atom, Lit, Program, Stmt, Var

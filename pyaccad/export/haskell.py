@@ -21,7 +21,7 @@ are never used are dropped, since a binding that nothing uses leaves its
 element type ambiguous to GHC. Lambdas are printed as Haskell lambdas whose
 single-use scalar temporaries are inlined into their consumer. What each
 primitive prints is decided by the rule table in :mod:`pyaccad.export.rules`;
-this module owns names, layout, literals and types.
+:mod:`pyaccad.export.printer` owns names, layout, literals and types.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -40,243 +40,13 @@ square x = zipWith (*) x x
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 
-from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
-from pyaccad.export.syntax import (
-    HS_SCALAR,
-    ExportError,
-    hang,
-    lambda_text,
-    literal_text,
-    paren,
-    signature_type,
-    tuple_of,
-)
-from pyaccad.ir import BOOL, Atom, Lit, Program, Stmt, Var
-
-
-class Printer:
-    """Names, scopes and layout while printing one exported function.
-
-    >>> from pyaccad.ir import Var, ArrayType, FLOAT32
-    >>> p = Printer()
-    >>> p.bind(Var(ArrayType(FLOAT32, ()), "sum"), array_level=True), p.fresh("v"), p.fresh("v")
-    ('sum1', 'v', 'v1')
-    """
-
-    def __init__(self, blas: bool = False) -> None:
-        self.blas = blas
-        self.names: dict[Var, str] = {}
-        self.used: set[str] = set(RESERVED)
-        self.array_level: set[Var] = set()
-        self.inlined: dict[Var, str] = {}
-        self.kept: set[str] = set()
-        self.fills: dict[Var, Lit] = {}
-        self.helpers: set[str] = set()
-
-    def rule(self, name: str):
-        """The export rule of primitive ``name`` (this target's table)."""
-        from pyaccad.export.rules import rule_for
-
-        return rule_for(name)
-
-    @contextmanager
-    def scope(self) -> Iterator[None]:
-        """Names bound inside (lambda parameters, a lambda's temporaries) are free again afterwards.
-
-        Only index names (``i``, ``j``) and helper parameters are released, so that every lambda
-        can use ``i``/``j``; names of the program's own values stay unique, so nothing a reader
-        sees is shadowed. Safe because a printed lambda refers only to its own names and to names
-        bound before it.
-        """
-        saved_used, saved_kept = set(self.used), self.kept
-        self.kept = set()
-        try:
-            yield
-        finally:
-            self.kept |= saved_kept
-            self.used = saved_used | self.kept
-
-    # --- names -------------------------------------------------------------------------------------
-    def bind(self, var: Var, array_level: bool, index: bool = False) -> str:
-        """A fresh Haskell name for ``var``, derived from its hint when it has one."""
-        if array_level:
-            self.array_level.add(var)
-        base = sanitize(var.hint)
-        name = base if base and base not in self.used else ""
-        candidates = (f"{base}{n}" for n in range(1, 10**6)) if base else self._fresh(index)
-        while not name:
-            candidate = next(candidates)
-            name = candidate if candidate not in self.used else ""
-        self.used.add(name)
-        if not index or base:  # the user's names stay unique; only unnamed indices (i, j) are reused
-            self.kept.add(name)
-        self.names[var] = name
-        return name
-
-    def fresh(self, base: str) -> str:
-        """A fresh name for something the IR does not name (a lambda parameter of a printed helper)."""
-        name, n = base, 1
-        while name in self.used:
-            name, n = f"{base}{n}", n + 1
-        self.used.add(name)
-        return name
-
-    @staticmethod
-    def _fresh(index: bool):
-        if index:
-            yield from INDEX_NAMES
-            for n in range(1, 10**6):
-                yield from (f"{c}{n}" for c in INDEX_NAMES)
-        for n in range(10**6):
-            if letters(n) not in INDEX_NAMES:  # keep i..n for indices
-                yield letters(n)
-
-    # --- atoms -------------------------------------------------------------------------------------
-    def array(self, atom: Atom) -> str:
-        """An array-level atom as an ``Acc`` expression (literals become ``unit``)."""
-        if isinstance(atom, Lit):
-            return f"unit {self.annotated(atom)}"
-        return self.names[atom]
-
-    def exp(self, atom: Atom, operand_with_var: bool = False) -> str:
-        """A scalar atom as an ``Exp``: rank-0 arrays of array level are read with ``the``."""
-        if isinstance(atom, Lit):
-            # A Bool literal is always True_/False_: the Prelude's True is a Bool, never an Exp Bool.
-            bare = operand_with_var and atom.dtype != BOOL
-            return literal_text(atom.value, atom.dtype) if bare else self.annotated(atom)
-        if atom in self.inlined:
-            return self.inlined[atom]
-        name = self.names[atom]
-        return f"the {name}" if atom in self.array_level else name
-
-    def fold_fills(self, stmt: Stmt) -> Stmt:
-        """``stmt`` reading literals in place of arrays filled with them, where it is element-wise.
-
-        ``x > 0.5`` traces as a comparison with a filled array; printing ``map (> 0.5) x`` instead
-        of binding the filled array is what a person would write. The fill itself is then unused
-        and dropped.
-        """
-        from pyaccad.export.rules import is_elementwise
-
-        if stmt.prim.name == "broadcast_in_dim":
-            source = stmt.args[0]
-            lit = source if isinstance(source, Lit) else self.fills.get(source)
-            if lit is not None:
-                self.fills[stmt.outs[0]] = lit
-                return Stmt(stmt.prim, (lit,), stmt.params, stmt.outs, stmt.source)
-            return stmt
-        if not is_elementwise(stmt) or all(a in self.fills or isinstance(a, Lit) for a in stmt.args):
-            return stmt
-        args = tuple(self.fills.get(a, a) if isinstance(a, Var) else a for a in stmt.args)
-        return Stmt(stmt.prim, args, stmt.params, stmt.outs, stmt.source)
-
-    @staticmethod
-    def annotated(lit: Lit) -> str:
-        """A literal with its type, for places where nothing else fixes it: ``(2.0 :: Exp Float)``."""
-        text = literal_text(lit.value, lit.dtype)
-        if lit.dtype == BOOL:
-            return f"{text}_"
-        return f"({text.strip('()') if text.startswith('(-') else text} :: Exp {HS_SCALAR[lit.dtype]})"
-
-    # --- programs ----------------------------------------------------------------------------------
-    def body(self, program: Program, array_level: bool, result: Callable[[list[str]], str] | None = None) -> list[str]:
-        """``let`` bindings for the statements of ``program`` and its result, as lines (first unindented).
-
-        ``result`` shapes the printed outputs (default: themselves, several as a ``T2``/``T3`` tuple).
-        """
-        stmts = live_stmts(
-            [self.fold_fills(s) for s in program.stmts] if array_level else program.stmts, program.outputs
-        )
-        uses = use_counts(program, stmts)
-        bindings: list[list[str]] = []
-        for position, stmt in enumerate(stmts):
-            with self.scope():
-                text = self.rule(stmt.prim.name)(self, stmt, array_level)
-            if position == len(stmts) - 1 and _is_sole_result(stmt, program, uses) and result is None:
-                self.inlined[stmt.outs[0]] = text  # the last binding would only be returned: print it there
-                continue
-            if not array_level and _inlinable(stmt, uses) and "\n" not in text:
-                self.inlined[stmt.outs[0]] = text
-                continue
-            names = [self.bind(v, array_level) for v in stmt.outs]
-            # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
-            lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
-            bindings.append(hang(f"{lhs} = ", text))
-        outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
-        out = result(outputs) if result is not None else tuple_of(outputs, "result")
-        if not bindings:
-            return out.split("\n")
-        lines = ["let " + bindings[0][0]] + ["    " + line for line in bindings[0][1:]]
-        for binding in bindings[1:]:
-            lines += ["    " + line for line in binding]
-        if array_level:
-            return lines + ["in", *out.split("\n")]
-        return lines + ["in  " + out.replace("\n", "\n    ")]
-
-    def lam(
-        self,
-        program: Program,
-        patterns: Sequence[str] | None = None,
-        index: bool = False,
-        result: Callable[[list[str]], str] | None = None,
-    ) -> str:
-        """``\\x y -> body``: a scalar lambda (inputs bound here unless ``patterns`` are given)."""
-        if patterns is None:
-            patterns = self.bind_inputs(program, index)
-        return lambda_text(patterns, self.body(program, array_level=False, result=result))
-
-    def bind_inputs(self, program: Program, index: bool = False) -> list[str]:
-        """Names for a lambda's inputs (index names ``i``, ``j``... for unnamed indices)."""
-        return [self.bind(v, False, index) for v in program.inputs]
-
-
-def live_stmts(stmts: Sequence[Stmt], outputs: Sequence[Atom]) -> list[Stmt]:
-    """The statements that contribute to ``outputs`` (all primitives are pure).
-
-    >>> import numpy as np
-    >>> from pyaccad.frontend import trace
-    >>> prog = trace(lambda x: (x + x, -x)[0], np.ones(2)).program
-    >>> [s.prim.name for s in live_stmts(prog.stmts, prog.outputs)]
-    ['add']
-    """
-    needed = {a for a in outputs if isinstance(a, Var)}
-    kept: list[Stmt] = []
-    for stmt in reversed(stmts):
-        if any(v in needed for v in stmt.outs):
-            kept.append(stmt)
-            needed.update(a for a in stmt.args if isinstance(a, Var))
-            for sub in stmt.subprograms():
-                needed.update(sub.free_vars)
-    return kept[::-1]
-
-
-def use_counts(program: Program, stmts: Sequence[Stmt]) -> Counter:
-    """How often each variable is used; uses inside nested programs count twice (never inline into them).
-
-    >>> import numpy as np
-    >>> from pyaccad.frontend import trace
-    >>> prog = trace(lambda x: x * x, np.ones(2)).program
-    >>> use_counts(prog, prog.stmts)[prog.inputs[0]]
-    2
-    """
-    counts: Counter = Counter(a for a in program.outputs if isinstance(a, Var))
-    for stmt in stmts:
-        counts.update(a for a in stmt.args if isinstance(a, Var))
-        for sub in stmt.subprograms():
-            counts.update(2 * list(sub.free_vars))
-    return counts
-
-
-def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:
-    return len(stmt.outs) == 1 and tuple(program.outputs) == stmt.outs and uses[stmt.outs[0]] == 1
-
-
-def _inlinable(stmt: Stmt, uses: Counter) -> bool:
-    return len(stmt.outs) == 1 and uses[stmt.outs[0]] == 1 and not stmt.prim.subprogram_params
+from pyaccad.export.names import RESERVED
+from pyaccad.export.printer import Printer
+from pyaccad.export.rules import RULES
+from pyaccad.export.syntax import ExportError, paren, signature_type, tuple_of
+from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
+from pyaccad.ir import Program
 
 
 def module_source(program: Program, module: str, name: str, blas: bool = False) -> str:
@@ -288,7 +58,7 @@ def module_source(program: Program, module: str, name: str, blas: bool = False) 
             f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
             "Data.Array.Accelerate exports)"
         )
-    printer = Printer(blas)
+    printer = Printer(RULES, blas)
     printer.used.add(name)
     ins = [printer.bind(v, True) for v in program.inputs]
     sig = f"{name} :: {signature_type(program.input_types)} -> {signature_type(program.output_types)}"
@@ -303,8 +73,6 @@ def module_source(program: Program, module: str, name: str, blas: bool = False) 
     described = ", ".join(f"{n} :: {t}" for n, t in zip(ins, program.input_types, strict=True))
     header = f"-- | {name}, exported by pyaccad from a trace at the example arguments"
     header += f" {described}." if described else " (none)."
-    from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
-
     helpers = [line for helper in sorted(printer.helpers) for line in ["", *HELPERS[helper]]]
     pragmas = [HELPER_PRAGMA] if printer.helpers else []
     imports = ["import Data.Array.Accelerate"]

@@ -20,11 +20,11 @@ move that axis innermost with ``backpermute`` first, because accelerate's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from pyaccad.errors import NotDifferentiable, with_location
 from pyaccad.export import structural
-from pyaccad.export.haskell import Printer
+from pyaccad.export.printer import Printer, Rule
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
 from pyaccad.export.templates import (
     HELPERS,
@@ -36,31 +36,8 @@ from pyaccad.export.templates import (
 )
 from pyaccad.ir import ELEMENTWISE, Lit, Program, Stmt
 
-Rule = Callable[[Printer, Stmt, bool], str]
 RULES: dict[str, Rule] = {}
-
-
-def rule_for(name: str) -> Rule:
-    """The rule for primitive ``name``, or an ExportError naming it.
-
-    >>> rule_for("sin") is RULES["sin"]
-    True
-    """
-    rule = RULES.get(name)
-    if rule is None:
-        raise ExportError(f"export: no accelerate export rule for primitive {name!r}")
-    return rule
-
-
-def is_elementwise(stmt: Stmt) -> bool:
-    """Whether ``stmt`` applies an element-wise primitive (a table row, ``select`` or ``cast``).
-
-    >>> import numpy as np
-    >>> from pyaccad.frontend import trace
-    >>> is_elementwise(trace(lambda x: -x, np.ones(2)).program.stmts[0])
-    True
-    """
-    return stmt.prim.name in ELEMENTWISE or stmt.prim.name in ("select", "cast")
+"""The accelerate target's rule of every primitive, by name (what :class:`~.printer.Printer` is given)."""
 
 
 # Literals print bare where another operand fixes their type; ``pow``'s exponent is the exception.

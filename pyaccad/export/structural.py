@@ -9,7 +9,7 @@ is the usual accelerate expression — both operands replicated to
 ``m × n × k``, multiplied, summed over the innermost axis — or
 ``accelerate-blas``'s ``<>`` when the printer was asked for BLAS.
 
->>> from pyaccad.export.haskell import Printer
+>>> from pyaccad.export.printer import Printer
 >>> gather(Printer(), (3, 2), "x", lambda i, j: [j, i])
 'backpermute (I2 3 2) (\\\\(I2 i j) -> I2 j i) x'
 """
@@ -22,7 +22,7 @@ from math import prod
 
 import numpy as np
 
-from pyaccad.export.haskell import Printer, live_stmts, use_counts
+from pyaccad.export.printer import Printer, live_stmts, use_counts
 from pyaccad.export.syntax import hs_array_type, index_pattern, lambda_text, let_block, literal_text, paren, shape_exp
 from pyaccad.ir import FLOAT_DTYPES, Lit, Stmt
 

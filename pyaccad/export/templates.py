@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.export.haskell import Printer
+from pyaccad.export.printer import Printer
 from pyaccad.export.syntax import paren
 from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, INT_DTYPES, Lit, Stmt
 
