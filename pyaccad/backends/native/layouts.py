@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,8 @@ import numpy as np
 
 from pyaccad.backends.native import build
 from pyaccad.backends.native.blas_library import blas_library
-from pyaccad.backends.native.cache import cache_dir, cached
+from pyaccad.backends.native.cache import STORE, cached
+from pyaccad.backends.store import write_atomically
 from pyaccad.errors import BackendUnavailable, CompileError
 from pyaccad.ir import Lit, Program, pprint
 
@@ -82,7 +82,7 @@ def program_key(program: Program) -> str | None:
 def find(key: str) -> tuple[Any, Any] | None:
     """``(library, layout)`` remembered under ``key``, or None."""
     try:
-        with open(cache_dir() / f"{key}.layout", "rb") as f:
+        with open(STORE.directory / f"{key}.layout", "rb") as f:
             entry = pickle.load(f)
         lib_key, layout = entry["library"], entry["layout"]
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError):
@@ -95,13 +95,6 @@ def find(key: str) -> tuple[Any, Any] | None:
 
 def remember(key: str, lib_key: str, layout: Any) -> None:
     """Remember ``layout`` and its library's key under ``key`` (atomically: write, then rename)."""
-    directory = cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{key}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump({"key": key, "library": lib_key, "layout": layout}, f)
-        os.replace(tmp, directory / f"{key}.layout")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(
+        STORE.directory / f"{key}.layout", pickle.dumps({"key": key, "library": lib_key, "layout": layout})
+    )

@@ -1,0 +1,109 @@
+"""The on-disk store of compiled artifacts that every compiling backend shares.
+
+A backend's artifacts (native shared libraries, CUDA modules) live in
+``$PYACCAD_CACHE_DIR/<backend>`` (default ``~/.cache/pyaccad/<backend>``), named by
+a key the backend derives from everything that went into them (source, compiler
+and version, flags). Next to each ``KEY<suffix>`` a ``KEY.sha256`` records the
+SHA-256 of its bytes, checked before it is used: a truncated shared library must
+never be mapped (touching its missing pages kills the process with SIGBUS). A
+build writes to a unique temporary name in the same directory, the backend checks
+it there (a library is loaded), then the artifact, its checksum and any companion
+files are renamed into place with ``os.replace`` (atomic), so processes building the
+same program at once never see half a file, and a failed build leaves nothing.
+
+>>> import tempfile, os
+>>> os.environ["PYACCAD_CACHE_DIR"] = tempfile.mkdtemp()
+>>> store = Store("demo", ".bin")
+>>> store.find("k1") is None
+True
+>>> path = store.publish("k1", lambda tmp, companions: tmp.write_bytes(b"compiled"))
+>>> store.find("k1") == path, path.read_bytes()
+(True, b'compiled')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """``$PYACCAD_CACHE_DIR``, else ``~/.cache/pyaccad``."""
+    return Path(os.environ.get("PYACCAD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "pyaccad"))
+
+
+def digest(path: Path | str) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """``path`` holds ``data`` afterwards, and no reader ever sees it half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class Store:
+    """The artifacts of one backend: ``name`` is its folder, ``suffix`` its artifacts' file suffix."""
+
+    def __init__(self, name: str, suffix: str) -> None:
+        self.name, self.suffix = name, suffix
+
+    @property
+    def directory(self) -> Path:
+        return cache_root() / self.name
+
+    def path(self, key: str) -> Path:
+        """Where the artifact built under ``key`` lives (whether or not it is there)."""
+        return self.directory / f"{key}{self.suffix}"
+
+    def find(self, key: str) -> Path | None:
+        """The artifact built under ``key`` if it is there with exactly the bytes its checksum records."""
+        path = self.path(key)
+        try:
+            if (self.directory / f"{key}.sha256").read_text().strip() == digest(path):
+                return path
+        except OSError:
+            pass
+        return None
+
+    def publish(
+        self, key: str, make: Callable[[Path, dict[str, Path]], object], companions: tuple[str, ...] = ()
+    ) -> Path:
+        """Build the artifact with ``make(tmp, companion_paths)`` at a temporary path, move it into place; its path.
+
+        ``make`` writes the artifact at ``tmp`` and checks it (raising if it is unusable); it may write the
+        files named by ``companions`` (suffixes: the generated source, say) at the temporary paths it is given,
+        and those move into place too. On any failure nothing of this build is left behind.
+        """
+        directory = self.directory
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f"{key}.", suffix=self.suffix, dir=directory)
+        os.close(fd)
+        tmp = Path(name)
+        checksum = tmp.with_suffix(".sha256")
+        extra = {suffix: tmp.with_suffix(suffix) for suffix in companions}
+        try:
+            make(tmp, extra)
+            checksum.write_text(digest(tmp))
+            os.replace(tmp, self.path(key))
+            os.replace(checksum, directory / f"{key}.sha256")
+            for suffix, path in extra.items():
+                if path.exists():
+                    os.replace(path, directory / f"{key}{suffix}")
+        finally:
+            for leftover in (tmp, checksum, *extra.values()):
+                if leftover.exists():
+                    leftover.unlink()
+        return self.path(key)
