@@ -24,8 +24,10 @@ out of range. Non-zero float literals are read from ``E`` at run time (:meth:`.C
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
-from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, Atom, Lit, Program, Stmt, Var
+from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
 
 
 def atom(ctx: Ctx, a: Atom) -> str:
@@ -151,26 +153,31 @@ def elem(ctx: Ctx, var: Var, idx: Index) -> str:
 
 
 def produce(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    name = stmt.prim.name
-    out = stmt.outs[0]
-    if name in ELEMENTWISE or name in ("select", "cast"):
-        args = [elem(ctx, a, idx) if isinstance(a, Var) else atom(ctx, a) for a in stmt.args]
-        return [ctx.declare(out.dtype, apply_elementwise(stmt, args))]
-    if name == "map":
-        args = [elem(ctx, a, idx) for a in stmt.args]
-        return [
-            ctx.declare(v.dtype, r)
-            for v, r in zip(stmt.outs, call_lambda(ctx, stmt.params["lam"], args, "map", idx.linear()), strict=True)
-        ]
-    if name == "generate":
-        results = call_lambda(ctx, stmt.params["lam"], idx.multi, "generate", idx.linear())
-        return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results, strict=True)]
-    if name == "backpermute":
-        (x,) = stmt.args
-        target = call_lambda(ctx, stmt.params["index"], idx.multi, "backpermute", idx.linear())
-        with ctx.inside("backpermute", idx.linear()):
-            return [_checked_read(ctx, x, target, stmt)]
-    return [_index_map(ctx, stmt, idx)]
+    """C expressions for the elements at ``idx`` of a delayed statement's results (its rule in :data:`PRODUCERS`)."""
+    return PRODUCERS[stmt.prim](ctx, stmt, idx)
+
+
+def _elementwise(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    args = [elem(ctx, a, idx) if isinstance(a, Var) else atom(ctx, a) for a in stmt.args]
+    return [ctx.declare(stmt.outs[0].dtype, apply_elementwise(stmt, args))]
+
+
+def _map(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    args = [elem(ctx, a, idx) for a in stmt.args]
+    results = call_lambda(ctx, stmt.params["lam"], args, "map", idx.linear())
+    return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results, strict=True)]
+
+
+def _generate(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    results = call_lambda(ctx, stmt.params["lam"], idx.multi, "generate", idx.linear())
+    return [ctx.declare(v.dtype, r) for v, r in zip(stmt.outs, results, strict=True)]
+
+
+def _backpermute(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    (x,) = stmt.args
+    target = call_lambda(ctx, stmt.params["index"], idx.multi, "backpermute", idx.linear())
+    with ctx.inside("backpermute", idx.linear()):
+        return [_checked_read(ctx, x, target, stmt)]
 
 
 def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
@@ -203,46 +210,49 @@ def align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: 
     return src
 
 
-def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
-    """Elements of ``broadcast_in_dim``/``reshape``/``transpose``/``reverse``/``slice``/``pad``/``concatenate``."""
-    name, p = stmt.prim.name, stmt.params
+def _broadcast(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     x = stmt.args[0]
-    if name == "broadcast_in_dim":
-        if isinstance(x, Lit):
-            return atom(ctx, x)
-        # a broadcast axis reads element 0; an axis of extent 1 on both sides reads idx (also 0) so that the
-        # source does not depend on whether a batch axis happens to have extent 1
-        out_shape = stmt.outs[0].shape
-        src = ["0" if x.shape[a] == 1 != out_shape[d] else idx.multi[d] for a, d in enumerate(p["dims"])]
-        return elem(ctx, x, Index(src, ctx.shape(x)))
-    if name == "reshape":
-        shape = ctx.shape(x)
-        if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
-            # only size-1 axes come or go (the common case): map the other axes, no division
-            src = align_axes(x.shape, stmt.outs[0].shape, idx.multi)
-            return elem(ctx, x, Index(src, shape, idx.flat))
-        flat = ctx.declare(INT64, idx.linear(), "f")
-        return elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))
-    if name == "transpose":
-        src = [""] * len(p["perm"])
-        for i, axis in enumerate(p["perm"]):
-            src[axis] = idx.multi[i]
-        return elem(ctx, x, Index(src, ctx.shape(x)))
-    if name == "reverse":
-        shape = ctx.shape(x)
-        src = [f"({shape[a]}-1-{i})" if a in p["axes"] else i for a, i in enumerate(idx.multi)]
-        return elem(ctx, x, Index(src, shape))
-    if name == "slice":
-        src = [
-            f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"], strict=True)
-        ]
-        return elem(ctx, x, Index(src, ctx.shape(x)))
-    if name == "pad":
-        return _pad(ctx, stmt, idx)
-    return _concatenate(ctx, stmt, idx)
+    if isinstance(x, Lit):
+        return [atom(ctx, x)]
+    # a broadcast axis reads element 0; an axis of extent 1 on both sides reads idx (also 0) so that the
+    # source does not depend on whether a batch axis happens to have extent 1
+    out_shape = stmt.outs[0].shape
+    src = ["0" if x.shape[a] == 1 != out_shape[d] else idx.multi[d] for a, d in enumerate(stmt.params["dims"])]
+    return [elem(ctx, x, Index(src, ctx.shape(x)))]
 
 
-def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
+def _reshape(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    x = stmt.args[0]
+    shape = ctx.shape(x)
+    if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
+        # only size-1 axes come or go (the common case): map the other axes, no division
+        src = align_axes(x.shape, stmt.outs[0].shape, idx.multi)
+        return [elem(ctx, x, Index(src, shape, idx.flat))]
+    flat = ctx.declare(INT64, idx.linear(), "f")
+    return [elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))]
+
+
+def _transpose(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    perm = stmt.params["perm"]
+    src = [""] * len(perm)
+    for i, axis in enumerate(perm):
+        src[axis] = idx.multi[i]
+    return [elem(ctx, stmt.args[0], Index(src, ctx.shape(stmt.args[0])))]
+
+
+def _reverse(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    shape = ctx.shape(stmt.args[0])
+    src = [f"({shape[a]}-1-{i})" if a in stmt.params["axes"] else i for a, i in enumerate(idx.multi)]
+    return [elem(ctx, stmt.args[0], Index(src, shape))]
+
+
+def _slice(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    p = stmt.params
+    src = [f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"], strict=True)]
+    return [elem(ctx, stmt.args[0], Index(src, ctx.shape(stmt.args[0])))]
+
+
+def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     x, value = stmt.args
     shape = ctx.shape(x)
     src, conds = [], []
@@ -261,10 +271,10 @@ def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
         ctx.emit(f"{result} = {elem(ctx, x, Index(src, shape))};")
     with ctx.block("else"):
         ctx.emit(f"{result} = {atom(ctx, value)};")
-    return result
+    return [result]
 
 
-def _concatenate(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
+def _concatenate(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     axis = stmt.params["axis"]
     result = ctx.fresh("c")
     ctx.emit(f"{CTYPE[stmt.outs[0].dtype]} {result};")
@@ -278,4 +288,21 @@ def _concatenate(ctx: Ctx, stmt: Stmt, idx: Index) -> str:
         with ctx.block(f"else {header}" if n else header):
             ctx.emit(f"{result} = {elem(ctx, part, Index(src, shape))};")
         offset = f"({offset}+{shape[axis]})"
-    return result
+    return [result]
+
+
+Producer = Callable[[Ctx, Stmt, Index], list[str]]
+PRODUCERS: dict[Primitive, Producer] = {
+    **{prim: _elementwise for prim in PRIMITIVES.values() if prim.family == "elementwise"},
+    PRIMITIVES["map"]: _map,
+    PRIMITIVES["generate"]: _generate,
+    PRIMITIVES["backpermute"]: _backpermute,
+    PRIMITIVES["broadcast_in_dim"]: _broadcast,
+    PRIMITIVES["reshape"]: _reshape,
+    PRIMITIVES["transpose"]: _transpose,
+    PRIMITIVES["reverse"]: _reverse,
+    PRIMITIVES["slice"]: _slice,
+    PRIMITIVES["pad"]: _pad,
+    PRIMITIVES["concatenate"]: _concatenate,
+}
+"""How each primitive fusion may delay (``opt.fusion.FUSIBLE``) computes an element inside its consumer."""
