@@ -19,6 +19,7 @@ host between kernels. Backends (native C, CUDA) share this structure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyaccad.ir import Program, Stmt, Var, pprint
 
@@ -45,6 +46,9 @@ class Plan:
     kernels: list[Kernel]
     delayed: dict[Var, Stmt]
     consts: list[Stmt] = field(default_factory=list)  # live acc.use statements (buffers, not kernels)
+    row_groups: dict[int, Any] = field(default_factory=dict)
+    """First kernel -> :class:`pyaccad.opt.rows.RowGroup`: runs of kernels sharing one loop over rows, for a
+    backend that runs them so (:func:`pyaccad.opt.rows.group_rows` sets them with the backend's limits)."""
 
     def count(self) -> int:
         """The number of kernels, counting those inside control bodies (what fusion tests assert).
@@ -74,6 +78,7 @@ def describe_plan(plan: Plan) -> str:
     """
     lines = [pprint(plan.program), "kernels:"]
     _kernel_lines(plan, lines, "  ")
+    lines += [group.describe(first) for first, group in plan.row_groups.items()]
     return "\n".join(lines)
 
 

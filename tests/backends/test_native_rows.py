@@ -1,4 +1,5 @@
-"""Row groups of the native backend: kernels sharing one parallel loop over rows (``backends/native/rows.py``).
+"""Row groups on the native backend: kernels sharing one parallel loop over rows (``opt/rows.py`` decides,
+``backends/native/rows.py`` writes the loop).
 
 Every test compares the native results with the interpreter's; the grouping
 itself is checked on the plan (which kernels were grouped, which values were
@@ -19,10 +20,10 @@ from pyaccad import ad, nn
 from pyaccad.backends.native import rows
 from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.backends.native.program import generate
-from pyaccad.backends.native.rows import row_groups
 from pyaccad.frontend import trace
 from pyaccad.opt import optimize
 from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.rows import RowLimits, row_groups
 
 
 def _plan(fn, *args):
@@ -41,7 +42,7 @@ def _logsumexp_sum(a):
 def test_logsumexp_gradient_is_one_row_group_with_exp_written_once(shape):
     a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     plan = _plan(ad.grad(_logsumexp_sum), a)
-    groups = row_groups(plan)
+    groups = row_groups(plan, rows.LIMITS)
     assert list(groups) == [0] and groups[0].end == len(plan.kernels)  # every kernel in one loop
     (exp_value,) = groups[0].materialised
     assert any(s.prim.name == "exp" and exp_value in s.outs for k in groups[0].kernels for s in k.roots)
@@ -60,7 +61,7 @@ def test_logsumexp_gradient_is_one_row_group_with_exp_written_once(shape):
 def test_rank3_softmax_and_its_gradient_agree(shape):
     x = np.random.default_rng(1).standard_normal(shape)
     w = np.random.default_rng(2).standard_normal(shape)
-    assert row_groups(_plan(nn.softmax, x))
+    assert row_groups(_plan(nn.softmax, x), rows.LIMITS)
     for backend in ("native", "interp"):
         assert_within(acc.run(nn.softmax, x, backend=backend), *softmax_bound(x), np.float64)
     _agree(ad.grad(lambda v: (nn.softmax(v) * w).sum()), x)
@@ -94,7 +95,7 @@ def test_a_read_of_another_row_keeps_the_kernels_apart(fn):
     x = np.random.default_rng(3).standard_normal((2048, 300))  # float64: row sums cancel
     plan = _plan(fn, x)
     fold = next(n for n, k in enumerate(plan.kernels) if k.kind == "fold")
-    for first, group in row_groups(plan).items():
+    for first, group in row_groups(plan, rows.LIMITS).items():
         assert not first <= fold < group.end - 1
     exact = fn(x)  # NumPy, in float64 like the program
     sums = sum_bound(np.abs(x).sum(axis=1), x.shape[1] + 1, np.float64)
@@ -110,7 +111,7 @@ def _rows_then_columns(x):
 def test_a_fold_over_the_first_axis_ends_the_group():
     x = np.random.default_rng(4).standard_normal((500, 700))
     plan = _plan(_rows_then_columns, x)
-    for first, group in row_groups(plan).items():
+    for first, group in row_groups(plan, rows.LIMITS).items():
         assert all(k.kind != "fold" or k.roots[0].params["axis"] != 0 for k in plan.kernels[first : group.end])
     # the row means (a sum with the fold's 0.0, one division), each x - mean and its square rounded once, then the
     # column sums of those squares (and their 0.0); u counts the float64 reference's roundings too
@@ -136,7 +137,7 @@ def _native(fn, *args, grouped=True, cflags="", threads=None, cache=None):
             patch.setenv("PYACCAD_NUM_THREADS", threads)
         if not grouped:
             patch.setenv("PYACCAD_CACHE_DIR", str(cache))  # remembered layouts would bring back the grouped one
-            patch.setattr(rows, "row_groups", lambda plan: {})
+            patch.setattr(rows, "LIMITS", RowLimits(row_max=0, buffer_max=0))  # no row is short enough
         return acc.jit(fn, backend="native")(*args)
 
 
@@ -150,7 +151,7 @@ def test_row_groups_give_the_same_bits_for_every_thread_count(tmp_path):
     x = np.random.default_rng(5).standard_normal((1000, 300)).astype(np.float32)
     fn = ad.grad(_logsumexp_sum)
     plan = _plan(fn, x)
-    (group,) = row_groups(plan).values()
+    (group,) = row_groups(plan, rows.LIMITS).values()
     assert group.row_local and sum(k.outs[0].type.size for k in plan.kernels) > PARALLEL_MIN  # runs in parallel
     for grouped in (True, False):
         results = [_native(fn, x, grouped=grouped, threads=t, cache=tmp_path) for t in ("1", "2", "3")]
@@ -200,7 +201,7 @@ def test_without_libm_calls_the_bits_are_the_same_grouped_or_not_on_every_cpu(is
     x, w = (rng.standard_normal((300, 77)).astype(np.float32) for _ in range(2))
     exact, bound = _scaled_rows_bound(x, w)
     for fn in (_scaled_rows, ad.grad(lambda a, v: _scaled_rows(a, v).sum())):
-        (group,) = row_groups(_plan(fn, x, w)).values()
+        (group,) = row_groups(_plan(fn, x, w), rows.LIMITS).values()
         assert group.row_local  # the div, written once per row
         grouped = _native(fn, x, w, cflags=ISAS[isa])
         separate = _native(fn, x, w, grouped=False, cflags=ISAS[isa], cache=tmp_path)
@@ -219,9 +220,9 @@ def test_grouped_and_separate_kernels_are_within_the_error_bound_of_exp(tmp_path
 
 
 def test_rows_too_long_for_the_cache_are_not_grouped():
-    x = np.random.default_rng(6).standard_normal((3, rows.ROW_MAX)).astype(np.float32)
-    assert row_groups(_plan(ad.grad(_logsumexp_sum), x)) == {}
-    assert row_groups(_plan(ad.grad(_logsumexp_sum), x[:, : rows.ROW_MAX - 1]))
+    x = np.random.default_rng(6).standard_normal((3, rows.LIMITS.row_max)).astype(np.float32)
+    assert row_groups(_plan(ad.grad(_logsumexp_sum), x), rows.LIMITS) == {}
+    assert row_groups(_plan(ad.grad(_logsumexp_sum), x[:, : rows.LIMITS.row_max - 1]), rows.LIMITS)
     assert_within(acc.run(ad.grad(_logsumexp_sum), x, backend="native"), *softmax_bound(x), np.float32)
 
 
@@ -233,7 +234,7 @@ def _softmax_and_column_sums(a):
 def test_a_row_buffered_value_read_after_the_group_is_recomputed_there():
     a = np.random.default_rng(7).standard_normal((600, 70))
     plan = _plan(_softmax_and_column_sums, a)
-    (group,) = row_groups(plan).values()
+    (group,) = row_groups(plan, rows.LIMITS).values()
     (exp_value,) = group.row_local
     assert any(exp_value in s.outs for k in plan.kernels[group.end :] for s in k.fused)
     expected = acc.run(_softmax_and_column_sums, a, backend="interp")

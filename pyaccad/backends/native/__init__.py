@@ -84,12 +84,12 @@ class NativeBackend:
 
     def describe(self, program: Program) -> str:
         """The optimised IR and the fused kernels it runs as."""
-        from pyaccad.backends.native.rows import describe_groups
+        from pyaccad.backends.native.rows import LIMITS
         from pyaccad.opt.fusion import plan_program
         from pyaccad.opt.kernels import describe_plan
+        from pyaccad.opt.rows import group_rows
 
-        plan = plan_program(program)
-        return "\n".join([describe_plan(plan), *describe_groups(plan)])
+        return describe_plan(group_rows(plan_program(program), LIMITS))
 
 
 def build_link(uses_blas: bool) -> list[str]:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
 from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
+from pyaccad.opt.rows import align_axes
 
 
 def atom(ctx: Ctx, a: Atom) -> str:
@@ -187,27 +188,6 @@ def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     with ctx.block(f"if ({flag})"):
         ctx.emit(f"{result} = {elem(ctx, x, Index(target, ctx.shape(x)))};")
     return result
-
-
-def align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str]) -> list[str]:
-    """Indices into ``src_shape`` for a reshape to ``out_shape`` that only adds or drops size-1 axes.
-
-    Axes of equal extent pair up in order (two size-1 axes included, so the result does not depend on
-    whether a batch axis has extent 1); a source axis left over has extent 1 and reads 0.
-
-    >>> align_axes((5,), (5, 1), ["i", "j"]), align_axes((1,), (1, 1), ["i", "j"]), align_axes((1, 3), (3,), ["k"])
-    (['i'], ['i'], ['0', 'k'])
-    """
-    src, b = [], 0
-    for n in src_shape:
-        while b < len(out_shape) and out_shape[b] != n and out_shape[b] == 1:
-            b += 1
-        if b < len(out_shape) and out_shape[b] == n:
-            src.append(out_idx[b])
-            b += 1
-        else:
-            src.append("0")
-    return src
 
 
 def _broadcast(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:

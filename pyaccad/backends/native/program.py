@@ -52,6 +52,7 @@ from pyaccad.ir import Lit, Program, Var
 from pyaccad.opt.fusion import plan_program
 from pyaccad.opt.kernels import Kernel, Plan
 from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
+from pyaccad.opt.rows import RowGroup, group_rows
 
 _SKELETONS = {
     "map": map.map_kernel,
@@ -104,7 +105,7 @@ class _Generator:
             else:
                 copies.append((out_names[n], a))
         kernels = plan.kernels
-        groups = rows.row_groups(plan)
+        groups = plan.row_groups
         top = plan is self.plan
         n = 0
         while n < len(kernels):
@@ -165,7 +166,7 @@ class _Generator:
         self.ctx.emit(f"/* {title} */")
         self.timed(title, lambda: self.emit_skeleton(kernel, epilogue))
 
-    def emit_group(self, ctx: Ctx, plan: Plan, group: rows.RowGroup) -> None:
+    def emit_group(self, ctx: Ctx, plan: Plan, group: RowGroup) -> None:
         """A row group: its materialised values become buffers (a thread's row buffer where they are short)."""
         for var in group.materialised:
             del ctx.delayed[var]
@@ -200,7 +201,7 @@ class _Generator:
 
     def run(self) -> tuple[str, Layout]:
         ctx = self.ctx
-        plan = self.plan = plan_program(self.program)
+        plan = self.plan = group_rows(plan_program(self.program), rows.LIMITS)
         program = plan.program  # its custom rules spliced in (the same inputs)
         for n, var in enumerate(program.inputs):
             self.buffer_slot(var, "input", n)
