@@ -511,9 +511,12 @@ def test_intermediates_workspace_is_safe_across_threads_and_sizes():
 
     def work(x):
         exact, bound = softmax_bound(x, axis=1)
-        for _ in range(20):
-            if not np.all(np.abs(jitted(x) - exact) <= bound):
-                failures.append(x.shape)
+        try:
+            for _ in range(20):
+                if not np.all(np.abs(jitted(x) - exact) <= bound):
+                    failures.append(x.shape)
+        except Exception as exc:  # an exception in a thread is only a warning to pytest: report it here
+            failures.append(exc)
 
     threads = [threading.Thread(target=work, args=(x,)) for x in inputs]
     for t in threads:
