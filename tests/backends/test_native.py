@@ -528,7 +528,7 @@ def test_intermediates_workspace_is_safe_across_threads_and_sizes():
 
 def test_every_primitive_fusion_may_delay_has_a_native_producer():
     """A delayed value is computed inside its consumers by its rule in ``element.PRODUCERS`` (no fall-through)."""
-    from pyaccad.backends.native.element import PRODUCERS
+    from pyaccad.backends.clike.element import PRODUCERS
     from pyaccad.ir import PRIMITIVES
     from pyaccad.opt.fusion import FUSIBLE
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
+from pyaccad.backends.clike.element import elem
 from pyaccad.backends.native.blas_library import blas_library
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product, unravel
-from pyaccad.backends.native.element import elem
 from pyaccad.backends.native.map import write_elements
 from pyaccad.errors import CompileError
 from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, Var

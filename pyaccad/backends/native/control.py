@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import BOOL, CTYPE, Ctx
-from pyaccad.backends.native.element import atom
+from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
+from pyaccad.backends.clike.element import atom
 from pyaccad.ir import ArrayType, Var
 from pyaccad.opt.kernels import Kernel, Plan
 

@@ -31,8 +31,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
-from pyaccad.backends.native.element import atom, call_lambda, elem
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
+from pyaccad.backends.clike.element import atom, call_lambda, elem
 from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.ir import ELEMENTWISE, INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of

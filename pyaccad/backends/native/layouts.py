@@ -36,7 +36,7 @@ from pyaccad.backends.store import write_atomically
 from pyaccad.errors import BackendUnavailable, CompileError
 from pyaccad.ir import Lit, Program, pprint
 
-_GENERATOR = ("backends/native", "opt")  # the code that plans and writes the C source
+_GENERATOR = ("backends/native", "backends/clike", "opt")  # the code that plans and writes the C source
 
 
 @cache

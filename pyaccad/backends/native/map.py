@@ -2,7 +2,7 @@
 
 Manifest element-wise values, ``map``, ``generate``, ``backpermute`` and the
 index maps all lower to this loop (their producers inlined by
-:func:`pyaccad.backends.native.element.elem`). The last axis is cut into
+:func:`pyaccad.backends.clike.element.elem`). The last axis is cut into
 blocks so that even a rank-1 array spreads over the threads, and the inner
 loop runs over contiguous memory (SIMD-friendly)::
 
@@ -17,7 +17,7 @@ loop runs over contiguous memory (SIMD-friendly)::
         }
     }
 
->>> from pyaccad.backends.native.cgen import Ctx
+>>> from pyaccad.backends.clike.cgen import Ctx
 >>> ctx = Ctx()
 >>> index_loop(ctx, ["E[0]"], lambda idx: ctx.emit(f"out[{idx.flat}] = 0;"))
 >>> any("omp parallel for" in line for line in ctx.lines)
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import Ctx, Index, product
-from pyaccad.backends.native.element import produce
+from pyaccad.backends.clike.cgen import Ctx, Index, product
+from pyaccad.backends.clike.element import produce
 from pyaccad.opt.kernels import Kernel
 
 BLOCK = 1024

@@ -2,11 +2,9 @@
 
 The element-wise table's C templates (``ELEMENTWISE[name].c``) use
 ``<tgmath.h>`` names (so float32 stays ``float``) and the ``PYACCAD_*``
-macros defined here (the vectorisable libm functions are redeclared, see
-:func:`_simd_declarations`). Their conventions are the interpreter's (NumPy's):
-integer ``//`` and ``%`` by zero give 0, ``%`` takes the divisor's sign,
-``minimum``/``maximum`` propagate NaN, integer powers with a negative
-exponent give ``1 // a**-e`` (0 unless ``|a| == 1``). The libm functions
+macros defined here from the shared helper table
+(:mod:`pyaccad.backends.clike.helpers`, which says their conventions); the
+vectorisable libm functions are redeclared, see :func:`_simd_declarations`. The libm functions
 that glibc's libmvec provides in SIMD form are declared ``simd`` so that
 loops calling them vectorise. ``PA_FAIL(id)`` sets the entry's error id;
 ``PA_FAIL_AT(id, position, i, j, ..)`` also records the index a bounds check met.
@@ -16,6 +14,8 @@ True
 """
 
 from __future__ import annotations
+
+from pyaccad.backends.clike.helpers import CTYPES, HELPERS, body
 
 _SIMD_UNARY = "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log1p erf".split()
 _SIMD_BINARY = ("atan2", "pow")
@@ -54,16 +54,15 @@ static inline void pa_record(int64_t *R, int id, int64_t position, int rank, con
     pa_record(R, (id), (position), (int)(sizeof pa_at / sizeof pa_at[0]), pa_at); PA_FAIL(id); } while (0)"""
 
 
-def _typed(name: str, body: dict[str, str], params: str = "a") -> str:
+def _typed(name: str) -> str:
     """One static inline function per C type, and a ``_Generic`` macro ``PYACCAD_<NAME>`` choosing it."""
-    ctypes = {"f": "float", "d": "double", "i": "int32_t", "l": "int64_t"}
+    params, _ = HELPERS[name]
     out = []
-    for suffix, ctype in ctypes.items():
-        code = body.get(suffix) or body.get("int" if suffix in "il" else "float") or body["all"]
+    for suffix, ctype in CTYPES.items():
         args = ", ".join(f"{ctype} {p}" for p in params.split(","))
-        out.append(f"static inline {ctype} pa_{name}_{suffix}({args}) {{ {code} }}")
+        out.append(f"static inline {ctype} pa_{name}_{suffix}({args}) {{ {body(HELPERS[name], suffix)} }}")
     call_args = ", ".join(params.split(","))
-    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in ctypes.items())
+    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in CTYPES.items())
     out.append(
         f"#define PYACCAD_{name.upper()}({call_args}) _Generic(({params.split(',')[0]}), {choices})({call_args})"
     )
@@ -86,37 +85,6 @@ PRELUDE = "\n".join(
         "static inline int64_t PA_MIRROR(int64_t f, int64_t n) { f %= 2 * n - 2; return f >= n ? 2 * n - 2 - f : f; }",
         '#define PA_FAIL(id) do { _Pragma("omp atomic write") err = (id); } while (0)',
         _RECORD,
-        _typed("abs", {"float": "return fabs(a);", "int": "return a < 0 ? -a : a;"}),
-        _typed("sign", {"all": "return a > 0 ? 1 : (a < 0 ? -1 : a);"}),
-        _typed(
-            "floordiv",
-            {
-                "int": "if (b == 0) return 0; if (b == -1) return -a; "
-                "__typeof__(a) q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;",
-                "float": "return floor(a / b);",
-            },
-            "a,b",
-        ),
-        _typed(
-            "mod",
-            {
-                "int": "if (b == 0 || b == -1) return 0; __typeof__(a) r = a % b; "
-                "return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;",
-                "float": "__typeof__(a) r = fmod(a, b); "
-                "return (r != 0 && ((r < 0) != (b < 0))) ? r + b : (r == 0 ? copysign(r, b) : r);",
-            },
-            "a,b",
-        ),
-        _typed(
-            "pow",
-            {
-                "int": "if (b < 0) return (a == 1) ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0); "
-                "__typeof__(a) r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r;",
-                "float": "return pow(a, b);",
-            },
-            "a,b",
-        ),
-        _typed("min", {"float": "return (a < b || a != a) ? a : b;", "int": "return a < b ? a : b;"}, "a,b"),
-        _typed("max", {"float": "return (a > b || a != a) ? a : b;", "int": "return a > b ? a : b;"}, "a,b"),
+        *(_typed(name) for name in HELPERS),
     ]
 )

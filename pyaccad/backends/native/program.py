@@ -42,10 +42,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.native import blas, control, fold, map, permute, rows, scan, stencil
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.build import UNIT_BREAK
-from pyaccad.backends.native.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.native.prelude import PRELUDE
 from pyaccad.backends.native.runtime import Layout
 from pyaccad.ir import Lit, Program, Var

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, product
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product
 from pyaccad.backends.native.fold import fold_rows
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, write_elements
 from pyaccad.ir import BOOL, Var

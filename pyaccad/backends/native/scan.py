@@ -16,7 +16,7 @@ parallel, sequentially along it. ``reverse`` walks from the end and applies
 ``f(x, acc)``; with initial values the output is one longer, holding ``z`` at
 the start (``scanl``) or the end (``scanr``).
 
->>> from pyaccad.backends.native.cgen import Ctx
+>>> from pyaccad.backends.clike.cgen import Ctx
 >>> callable(scan_kernel)
 True
 """
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
-from pyaccad.backends.native.element import atom, call_lambda, elem
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
+from pyaccad.backends.clike.element import atom, call_lambda, elem
 from pyaccad.backends.native.fold import SLICES
 from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.ir import INT64, Stmt

@@ -15,7 +15,7 @@ Scalar ``cond``/``while`` inside lambdas become C ``if``/``for (;;)``;
 ``index`` reads check their bounds and set the error flag instead of reading
 out of range. Non-zero float literals are read from ``E`` at run time (:meth:`.Ctx.float_lit`):
 
->>> from pyaccad.backends.native.cgen import Ctx
+>>> from pyaccad.backends.clike.cgen import Ctx
 >>> from pyaccad.ir import Lit, FLOAT64, INT64
 >>> ctx = Ctx()
 >>> atom(ctx, Lit(2.0, FLOAT64)), atom(ctx, Lit(0.0, FLOAT64)), atom(ctx, Lit(3, INT64)), ctx.prologue
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.native.cgen import CTYPE, Ctx, Index, c_literal, unravel
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, unravel
 from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
 from pyaccad.opt.rows import align_axes
 
