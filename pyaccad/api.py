@@ -113,6 +113,9 @@ def run(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> Any:
 def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str:
     """The optimised IR of ``fn`` at the types of ``args``, as text (for inspection and bug reports).
 
+    Compiling backends add what they make of it (the native backend its fused kernels, the cuda backend
+    its kernels' CUDA C++, compiled by NVRTC), also where they cannot run (no GPU).
+
     >>> import numpy as np, pyaccad as acc
     >>> print(acc.lower(lambda x: -x, np.zeros(2), backend="interp"))
     program (x: f64[2]) {
@@ -121,7 +124,7 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
     """
     name = _backends.resolve_name(backend)
     program = optimize(trace(fn, *args).program, name)
-    describe = getattr(_backends.get_backend(name), "describe", None)
+    describe = getattr(_backends.describer(name), "describe", None)
     return describe(program) if describe is not None else pprint(program)
 
 

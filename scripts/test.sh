@@ -7,7 +7,9 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! command -v hlin
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghc hlint >/dev/null \
     || echo "warning: could not install ghc/hlint; Haskell parse checks will skip" >&2
 fi
-bash scripts/setup.sh test
+# the cuda extra (cuda-bindings, NVRTC): every CUDA module the tests generate is compiled for the GPU, and run on
+# the backend's CPU emulator where there is no GPU
+bash scripts/setup.sh test,cuda
 export PYACCAD_CACHE_DIR="${PYACCAD_CACHE_DIR:-$(mktemp -d)}"
 # One worker per core (pytest-xdist): the suite is mostly gcc compiling generated kernels, one process each.
 exec .venv/bin/python -m pytest -n auto "$@"

@@ -41,6 +41,22 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture
+def cuda(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name ``"cuda"``, the backend running on the GPU, or where there is none on the CPU emulator
+    (``PYACCAD_CUDA_EMULATE``: the same kernels and schedule, one thread at a time); skips when neither can run."""
+    from pyaccad.backends import availability
+
+    monkeypatch.delenv("PYACCAD_CUDA_EMULATE", raising=False)
+    gpu = availability()["cuda"]
+    if gpu is not None:
+        monkeypatch.setenv("PYACCAD_CUDA_EMULATE", "1")
+        emulated = availability()["cuda"]
+        if emulated is not None:
+            pytest.skip(f"no GPU ({gpu}) and no CPU emulator of it ({emulated})")
+    return "cuda"
+
+
 @pytest.fixture(autouse=True)
 def _reproducible_rng(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """A module-level ``RNG`` restarted for this test, from its id (see the module docstring)."""

@@ -78,6 +78,15 @@ def resolve_name(name: str | None) -> str:
     return chosen
 
 
+def describer(name: str | None = None) -> Backend:
+    """The backend object for ``name`` even where it cannot run (``acc.lower`` describes the code it would run)."""
+    chosen = resolve_name(name)
+    backend = _load(chosen)
+    if isinstance(backend, str):
+        raise BackendUnavailable(with_location(f"backend {chosen!r} is unavailable: {backend}"))
+    return backend
+
+
 def get_backend(name: str | None = None) -> Backend:
     """The backend object for ``name`` (see :func:`resolve_name`), or BackendUnavailable with the reason."""
     chosen = resolve_name(name)

@@ -254,11 +254,13 @@ def iterated(kernel: Kernel) -> Atom:
     return kernel.outs[0] if kernel.kind == "map" else kernel.roots[0].args[0]
 
 
-def align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str]) -> list[str]:
+def align_axes(
+    src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str], zero: str = "0"
+) -> list[str]:
     """Indices into ``src_shape`` for a reshape to ``out_shape`` that only adds or drops size-1 axes.
 
     Axes of equal extent pair up in order (two size-1 axes included, so the result does not depend on
-    whether a batch axis has extent 1); a source axis left over has extent 1 and reads 0.
+    whether a batch axis has extent 1); a source axis left over has extent 1 and reads ``zero``.
 
     >>> align_axes((5,), (5, 1), ["i", "j"]), align_axes((1,), (1, 1), ["i", "j"]), align_axes((1, 3), (3,), ["k"])
     (['i'], ['i'], ['0', 'k'])
@@ -271,5 +273,5 @@ def align_axes(src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: 
             src.append(out_idx[b])
             b += 1
         else:
-            src.append("0")
+            src.append(zero)
     return src

@@ -28,8 +28,33 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.backends.native.runtime import OutOfBounds
+from pyaccad.errors import IndexOutOfBounds, out_of_bounds
 from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, Lit, Stmt, Var
+
+
+@dataclass(frozen=True)
+class OutOfBounds:
+    """A run-time bounds check of the generated C: ``what`` reads or writes an array of ``shape`` at ``source``.
+
+    On failure the generated code records the offending multi-index (``PA_FAIL_AT``, each backend's prelude), which
+    :meth:`error` puts into the message the interpreter would give.
+
+    >>> print(OutOfBounds("backpermute", (4, 3), "f.py:2: b = g(a)").error((1, -1)))
+    backpermute: index (1, -1) is out of bounds for an array of shape (4, 3): -1 is outside axis 1 (0 to 2)
+      at f.py:2: b = g(a)
+    """
+
+    what: str
+    shape: tuple[int, ...]
+    source: str | None
+
+    def error(self, point: tuple[int, ...]) -> IndexOutOfBounds:
+        return out_of_bounds(self.what, point, self.shape, self.source)
+
+
+ZERO = "((int64_t)0)"
+"""Index 0, typed: an index may reach a lambda (a ``generate``'s, a ``backpermute``'s), where C++ overloads need
+its type (``PYACCAD_MIN(0, i)`` would be ambiguous in CUDA) and C's ``_Generic`` would take a bare 0 for int32."""
 
 CTYPE = {FLOAT32: "float", FLOAT64: "double", INT32: "int32_t", INT64: "int64_t", BOOL: "bool"}
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, unravel
+from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, unravel
 from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
 from pyaccad.opt.rows import align_axes
 
@@ -197,7 +197,7 @@ def _broadcast(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     # a broadcast axis reads element 0; an axis of extent 1 on both sides reads idx (also 0) so that the
     # source does not depend on whether a batch axis happens to have extent 1
     out_shape = stmt.outs[0].shape
-    src = ["0" if x.shape[a] == 1 != out_shape[d] else idx.multi[d] for a, d in enumerate(stmt.params["dims"])]
+    src = [ZERO if x.shape[a] == 1 != out_shape[d] else idx.multi[d] for a, d in enumerate(stmt.params["dims"])]
     return [elem(ctx, x, Index(src, ctx.shape(x)))]
 
 
@@ -206,7 +206,7 @@ def _reshape(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     shape = ctx.shape(x)
     if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
         # only size-1 axes come or go (the common case): map the other axes, no division
-        src = align_axes(x.shape, stmt.outs[0].shape, idx.multi)
+        src = align_axes(x.shape, stmt.outs[0].shape, idx.multi, ZERO)
         return [elem(ctx, x, Index(src, shape, idx.flat))]
     flat = ctx.declare(INT64, idx.linear(), "f")
     return [elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))]

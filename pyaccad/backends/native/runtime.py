@@ -17,28 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from pyaccad.backends.clike.cgen import OutOfBounds
 from pyaccad.backends.native.cache import ffi
-from pyaccad.errors import BackendUnavailable, IndexOutOfBounds, out_of_bounds
-
-
-@dataclass(frozen=True)
-class OutOfBounds:
-    """A run-time bounds check of the generated C: ``what`` reads or writes an array of ``shape`` at ``source``.
-
-    On failure the C code records the offending multi-index (``PA_FAIL_AT``, :mod:`.prelude`), which
-    :meth:`error` puts into the message the interpreter would give.
-
-    >>> print(OutOfBounds("backpermute", (4, 3), "f.py:2: b = g(a)").error((1, -1)))
-    backpermute: index (1, -1) is out of bounds for an array of shape (4, 3): -1 is outside axis 1 (0 to 2)
-      at f.py:2: b = g(a)
-    """
-
-    what: str
-    shape: tuple[int, ...]
-    source: str | None
-
-    def error(self, point: tuple[int, ...]) -> IndexOutOfBounds:
-        return out_of_bounds(self.what, point, self.shape, self.source)
+from pyaccad.errors import BackendUnavailable, IndexOutOfBounds
 
 
 @dataclass

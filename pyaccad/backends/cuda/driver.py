@@ -1,0 +1,157 @@
+"""The GPU through the CUDA driver API (``cuda-bindings``): memory, modules, launches; every status checked.
+
+:class:`Device` is what the runtime (:mod:`.runtime`) drives; tests drive the same runtime with a device
+that runs the generated code on the CPU. It uses the device's *primary* context
+(``cuDevicePrimaryCtxRetain``), the one JAX and PyTorch use too, so they share a process with pyaccad.
+Pointers are plain ints (``CUdeviceptr`` values). A failing driver call is an :class:`pyaccad.Error`
+carrying the driver's name and description of the status.
+
+>>> DeviceError.__mro__[1].__name__
+'Error'
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from pyaccad.backends.cuda import nvrtc
+from pyaccad.errors import BackendUnavailable, Error
+
+
+class DeviceError(Error):
+    """A CUDA driver call failed."""
+
+
+def _driver() -> Any:
+    try:
+        from cuda.bindings import driver
+    except ImportError as exc:
+        raise BackendUnavailable(f"cuda: cuda-bindings is not installed ({exc}); pip install 'pyaccad[cuda]'") from exc
+    return driver
+
+
+def _check(result: Any, what: str) -> Any:
+    """The values of a driver call's result after its status; DeviceError naming ``what`` unless it succeeded."""
+    driver = _driver()
+    status, *values = result if isinstance(result, tuple) else (result,)
+    if status != driver.CUresult.CUDA_SUCCESS:
+        _, name = driver.cuGetErrorName(status)
+        _, text = driver.cuGetErrorString(status)
+        raise DeviceError(f"cuda: {what} failed: {name.decode() if name else status}: {text.decode() if text else ''}")
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+class Device:
+    """The first GPU, in its primary context. Construct it once (:func:`default_device`)."""
+
+    def __init__(self) -> None:
+        driver = _driver()
+        try:
+            _check(driver.cuInit(0), "cuInit")
+        except (DeviceError, RuntimeError, OSError) as exc:  # no driver library, or no usable device
+            raise BackendUnavailable(f"cuda: no usable NVIDIA driver or GPU here ({exc})") from exc
+        except Exception as exc:  # cuda-bindings reports a missing libcuda with its own exception types
+            raise BackendUnavailable(f"cuda: no NVIDIA driver here ({type(exc).__name__}: {exc})") from exc
+        if _check(driver.cuDeviceGetCount(), "cuDeviceGetCount") == 0:
+            raise BackendUnavailable("cuda: the NVIDIA driver sees no GPU")
+        self.driver = driver
+        self.device = _check(driver.cuDeviceGet(0), "cuDeviceGet")
+        self.context = _check(driver.cuDevicePrimaryCtxRetain(self.device), "cuDevicePrimaryCtxRetain")
+        attribute = driver.CUdevice_attribute
+        major = _check(
+            driver.cuDeviceGetAttribute(attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, self.device),
+            "cuDeviceGetAttribute",
+        )
+        minor = _check(
+            driver.cuDeviceGetAttribute(attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, self.device),
+            "cuDeviceGetAttribute",
+        )
+        self.arch = f"sm_{major}{minor}"
+        name = _check(driver.cuDeviceGetName(256, self.device), "cuDeviceGetName")
+        self.name = name.split(b"\0", 1)[0].decode()
+        self.lock = threading.Lock()
+
+    def _current(self) -> None:
+        _check(self.driver.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
+
+    def alloc(self, nbytes: int) -> int:
+        self._current()
+        return int(_check(self.driver.cuMemAlloc(max(1, nbytes)), f"cuMemAlloc({nbytes} bytes)"))
+
+    def free(self, pointer: int) -> None:
+        self._current()
+        _check(self.driver.cuMemFree(pointer), "cuMemFree")
+
+    def upload(self, pointer: int, array: np.ndarray) -> None:
+        data = np.ascontiguousarray(array)
+        if data.nbytes:
+            self._current()
+            _check(self.driver.cuMemcpyHtoD(pointer, data.ctypes.data, data.nbytes), "cuMemcpyHtoD")
+
+    def download(self, pointer: int, out: np.ndarray) -> np.ndarray:
+        if out.nbytes:
+            self._current()
+            _check(self.driver.cuMemcpyDtoH(out.ctypes.data, pointer, out.nbytes), "cuMemcpyDtoH")
+        return out
+
+    def copy(self, dst: int, src: int, nbytes: int) -> None:
+        if nbytes:
+            self._current()
+            _check(self.driver.cuMemcpyDtoD(dst, src, nbytes), "cuMemcpyDtoD")
+
+    def load(self, source: str) -> Any:
+        """The loaded module of ``source`` (compiled by NVRTC for this device's architecture)."""
+        cubin = np.frombuffer(nvrtc.compile_cubin(source, self.arch), np.uint8)
+        self._current()
+        return _Loaded(self, _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData"))
+
+    def launch(self, module: Any, kernel: str, items: int, args: tuple[int, ...]) -> None:
+        """Run ``kernel`` with enough threads for ``items`` work items (grid-stride), on pointer arguments."""
+        blocks = max(1, min((items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
+        values = [np.array([a], dtype=np.uint64) for a in args]
+        params = np.array([v.ctypes.data for v in values], dtype=np.uint64)
+        self._current()
+        _check(
+            self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, BLOCK, 1, 1, 0, 0, params.ctypes.data, 0),
+            f"cuLaunchKernel({kernel})",
+        )
+
+    def synchronize(self) -> None:
+        self._current()
+        _check(self.driver.cuCtxSynchronize(), "cuCtxSynchronize")
+
+
+BLOCK = 256
+"""Threads per block of every launch."""
+MAX_BLOCKS = 1 << 16
+"""Blocks at most per launch (grid-stride loops cover the rest): plenty to fill 132 SMs."""
+
+
+class _Loaded:
+    """A loaded module and its functions (looked up once each)."""
+
+    def __init__(self, device: Device, module: Any) -> None:
+        self.device, self.module = device, module
+        self.functions: dict[str, Any] = {}
+
+    def function(self, name: str) -> Any:
+        if name not in self.functions:
+            self.functions[name] = _check(
+                self.device.driver.cuModuleGetFunction(self.module, name.encode()), f"cuModuleGetFunction({name})"
+            )
+        return self.functions[name]
+
+
+_DEFAULT: list[Device] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_device() -> Device:
+    """The process's device (made on first use; BackendUnavailable with the reason when there is none)."""
+    with _DEFAULT_LOCK:
+        if not _DEFAULT:
+            _DEFAULT.append(Device())
+        return _DEFAULT[0]

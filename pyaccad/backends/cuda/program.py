@@ -1,0 +1,258 @@
+"""A whole program for the GPU: one CUDA module of kernels, and the host's schedule of launches around them.
+
+The plan (:mod:`pyaccad.opt.fusion`, shared with the native backend) gives the kernels in order. Each
+becomes a ``__global__`` function of one module (:mod:`.skeletons`); the host runs a *schedule*: launches,
+device-to-device copies, and the array-level control flow, which stays on the host as accelerate's does
+(an ``awhile`` launches its condition's kernels, reads back the one flag, then launches its body's; an
+``acond`` reads back its predicate). Buffers are entries of the pointer table ``B`` every kernel takes:
+inputs, embedded constants, outputs, and intermediates carved out of one device workspace at offsets
+planned so that values with disjoint lifetimes share memory (:mod:`pyaccad.opt.memory`).
+
+>>> import numpy as np
+>>> from pyaccad.frontend import trace
+>>> module = generate(trace(lambda x: x * 2.0 + 1.0, np.ones(3, np.float32)).program)
+>>> [type(s).__name__ for s in module.steps], "__global__" in module.source
+(['Launch'], True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyaccad.backends.cuda.prelude import PRELUDE
+from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
+from pyaccad.ir import Lit, Program, Var
+from pyaccad.ir.types import ArrayType
+from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.kernels import Kernel, Plan
+from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Run kernel ``kernel`` over ``items`` work items."""
+
+    kernel: str
+    items: int
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Copy ``nbytes`` from the buffer in slot ``src`` to the one in slot ``dst`` (on the device)."""
+
+    dst: int
+    src: int
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Write ``value`` (a literal's bytes) into the buffer in slot ``dst``."""
+
+    dst: int
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``awhile``: run ``cond``, read the bool in slot ``flag``, stop when false, else run ``body``."""
+
+    cond: list
+    flag: int
+    body: list
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``acond``: read the bool in slot ``pred``, run ``then_`` or ``else_``."""
+
+    pred: int
+    then_: list
+    else_: list
+
+
+Step = Launch | Copy | Fill | Loop | Branch
+
+
+@dataclass
+class Module:
+    """Everything the runtime needs to run one traced program on a device."""
+
+    source: str
+    steps: list[Step]
+    ints: list[int]
+    slots: list[tuple[str, int]]  # each entry of B: ("input", i) | ("const", j) | ("output", k) | ("work", offset)
+    consts: list[np.ndarray]
+    workspace: int
+    outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
+    out_types: list[tuple[np.dtype, tuple[int, ...]]]
+    errors: list = field(default_factory=list)
+    record_size: int = 3
+    kernels: list[str] = field(default_factory=list)
+
+
+class _Generator:
+    def __init__(self, program: Program) -> None:
+        self.ctx = CudaCtx()
+        self.program = program
+        self.slots: list[tuple[str, int]] = []
+        self.consts: list[np.ndarray] = []
+        self.kernels: list[str] = []
+        self.sources: list[str] = []
+        self.scratch: list[tuple[Var, int, int]] = []  # value, first and last top-level step it is busy
+        self.step = 0
+        self.plan: Plan | None = None
+
+    def slot(self, var: Var, kind: str, number: int) -> int:
+        self.slots.append((kind, number))
+        self.bind(var, len(self.slots) - 1)
+        return len(self.slots) - 1
+
+    def bind(self, var: Var, slot: int) -> None:
+        self.ctx.slots[var] = slot
+        self.ctx.buffers[var] = self.ctx.fresh("b")
+
+    def work(self, var: Var) -> int:
+        """A slot for an intermediate in the workspace (its offset is planned once every lifetime is known)."""
+        self.scratch.append((var, self.step, self.step))
+        return self.slot(var, "work", len(self.scratch) - 1)
+
+    def slot_of(self, atom: Var | Lit) -> int:
+        return self.ctx.slots[atom]  # type: ignore[index]
+
+    def launch(self, kernel: Kernel, part: str = "") -> Launch:
+        name = f"k{len(self.kernels)}"
+        self.kernels.append(name)
+        self.sources.append(kernel_source(self.ctx, name, kernel, part))
+        return Launch(name, work_items(kernel, part))
+
+    def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
+        ctx = self.ctx
+        ctx.delayed.update(plan.delayed)
+        for stmt in plan.consts:
+            self.slot(stmt.outs[0], "const", len(self.consts))
+            self.consts.append(stmt.params["value"])
+        produced = {v for k in plan.kernels for v in k.outs}
+        copies: list[tuple[int, Var | Lit]] = []
+        for n, a in enumerate(plan.program.outputs):
+            if out_slots is None:
+                continue
+            if isinstance(a, Var) and a in produced and a not in ctx.slots:
+                self.bind(a, out_slots[n])  # the kernel writes the result in place
+            else:
+                copies.append((out_slots[n], a))
+        steps: list[Step] = []
+        top = plan is self.plan
+        for n, kernel in enumerate(plan.kernels):
+            if top:
+                self.step = n
+            for var in kernel.outs:
+                if var not in ctx.slots:
+                    self.work(var)
+            if kernel.kind == "while":
+                steps += self.loop(kernel)
+            elif kernel.kind == "cond":
+                steps.append(self.branch(kernel))
+            elif kernel.kind == "permute":
+                steps += [self.launch(kernel, "permute_copy"), self.launch(kernel, "permute_scatter")]
+            else:
+                steps.append(self.launch(kernel))
+        for dst, a in copies:
+            steps.append(self.copy_into(dst, a))
+        return steps
+
+    def copy_into(self, dst: int, a: Var | Lit) -> Step:
+        if isinstance(a, Lit):
+            return Fill(dst, np.asarray(a.value, dtype=a.dtype).tobytes())
+        return Copy(dst, self.slot_of(a), a.type.size * a.dtype.itemsize)
+
+    def loop(self, kernel: Kernel) -> list[Step]:
+        """``awhile``: the state in ``cur`` buffers; the body writes ``nxt``, copied back after each trip."""
+        (stmt,) = kernel.roots
+        cond, body = kernel.bodies["cond"], kernel.bodies["body"]
+        cur = [self.work(Var(v.type, "state")) for v in stmt.outs]
+        nxt = [self.work(Var(v.type, "next")) for v in stmt.outs]
+        flag = self.work(Var(ArrayType(np.dtype(bool), ()), "going"))
+        for plan in (cond, body):
+            for var, slot in zip(plan.program.inputs, cur, strict=True):
+                self.bind(var, slot)
+        cond_steps = self.emit_plan(cond, [flag])
+        body_steps = self.emit_plan(body, nxt)
+        nbytes = [v.type.size * v.dtype.itemsize for v in stmt.outs]
+        body_steps += [Copy(c, x, b) for c, x, b in zip(cur, nxt, nbytes, strict=True)]
+        start = [self.copy_into(c, a) for c, a in zip(cur, stmt.args, strict=True)]
+        finish = [Copy(self.slot_of(v), c, b) for v, c, b in zip(stmt.outs, cur, nbytes, strict=True)]
+        return [*start, Loop(cond_steps, flag, body_steps), *finish]
+
+    def branch(self, kernel: Kernel) -> Branch:
+        (stmt,) = kernel.roots
+        outs = [self.slot_of(v) for v in stmt.outs]
+        return Branch(
+            self.slot_of(stmt.args[0]),
+            self.emit_plan(kernel.bodies["then_"], outs),
+            self.emit_plan(kernel.bodies["else_"], outs),
+        )
+
+    def run(self) -> Module:
+        ctx = self.ctx
+        plan = self.plan = plan_program(self.program)
+        program = plan.program
+        for n, var in enumerate(program.inputs):
+            self.slot(var, "input", n)
+        produced = {v for k in plan.kernels for v in k.outs}
+        outputs: list[tuple[str, object]] = []
+        first: dict[Var, int] = {}
+        for n, a in enumerate(program.outputs):
+            if isinstance(a, Lit):
+                outputs.append(("lit", a.value))
+            elif a in first:
+                outputs.append(("output", first[a]))
+            elif a in produced:
+                first[a] = n
+                outputs.append(("buffer", n))
+                self.slot(a, "output", n)
+            elif a in program.inputs:
+                outputs.append(("input", program.inputs.index(a)))
+            else:
+                outputs.append(("const", a))
+        steps = self.emit_plan(plan, None)
+        for n, (kind, value) in enumerate(outputs):
+            if kind == "const":
+                outputs[n] = ("const", next(i for i, s in enumerate(plan.consts) if s.outs[0] is value))
+        slots, workspace = self.workspace()
+        source = "\n\n".join([PRELUDE, *self.sources]) + "\n"
+        return Module(
+            source,
+            steps,
+            list(ctx.ints),
+            slots,
+            self.consts,
+            workspace,
+            outputs,
+            [(v.type.dtype, v.type.shape) for v in program.outputs],
+            list(ctx.errors),
+            3 + ctx.record_rank,
+            list(self.kernels),
+        )
+
+    def workspace(self) -> tuple[list[tuple[str, int]], int]:
+        """The slots with every intermediate's planned offset, and the workspace's bytes."""
+        assert self.plan is not None
+        last = last_reads(self.plan, {v for v, _, _ in self.scratch})
+        sizes = [
+            (_aligned(v.dtype.itemsize * (v.type.size + 1)), first, max(busy, last.get(v, busy)))
+            for v, first, busy in self.scratch
+        ]
+        offsets, total = assign_offsets(sizes)
+        return [("work", offsets[n]) if kind == "work" else (kind, n) for kind, n in self.slots], total
+
+
+def _aligned(nbytes: int) -> int:
+    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
+
+
+def generate(program: Program) -> Module:
+    """The CUDA module of ``program`` and the schedule that runs it."""
+    return _Generator(program).run()

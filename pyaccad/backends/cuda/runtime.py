@@ -1,0 +1,166 @@
+"""Running a generated module on a device: buffers, the pointer table, the schedule, errors.
+
+An :class:`Executable` holds, on its device, the module's run-time integers ``E``, its embedded
+constants and its workspace (one allocation, carved by the planned offsets). A call uploads the inputs,
+allocates the outputs, fills the pointer table ``B`` (inputs, constants, outputs, workspace slices),
+runs the schedule (:mod:`.program`) and downloads the outputs. Calls are serialised per executable (its
+workspace is one).
+
+A failed bounds check leaves ``R[0]`` set (:mod:`.prelude`); the executable then runs the schedule again,
+checking the record after each launch, and runs the first failing launch once more in record mode, so
+the error names the first index the interpreter would name.
+
+>>> callable(Executable)
+True
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from pyaccad.backends.clike.cgen import OutOfBounds
+from pyaccad.backends.cuda.program import Branch, Copy, Fill, Launch, Loop, Module, Step
+from pyaccad.errors import IndexOutOfBounds
+
+_NO_POSITION = np.iinfo(np.int64).max
+
+
+class _Failed(Exception):
+    """A launch left the error record set (internal: the error is rebuilt and raised by the caller)."""
+
+    def __init__(self, launch: Launch) -> None:
+        self.launch = launch
+
+
+class Executable:
+    """``module`` loaded on ``device``: call it with NumPy arrays, get NumPy arrays back."""
+
+    def __init__(self, device: Any, module: Module) -> None:
+        self.device, self.module = device, module
+        self.loaded = device.load(module.source)
+        self.ints = self._resident(np.array(module.ints or [0], dtype=np.int64))
+        self.consts = [self._resident(np.ascontiguousarray(c)) for c in module.consts]
+        self.workspace = device.alloc(module.workspace)
+        self.record = device.alloc(8 * module.record_size)
+        self.lock = threading.Lock()
+
+    def _resident(self, array: np.ndarray) -> int:
+        pointer = self.device.alloc(array.nbytes)
+        self.device.upload(pointer, array)
+        return pointer
+
+    def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        with self.lock:
+            return self._call(inputs)
+
+    def _call(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        device, module = self.device, self.module
+        ins = [self._resident(np.ascontiguousarray(x)) for x in inputs]
+        outs: dict[int, tuple[int, np.ndarray]] = {}
+        for n, (kind, _) in enumerate(module.outputs):
+            if kind == "buffer":
+                dtype, shape = module.out_types[n]
+                host = np.empty(shape, dtype=dtype)
+                outs[n] = (device.alloc(host.nbytes), host)
+        try:
+            self.pointers = np.array([self._pointer(kind, n, ins, outs) for kind, n in module.slots] or [0], np.uint64)
+            self.table = self._resident(self.pointers)
+            try:
+                self._reset_record()
+                self._run(module.steps, check=False)
+                device.synchronize()
+                if self._recorded()[0]:
+                    raise self._locate()
+            finally:
+                device.free(self.table)
+            return self._outputs(inputs, outs)
+        finally:
+            for pointer in ins:
+                device.free(pointer)
+            for pointer, _ in outs.values():
+                device.free(pointer)
+
+    def _pointer(self, kind: str, n: int, ins: list[int], outs: dict[int, tuple[int, np.ndarray]]) -> int:
+        if kind == "input":
+            return ins[n]
+        if kind == "const":
+            return self.consts[n]
+        if kind == "output":
+            return outs[n][0]
+        return self.workspace + n  # "work": the planned offset
+
+    def _outputs(self, inputs: Sequence[np.ndarray], outs: dict[int, tuple[int, np.ndarray]]) -> list[np.ndarray]:
+        results: list[np.ndarray] = []
+        for n, (kind, value) in enumerate(self.module.outputs):
+            dtype, shape = self.module.out_types[n]
+            if kind == "buffer":
+                pointer, host = outs[n]
+                results.append(self.device.download(pointer, host))
+            elif kind == "output":
+                results.append(results[value].copy())  # type: ignore[index]
+            elif kind == "input":
+                results.append(np.array(inputs[value], dtype=dtype).reshape(shape))  # type: ignore[index]
+            elif kind == "const":
+                results.append(np.array(self.module.consts[value], dtype=dtype).reshape(shape))  # type: ignore[index]
+            else:
+                results.append(np.full(shape, value, dtype=dtype))
+        return results
+
+    # -- the schedule ------------------------------------------------------------------------------
+    def _slot(self, slot: int) -> int:
+        return int(self.pointers[slot])
+
+    def _run(self, steps: Sequence[Step], check: bool) -> None:
+        device = self.device
+        for step in steps:
+            if isinstance(step, Launch):
+                if step.items:
+                    device.launch(self.loaded, step.kernel, step.items, (self.ints, self.table, self.record))
+                    if check and self._recorded()[0]:
+                        raise _Failed(step)
+            elif isinstance(step, Copy):
+                device.copy(self._slot(step.dst), self._slot(step.src), step.nbytes)
+            elif isinstance(step, Fill):
+                device.upload(self._slot(step.dst), np.frombuffer(step.value, np.uint8))
+            elif isinstance(step, Loop):
+                while True:
+                    self._run(step.cond, check)
+                    if not self._flag(step.flag):
+                        break
+                    self._run(step.body, check)
+            elif isinstance(step, Branch):
+                self._run(step.then_ if self._flag(step.pred) else step.else_, check)
+
+    def _flag(self, slot: int) -> bool:
+        return bool(self.device.download(self._slot(slot), np.empty(1, np.bool_))[0])
+
+    # -- errors ------------------------------------------------------------------------------------
+    def _reset_record(self, mode: int = 0, position: int = _NO_POSITION) -> None:
+        record = np.zeros(self.module.record_size, np.int64)
+        record[1], record[2] = position, mode
+        self.device.upload(self.record, record)
+
+    def _recorded(self) -> np.ndarray:
+        return self.device.download(self.record, np.empty(self.module.record_size, np.int64))
+
+    def _locate(self) -> IndexOutOfBounds:
+        """The first failure, named as the interpreter names it: the failing launch found, then run again in
+        record mode so that the thread at the smallest failing position writes its index."""
+        self._reset_record()
+        try:
+            self._run(self.module.steps, check=True)
+        except _Failed as failed:
+            position = int(self._recorded()[1])
+            self._reset_record(mode=1, position=position)
+            self.device.launch(
+                self.loaded, failed.launch.kernel, failed.launch.items, (self.ints, self.table, self.record)
+            )
+        record = self._recorded()
+        entry = self.module.errors[int(record[0]) - 1]
+        if not isinstance(entry, OutOfBounds):
+            return IndexOutOfBounds(str(entry))
+        return entry.error(tuple(int(k) for k in record[3 : 3 + len(entry.shape)]))

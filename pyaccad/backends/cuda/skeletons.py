@@ -1,0 +1,368 @@
+"""CUDA kernels for the skeletons of a plan: each kernel a grid-stride loop over its work items.
+
+Every kernel has one signature, ``(const int64_t *E, void *const *B, int64_t *R)``: the run-time
+integers (extents, float literals' bits), the table of buffer pointers, the error record
+(:mod:`.prelude`). A work item is one thread's share of the kernel, its element code printed by the
+shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native backend::
+
+    extern "C" __global__ void k3(const int64_t *E, void *const *B, int64_t *R) {
+        float *b2 = (float *)B[1]; const float *in0 = (const float *)B[0];
+        const int64_t n = E[0];
+        for (int64_t w = blockIdx.x * blockDim.x + threadIdx.x; w < n; w += gridDim.x * blockDim.x) {
+            <work item w>
+        }
+    }
+
+The work items, and so the threads a launch needs (:func:`work_items`):
+
+* ``map`` (element-wise chains, ``generate``, gathers, index maps): one output element each;
+* ``fold``: one output element each, folding its line in index order (a combine need not commute);
+* ``scan``: one line each, in order along the axis (``scanl``/``scanr``, with or without a start);
+* ``permute``: the defaults copied element by element (a kernel of its own), then one source element each
+  for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
+  any other combine in one thread, in source order;
+* ``stencil``: one output element each, every neighbour through the boundary rule;
+* ``matmul``: one output element each, its dot product in order along the inner axis.
+
+>>> callable(kernel_source)
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable
+
+from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
+from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
+from pyaccad.ir import INT64, Stmt, Var
+from pyaccad.ir.monoids import monoid_of
+from pyaccad.opt.kernels import Kernel
+
+BOUNDARY_RULES = {
+    "clamp": "({c} < 0 ? 0 : ({c} >= {n} ? {n} - 1 : {c}))",
+    "mirror": "({n} == 1 ? 0 : PA_MIRROR(({c}) % (2 * {n} - 2) + (2 * {n} - 2), {n}))",
+    "wrap": "((({c}) % {n} + {n}) % {n})",
+}
+"""A stencil neighbour's coordinate ``c`` on an axis of extent ``n`` outside the array, per boundary mode."""
+
+
+class CudaCtx(Ctx):
+    """The printer's state for one CUDA module: also the slot of the pointer table ``B`` each buffer is in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slots: dict[Var, int] = {}
+
+
+_ATOMIC_CAS = {
+    4: ("int", "__float_as_int", "__int_as_float"),
+    8: ("unsigned long long", "__double_as_longlong", "__longlong_as_double"),
+}
+_BEATEN = {"maximum": "<", "minimum": ">"}
+"""For max/min: ``new BEATEN old`` when the old value beats the new one (false on ties and on NaNs)."""
+
+
+def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "") -> str:
+    """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter)."""
+    with ctx.capture() as body:
+        prologue_start = len(ctx.prologue)
+        with ctx.block():
+            _BODIES[kernel.kind if not part else part](ctx, kernel)
+        prologue = ctx.prologue[prologue_start:]
+        del ctx.prologue[prologue_start:]
+    text = "\n".join([*body, *prologue])
+    used = [(var, buf) for var, buf in ctx.buffers.items() if re.search(rf"\b{buf}\b", text)]
+    pointers = [f"    {CTYPE[v.dtype]} *{buf} = ({CTYPE[v.dtype]} *)B[{ctx.slots[v]}];" for v, buf in used]
+    head = f'extern "C" __global__ void {name}(const int64_t *E, void *const *B, int64_t *R) {{'
+    return "\n".join([head, *pointers, *prologue, *body, "}"])
+
+
+def work_items(kernel: Kernel, part: str = "") -> int:
+    """How many work items (threads) a launch of ``kernel`` (or of its ``part``) runs, at the traced shapes."""
+    stmt = kernel.roots[0]
+    kind = part or kernel.kind
+    if kind in ("map", "stencil", "matmul", "fold", "permute_copy"):
+        return stmt.outs[0].type.size
+    if kind == "scan":  # the lines: an empty axis still has its start to write
+        axis = stmt.params["axis"]
+        return math.prod(n for a, n in enumerate(stmt.args[0].shape) if a != axis)
+    if kind == "permute_scatter":
+        return stmt.args[1].type.size if _atomic(stmt) else 1
+    raise ValueError(f"cuda: no kernel for a {kind} kernel")
+
+
+def _grid_loop(ctx: Ctx, count: str, body: Callable[[str], None]) -> None:
+    """A grid-stride loop over work items ``0 .. count-1``; ``body`` emits one item's code given its name."""
+    ctx.emit(f"const int64_t n = {count};")
+    header = (
+        "for (int64_t w = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; w < n; w += (int64_t)gridDim.x * blockDim.x)"
+    )
+    with ctx.block(header):
+        body("w")
+
+
+def _map(ctx: Ctx, kernel: Kernel) -> None:
+    shape = ctx.shape(kernel.outs[0])
+
+    def item(w: str) -> None:
+        idx = Index(unravel(ctx, w, shape), shape, w)
+        for stmt in kernel.roots:
+            for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
+                ctx.emit(f"{ctx.element(var, w)} = {value};")
+
+    _grid_loop(ctx, product(shape), item)
+
+
+def _fold(ctx: Ctx, kernel: Kernel) -> None:
+    """Each output element folds its line: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
+    first = kernel.roots[0]
+    axis = first.params["axis"]
+    x_shape = ctx.shape(first.args[0])
+    out_shape = [n for a, n in enumerate(x_shape) if a != axis]
+
+    def item(w: str) -> None:
+        outer = unravel(ctx, w, out_shape)
+        length = x_shape[axis]
+        for stmt in kernel.roots:
+            lam, k = stmt.params["lam"], len(stmt.outs)
+            xs, inits = stmt.args[:k], stmt.args[k:]
+            accs = [ctx.fresh("acc") for _ in stmt.outs]
+            for acc, var in zip(accs, stmt.outs, strict=True):
+                ctx.emit(f"{CTYPE[var.dtype]} {acc};")
+
+            def at(t: str) -> Index:
+                return Index([*outer[:axis], t, *outer[axis:]], x_shape)
+
+            with ctx.block(f"if ({length} > 0)"), ctx.inside("fold", w):
+                with ctx.block():
+                    for acc, x in zip(accs, xs, strict=True):
+                        ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
+                with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
+                    values = [elem(ctx, x, at("t")) for x in xs]
+                    _assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
+                if inits:
+                    with ctx.block():
+                        starts = [atom(ctx, z) for z in inits]
+                        _assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
+            if inits:
+                with ctx.block("else"):
+                    for acc, z in zip(accs, inits, strict=True):
+                        ctx.emit(f"{acc} = {atom(ctx, z)};")
+            for acc, var in zip(accs, stmt.outs, strict=True):
+                ctx.emit(f"{ctx.element(var, w)} = {acc};")
+
+    _grid_loop(ctx, product(out_shape), item)
+
+
+def _assign(ctx: Ctx, names: list[str], values: list[str], outs: tuple[Var, ...]) -> None:
+    """``names = values``, through temporaries (a value may read a name being assigned)."""
+    temps = [ctx.declare(v.dtype, value, "n") for v, value in zip(outs, values, strict=True)]
+    for name, temp in zip(names, temps, strict=True):
+        ctx.emit(f"{name} = {temp};")
+
+
+def _scan(ctx: Ctx, kernel: Kernel) -> None:
+    """Each line in order: ``scanl`` keeps ``acc = f(acc, x)``, ``scanr`` walks back with ``acc = f(x, acc)``."""
+    (stmt,) = kernel.roots
+    lam, axis, reverse = stmt.params["lam"], stmt.params["axis"], stmt.params["reverse"]
+    k = len(stmt.outs)
+    xs, inits = stmt.args[:k], stmt.args[k:]
+    x_shape, out_shape = ctx.shape(xs[0]), ctx.shape(stmt.outs[0])
+    lines = [n for a, n in enumerate(x_shape) if a != axis]
+
+    def item(w: str) -> None:
+        outer = unravel(ctx, w, lines)
+        length = x_shape[axis]
+        accs = [ctx.fresh("acc") for _ in stmt.outs]
+        for acc, var in zip(accs, stmt.outs, strict=True):
+            ctx.emit(f"{CTYPE[var.dtype]} {acc};")
+
+        def at(t: str, shape: list[str]) -> str:
+            return Index([*outer[:axis], t, *outer[axis:]], shape).linear()
+
+        def write(t: str) -> None:
+            for acc, var in zip(accs, stmt.outs, strict=True):
+                ctx.emit(f"{ctx.element(var, at(t, out_shape))} = {acc};")
+
+        with ctx.inside("scan", w):
+            if inits:  # the start comes first (scanl) or last (scanr), then each step folds in one element
+                with ctx.block():
+                    for acc, z in zip(accs, inits, strict=True):
+                        ctx.emit(f"{acc} = {atom(ctx, z)};")
+                write(length if reverse else ZERO)
+                loop = (
+                    f"for (int64_t t = {length} - 1; t >= 0; t--)"
+                    if reverse
+                    else f"for (int64_t t = 0; t < {length}; t++)"
+                )
+                with ctx.block(loop):
+                    values = [elem(ctx, x, Index([*outer[:axis], "t", *outer[axis:]], x_shape)) for x in xs]
+                    pair = values + accs if reverse else accs + values
+                    _assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
+                    write("t" if reverse else "(t + 1)")
+                return
+            first = f"({length} - 1)" if reverse else ZERO
+            with ctx.block(f"if ({length} > 0)"):
+                with ctx.block():
+                    for acc, x in zip(accs, xs, strict=True):
+                        ctx.emit(f"{acc} = {elem(ctx, x, Index([*outer[:axis], first, *outer[axis:]], x_shape))};")
+                write(first)
+                loop = (
+                    f"for (int64_t t = {length} - 2; t >= 0; t--)"
+                    if reverse
+                    else f"for (int64_t t = 1; t < {length}; t++)"
+                )
+                with ctx.block(loop):
+                    values = [elem(ctx, x, Index([*outer[:axis], "t", *outer[axis:]], x_shape)) for x in xs]
+                    pair = values + accs if reverse else accs + values
+                    _assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
+                    write("t")
+
+    _grid_loop(ctx, product(lines), item)
+
+
+def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
+    """The first half of a permute: the result starts as the defaults."""
+    (stmt,) = kernel.roots
+    (out,) = stmt.outs
+    shape = ctx.shape(out)
+    _grid_loop(
+        ctx,
+        product(shape),
+        lambda w: ctx.emit(
+            f"{ctx.element(out, w)} = {elem(ctx, stmt.args[0], Index(unravel(ctx, w, shape), shape, w))};"
+        ),
+    )
+
+
+def _atomic(stmt: Stmt) -> bool:
+    """Whether the permute's combine has an atomic form: ``+`` on numbers, ``max``/``min`` on floats and ints."""
+    found = monoid_of(stmt.params["combine"])
+    dtype = stmt.outs[0].dtype
+    return found is not None and dtype.itemsize in (4, 8) and found.name in ("add", "maximum", "minimum")
+
+
+def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
+    """The second half: each source element combined into its target (atomically), or all in one thread."""
+    (stmt,) = kernel.roots
+    defaults, x = stmt.args
+    (out,) = stmt.outs
+    x_shape = ctx.shape(x)
+    combine = stmt.params["combine"]
+    found = monoid_of(combine)
+
+    def scatter(w: str) -> None:
+        idx = Index(unravel(ctx, w, x_shape), x_shape, w)
+        keep, *target = call_lambda(ctx, stmt.params["index"], idx.multi, "permute", w)
+        with ctx.block(f"if ({keep})"), ctx.inside("permute", w):
+            flag = ctx.check_bounds("permute", out, target, stmt.source)
+            with ctx.block(f"if ({flag})"):
+                position = ctx.declare(INT64, Index(target, ctx.shape(out)).linear(), "pos")
+                value = ctx.declare(out.dtype, elem(ctx, x, idx), "new")
+                address = f"&{ctx.element(out, position)}"
+                if not _atomic(stmt):
+                    (new,) = call_lambda(ctx, combine, [value, f"*{address}"], "permute")
+                    ctx.emit(f"*{address} = {new};")
+                elif found.name == "add":
+                    ctx.emit(f"atomicAdd(({_atomic_type(out.dtype)} *){address}, ({_atomic_type(out.dtype)}){value});")
+                else:
+                    _compare_and_swap(ctx, out.dtype, address, value, _BEATEN[found.name])
+
+    if _atomic(stmt):
+        _grid_loop(ctx, product(x_shape), scatter)
+    else:  # one thread, sources in order: any combine, NumPy's order of writes
+        with ctx.block("if (blockIdx.x == 0 && threadIdx.x == 0)"):
+            with ctx.block(f"for (int64_t w = 0; w < {product(x_shape)}; w++)"):
+                scatter("w")
+
+
+def _atomic_type(dtype) -> str:
+    """The CUDA type ``atomicAdd`` takes for values of ``dtype`` (two's complement: signed adds as unsigned)."""
+    return {"float32": "float", "float64": "double", "int32": "int", "int64": "unsigned long long"}[str(dtype)]
+
+
+def _compare_and_swap(ctx: Ctx, dtype, address: str, value: str, beats: str) -> None:
+    """``max``/``min`` into ``*address``: NumPy's ``maximum.at`` keeps the old value when it is NaN or beats the
+    new one (a NaN beats nothing), so the new value wins ties and a NaN, once in, stays (as the native backend)."""
+    word, to_word, from_word = _ATOMIC_CAS[dtype.itemsize]
+    is_float = dtype.kind == "f"
+    ctype = CTYPE[dtype]
+    with ctx.block():
+        ctx.emit(f"{word} *slot = ({word} *){address};")
+        ctx.emit(f"{word} seen = *slot, was;")
+        with ctx.block("do"):
+            ctx.emit("was = seen;")
+            old = f"{from_word}(was)" if is_float else f"({ctype})was"
+            ctx.emit(f"const {ctype} o = {old};")
+            keep = f"(o != o || {value} {beats} o)" if is_float else f"({value} {beats} o)"
+            new = f"({word}){to_word}({value})" if is_float else f"({word}){value}"
+            ctx.emit(f"if ({keep}) break;")
+            ctx.emit(f"seen = atomicCAS(slot, was, {new});")
+        ctx.emit("while (seen != was);")
+
+
+def _stencil(ctx: Ctx, kernel: Kernel) -> None:
+    (stmt,) = kernel.roots
+    (x,) = stmt.args
+    shape = ctx.shape(x)
+    boundary = stmt.params["boundary"]
+    radius = [n // 2 for n in stmt.params["size"]]
+
+    def item(w: str) -> None:
+        multi = unravel(ctx, w, shape)
+        coords: list[dict[int, str]] = []
+        inside: list[dict[int, str]] = []
+        for i, n, r in zip(multi, shape, radius, strict=True):
+            coords.append({})
+            inside.append({})
+            for d in range(-r, r + 1):
+                raw = ctx.declare(INT64, f"({i} + {d})", "c")
+                inside[-1][d] = f"((uint64_t){raw} < (uint64_t){n})"
+                rule = "({ok} ? {c} : 0)" if boundary == "constant" else BOUNDARY_RULES[boundary]
+                coords[-1][d] = ctx.declare(INT64, rule.format(c=raw, n=n, ok=inside[-1][d]), "c")
+        neighbours = []
+        for offsets in itertools.product(*(range(-r, r + 1) for r in radius)):
+            value = elem(ctx, x, Index([coords[a][d] for a, d in enumerate(offsets)], shape))
+            if boundary == "constant":
+                ok = " && ".join(inside[a][d] for a, d in enumerate(offsets)) or "1"
+                value = f"(({ok}) ? {value} : {c_literal(stmt.params['value'], x.dtype)})"
+            neighbours.append(ctx.declare(x.dtype, value, "nb"))
+        results = call_lambda(ctx, stmt.params["lam"], neighbours, "stencil", w)
+        for var, result in zip(stmt.outs, results, strict=True):
+            ctx.emit(f"{ctx.element(var, w)} = {result};")
+
+    _grid_loop(ctx, product(shape), item)
+
+
+def _matmul(ctx: Ctx, kernel: Kernel) -> None:
+    """``out[.., i, j] = Σ_k a[.., i, k] · b[.., k, j]``, summed in order of ``k``."""
+    (stmt,) = kernel.roots
+    a, b = stmt.args
+    (out,) = stmt.outs
+    a_shape, b_shape, out_shape = ctx.shape(a), ctx.shape(b), ctx.shape(out)
+
+    def item(w: str) -> None:
+        *batch, i, j = unravel(ctx, w, out_shape)
+        acc = ctx.fresh("acc")
+        ctx.emit(f"{CTYPE[out.dtype]} {acc} = {c_literal(0, out.dtype)};")
+        with ctx.block(f"for (int64_t t = 0; t < {a_shape[-1]}; t++)"):
+            left = elem(ctx, a, Index([*batch, i, "t"], a_shape))
+            right = elem(ctx, b, Index([*batch, "t", j], b_shape))
+            ctx.emit(f"{acc} += {left} * {right};")
+        ctx.emit(f"{ctx.element(out, w)} = {acc};")
+
+    _grid_loop(ctx, product(out_shape), item)
+
+
+_BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
+    "map": _map,
+    "fold": _fold,
+    "scan": _scan,
+    "permute_copy": _permute_copy,
+    "permute_scatter": _permute_scatter,
+    "stencil": _stencil,
+    "matmul": _matmul,
+}

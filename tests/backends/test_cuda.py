@@ -1,0 +1,145 @@
+"""The cuda backend: its availability, ``acc.lower`` without a GPU, control flow, errors, random programs.
+
+Programs run through the ``cuda`` fixture: on the GPU where there is one, else on the backend's CPU
+emulator (``PYACCAD_CUDA_EMULATE``), which runs the same kernels and host schedule one thread at a time
+and checks that every module also compiles for the GPU with NVRTC. References are NumPy or the
+interpreter, with the suite's tolerances by dtype (``helpers.TOLERANCES``): CUDA's math functions are
+within 2 ulp, and a fold or scan may associate differently from the interpreter's.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import pyaccad as acc
+from pyaccad import ad, nn
+from pyaccad.backends import availability
+from pyaccad.opt import optimize
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "opt"))
+from program_gen import random_inputs, random_program  # noqa: E402
+
+RNG = np.random.default_rng(21)
+
+
+def _nvrtc_reason() -> str | None:
+    try:
+        from pyaccad.backends.cuda.nvrtc import version
+
+        version()
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+def test_without_a_gpu_the_reason_is_named(monkeypatch) -> None:
+    monkeypatch.delenv("PYACCAD_CUDA_EMULATE", raising=False)
+    reason = availability()["cuda"]
+    if reason is None:
+        pytest.skip("this machine has a GPU: the cuda backend is available")
+    assert any(word in reason for word in ("driver", "GPU", "cuda-bindings")), reason
+    with pytest.raises(acc.BackendUnavailable, match="backend 'cuda' is unavailable"):
+        acc.run(lambda x: x + 1.0, np.ones(2), backend="cuda")
+
+
+def test_lower_prints_cuda_kernels_compiled_by_nvrtc_without_a_gpu(monkeypatch) -> None:
+    reason = _nvrtc_reason()
+    if reason is not None:
+        pytest.skip(f"NVRTC is not installed: {reason}")
+    monkeypatch.delenv("PYACCAD_CUDA_EMULATE", raising=False)
+    text = acc.lower(lambda x: (acc.sin(x) * x).sum(axis=1), np.ones((3, 4), np.float32), backend="cuda")
+    assert "kernels:" in text and 'extern "C" __global__ void k0' in text and "sin(" in text
+
+
+def test_nvrtc_errors_carry_its_log() -> None:
+    reason = _nvrtc_reason()
+    if reason is not None:
+        pytest.skip(f"NVRTC is not installed: {reason}")
+    from pyaccad.backends.cuda.nvrtc import compile_cubin
+
+    with pytest.raises(acc.CompileError, match="undefined_thing"):
+        compile_cubin('extern "C" __global__ void k(int *x) { x[0] = undefined_thing; }')
+
+
+def test_control_flow_on_cuda(cuda: str) -> None:
+    x = RNG.uniform(0.5, 1.5, size=(3, 4))
+
+    def f(a):
+        doubled = acc.awhile(lambda s: s.sum() < 100.0, lambda s: s * 2.0 + 1.0, a)
+        chosen = acc.acond(a.sum() > 5.0, lambda v: v * 3.0, lambda v: -v, a)
+        counted = acc.awhile(lambda s: s[1] < 3, lambda s: (s[0] * 1.5, s[1] + 1), (a, acc.unit(0)))
+        return doubled, chosen, counted[0], counted[1]
+
+    for got, want in zip(acc.run(f, x, backend=cuda), acc.run(f, x, backend="interp"), strict=True):
+        assert_close(got, want)
+
+
+def test_gradients_through_loops_and_checkpoints_on_cuda(cuda: str) -> None:
+    x = RNG.normal(size=(4, 6))
+    w = RNG.normal(size=(6, 6)) / 4
+
+    def f(a):
+        h = ad.checkpoint(lambda v: acc.tanh(v @ w))(a)
+        s = acc.awhile(lambda s: s[1] < 3, lambda s: (acc.sin(s[0]) * h, s[1] + 1), (h, acc.unit(0)))[0]
+        return nn.logsumexp(s, axis=1).sum()
+
+    assert_close(acc.run(ad.grad(f), x, backend=cuda), acc.run(ad.grad(f), x, backend="interp"))
+
+
+def test_out_of_bounds_on_cuda_names_the_index_as_interp_does(cuda: str) -> None:
+    table = np.arange(5.0)
+    idx = np.array([0, 4, 7, 2, 9])  # the first bad read is at position 2, index 7
+
+    def f(t, i):
+        return acc.map(lambda k: t[k] * 2.0, i)
+
+    with pytest.raises(acc.IndexOutOfBounds) as interp:
+        acc.run(f, table, idx, backend="interp")
+    with pytest.raises(acc.IndexOutOfBounds) as gpu:
+        acc.run(f, table, idx, backend=cuda)
+    assert str(gpu.value).splitlines()[0] == str(interp.value).splitlines()[0]
+    assert "(7,)" in str(gpu.value)
+
+
+def test_scatters_on_cuda(cuda: str) -> None:
+    """``+`` by atomics, max by compare-and-swap (NumPy's NaN rule), a general combine in one thread."""
+    x = RNG.normal(size=50)
+    x[7] = np.nan
+    idx = RNG.integers(0, 6, size=50)
+    defaults = np.zeros(6)
+
+    def f(d, a, i):
+        add = acc.permute(lambda p, q: p + q, d, lambda k: (i[k],), a)
+        top = acc.permute(acc.maximum, d, lambda k: (i[k],), a)
+        last = acc.permute(lambda p, q: p * 0.5 + q, d, lambda k: (i[k],), a)
+        return add, top, last
+
+    for got, want in zip(
+        acc.run(f, defaults, x, idx, backend=cuda), acc.run(f, defaults, x, idx, backend="interp"), strict=True
+    ):
+        assert_close(got, want)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_programs_and_their_gradients_on_cuda(seed: int, cuda: str) -> None:
+    from pyaccad.backends import get_backend
+    from pyaccad.frontend.tracing import call_program
+
+    program = random_program(seed, n_steps=12)
+    inputs = random_inputs(seed)
+    with np.errstate(all="ignore"):
+        expected = get_backend("interp").compile(program)(inputs)
+    for got, want in zip(get_backend(cuda).compile(optimize(program, "cuda"))(inputs), expected, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+    a, b = inputs
+    grad = ad.grad(lambda x, y: sum(out.sum() for out in call_program(program, [x, y])), argnums=(0, 1))
+    with np.errstate(all="ignore"):
+        want_grads = acc.jit(grad, backend="interp")(a, b)
+    for got, want in zip(acc.jit(grad, backend=cuda)(a, b), want_grads, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
