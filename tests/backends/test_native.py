@@ -234,6 +234,23 @@ def test_matmul(dtype, shapes):
     within_gemm_bound(lambda p, q: acc.matmul(swap(q), swap(p)), a, b, lambda p, q: np.swapaxes(p @ q, -1, -2))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_matmul_with_two_batch_axes(dtype):
+    a, b = data((2, 3, 4, 5), dtype), data((2, 3, 5, 2), dtype)
+    within_gemm_bound(lambda p, q: acc.matmul(p, q), a, b, lambda p, q: p @ q)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_products_have_no_gemm_epilogue(dtype):
+    a, b = data((6, 7), dtype), data((7, 3), dtype)
+
+    def scaled(p, q):
+        return acc.matmul(p, q) * 3 + 1
+
+    assert _epilogues(scaled, a, b) == [False]  # integer products run no GEMM to hold an epilogue
+    np.testing.assert_array_equal(acc.run(scaled, a, b, backend="native"), (a @ b) * 3 + 1)
+
+
 def within_gemm_bound(fn, a, b, reference):
     """``fn(a, b)`` on native and interp, each within the classic float GEMM error bound of the exact product.
 
