@@ -41,12 +41,12 @@ from pyaccad.frontend.literals import (
 )
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
 from pyaccad.frontend.values import (
-    _STACK,
     Array,
     Builder,
     Exp,
     Value,
     array_scope,
+    builder_stack,
     check_live,
     current_builder,
     emit,
@@ -125,7 +125,7 @@ def trace_program(
     builder = Builder(kind, current_builder())
     hints = list(hints) if hints is not None else [""] * len(in_types)
     inputs = tuple(Var(t, h) for t, h in zip(in_types, hints, strict=False))
-    _STACK.append(builder)
+    builder_stack().append(builder)
     try:
         tracers = [wrap(v, builder) for v in inputs]
         args = unflatten(in_tree, tracers) if in_tree is not None else tracers
@@ -133,7 +133,7 @@ def trace_program(
         leaves, out_tree = flatten(result)
         outputs = tuple(_output_atom(leaf, kind, what) for leaf in leaves)
     finally:
-        _STACK.pop()
+        builder_stack().pop()
         builder.open = False
     return sink_into_branches(Program(inputs, tuple(builder.stmts), outputs)), out_tree
 

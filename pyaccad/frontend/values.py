@@ -14,6 +14,7 @@ outside its (lexical) scope. :mod:`pyaccad.frontend.tracing` re-exports all of i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -47,17 +48,35 @@ class Builder:
         return builder
 
 
-_STACK: list[Builder] = []
+class _Builders(threading.local):
+    """The stack of open builders, one per thread: a trace in one thread never sees another's."""
+
+    def __init__(self) -> None:
+        self.stack: list[Builder] = []
+
+
+_BUILDERS = _Builders()
+
+
+def builder_stack() -> list[Builder]:
+    """This thread's stack of open builders (innermost last).
+
+    >>> builder_stack()
+    []
+    """
+    return _BUILDERS.stack
 
 
 def current_builder() -> Builder | None:
     """The innermost open builder, or None outside any trace."""
-    return _STACK[-1] if _STACK else None
+    stack = _BUILDERS.stack
+    return stack[-1] if stack else None
 
 
 def in_scalar_scope() -> bool:
     """True while tracing a lambda (where values are :class:`Exp`)."""
-    return bool(_STACK) and _STACK[-1].kind == "scalar"
+    stack = _BUILDERS.stack
+    return bool(stack) and stack[-1].kind == "scalar"
 
 
 class array_scope:  # noqa: N801  (used like a function: `with array_scope(op, operands):`)
@@ -91,12 +110,12 @@ class array_scope:  # noqa: N801  (used like a function: `with array_scope(op, o
                     f"{self.op}: inside a lambda, this array-level operation got a scalar of the lambda "
                     f"({leaf.var.type}); lambdas work on scalars: read array elements with a[i, j]",
                 )
-        _STACK.append(builder.nearest_array_builder())
+        _BUILDERS.stack.append(builder.nearest_array_builder())
         self.pushed = True
 
     def __exit__(self, *exc_info: object) -> None:
         if self.pushed:
-            _STACK.pop()
+            _BUILDERS.stack.pop()
 
 
 def emit(

@@ -430,10 +430,13 @@ def test_intermediates_workspace_is_safe_across_threads_and_sizes():
     failures = []
 
     def work(x):
-        for _ in range(20):
-            got = jitted(x)
-            if not np.allclose(got, softmax(x), rtol=1e-12, atol=1e-15):
-                failures.append(x.shape)
+        try:
+            for _ in range(20):
+                got = jitted(x)
+                if not np.allclose(got, softmax(x), rtol=1e-12, atol=1e-15):
+                    failures.append(x.shape)
+        except Exception as exc:  # an exception in a thread would not fail the test by itself
+            failures.append(repr(exc))
 
     threads = [threading.Thread(target=work, args=(x,)) for x in inputs]
     for t in threads:
