@@ -176,3 +176,29 @@ def test_namedtuples_are_pytree_nodes():
     assert isinstance(out, Params)
     assert_close(out.w, np.array([0.0, 3.0]))
     assert_close(out.b, np.ones(2))
+
+
+def test_threads_trace_independently():
+    """A jit traced in one thread while another thread is in the middle of its own trace is traced on its
+    own: each thread has its own stack of open traces (a shared one made the second call trace into the
+    first thread's program and return a traced array)."""
+    import threading
+
+    inside, release, results = threading.Event(), threading.Event(), {}
+
+    def held_open(x):
+        y = acc.sin(x)
+        inside.set()
+        release.wait(30)  # keep this trace open while the main thread traces
+        return y * 2.0
+
+    worker = threading.Thread(target=lambda: results.update(a=acc.jit(held_open, backend=B)(np.ones(3))))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        results["b"] = acc.jit(lambda x: acc.cos(x) + 1.0, backend=B)(np.zeros(3))
+    finally:
+        release.set()
+        worker.join()
+    assert_close(results["a"], 2.0 * np.sin(np.ones(3)))
+    assert_close(results["b"], np.full(3, 2.0))

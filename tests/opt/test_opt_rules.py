@@ -52,6 +52,7 @@ def _names(program) -> list[str]:
         lambda x: acc.map(lambda a: a, x),
         lambda x: acc.map(lambda a: a * 1.0 + 0.0, x),
         lambda x: acc.minimum(x, x),
+        lambda x: x * np.ones((2, 4), np.float32),  # a uniform constant array is its value
     ],
 )
 def test_identities_leave_the_input(fn):
@@ -70,6 +71,21 @@ def test_identities_leave_the_input(fn):
 def test_unsafe_float_rewrites_do_not_fire(fn, kept):
     _, result = _optimized(fn, SPECIALS)
     assert kept in _names(result)
+
+
+def test_negations_cancel():
+    p = np.array([True, False])
+    _, result = _optimized(lambda q: ~~q, p)
+    assert result.stmts == () and result.outputs[0] is result.inputs[0]
+    x, y = SPECIALS[0], SPECIALS[1]
+    assert _names(_optimized(lambda a, b: a - -b, x, y)[1]) == ["add"]
+    assert _names(_optimized(lambda a, b: a + -b, x, y)[1]) == ["sub"]
+
+
+def test_select_and_cast_of_constant_arrays_fold():
+    pick, on, off = np.array([True, False, True, False]), np.arange(4, dtype=np.float32), -np.ones(4, np.float32)
+    _, result = _optimized(lambda x: x + acc.where(pick, on, off) + acc.cast(pick, "float32"), SPECIALS[0])
+    assert "select" not in _names(result) and "cast" not in _names(result)
 
 
 def test_integer_times_zero_folds():
