@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "run": "pyaccad.api",
     "lower": "pyaccad.api",
     "backends": "pyaccad.api",
+    "device_put": "pyaccad.api",
     "export_haskell": "pyaccad.export",
 }
 _SUBMODULES = ("ad", "nn", "ir", "frontend", "opt", "backends", "export", "bench")

@@ -50,19 +50,24 @@ class Jitted:
             # Called while tracing (jit inside jit, or inside a derivative): just trace through.
             return self.fn(*args, **kwargs)
         name = function_name(self.fn)
-        arrays = [as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
+        arrays = [x if _on_device(x) else as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
         backend_name = _backends.resolve_name(self.backend)
         key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays))
         entry = self._cache.get(key)
         if entry is None:
             backend = _backends.get_backend(backend_name)
             check_arguments(self.fn, args, kwargs)
+            # Tracing needs only types: a device array is stood for by an empty host array of its type.
+            args, kwargs = unflatten(in_tree, [np.empty(a.shape, a.dtype) if _on_device(a) else a for a in arrays])
             # Keyword arguments are traced like positional ones: they are part of the input pytree.
             traced = trace(self.fn, *args) if not kwargs else trace(_with_keywords(self.fn), args, kwargs)
             executable = backend.compile(optimize(traced.program, backend_name))
             entry = self._cache[key] = (traced, executable)
         traced, executable = entry
-        outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
+        if any(_on_device(a) for a in arrays) and hasattr(executable, "device_call"):
+            outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
+        else:
+            outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
         return unflatten(traced.out_tree, list(outputs))
 
     @property
@@ -76,6 +81,27 @@ class Jitted:
         2
         """
         return len(self._cache)
+
+
+def _on_device(x: Any) -> bool:
+    from pyaccad.backends.cuda.arrays import DeviceArray
+
+    return isinstance(x, DeviceArray)
+
+
+def device_put(x: Any, backend: str = "cuda") -> Any:
+    """``x`` (a NumPy array) copied to ``backend``'s memory: a device array for ``"cuda"``, which functions
+    jitted for it take without copying and answer with device arrays; backends that run on the host keep
+    host arrays, so this is ``np.asarray(x)`` for them.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.device_put(np.arange(3), backend="native")
+    array([0, 1, 2])
+    """
+    name = _backends.resolve_name(backend)
+    put = getattr(_backends.get_backend(name), "device_put", None)
+    array = as_numpy_input(x, "device_put")
+    return put(array) if put is not None else array
 
 
 def _with_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:

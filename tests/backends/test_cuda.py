@@ -143,3 +143,27 @@ def test_random_programs_and_their_gradients_on_cuda(seed: int, cuda: str) -> No
         want_grads = acc.jit(grad, backend="interp")(a, b)
     for got, want in zip(acc.jit(grad, backend=cuda)(a, b), want_grads, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_device_arrays_stay_on_the_device(cuda: str) -> None:
+    """``acc.device_put`` arrays go into jitted functions without a copy and come out as device arrays."""
+    from pyaccad.backends.cuda import device
+
+    x = RNG.normal(size=(64, 32))
+    on_device = acc.device_put(x, backend=cuda)
+    assert on_device.shape == x.shape and on_device.dtype == x.dtype
+    np.testing.assert_array_equal(on_device.to_numpy(), x)
+    step = acc.jit(lambda a: (acc.tanh(a) * 2.0, a.sum(axis=0)), backend=cuda)
+    uploaded = getattr(device(), "uploaded", None)
+    before = len(uploaded) if uploaded is not None else 0
+    doubled, sums = step(on_device)
+    if uploaded is not None:  # the emulator counts its copies: none of the input's 16 KiB went up again
+        assert x.nbytes not in uploaded[before:]
+    assert type(doubled).__name__ == "DeviceArray" and doubled.shape == x.shape
+    assert_close(np.asarray(doubled), np.tanh(x) * 2.0)
+    assert_close(sums.to_numpy(), x.sum(axis=0))
+    again, _ = step(doubled)  # a result feeds the next call where it is
+    assert_close(again.to_numpy(), np.tanh(np.tanh(x) * 2.0) * 2.0)
+    host, _ = step(x)  # NumPy in, NumPy out
+    assert isinstance(host, np.ndarray)
+    np.testing.assert_array_equal(acc.device_put(x, backend="native"), x)  # host backends keep host arrays

@@ -55,6 +55,12 @@ class CudaBackend:
 
         return Executable(device(), generate(program))
 
+    def device_put(self, array: Any) -> Any:
+        """A copy of ``array`` on the device (``acc.device_put``)."""
+        from pyaccad.backends.cuda.arrays import DeviceArray
+
+        return DeviceArray.put(device(), array)
+
     def describe(self, program: Program) -> str:
         """The plan, then the CUDA C++ of its kernels, compiled by NVRTC (an error if it does not compile).
 

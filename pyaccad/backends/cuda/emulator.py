@@ -94,11 +94,12 @@ class EmulatedDevice:
     """
 
     arch = nvrtc.DEFAULT_ARCH
-    name = "emulated on the CPU (PYACCAD_CUDA_EMULATE)"
+    name = "the CPU emulator (PYACCAD_CUDA_EMULATE)"
 
     def __init__(self) -> None:
         self.memory: dict[int, np.ndarray] = {}
         self.launches: list[tuple[str, int]] = []  # kernel and work items of every launch, for tests
+        self.uploaded: list[int] = []  # the bytes of every copy to the device, for tests
 
     def alloc(self, nbytes: int) -> int:
         block = np.zeros(max(1, nbytes) + 64, np.uint8)
@@ -111,6 +112,7 @@ class EmulatedDevice:
 
     def upload(self, pointer: int, array: np.ndarray) -> None:
         data = np.ascontiguousarray(array)
+        self.uploaded.append(data.nbytes)
         ctypes.memmove(pointer, data.ctypes.data, data.nbytes)
 
     def download(self, pointer: int, out: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.clike.cgen import OutOfBounds
+from pyaccad.backends.cuda.arrays import DeviceArray
 from pyaccad.backends.cuda.program import Branch, Copy, Fill, Launch, Loop, Module, Step
 from pyaccad.errors import IndexOutOfBounds
 
@@ -53,19 +54,28 @@ class Executable:
         self.device.upload(pointer, array)
         return pointer
 
-    def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, inputs: Sequence[np.ndarray | DeviceArray]) -> list[np.ndarray]:
+        """The outputs in host memory (inputs may be NumPy arrays or device arrays)."""
         with self.lock:
-            return self._call(inputs)
+            return self._call(inputs, on_device=False)
 
-    def _call(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def device_call(self, inputs: Sequence[np.ndarray | DeviceArray]) -> list[DeviceArray]:
+        """The outputs as device arrays: nothing is copied back (``acc.device_put`` inputs stay where they are)."""
+        with self.lock:
+            return self._call(inputs, on_device=True)
+
+    def _call(self, inputs: Sequence[np.ndarray | DeviceArray], on_device: bool) -> list[Any]:
         device, module = self.device, self.module
-        ins = [self._resident(np.ascontiguousarray(x)) for x in inputs]
+        uploaded = [self._resident(np.ascontiguousarray(x)) for x in inputs if not isinstance(x, DeviceArray)]
+        given = iter(uploaded)
+        ins = [x.pointer if isinstance(x, DeviceArray) else next(given) for x in inputs]
         outs: dict[int, tuple[int, np.ndarray]] = {}
         for n, (kind, _) in enumerate(module.outputs):
             if kind == "buffer":
                 dtype, shape = module.out_types[n]
                 host = np.empty(shape, dtype=dtype)
                 outs[n] = (device.alloc(host.nbytes), host)
+        kept = False
         try:
             self.pointers = np.array([self._pointer(kind, n, ins, outs) for kind, n in module.slots] or [0], np.uint64)
             self.table = self._resident(self.pointers)
@@ -77,12 +87,16 @@ class Executable:
                     raise self._locate()
             finally:
                 device.free(self.table)
+            if on_device:
+                kept = True  # the output buffers now belong to the device arrays
+                return self._device_outputs(inputs, outs)
             return self._outputs(inputs, outs)
         finally:
-            for pointer in ins:
+            for pointer in uploaded:
                 device.free(pointer)
-            for pointer, _ in outs.values():
-                device.free(pointer)
+            if not kept:
+                for pointer, _ in outs.values():
+                    device.free(pointer)
 
     def _pointer(self, kind: str, n: int, ins: list[int], outs: dict[int, tuple[int, np.ndarray]]) -> int:
         if kind == "input":
@@ -93,22 +107,39 @@ class Executable:
             return outs[n][0]
         return self.workspace + n  # "work": the planned offset
 
-    def _outputs(self, inputs: Sequence[np.ndarray], outs: dict[int, tuple[int, np.ndarray]]) -> list[np.ndarray]:
+    def _outputs(self, inputs: Sequence[Any], outs: dict[int, tuple[int, np.ndarray]]) -> list[np.ndarray]:
         results: list[np.ndarray] = []
         for n, (kind, value) in enumerate(self.module.outputs):
-            dtype, shape = self.module.out_types[n]
             if kind == "buffer":
                 pointer, host = outs[n]
                 results.append(self.device.download(pointer, host))
             elif kind == "output":
                 results.append(results[value].copy())  # type: ignore[index]
-            elif kind == "input":
-                results.append(np.array(inputs[value], dtype=dtype).reshape(shape))  # type: ignore[index]
-            elif kind == "const":
-                results.append(np.array(self.module.consts[value], dtype=dtype).reshape(shape))  # type: ignore[index]
             else:
-                results.append(np.full(shape, value, dtype=dtype))
+                results.append(self._given(n, inputs))
         return results
+
+    def _device_outputs(self, inputs: Sequence[Any], outs: dict[int, tuple[int, np.ndarray]]) -> list[DeviceArray]:
+        results: list[DeviceArray] = []
+        for n, (kind, value) in enumerate(self.module.outputs):
+            dtype, shape = self.module.out_types[n]
+            if kind == "buffer":
+                results.append(DeviceArray(self.device, outs[n][0], shape, dtype))
+            elif kind == "output":  # the same value twice: two arrays, as on the host
+                results.append(DeviceArray.put(self.device, results[value].to_numpy()))  # type: ignore[index]
+            else:
+                results.append(DeviceArray.put(self.device, self._given(n, inputs)))
+        return results
+
+    def _given(self, n: int, inputs: Sequence[Any]) -> np.ndarray:
+        """Output ``n`` when the program returns an input, a constant or a literal as it is (no kernel made it)."""
+        kind, value = self.module.outputs[n]
+        dtype, shape = self.module.out_types[n]
+        if kind == "input":
+            return np.array(inputs[value], dtype=dtype).reshape(shape)  # type: ignore[index]
+        if kind == "const":
+            return np.array(self.module.consts[value], dtype=dtype).reshape(shape)  # type: ignore[index]
+        return np.full(shape, value, dtype=dtype)
 
     # -- the schedule ------------------------------------------------------------------------------
     def _slot(self, slot: int) -> int:
