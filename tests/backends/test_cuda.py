@@ -167,3 +167,28 @@ def test_device_arrays_stay_on_the_device(cuda: str) -> None:
     host, _ = step(x)  # NumPy in, NumPy out
     assert isinstance(host, np.ndarray)
     np.testing.assert_array_equal(acc.device_put(x, backend="native"), x)  # host backends keep host arrays
+
+
+def test_sliced_folds_on_cuda(cuda: str) -> None:
+    """A fold of few long lines runs as slices folded in parallel and merged in order: non-commutative combines,
+    start values, tuple folds and several lines keep their meaning."""
+    from pyaccad.backends.cuda.program import Launch, generate
+    from pyaccad.frontend import trace
+
+    n = 5000
+    x = RNG.integers(-3, 4, size=n).astype(np.int64)
+    v = RNG.normal(size=(3, n))
+
+    def f(a, b):
+        last = acc.fold1(lambda p, q: q, a)  # associative, not commutative: the last element
+        total = acc.fold(lambda p, q: p + q, 7, a)  # a start value, folded in once
+        best = acc.fold1(lambda p, q: acc.cond(q[0] > p[0], q, p), (b, acc.generate(b.shape, lambda i, j: j)))
+        return last, total, best[0], best[1]
+
+    program = optimize(trace(f, x, v).program, "cuda")
+    launches = [s.kernel for s in generate(program).steps if isinstance(s, Launch)]
+    assert len(launches) >= 2 * 2  # the 1-line folds, at least, run as slices and a merge
+    last, total, top, where = acc.run(f, x, v, backend=cuda)
+    assert last == x[-1] and total == x.sum() + 7
+    np.testing.assert_array_equal(top, v.max(axis=1))
+    np.testing.assert_array_equal(where, v.argmax(axis=1))

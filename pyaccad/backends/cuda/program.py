@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pyaccad.backends.cuda.prelude import PRELUDE
-from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
+from pyaccad.backends.cuda.skeletons import CudaCtx, Slices, kernel_source, plan_slices, work_items
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
@@ -122,11 +122,26 @@ class _Generator:
     def slot_of(self, atom: Var | Lit) -> int:
         return self.ctx.slots[atom]  # type: ignore[index]
 
-    def launch(self, kernel: Kernel, part: str = "") -> Launch:
+    def launch(self, kernel: Kernel, part: str = "", slices: Slices | None = None) -> Launch:
         name = f"k{len(self.kernels)}"
         self.kernels.append(name)
-        self.sources.append(kernel_source(self.ctx, name, kernel, part))
-        return Launch(name, work_items(kernel, part))
+        self.sources.append(kernel_source(self.ctx, name, kernel, part, slices))
+        return Launch(name, work_items(kernel, part, slices))
+
+    def fold(self, kernel: Kernel) -> list[Step]:
+        """One launch per output element, or for few long lines a sliced fold: partials, then their merge."""
+        planned = plan_slices(kernel)
+        if planned is None:
+            return [self.launch(kernel)]
+        count, length = planned
+        lines = kernel.roots[0].outs[0].type.size
+        partials = tuple(
+            tuple(Var(ArrayType(v.dtype, (lines * count,)), "part") for v in stmt.outs) for stmt in kernel.roots
+        )
+        for var in (v for group in partials for v in group):
+            self.work(var)
+        slices = Slices(count, length, partials)
+        return [self.launch(kernel, "fold_slices", slices), self.launch(kernel, "fold_merge", slices)]
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx
@@ -157,6 +172,8 @@ class _Generator:
                 steps.append(self.branch(kernel))
             elif kernel.kind == "permute":
                 steps += [self.launch(kernel, "permute_copy"), self.launch(kernel, "permute_scatter")]
+            elif kernel.kind == "fold":
+                steps += self.fold(kernel)
             else:
                 steps.append(self.launch(kernel))
         for dst, a in copies:

@@ -16,7 +16,9 @@ shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native 
 The work items, and so the threads a launch needs (:func:`work_items`):
 
 * ``map`` (element-wise chains, ``generate``, gathers, index maps): one output element each;
-* ``fold``: one output element each, folding its line in index order (a combine need not commute);
+* ``fold``: one output element each, folding its line in index order (a combine need not commute); a fold
+  of few long lines (a reduction to one value) is cut into slices folded in parallel, then merged in order
+  (:class:`Slices`);
 * ``scan``: one line each, in order along the axis (``scanl``/``scanr``, with or without a start);
 * ``permute``: the defaults copied element by element (a kernel of its own), then one source element each
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
@@ -34,6 +36,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
@@ -65,12 +68,16 @@ _BEATEN = {"maximum": "<", "minimum": ">"}
 """For max/min: ``new BEATEN old`` when the old value beats the new one (false on ties and on NaNs)."""
 
 
-def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "") -> str:
-    """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter)."""
+def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", slices: Slices | None = None) -> str:
+    """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter, a
+    sliced fold's slices or merge)."""
     with ctx.capture() as body:
         prologue_start = len(ctx.prologue)
         with ctx.block():
-            _BODIES[kernel.kind if not part else part](ctx, kernel)
+            if slices is None:
+                _BODIES[kernel.kind if not part else part](ctx, kernel)
+            else:
+                _SLICED[part](ctx, kernel, slices)
         prologue = ctx.prologue[prologue_start:]
         del ctx.prologue[prologue_start:]
     text = "\n".join([*body, *prologue])
@@ -80,10 +87,14 @@ def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "") -> st
     return "\n".join([head, *pointers, *prologue, *body, "}"])
 
 
-def work_items(kernel: Kernel, part: str = "") -> int:
+def work_items(kernel: Kernel, part: str = "", slices: Slices | None = None) -> int:
     """How many work items (threads) a launch of ``kernel`` (or of its ``part``) runs, at the traced shapes."""
     stmt = kernel.roots[0]
     kind = part or kernel.kind
+    if kind == "fold_slices":
+        return stmt.outs[0].type.size * slices.count  # type: ignore[union-attr]
+    if kind == "fold_merge":
+        return stmt.outs[0].type.size
     if kind in ("map", "stencil", "matmul", "fold", "permute_copy"):
         return stmt.outs[0].type.size
     if kind == "scan":  # the lines: an empty axis still has its start to write
@@ -155,6 +166,110 @@ def _fold(ctx: Ctx, kernel: Kernel) -> None:
                 ctx.emit(f"{ctx.element(var, w)} = {acc};")
 
     _grid_loop(ctx, product(out_shape), item)
+
+
+@dataclass(frozen=True)
+class Slices:
+    """A fold whose few lines are long, cut into ``count`` slices of ``length`` elements (the last shorter):
+    one launch folds each slice of each line into ``partials`` (per fold statement, per component), a second
+    folds each line's partials in order. In order, so a combine need not commute."""
+
+    count: int
+    length: int
+    partials: tuple[tuple[Var, ...], ...]
+
+
+SLICE_MIN = 256
+"""Elements a slice holds at least: below it, the second pass would cost more than the first saves."""
+WORK_TARGET = 1 << 16
+"""Work items a sliced fold aims at: enough threads for the largest GPUs (132 SMs × 512)."""
+
+
+def plan_slices(kernel: Kernel) -> tuple[int, int] | None:
+    """``(count, length)`` when ``kernel`` (a fold) has too few lines to fill the GPU, else None (at the traced
+    shapes: a new batch size may choose otherwise, which is a module of its own).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> fold = plan_program(trace(lambda x: x.sum(), np.ones(1 << 20)).program).kernels[0]
+    >>> plan_slices(fold)
+    (4096, 256)
+    """
+    stmt = kernel.roots[0]
+    lines, n = stmt.outs[0].type.size, stmt.args[0].shape[stmt.params["axis"]]
+    if lines * 2 >= WORK_TARGET or n < 2 * SLICE_MIN:
+        return None
+    wanted = min(n // SLICE_MIN, max(2, WORK_TARGET // max(1, lines)))
+    length = -(-n // wanted)
+    return -(-n // length), length  # every slice non-empty
+
+
+def _fold_slices(ctx: Ctx, kernel: Kernel, slices: Slices) -> None:
+    """Work item ``w``: line ``w / count``, slice ``w % count``: ``fold1`` over the slice into the partials."""
+    first = kernel.roots[0]
+    axis = first.params["axis"]
+    x_shape = ctx.shape(first.args[0])
+    out_shape = [n for a, n in enumerate(x_shape) if a != axis]
+    count, length = ctx.ext(slices.count), ctx.ext(slices.length)
+
+    def item(w: str) -> None:
+        line = ctx.declare(INT64, f"{w} / {count}", "o")
+        lo = ctx.declare(INT64, f"({w} % {count}) * {length}", "lo")
+        hi = ctx.declare(INT64, f"PA_MIN_I({lo} + {length}, {x_shape[axis]})", "hi")
+        outer = unravel(ctx, line, out_shape)
+        for stmt, partials in zip(kernel.roots, slices.partials, strict=True):
+            k = len(stmt.outs)
+            accs = _accumulators(ctx, stmt)
+
+            def at(t: str) -> Index:
+                return Index([*outer[:axis], t, *outer[axis:]], x_shape)
+
+            with ctx.inside("fold", line):
+                with ctx.block():
+                    for acc, x in zip(accs, stmt.args[:k], strict=True):
+                        ctx.emit(f"{acc} = {elem(ctx, x, at(lo))};")
+                with ctx.block(f"for (int64_t t = {lo} + 1; t < {hi}; t++)"):
+                    values = [elem(ctx, x, at("t")) for x in stmt.args[:k]]
+                    _assign(ctx, accs, call_lambda(ctx, stmt.params["lam"], accs + values, "fold", line), stmt.outs)
+            for acc, part in zip(accs, partials, strict=True):
+                ctx.emit(f"{ctx.element(part, w)} = {acc};")
+
+    _grid_loop(ctx, f"{product(out_shape)} * {count}", item)
+
+
+def _fold_merge(ctx: Ctx, kernel: Kernel, slices: Slices) -> None:
+    """Work item ``w``: line ``w``, its partials folded in order, then the start value (``f z (fold1 f xs)``)."""
+    count = ctx.ext(slices.count)
+    first = kernel.roots[0]
+    out_shape = ctx.shape(first.outs[0])
+
+    def item(w: str) -> None:
+        base = ctx.declare(INT64, f"{w} * {count}", "base")
+        for stmt, partials in zip(kernel.roots, slices.partials, strict=True):
+            k = len(stmt.outs)
+            accs = _accumulators(ctx, stmt)
+            with ctx.inside("fold", w):
+                for acc, part in zip(accs, partials, strict=True):
+                    ctx.emit(f"{acc} = {ctx.element(part, base)};")
+                with ctx.block(f"for (int64_t s = 1; s < {count}; s++)"):
+                    values = [ctx.declare(p.dtype, ctx.element(p, f"{base} + s"), "p") for p in partials]
+                    _assign(ctx, accs, call_lambda(ctx, stmt.params["lam"], accs + values, "fold", w), stmt.outs)
+                if len(stmt.args) > k:
+                    with ctx.block():
+                        starts = [atom(ctx, z) for z in stmt.args[k:]]
+                        _assign(ctx, accs, call_lambda(ctx, stmt.params["lam"], starts + accs, "fold", w), stmt.outs)
+            for acc, var in zip(accs, stmt.outs, strict=True):
+                ctx.emit(f"{ctx.element(var, w)} = {acc};")
+
+    _grid_loop(ctx, product(out_shape), item)
+
+
+def _accumulators(ctx: Ctx, stmt: Stmt) -> list[str]:
+    accs = [ctx.fresh("acc") for _ in stmt.outs]
+    for acc, var in zip(accs, stmt.outs, strict=True):
+        ctx.emit(f"{CTYPE[var.dtype]} {acc};")
+    return accs
 
 
 def _assign(ctx: Ctx, names: list[str], values: list[str], outs: tuple[Var, ...]) -> None:
@@ -356,6 +471,8 @@ def _matmul(ctx: Ctx, kernel: Kernel) -> None:
 
     _grid_loop(ctx, product(out_shape), item)
 
+
+_SLICED: dict[str, Callable[[Ctx, Kernel, Slices], None]] = {"fold_slices": _fold_slices, "fold_merge": _fold_merge}
 
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "map": _map,
