@@ -49,6 +49,10 @@ _CHEAP |= {"eq", "ne", "lt", "le", "gt", "ge", "abs", "isnan", "isinf", "floor",
 _CONTROL = {p.name for p in PRIMITIVES.values() if p.family == "control"}
 MAX_SITES = 6
 """At most this many distinct indices of one delayed value per program (see :class:`_Sites`)."""
+MAX_DEPTH = 48
+"""Delayed producers chained at most this deep inside one kernel: a longer chain (``x = x * a + b`` unrolled
+a thousand times) is cut by making every ``MAX_DEPTH``-th value manifest, so the emitters never recurse
+past Python's limit and the C compiler never sees an expression thousands of operations deep."""
 RECOMPUTE_BUDGET = 2
 """How much extra work (in expensive operations per element) recomputing a shared delayed value may cost."""
 _FORCES_OPERANDS = {"stencil"} | _CONTROL
@@ -68,6 +72,7 @@ def plan_program(program: Program) -> Plan:
     # Walk backwards: every root (group) marks the values it reads; a fusible statement stays delayed
     # when all of its readers are in one kernel, or when recomputing it in each reader is cheap.
     reach: dict[Var, set[int]] = {}
+    depth: dict[Var, int] = {}  # how deep inside a chain of delayed producers a value is read
     sites = _Sites()
     manifest_maps: list[Stmt] = []
     delayed: dict[Var, Stmt] = {}
@@ -75,21 +80,23 @@ def plan_program(program: Program) -> Plan:
         name = stmt.prim.name
         readers = set().union(*(reach.get(v, set()) for v in stmt.outs))
         here = max(sites.count(v) for v in stmt.outs) if stmt.outs else 1
+        deep = max((depth.get(v, 0) for v in stmt.outs), default=0) + 1
         if name in FUSIBLE:
             shared = len(readers) > 1 and element_cost(stmt) * (len(readers) - 1) > RECOMPUTE_BUDGET
-            if any(v in forced for v in stmt.outs) or shared or here > MAX_SITES:
+            if any(v in forced for v in stmt.outs) or shared or here > MAX_SITES or deep > MAX_DEPTH:
                 manifest_maps.append(stmt)
-                readers, here = {id(stmt)}, 1
+                readers, here, deep = {id(stmt)}, 1, 1
             else:
                 delayed.update((v, stmt) for v in stmt.outs)
                 if name == "broadcast_in_dim":
                     forced.update(_expensive_below(stmt, producer))
         else:
-            readers, here = {id(group_of.get(stmt, stmt))}, 1
+            readers, here, deep = {id(group_of.get(stmt, stmt))}, 1, 1
         moves = name in _INDEX_MAPS or name == "backpermute"
         for var in _reads(stmt):
             reach.setdefault(var, set()).update(readers)
             sites.add(var, here, moves)
+            depth[var] = max(depth.get(var, 0), deep)
 
     map_groups = _group(sorted(manifest_maps, key=pos.__getitem__), pos, ancestors, lambda s: s.outs[0].shape)
     group_of.update({s: g for g in map_groups for s in g})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_within, sum_bound, unit_roundoff
+from helpers import assert_within, gamma, sum_bound, unit_roundoff
 
 import pyaccad as acc
+from pyaccad import ad
 from pyaccad.frontend import trace
 from pyaccad.ir import verify
 from pyaccad.opt import optimize
-from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.fusion import MAX_DEPTH, plan_program
 
 X = np.linspace(-1, 1, 12).astype(np.float32)
 M = np.linspace(-1, 1, 12).reshape(3, 4).astype(np.float32)
@@ -116,7 +117,6 @@ def test_random_programs_native_matches_interp(seed):
 
 
 def test_gradient_of_elementwise_workload_is_one_kernel():
-    from pyaccad import ad
 
     def f(x):
         return (acc.sin(x) * x).sum()
@@ -174,7 +174,6 @@ def test_fold_of_an_elementwise_op_on_transposes_folds_the_untransposed_op():
 def test_random_program_gradients_native_matches_interp(seed):
     from program_gen import random_inputs, random_program
 
-    from pyaccad import ad
     from pyaccad.backends import availability
     from pyaccad.frontend.tracing import call_program
 
@@ -188,3 +187,27 @@ def test_random_program_gradients_native_matches_interp(seed):
     actual = acc.jit(grad, backend="native")(a, b)
     for got, want in zip(actual, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_a_chain_thousands_of_operations_long_compiles_and_differentiates(backend):
+    # An unrolled recurrence this long used to overflow Python's recursion limit in the emitters: fusion now
+    # cuts a delayed chain every MAX_DEPTH producers.
+    steps, rate = 2000, 1.0001
+
+    def recurrence(a):
+        for _ in range(steps):
+            a = a * rate + 0.5
+        return a.sum()
+
+    x = np.linspace(-1, 1, 5)
+    want = x.copy()
+    for _ in range(steps):
+        want = want * rate + 0.5
+    p = plan(recurrence, x)
+    assert max(len(k.fused) for k in p.kernels) <= 2 * MAX_DEPTH + 2 and len(p.kernels) > steps // MAX_DEPTH
+    # every step rounds twice (no multiply-add is fused), and so does the reference: 4·steps roundings apart
+    bound = gamma(4 * steps + 5, "float64") * abs(want).sum()
+    assert_within(acc.run(recurrence, x, backend=backend), want.sum(), bound)
+    grad = acc.run(ad.grad(recurrence), x, backend=backend)
+    assert_within(grad, np.full(5, rate**steps), gamma(2 * steps, "float64") * rate**steps)
