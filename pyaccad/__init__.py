@@ -28,6 +28,7 @@ from pyaccad.errors import (
     Error,
     IndexOutOfBounds,
     NotDifferentiable,
+    RunError,
     ShapeError,
 )
 from pyaccad.ir.types import BOOL as bool_
@@ -89,6 +90,7 @@ __all__ = [
     "Error",
     "IndexOutOfBounds",
     "NotDifferentiable",
+    "RunError",
     "ShapeError",
     "bool_",
     "float32",

@@ -71,8 +71,10 @@ def rows_table(rows: Sequence[Row]) -> str:
 
 
 def summary_table(rows: Sequence[Row]) -> str:
-    """Per workload and pass: pyaccad/jax and pyaccad/torch median ratios, and pyaccad's own grad/primal."""
+    """Per workload and pass: pyaccad's median over each peer's (jax, torch, and accelerate where it ran),
+    and pyaccad's own grad/primal."""
     median = {(r.impl, r.workload, r.pass_): r.median_ms for r in rows}
+    peers = ["jax", "torch", *(["accelerate"] if any(r.impl == "accelerate" for r in rows) else [])]
 
     def ratio(a: float | None, b: float | None) -> str:
         return f"{a / b:.2f}" if a is not None and b else "-"
@@ -82,16 +84,8 @@ def summary_table(rows: Sequence[Row]) -> str:
         own = ratio(median.get(("pyaccad", workload, "grad")), median.get(("pyaccad", workload, "primal")))
         for pass_ in ("primal", "grad"):
             mine = median.get(("pyaccad", workload, pass_))
-            lines.append(
-                (
-                    workload,
-                    pass_,
-                    ratio(mine, median.get(("jax", workload, pass_))),
-                    ratio(mine, median.get(("torch", workload, pass_))),
-                    own,
-                )
-            )
-    return _table(("workload", "pass", "pyaccad/jax", "pyaccad/torch", "pyaccad grad/primal"), lines)
+            lines.append((workload, pass_, *(ratio(mine, median.get((p, workload, pass_))) for p in peers), own))
+    return _table(("workload", "pass", *(f"pyaccad/{p}" for p in peers), "pyaccad grad/primal"), lines)
 
 
 def startup_table(rows: Sequence[StartupRow]) -> str:
