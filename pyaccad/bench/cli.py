@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-subprocess", action="store_true", help="skip fresh-process first-call and memory")
     p.add_argument("--keep-cache", action="store_true", help="use the existing $PYACCAD_CACHE_DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+    p.add_argument(
+        "--scaling", action="store_true", help="instead: trace/optimise/compile time against program size (scaling.py)"
+    )
     return p
 
 
@@ -114,6 +117,12 @@ def _check_failed(errors: dict[str, list[float]]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; returns the exit status (1 when a run or a check failed)."""
     args = _parser().parse_args(argv)
+    if args.scaling:
+        from pyaccad.bench.scaling import STEPS, measure, scaling_table
+
+        print(f"# compile time against program size: backend={args.backend} cpus={os.cpu_count()}")
+        print(scaling_table(measure(list(STEPS[args.size]), args.backend, with_jax="jax" in args.impls)))
+        return 0
     if args.size != "tiny" and args.repeat < 10:
         _parser().error("--repeat must be at least 10 (WORKLOADS.md): use --size tiny for quick runs")
     if args.keep_cache:

@@ -57,7 +57,8 @@ class StartupRow:
         return asdict(self)
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+def text_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
     widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
     return "\n".join(
         "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [header, *lines]
@@ -67,7 +68,7 @@ def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
 def rows_table(rows: Sequence[Row]) -> str:
     """``impl workload size pass median_ms min_ms``, one line per row."""
     lines = [(r.impl, r.workload, r.size, r.pass_, f"{r.median_ms:.3f}", f"{r.min_ms:.3f}") for r in rows]
-    return _table(("impl", "workload", "size", "pass", "median_ms", "min_ms"), lines)
+    return text_table(("impl", "workload", "size", "pass", "median_ms", "min_ms"), lines)
 
 
 def summary_table(rows: Sequence[Row]) -> str:
@@ -85,7 +86,7 @@ def summary_table(rows: Sequence[Row]) -> str:
         for pass_ in ("primal", "grad"):
             mine = median.get(("pyaccad", workload, pass_))
             lines.append((workload, pass_, *(ratio(mine, median.get((p, workload, pass_))) for p in peers), own))
-    return _table(("workload", "pass", *(f"pyaccad/{p}" for p in peers), "pyaccad grad/primal"), lines)
+    return text_table(("workload", "pass", *(f"pyaccad/{p}" for p in peers), "pyaccad grad/primal"), lines)
 
 
 def startup_table(rows: Sequence[StartupRow]) -> str:
@@ -117,4 +118,4 @@ def startup_table(rows: Sequence[StartupRow]) -> str:
         "peak_first_mb",
         "peak_run_mb",
     )
-    return _table(header, lines)
+    return text_table(header, lines)
