@@ -47,7 +47,9 @@ TARGET_MODULES = {
 
 # Starts the shared GHC runtime with the options a host process needs: no signal handlers, so that Python
 # keeps its own Ctrl-C. `hs_init` alone cannot pass them: a library's default configuration accepts only
-# "safe" RTS options, and `--install-signal-handlers` is not one.
+# "safe" RTS options, and `--install-signal-handlers` is not one. And CAFs are kept: the runtime registers the
+# foreign exports (which keep a library's top-level values alive) only of the libraries loaded before it
+# started, so in a library loaded later the garbage collector would free `compiled` while it is still used.
 START_C = """\
 #include <Rts.h>
 
@@ -56,6 +58,7 @@ void pyaccad_hs_start(void)
     static char *args[] = {"pyaccad", 0};
     int argc = 1;
     char **argv = args;
+    setKeepCAFs();
     RtsConfig config = defaultRtsConfig;
     config.rts_opts_enabled = RtsOptsAll;
     config.rts_opts = "--install-signal-handlers=no";
@@ -163,8 +166,8 @@ def _compiled(program: Program) -> list[str]:
     call = f"P.f ({_acc_tuple(args)})"
     if results != outs:
         call = f"case {call} of {_acc_tuple(outs)} -> {_acc_tuple(results)}"
-    function = f"\\({_acc_tuple(ins)}) -> {call}" if (args, results) != (ins, outs) else "P.f"
-    return [f"compiled :: {_tuple(types_in)} -> {types_out}", f"compiled = Target.runN {function if function == 'P.f' else f'({function})'}"]
+    function = f"(\\({_acc_tuple(ins)}) -> {call})" if (args, results) != (ins, outs) else "P.f"
+    return [f"compiled :: {_tuple(types_in)} -> {types_out}", f"compiled = Target.runN {function}"]
 
 
 def entry_source(program: Program, key: str, target: str) -> str:
