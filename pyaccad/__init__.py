@@ -8,7 +8,7 @@ OpenMP) or NVIDIA GPUs (CUDA), or export them as ``accelerate`` Haskell.
 >>> import pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.fold_all(lambda a, b: a + b, 0.0, acc.map(lambda v: v * v, x))
->>> float(acc.run(f, np.arange(4.0), backend="interp"))
+>>> float(acc.run(f, np.arange(4.0)))
 14.0
 
 Public names are resolved lazily (``import pyaccad`` stays cheap): the table

@@ -1,4 +1,4 @@
-"""``python -m pyaccad.bench``: time the workloads of WORKLOADS.md in pyaccad, JAX and PyTorch.
+"""``python -m pyaccad.bench``: time the workloads of docs/WORKLOADS.md in pyaccad, JAX and PyTorch.
 
 For each selected workload and each importable implementation: the first
 call of pyaccad's gradient (trace + optimise + compile + one run), then the
@@ -73,7 +73,7 @@ def check(mine: Prepared, reference: Prepared) -> dict[str, list[float]]:
     one; a NaN where JAX has none, or a shape that differs, is an infinite error.
 
     >>> from pyaccad.bench.registry import WORKLOADS
-    >>> run = prepare("pyaccad", WORKLOADS["elementwise"], "tiny", backend="interp")
+    >>> run = prepare("pyaccad", WORKLOADS["elementwise"], "tiny")
     >>> {k: [e == 0.0 for e in v] for k, v in check(run, run).items()}
     {'primal': [True], 'grad': [True]}
     """
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; returns the exit status (1 when a run or a check failed)."""
     args = _parser().parse_args(argv)
     if args.size != "tiny" and args.repeat < 10:
-        _parser().error("--repeat must be at least 10 (WORKLOADS.md): use --size tiny for quick runs")
+        _parser().error("--repeat must be at least 10 (docs/WORKLOADS.md): use --size tiny for quick runs")
     if args.keep_cache:
         return _run(args)
     previous = os.environ.get("PYACCAD_CACHE_DIR")
