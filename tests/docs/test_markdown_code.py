@@ -1,0 +1,38 @@
+"""The ``python`` blocks of the guides run, in order, in one namespace per file, and assert their results.
+
+A ``text`` block right after a ``python`` block is what that block prints (the IR listings of
+``docs/AD.md``): it must match exactly, so the listings are what pyaccad prints today.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+
+import pytest
+from mdfiles import ROOT, python_blocks
+
+GUIDES = ["README.md", "docs/tutorial.md", "docs/AD.md", "docs/from-jax.md", "docs/from-accelerate-and-ad.md"]
+
+
+@pytest.mark.parametrize("name", GUIDES)
+def test_python_blocks_run(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("PYACCAD_BACKEND", raising=False)  # the guides show the default backend
+    monkeypatch.chdir(tmp_path)  # files a block writes stay out of the checkout
+    path = ROOT / name
+    blocks = python_blocks(path.read_text(encoding="utf-8"))
+    assert blocks, f"{name} has no python blocks"
+    namespace: dict[str, object] = {"__name__": f"docs_{os.path.splitext(os.path.basename(name))[0]}"}
+    for block in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block.source, f"{name}:{block.line}", "exec"), namespace)  # noqa: S102
+        if block.expected_output is not None:
+            assert out.getvalue() == block.expected_output, f"{name}:{block.line} printed something else"
+
+
+def test_output_blocks_pair_with_the_python_block_before_them() -> None:
+    text = "```python\nprint(1)\n```\n\n```text\n1\n```\n```python\nx = 2\n```\nprose\n```text\nnot output\n```\n"
+    blocks = python_blocks(text)
+    assert [(b.source, b.expected_output) for b in blocks] == [("print(1)\n", "1\n"), ("x = 2\n", None)]
