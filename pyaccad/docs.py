@@ -212,10 +212,36 @@ def reference() -> str:
         "The [tutorial](tutorial.md) shows these names at work; [From JAX](from-jax.md) and"
         " [From accelerate and ad](from-accelerate-and-ad.md) map other libraries' names to them.",
         "",
+        *CONVENTIONS,
     ]
     for prefix, module_name in PUBLIC_MODULES:
         lines += module_reference(prefix, module_name)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# What holds for every name, said once (the entries below do not repeat it).
+CONVENTIONS = [
+    "## Conventions",
+    "",
+    "- **Values.** Outside a traced function: NumPy arrays and Python/NumPy scalars, in pytrees (nested"
+    " tuples, lists and dicts), as in JAX; a Python list is a pytree, not an array. Inside: `acc.Array` (a"
+    " traced array) and `acc.Exp` (a traced scalar, inside the functions given to `map`, `fold`,"
+    " `generate`, ...). NumPy arrays met inside a traced function are embedded as constants (`acc.use`).",
+    "- **dtypes.** `float32`, `float64`, `int32`, `int64`, `bool`. Python number literals take the dtype"
+    " of the value they meet; arrays of different dtypes are never promoted (`acc.DTypeError`; convert"
+    " with `acc.cast` or `.astype`).",
+    "- **Shapes and axes.** Shapes are known when a function is traced; compiled kernels take extents as"
+    " run-time arguments, so a new shape re-traces but rarely recompiles. Axis arguments default to the"
+    " innermost axis, as in `accelerate`; negative axes count from the end.",
+    "- **Where operations run.** The array operations (`acc.map`, `acc.sin`, ...) build programs: they"
+    " work inside a function given to `acc.jit`, `acc.run` or a transform, and raise `acc.Error` outside"
+    " one. The transforms of `ad` and `acc.run` run at once when called with NumPy values.",
+    "- **Backends.** The `backend=` argument, else `$PYACCAD_BACKEND`, else `native`; one that cannot run"
+    " here raises `acc.BackendUnavailable` with the reason.",
+    "- **Errors.** Every error raised for bad use is an `acc.Error` subclass whose message names the"
+    " operation, the shapes or dtypes involved and the line of user code that made the call.",
+    "",
+]
 
 
 API_MD = Path(__file__).resolve().parent.parent / "docs" / "API.md"
@@ -225,6 +251,9 @@ def main(argv: list[str]) -> int:
     """Print the reference, or with ``--write`` rewrite ``docs/API.md`` (in a source checkout)."""
     text = reference()
     if "--write" in argv:
+        if not API_MD.parent.is_dir():
+            print(f"no {API_MD.parent}: --write needs a source checkout of pyaccad", file=sys.stderr)
+            return 1
         API_MD.write_text(text, encoding="utf-8")
         print(f"wrote {API_MD}")
     else:
