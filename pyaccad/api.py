@@ -143,10 +143,12 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
     its kernels' CUDA C++, compiled by NVRTC), also where they cannot run (no GPU).
 
     >>> import numpy as np, pyaccad as acc
-    >>> print(acc.lower(lambda x: -x, np.zeros(2), backend="interp"))
+    >>> print(acc.lower(lambda x: -x, np.zeros(2)))
     program (x: f64[2]) {
       a: f64[2] = neg x
     } -> (a)
+    kernels:
+      1. map neg -> f64[2]
     """
     name = _backends.resolve_name(backend)
     program = optimize(trace(fn, *args).program, name)
