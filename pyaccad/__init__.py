@@ -35,6 +35,7 @@ from pyaccad.errors import (
     Error,
     IndexOutOfBounds,
     NotDifferentiable,
+    RunError,
     ShapeError,
 )
 from pyaccad.ir.types import BOOL as bool_
@@ -96,6 +97,7 @@ __all__ = [
     "Error",
     "IndexOutOfBounds",
     "NotDifferentiable",
+    "RunError",
     "ShapeError",
     "bool_",
     "float32",

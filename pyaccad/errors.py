@@ -76,6 +76,15 @@ class CompileError(Error, RuntimeError):
     """
 
 
+class RunError(Error, RuntimeError):
+    """A compiled program failed while running (the message holds what the backend reported).
+
+    >>> import pyaccad as acc
+    >>> issubclass(acc.RunError, acc.Error)
+    True
+    """
+
+
 class NotDifferentiable(Error, TypeError):
     """A derivative was requested that does not exist (integer input, or a primitive without a rule).
 

@@ -24,7 +24,7 @@ from pyaccad.ir import Program
 
 Executable = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
 
-BACKEND_NAMES = ("native", "cuda", "interp")
+BACKEND_NAMES = ("native", "cuda", "accelerate", "interp")
 DEFAULT_BACKEND = "native"
 
 
@@ -44,6 +44,7 @@ _MODULES = {
     "interp": "pyaccad.backends.interp",
     "native": "pyaccad.backends.native",
     "cuda": "pyaccad.backends.cuda",
+    "accelerate": "pyaccad.backends.accelerate",
 }
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.bench.impls import IMPLS, Prepared, prepare, unavailable
+from pyaccad.bench.impls import IMPLS, OURS, Prepared, prepare, unavailable
 from pyaccad.bench.measure import first_call_ms, fresh_process, time_interleaved
 from pyaccad.bench.registry import SIZES, WORKLOADS, Workload
 from pyaccad.bench.report import Row, StartupRow, rows_table, startup_table, summary_table
@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-subprocess", action="store_true", help="skip fresh-process first-call and memory")
     p.add_argument("--keep-cache", action="store_true", help="use the existing $PYACCAD_CACHE_DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+    p.add_argument(
+        "--scaling", action="store_true", help="instead: trace/optimise/compile time against program size (scaling.py)"
+    )
     return p
 
 
@@ -114,6 +117,12 @@ def _check_failed(errors: dict[str, list[float]]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; returns the exit status (1 when a run or a check failed)."""
     args = _parser().parse_args(argv)
+    if args.scaling:
+        from pyaccad.bench.scaling import STEPS, measure, scaling_table
+
+        print(f"# compile time against program size: backend={args.backend} cpus={os.cpu_count()}")
+        print(scaling_table(measure(list(STEPS[args.size]), args.backend, with_jax="jax" in args.impls)))
+        return 0
     if args.size != "tiny" and args.repeat < 10:
         _parser().error("--repeat must be at least 10 (docs/WORKLOADS.md): use --size tiny for quick runs")
     if args.keep_cache:
@@ -146,7 +155,7 @@ def _measure(workload: Workload, impls: list[str], args: argparse.Namespace, out
     for impl in impls:
         try:
             runs[impl] = prepare(impl, workload, args.size, args.backend)
-            firsts[impl] = first_call_ms(runs[impl].grad) if impl == "pyaccad" else math.nan
+            firsts[impl] = first_call_ms(runs[impl].grad) if impl in OURS else math.nan
         except Exception as exc:  # one broken implementation must not hide the others' numbers
             _failed(out, impl, workload, exc)
             runs.pop(impl, None)
@@ -157,16 +166,18 @@ def _measure(workload: Workload, impls: list[str], args: argparse.Namespace, out
             _failed(out, "pyaccad/jax/torch", workload, exc)
             return
         out.rows += [Row(impl, workload.name, args.size, pass_, *times[impl]) for impl in runs]
-    if args.check and "pyaccad" in runs and unavailable("jax") is None:
-        errors = out.checks[workload.name] = check(runs["pyaccad"], prepare("jax", workload, args.size))
-        out.failed |= _check_failed(errors)
+    if args.check and unavailable("jax") is None:
+        for impl in (i for i in OURS if i in runs):
+            name = workload.name if impl == "pyaccad" else f"{workload.name} ({impl})"
+            errors = out.checks[name] = check(runs[impl], prepare("jax", workload, args.size))
+            out.failed |= _check_failed(errors)
     for impl in runs:
         child: dict = {}
         if not args.no_subprocess:
             child = fresh_process(impl, workload.name, args.size, args.backend)
             if "error" in child:
                 print(f"{impl} {workload.name}: fresh process failed: {child['error']}", file=sys.stderr)
-        elif impl != "pyaccad":
+        elif impl not in OURS:
             continue
         grad_min = next(r.min_ms for r in out.rows if (r.impl, r.workload, r.pass_) == (impl, workload.name, "grad"))
         keys = ("first_call_ms", "run_ms", "rss_before_mb", "peak_first_mb", "peak_run_mb")

@@ -6,6 +6,8 @@ runs the workload once and waits for the result:
 
 * ``pyaccad`` — ``acc.jit(f, backend)`` and ``acc.jit(ad.grad(f), backend)``;
   results come back as NumPy arrays, so a call has finished when it returns;
+* ``accelerate`` — the same as ``pyaccad`` on the accelerate bridge (``backend="accelerate"``): pyaccad's
+  program and derivative, run by GHC-compiled accelerate-llvm-native, side by side with pyaccad's own backend;
 * ``jax`` — ``jax.jit(f)`` and ``jax.jit(jax.grad(f))`` on arrays put on the
   default device once, ending with ``jax.block_until_ready``;
 * ``torch`` — eager PyTorch on tensors sharing the NumPy inputs' memory: the
@@ -31,7 +33,8 @@ import numpy as np
 
 from pyaccad.bench.registry import Workload
 
-IMPLS = ("pyaccad", "jax", "torch")
+IMPLS = ("pyaccad", "accelerate", "jax", "torch")
+OURS = ("pyaccad", "accelerate")  # pyaccad's programs: first calls measured in-process, results checked against JAX
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ def unavailable(impl: str) -> str | None:
     """
     if impl not in IMPLS:
         return f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}"
+    if impl == "accelerate":
+        from pyaccad.backends import availability
+
+        return availability()["accelerate"]
     if impl != "pyaccad" and importlib.util.find_spec(impl) is None:
         return f"{impl} is not importable here"
     return None
@@ -66,17 +73,19 @@ def _leaves(tree: Any) -> list[Any]:
 def prepare(impl: str, workload: Workload, size: str, backend: str | None = None) -> Prepared:
     """``impl``'s version of ``workload`` at ``size``, with its inputs converted (``backend`` is pyaccad's)."""
     params, data = workload.inputs(size)
+    if impl == "accelerate":
+        return _pyaccad(workload, params, data, "accelerate", impl)
     return {"pyaccad": _pyaccad, "jax": _jax, "torch": _torch}[impl](workload, params, data, backend)
 
 
-def _pyaccad(workload: Workload, params: tuple, data: tuple, backend: str | None) -> Prepared:
+def _pyaccad(workload: Workload, params: tuple, data: tuple, backend: str | None, impl: str = "pyaccad") -> Prepared:
     import pyaccad as acc
     from pyaccad import ad
 
     primal = acc.jit(workload.pyaccad, backend=backend)
     grad = acc.jit(ad.grad(workload.pyaccad), backend=backend)
     return Prepared(
-        "pyaccad",
+        impl,
         lambda: primal(params, *data),
         lambda: grad(params, *data),
         lambda tree: [np.asarray(x) for x in _leaves(tree)],

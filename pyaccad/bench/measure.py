@@ -137,7 +137,7 @@ def _child(impl: str, workload: str, size: str, backend: str | None) -> dict[str
     from pyaccad.bench.impls import prepare
     from pyaccad.bench.registry import WORKLOADS
 
-    if impl != "pyaccad":
+    if impl in ("jax", "torch"):
         __import__(impl)  # count the framework's own import in the baseline, not in the run
     run = prepare(impl, WORKLOADS[workload], size, backend)
     before = rss_mb()

@@ -57,7 +57,8 @@ class StartupRow:
         return asdict(self)
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+def text_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
     widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
     return "\n".join(
         "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [header, *lines]
@@ -67,12 +68,14 @@ def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
 def rows_table(rows: Sequence[Row]) -> str:
     """``impl workload size pass median_ms min_ms``, one line per row."""
     lines = [(r.impl, r.workload, r.size, r.pass_, f"{r.median_ms:.3f}", f"{r.min_ms:.3f}") for r in rows]
-    return _table(("impl", "workload", "size", "pass", "median_ms", "min_ms"), lines)
+    return text_table(("impl", "workload", "size", "pass", "median_ms", "min_ms"), lines)
 
 
 def summary_table(rows: Sequence[Row]) -> str:
-    """Per workload and pass: pyaccad/jax and pyaccad/torch median ratios, and pyaccad's own grad/primal."""
+    """Per workload and pass: pyaccad's median over each peer's (jax, torch, and accelerate where it ran),
+    and pyaccad's own grad/primal."""
     median = {(r.impl, r.workload, r.pass_): r.median_ms for r in rows}
+    peers = ["jax", "torch", *(["accelerate"] if any(r.impl == "accelerate" for r in rows) else [])]
 
     def ratio(a: float | None, b: float | None) -> str:
         return f"{a / b:.2f}" if a is not None and b else "-"
@@ -82,16 +85,8 @@ def summary_table(rows: Sequence[Row]) -> str:
         own = ratio(median.get(("pyaccad", workload, "grad")), median.get(("pyaccad", workload, "primal")))
         for pass_ in ("primal", "grad"):
             mine = median.get(("pyaccad", workload, pass_))
-            lines.append(
-                (
-                    workload,
-                    pass_,
-                    ratio(mine, median.get(("jax", workload, pass_))),
-                    ratio(mine, median.get(("torch", workload, pass_))),
-                    own,
-                )
-            )
-    return _table(("workload", "pass", "pyaccad/jax", "pyaccad/torch", "pyaccad grad/primal"), lines)
+            lines.append((workload, pass_, *(ratio(mine, median.get((p, workload, pass_))) for p in peers), own))
+    return text_table(("workload", "pass", *(f"pyaccad/{p}" for p in peers), "pyaccad grad/primal"), lines)
 
 
 def startup_table(rows: Sequence[StartupRow]) -> str:
@@ -123,4 +118,4 @@ def startup_table(rows: Sequence[StartupRow]) -> str:
         "peak_first_mb",
         "peak_run_mb",
     )
-    return _table(header, lines)
+    return text_table(header, lines)

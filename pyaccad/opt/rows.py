@@ -70,6 +70,12 @@ class RowLimits:
     buffer_max: int
 
 
+MAX_GROUP_KERNELS = 16
+"""Kernels per row group at most. A group is one loop, one function the C compiler sees whole (it is never cut
+between translation units), and gcc's time on a function grows faster than its length: a 2000-step unrolled
+chain made groups of 150 kernels that took gcc three times as long per line as groups of 16. Longer runs are
+cut into consecutive groups; the benefit (a row stays in cache from one kernel to the next) is kept inside each."""
+
 _SAME_INDEX = set(ELEMENTWISE) | {"select", "cast", "map"}
 
 
@@ -123,6 +129,7 @@ def row_groups(plan: Plan, limits: RowLimits) -> dict[int, RowGroup]:
         while (
             rows is not None
             and end < len(plan.kernels)
+            and end - n < MAX_GROUP_KERNELS
             and _joins(plan.kernels[n:end], plan.kernels[end], rows, plan.delayed, limits)
         ):
             end += 1

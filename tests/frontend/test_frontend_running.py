@@ -98,7 +98,7 @@ def test_backend_choice_argument_environment_default(monkeypatch):
 
 
 def test_unknown_and_unavailable_backends_raise_with_the_reason():
-    with pytest.raises(acc.BackendUnavailable, match="'tpu'.*native, cuda, interp"):
+    with pytest.raises(acc.BackendUnavailable, match="'tpu'.*native, cuda, accelerate, interp"):
         acc.run(lambda x: x, np.ones(1), backend="tpu")
     for name, reason in acc.backends().items():
         if reason is not None:
@@ -109,7 +109,7 @@ def test_unknown_and_unavailable_backends_raise_with_the_reason():
 
 def test_backends_lists_the_three_backends():
     available = acc.backends()
-    assert set(available) == {"native", "cuda", "interp"}
+    assert set(available) == {"native", "cuda", "accelerate", "interp"}
     assert available["interp"] is None
     assert all(reason is None or (isinstance(reason, str) and reason) for reason in available.values())
 

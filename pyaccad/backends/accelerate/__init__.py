@@ -1,0 +1,89 @@
+"""The accelerate bridge: programs run by GHC-compiled ``accelerate``, loaded back through cffi.
+
+A program (and so any derivative) is traced, differentiated and optimised as for
+every backend, exported as an ``accelerate`` module (:mod:`pyaccad.export`), given a
+C entry point (:mod:`.entry`), compiled by GHC into a shared library (:mod:`.build`)
+against ``accelerate-llvm-native`` (or accelerate's interpreter), cached on disk
+under ``$PYACCAD_CACHE_DIR/accelerate/`` (key: both generated modules, GHC's
+version, the package set, the target; written atomically with a checksum, as the
+native libraries are), and called through cffi (:mod:`.runtime`). accelerate
+compiles the program itself on the library's first call and keeps it.
+
+What can run is what the export can print: :class:`pyaccad.export.ExportError`
+names anything else. Extents are fixed at the traced shapes (a new shape is a new
+trace, as for every backend). ``acc.lower(f, *args, backend="accelerate")``
+prints both modules even where GHC or accelerate is missing.
+
+>>> BACKEND.name
+'accelerate'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pyaccad.backends.accelerate import build
+from pyaccad.backends.accelerate.entry import START_C, entry_source
+from pyaccad.backends.store import Store
+from pyaccad.export import export_program
+from pyaccad.ir import Program
+
+STORE = Store("accelerate", ".so")
+_LOADED: dict[str, Any] = {}  # key -> loaded library: a library is loaded once per process
+
+
+def _modules(program: Program, key: str, target: str) -> dict[str, str]:
+    return {
+        f"PyaccadProgram{key}": export_program(program, module=f"PyaccadProgram{key}", name="f"),
+        f"PyaccadEntry{key}": entry_source(program, key, target),
+    }
+
+
+def library_key(program: Program, target: str) -> str:
+    """The cache key of ``program``'s library: its modules (named by a hash of the program), GHC, packages, target."""
+    provisional = _modules(program, "K", target)
+    compiler = build.ghc() or ""
+    text = "\0".join([*provisional.values(), START_C, build.ghc_version(compiler) if compiler else "", target])
+    text += "\0".join(["", *build.link_flags(), build.environment_fingerprint()])
+    return "K" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class AccelerateBackend:
+    """``compile(program)`` → an executable running it through accelerate (NumPy in, NumPy out)."""
+
+    name = "accelerate"
+
+    def unavailable_reason(self) -> str | None:
+        return build.unavailable_reason()
+
+    def compile(self, program: Program) -> Any:
+        from pyaccad.backends.accelerate import runtime
+
+        target = build.target()
+        key = library_key(program, target)
+        lib = _LOADED.get(key)
+        if lib is None:
+            path = STORE.find(key)
+            if path is not None:
+                lib = runtime.load(path)
+            else:
+
+                def make(tmp: Path, companions: dict[str, Path]) -> None:
+                    nonlocal lib
+                    build.build_library(_modules(program, key, target), START_C, tmp)
+                    lib = runtime.load(tmp)  # a library that does not load never reaches the store
+
+                STORE.publish(key, make)
+            _LOADED[key] = lib
+        return runtime.Executable(lib, program.input_types, program.output_types)
+
+    def describe(self, program: Program) -> str:
+        """The two Haskell modules of the program's library."""
+        target = build.target()
+        key = library_key(program, target)
+        return "\n".join(_modules(program, key, target).values())
+
+
+BACKEND = AccelerateBackend()

@@ -1,0 +1,89 @@
+"""Loading bridge libraries, the one GHC runtime they share, and calling a program.
+
+Every bridge library links the same shared GHC runtime (``libHSrts``), so a process
+has one runtime, whatever the number of libraries. It is started once, by the first
+library loaded (through that library's ``pyaccad_hs_start``, with signal handlers
+off), and stopped by an exit handler: a process that ran accelerate through such a
+library and exits without ``hs_exit`` crashes with SIGSEGV. It cannot be restarted
+after ``hs_exit``. Before it starts, ``$PYACCAD_NUM_THREADS`` becomes
+``$ACCELERATE_LLVM_NATIVE_THREADS`` (accelerate-llvm-native's worker count) unless
+that is set already.
+
+Calls release the GIL (cffi does), so several Python threads can run programs at
+once; the runtime schedules them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cffi
+import numpy as np
+
+from pyaccad.errors import CompileError, RunError, ShapeError, with_location
+from pyaccad.ir import BOOL, ArrayType
+
+ffi = cffi.FFI()
+ffi.cdef(
+    """
+    void pyaccad_hs_start(void);
+    void hs_exit(void);
+    int pyaccad_call(void **inputs, void **outputs, char *message, int capacity);
+    """
+)
+
+MESSAGE_CAPACITY = 8192
+_runtime_lock = threading.Lock()
+_runtime_started = False
+
+
+def _start_runtime(lib: Any) -> None:
+    global _runtime_started
+    with _runtime_lock:
+        if _runtime_started:
+            return
+        threads = os.environ.get("PYACCAD_NUM_THREADS")
+        if threads and "ACCELERATE_LLVM_NATIVE_THREADS" not in os.environ:
+            os.environ["ACCELERATE_LLVM_NATIVE_THREADS"] = threads
+        lib.pyaccad_hs_start()
+        atexit.register(lib.hs_exit)
+        _runtime_started = True
+
+
+def load(path: Path) -> Any:
+    """The library at ``path``, with the GHC runtime running."""
+    try:
+        lib = ffi.dlopen(str(path))
+    except OSError as exc:
+        raise CompileError(f"accelerate: the library {path} does not load: {exc}") from exc
+    _start_runtime(lib)
+    return lib
+
+
+def _buffer(array: np.ndarray, t: ArrayType, position: int) -> np.ndarray:
+    if array.shape != t.shape:
+        raise ShapeError(with_location(f"accelerate: input {position} has shape {array.shape}, expected {t.shape}"))
+    contiguous = np.ascontiguousarray(array, dtype=t.dtype)
+    return contiguous.view(np.uint8) if t.dtype == BOOL else contiguous
+
+
+class Executable:
+    """A program in a loaded bridge library: NumPy inputs in, fresh NumPy outputs out."""
+
+    def __init__(self, lib: Any, input_types: Sequence[ArrayType], output_types: Sequence[ArrayType]) -> None:
+        self.lib, self.input_types, self.output_types = lib, list(input_types), list(output_types)
+
+    def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        buffers = [_buffer(np.asarray(a), t, i) for i, (a, t) in enumerate(zip(inputs, self.input_types, strict=True))]
+        outputs = [np.empty(t.shape, np.uint8 if t.dtype == BOOL else t.dtype) for t in self.output_types]
+        ins = ffi.new("void *[]", [ffi.from_buffer(b) for b in buffers] or [ffi.NULL])
+        outs = ffi.new("void *[]", [ffi.from_buffer(o) for o in outputs] or [ffi.NULL])
+        message = ffi.new("char[]", MESSAGE_CAPACITY)
+        if self.lib.pyaccad_call(ins, outs, message, MESSAGE_CAPACITY) != 0:
+            raise RunError(with_location(f"accelerate: the program raised in Haskell: {ffi.string(message).decode()}"))
+        return [o.view(np.bool_) if t.dtype == BOOL else o for o, t in zip(outputs, self.output_types, strict=True)]

@@ -1,0 +1,201 @@
+"""The accelerate bridge (``backend="accelerate"``): programs and derivatives run by GHC-compiled accelerate.
+
+Everywhere: the generated entry modules parse (GHC's parser, ``hs_parse``), ``acc.lower``
+prints them, and a missing GHC or package set is a clear ``BackendUnavailable``. Where GHC
+can see accelerate and accelerate-llvm-native (``$PYACCAD_GHC_ENV``, see
+:mod:`pyaccad.backends.accelerate.build`), every export-test program and its gradient runs
+through the bridge and agrees with the ``interp`` backend; errors, the disk cache, threads and
+process exit are checked too. Elsewhere those skip and say why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from programs import CASES, gradient_of
+
+import pyaccad as acc
+from pyaccad import ad
+from pyaccad.backends.accelerate import BACKEND, STORE, build, library_key, runtime
+from pyaccad.backends.accelerate.entry import START_C
+from pyaccad.frontend import trace
+from pyaccad.frontend.pytree import flatten
+from pyaccad.opt import optimize
+
+ROOT = Path(__file__).parents[2]
+# The crossings the entry module must get right: Bool both ways, both int widths, rank 0 and rank 3, no input.
+CROSSINGS = [
+    ("bools", lambda m, n: (m & (n > 0), acc.where(m, n, -n)), (np.array([True, False, True]), np.arange(3) - 1)),
+    ("ints", lambda i, j: (i * 3 + 1, j.sum()), (np.arange(4, dtype=np.int32), np.arange(6).reshape(2, 3))),
+    ("rank0_rank3", lambda s, t: (t * s, (t * t).sum()), (np.float32(2.5), np.ones((2, 3, 4), np.float32))),
+    ("no_input", lambda: acc.fill((2, 2), 1.5), ()),
+]
+
+
+def _require_bridge() -> None:
+    reason = acc.backends()["accelerate"]
+    if reason is not None:
+        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+
+
+def _modules(fn, args) -> dict[str, str]:
+    program = optimize(trace(fn, *args).program, "accelerate")
+    text = BACKEND.describe(program)
+    split = text.index("{-# LANGUAGE")
+    key = library_key(program, build.target())
+    return {f"PyaccadProgram{key}": text[:split], f"PyaccadEntry{key}": text[split:]}
+
+
+@pytest.mark.parametrize("name, fn, args", CROSSINGS, ids=[c[0] for c in CROSSINGS])
+def test_the_entry_module_parses_with_ghc(hs_parse, name, fn, args):
+    modules = _modules(fn, args)
+    assert any("foreign export ccall pyaccad_call" in source for source in modules.values())
+    hs_parse(modules)
+
+
+def test_lower_prints_the_exported_program_and_its_entry_point():
+    text = acc.lower(lambda x: acc.sin(x) * x, np.ones(3, np.float32), backend="accelerate")
+    assert "module PyaccadProgram" in text and "map sin x" in text
+    assert "compiled = Target.runN P.f" in text and "foreign export ccall pyaccad_call" in text
+
+
+def test_missing_ghc_or_packages_are_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYACCAD_GHC", str(tmp_path / "no-such-ghc"))
+    reason = acc.backends()["accelerate"]
+    assert reason is not None and "GHC is not installed" in reason
+    with pytest.raises(acc.BackendUnavailable, match="GHC is not installed"):
+        acc.run(lambda x: x + 1.0, np.ones(2), backend="accelerate")
+    monkeypatch.delenv("PYACCAD_GHC")
+    monkeypatch.setenv("PYACCAD_ACCELERATE_TARGET", "ptx9")
+    assert "'ptx9'" in acc.backends()["accelerate"]
+    if build.ghc() is not None:
+        monkeypatch.setenv("PYACCAD_ACCELERATE_TARGET", "interpreter")
+        monkeypatch.setenv("PYACCAD_GHC_ENV", str(tmp_path))  # an empty package database: no accelerate there
+        reason = acc.backends()["accelerate"]
+        assert reason is not None and "Data.Array.Accelerate.Interpreter" in reason and "$PYACCAD_GHC_ENV" in reason
+
+
+def _cases():
+    for case in CASES:
+        yield case.name, case.fn, case.args
+        gradient = gradient_of(case)
+        if gradient is not None:
+            yield f"{case.name}_grad", gradient, case.args
+    yield from CROSSINGS
+
+
+@pytest.mark.parametrize("name, fn, args", list(_cases()), ids=[c[0] for c in _cases()])
+def test_programs_and_gradients_agree_with_interp(name, fn, args):
+    _require_bridge()
+    got = flatten(acc.run(fn, *args, backend="accelerate"))[0]
+    want = flatten(acc.run(fn, *args, backend="interp"))[0]
+    source = acc.lower(fn, *args, backend="accelerate")
+    for g, w in zip(got, want, strict=True):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        if w.dtype.kind in "biu":
+            np.testing.assert_array_equal(g, w)
+        else:
+            # accelerate sums in its own order (and its printed erf is good to 1.2e-7): a few ulps per term
+            # of the longest reduction, as the export's integration test allows.
+            tol = {np.float32: 2e-4, np.float64: 1e-9}[w.dtype.type]
+            tol = max(tol, 3e-7 if "\nerf x =" in source else 0)
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=name)
+
+
+def test_a_gradient_through_jit_matches_native():
+    _require_bridge()
+    rng = np.random.default_rng(1)
+    w, x = rng.standard_normal((5, 4)), rng.standard_normal((7, 5))
+
+    def loss(w, x):
+        return (acc.tanh(x @ w) ** 2.0).sum()
+
+    got = acc.jit(ad.value_and_grad(loss), backend="accelerate")(w, x)
+    want = ad.value_and_grad(loss)(w, x)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-12)
+
+
+def test_a_haskell_exception_is_a_run_error(tmp_path):
+    _require_bridge()
+    failing = """\
+{-# LANGUAGE ForeignFunctionInterface #-}
+module PyaccadEntryFailing () where
+import Foreign.C.String (CString, castCharToCChar)
+import Foreign.C.Types (CInt (..))
+import Foreign.Marshal.Array (pokeArray0)
+import Foreign.Ptr (Ptr)
+import Control.Exception (SomeException, displayException, evaluate, try)
+
+foreign export ccall pyaccad_call :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> CString -> CInt -> IO CInt
+
+pyaccad_call :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> CString -> CInt -> IO CInt
+pyaccad_call _ _ message _ = do
+  outcome <- try (evaluate (error "the program failed on purpose" :: ()))
+  case outcome of
+    Right () -> return 0
+    Left e -> pokeArray0 0 message (map castCharToCChar (displayException (e :: SomeException))) >> return 1
+"""
+    library = tmp_path / "failing.so"
+    build.build_library({"PyaccadEntryFailing": failing}, START_C, library)
+    executable = runtime.Executable(runtime.load(library), [], [])
+    with pytest.raises(acc.RunError, match="the program failed on purpose"):
+        executable([])
+
+
+def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
+    _require_bridge()
+
+    def fn(v):
+        return acc.scanl(lambda a, b: a + b, 0.0, v * 2.0)
+
+    x = np.arange(5.0)
+    first = acc.run(fn, x, backend="accelerate")
+    program = optimize(trace(fn, x).program, "accelerate")
+    assert STORE.find(library_key(program, build.target())) is not None
+    import pyaccad.backends.accelerate as bridge
+
+    monkeypatch.setattr(bridge, "_LOADED", {})
+
+    def no_ghc(*args, **kwargs):
+        raise AssertionError("GHC was run although the library is in the cache")
+
+    monkeypatch.setattr(build, "build_library", no_ghc)
+    np.testing.assert_array_equal(acc.run(fn, x, backend="accelerate"), first)
+
+
+def test_concurrent_calls_from_threads_are_correct():
+    _require_bridge()
+    step = acc.jit(lambda v: (v * v).sum(axis=1), backend="accelerate")
+    inputs = [np.full((64, 256), float(k)) for k in range(8)]
+    results: dict[int, np.ndarray] = {}
+
+    def work(k: int) -> None:
+        for _ in range(20):
+            results[k] = step(inputs[k])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    for k in range(8):
+        np.testing.assert_array_equal(results[k], np.full(64, 256.0 * k * k))
+
+
+def test_a_process_keeps_ctrl_c_and_exits_cleanly():
+    _require_bridge()
+    script = (
+        "import signal, numpy as np, pyaccad as acc\n"
+        "print(acc.run(lambda x: (x * 2.0).sum(), np.arange(4.0), backend='accelerate'))\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert ran.returncode == 0, ran.stderr  # without hs_exit at exit this process would die of SIGSEGV
+    assert ran.stdout.split() == ["12.0", "True"]
