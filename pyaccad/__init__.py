@@ -3,9 +3,10 @@
 Write array programs with accelerate's combinators or NumPy-style operators,
 differentiate them (``pyaccad.ad``), and run them as fused C + OpenMP on the
 CPU's cores (the ``native`` backend, the default), with NumPy statement by
-statement (``interp``, the reference), or as CUDA kernels (``cuda``: compiled by
-NVRTC and tested on a CPU emulator of the GPU, not yet measured on one); or
-export them, derivatives included, as ``accelerate`` Haskell.
+statement (``interp``, the reference), as CUDA kernels (``cuda``: compiled by
+NVRTC and tested on a CPU emulator of the GPU, not yet measured on one), or
+with GHC-compiled ``accelerate`` (``accelerate``, where GHC and accelerate are
+installed); or export them, derivatives included, as ``accelerate`` Haskell.
 
 >>> import numpy as np
 >>> import pyaccad as acc

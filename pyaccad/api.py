@@ -157,7 +157,7 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
 
 
 def backends() -> dict[str, str | None]:
-    """``{name: None or "why it is unavailable"}`` for ``"native"``, ``"cuda"``, ``"interp"``.
+    """``{name: None or "why it is unavailable"}`` for ``"native"``, ``"cuda"``, ``"accelerate"``, ``"interp"``.
 
     >>> import pyaccad as acc
     >>> acc.backends()["interp"] is None

@@ -62,7 +62,7 @@ class BackendUnavailable(Error, RuntimeError):
     >>> acc.run(lambda a: a, np.zeros(2), backend="tpu")
     Traceback (most recent call last):
       ...
-    pyaccad.errors.BackendUnavailable: backend: unknown backend 'tpu'; choose one of native, cuda, interp
+    pyaccad.errors.BackendUnavailable: backend: unknown backend 'tpu'; choose one of native, cuda, accelerate, interp
     ...
     """
 
