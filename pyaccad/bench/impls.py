@@ -10,8 +10,8 @@ runs the workload once and waits for the result:
   program and derivative, run by GHC-compiled accelerate-llvm-native, side by side with pyaccad's own backend;
 * ``jax`` — ``jax.jit(f)`` and ``jax.jit(jax.grad(f))`` on arrays put on the
   default device once, ending with ``jax.block_until_ready``;
-* ``torch`` — eager PyTorch on tensors sharing the NumPy inputs' memory: the
-  primal under ``torch.no_grad()``, the gradient with ``torch.autograd.grad``
+* ``torch`` — eager PyTorch on tensors sharing the NumPy inputs' memory (on the GPU when pyaccad's backend
+  is ``cuda``): the primal under ``torch.no_grad()``, the gradient with ``torch.autograd.grad``
   (CPU execution is synchronous; on a GPU ``torch.cuda.synchronize`` ends it).
 
 The gradient is with respect to the whole ``params`` tuple, as one pytree.
@@ -84,11 +84,14 @@ def _pyaccad(workload: Workload, params: tuple, data: tuple, backend: str | None
 
     primal = acc.jit(workload.pyaccad, backend=backend)
     grad = acc.jit(ad.grad(workload.pyaccad), backend=backend)
+    # On the GPU the inputs are put on the device once, as for JAX and PyTorch; results stay there too.
+    params = tuple(acc.device_put(p, backend=backend) for p in params)
+    data = tuple(acc.device_put(d, backend=backend) for d in data)
     return Prepared(
         impl,
         lambda: primal(params, *data),
         lambda: grad(params, *data),
-        lambda tree: [np.asarray(x) for x in _leaves(tree)],
+        lambda tree: [x.to_numpy() if hasattr(x, "to_numpy") else np.asarray(x) for x in _leaves(tree)],
     )
 
 
@@ -111,14 +114,23 @@ def _torch(workload: Workload, params: tuple, data: tuple, backend: str | None) 
     import torch
 
     f = workload.torch()
-    leaf_params = tuple(torch.from_numpy(p).requires_grad_() for p in params)
-    tensors = tuple(torch.from_numpy(d) for d in data)
+    # On the GPU (pyaccad's cuda backend, where PyTorch sees a GPU) the tensors live there, and a call ends with
+    # a synchronisation; on the CPU they share the NumPy inputs' memory and execution is synchronous.
+    on_gpu = backend == "cuda" and torch.cuda.is_available()
+    device = "cuda" if on_gpu else "cpu"
+    leaf_params = tuple(torch.from_numpy(p).to(device).requires_grad_() for p in params)
+    tensors = tuple(torch.from_numpy(d).to(device) for d in data)
+
+    def done(result: Any) -> Any:
+        if on_gpu:
+            torch.cuda.synchronize()
+        return result
 
     def primal() -> Any:
         with torch.no_grad():
-            return f(leaf_params, *tensors)
+            return done(f(leaf_params, *tensors))
 
     def grad() -> Any:
-        return torch.autograd.grad(f(leaf_params, *tensors), leaf_params)
+        return done(torch.autograd.grad(f(leaf_params, *tensors), leaf_params))
 
-    return Prepared("torch", primal, grad, lambda tree: [x.detach().numpy() for x in _leaves(tree)])
+    return Prepared("torch", primal, grad, lambda tree: [x.detach().cpu().numpy() for x in _leaves(tree)])
