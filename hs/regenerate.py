@@ -1,4 +1,4 @@
-"""Write hs/src/*.hs: the WORKLOADS.md programs and their gradients, exported with pyaccad.
+"""Write hs/src/*.hs: the docs/WORKLOADS.md programs and their gradients, exported with pyaccad.
 
     python hs/regenerate.py
 
@@ -7,7 +7,7 @@ operators, at small example sizes (exported modules have the example shapes in
 their comments; accelerate itself runs them at any size the types allow). Each
 workload gives two modules: ``Workloads.<Name>`` (the primal, ``f``) and
 ``Workloads.<Name>Grad`` (``pyaccad.ad.grad`` of it with respect to the
-parameters WORKLOADS.md lists, an ordinary program exported the same way).
+parameters docs/WORKLOADS.md lists, an ordinary program exported the same way).
 """
 
 from __future__ import annotations

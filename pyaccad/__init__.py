@@ -1,18 +1,26 @@
 """pyaccad: differentiable parallel array programming, after Haskell's ``accelerate``.
 
 Write array programs with accelerate's combinators or NumPy-style operators,
-differentiate them (``pyaccad.ad``), run them compiled on CPU cores (C +
-OpenMP) or NVIDIA GPUs (CUDA), or export them as ``accelerate`` Haskell.
+differentiate them (``pyaccad.ad``), and run them as fused C + OpenMP on the
+CPU's cores (the ``native`` backend, the default), with NumPy statement by
+statement (``interp``, the reference), as CUDA kernels (``cuda``: compiled by
+NVRTC and tested on a CPU emulator of the GPU, not yet measured on one), or
+with GHC-compiled ``accelerate`` (``accelerate``, where GHC and accelerate are
+installed); or export them, derivatives included, as ``accelerate`` Haskell.
 
 >>> import numpy as np
 >>> import pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.fold_all(lambda a, b: a + b, 0.0, acc.map(lambda v: v * v, x))
->>> float(acc.run(f, np.arange(4.0), backend="interp"))
+>>> float(acc.run(f, np.arange(4.0)))
 14.0
+>>> ad.grad(f)(np.arange(4.0))
+array([0., 2., 4., 6.])
 
-Public names are resolved lazily (``import pyaccad`` stays cheap): the table
-below says which module defines each.
+Public names are resolved lazily (``import pyaccad`` stays cheap). Every public
+name of ``pyaccad``, ``pyaccad.ad`` and ``pyaccad.nn`` is listed, with its
+signature and an example, in ``docs/API.md`` (``python -m pyaccad.docs`` prints
+it); ``docs/tutorial.md`` is the guided tour.
 """
 
 from __future__ import annotations

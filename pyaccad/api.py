@@ -75,7 +75,7 @@ class Jitted:
         """How many input signatures have been traced (and compiled) so far.
 
         >>> import numpy as np, pyaccad as acc
-        >>> f = acc.jit(lambda x: x * 2, backend="interp")
+        >>> f = acc.jit(lambda x: x * 2)
         >>> _ = f(np.ones(2)), f(np.zeros(2)), f(np.ones(3))
         >>> f.trace_count
         2
@@ -115,10 +115,10 @@ def _with_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def jit(fn: Callable[..., Any] | None = None, backend: str | None = None) -> Any:
-    """Compiled version of ``fn``; usable as ``@acc.jit`` or ``acc.jit(backend="interp")(fn)``.
+    """Compiled version of ``fn``; usable as ``@acc.jit`` or ``acc.jit(backend="native")(fn)``.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.jit(lambda x: x + 1.0, backend="interp")(np.zeros(2))
+    >>> acc.jit(lambda x: x + 1.0)(np.zeros(2))
     array([1., 1.])
     """
     if fn is None:
@@ -130,7 +130,7 @@ def run(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> Any:
     """``acc.jit(fn, backend)(*args)``.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda x: x * x, np.arange(3.0), backend="interp")
+    >>> acc.run(lambda x: x * x, np.arange(3.0))
     array([0., 1., 4.])
     """
     return jit(fn, backend)(*args)
@@ -143,10 +143,12 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
     its kernels' CUDA C++, compiled by NVRTC), also where they cannot run (no GPU).
 
     >>> import numpy as np, pyaccad as acc
-    >>> print(acc.lower(lambda x: -x, np.zeros(2), backend="interp"))
+    >>> print(acc.lower(lambda x: -x, np.zeros(2)))
     program (x: f64[2]) {
       a: f64[2] = neg x
     } -> (a)
+    kernels:
+      1. map neg -> f64[2]
     """
     name = _backends.resolve_name(backend)
     program = optimize(trace(fn, *args).program, name)
@@ -155,7 +157,7 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
 
 
 def backends() -> dict[str, str | None]:
-    """``{name: None or "why it is unavailable"}`` for ``"native"``, ``"cuda"``, ``"interp"``.
+    """``{name: None or "why it is unavailable"}`` for ``"native"``, ``"cuda"``, ``"accelerate"``, ``"interp"``.
 
     >>> import pyaccad as acc
     >>> acc.backends()["interp"] is None

@@ -24,7 +24,7 @@ class Error(Exception):
 
     >>> import numpy as np, pyaccad as acc
     >>> try:
-    ...     acc.run(lambda a: a.reshape(4), np.zeros(3), backend="interp")
+    ...     acc.run(lambda a: a.reshape(4), np.zeros(3))
     ... except acc.Error as exc:
     ...     print(type(exc).__name__)
     ShapeError
@@ -35,7 +35,7 @@ class ShapeError(Error, ValueError):
     """Shapes, ranks or axes that do not fit the operation.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: a.sum(axis=1), np.zeros(3), backend="interp")
+    >>> acc.run(lambda a: a.sum(axis=1), np.zeros(3))
     Traceback (most recent call last):
       ...
     pyaccad.errors.ShapeError: sum: axis 1 is out of range for an array of rank 1
@@ -47,7 +47,7 @@ class DTypeError(Error, TypeError):
     """Dtypes that do not fit the operation (pyaccad never promotes silently).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, b: a + b, np.zeros(2, np.float32), np.zeros(2), backend="interp")
+    >>> acc.run(lambda a, b: a + b, np.zeros(2, np.float32), np.zeros(2))
     Traceback (most recent call last):
       ...
     pyaccad.errors.DTypeError: add: operands must have one dtype, got float32, float64; use acc.cast ...
@@ -62,7 +62,7 @@ class BackendUnavailable(Error, RuntimeError):
     >>> acc.run(lambda a: a, np.zeros(2), backend="tpu")
     Traceback (most recent call last):
       ...
-    pyaccad.errors.BackendUnavailable: backend: unknown backend 'tpu'; choose one of native, cuda, interp
+    pyaccad.errors.BackendUnavailable: backend: unknown backend 'tpu'; choose one of native, cuda, accelerate, interp
     ...
     """
 
@@ -98,7 +98,7 @@ class ArgumentError(Error, TypeError):
     """A compiled or traced function was called with arguments that do not fit its signature.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, b: a + b, np.zeros(2), backend="interp")
+    >>> acc.run(lambda a, b: a + b, np.zeros(2))
     Traceback (most recent call last):
       ...
     pyaccad.errors.ArgumentError: <lambda>(a, b): called with 1 positional argument(s): missing a required argument: 'b'
@@ -110,7 +110,7 @@ class IndexOutOfBounds(Error, IndexError):
     """An array was read or written outside its extent at run time.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, i: a[i], np.zeros(3), np.array(5), backend="interp")
+    >>> acc.run(lambda a, i: a[i], np.zeros(3), np.array(5))
     Traceback (most recent call last):
       ...
     pyaccad.errors.IndexOutOfBounds: backpermute: index (5,) is out of bounds for an array of shape (3,): ...

@@ -9,7 +9,7 @@ would only add two reductions that cancel.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import nn
->>> acc.run(lambda x: nn.softmax(x), np.array([0.0, np.log(3.0)]), backend="interp")
+>>> acc.run(lambda x: nn.softmax(x), np.array([0.0, np.log(3.0)]))
 array([0.25, 0.75])
 """
 
@@ -50,7 +50,7 @@ def relu(x: Any) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import nn
-    >>> acc.run(nn.relu, np.array([-1.0, 2.0]), backend="interp")
+    >>> acc.run(nn.relu, np.array([-1.0, 2.0]))
     array([0., 2.])
     """
     return SCALAR_FUNCTIONS["maximum"](to_value(x, "relu"), 0)
@@ -61,7 +61,7 @@ def sigmoid(x: Any) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import nn
-    >>> acc.run(nn.sigmoid, np.array([0.0]), backend="interp")
+    >>> acc.run(nn.sigmoid, np.array([0.0]))
     array([0.5])
     """
     return 1.0 / (1.0 + _exp(-_floats(x, "sigmoid")))
@@ -72,7 +72,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import nn
-    >>> acc.run(lambda x: nn.logsumexp(x), np.array([1000.0, 1000.0]), backend="interp")
+    >>> acc.run(lambda x: nn.logsumexp(x), np.array([1000.0, 1000.0]))
     array(1000.69314718)
     """
     value = _floats(x, "logsumexp")
@@ -87,7 +87,7 @@ def log_softmax(x: Any, axis: Any = -1) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import nn
-    >>> np.exp(acc.run(nn.log_softmax, np.array([[0.0, np.log(3.0)]]), backend="interp"))
+    >>> np.exp(acc.run(nn.log_softmax, np.array([[0.0, np.log(3.0)]])))
     array([[0.25, 0.75]])
     """
     value = _floats(x, "log_softmax")
@@ -99,7 +99,7 @@ def softmax(x: Any, axis: Any = -1) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import nn
-    >>> acc.run(lambda x: nn.softmax(x, axis=0), np.zeros((2, 1)), backend="interp")
+    >>> acc.run(lambda x: nn.softmax(x, axis=0), np.zeros((2, 1)))
     array([[0.5],
            [0.5]])
     """
@@ -117,7 +117,7 @@ def cross_entropy(logits: Any, labels: Any) -> Value:
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import nn
     >>> logits = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
-    >>> float(acc.run(nn.cross_entropy, logits, np.array([1, 0]), backend="interp"))  # -(log .75 + log .5) / 2
+    >>> float(acc.run(nn.cross_entropy, logits, np.array([1, 0])))  # -(log .75 + log .5) / 2
     0.4904...
     """
     scores = _floats(logits, "cross_entropy")

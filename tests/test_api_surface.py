@@ -1,4 +1,4 @@
-"""The public API of ``../shared/design/API.md`` (Values, Running, Array operations, Errors, ``pyaccad.nn``).
+"""The public API (``docs/API.md``: Values, Running, Array operations, Errors, ``pyaccad.nn``).
 
 Every name exists, has the documented signature (defaults included) and a
 docstring with a ``>>>`` example, and is exercised here once against a NumPy

@@ -15,7 +15,7 @@ overwrite.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> acc.jit(ad.grad(lambda x: (acc.sin(x) * x).sum()), backend="interp")(np.array([0.0]))
+>>> acc.jit(ad.grad(lambda x: (acc.sin(x) * x).sum()))(np.array([0.0]))
 array([0.])
 """
 

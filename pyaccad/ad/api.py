@@ -14,7 +14,7 @@ pass per input: scalars have no arrays to transpose.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: ad.grad(lambda x: x * ad.grad(lambda y: x + y)(x))(x)
->>> acc.jit(f, backend="interp")(np.array(3.0))
+>>> acc.jit(f)(np.array(3.0))
 array(1.)
 """
 
@@ -86,7 +86,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
-    >>> run = acc.jit(lambda x, t: ad.jvp(acc.sin, (x,), (t,)), backend="interp")
+    >>> run = acc.jit(lambda x, t: ad.jvp(acc.sin, (x,), (t,)))
     >>> run(np.array(0.0), np.array(2.0))
     (array(0.), array(2.))
     """
@@ -114,7 +114,7 @@ def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., 
     >>> def g(x):
     ...     y, f_jvp = ad.linearize(lambda x: x * x, x)
     ...     return f_jvp(np.array(1.0))
-    >>> acc.jit(g, backend="interp")(np.array(3.0))
+    >>> acc.jit(g)(np.array(3.0))
     array(6.)
     """
     return _staged_pair(f, primals, _linearize)
@@ -128,7 +128,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     >>> def g(x):
     ...     y, pullback = ad.vjp(lambda x: x * x, x)
     ...     return pullback(np.ones(2))[0]
-    >>> acc.jit(g, backend="interp")(np.array([1.0, 3.0]))
+    >>> acc.jit(g)(np.array([1.0, 3.0]))
     array([2., 6.])
     """
     return _staged_pair(f, primals, _vjp)
@@ -280,7 +280,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
-    >>> acc.jit(ad.grad(lambda x: (x * x).sum()), backend="interp")(np.array([1.0, 2.0]))
+    >>> acc.jit(ad.grad(lambda x: (x * x).sum()))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
     return staged(f, lambda *args: _value_and_grad(f, argnums, args, "grad")[1])
@@ -291,7 +291,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
-    >>> acc.jit(ad.value_and_grad(lambda x: (x * x).sum()), backend="interp")(np.array([3.0]))
+    >>> acc.jit(ad.value_and_grad(lambda x: (x * x).sum()))(np.array([3.0]))
     (array(9.), array([6.]))
     """
     return staged(f, lambda *args: _value_and_grad(f, argnums, args, "value_and_grad"))
@@ -302,7 +302,7 @@ def grad_with(combine: Callable[[Any, Any], Any], f: Callable[..., Any]) -> Call
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
-    >>> acc.jit(ad.grad_with(lambda x, dx: (x, dx), lambda x: (x * x).sum()), backend="interp")(np.array([2.0]))
+    >>> acc.jit(ad.grad_with(lambda x, dx: (x, dx), lambda x: (x * x).sum()))(np.array([2.0]))
     (array([2.]), array([4.]))
     """
 
@@ -320,7 +320,7 @@ def diff(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
-    >>> acc.jit(lambda a: acc.map(ad.diff(lambda x: x * x * x), a), backend="interp")(np.array([1.0, 2.0]))
+    >>> acc.jit(lambda a: acc.map(ad.diff(lambda x: x * x * x), a))(np.array([1.0, 2.0]))
     array([ 3., 12.])
     """
 

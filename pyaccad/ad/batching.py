@@ -23,7 +23,7 @@ each such read to ``index(a, ..lane..)``: the batching rule of ``index``.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> acc.jit(ad.vmap(lambda x: x * 2.0), backend="interp")(np.ones((2, 3)))
+>>> acc.jit(ad.vmap(lambda x: x * 2.0))(np.ones((2, 3)))
 array([[2., 2., 2.],
        [2., 2., 2.]])
 """

@@ -6,7 +6,7 @@ works in both scopes: inside a lambda a constant is a literal atom, at array
 level it is a ``broadcast_in_dim`` of one (the IR never broadcasts implicitly).
 
 >>> import numpy as np, pyaccad as acc
->>> acc.jit(lambda x: value_of(fold_add(x.var, 1)), backend="interp")(np.ones((2, 3)))
+>>> acc.jit(lambda x: value_of(fold_add(x.var, 1)))(np.ones((2, 3)))
 array([3., 3.])
 """
 
@@ -64,7 +64,7 @@ def counted_loop(
     >>> loop = lam.stmts[0].params
     >>> def trips(i):
     ...     return value_of(counted_loop(loop["cond"], loop["body"], [Lit(0, INDEX_DTYPE)], i.var)[0])
-    >>> acc.jit(lambda: acc.generate((4,), trips), backend="interp")()
+    >>> acc.jit(lambda: acc.generate((4,), trips))()
     array([0, 1, 2, 3])
     """
     types = [scalar_type(INDEX_DTYPE), *body.input_types]

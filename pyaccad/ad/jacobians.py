@@ -18,7 +18,7 @@ per output leaf.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> acc.jit(ad.jacobian(lambda x: x * x), backend="interp")(np.array([1.0, 2.0]))
+>>> acc.jit(ad.jacobian(lambda x: x * x))(np.array([1.0, 2.0]))
 array([[2., 0.],
        [0., 4.]])
 """
@@ -49,7 +49,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> f = lambda x, y: acc.sin(x) * y
-    >>> jx, jy = acc.jit(ad.jacobian(f, argnums=(0, 1), mode="rev"), backend="interp")(np.zeros(2), np.ones(2))
+    >>> jx, jy = acc.jit(ad.jacobian(f, argnums=(0, 1), mode="rev"))(np.zeros(2), np.ones(2))
     >>> jx
     array([[1., 0.],
            [0., 1.]])
@@ -68,7 +68,7 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> f = lambda x: (x * x * x).sum()
-    >>> acc.jit(ad.hessian(f), backend="interp")(np.array([1.0, 2.0]))
+    >>> acc.jit(ad.hessian(f))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
@@ -83,7 +83,7 @@ def hessian_product(f: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> f = lambda x: (x * x * x).sum()
-    >>> acc.jit(ad.hessian_product(f), backend="interp")(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    >>> acc.jit(ad.hessian_product(f))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
     from pyaccad.ad import grad, jvp

@@ -16,7 +16,7 @@ of its branches and body.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> acc.jit(ad.grad(lambda x: (acc.reverse(x) * np.arange(3.0)).sum()), backend="interp")(np.ones(3))
+>>> acc.jit(ad.grad(lambda x: (acc.reverse(x) * np.arange(3.0)).sum()))(np.ones(3))
 array([2., 1., 0.])
 """
 

@@ -15,7 +15,7 @@ passed unchanged to every example (inputs), or is the same for every example
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> dot = lambda a, b: (a * b).sum()
->>> acc.jit(ad.vmap(dot, in_axes=(0, None)), backend="interp")(np.eye(2), np.array([3.0, 4.0]))
+>>> acc.jit(ad.vmap(dot, in_axes=(0, None)))(np.eye(2), np.array([3.0, 4.0]))
 array([3., 4.])
 """
 
@@ -45,7 +45,7 @@ def vmap(f: Callable[..., Any], in_axes: Axes = 0, out_axes: Axes = 0) -> Callab
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> outer = ad.vmap(ad.vmap(lambda x, y: x * y, in_axes=(None, 0)), in_axes=(0, None))
-    >>> acc.jit(outer, backend="interp")(np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0]))
+    >>> acc.jit(outer)(np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0]))
     array([[ 3.,  4.,  5.],
            [ 6.,  8., 10.]])
     """

@@ -1,4 +1,4 @@
-"""``python -m pyaccad.bench``: the workloads of ``WORKLOADS.md`` in pyaccad, JAX and PyTorch, side by side.
+"""``python -m pyaccad.bench``: the workloads of ``docs/WORKLOADS.md`` in pyaccad, JAX and PyTorch, side by side.
 
 One module per workload (:mod:`~pyaccad.bench.elementwise`,
 :mod:`~pyaccad.bench.logsumexp_rows`, :mod:`~pyaccad.bench.mlp`,

@@ -1,4 +1,4 @@
-"""``python -m pyaccad.bench``: time the workloads of WORKLOADS.md in pyaccad, JAX and PyTorch.
+"""``python -m pyaccad.bench``: time the workloads of docs/WORKLOADS.md in pyaccad, JAX and PyTorch.
 
 For each selected workload and each importable implementation: the first
 call of pyaccad's gradient (trace + optimise + compile + one run), then the
@@ -76,7 +76,7 @@ def check(mine: Prepared, reference: Prepared) -> dict[str, list[float]]:
     one; a NaN where JAX has none, or a shape that differs, is an infinite error.
 
     >>> from pyaccad.bench.registry import WORKLOADS
-    >>> run = prepare("pyaccad", WORKLOADS["elementwise"], "tiny", backend="interp")
+    >>> run = prepare("pyaccad", WORKLOADS["elementwise"], "tiny")
     >>> {k: [e == 0.0 for e in v] for k, v in check(run, run).items()}
     {'primal': [True], 'grad': [True]}
     """
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(scaling_table(measure(list(STEPS[args.size]), args.backend, with_jax="jax" in args.impls)))
         return 0
     if args.size != "tiny" and args.repeat < 10:
-        _parser().error("--repeat must be at least 10 (WORKLOADS.md): use --size tiny for quick runs")
+        _parser().error("--repeat must be at least 10 (docs/WORKLOADS.md): use --size tiny for quick runs")
     if args.keep_cache:
         return _run(args)
     previous = os.environ.get("PYACCAD_CACHE_DIR")

@@ -2,7 +2,7 @@
 
 >>> import numpy as np, pyaccad as acc
 >>> (x,), () = WORKLOAD.inputs("tiny")
->>> value = acc.run(lambda x: pyaccad_f((x,)), x, backend="interp")
+>>> value = acc.run(lambda x: pyaccad_f((x,)), x)
 >>> bool(np.isclose(value, np.sum(np.sin(x) * x), rtol=1e-4))
 True
 """

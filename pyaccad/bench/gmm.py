@@ -16,7 +16,7 @@ otherwise. The products ``Lₖ (x[i] − means[k])`` for all ``i`` are one batch
 
 >>> import numpy as np, pyaccad as acc
 >>> params, (x,) = WORKLOAD.inputs("tiny")
->>> value = acc.run(pyaccad_f, params, x, backend="interp")
+>>> value = acc.run(pyaccad_f, params, x)
 >>> bool(np.isclose(value, reference(params, x), rtol=1e-4))
 True
 """

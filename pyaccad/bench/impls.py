@@ -17,7 +17,7 @@ runs the workload once and waits for the result:
 The gradient is with respect to the whole ``params`` tuple, as one pytree.
 
 >>> from pyaccad.bench.registry import WORKLOADS
->>> run = prepare("pyaccad", WORKLOADS["elementwise"], "tiny", backend="interp")
+>>> run = prepare("pyaccad", WORKLOADS["elementwise"], "tiny")
 >>> float(run.primal()) > 0
 True
 """

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 WARMUP = 3
-"""Untimed calls before timing (WORKLOADS.md asks for at least 3)."""
+"""Untimed calls before timing (docs/WORKLOADS.md asks for at least 3)."""
 ROUNDS = 5
 """Blocks each implementation's timed calls are split into, interleaved with the others' (:func:`time_interleaved`)."""
 

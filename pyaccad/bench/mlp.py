@@ -9,7 +9,7 @@ loss is the batch mean of ``-log_softmax(z)[label]``. Parameters
 >>> params, (x, labels) = WORKLOAD.inputs("tiny")
 >>> [p.shape for p in params]
 [(12, 8), (8,), (8, 8), (8,), (8, 10), (10,)]
->>> float(acc.run(pyaccad_f, params, x, labels, backend="interp")) > 0
+>>> float(acc.run(pyaccad_f, params, x, labels)) > 0
 True
 """
 

@@ -31,7 +31,7 @@ MODULES = ("elementwise", "logsumexp_rows", "mlp", "gmm")
 """The workload modules of :mod:`pyaccad.bench`, in report order."""
 
 SIZES = ("tiny", "small", "large")
-"""``small`` (CPU) and ``large`` (GPU) are WORKLOADS.md's; ``tiny`` is for tests on the interpreter."""
+"""``small`` (CPU) and ``large`` (GPU) are docs/WORKLOADS.md's; ``tiny`` is for tests on the interpreter."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Workload:
     torch: Callable[[], Callable[..., Any]]
 
     def inputs(self, size: str) -> Inputs:
-        """``(params, data)`` at ``size``, drawn from ``numpy.random.default_rng(0)`` in WORKLOADS.md order."""
+        """``(params, data)`` at ``size``, drawn from ``numpy.random.default_rng(0)`` in docs/WORKLOADS.md order."""
         return self.make_inputs(self.sizes[size], np.random.default_rng(0))
 
 

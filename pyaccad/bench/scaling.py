@@ -10,7 +10,7 @@ JAX's ``jit(value_and_grad)`` of the same chain (lowering plus XLA's compile)
 is timed beside it where JAX is installed. The times must grow linearly with the
 statement count: the last column, microseconds per statement, should stay flat.
 
->>> rows = measure([20, 40], backend="interp", with_jax=False)
+>>> rows = measure([20, 40], with_jax=False)
 >>> [r.steps for r in rows], all(r.statements > r.steps * 3 for r in rows)
 ([20, 40], True)
 """

@@ -22,7 +22,7 @@ def array_op(fn: F) -> F:
     """Mark an array-level operation: outside traces it is an error, inside lambdas it is hoisted.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.map(lambda x: x - a.mean(), a), np.array([1.0, 3.0]), backend="interp")
+    >>> acc.run(lambda a: acc.map(lambda x: x - a.mean(), a), np.array([1.0, 3.0]))
     array([-1.,  1.])
     """
 

@@ -13,7 +13,7 @@ scope (:func:`~pyaccad.frontend.tracing.array_scope`).
 >>> import numpy as np, pyaccad as acc
 >>> def dot(x, y):
 ...     return acc.fold(lambda a, b: a + b, 0.0, acc.zip_with(lambda a, b: a * b, x, y))
->>> acc.run(dot, np.arange(3.0), np.arange(3.0), backend="interp")
+>>> acc.run(dot, np.arange(3.0), np.arange(3.0))
 array(5.)
 """
 
@@ -94,7 +94,7 @@ def use(x: Any) -> Value:
     """Embed a NumPy array in the program (NumPy arrays passed to operations are embedded anyway).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda: acc.use(np.arange(3)) * 2, backend="interp")
+    >>> acc.run(lambda: acc.use(np.arange(3)) * 2)
     array([0, 2, 4])
     """
     return to_value(x, "use") if isinstance(x, Value) else embed_constant(np.asarray(x))
@@ -105,7 +105,7 @@ def unit(e: Any) -> Value:
     """A rank-0 array holding the scalar ``e``.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda: acc.unit(3.5), backend="interp")
+    >>> acc.run(lambda: acc.unit(3.5))
     array(3.5)
     """
     value = to_value(e, "unit")
@@ -119,7 +119,7 @@ def the(a: Any) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda x: acc.map(lambda v: v - acc.the(x.max()), x)
-    >>> acc.run(f, np.array([1.0, 3.0]), backend="interp")
+    >>> acc.run(f, np.array([1.0, 3.0]))
     array([-2.,  0.])
     """
     if current_builder() is None:
@@ -136,7 +136,7 @@ def generate(shape: Any, f: Callable[..., Any]) -> Any:
     """The array of ``shape`` whose element at index ``(i, j, ..)`` is ``f(i, j, ..)`` (int64 indices).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda: acc.generate((2, 3), lambda i, j: 10 * i + j), backend="interp")
+    >>> acc.run(lambda: acc.generate((2, 3), lambda i, j: 10 * i + j))
     array([[ 0,  1,  2],
            [10, 11, 12]])
     """
@@ -150,7 +150,7 @@ def fill(shape: Any, value: Any, dtype: Any = None) -> Value:
     """An array of ``shape`` filled with ``value`` (of ``dtype``, else the value's own dtype).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda: acc.fill((2,), 7, dtype="float32"), backend="interp")
+    >>> acc.run(lambda: acc.fill((2,), 7, dtype="float32"))
     array([7., 7.], dtype=float32)
     """
     dims = normalize_shape(shape, "fill")
@@ -172,7 +172,7 @@ def map(f: Callable[..., Any], *arrays: Any) -> Any:
     """Apply ``f`` element-wise to arrays of one shape; ``f`` returning a tuple gives a tuple of arrays.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.map(lambda x: (x + 1, x * 2), a), np.arange(3), backend="interp")
+    >>> acc.run(lambda a: acc.map(lambda x: (x + 1, x * 2), a), np.arange(3))
     (array([1, 2, 3]), array([0, 2, 4]))
     """
     if not arrays:
@@ -187,7 +187,7 @@ def zip_with(f: Callable[..., Any], *arrays: Any) -> Any:
     """``accelerate``'s ``zipWith``/``zipWith3``/...: :func:`map` over several arrays of one shape.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, b: acc.zip_with(lambda x, y: x * y, a, b), np.arange(3), np.arange(3), backend="interp")
+    >>> acc.run(lambda a, b: acc.zip_with(lambda x, y: x * y, a, b), np.arange(3), np.arange(3))
     array([0, 1, 4])
     """
     return map(f, *arrays)
@@ -226,7 +226,7 @@ def fold(f: Callable[..., Any], init: Any, a: Any, axis: int = -1) -> Any:
     """Reduce ``axis`` with the associative ``f``, starting from ``init`` (accelerate's ``fold``).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.fold(lambda x, y: x + y, 0, a, axis=0), np.arange(6).reshape(2, 3), backend="interp")
+    >>> acc.run(lambda a: acc.fold(lambda x, y: x + y, 0, a, axis=0), np.arange(6).reshape(2, 3))
     array([3, 5, 7])
     """
     return _fold_like("fold", "fold", f, init, a, axis, {})
@@ -237,7 +237,7 @@ def fold1(f: Callable[..., Any], a: Any, axis: int = -1) -> Any:
     """Reduce a non-empty ``axis`` with the associative ``f`` and no initial value.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.fold1(acc.maximum, a), np.array([[1, 5], [7, 2]]), backend="interp")
+    >>> acc.run(lambda a: acc.fold1(acc.maximum, a), np.array([[1, 5], [7, 2]]))
     array([5, 7])
     """
     return _fold_like("fold", "fold1", f, None, a, axis, {})
@@ -248,7 +248,7 @@ def fold_all(f: Callable[..., Any], init: Any, a: Any) -> Any:
     """Reduce every element to a rank-0 array (accelerate's ``foldAll``).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.fold_all(lambda x, y: x * y, 1.0, a), np.full((2, 2), 2.0), backend="interp")
+    >>> acc.run(lambda a: acc.fold_all(lambda x, y: x * y, 1.0, a), np.full((2, 2), 2.0))
     array(16.)
     """
     from pyaccad.frontend.shapes import reshape
@@ -263,7 +263,7 @@ def scanl(f: Callable[..., Any], init: Any, a: Any, axis: int = -1) -> Any:
     """Left-to-right prefix results starting with ``init``; the output axis is one longer.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.scanl(lambda x, y: x + y, 0, a), np.array([1, 2, 3]), backend="interp")
+    >>> acc.run(lambda a: acc.scanl(lambda x, y: x + y, 0, a), np.array([1, 2, 3]))
     array([0, 1, 3, 6])
     """
     return _fold_like("scan", "scanl", f, init, a, axis, {"reverse": False})
@@ -274,7 +274,7 @@ def scanl1(f: Callable[..., Any], a: Any, axis: int = -1) -> Any:
     """Inclusive left-to-right scan (``[x0, f(x0, x1), ...]``).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.scanl1(lambda x, y: x + y, a), np.array([1, 2, 3]), backend="interp")
+    >>> acc.run(lambda a: acc.scanl1(lambda x, y: x + y, a), np.array([1, 2, 3]))
     array([1, 3, 6])
     """
     return _fold_like("scan", "scanl1", f, None, a, axis, {"reverse": False})
@@ -285,7 +285,7 @@ def scanr(f: Callable[..., Any], init: Any, a: Any, axis: int = -1) -> Any:
     """Right-to-left prefix results ending with ``init``; the output axis is one longer.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.scanr(lambda x, y: x + y, 0, a), np.array([1, 2, 3]), backend="interp")
+    >>> acc.run(lambda a: acc.scanr(lambda x, y: x + y, 0, a), np.array([1, 2, 3]))
     array([6, 5, 3, 0])
     """
     return _fold_like("scan", "scanr", f, init, a, axis, {"reverse": True})
@@ -296,7 +296,7 @@ def scanr1(f: Callable[..., Any], a: Any, axis: int = -1) -> Any:
     """Inclusive right-to-left scan (``[..., f(x_{n-2}, x_{n-1}), x_{n-1}]``).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.scanr1(lambda x, y: x + y, a), np.array([1, 2, 3]), backend="interp")
+    >>> acc.run(lambda a: acc.scanr1(lambda x, y: x + y, a), np.array([1, 2, 3]))
     array([6, 5, 3])
     """
     return _fold_like("scan", "scanr1", f, None, a, axis, {"reverse": True})
@@ -310,7 +310,7 @@ def awhile(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: A
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda x: acc.awhile(lambda s: s.sum() < 100.0, lambda s: s * 2.0, x)
-    >>> acc.run(f, np.array([1.0, 2.0]), backend="interp")
+    >>> acc.run(f, np.array([1.0, 2.0]))
     array([ 64., 128.])
     """
     return loop("awhile", cond_fn, body_fn, init)
@@ -322,7 +322,7 @@ def acond(p: Any, then_fn: Callable[..., Any], else_fn: Callable[..., Any], *arg
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda x: acc.acond(x.sum() > 0.0, lambda v: v * 2.0, lambda v: -v, x)
-    >>> acc.run(f, np.array([1.0, -3.0]), backend="interp")
+    >>> acc.run(f, np.array([1.0, -3.0]))
     array([-1.,  3.])
     """
     check_arity(then_fn, len(args), "acond (then)")

@@ -12,7 +12,7 @@ int64 literals, and a float or bool index is a DTypeError, as in NumPy. Static i
 traced; traced indices are checked by the interpreter at run time.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a: a[::-1, 1], np.arange(6).reshape(3, 2), backend="interp")
+>>> acc.run(lambda a: a[::-1, 1], np.arange(6).reshape(3, 2))
 array([5, 3, 1])
 """
 
@@ -49,7 +49,7 @@ def getitem(a: Value, key: Any) -> Value:
     """``a[key]``: an element read inside lambdas, else NumPy basic indexing.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.generate((2,), lambda i: a[i, -1]), np.arange(6).reshape(2, 3), backend="interp")
+    >>> acc.run(lambda a: acc.generate((2,), lambda i: a[i, -1]), np.arange(6).reshape(2, 3))
     array([2, 5])
     """
     items = key if isinstance(key, tuple) else (key,)

@@ -16,7 +16,7 @@ the IR's ``(keep, *index)`` form, and ``cond`` returns a :class:`Scatter`
 target that ``permute`` understands.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a: acc.map(lambda x: acc.cond(x > 1.0, x, 0.0), a), np.arange(4.0), backend="interp")
+>>> acc.run(lambda a: acc.map(lambda x: acc.cond(x > 1.0, x, 0.0), a), np.arange(4.0))
 array([0., 0., 2., 3.])
 """
 
@@ -55,7 +55,7 @@ class _Ignore:
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.permute(lambda x, y: x + y, acc.fill(1, 0), lambda i: acc.IGNORE, a)
-    >>> acc.run(f, np.array([5, 6]), backend="interp")
+    >>> acc.run(f, np.array([5, 6]))
     array([0])
     """
 
@@ -69,7 +69,7 @@ IGNORE = _Ignore()
 >>> import numpy as np, pyaccad as acc
 >>> f = lambda a: acc.permute(lambda x, y: x + y, acc.fill(2, 0.0),
 ...                           lambda i: acc.cond(i < 2, (i,), acc.IGNORE), a)
->>> acc.run(f, np.array([1.0, 2.0, 3.0]), backend="interp")
+>>> acc.run(f, np.array([1.0, 2.0, 3.0]))
 array([1., 2.])
 """
 
@@ -102,9 +102,9 @@ def with_literals(
     returned where an array of a shape is expected fills that shape (``acond``/``awhile``).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.fold(lambda x, y: 0, 5, a), np.arange(3, dtype=np.int32), backend="interp").dtype
+    >>> acc.run(lambda a: acc.fold(lambda x, y: 0, 5, a), np.arange(3, dtype=np.int32)).dtype
     dtype('int32')
-    >>> acc.run(lambda a: acc.acond(a[0] > 0, lambda: a, lambda: 0), np.arange(2, dtype=np.int32), backend="interp")
+    >>> acc.run(lambda a: acc.acond(a[0] > 0, lambda: a, lambda: 0), np.arange(2, dtype=np.int32))
     array([0, 0], dtype=int32)
     """
     if types is None:
@@ -185,7 +185,7 @@ def index_atoms(indices: Any, n: int, op: str, context: str = "") -> list[Value]
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.backpermute((2,), lambda i: acc.cast(i, "int32"), a)  # int32 indices are widened
-    >>> acc.run(f, np.array([5.0, 6.0]), backend="interp")
+    >>> acc.run(f, np.array([5.0, 6.0]))
     array([5., 6.])
     """
     items = list(indices) if isinstance(indices, (tuple, list)) else [indices]
@@ -202,7 +202,7 @@ def as_index(item: Any, op: str, subject: str) -> Value:
     integers"``.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.backpermute((1,), lambda i: 1.0, a), np.zeros(2), backend="interp")
+    >>> acc.run(lambda a: acc.backpermute((1,), lambda i: 1.0, a), np.zeros(2))
     Traceback (most recent call last):
       ...
     pyaccad.errors.DTypeError: backpermute: the index function returned a float64 index; indices must be integers
@@ -236,11 +236,11 @@ def cond(pred: Any, then_: Any, else_: Any) -> Any:
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.generate((2, 2), lambda i, j: acc.cond(i >= j, lambda: a[i, j], 0.0))
-    >>> acc.run(f, np.ones((2, 2), np.float32), backend="interp")
+    >>> acc.run(f, np.ones((2, 2), np.float32))
     array([[1., 0.],
            [1., 1.]], dtype=float32)
     >>> g = lambda a: acc.generate((3,), lambda i: acc.cond(i < 2, a[i + 1], -1.0))  # a[3] is never read
-    >>> acc.run(g, np.arange(3.0), backend="interp")
+    >>> acc.run(g, np.arange(3.0))
     array([ 1.,  2., -1.])
     """
     if isinstance(pred, (bool, np.bool_)):
@@ -359,7 +359,7 @@ def while_(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: A
     >>> import numpy as np, pyaccad as acc
     >>> collatz = lambda n: acc.while_(lambda s: s[0] != 1, lambda s: (acc.cond(s[0] % 2 == 0, s[0] // 2,
     ...                                3 * s[0] + 1), s[1] + 1), (n, 0))[1]
-    >>> acc.run(lambda a: acc.map(collatz, a), np.array([1, 6, 7]), backend="interp")
+    >>> acc.run(lambda a: acc.map(collatz, a), np.array([1, 6, 7]))
     array([ 0,  8, 16])
     """
     return loop("while_", cond_fn, body_fn, init)
@@ -370,7 +370,7 @@ def loop(what: str, cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any]
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: loop("awhile", lambda s: s.sum() < 10, lambda s: s + 1, a)
-    >>> acc.run(f, np.zeros(2, int), backend="interp")
+    >>> acc.run(f, np.zeros(2, int))
     array([5, 5])
     """
     check_arity(cond_fn, 1, f"{what} condition")

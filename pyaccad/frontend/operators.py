@@ -7,13 +7,14 @@ of the dtype they meet, broadcasts shapes NumPy-style with
 the same call works on rank-0 :class:`Exp` values.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a, b: a + b, np.ones((2, 3)), np.arange(3.0), backend="interp")
+>>> acc.run(lambda a, b: a + b, np.ones((2, 3)), np.arange(3.0))
 array([[1., 2., 3.],
        [1., 2., 3.]])
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -108,7 +109,7 @@ def where(pred: Any, on_true: Any, on_false: Any) -> Value:
     """Element-wise choice: ``on_true`` where ``pred`` holds, else ``on_false`` (both evaluated).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.where(a > 1.0, a, 0.0), np.arange(4.0), backend="interp")
+    >>> acc.run(lambda a: acc.where(a > 1.0, a, 0.0), np.arange(4.0))
     array([0., 0., 2., 3.])
     """
     if holds_array((pred, on_true, on_false)):
@@ -143,7 +144,7 @@ def cast(x: Any, dtype: Any) -> Value:
     """Convert element type (C conversion semantics: floats truncate toward zero).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.cast(a, "int32"), np.array([1.7, -1.7]), backend="interp")
+    >>> acc.run(lambda a: acc.cast(a, "int32"), np.array([1.7, -1.7]))
     array([ 1, -1], dtype=int32)
     """
     if holds_array((x,)):
@@ -166,11 +167,14 @@ def _make_function(op: str, arity: int, public: str) -> Callable[..., Value]:
         return elementwise(op, *xs)
 
     fn.__name__ = fn.__qualname__ = public
+    # The signature help() and docs/API.md show: one operand or two, as NumPy's functions take them.
+    operands = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in ("x", "y")[:arity]]
+    fn.__signature__ = inspect.Signature(operands)  # type: ignore[attr-defined]
     call = f"acc.{public}(a)" if arity == 1 else f"acc.{public}(a, a)"
     fn.__doc__ = (
         f"Element-wise ``{op}`` on traced arrays, or on scalars inside lambdas.\n\n"
         f"    >>> import numpy as np, pyaccad as acc\n"
-        f'    >>> out = acc.run(lambda a: {call}, {example_input or "np.array([True, False])"}, backend="interp")\n'
+        f"    >>> out = acc.run(lambda a: {call}, {example_input or 'np.array([True, False])'})\n"
         f"    >>> out.shape\n    (2,)\n"
     )
     return fn

@@ -7,7 +7,7 @@ a DTypeError, as in NumPy. A ``permute`` index function may drop an element by r
 :data:`~pyaccad.frontend.lambdas.IGNORE`, directly or as one branch of a ``cond``.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a: acc.backpermute((2, 2), lambda i, j: (j, i), a), np.arange(4).reshape(2, 2), backend="interp")
+>>> acc.run(lambda a: acc.backpermute((2, 2), lambda i, j: (j, i), a), np.arange(4).reshape(2, 2))
 array([[0, 2],
        [1, 3]])
 """
@@ -35,7 +35,7 @@ def backpermute(shape: Any, index_fn: Callable[..., Any], a: Any) -> Value:
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.backpermute((3,), lambda i: 2 - i, a)
-    >>> acc.run(f, np.array([1.0, 2.0, 3.0]), backend="interp")
+    >>> acc.run(f, np.array([1.0, 2.0, 3.0]))
     array([3., 2., 1.])
     """
     dims = normalize_shape(shape, "backpermute")
@@ -59,7 +59,7 @@ def permute(combine: Callable[[Any, Any], Any], defaults: Any, index_fn: Callabl
 
     >>> import numpy as np, pyaccad as acc
     >>> hist = lambda a: acc.permute(lambda x, y: x + y, acc.fill(3, 0), lambda i: (a[i],), acc.fill(a.shape, 1))
-    >>> acc.run(hist, np.array([0, 2, 2, 1, 2]), backend="interp")
+    >>> acc.run(hist, np.array([0, 2, 2, 1, 2]))
     array([1, 1, 3])
     """
     base = to_value(defaults, "permute")
@@ -88,7 +88,7 @@ def stencil(f: Callable[[Any], Any], a: Any, size: Any, boundary: Any = "clamp")
 
     >>> import numpy as np, pyaccad as acc
     >>> blur = lambda a: acc.stencil(lambda n: (n[0] + n[1] + n[2]) / 3.0, a, 3, boundary="clamp")
-    >>> acc.run(blur, np.array([3.0, 6.0, 9.0]), backend="interp")
+    >>> acc.run(blur, np.array([3.0, 6.0, 9.0]))
     array([4., 6., 8.])
     """
     x = to_value(a, "stencil")
@@ -126,7 +126,7 @@ class Neighbourhood(tuple):
     """The tuple a stencil function gets: indexing past its extent names the stencil, not a bare IndexError.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.stencil(lambda n: n[3], a, 3), np.zeros(2), backend="interp")
+    >>> acc.run(lambda a: acc.stencil(lambda n: n[3], a, 3), np.zeros(2))
     Traceback (most recent call last):
       ...
     pyaccad.errors.ShapeError: stencil: neighbour 3 is outside a neighbourhood of 3 (indices 0 to 2 along this axis)

@@ -8,7 +8,7 @@ recognise: ``sum``/``prod`` start from their identity, ``max``/``min`` use
 integers is float64, as in NumPy.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a: a.sum(axis=(0, 2), keepdims=True), np.ones((2, 3, 4)), backend="interp").ravel()
+>>> acc.run(lambda a: a.sum(axis=(0, 2), keepdims=True), np.ones((2, 3, 4))).ravel()
 array([8., 8., 8.])
 """
 
@@ -40,7 +40,7 @@ def reduce(x: Value, op: str, axis: Any = None, keepdims: bool = False) -> Value
     """Reduce ``axis`` (an int, a tuple, or None for all axes) of ``x`` with the monoid ``op``.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: reduce(a, "prod", axis=(0, 1)), np.full((2, 2), 3), backend="interp")
+    >>> acc.run(lambda a: reduce(a, "prod", axis=(0, 1)), np.full((2, 2), 3))
     array(81)
     """
     axes = normalize_axes(axis, x.ndim, op)

@@ -6,7 +6,7 @@ no-ops. ``matmul`` follows NumPy: 1-D operands are promoted to matrices and
 the promoted axis is dropped afterwards; batch axes broadcast.
 
 >>> import numpy as np, pyaccad as acc
->>> acc.run(lambda a: acc.transpose(acc.reshape(a, (2, 3))), np.arange(6), backend="interp")
+>>> acc.run(lambda a: acc.transpose(acc.reshape(a, (2, 3))), np.arange(6))
 array([[0, 3],
        [1, 4],
        [2, 5]])
@@ -33,7 +33,7 @@ def reshape(a: Any, shape: Any) -> Value:
     """The elements of ``a`` in row-major order, in a new ``shape`` (one extent may be -1).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.reshape(a, (-1, 2)), np.arange(4), backend="interp")
+    >>> acc.run(lambda a: acc.reshape(a, (-1, 2)), np.arange(4))
     array([[0, 1],
            [2, 3]])
     """
@@ -59,7 +59,7 @@ def transpose(a: Any, axes: Sequence[int] | None = None) -> Value:
     """Permute the axes: output axis ``i`` is input axis ``axes[i]`` (default: reversed).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.transpose(a, (1, 0, 2)), np.zeros((2, 3, 4)), backend="interp").shape
+    >>> acc.run(lambda a: acc.transpose(a, (1, 0, 2)), np.zeros((2, 3, 4))).shape
     (3, 2, 4)
     """
     x = to_value(a, "transpose")
@@ -77,7 +77,7 @@ def reverse(a: Any, axis: int | Sequence[int] = -1) -> Value:
     """Reverse the order of elements along ``axis`` (an int or several).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.reverse(a), np.arange(3), backend="interp")
+    >>> acc.run(lambda a: acc.reverse(a), np.arange(3))
     array([2, 1, 0])
     """
     x = to_value(a, "reverse")
@@ -93,7 +93,7 @@ def replicate(a: Any, n: int, axis: int = 0) -> Value:
     """``n`` copies of ``a`` along a new axis at position ``axis`` of the result.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.replicate(a, 2, axis=1), np.array([1, 2]), backend="interp")
+    >>> acc.run(lambda a: acc.replicate(a, 2, axis=1), np.array([1, 2]))
     array([[1, 1],
            [2, 2]])
     """
@@ -114,7 +114,7 @@ def broadcast_to(a: Any, shape: Any) -> Value:
     """``a`` broadcast to ``shape`` by NumPy's rules.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.broadcast_to(a, (2, 2)), np.array([1, 2]), backend="interp")
+    >>> acc.run(lambda a: acc.broadcast_to(a, (2, 2)), np.array([1, 2]))
     array([[1, 2],
            [1, 2]])
     """
@@ -126,7 +126,7 @@ def concatenate(arrays: Sequence[Any], axis: int = -1) -> Value:
     """Join arrays of one dtype along ``axis`` (accelerate's ``++`` on the innermost axis).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, b: acc.concatenate([a, b]), np.arange(2), np.arange(3), backend="interp")
+    >>> acc.run(lambda a, b: acc.concatenate([a, b]), np.arange(2), np.arange(3))
     array([0, 1, 0, 1, 2])
     """
     values = [to_value(x, "concatenate") for x in arrays]
@@ -146,7 +146,7 @@ def matmul(a: Any, b: Any) -> Value:
     """Matrix product with NumPy's ``matmul`` semantics (vectors promoted, batch axes broadcast).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, b: a @ b, np.eye(2), np.array([3.0, 4.0]), backend="interp")
+    >>> acc.run(lambda a, b: a @ b, np.eye(2), np.array([3.0, 4.0]))
     array([3., 4.])
     """
     x, y = to_value(a, "matmul"), to_value(b, "matmul")

@@ -98,7 +98,7 @@ class array_scope:  # noqa: N801  (used like a function: `with array_scope(op, o
     ``contextmanager`` so that no frame outside pyaccad sits between the user's line and ``fail``.)
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.map(lambda x: x / a.sum(), a), np.array([1.0, 3.0]), backend="interp")
+    >>> acc.run(lambda a: acc.map(lambda x: x / a.sum(), a), np.array([1.0, 3.0]))
     array([0.25, 0.75])
     """
 
@@ -162,18 +162,22 @@ class Value:
 
     @property
     def dtype(self) -> np.dtype:
+        """The element type (a NumPy dtype: ``float32``, ``float64``, ``int32``, ``int64`` or ``bool``)."""
         return self.var.dtype
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The extents, known when the function is traced (``()`` for a scalar)."""
         return self.var.shape
 
     @property
     def ndim(self) -> int:
+        """The rank: ``len(self.shape)``."""
         return len(self.var.shape)
 
     @property
     def size(self) -> int:
+        """The number of elements: the product of the extents."""
         return self.var.type.size
 
     def __repr__(self) -> str:
@@ -422,7 +426,7 @@ class Array(Value):
     """A traced array (``.dtype``, ``.shape``, ``.ndim``), with NumPy-style operators.
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: (a * 2.0).sum(), np.arange(4.0), backend="interp")
+    >>> acc.run(lambda a: (a * 2.0).sum(), np.arange(4.0))
     array(12.)
     """
 
@@ -433,7 +437,7 @@ class Exp(Value):
     """A traced scalar, the argument and result type of the functions given to ``map``, ``fold``, ...
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a: acc.map(lambda x: x * x + 1.0, a), np.arange(3.0), backend="interp")
+    >>> acc.run(lambda a: acc.map(lambda x: x * x + 1.0, a), np.arange(3.0))
     array([1., 2., 5.])
     """
 

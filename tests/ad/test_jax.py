@@ -41,7 +41,7 @@ def test_table_is_large_enough() -> None:
     assert len(TABLE) + len(WORKLOADS) + len(NESTED) + len(NN) >= 30
 
 
-# The four workloads of shared/bench/WORKLOADS.md, small sizes.
+# The four workloads of docs/WORKLOADS.md, small sizes.
 
 
 def elementwise(x):

@@ -244,7 +244,7 @@ def _gmm():
     return fn, args
 
 
-# The WORKLOADS.md programs in the generic target's reach: (name, function, example args); all-float inputs.
+# The docs/WORKLOADS.md programs in the generic target's reach: (name, function, example args); all-float inputs.
 GENERIC_WORKLOADS = [
     ("gmm", *_gmm()),
     ("elementwise", sum_sin_times_x, (f32(5),)),

@@ -16,7 +16,7 @@ that uses a batched free value needs to know its lane:
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> row_sums = ad.vmap(lambda r: acc.fold(lambda a, b: a + b, 0.0, r))
->>> acc.jit(row_sums, backend="interp")(np.arange(6.0).reshape(2, 3))
+>>> acc.jit(row_sums)(np.arange(6.0).reshape(2, 3))
 array([ 3., 12.])
 """
 

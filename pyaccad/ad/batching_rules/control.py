@@ -22,7 +22,7 @@ are re-traced whole by the collective rules.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> halve = ad.vmap(lambda x: acc.awhile(lambda s: s.sum() > 1.0, lambda s: s / 2.0, x))
->>> acc.jit(halve, backend="interp")(np.array([[1.0, 1.0], [4.0, 0.0], [0.5, 0.0]]))
+>>> acc.jit(halve)(np.array([[1.0, 1.0], [4.0, 0.0], [0.5, 0.0]]))
 array([[0.5, 0.5],
        [1. , 0. ],
        [0.5, 0. ]])

@@ -7,7 +7,7 @@ parameters past the batch axis; ``matmul`` uses its own leading batch axes.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = ad.vmap(lambda v: acc.reverse(v) + v[:1], in_axes=1)
->>> acc.jit(f, backend="interp")(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+>>> acc.jit(f)(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
 array([[6., 4., 2.],
        [8., 6., 4.]])
 """

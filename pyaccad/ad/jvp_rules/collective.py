@@ -20,7 +20,7 @@ included (JAX differentiates only unique targets); other combines are gaps
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.stencil(lambda n: n[0] * n[2], x, 3, "wrap").sum()
->>> acc.jit(ad.grad(f), backend="interp")(np.array([1.0, 2.0, 3.0]))
+>>> acc.jit(ad.grad(f))(np.array([1.0, 2.0, 3.0]))
 array([5., 4., 3.])
 """
 

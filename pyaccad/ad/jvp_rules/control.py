@@ -20,7 +20,7 @@ the lambda rules can hoist it.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.awhile(lambda s: s[1] < 3, lambda s: (s[0] * s[0], s[1] + 1), (x, np.int64(0)))[0]
->>> float(acc.jit(lambda x: ad.jvp(f, (x,), (1.0,))[1], backend="interp")(np.array(1.5)))  # 8 x**7
+>>> float(acc.jit(lambda x: ad.jvp(f, (x,), (1.0,))[1])(np.array(1.5)))  # 8 x**7
 136.6875
 """
 

@@ -25,7 +25,7 @@ reverse recurrence by :mod:`pyaccad.ad.transpose_rules.linear`.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> product = lambda x: acc.fold_all(lambda a, b: a * b, 1.0, x)
->>> acc.jit(ad.grad(product), backend="interp")(np.array([2.0, 0.0, 5.0]))
+>>> acc.jit(ad.grad(product))(np.array([2.0, 0.0, 5.0]))
 array([ 0., 10.,  0.])
 """
 

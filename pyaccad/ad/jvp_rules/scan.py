@@ -22,7 +22,7 @@ index) add ``∂_w(y_{i-1} ⊕_w x_i)·w_tan`` to ``b_i`` (:mod:`pyaccad.ad.lamb
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> products = lambda x: acc.scanl1(lambda a, b: a * b, x).sum()
->>> acc.jit(ad.grad(products), backend="interp")(np.array([1.0, 2.0, 3.0]))
+>>> acc.jit(ad.grad(products))(np.array([1.0, 2.0, 3.0]))
 array([9., 4., 2.])
 """
 

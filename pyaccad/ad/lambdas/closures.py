@@ -36,7 +36,7 @@ a sum rather than a scatter.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> f = lambda x: acc.fold1(lambda a, b: a * b * x[0], x)  # x0² x1
->>> acc.jit(ad.grad(f), backend="interp")(np.array([2.0, 3.0]))
+>>> acc.jit(ad.grad(f))(np.array([2.0, 3.0]))
 array([12.,  4.])
 
 Reads at the operands' indices: ``(v, i) ⊕ (u, j) = (v + u + w[i] + w[j] - w[k], k)``, ``k = (i + j) % 3``
@@ -45,7 +45,7 @@ Reads at the operands' indices: ``(v, i) ⊕ (u, j) = (v + u + w[i] + w[j] - w[k
 >>> def total(w, v, i):
 ...     op = lambda a, b: (a[0] + b[0] + w[a[1]] + w[b[1]] - w[(a[1] + b[1]) % 3], (a[1] + b[1]) % 3)
 ...     return acc.fold1(op, (v, i))[0]
->>> acc.jit(ad.grad(total), backend="interp")(np.ones(3), np.ones(4), np.array([0, 1, 1, 1]))
+>>> acc.jit(ad.grad(total))(np.ones(3), np.ones(4), np.array([0, 1, 1, 1]))
 array([0., 3., 0.])
 """
 

@@ -14,7 +14,7 @@ Everything here is emitted inside a scalar lambda (one lane of a
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend.tracing import value_of
->>> acc.jit(lambda n: value_of(lane_max(n.var)), backend="interp")(np.array([[3, 9], [4, 1]]))
+>>> acc.jit(lambda n: value_of(lane_max(n.var)))(np.array([[3, 9], [4, 1]]))
 array(9)
 """
 

@@ -40,7 +40,7 @@ per adjoint and one cotangent array per differentiated array, no tape.
 >>> def f(x):  # per lane v: s ← s·x[k] for k < 2, from s = v
 ...     body = lambda s: (s[0] * x[s[1]], s[1] + 1)
 ...     return acc.map(lambda v: acc.while_(lambda s: s[1] < 2, body, (v, np.int64(0)))[0], x).sum()
->>> acc.jit(ad.grad(f), backend="interp")(np.array([1.0, 2.0, 3.0]))
+>>> acc.jit(ad.grad(f))(np.array([1.0, 2.0, 3.0]))
 array([14.,  8.,  2.])
 """
 

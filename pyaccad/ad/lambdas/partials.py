@@ -34,7 +34,7 @@ trips, ``O(lanes)`` memory, no tape).
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> a = np.array([1.0, 2.0, 3.0])
->>> acc.jit(ad.grad(lambda a: acc.generate((2,), lambda i: a[i + 1] * a[i]).sum()), backend="interp")(a)
+>>> acc.jit(ad.grad(lambda a: acc.generate((2,), lambda i: a[i + 1] * a[i]).sum()))(a)
 array([2., 4., 2.])
 """
 

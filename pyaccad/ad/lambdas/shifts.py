@@ -84,7 +84,7 @@ def gathered(x: Atom, axis: int, sources: list[int | None]) -> Atom:
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad.frontend.tracing import value_of
     >>> f = lambda x: value_of(gathered(x.var, 0, [None, 1, 0, 1, 2, 3, 3]))
-    >>> acc.run(f, np.arange(4.0), backend="interp")
+    >>> acc.run(f, np.arange(4.0))
     array([0., 1., 0., 1., 2., 3., 3.])
     """
     n = x.shape[axis]
@@ -117,7 +117,7 @@ def shifter(x: Tan, boundary: str, radii: tuple[int, ...]) -> Callable[[tuple[in
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad.frontend.tracing import value_of
     >>> f = lambda x: value_of(shifter(x.var, "wrap", (1, 1))((1, -1)))
-    >>> acc.run(f, np.arange(6.0).reshape(2, 3), backend="interp")
+    >>> acc.run(f, np.arange(6.0).reshape(2, 3))
     array([[5., 3., 4.],
            [2., 0., 1.]])
     """

@@ -13,7 +13,7 @@ The helpers here serve the ``while`` rule too (:mod:`pyaccad.ad.transpose_rules.
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> relu_sq = lambda x: acc.acond(x.sum() > 0.0, lambda: x * x, lambda: x * 0.0).sum()
->>> acc.jit(ad.grad(relu_sq), backend="interp")(np.array([1.0, 2.0]))
+>>> acc.jit(ad.grad(relu_sq))(np.array([1.0, 2.0]))
 array([2., 4.])
 """
 

@@ -11,7 +11,7 @@ is a residual.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> acc.jit(ad.grad(lambda x: acc.scanl1(lambda a, b: a + b, x)[1]), backend="interp")(np.ones(3))
+>>> acc.jit(ad.grad(lambda x: acc.scanl1(lambda a, b: a + b, x)[1]))(np.ones(3))
 array([1., 1., 0.])
 """
 

@@ -42,7 +42,7 @@ differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`).
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
 >>> power = lambda x: acc.awhile(lambda s: s[1] < 10, lambda s: (s[0] * x, s[1] + 1), (np.float64(1.0), np.int64(0)))[0]
->>> acc.jit(ad.grad(power), backend="interp")(np.array(2.0))  # 10 x**9
+>>> acc.jit(ad.grad(power))(np.array(2.0))  # 10 x**9
 array(5120.)
 """
 
