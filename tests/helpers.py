@@ -350,19 +350,11 @@ def primitive_counts(program: Program) -> Counter[str]:
     return counts
 
 
-# Backends the suite runs on only when $PYACCAD_TEST_BACKENDS names them: the accelerate bridge compiles
-# every program with GHC (seconds each) and runs only what the export can print; tests/backends/test_accelerate.py
-# covers it wherever it is available.
-OPT_IN_BACKENDS = ("accelerate",)
-
-
 def available_backends() -> list[str]:
     """The backends tests run on: every available one, narrowed by ``$PYACCAD_TEST_BACKENDS``."""
     wanted = os.environ.get("PYACCAD_TEST_BACKENDS")
     names = []
     for name in BACKEND_NAMES:
-        if name in OPT_IN_BACKENDS and name not in (wanted or "").split(","):
-            continue
         try:
             get_backend(name)
         except BackendUnavailable:
