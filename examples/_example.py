@@ -17,14 +17,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout, uninstalled
 
 
-def arguments(doc: str) -> argparse.Namespace:
-    """Parse ``--small`` and ``--backend``; a chosen backend becomes the default (``$PYACCAD_BACKEND``)."""
+def arguments(doc: str, more: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """Parse ``--small``, ``--backend`` and what ``more`` adds; a chosen backend becomes the default."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a smaller problem, seconds to run (the tests use it)")
     parser.add_argument("--backend", help="native (the default), interp, cuda, ...")
+    if more is not None:
+        more(parser)
     args = parser.parse_args()
     if args.backend:
-        os.environ["PYACCAD_BACKEND"] = args.backend
+        os.environ["PYACCAD_BACKEND"] = args.backend  # read at each call: every default-backend run uses it
     return args
 
 

@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loss curves: {args.plot.resolve()}")
     print(f"{args.epochs} epochs in {elapsed:.1f} s (compilation included)")
     if accuracy < args.require_accuracy:
-        print(f"FAILED: test accuracy {accuracy:.2%} is below the required {args.require_accuracy:.0%}", file=sys.stderr)
+        print(
+            f"FAILED: test accuracy {accuracy:.2%} is below the required {args.require_accuracy:.2%}", file=sys.stderr
+        )
         return 1
     return 0
 

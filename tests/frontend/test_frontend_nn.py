@@ -57,8 +57,7 @@ def np_adam(params, grads, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-8):
     m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True)]
     v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True)]
     new = [
-        p - lr * (mi / (1 - b1**t)) / (np.sqrt(vi / (1 - b2**t)) + eps)
-        for p, mi, vi in zip(params, m, v, strict=True)
+        p - lr * (mi / (1 - b1**t)) / (np.sqrt(vi / (1 - b2**t)) + eps) for p, mi, vi in zip(params, m, v, strict=True)
     ]
     return new, m, v
 
