@@ -33,7 +33,7 @@ import pyaccad as acc
 from pyaccad import ad
 
 
-def energy(u):
+def energy(u: acc.Array) -> acc.Array:
     stretch = acc.stencil(lambda nb: nb[1] - nb[0], u, 3, "clamp")  # u[i] − u[i−1]; 0 at the clamped left end
     return (stretch * stretch).sum() + acc.cos(u).sum()
 

@@ -22,7 +22,7 @@ from pyaccad import ad, nn
 from pyaccad.bench import gmm
 
 
-def prior_term(params):
+def prior_term(params: tuple[acc.Array, ...]) -> acc.Array:
     """``r``: ½ Σₖ (‖exp(qₖ)‖² + ‖Lₖ‖²) − Σₖ Σ qₖ, the part of the benchmark objective that is not likelihood."""
     _, means, icf = params
     d = means.shape[1]
@@ -30,12 +30,12 @@ def prior_term(params):
     return 0.5 * ((acc.exp(q) ** 2).sum() + (lower * lower).sum()) - q.sum()
 
 
-def objective(params, x):
+def objective(params: tuple[acc.Array, ...], x: acc.Array) -> acc.Array:
     """The negative log-posterior ``r − ℓ``, per data point."""
     return (2.0 * prior_term(params) - gmm.pyaccad_f(params, x)) / x.shape[0]
 
 
-def sample(rng, k, d, n):
+def sample(rng: np.random.Generator, k: int, d: int, n: int) -> tuple[np.ndarray, tuple]:
     """``n`` points from a mixture of ``k`` well-separated Gaussians; returns the points and the true parameters."""
     # means around a circle in the first two coordinates, neighbours 6 apart (standard deviations are <= 1)
     angles = 2 * np.pi * np.arange(k) / k
@@ -49,7 +49,7 @@ def sample(rng, k, d, n):
     return x, (np.log(weights), means, icf)
 
 
-def spread_out(x, k, rng):
+def spread_out(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """``k`` starting means: a random point, then repeatedly the point farthest from those chosen."""
     chosen = [x[rng.integers(len(x))]]
     for _ in range(k - 1):

@@ -27,7 +27,7 @@ RATE = 0.25  # r = κ Δt / Δx², below the explicit scheme's stability limit �
 ALPHA = 1e-3
 
 
-def evolve(u0, steps):
+def evolve(u0: acc.Array, steps: int) -> acc.Array:
     """``steps`` explicit heat-equation steps from ``u0``, one ``awhile``."""
 
     def body(state):
@@ -38,13 +38,13 @@ def evolve(u0, steps):
     return acc.awhile(lambda state: state[1] < steps, body, (u0, acc.unit(0)))[0]
 
 
-def objective(u0, observed, steps):
+def objective(u0: acc.Array, observed: np.ndarray, steps: int) -> acc.Array:
     misfit = evolve(u0, steps) - observed
     rough = u0[1:] - u0[:-1]
     return 0.5 * (misfit * misfit).sum() + 0.5 * ALPHA * (rough * rough).sum()
 
 
-def numpy_model(n, steps):
+def numpy_model(n: int, steps: int) -> np.ndarray:
     """The forward map as a matrix: the one-step matrix with clamped borders, to the power ``steps``."""
     one = np.zeros((n, n))
     for i in range(n):

@@ -22,11 +22,12 @@ from pyaccad import ad
 LAMBDA = 0.01  # the L2 penalty; also the strong-convexity constant of the loss
 
 
-def add(a, b):
+def add(a: acc.Exp, b: acc.Exp) -> acc.Exp:
+    """The folds' combining function (associative, as ``fold`` requires)."""
     return a + b
 
 
-def loss(w, x, y):
+def loss(w: acc.Array, x: acc.Array, y: acc.Array) -> acc.Array:
     """``mean(softplus(x·w) − y (x·w)) + λ/2 ‖w‖²``, with softplus written stably."""
     n, d = x.shape
     z = acc.fold(add, 0.0, acc.generate((n, d), lambda i, j: x[i, j] * w[j]))  # z = X w, one fold per row
@@ -36,7 +37,7 @@ def loss(w, x, y):
     return acc.zip_with(lambda s, p: s / n + 0.5 * LAMBDA * p, data, penalty)
 
 
-def fit(x, y, step, iterations):
+def fit(x: acc.Array, y: acc.Array, step: acc.Array, iterations: int) -> acc.Array:
     """Gradient descent with the rank-0 array ``step`` (1/L), ``iterations`` steps inside one ``awhile``."""
 
     def body(state):
@@ -48,12 +49,12 @@ def fit(x, y, step, iterations):
     return acc.awhile(lambda state: acc.map(lambda i: i < iterations, state[1]), body, start)[0]
 
 
-def numpy_gradient(w, x, y):
+def numpy_gradient(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     p = 1.0 / (1.0 + np.exp(-(x @ w)))
     return x.T @ (p - y) / len(y) + LAMBDA * w
 
 
-def numpy_newton(x, y):
+def numpy_newton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     w = np.zeros(x.shape[1])
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-(x @ w)))

@@ -21,11 +21,11 @@ from pyaccad import ad
 LAMBDA = 0.1
 
 
-def f(x, a, b):
+def f(x: acc.Array, a: np.ndarray, b: np.ndarray) -> acc.Array:
     return acc.cosh(a @ x - b).sum() + 0.5 * LAMBDA * (x * x).sum()
 
 
-def numpy_gradient(x, a, b):
+def numpy_gradient(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a.T @ np.sinh(a @ x - b) + LAMBDA * x
 
 

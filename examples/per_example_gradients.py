@@ -20,7 +20,7 @@ import pyaccad as acc
 from pyaccad import ad, nn
 
 
-def loss(w, x, y):
+def loss(w: acc.Array, x: acc.Array, y: acc.Array) -> acc.Array:
     """Squared error of one example: ``x`` has shape (features,), ``y`` is a scalar."""
     return 0.5 * (acc.tanh((x * w).sum()) - y) ** 2
 

@@ -5,7 +5,8 @@ NumPy-style reductions), so they differentiate and fuse like user code.
 ``logsumexp`` and ``softmax`` subtract the maximum first, so large inputs do
 not overflow; as in JAX, that shift is a constant to AD (``stop_gradient``):
 the result does not depend on it, and differentiating through the maximum
-would only add two reductions that cancel.
+would only add two reductions that cancel. ``adam`` (with ``adam_init``) is an
+optimiser step over a pytree of parameters, for a jitted training step.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import nn
