@@ -60,7 +60,7 @@ def spread_out(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def main() -> None:
     args = arguments(__doc__)
-    k, d, n, steps = (3, 2, 600, 300) if args.small else (5, 4, 20_000, 1_500)
+    k, d, n, steps = (3, 2, 600, 300) if args.small else (5, 4, 10_000, 1_000)
     rng = np.random.default_rng(0)
     x, truth = sample(rng, k, d, n)
 
