@@ -31,7 +31,7 @@ SCALARS = (
 ).split()
 RUNNING = ["jit", "run", "backends", "lower"]
 ERRORS = ["Error", "ShapeError", "DTypeError", "BackendUnavailable", "CompileError", "NotDifferentiable"]
-NN = ["relu", "sigmoid", "softmax", "log_softmax", "logsumexp", "cross_entropy"]
+NN = ["relu", "sigmoid", "softmax", "log_softmax", "logsumexp", "cross_entropy", "adam", "adam_init"]
 METHODS = ["sum", "prod", "max", "min", "mean", "reshape", "astype", "__getitem__", "__matmul__"]
 PUBLIC = COMBINATORS + LAMBDA_ONLY + SCALARS + RUNNING + ERRORS + ["Array", "Exp", "IGNORE"]
 

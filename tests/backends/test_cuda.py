@@ -192,3 +192,20 @@ def test_sliced_folds_on_cuda(cuda: str) -> None:
     assert last == x[-1] and total == x.sum() + 7
     np.testing.assert_array_equal(top, v.max(axis=1))
     np.testing.assert_array_equal(where, v.argmax(axis=1))
+
+
+def test_availability_says_why_when_the_cuda_package_is_absent(monkeypatch):
+    """Without cuda-bindings, ``find_spec("cuda.bindings")`` raises (no parent ``cuda``): the reason must say so."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        if name == "cuda":
+            return None
+        if name.startswith("cuda."):
+            raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert "cuda-bindings is not installed" in availability()["cuda"]

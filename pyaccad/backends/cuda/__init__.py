@@ -32,7 +32,8 @@ class CudaBackend:
     name = "cuda"
 
     def unavailable_reason(self) -> str | None:
-        if importlib.util.find_spec("cuda.bindings") is None:
+        # find_spec("cuda.bindings") raises, rather than answering None, when the parent package is absent too
+        if importlib.util.find_spec("cuda") is None or importlib.util.find_spec("cuda.bindings") is None:
             return "cuda-bindings is not installed (pip install 'pyaccad[cuda]')"
         from pyaccad.backends.cuda import nvrtc
 
