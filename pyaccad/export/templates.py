@@ -52,6 +52,8 @@ def template_of(stmt: Stmt) -> str:
 
 
 def _cast_template(source, target) -> str:
+    if source == target == BOOL:
+        return "{0}"  # accelerate has no FromIntegral Int Bool: the general Bool rule below would not compile
     if source == BOOL:
         return "boolToInt {0}" if target.name == "int64" else "fromIntegral (boolToInt {0})"
     if target == BOOL:
