@@ -118,6 +118,8 @@ def literal_text(value: object, dtype: np.dtype) -> str:
     >>> from pyaccad.ir import FLOAT32, INT64
     >>> literal_text(2.5, FLOAT32), literal_text(-3, INT64), literal_text(float("inf"), FLOAT32)
     ('2.5', '(-3)', '(1/0)')
+    >>> literal_text(np.float32(1e-4), FLOAT32), literal_text(np.float32(3e38), FLOAT32)
+    ('0.0001', '3e+38')
     """
     if dtype == BOOL:
         return "True" if value else "False"
@@ -127,7 +129,9 @@ def literal_text(value: object, dtype: np.dtype) -> str:
             return "(0/0)"
         if math.isinf(v):
             return "(1/0)" if v > 0 else "(-1/0)"
-        text = repr(v)
+        # The shortest text that reads back to the same value of the literal's own type: a float32 1e-4 is
+        # "0.0001", not its double expansion 9.999999747378752e-05 (GHC rounds it back to the same float).
+        text = repr(float(str(np.float32(v)))) if dtype == FLOAT32 else repr(v)
     else:
         text = str(int(value))  # type: ignore[call-overload]
     return f"({text})" if text.startswith("-") else text

@@ -11,7 +11,8 @@ gmmGrad (T4 alphas means icf x) =
             let b = r == c
                 d = cond b (exp (icf ! I2 k r)) (cond (r > c) (icf ! I2 k (3 + r * (r - 1) `div` 2 + c)) (0.0 :: Exp Float))
                 T3 e f g = cond b (T3 (exp (icf ! I2 k r)) k r) (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
-                T3 q s t = cond b (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
+                T3 q s t = cond b
+                      (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
                       (let T3 h o p = cond (r > c) (T3 (1.0 :: Exp Float) k (3 + r * (r - 1) `div` 2 + c)) (T3 (0.0 :: Exp Float) (0 :: Exp Int) (0 :: Exp Int))
                        in  T3 h o p)
             in  T7 d e f g q s t))
