@@ -206,12 +206,25 @@ def check_arguments(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[st
 
 
 def _leaf_hints(fn: Callable, in_tree: TreeDef) -> list[str]:
+    """A name hint per input leaf, for printed programs and exports: the parameter's name for an array
+    argument; inside a pytree argument, a dict's key or a namedtuple's field where it is a name (``W``, ``b``),
+    else the parameter's name numbered (``params0``, ``params1``)."""
     names = _arg_hints(fn, len(in_tree.children))
-    hints: list[str] = []
-    for name, child in zip(names, in_tree.children, strict=False):
-        n = child.num_leaves
-        hints.extend([name] if n == 1 else [f"{name}{i}" if name else "" for i in range(n)])
-    return hints
+    return [hint for name, child in zip(names, in_tree.children, strict=False) for hint in _subtree_hints(name, child)]
+
+
+def _subtree_hints(name: str, tree: TreeDef) -> list[str]:
+    if tree.kind == "leaf":
+        return [name]
+    if tree.kind == "dict":
+        keys = [str(k) if str(k).isidentifier() else "" for k in tree.keys]
+    elif tree.kind == "namedtuple":
+        keys = list(tree.keys[0]._fields)
+    else:
+        keys = [""] * len(tree.children)
+    numbered = [f"{name}{i}" if name else "" for i in range(len(tree.children))]
+    pairs = zip(keys, numbered, tree.children, strict=True)
+    return [hint for key, number, child in pairs for hint in _subtree_hints(key or number, child)]
 
 
 def call_program(program: Program, args: Sequence[Any]) -> list[Value]:

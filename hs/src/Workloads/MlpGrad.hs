@@ -1,28 +1,28 @@
--- | mlpGrad, exported by pyaccad from a trace at the example arguments params0 :: f32[6,5], params1 :: f32[5], params2 :: f32[5,5], params3 :: f32[5], params4 :: f32[5,3], params5 :: f32[3], x :: f32[4,6], labels :: i64[4].
+-- | mlpGrad, exported by pyaccad from a trace at the example arguments params00 :: f32[6,5], params01 :: f32[5], params10 :: f32[5,5], params11 :: f32[5], params20 :: f32[5,3], params21 :: f32[3], x :: f32[4,6], labels :: i64[4].
 module Workloads.MlpGrad (mlpGrad) where
 
 import Data.Array.Accelerate
 import Prelude ()
 
 mlpGrad :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float)
-mlpGrad (T8 params0 params1 params2 params3 params4 params5 x labels) =
+mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
   let a = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) x)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params0)))
-      b = replicate (constant (Z :. (4 :: Int) :. All)) params1
+                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params00)))
+      b = replicate (constant (Z :. (4 :: Int) :. All)) params01
       c = zipWith (+) a b
       d = map tanh c
       e = zipWith (*) d d
       f = map (1.0 -) e
       g = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) d)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params2)))
-      h = replicate (constant (Z :. (4 :: Int) :. All)) params3
+                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params10)))
+      h = replicate (constant (Z :. (4 :: Int) :. All)) params11
       o = zipWith (+) g h
       p = map tanh o
       q = zipWith (*) p p
       r = map (1.0 -) q
       s = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) p)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params4)))
-      t = replicate (constant (Z :. (4 :: Int) :. All)) params5
+                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params20)))
+      t = replicate (constant (Z :. (4 :: Int) :. All)) params21
       u = zipWith (+) s t
       (v, w) = unzip (generate (I1 4) (\(I1 i) -> T2 i (labels ! I1 i)))
       y = maximum u
@@ -56,7 +56,7 @@ mlpGrad (T8 params0 params1 params2 params3 params4 params5 x labels) =
       bb = transpose p
       bc = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) bb)
                                 (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose az)))
-      bd = transpose params4
+      bd = transpose params20
       be = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) az)
                                 (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bd)))
       bf = zipWith (*) be r
@@ -64,7 +64,7 @@ mlpGrad (T8 params0 params1 params2 params3 params4 params5 x labels) =
       bh = transpose d
       bi = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bh)
                                 (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose bf)))
-      bj = transpose params2
+      bj = transpose params10
       bk = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bf)
                                 (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bj)))
       bl = zipWith (*) bk f
