@@ -55,6 +55,8 @@ class Printer:
         self.kept: set[str] = set()
         self.fills: dict[Var, Lit] = {}
         self.helpers: set[str] = set()
+        self.computed: set[Var] = set()
+        """Array-level values printed as ``compute (...)`` (:func:`pyaccad.export.haskell.materialised`)."""
 
     def rule(self, name: str) -> Rule:
         """The export rule of primitive ``name`` (this target's table), or an ExportError naming it."""
@@ -180,6 +182,9 @@ class Printer:
             if not array_level and _inlinable(stmt, uses) and "\n" not in text:
                 self.inlined[stmt.outs[0]] = text
                 continue
+            if array_level and len(stmt.outs) == 1 and stmt.outs[0] in self.computed:
+                # every line moves right by as much as the first, so layout blocks inside keep their columns
+                text = "compute (" + text.replace("\n", "\n" + " " * len("compute (")) + ")"
             names = [self.bind(v, array_level) for v in stmt.outs]
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
             lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)

@@ -16,7 +16,7 @@ logsumexpRowsGrad a =
       o = zipWith (-) a h
       p = map exp o
       q = sum p
-      r = map (1.0 /) q
+      r = compute (map (1.0 /) q)
       s = replicate (constant (Z :. All :. (5 :: Int))) r
       t = zipWith (*) s p
       u = map negate t
@@ -24,7 +24,7 @@ logsumexpRowsGrad a =
       w = reshape (I2 4 1) v
       x = map (1.0 +) w
       y = reshape (I1 4) x
-      z = zipWith (/) y f
+      z = compute (zipWith (/) y f)
       aa = replicate (constant (Z :. All :. (5 :: Int))) z
       ab = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) d aa
   in

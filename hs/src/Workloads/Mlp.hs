@@ -10,16 +10,16 @@ mlp (T8 params00 params01 params10 params11 params20 params21 x labels) =
                                 (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params00)))
       b = replicate (constant (Z :. (4 :: Int) :. All)) params01
       c = zipWith (+) a b
-      d = map tanh c
+      d = compute (map tanh c)
       e = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) d)
                                 (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params10)))
       f = replicate (constant (Z :. (4 :: Int) :. All)) params11
       g = zipWith (+) e f
-      h = map tanh g
+      h = compute (map tanh g)
       o = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) h)
                                 (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params20)))
       p = replicate (constant (Z :. (4 :: Int) :. All)) params21
-      q = zipWith (+) o p
+      q = compute (zipWith (+) o p)
       r = generate (I1 4) (\(I1 i) -> q ! I2 i (labels ! I1 i))
       s = maximum q
       t = reshape (I2 4 1) s

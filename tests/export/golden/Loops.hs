@@ -13,12 +13,12 @@ loops x =
             (\c -> map (* 2.0) c)
             x
       e = sum x
-      f = map (> 0.0) e
+      f = compute (map (> 0.0) e)
       g = acond (the f) (map (* 2.0) x) (map negate x)
-      t = map (\e1 ->
-            let T2 r s = while (\(T2 h o) -> h < 10.0)
-                      (\(T2 p q) -> T2 (p * 2.0 + 1.0) (q + 1))
-                      (T2 (abs e1) (0 :: Exp Int))
-            in  s) x
+      t = compute (map (\e1 ->
+                     let T2 r s = while (\(T2 h o) -> h < 10.0)
+                               (\(T2 p q) -> T2 (p * 2.0 + 1.0) (q + 1))
+                               (T2 (abs e1) (0 :: Exp Int))
+                     in  s) x)
   in
   T3 d g t

@@ -174,6 +174,8 @@ def builtins() -> dict[str, object]:
         "id": Builtin("id", 1, lambda x: x),
         # arrays and scalars
         "use": Builtin("use", 1, lambda a: arrays.expect_arr(a, "use")),
+        # accelerate's `compute` only asks for the array to be materialised: the value is its argument's
+        "compute": Builtin("compute", 1, lambda a: a),
         "unit": Builtin("unit", 1, lambda e: Arr((), [e])),
         "the": Builtin("the", 1, _the),
         "!": _binary("!", _index),
