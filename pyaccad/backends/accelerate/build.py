@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from pyaccad.backends.accelerate.entry import TARGET_MODULES
+from pyaccad.backends.store import cache_root, write_atomically
 from pyaccad.errors import BackendUnavailable, CompileError
 
 GHC_TIMEOUT_S = 900  # a large exported program is slow to compile, but a hung GHC must not hang the caller
@@ -81,6 +82,22 @@ def environment_fingerprint() -> str:
 
 @cache
 def _probe(compiler: str, flags: tuple[str, ...], module: str) -> str | None:
+    """None when GHC with ``flags`` can import ``module``, else what it said. A success is remembered on disk,
+    keyed by the compiler's file, the flags and the package set: GHC takes half a second to answer, which a
+    new process's first call through a cached library should not pay."""
+    binary = os.path.realpath(compiler)
+    stat = os.stat(binary)
+    facts = "\0".join([binary, str(stat.st_mtime_ns), str(stat.st_size), *flags, environment_fingerprint(), module])
+    marker = cache_root() / "accelerate" / f"probe-{hashlib.sha256(facts.encode()).hexdigest()[:24]}.ok"
+    if marker.exists():
+        return None
+    said = _ask_ghc(compiler, flags, module)
+    if said is None:
+        write_atomically(marker, b"")
+    return said
+
+
+def _ask_ghc(compiler: str, flags: tuple[str, ...], module: str) -> str | None:
     with tempfile.TemporaryDirectory(prefix="pyaccad-ghc-probe-") as folder:
         probe = Path(folder) / "Probe.hs"
         probe.write_text(f"import {module} ()\nmain :: IO ()\nmain = return ()\n")
