@@ -23,6 +23,7 @@ import pyaccad as acc
 from pyaccad import ad
 from pyaccad.backends.accelerate import BACKEND, STORE, build, library_key, runtime
 from pyaccad.backends.accelerate.entry import START_C
+from pyaccad.export import ghc
 from pyaccad.frontend import trace
 from pyaccad.frontend.pytree import flatten
 from pyaccad.opt import optimize
@@ -73,7 +74,7 @@ def test_missing_ghc_or_packages_are_named(monkeypatch, tmp_path):
     monkeypatch.delenv("PYACCAD_GHC")
     monkeypatch.setenv("PYACCAD_ACCELERATE_TARGET", "ptx9")
     assert "'ptx9'" in acc.backends()["accelerate"]
-    if build.ghc() is not None:
+    if ghc.ghc() is not None:
         monkeypatch.setenv("PYACCAD_ACCELERATE_TARGET", "interpreter")
         monkeypatch.setenv("PYACCAD_GHC_ENV", str(tmp_path))  # an empty package database: no accelerate there
         reason = acc.backends()["accelerate"]

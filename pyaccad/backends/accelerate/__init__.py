@@ -27,7 +27,7 @@ from typing import Any
 from pyaccad.backends.accelerate import build
 from pyaccad.backends.accelerate.entry import START_C, entry_source
 from pyaccad.backends.store import Store
-from pyaccad.export import export_program
+from pyaccad.export import export_program, ghc
 from pyaccad.ir import Program
 
 STORE = Store("accelerate", ".so")
@@ -44,9 +44,9 @@ def _modules(program: Program, key: str, target: str) -> dict[str, str]:
 def library_key(program: Program, target: str) -> str:
     """The cache key of ``program``'s library: its modules (named by a hash of the program), GHC, packages, target."""
     provisional = _modules(program, "K", target)
-    compiler = build.ghc() or ""
-    text = "\0".join([*provisional.values(), START_C, build.ghc_version(compiler) if compiler else "", target])
-    text += "\0".join(["", *build.link_flags(), build.environment_fingerprint()])
+    compiler = ghc.ghc() or ""
+    text = "\0".join([*provisional.values(), START_C, ghc.ghc_version(compiler) if compiler else "", target])
+    text += "\0".join(["", *build.link_flags(), ghc.environment_fingerprint()])
     return "K" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
