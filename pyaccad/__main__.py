@@ -1,4 +1,5 @@
-"""The command line: ``python -m pyaccad export FILE.py:FUNC --module M [--name f] --arg f32[3,4] ...``.
+"""The command line: ``python -m pyaccad export FILE.py:FUNC --module M [--name f] --arg f32[3,4] ...``
+and ``python -m pyaccad check-ad FILE.py:FUNC --arg f64[10] ...``.
 
 Example arguments are given as dtype-and-shape specs, one ``--arg`` per
 positional argument of ``FUNC`` in order (``f32``, ``f64``, ``i32``, ``i64``,
@@ -7,6 +8,12 @@ positional argument of ``FUNC`` in order (``f32``, ``f64``, ``i32``, ``i64``,
 pytrees or real values). ``--generic`` prints the ``ad``-friendly generic
 target instead; ``--blas`` prints float matrix products with accelerate-blas.
 The module goes to standard output, or to ``--output FILE``.
+
+``check-ad`` compares ``pyaccad.ad.grad`` of a scalar function with Haskell's
+``Numeric.AD.grad`` of its generic export (:mod:`pyaccad.export.ad_check`), at
+arguments drawn uniformly from [-1, 1] (``--seed``) for ``--arg`` specs or from
+``FUNC_example_args()``: it prints both gradients and their largest difference,
+and exits 1 past the tolerance (``--rtol``), 2 when GHC or ``ad`` is missing.
 
 >>> parse_arg("f32[3,4]").shape, parse_arg("i64[]").dtype
 ((3, 4), dtype('int64'))
@@ -65,17 +72,25 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--generic", action="store_true", help="the generic Data.Vector target for Numeric.AD")
     export.add_argument("--blas", action="store_true", help="matrix products through accelerate-blas")
     export.add_argument("--output", "-o", help="write the module here instead of standard output")
+    check = commands.add_parser("check-ad", help="compare pyaccad's gradient with Haskell's Numeric.AD.grad")
+    check.add_argument("target", help="FILE.py:FUNC (a scalar function of float arrays)")
+    check.add_argument("--arg", action="append", type=parse_arg, default=[], help="argument spec, e.g. f64[10]")
+    check.add_argument("--seed", type=int, default=0, help="seed of the random arguments (default 0)")
+    check.add_argument("--rtol", type=float, default=1e-9, help="tolerance relative to the largest component")
     options = parser.parse_args(argv)
-
-    from pyaccad.export import export_generic, export_haskell
 
     module, fn, func = _load(options.target)
     if options.arg:
-        args = tuple(options.arg)
+        rng = np.random.default_rng(options.seed)
+        args = tuple(rng.uniform(-1, 1, a.shape).astype(a.dtype) for a in options.arg)
     elif hasattr(module, f"{func}_example_args"):
         args = tuple(getattr(module, f"{func}_example_args")())
     else:
-        raise SystemExit(f"export: give --arg specs or define {func}_example_args() in {options.target}")
+        raise SystemExit(f"{options.command}: give --arg specs or define {func}_example_args() in {options.target}")
+    if options.command == "check-ad":
+        return _check_ad(fn, args, options.rtol)
+    from pyaccad.export import export_generic, export_haskell
+
     name = options.name or func
     try:
         if options.generic:
@@ -90,6 +105,26 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(source)
     return 0
+
+
+def _check_ad(fn, args: tuple, rtol: float) -> int:
+    from pyaccad.errors import BackendUnavailable
+    from pyaccad.export.ad_check import check_ad
+
+    try:
+        result = check_ad(fn, *args, rtol=rtol)
+    except BackendUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except Error as exc:
+        print(f"check-ad: {exc}", file=sys.stderr)
+        return 1
+    with np.printoptions(precision=17, threshold=50):
+        print(f"pyaccad.ad.grad: {result.pyaccad}")
+        print(f"Numeric.AD.grad: {result.ad}")
+    verdict = "agree" if result.ok else "DISAGREE"
+    print(f"largest difference {result.max_difference:.3g} (tolerance {result.tolerance:.3g}): {verdict}")
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

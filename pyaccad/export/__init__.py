@@ -50,7 +50,16 @@ from pyaccad.frontend import trace
 from pyaccad.ir import Program
 from pyaccad.opt import optimize
 
-__all__ = ["ExportError", "GenericExportError", "export_generic", "export_haskell", "export_program"]
+__all__ = ["ExportError", "GenericExportError", "check_ad", "export_generic", "export_haskell", "export_program"]
+
+
+def __getattr__(name: str) -> Any:
+    # check_ad (which runs GHC) is loaded on first use: exporting needs none of it
+    if name == "check_ad":
+        from pyaccad.export.ad_check import check_ad
+
+        return check_ad
+    raise AttributeError(f"module 'pyaccad.export' has no attribute {name!r}")
 
 
 def _traced(f: Callable[..., Any], example_args: tuple, optimized: bool) -> Program:
