@@ -31,7 +31,7 @@ def make_inputs(size: Mapping[str, int], rng: np.random.Generator) -> Inputs:
 
 
 def _steps(clock: Any) -> int:
-    """``T``, carried as the length of an unused array : the bench passes data as arrays, and JAX's scan needs ``T`` static."""
+    """``T``, the length of ``clock`` (the bench passes data as arrays; JAX's scan needs ``T`` static)."""
     return int(clock.shape[0])
 
 

@@ -51,7 +51,7 @@ def _step(main: Any, extra: Any, rows: list, x: Any, sigmoid: Callable, tanh: Ca
         w, beta = main[i, : 4 * width], main[i, 4 * width :]
         h, cell = rows[2 * i], rows[2 * i + 1]
 
-        def gate(k: int, v: Any) -> Any:
+        def gate(k: int, v: Any, w: Any = w, beta: Any = beta) -> Any:
             return v * w[k * width : (k + 1) * width] + beta[k * width : (k + 1) * width]
 
         forget, ingate, outgate = sigmoid(gate(0, x)), sigmoid(gate(1, h)), sigmoid(gate(2, x))
