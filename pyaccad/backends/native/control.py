@@ -19,13 +19,13 @@ True
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
 from pyaccad.backends.clike.element import atom
-from pyaccad.ir import ArrayType, Program, Var
-from pyaccad.opt.kernels import Kernel, Plan
+from pyaccad.ir import ArrayType, Var
+from pyaccad.opt.kernels import Kernel, Plan, in_place_components
 
 EmitPlan = Callable[[Ctx, Plan, list[str]], None]
 
@@ -56,8 +56,10 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         ctx.emit(f"if (!{flag}[0]) break;")
         for var, cur in zip(body.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
+        start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, body, following)
+        ctx.lines[start:] = serial_when_small(ctx.lines[start:])
         for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True)):
             if j not in written:
                 ctx.emit(f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}")
@@ -66,26 +68,48 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
             ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
 
 
-def in_place_components(cond: Program, body: Program) -> set[int]:
-    """The state components a trip can update in place: the body's result is a ``permute`` onto the component
-    (which copies its defaults only when they are another buffer), and nothing else reads the component.
+_GUARDED = re.compile(r"^(\s*)(#pragma omp parallel\b.*?) if \((.*)\)$")
 
-    Such a component (a tape of states, :mod:`pyaccad.ad.transpose_rules.loop`) lives in the loop's result
-    buffer: a trip writes its slots, where double buffers would copy the whole array every trip.
-    """
-    uses = Counter(a for s in body.stmts for a in s.args if isinstance(a, Var))
-    uses.update(v for s in body.stmts for sub in s.subprograms() for v in sub.free_vars)
-    uses.update(a for a in body.outputs if isinstance(a, Var))
-    read_by_cond = {a for s in cond.stmts for a in s.args} | {
-        v for s in cond.stmts for sub in s.subprograms() for v in sub.free_vars
+
+def serial_when_small(lines: list[str]) -> list[str]:
+    """``lines`` with each parallel loop guarded by an ``if`` clause split into two copies: the parallel one when
+    the clause holds, a plain one otherwise.
+
+    A parallel region costs its entry even when the clause keeps it on one thread (about 0.2 µs on the 2-core
+    machine): a loop body of 20 small kernels paid that on every kernel of every trip, more than the kernels'
+    own work for the LSTM's 14-element arrays.
+
+    >>> for line in serial_when_small(["#pragma omp parallel for if (n > 9)", "for (j = 0; j < n; j++) {", "}"]):
+    ...     print(line)
+    if (n > 9) {
+    #pragma omp parallel for
+    for (j = 0; j < n; j++) {
     }
-    producers = {s.outs[0]: s for s in body.stmts if s.prim.name == "permute"}
-    found = set()
-    for j, (var, result) in enumerate(zip(body.inputs, body.outputs, strict=True)):
-        scatter = producers.get(result) if isinstance(result, Var) else None
-        if scatter is not None and scatter.args[0] is var and uses[var] == 1 and cond.inputs[j] not in read_by_cond:
-            found.add(j)
-    return found
+    } else {
+    for (j = 0; j < n; j++) {
+    }
+    }
+    """
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        match = _GUARDED.match(lines[k])
+        if match is None:
+            out.append(lines[k])
+            k += 1
+            continue
+        indent, pragma, clause = match.groups()
+        end = k + 1
+        while not lines[end].endswith("{"):  # the headers of collapsed loops
+            end += 1
+        opening = lines[end]
+        closing = opening[: len(opening) - len(opening.lstrip())] + "}"
+        end = lines.index(closing, end + 1) + 1
+        statement = serial_when_small(lines[k + 1 : end])
+        out += [f"{indent}if ({clause}) {{", f"{indent}{pragma}", *statement, f"{indent}}} else {{"]
+        out += [*statement, f"{indent}}}"]
+        k = end
+    return out
 
 
 def cond_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str]) -> None:
