@@ -1,6 +1,30 @@
-"""Transposing the forward-mode ``while``: reverse by recursive bisection over a bounded checkpoint stack.
+"""Transposing the forward-mode ``while``: reverse from a tape of states, or by bisection over checkpoints.
 
-Static shapes rule out a tape of dynamic length, so the reverse loop
+**The tape** (``acc.awhile``'s ``checkpoint=None`` or ``1``, the default). The
+forward pass (``_record``) runs the loop again with a tape per primal state
+component that the transposed trips read, and stores the state before trip
+``k`` in slot ``k``: a ``permute`` writing that slot alone, which the native
+and cuda ``awhile`` run in place (:func:`pyaccad.opt.kernels.in_place_components`),
+so a trip costs the state's size, not the tape's. The reverse loop reads slot
+``n - 1`` down to 0 and transposes each trip there: ``n`` body runs forward,
+``n`` transposed trips, O(n). The forward pass runs only the components that
+the condition and the tapes need: a component whose tangent never reads it
+(the constant partials of a linear body, a running sum) is neither stored nor
+recomputed, so a linear loop (the heat equation) stores nothing and its
+forward pass only counts the trips.
+
+Static shapes allocate a tape whole, before the trip count is known: at most
+``TAPE_SLOTS`` states (1024) and ``PYACCAD_LOOP_TAPE_MB`` MiB (default 64,
+read when the gradient is traced). A loop that runs more trips than the tape
+holds is reversed by bisection (below), chosen at run time by an ``acond``; a
+state too large for even one slot is reversed by bisection alone.
+
+**The mixed tape** (``checkpoint=k``, an int above 1): the tape stores the
+state before every k-th trip; trip ``j`` advances the state stored before its
+segment by ``j mod k`` trips: ``n·(k-1)/2`` more body runs, ``1/k`` of the
+memory, the same budget and fallback.
+
+**Bisection** (``checkpoint="bisect"``, and the fallback). The reverse loop
 recomputes primal states, keeping at most ``K`` of them (checkpoints). One
 forward pass counts the trips ``n``. To reverse the trips ``[lo, hi)`` given
 the state at ``lo``: a short segment (``hi - lo <= LEAF_STEPS``) is reversed
@@ -44,6 +68,8 @@ differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`).
 >>> power = lambda x: acc.awhile(lambda s: s[1] < 10, lambda s: (s[0] * x, s[1] + 1), (np.float64(1.0), np.int64(0)))[0]
 >>> acc.jit(ad.grad(power), backend="interp")(np.array(2.0))  # 10 x**9
 array(5120.)
+
+All three policies give one gradient (``tests/ad/test_loop_reverse.py`` runs every loop test under each).
 """
 
 from __future__ import annotations
