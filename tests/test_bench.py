@@ -18,8 +18,8 @@ from pyaccad.bench import WORKLOADS
 from pyaccad.bench.cli import CHECK_RTOL, check, main
 from pyaccad.bench.gmm import reference as gmm_reference
 from pyaccad.bench.heat import reference as heat_reference
-from pyaccad.bench.lstm import reference as lstm_reference
 from pyaccad.bench.impls import Prepared, prepare
+from pyaccad.bench.lstm import reference as lstm_reference
 from pyaccad.bench.registry import Workload
 
 NAMES = list(WORKLOADS)
