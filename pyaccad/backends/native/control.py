@@ -68,6 +68,10 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
             ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
 
 
+SERIAL_COPY_LINES = 80
+"""The longest loop (in lines of C) that :func:`serial_when_small` copies: every copy is compiled, and a long
+loop does enough work per element that the region's entry matters less."""
+
 _GUARDED = re.compile(r"^(\s*)(#pragma omp parallel\b.*?) if \((.*)\)$")
 
 
@@ -106,6 +110,10 @@ def serial_when_small(lines: list[str]) -> list[str]:
         closing = opening[: len(opening) - len(opening.lstrip())] + "}"
         end = lines.index(closing, end + 1) + 1
         statement = serial_when_small(lines[k + 1 : end])
+        if len(statement) > SERIAL_COPY_LINES:  # a long loop costs more to compile twice than a region's entry
+            out += lines[k:end]
+            k = end
+            continue
         out += [f"{indent}if ({clause}) {{", f"{indent}{pragma}", *statement, f"{indent}}} else {{"]
         out += [*statement, f"{indent}}}"]
         k = end
