@@ -100,6 +100,15 @@ def in_place_components(cond: Program, body: Program) -> set[int]:
 
     A backend keeps such a component (a tape of states, :mod:`pyaccad.ad.transpose_rules.loop`) in one buffer:
     a trip writes its slots, where double buffers would copy the whole array every trip.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> def f(tape, x):  # state: (step, x, tape); the tape gets x in slot step
+    ...     write = lambda s: acc.permute(lambda new, old: new, s[2], lambda i: (s[0], i), s[1])
+    ...     return acc.awhile(lambda s: s[0] < 4, lambda s: (s[0] + 1, s[1] * 2.0, write(s)), (0, x, tape))
+    >>> (loop,) = [s for s in trace(f, np.zeros((4, 2)), np.ones(2)).program.stmts if s.prim.name == "while"]
+    >>> in_place_components(loop.params["cond"], loop.params["body"])
+    {2}
     """
     uses = Counter(a for s in body.stmts for a in s.args if isinstance(a, Var))
     uses.update(v for s in body.stmts for sub in s.subprograms() for v in sub.free_vars)

@@ -240,6 +240,19 @@ def _tape_bytes(program: Any) -> int:
     return total
 
 
+@pytest.mark.parametrize(("checkpoint", "taped"), [(None, 24 * 1024), (1, 24 * 1024), (3, 32 * 1024), ("bisect", 0)])
+def test_the_policy_decides_the_tape(checkpoint: object, taped: int) -> None:
+    """A tape holds 1024 states: of 3 float64 (the counter is read by no transposed trip), or with the counter
+    (8 bytes) when segments are advanced from their first state."""
+
+    def f(x: Any, w: Any) -> Any:
+        s, _ = acc.awhile(lambda c: c[1] < 9, lambda c: (_step(acc, c[0], w), c[1] + 1), (x, np.int64(0)), checkpoint)
+        return s.sum()
+
+    x, w = RNG.uniform(-1, 1, size=3), RNG.uniform(0.5, 1.5, size=3)
+    assert _tape_bytes(trace(ad.grad(f, argnums=(0, 1)), x, w).program) == taped
+
+
 @pytest.mark.parametrize(("stride", "n"), [(1, 40), (3, 40), (1, 5), (3, 5)])
 def test_a_tiny_budget_bounds_the_tape_and_falls_back_to_bisection(
     backend: str, stride: int, n: int, monkeypatch: pytest.MonkeyPatch
