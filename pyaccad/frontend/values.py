@@ -300,11 +300,13 @@ class Value:
         return matmul(other, self)
 
     def __getitem__(self, key: Any) -> Value:
-        """NumPy basic indexing (ints, slices, ``None``, ``...``); inside lambdas ``a[i, j]`` reads an element.
+        """NumPy indexing (ints, slices, None, ``...``, integer arrays); inside lambdas ``a[i, j]`` reads an element.
 
         >>> import numpy as np, pyaccad as acc
         >>> acc.run(lambda a: a[1:, ::-1], np.arange(6).reshape(2, 3))
         array([[5, 4, 3]])
+        >>> acc.run(lambda a, i: a[i, 0], np.arange(6).reshape(3, 2), np.array([2, 0]))
+        array([4, 0])
         >>> acc.run(lambda a: acc.generate((2,), lambda i: a[i, 2 - i]), np.arange(6).reshape(2, 3))
         array([2, 4])
         """
@@ -319,6 +321,18 @@ class Value:
             f"a traced {type(self).__name__} ({self.var.type}) cannot become a NumPy array; "
             "to index a NumPy array with traced indices embed it first: acc.use(c)[i]",
         )
+
+    @property
+    def at(self) -> Any:
+        """JAX's functional updates: ``a.at[idx].set(v)``, ``.add``, ``.multiply``, ``.min``, ``.max``, ``.get``.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.at[np.array([0, 0, 2])].add(1.0), np.zeros(3))
+        array([2., 0., 1.])
+        """
+        from pyaccad.frontend.fancy import IndexUpdateHelper
+
+        return IndexUpdateHelper(self)
 
     def astype(self, dtype: Any) -> Value:
         """The values converted to ``dtype``, as ``acc.cast``.
