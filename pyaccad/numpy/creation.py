@@ -51,6 +51,11 @@ def _dtype(dtype: Any, default: np.dtype, op: str) -> np.dtype:
     return default if dtype is None else dtype_named(dtype, op)
 
 
+def _filled(shape: Any, value: int, dtype: np.dtype) -> Value:
+    """``fill`` with a small Python number converted to ``dtype`` first (``0`` is ``False`` for bool)."""
+    return fill(shape, np.array(value).astype(dtype).item(), dtype=dtype)
+
+
 @array_op
 def asarray(a: Any, dtype: Any = None) -> Value:
     """``a`` (a traced array, a NumPy array, a list or a number) as a traced array, of ``dtype`` if given.
@@ -76,7 +81,7 @@ def zeros(shape: Any, dtype: Any = None) -> Value:
     >>> acc.run(lambda: jnp.zeros((2,), dtype="int32"))
     array([0, 0], dtype=int32)
     """
-    return fill(shape, 0, dtype=_dtype(dtype, FLOAT64, "zeros"))
+    return _filled(shape, 0, _dtype(dtype, FLOAT64, "zeros"))
 
 
 @array_op
@@ -88,7 +93,7 @@ def ones(shape: Any, dtype: Any = None) -> Value:
     >>> acc.run(lambda: jnp.ones(2))
     array([1., 1.])
     """
-    return fill(shape, 1, dtype=_dtype(dtype, FLOAT64, "ones"))
+    return _filled(shape, 1, _dtype(dtype, FLOAT64, "ones"))
 
 
 empty = zeros  # an uninitialised array may hold anything: zeros are as good
@@ -108,7 +113,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Value:
 
 def _like(a: Any, value: Any, dtype: Any, op: str) -> Value:
     x = as_value(a, op)
-    return fill(x.shape, value, dtype=_dtype(dtype, x.dtype, op))
+    return _filled(x.shape, value, _dtype(dtype, x.dtype, op))
 
 
 @array_op
@@ -180,7 +185,7 @@ def _triangle(m: Any, k: int, op: str, lower: bool) -> Value:
     if x.ndim < 2:
         fail(ShapeError, f"{op}: needs an array of rank >= 2, got shape {x.shape}")
     keep = generate(x.shape[-2:], (lambda i, j: j - i <= k) if lower else (lambda i, j: j - i >= k))
-    return where(keep, x, 0)
+    return where(keep, x, _filled((), 0, x.dtype))
 
 
 @array_op

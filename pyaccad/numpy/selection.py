@@ -32,7 +32,7 @@ from pyaccad.frontend.combinators import backpermute, fill, generate, permute, t
 from pyaccad.frontend.operators import SCALAR_FUNCTIONS, cast, where
 from pyaccad.frontend.shapes import reshape, transpose
 from pyaccad.frontend.tracing import Value, fail
-from pyaccad.ir import INT64
+from pyaccad.ir import BOOL, INT32, INT64
 from pyaccad.ir.types import is_float, is_int
 from pyaccad.numpy.common import as_value
 
@@ -148,7 +148,7 @@ def _last(x: Value, ax: int) -> Value:
 
 
 def _argsort_last(x: Value) -> Value:
-    rank = _ranks(x)
+    rank = _ranks(cast(x, INT32) if x.dtype == BOOL else x)  # False before True
     position = generate(x.shape, lambda *ix: ix[-1])
     return permute(lambda new, old: new, fill(x.shape, 0, dtype=INT64), lambda *ix: (*ix[:-1], rank[ix]), position)
 
