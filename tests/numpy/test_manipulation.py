@@ -43,13 +43,13 @@ def test_axis_functions(data: st.DataObject) -> None:
         "atleast_2d": (jnp.atleast_2d, np.atleast_2d(x)),
         "broadcast_to": (lambda x: jnp.broadcast_to(x, (2, *x.shape)), np.broadcast_to(x, (2, *x.shape))),
     }
-    for name, (fn, want) in cases.items():
+    for fn, want in cases.values():
         got = acc.run(fn, x, backend=B)
         assert_close(got, want)
         # A structural function moves elements: the gradient of sum(f(x) * w) at an element of x is the sum of
         # the weights of the outputs it went to, found by running f on the element numbers.
         w = np.cos(np.arange(got.size)).reshape(got.shape)
-        g = ad.grad(lambda x: (fn(x) * w).sum())(x)
+        g = ad.grad(lambda x, fn=fn, w=w: (fn(x) * w).sum())(x)
         sources = acc.run(fn, np.arange(x.size, dtype=np.float64).reshape(x.shape), backend=B).astype(int)
         assert_close(g, np.bincount(sources.ravel(), weights=w.ravel(), minlength=x.size).reshape(x.shape))
 
