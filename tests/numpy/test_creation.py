@@ -18,10 +18,8 @@ from pyaccad import ad
 
 @given(shape=shapes, dtype=st.sampled_from([None, "float32", "int32", "int64", "bool"]))
 def test_zeros_ones_full_empty_and_likes(shape: tuple[int, ...], dtype: str | None) -> None:
-    for name in ("zeros", "ones"):
-        assert_close(
-            acc.run(lambda: getattr(jnp, name)(shape, dtype=dtype), backend=B), getattr(np, name)(shape, dtype)
-        )
+    assert_close(acc.run(lambda: jnp.zeros(shape, dtype=dtype), backend=B), np.zeros(shape, dtype))
+    assert_close(acc.run(lambda: jnp.ones(shape, dtype=dtype), backend=B), np.ones(shape, dtype))
     assert_close(acc.run(lambda: jnp.empty(shape, dtype=dtype), backend=B), np.zeros(shape, dtype))
     assert_close(acc.run(lambda: jnp.full(shape, 3), backend=B), np.full(shape, 3))
     x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
