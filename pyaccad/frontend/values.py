@@ -314,6 +314,28 @@ class Value:
 
         return getitem(self, key)
 
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's ufuncs on traced values call ``pyaccad.numpy``'s (``np.sin(x)``, ``ndarray + x``).
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: np.sin(a) + np.ones(2), np.zeros(2))
+        array([1., 1.])
+        """
+        from pyaccad.frontend.interop import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """NumPy's functions on traced values call ``pyaccad.numpy``'s (``np.sum(x)``, ``np.stack([x, y])``).
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: np.sum(a, axis=0), np.ones((2, 3)))
+        array([2., 2., 2.])
+        """
+        from pyaccad.frontend.interop import array_function
+
+        return array_function(func, args, kwargs)
+
     def __array__(self, *args: Any, **kwargs: Any) -> None:
         # NumPy calls this when a tracer meets a NumPy operation it cannot defer, e.g. `np_array[i]` in a lambda.
         fail(
