@@ -15,10 +15,8 @@ Public names are resolved lazily (``import pyaccad`` stays cheap): the table
 below says which module defines each.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 from pyaccad.errors import (
     ArgumentError,
@@ -65,15 +63,15 @@ _LAZY: dict[str, str] = {
 _SUBMODULES = ("ad", "nn", "numpy", "ir", "frontend", "opt", "backends", "export", "bench")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _SCALARS:
         from pyaccad.frontend.operators import SCALAR_FUNCTIONS
 
         return SCALAR_FUNCTIONS[name]
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(_importlib.import_module(_LAZY[name]), name)
     if name in _SUBMODULES:
-        return importlib.import_module(f"pyaccad.{name}")
+        return _importlib.import_module(f"pyaccad.{name}")
     raise AttributeError(f"module 'pyaccad' has no attribute {name!r}")
 
 
