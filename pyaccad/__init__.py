@@ -26,6 +26,7 @@ from pyaccad.errors import (
     Error,
     IndexOutOfBounds,
     NotDifferentiable,
+    ResourceError,
     ShapeError,
 )
 from pyaccad.ir.types import BOOL as bool_
@@ -87,6 +88,7 @@ __all__ = [
     "Error",
     "IndexOutOfBounds",
     "NotDifferentiable",
+    "ResourceError",
     "ShapeError",
     "bool_",
     "float32",

@@ -35,6 +35,7 @@ from pyaccad.frontend.tracing import (
 )
 from pyaccad.ir import pprint
 from pyaccad.opt import optimize
+from pyaccad.resources import out_of_memory
 
 
 class Jitted:
@@ -81,10 +82,13 @@ class Jitted:
             executable = backend.compile(optimize(traced.program, backend_name))
             entry = self._cache[key] = (traced, executable)
         traced, executable = entry
-        if any(_on_device(a) for a in arrays) and hasattr(executable, "device_call"):
-            outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
-        else:
-            outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
+        try:
+            if any(_on_device(a) for a in arrays) and hasattr(executable, "device_call"):
+                outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
+            else:
+                outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
+        except MemoryError as exc:
+            raise out_of_memory(exc, traced.program, name, backend_name) from None
         return unflatten(traced.out_tree, list(outputs))
 
     def _split_static(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, tuple, dict[str, Any]]:
