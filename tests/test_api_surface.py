@@ -33,7 +33,15 @@ SCALARS = (
     "floor ceil round trunc minimum maximum erf isnan isinf"
 ).split()
 RUNNING = ["jit", "run", "backends", "lower"]
-ERRORS = ["Error", "ShapeError", "DTypeError", "BackendUnavailable", "CompileError", "NotDifferentiable", "ResourceError"]
+ERRORS = [
+    "Error",
+    "ShapeError",
+    "DTypeError",
+    "BackendUnavailable",
+    "CompileError",
+    "NotDifferentiable",
+    "ResourceError",
+]
 NN = ["relu", "sigmoid", "softmax", "log_softmax", "logsumexp", "cross_entropy"]
 METHODS = ["sum", "prod", "max", "min", "mean", "reshape", "astype", "__getitem__", "__matmul__"]
 PUBLIC = COMBINATORS + LAMBDA_ONLY + SCALARS + RUNNING + ERRORS + ["Array", "Exp", "IGNORE"]
