@@ -44,7 +44,11 @@ def _functions() -> dict[str, Callable[..., Any]]:
 
 
 def _embedded(args: Any) -> Any:
-    """NumPy arrays among the arguments as traced constants (so our operators, not NumPy's, combine them)."""
+    """NumPy arrays among the arguments as traced constants, NumPy scalars (and the rank-0 arrays NumPy makes
+    of them, ``np.int64(1) < x``) as Python numbers, literals taking the dtype they meet: so our operators,
+    not NumPy's, combine them, and NumPy does not call us back."""
+    if isinstance(args, np.generic) or (isinstance(args, np.ndarray) and args.ndim == 0):
+        return args.item()
     if isinstance(args, np.ndarray):
         return to_value(args, "numpy")
     if isinstance(args, (list, tuple)):

@@ -55,6 +55,17 @@ def test_ufuncs_methods_and_functions_dispatch() -> None:
         assert_close(g, w)
 
 
+def test_numpy_scalars_meet_traced_arrays_as_literals() -> None:
+    x = X.astype(np.float32)
+    got = acc.run(
+        lambda a: (np.float32(2) * a, np.float64(2) + a, np.int64(1) < a, acc.map(lambda v: np.float64(3) * v, a)),
+        x,
+        backend=B,
+    )
+    for g, w in zip(got, (2 * x, 2 + x, 1 < x, 3 * x), strict=True):
+        assert_close(g, w)
+
+
 def test_numpy_calls_differentiate_and_work_in_lambdas() -> None:
     g = ad.grad(lambda a: np.sum(np.sin(a) * a))(X)
     assert_close(g, np.cos(X) * X + np.sin(X))
