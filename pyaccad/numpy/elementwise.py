@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from pyaccad.errors import ShapeError
 from pyaccad.frontend.operators import SCALAR_FUNCTIONS, elementwise
 from pyaccad.frontend.operators import cast as _cast
 from pyaccad.frontend.operators import where as _where
-from pyaccad.frontend.tracing import Value, is_scalar_literal
+from pyaccad.frontend.tracing import Value, fail, is_scalar_literal
 from pyaccad.ir import BOOL
 from pyaccad.ir.types import is_float
 from pyaccad.numpy.common import as_float, documented
@@ -324,11 +325,23 @@ _define(
 )
 _define(
     "where",
-    lambda condition, x, y: _where(_operand(condition), _operand(x), _operand(y)),
+    lambda condition, x=None, y=None: _choose(condition, x, y),
     "``x`` where ``condition`` holds, else ``y`` (``acc.where``; the one-argument form is refused).",
     "acc.run(lambda a: jnp.where(a > 0.0, a, 0.0), np.array([-1.0, 2.0]))",
     "array([0., 2.])",
 )
+
+
+def _choose(condition: Any, x: Any, y: Any) -> Any:
+    if x is None or y is None:
+        fail(
+            ShapeError,
+            "where(condition) with one argument gives the indices where it holds, an array whose shape depends "
+            "on the data; use where(condition, x, y), which keeps the shape",
+        )
+    return _where(_operand(condition), _operand(x), _operand(y))
+
+
 _define(
     "astype",
     lambda x, dtype: _cast(_operand(x), dtype),

@@ -150,6 +150,11 @@ def test_clip_where_and_float_predicates(data: st.DataObject) -> None:
     assert_close(g, np.asarray(jax.grad(lambda x: jjnp.clip(x, lo, hi).sum())(x)))
 
 
+def test_one_argument_where_is_refused() -> None:
+    with pytest.raises(acc.ShapeError, match="where\\(condition\\) with one argument gives the indices"):
+        acc.run(lambda x: jnp.where(x > 0), np.ones(2), backend=B)
+
+
 def test_integers_take_float64_in_float_functions() -> None:
     n = np.array([1, 2, 4])
     assert_close(acc.run(jnp.sqrt, n, backend=B), np.sqrt(n), rtol=element_rtol("float64"))
