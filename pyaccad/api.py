@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad import backends as _backends
-from pyaccad.errors import ArgumentError
+from pyaccad.errors import ArgumentError, ResourceError
 from pyaccad.frontend.pytree import flatten, unflatten
 from pyaccad.frontend.tracing import (
     Traced,
@@ -87,6 +87,8 @@ class Jitted:
                 outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
             else:
                 outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
+        except ResourceError:
+            raise  # a backend's own report (device memory): it names what it asked for
         except MemoryError as exc:
             raise out_of_memory(exc, traced.program, name, backend_name) from None
         return unflatten(traced.out_tree, list(outputs))

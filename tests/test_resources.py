@@ -56,3 +56,13 @@ def test_native_programs_compile_with_a_file_as_cache_dir(tmp_path) -> None:
     assert (
         done.stdout.strip() == "[3. 3.]" and "RuntimeWarning" in done.stderr and "not a usable directory" in done.stderr
     )
+
+
+def test_device_allocations_beyond_the_device_are_resource_errors(cuda: str) -> None:
+    from pyaccad.backends.cuda import device as cuda_device
+
+    device = cuda_device()  # the GPU, or the CPU emulator of it (the cuda fixture chose)
+    with pytest.raises(acc.ResourceError, match=r"cuda: out of device memory: cuMemAlloc\(800000000000000000 bytes"):
+        device.alloc(HUGE * 8)
+    with pytest.raises(acc.ResourceError, match="broadcast_in_dim needs 800000000000000000 bytes"):
+        acc.run(lambda: acc.fill((HUGE,), 0.0), backend=cuda)
