@@ -31,8 +31,10 @@ dtypes, constants      ``float32``, ``float64``, ``int32``, ``int64``, ``bool_``
                        (the traced array type), ``pi``, ``e``, ``inf``, ``nan``, ``newaxis``
 =====================  ==========================================================================
 
-Differences from NumPy: functions run inside traced functions (outside one
-they are an error naming ``acc.jit``); shapes, axes and ranges are Python
+Called outside any traced function (with NumPy arrays, lists or numbers,
+say to initialise parameters), a function runs at once on the interpreter and
+returns NumPy arrays, as ``jax.numpy`` runs eagerly. Differences from NumPy:
+shapes, axes and ranges are Python
 values; dtypes default as in NumPy (float64), and operands of one operation
 must share a dtype (``astype`` converts); ``where`` takes three arguments
 (the one-argument form has a data-dependent shape). Indexing with integer
@@ -46,13 +48,21 @@ arrays; NumPy's own functions called on traced arrays (``np.sin(x)``,
 ...     return jnp.sum(jnp.square(jnp.clip(x, 0.0, 2.0)) * jnp.arange(3.0))
 >>> acc.run(f, np.array([1.0, -1.0, 3.0]))
 array(8.)
+>>> jnp.linspace(0.0, 1.0, 3)  # outside a traced function: at once, on the interpreter
+array([0. , 0.5, 1. ])
 """
 
 from __future__ import annotations
 
+import builtins as _builtins
+import functools as _functools
+from collections.abc import Callable as _Callable
+
 import numpy as _np
 
 from pyaccad.frontend import values as _values
+from pyaccad.frontend.pytree import flatten as _flatten
+from pyaccad.frontend.values import current_builder as _current_builder
 from pyaccad.ir import types as _types
 from pyaccad.numpy import contractions as _contractions
 from pyaccad.numpy import creation as _creation
@@ -67,7 +77,28 @@ pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, None
 _CONSTANTS = ["bool_", "float32", "float64", "int32", "int64", "ndarray", "pi", "e", "inf", "nan", "newaxis"]
 
 _MODULES = (_elementwise, _creation, _manipulation, _reductions, _contractions, _selection)
-FUNCTIONS: dict[str, object] = {name: getattr(m, name) for m in _MODULES for name in m.__all__}
+_STATIC = {"shape", "ndim", "size"}  # answer from Python values: nothing to run
+
+
+def _eager(fn: _Callable[..., object]) -> _Callable[..., object]:
+    """``fn``, run at once on the interpreter when called outside a traced function with no traced argument."""
+
+    @_functools.wraps(fn)
+    def call(*args: object, **kwargs: object) -> object:
+        leaves, _ = _flatten((args, kwargs))
+        # (builtins.any: this module's globals hold pyaccad.numpy.any)
+        if _current_builder() is not None or _builtins.any(isinstance(x, _values.Value) for x in leaves):
+            return fn(*args, **kwargs)
+        from pyaccad.api import run  # the run-time stages sit above this layer
+
+        return run(lambda: fn(*args, **kwargs), backend="interp")
+
+    return call
+
+
+FUNCTIONS: dict[str, _Callable[..., object]] = {
+    name: getattr(m, name) if name in _STATIC else _eager(getattr(m, name)) for m in _MODULES for name in m.__all__
+}
 """Every function of ``pyaccad.numpy`` by name (what NumPy's ``__array_function__`` dispatch looks up)."""
 globals().update(FUNCTIONS)
 

@@ -72,6 +72,16 @@ def test_numpy_calls_differentiate_and_work_in_lambdas() -> None:
     assert_close(acc.run(lambda a: acc.map(lambda v: np.tanh(v) * 2.0, a), X, backend=B), np.tanh(X) * 2)
 
 
+def test_pyaccad_numpy_runs_at_once_outside_traced_functions() -> None:
+    import pyaccad.numpy as jnp
+
+    assert_close(jnp.zeros((2, 2), dtype="float32"), np.zeros((2, 2), np.float32))
+    assert_close(jnp.einsum("ij->j", X), X.sum(0))
+    assert_close(jnp.sum([1, 2, 3]), np.array(6))
+    assert_close(jnp.sort(X[0]), np.sort(X[0]))
+    assert jnp.shape(X) == (2, 3)
+
+
 def test_what_pyaccad_lacks_fails_naming_the_alternative() -> None:
     with pytest.raises(acc.Error, match="pyaccad.numpy has no 'numpy.median'; write it with pyaccad.numpy"):
         acc.run(lambda a: np.median(a), X, backend=B)

@@ -1,7 +1,8 @@
 """A small JAX program — an MLP training step with a Python-float learning rate, float32 data, ``has_aux``
 and integer-array indexing — run unchanged but for its imports, on JAX and on pyaccad, with equal results.
 
-The program is one source text executed twice: once after ``import jax.numpy as jnp; from jax import grad,
+The program (parameters made with ``jnp.zeros`` outside any traced function, a jitted step) is one source
+text executed twice: once after ``import jax.numpy as jnp; from jax import grad,
 jit``, once after ``import pyaccad.numpy as jnp; from pyaccad import jit; from pyaccad.ad import grad``.
 The learning rate is a Python float the step closes over (a literal, weak in JAX, taking the parameters'
 float32 in both) and one passed as a static argument; a learning rate passed as a *traced* argument is
@@ -19,6 +20,10 @@ jax.config.update("jax_enable_x64", True)  # as the other JAX comparisons: JAX's
 
 PROGRAM = """
 LEARNING_RATE = 0.1
+
+
+def init(weights):
+    return [(w, jnp.zeros(w.shape[1], dtype=jnp.float32)) for w in weights]
 
 
 def predict(params, x):
@@ -64,22 +69,22 @@ def _load(library: str) -> dict:
     return namespace
 
 
-def _data() -> tuple[list, np.ndarray, np.ndarray, list[np.ndarray]]:
+def _data() -> tuple[list[np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]:
     rng = np.random.default_rng(15)
     sizes = [8, 16, 16, 3]
-    params = [
-        (rng.normal(0, 1 / np.sqrt(m), (m, n)).astype(np.float32), np.zeros(n, np.float32))
-        for m, n in zip(sizes[:-1], sizes[1:], strict=True)
+    weights = [
+        rng.normal(0, 1 / np.sqrt(m), (m, n)).astype(np.float32) for m, n in zip(sizes[:-1], sizes[1:], strict=True)
     ]
     x = rng.normal(size=(64, 8)).astype(np.float32)
     labels = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)  # int64: argmax's dtype (int32 needs item 4)
     batches = [rng.permutation(64)[:16] for _ in range(3)]
-    return params, x, labels, batches
+    return weights, x, labels, batches
 
 
 def _train(library: str, step: str) -> tuple[list, list]:
     program = _load(library)
-    params, x, labels, batches = _data()
+    weights, x, labels, batches = _data()
+    params = program["init"](weights)  # jnp.zeros outside any traced function: run at once, as JAX does
     auxes = []
     for batch in batches:
         if step == "update":
