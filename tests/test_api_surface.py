@@ -48,7 +48,7 @@ PUBLIC = COMBINATORS + LAMBDA_ONLY + SCALARS + RUNNING + ERRORS + ["Array", "Exp
 
 # Parameters with defaults, as API.md writes them.
 DEFAULTS = {
-    "jit": {"backend": None},
+    "jit": {"backend": None, "static_argnums": (), "static_argnames": ()},
     "run": {"backend": None},
     "fill": {"dtype": None},
     "fold": {"axis": -1},
