@@ -33,6 +33,7 @@ from pyaccad.frontend.tracing import (
     function_name,
     trace,
 )
+from pyaccad.frontend.values import is_weak
 from pyaccad.ir import pprint
 from pyaccad.opt import optimize
 from pyaccad.resources import out_of_memory
@@ -69,14 +70,18 @@ class Jitted:
         name = function_name(self.fn)
         arrays = [x if _on_device(x) else as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
         backend_name = _backends.resolve_name(self.backend)
-        key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays), statics)
+        # a Python number is weakly typed (it takes the dtype of the arrays it meets): another program than for
+        # a NumPy array of the same dtype
+        weak = tuple(is_weak(x) for x in leaves)
+        key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays), weak, statics)
         entry = self._cache.get(key)
         if entry is None:
             backend = _backends.get_backend(backend_name)
             fn = _with_statics(self.fn, statics)
             check_arguments(self.fn, *_merge_statics(statics, args, kwargs))
             # Tracing needs only types: a device array is stood for by an empty host array of its type.
-            args, kwargs = unflatten(in_tree, [np.empty(a.shape, a.dtype) if _on_device(a) else a for a in arrays])
+            stand_ins = [np.empty(a.shape, a.dtype) if _on_device(a) else a for a in arrays]
+            args, kwargs = unflatten(in_tree, [x if w else a for x, a, w in zip(leaves, stand_ins, weak, strict=True)])
             # Keyword arguments are traced like positional ones: they are part of the input pytree.
             traced = trace(fn, *args) if not kwargs else trace(_with_keywords(fn), args, kwargs)
             executable = backend.compile(optimize(traced.program, backend_name))

@@ -46,6 +46,7 @@ from pyaccad.frontend.tracing import (
     to_value,
     wrap,
 )
+from pyaccad.frontend.values import is_weak, mark_weak
 from pyaccad.ir import BOOL, INT64, Atom, scalar_type
 
 __all__ = [
@@ -157,7 +158,8 @@ def fill(shape: Any, value: Any, dtype: Any = None) -> Value:
     if is_scalar_literal(value):
         lit = literal(value, dtype_named(dtype, "fill") if dtype is not None else default_dtype(value), "fill")
         (var,) = emit("broadcast_in_dim", (lit,), {"shape": dims, "dims": ()})
-        return wrap(var)
+        # a fill of a Python number without a dtype is weak: it takes the dtype of the arrays it meets
+        return mark_weak(wrap(var)) if dtype is None and is_weak(value) else wrap(var)
     scalar = to_value(value, "fill")
     if scalar.shape != ():
         fail(ShapeError, f"fill: the value must be a scalar, got shape {scalar.shape}")

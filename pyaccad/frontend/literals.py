@@ -1,7 +1,8 @@
 """Turning user values into tracers: Python number literals, NumPy arrays (embedded constants), inputs.
 
-Python numbers take the dtype of the value they meet (:func:`literal`); on
-their own they are bool, int64 or float64. NumPy arrays met while tracing are
+Python numbers take the dtype of the value they meet (:func:`literal`; which
+dtype that is, :mod:`pyaccad.frontend.promotion` decides); on their own they are
+bool, int64 or float64, and weakly typed. NumPy arrays met while tracing are
 embedded with ``const`` at the nearest array-level scope.
 :mod:`pyaccad.frontend.tracing` re-exports all of it.
 
@@ -26,7 +27,7 @@ def literal(value: int | float | bool | np.generic, dtype: np.dtype, op: str) ->
     """A Python number as a literal of ``dtype`` (literals take the dtype they meet)."""
     if isinstance(value, (bool, np.bool_)):
         if dtype != BOOL:
-            fail(DTypeError, f"{op}: a bool literal met a {dtype} value; use acc.cast")
+            return Lit(float(value) if is_float(dtype) else int(value), dtype)  # True is 1, as in NumPy
         return Lit(bool(value), dtype)
     if dtype == BOOL:
         fail(DTypeError, f"{op}: the number {value!r} met a bool value; use acc.cast")

@@ -1,8 +1,9 @@
 """Element-wise operations with NumPy broadcasting, and the operators of traced values.
 
 Every scalar operation of the API (``acc.sin``, ``acc.maximum``, ``+``,
-``<``, ...) goes through :func:`elementwise`: it turns literals into values
-of the dtype they meet, broadcasts shapes NumPy-style with
+``<``, ...) goes through :func:`elementwise`: it promotes the operands to the
+dtype they compute in (:mod:`pyaccad.frontend.promotion`: JAX's rules, Python
+numbers weak), broadcasts shapes NumPy-style with
 ``broadcast_in_dim`` and emits the element-wise primitive. Inside lambdas
 the same call works on rank-0 :class:`Exp` values.
 
@@ -15,12 +16,13 @@ array([[1., 2., 3.],
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import DTypeError, Error, ShapeError
+from pyaccad.errors import Error, ShapeError
+from pyaccad.frontend.promotion import result_dtype
 from pyaccad.frontend.tracing import (
     Exp,
     Value,
@@ -37,8 +39,9 @@ from pyaccad.frontend.tracing import (
     to_value,
     wrap,
 )
-from pyaccad.ir import ELEMENTWISE, Atom, Lit, dtype_of
-from pyaccad.ir.types import is_int
+from pyaccad.frontend.values import is_weak, mark_weak
+from pyaccad.ir import BOOL, DTYPES, ELEMENTWISE, FLOAT64, INT64, Atom, Lit, dtype_of
+from pyaccad.ir.types import is_float
 
 
 def holds_array(operands: tuple[Any, ...]) -> bool:
@@ -57,14 +60,28 @@ def broadcast_value(x: Value, shape: tuple[int, ...], op: str = "broadcast_to") 
     return wrap(var)
 
 
-def _operand_dtype(operands: tuple[Any, ...], op: str) -> np.dtype:
+def promoted(operands: Sequence[Any]) -> tuple[np.dtype, bool]:
+    """The dtype ``operands`` compute in (:mod:`pyaccad.frontend.promotion`), and whether all are weak."""
+    strong: list[np.dtype] = []
+    weak: list[np.dtype] = []
     for x in operands:
         if isinstance(x, Value):
-            return x.dtype
-    for x in operands:
-        if isinstance(x, np.ndarray):
-            return dtype_of(x.dtype)
-    return default_dtype(operands[0])
+            (weak if is_weak(x) else strong).append(x.dtype)
+        elif isinstance(x, np.ndarray) or (isinstance(x, np.generic) and x.dtype in DTYPES):
+            strong.append(dtype_of(x.dtype))
+        elif isinstance(x, np.generic):  # a NumPy scalar of a width pyaccad lacks (np.int16(1)) adapts like a number
+            weak.append({"b": BOOL, "i": INT64, "u": INT64}.get(x.dtype.kind, FLOAT64))
+        else:
+            weak.append(default_dtype(x))
+    return result_dtype(strong, weak), not strong
+
+
+def converted(x: Any, dtype: np.dtype, op: str) -> Atom | Value:
+    """Operand ``x`` in ``dtype``: a literal of it, or the value, cast where its dtype differs."""
+    if is_scalar_literal(x):
+        return literal(x, dtype, op)
+    value = to_value(x, op)
+    return value if value.dtype == dtype else cast(value, dtype)
 
 
 def elementwise(op: str, *operands: Any) -> Value:
@@ -74,15 +91,10 @@ def elementwise(op: str, *operands: Any) -> Value:
     if holds_array(operands):
         with array_scope(op, operands):
             return elementwise(op, *operands)
-    dtype = _operand_dtype(operands, op)
-    if op == "div" and is_int(dtype):
-        fail(DTypeError, f"div (/): operands are integers ({dtype}); use // for floor division or acc.cast to a float")
-    atoms: list[Atom | Value] = []
-    for x in operands:
-        if is_scalar_literal(x):
-            atoms.append(literal(x, dtype, op))
-        else:
-            atoms.append(to_value(x, op))
+    dtype, weak = promoted(operands)
+    if op == "div" and not is_float(dtype):
+        dtype = FLOAT64  # true division of integers gives a float, as in NumPy and JAX
+    atoms = [converted(x, dtype, op) for x in operands]
     shapes = [a.shape for a in atoms if isinstance(a, Value)]
     try:
         shape = np.broadcast_shapes(*shapes) if shapes else ()
@@ -95,7 +107,7 @@ def elementwise(op: str, *operands: Any) -> Value:
         else:
             args.append(check_live(broadcast_value(a, shape, op)))
     (var,) = emit(op, tuple(args))
-    return wrap(var)
+    return mark_weak(wrap(var)) if weak else wrap(var)
 
 
 def _lit_array(lit: Lit, shape: tuple[int, ...]) -> Atom:
@@ -115,12 +127,10 @@ def where(pred: Any, on_true: Any, on_false: Any) -> Value:
     if holds_array((pred, on_true, on_false)):
         with array_scope("where", (pred, on_true, on_false)):
             return where(pred, on_true, on_false)
-    branch_dtype = _operand_dtype((on_true, on_false), "where")
-    if is_scalar_literal(on_true) and is_scalar_literal(on_false) and not isinstance(pred, Value):
-        branch_dtype = default_dtype(on_true)
+    branch_dtype, _ = promoted((on_true, on_false))
     p = pred if isinstance(pred, Value) else to_value(pred, "where")
     values = [
-        to_value(x, "where") if not is_scalar_literal(x) else _literal_like(x, branch_dtype)
+        converted(x, branch_dtype, "where") if not is_scalar_literal(x) else _literal_like(x, branch_dtype)
         for x in (on_true, on_false)
     ]
     try:

@@ -22,8 +22,10 @@ import numpy as np
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_shape
 from pyaccad.frontend.lambdas import as_target, check_arity, index_atoms, trace_lambda
+from pyaccad.frontend.operators import cast
 from pyaccad.frontend.pytree import unflatten
 from pyaccad.frontend.tracing import Value, check_live, emit, fail, is_scalar_literal, literal, to_value, wrap
+from pyaccad.frontend.values import is_weak
 from pyaccad.ir import BOOL, INT64
 
 __all__ = ["backpermute", "permute", "stencil"]
@@ -64,6 +66,8 @@ def permute(combine: Callable[[Any, Any], Any], defaults: Any, index_fn: Callabl
     """
     base = to_value(defaults, "permute")
     x = to_value(a, "permute")
+    if base.dtype != x.dtype and is_weak(base):  # acc.fill(shape, 0.0) takes the values' dtype
+        base = cast(base, x.dtype)
     if base.dtype != x.dtype:
         fail(DTypeError, f"permute: defaults ({base.dtype}) and the source array ({x.dtype}) dtypes differ")
     n = base.ndim

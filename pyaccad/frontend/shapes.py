@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import DTypeError, ShapeError
+from pyaccad.errors import ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_axes, normalize_axis, normalize_shape
-from pyaccad.frontend.operators import broadcast_value
+from pyaccad.frontend.operators import broadcast_value, converted, promoted
 from pyaccad.frontend.tracing import Value, check_live, emit, fail, to_value, wrap
 
 __all__ = ["broadcast_to", "concatenate", "matmul", "replicate", "reshape", "reverse", "transpose"]
@@ -152,8 +152,9 @@ def matmul(a: Any, b: Any) -> Value:
     x, y = to_value(a, "matmul"), to_value(b, "matmul")
     if x.ndim == 0 or y.ndim == 0:
         fail(ShapeError, f"matmul: operands must have rank >= 1, got shapes {x.shape} and {y.shape}; use * for scalars")
-    if x.dtype != y.dtype:
-        fail(DTypeError, f"matmul: operands must share a dtype, got {x.dtype} and {y.dtype}; use acc.cast")
+    if x.dtype != y.dtype:  # promoted as element-wise operands are (float32 @ float64 is float64)
+        dtype, _ = promoted((x, y))
+        x, y = converted(x, dtype, "matmul"), converted(y, dtype, "matmul")
     xm = reshape(x, (1, x.shape[0])) if x.ndim == 1 else x
     ym = reshape(y, (y.shape[0], 1)) if y.ndim == 1 else y
     if xm.shape[-1] != ym.shape[-2]:

@@ -52,6 +52,7 @@ from pyaccad.frontend.values import (
     emit,
     fail,
     in_scalar_scope,
+    is_weak,
     wrap,
 )
 from pyaccad.ir import ArrayType, Atom, Program, Var, dtype_of
@@ -112,6 +113,7 @@ def trace_program(
     in_tree: TreeDef | None = None,
     hints: Sequence[str] | None = None,
     what: str = "function",
+    weak: Sequence[bool] = (),
 ) -> tuple[Program, TreeDef]:
     """Trace ``fn`` on fresh inputs of ``in_types`` (passed as the leaves of ``in_tree``).
 
@@ -125,6 +127,7 @@ def trace_program(
     builder = Builder(kind, current_builder())
     hints = list(hints) if hints is not None else [""] * len(in_types)
     inputs = tuple(Var(t, h) for t, h in zip(in_types, hints, strict=False))
+    builder.weak.update(v for v, w in zip(inputs, weak, strict=False) if w)
     try:
         with building(builder):
             tracers = [wrap(v, builder) for v in inputs]
@@ -164,7 +167,8 @@ def trace(fn: Callable[..., Any], *example_args: Any) -> Traced:
         as_numpy_input(x, f"{name}: argument {h or i}") for i, (x, h) in enumerate(zip(leaves, hints, strict=False))
     ]
     types = [ArrayType(dtype_of(a.dtype), tuple(a.shape)) for a in arrays]
-    program, out_tree = trace_program(fn, types, "array", in_tree, hints)
+    weak = [is_weak(x) for x in leaves]  # Python numbers: inputs that take the dtype of the arrays they meet
+    program, out_tree = trace_program(fn, types, "array", in_tree, hints, weak=weak)
     return Traced(program, in_tree, out_tree)
 
 

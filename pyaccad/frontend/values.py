@@ -39,6 +39,9 @@ class Builder:
         self.parent = parent
         self.stmts: list[Stmt] = []
         self.open = True
+        # values made from Python numbers alone (jitted arguments, fills, arithmetic on them): weakly typed,
+        # they take the dtype of the arrays they meet (pyaccad.frontend.promotion)
+        self.weak: set[Var] = set()
 
     def nearest_array_builder(self) -> Builder:
         builder: Builder | None = self
@@ -478,6 +481,20 @@ class Exp(Value):
     """
 
     __slots__ = ()
+
+
+def is_weak(x: Any) -> bool:
+    """Whether ``x`` is weakly typed: a Python number, or a traced value made from Python numbers alone."""
+    if isinstance(x, Value):
+        return isinstance(x.var, Var) and x.var in x.builder.weak
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)  # np.float64 subclasses float
+
+
+def mark_weak(value: Value) -> Value:
+    """``value``, now weakly typed (see :func:`is_weak`)."""
+    if isinstance(value.var, Var):
+        value.builder.weak.add(value.var)
+    return value
 
 
 def wrap(var: Var, builder: Builder | None = None) -> Value:
