@@ -71,7 +71,7 @@ _LAZY: dict[str, str] = {
     "device_put": "pyaccad.api",
     "export_haskell": "pyaccad.export",
 }
-_SUBMODULES = ("ad", "nn", "ir", "frontend", "opt", "backends", "export", "bench")
+_SUBMODULES = ("ad", "nn", "ir", "frontend", "opt", "backends", "export", "bench", "distributed")
 
 
 def __getattr__(name: str) -> Any:
