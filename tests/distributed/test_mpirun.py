@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import re
+
 import numpy as np
 import pytest
 import worker
@@ -23,6 +25,7 @@ from pyaccad.distributed.comm import find_mpirun, mpirun_command
 
 HANG = 300  # seconds; a job takes a few
 WORKER = Path(__file__).with_name("worker.py")
+ROOT = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("mpi4py") is None or find_mpirun() is None,
@@ -30,10 +33,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def mpirun(ranks: int, *args: str) -> subprocess.CompletedProcess:
-    argv, env = mpirun_command(ranks, sys.executable, str(WORKER), *args)
-    env["PYTHONPATH"] = str(Path(__file__).parents[2])
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=HANG)
+def mpirun(ranks: int, *args: str, script: Path = WORKER) -> subprocess.CompletedProcess:
+    argv, env = mpirun_command(ranks, sys.executable, str(script), *args)
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=HANG, cwd=ROOT)
 
 
 def single_process() -> tuple[list[np.ndarray], list[float], list[np.ndarray]]:
@@ -83,3 +86,21 @@ def test_mismatched_trees_are_an_error_on_every_rank() -> None:
     assert "rank 0: op sum, tree [*], leaves [float64[3]]; rank 1: op sum, tree [*], leaves [float64[4]]" in (
         done.stderr
     )
+
+
+def test_the_example_passes_its_checks_on_every_one_of_three_ranks() -> None:
+    done = mpirun(3, "--small", script=ROOT / "examples" / "data_parallel.py")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    checks = re.findall(r"^(ok|FAILED): ", done.stdout, flags=re.MULTILINE)
+    assert len(checks) == 3 * 3 and set(checks) == {"ok"}, done.stdout
+    assert "over 3 process(es); this one holds 334" in done.stdout  # 1001 rows: 334, 334, 333
+
+
+def test_the_main_job_trains_under_two_ranks_and_rank_0_alone_reports(tmp_path: Path) -> None:
+    plot = tmp_path / "loss.png"
+    args = ("--epochs", "2", "--require-accuracy", "0.5", "--plot", str(plot))
+    done = mpirun(2, *args, script=ROOT / "examples" / "train_digits.py")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "2 process(es)" in done.stdout and done.stdout.count("test accuracy") == 1, done.stdout
+    assert float(re.search(r"test accuracy ([\d.]+)%", done.stdout).group(1)) > 50  # chance is 10 %
+    assert plot.exists()
