@@ -96,7 +96,7 @@ def broadcast(tree: Any, root: int = 0) -> Any:
         leaves, treedef = flatten(tree)
         host = [_host(leaf, "broadcast") for leaf in leaves]
         on_device = [isinstance(leaf, DeviceArray) for leaf in leaves]
-        layout = comm.bcast((treedef, [(a.shape, a.dtype.str) for a in host], on_device), root=root)
+        comm.bcast((treedef, [(a.shape, a.dtype.str) for a in host], on_device), root=root)
     else:
         treedef, specs, on_device = comm.bcast(None, root=root)
         host = [np.empty(shape, dtype) for shape, dtype in specs]

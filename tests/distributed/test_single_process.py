@@ -47,11 +47,11 @@ def test_allreduce_of_one_rank_returns_new_arrays_of_the_same_values_dtypes_and_
     tree = {"w": np.arange(6.0).reshape(2, 3), "n": np.int32(4), "b": (np.float32([1.5]), np.ones(2))}
     out = dist.allreduce(tree)
     assert sorted(out) == ["b", "n", "w"] and isinstance(out["b"], tuple)
-    for got, want in [(out["w"], tree["w"]), (out["n"], np.asarray(tree["n"])), *zip(out["b"], tree["b"])]:
+    for got, want in [(out["w"], tree["w"]), (out["n"], np.asarray(tree["n"])), *zip(out["b"], tree["b"], strict=True)]:
         assert_close(got, want)
         assert not np.shares_memory(got, want)
     mean = dist.allreduce({"w": tree["w"], "b": tree["b"]}, "mean")
-    for got, want in [(mean["w"], tree["w"]), *zip(mean["b"], tree["b"])]:
+    for got, want in [(mean["w"], tree["w"]), *zip(mean["b"], tree["b"], strict=True)]:
         assert_close(got, want)
 
 
