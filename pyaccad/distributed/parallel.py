@@ -11,7 +11,7 @@ is ``ad.value_and_grad``, compiled, wrapped so.
 >>> x = np.arange(6.0).reshape(3, 2)
 >>> value, grad = dist.value_and_grad_dp(loss)(np.ones(2), dist.shard(x))
 >>> float(value), grad
-(41.666666666666664, array([40.        , 54.66666667]))
+(35.666666666666664, array([30.66666667, 40.66666667]))
 """
 
 from __future__ import annotations
