@@ -20,6 +20,7 @@ from helpers import gamma
 
 from pyaccad import ad
 from pyaccad.api import jit
+from pyaccad.bench.cli import main as bench
 from pyaccad.distributed.comm import find_mpirun, mpirun_command
 
 HANG = 300  # seconds; a job takes a few
@@ -103,3 +104,19 @@ def test_the_main_job_trains_under_two_ranks_and_rank_0_alone_reports(tmp_path: 
     assert "2 process(es)" in done.stdout and done.stdout.count("test accuracy") == 1, done.stdout
     assert float(re.search(r"test accuracy ([\d.]+)%", done.stdout).group(1)) > 50  # chance is 10 %
     assert plot.exists()
+
+
+def test_the_bench_times_the_mlp_gradient_over_one_and_three_ranks(capsys: pytest.CaptureFixture) -> None:
+    assert bench(["--ranks", "1,3", "--size", "tiny", "--repeat", "2", "--backend", "interp"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == [
+        "ranks",
+        "rows/rank",
+        "step_ms",
+        "grad_ms",
+        "allreduce_ms",
+        "allreduce_share",
+        "speedup",
+    ]
+    rows = [line.split() for line in lines[2:]]
+    assert [(r[0], r[1]) for r in rows] == [("1", "5"), ("3", "2")]  # the tiny batch of 5 rows: 2, 2, 1
