@@ -203,10 +203,7 @@ def _import_line(prefix: str, module: str) -> str:
 
 def reference() -> str:
     """The whole reference, as ``docs/API.md`` holds it."""
-    imports = "\n".join(
-        f"import {m} as {p}" if "." not in m else _import_line(p, m)
-        for p, m in PUBLIC_MODULES
-    )
+    imports = "\n".join(f"import {m} as {p}" if "." not in m else _import_line(p, m) for p, m in PUBLIC_MODULES)
     lines = [
         "# API reference",
         "",
