@@ -108,3 +108,13 @@ def test_data_parallel_rejects_batches_it_cannot_weight(args: tuple, nums: list 
 def test_data_parallel_rejects_unknown_reductions() -> None:
     with pytest.raises(acc.ArgumentError, match="reduce must be 'mean' or 'sum'"):
         dist.data_parallel(lambda x: x, 0, reduce="max")
+
+
+def test_value_and_grad_dp_on_the_gpu_returns_device_arrays(cuda: str) -> None:
+    rng = np.random.default_rng(1)
+    w, x, y = rng.standard_normal(3), rng.standard_normal((5, 3)), rng.standard_normal(5)
+    on_gpu = [acc.device_put(a, backend=cuda) for a in (w, x, y)]
+    value, grad = dist.value_and_grad_dp(loss, backend=cuda)(*on_gpu)
+    assert isinstance(value, DeviceArray) and isinstance(grad, DeviceArray)
+    assert_close(grad.to_numpy(), 2 * x.T @ (x @ w - y) / len(y))
+    assert_close(value.to_numpy(), np.mean((x @ w - y) ** 2))
