@@ -1,8 +1,10 @@
 """What the tests run under ``mpirun``: a few steps of data-parallel training, or a deliberate failure.
 
-``python worker.py train OUT``: three gradient-descent steps of a float64 two-layer network on a batch of
-23 rows (uneven over 2 or 3 ranks), each rank on its shard through ``dist.value_and_grad_dp``, parameters
-broadcast from rank 0; rank 0 writes the final parameters and losses to OUT (``.npz``).
+``python worker.py train OUT [BACKEND]``: three gradient-descent steps of a float64 two-layer network on a
+batch of 23 rows (uneven over 2 or 3 ranks), each rank on its shard through ``dist.value_and_grad_dp``,
+parameters broadcast from rank 0; rank 0 writes the first step's gradients, the final parameters and the
+losses to OUT (``.npz``). With BACKEND ``cuda`` the parameters and shards are device arrays, so every
+collective stages them through the host.
 ``raise``: rank 1 raises before the first reduction. ``mismatch``: rank 1 reduces a differently shaped tree.
 """
 
@@ -30,23 +32,28 @@ def problem() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     return params, rng.standard_normal((ROWS, 4)), rng.standard_normal(ROWS)
 
 
-def train(out: Path) -> None:
+def train(out: Path, backend: str | None) -> None:
     params, x, y = problem()
-    params = dist.broadcast(params if dist.rank() == 0 else None)
-    step = dist.value_and_grad_dp(loss)
-    losses = []
+    put = (lambda a: acc.device_put(a, backend=backend)) if backend == "cuda" else np.asarray
+    params = dist.broadcast([put(p) for p in params] if dist.rank() == 0 else None)
+    x_mine, y_mine = put(dist.shard(x)), put(dist.shard(y))
+    step = dist.value_and_grad_dp(loss, backend=backend)
+    update = acc.jit(lambda p, g: [a - LR * b for a, b in zip(p, g, strict=True)], backend=backend)
+    losses, first = [], None
     for _ in range(STEPS):
-        value, grads = step(params, dist.shard(x), dist.shard(y))
-        params = [p - LR * g for p, g in zip(params, grads, strict=True)]
-        losses.append(float(value))
+        value, grads = step(params, x_mine, y_mine)
+        first = grads if first is None else first
+        params = update(params, grads)
+        losses.append(float(np.asarray(value)))
     if dist.rank() == 0:
-        np.savez(out, *params, losses=np.array(losses))
+        host = [np.asarray(p) for p in params]
+        np.savez(out, *host, *[np.asarray(g) for g in first], losses=np.array(losses))
 
 
 def main() -> None:
     mode = sys.argv[1]
     if mode == "train":
-        train(Path(sys.argv[2]))
+        train(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
     elif mode == "raise":
         if dist.rank() == 1:
             raise RuntimeError("rank 1 gave up on purpose")
