@@ -1,7 +1,7 @@
 """Data-parallel training under ``mpirun -n 2`` and ``-n 3`` (uneven shards) on this machine, loopback only,
 against one process over the whole batch; a raising rank and mismatched trees stop every rank.
 
-Each job runs ``worker.py`` with a generous timeout, against a hang only. Skipped, saying why, where
+Each job runs ``mpi_worker.py`` with a generous timeout, against a hang only. Skipped, saying why, where
 ``mpi4py`` or ``mpirun`` is missing (``pip install 'pyaccad[mpi]'`` installs both).
 """
 
@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mpi_worker as worker
 import numpy as np
 import pytest
-import worker
 from helpers import gamma
 
 from pyaccad import ad
@@ -24,7 +24,7 @@ from pyaccad.bench.cli import main as bench
 from pyaccad.distributed.comm import find_mpirun, mpirun_command
 
 HANG = 300  # seconds; a job takes a few
-WORKER = Path(__file__).with_name("worker.py")
+WORKER = Path(__file__).with_name("mpi_worker.py")
 ROOT = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.skipif(

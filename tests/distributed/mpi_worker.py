@@ -1,6 +1,6 @@
 """What the tests run under ``mpirun``: a few steps of data-parallel training, or a deliberate failure.
 
-``python worker.py train OUT [BACKEND]``: three gradient-descent steps of a float64 two-layer network on a
+``python mpi_worker.py train OUT [BACKEND]``: three gradient-descent steps of a float64 two-layer network on a
 batch of 23 rows (uneven over 2 or 3 ranks), each rank on its shard through ``dist.value_and_grad_dp``,
 parameters broadcast from rank 0; rank 0 writes the first step's gradients, the final parameters and the
 losses to OUT (``.npz``). With BACKEND ``cuda`` the parameters and shards are device arrays, so every
