@@ -70,7 +70,7 @@ _LAZY: dict[str, str] = {
     "device_put": "pyaccad.api",
     "export_haskell": "pyaccad.export",
 }
-_SUBMODULES = ("ad", "nn", "numpy", "ir", "frontend", "opt", "backends", "export", "bench")
+_SUBMODULES = ("ad", "nn", "numpy", "ir", "frontend", "opt", "backends", "export", "bench", "distributed")
 
 
 def __getattr__(name: str) -> _Any:

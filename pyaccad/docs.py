@@ -32,6 +32,7 @@ PUBLIC_MODULES: list[tuple[str, str]] = [
     ("ad", "pyaccad.ad"),
     ("nn", "pyaccad.nn"),
     ("jnp", "pyaccad.numpy"),
+    ("dist", "pyaccad.distributed"),
 ]
 
 # The order of the groups of a module's reference: from writing a program to running and exporting it.
@@ -46,6 +47,8 @@ _GROUP_ORDER = [
     "pyaccad.api",
     "pyaccad.export",
     "pyaccad.errors",
+    "pyaccad.distributed.collectives",
+    "pyaccad.distributed.parallel",
 ]
 
 # Classes users receive but never construct: their constructor's signature is internal.
@@ -189,12 +192,19 @@ def module_reference(prefix: str, module_name: str) -> list[str]:
     return lines
 
 
+def _import_line(prefix: str, module: str) -> str:
+    """``from pyaccad import ad``, or ``... as dist`` where the reference's prefix is not the module's name.
+
+    >>> _import_line("dist", "pyaccad.distributed")
+    'from pyaccad import distributed as dist'
+    """
+    parent, name = module.rsplit(".", 1)
+    return f"from {parent} import {name}" + ("" if name == prefix else f" as {prefix}")
+
+
 def reference() -> str:
     """The whole reference, as ``docs/API.md`` holds it."""
-    imports = "\n".join(
-        f"import {m} as {p}" if "." not in m else f"from {m.rsplit('.', 1)[0]} import {m.rsplit('.', 1)[1]}"
-        for p, m in PUBLIC_MODULES
-    )
+    imports = "\n".join(f"import {m} as {p}" if "." not in m else _import_line(p, m) for p, m in PUBLIC_MODULES)
     lines = [
         "# API reference",
         "",

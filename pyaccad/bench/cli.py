@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scaling", action="store_true", help="instead: trace/optimise/compile time against program size (scaling.py)"
     )
+    p.add_argument(
+        "--ranks",
+        nargs="?",
+        const="1,2",
+        metavar="K,K",
+        help="instead: the mlp gradient data-parallel over MPI ranks (default 1,2), with the allreduce's share "
+        "(ranks.py; needs pyaccad[mpi])",
+    )
     return p
 
 
@@ -122,6 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"# compile time against program size: backend={args.backend} cpus={os.cpu_count()}")
         print(scaling_table(measure(list(STEPS[args.size]), args.backend, with_jax="jax" in args.impls)))
+        return 0
+    if args.ranks:
+        from pyaccad.bench.ranks import measure as measure_ranks
+        from pyaccad.bench.ranks import ranks_table
+
+        counts = [int(k) for k in args.ranks.split(",")]
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"# mlp gradient over MPI ranks: backend={args.backend} size={args.size} repeat={args.repeat} ", end="")
+        print(f"cpus={os.cpu_count()} load={load}")
+        print(ranks_table(measure_ranks(counts, args.size, args.backend, args.repeat)))
         return 0
     if args.size != "tiny" and args.repeat < 10:
         _parser().error("--repeat must be at least 10 (docs/WORKLOADS.md): use --size tiny for quick runs")

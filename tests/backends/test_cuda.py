@@ -169,6 +169,11 @@ def test_device_arrays_stay_on_the_device(cuda: str) -> None:
     np.testing.assert_array_equal(acc.device_put(x, backend="native"), x)  # host backends keep host arrays
 
 
+def test_a_scalar_put_on_the_device_keeps_its_shape(cuda: str) -> None:
+    scalar = acc.device_put(np.float64(2.5), backend=cuda)
+    assert scalar.shape == () and scalar.to_numpy() == 2.5
+
+
 def test_sliced_folds_on_cuda(cuda: str) -> None:
     """A fold of few long lines runs as slices folded in parallel and merged in order: non-commutative combines,
     start values, tuple folds and several lines keep their meaning."""

@@ -40,6 +40,7 @@ def run_example(name: str, *args: str) -> str:
 
 def test_the_examples_are_all_here():
     assert SELF_CHECKING == [
+        "data_parallel",
         "export_haskell",
         "fit_gmm",
         "heat_inverse",

@@ -29,7 +29,7 @@ class DeviceArray:
     @classmethod
     def put(cls, device: Any, array: np.ndarray) -> DeviceArray:
         """A copy of ``array`` on ``device``."""
-        data = np.ascontiguousarray(array)
+        data = np.asarray(array, order="C")  # not ascontiguousarray, which makes a 0-d array 1-d
         pointer = device.alloc(data.nbytes)
         device.upload(pointer, data)
         return cls(device, pointer, data.shape, data.dtype)
