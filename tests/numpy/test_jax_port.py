@@ -5,8 +5,9 @@ The program (parameters made with ``jnp.zeros`` outside any traced function, a j
 text executed twice: once after ``import jax.numpy as jnp; from jax import grad,
 jit``, once after ``import pyaccad.numpy as jnp; from pyaccad import jit; from pyaccad.ad import grad``.
 The learning rate is a Python float the step closes over (a literal, weak in JAX, taking the parameters'
-float32 in both) and one passed as a static argument; a learning rate passed as a *traced* argument is
-not used here (pyaccad makes it a float64 array, which float32 parameters then refuse: issue 15, item 4).
+float32 in both), one passed as a static argument, and one passed as a traced argument (a Python float
+is weakly typed in both: the float32 parameters stay float32). The labels are int32, compared with
+argmax's int64 (promoted, as in JAX).
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ def update(params, x, labels, batch):
     return new, aux
 
 
-def scaled_update(params, x, labels, batch, lr):
+def step_with(params, x, labels, batch, lr):
     grads, aux = grad(loss, has_aux=True)(params, x[batch], labels[batch])
     return [(w - lr * dw, b - lr * db) for (w, b), (dw, db) in zip(params, grads)], aux
 
 
-scaled_update = jit(scaled_update, static_argnums=4)
+scaled_update = jit(step_with, static_argnums=4)
+traced_update = jit(step_with)
 """
 
 IMPORTS = {
@@ -76,7 +78,7 @@ def _data() -> tuple[list[np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]
         rng.normal(0, 1 / np.sqrt(m), (m, n)).astype(np.float32) for m, n in zip(sizes[:-1], sizes[1:], strict=True)
     ]
     x = rng.normal(size=(64, 8)).astype(np.float32)
-    labels = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)  # int64: argmax's dtype (int32 needs item 4)
+    labels = ((x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)).astype(np.int32)
     batches = [rng.permutation(64)[:16] for _ in range(3)]
     return weights, x, labels, batches
 
@@ -90,12 +92,12 @@ def _train(library: str, step: str) -> tuple[list, list]:
         if step == "update":
             params, aux = program["update"](params, x, labels, batch)
         else:
-            params, aux = program["scaled_update"](params, x, labels, batch, 0.05)
+            params, aux = program[step](params, x, labels, batch, 0.05)
         auxes.append(aux)
     return params, auxes
 
 
-@pytest.mark.parametrize("step", ["update", "scaled_update"])
+@pytest.mark.parametrize("step", ["update", "scaled_update", "traced_update"])
 def test_mlp_training_step_ports_from_jax_unchanged(step: str, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYACCAD_BACKEND", backend)
     ours, our_aux = _train("pyaccad", step)
