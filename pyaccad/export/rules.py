@@ -226,7 +226,8 @@ def _stencil(p: Printer, stmt: Stmt, array_level: bool) -> str:
     size, boundary = tuple(stmt.params["size"]), stmt.params["boundary"]
     lam: Program = stmt.params["lam"]
     if (
-        any(s not in (3, 5, 7, 9) for s in size)
+        not size  # a rank-0 stencil: its one neighbour is the element
+        or any(s not in (3, 5, 7, 9) for s in size)
         or len(size) > 3
         or not _bounded_once(size, stmt.args[0].shape, boundary)
     ):

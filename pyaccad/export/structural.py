@@ -188,6 +188,8 @@ def _concatenate(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 def _boundary_index(index: str, n: int, boundary: str) -> str:
     """``index`` (an offset position, possibly outside ``[0, n)``) brought inside as ``boundary`` says."""
+    if n == 0:
+        return "0"  # an empty axis: no element is computed, the read is never made (and 2n - 2 would be negative)
     if boundary == "wrap":
         return f"{paren(index)} `mod` {n}"
     if boundary == "mirror":  # reflect without repeating the edge (period 2n - 2), as accelerate and interp do
@@ -226,7 +228,7 @@ def stencil_by_generate(p: Printer, stmt: Stmt) -> str:
             i if d == 0 else _boundary_index(s, n, boundary)
             for i, s, d, n in zip(names, shifted, offset, x.shape, strict=True)
         ]
-        read = f"{p.array(x)} ! I{len(at)} " + " ".join(paren(a) for a in at)
+        read = f"{p.array(x)} ! I{len(at)} " + " ".join(paren(a) for a in at) if at else f"the {p.array(x)}"
         outside = [f"{s} < 0 || {s} >= {n}" for s, d, n in zip(shifted, offset, x.shape, strict=True) if d]
         if boundary == "constant" and outside:
             value = p.exp(Lit(stmt.params["value"], x.dtype), operand_with_var=True)

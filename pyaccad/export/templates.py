@@ -48,6 +48,9 @@ def template_of(stmt: Stmt) -> str:
             # A negative exponent gives the power truncated toward zero (pyaccad's choice); Haskell's ^ raises.
             return "{1} < 0 ? ({0} == 1 ? (1, {0} == -1 ? ({1} `mod` 2 == 0 ? (1, -1), 0)), {0} ^ {1})"
         return template
+    if name == "mod" and not (isinstance(stmt.args[1], Lit) and stmt.args[1].value != 0):
+        # a float remainder by zero is NaN (NumPy's, and pyaccad's, np.mod); accelerate's mod' gives 0
+        return f"{{1}} == 0 ? (0/0, {ELEMENTWISE[name].hs})"
     return ELEMENTWISE[name].hs
 
 

@@ -157,13 +157,15 @@ def _compiled(program: Program) -> list[str]:
     outs = [f"r{i}" for i in range(len(program.output_types))]
     types_in = [_crossing_type(t) for t in program.input_types]
     types_out = _tuple([_crossing_type(t) for t in program.output_types])
-    if not ins:
-        return [f"compiled :: {types_out}", "compiled = Target.run P.f"]
     args = [f"(A.map toBool {a})" if t.dtype == BOOL else a for a, t in zip(ins, program.input_types, strict=True)]
     results = [
         f"(A.map fromBool {r})" if t.dtype == BOOL else r for r, t in zip(outs, program.output_types, strict=True)
     ]
-    call = f"P.f ({_acc_tuple(args)})"
+    call = f"P.f ({_acc_tuple(args)})" if ins else "P.f"
+    if not ins:  # a program of no inputs is an `Acc` value: run once, not runN
+        if results != outs:
+            call = f"case {call} of {_acc_tuple(outs)} -> {_acc_tuple(results)}"
+        return [f"compiled :: {types_out}", f"compiled = Target.run ({call})"]
     if results != outs:
         call = f"case {call} of {_acc_tuple(outs)} -> {_acc_tuple(results)}"
     function = f"(\\({_acc_tuple(ins)}) -> {call})" if (args, results) != (ins, outs) else "P.f"
