@@ -31,6 +31,7 @@ PUBLIC_MODULES: list[tuple[str, str]] = [
     ("acc", "pyaccad"),
     ("ad", "pyaccad.ad"),
     ("nn", "pyaccad.nn"),
+    ("linalg", "pyaccad.linalg"),
 ]
 
 # The order of the groups of a module's reference: from writing a program to running and exporting it.
