@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import ArgumentError, ShapeError
+from pyaccad.errors import ArgumentError, DTypeError, ShapeError
 from pyaccad.frontend.arrayops import array_op
 from pyaccad.frontend.operators import broadcast_value
 from pyaccad.frontend.shapes import reshape, transpose
 from pyaccad.frontend.tracing import Value, check_live, emit, fail, to_value, wrap
+from pyaccad.ir.primitives.linalg import LINALG_DTYPES
 
 __all__ = ["cholesky", "solve", "triangular_solve"]
 
@@ -77,7 +78,11 @@ def cholesky(a: Any, symmetrize_input: bool = True) -> Value:
     x = to_value(a, "cholesky")
     if not isinstance(symmetrize_input, bool):
         fail(ArgumentError, f"cholesky: symmetrize_input must be True or False, got {symmetrize_input!r}")
-    if symmetrize_input and x.ndim >= 2:
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        fail(ShapeError, f"cholesky: needs square matrices (..., n, n), got shape {x.shape}")
+    if x.dtype not in LINALG_DTYPES:  # checked before symmetrising, which would fail first and less clearly
+        fail(DTypeError, f"cholesky: needs float32 or float64 matrices, got {x.dtype}; use acc.cast")
+    if symmetrize_input:
         x = (x + _swap_last(x)) * 0.5
     (var,) = emit("cholesky", (check_live(x),))
     return wrap(var)

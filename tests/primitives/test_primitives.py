@@ -13,10 +13,11 @@ from __future__ import annotations
 import cases_collective
 import cases_control
 import cases_elementwise
+import cases_linalg
 import cases_stencil
 import cases_structural
 import pytest
-from helpers import assert_close, run_program
+from helpers import assert_close, assert_within, run_program
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ CASES = {
     **cases_collective.CASES,
     **cases_control.CASES,
     **cases_stencil.CASES,
+    **cases_linalg.CASES,
 }
 
 
@@ -38,6 +40,10 @@ def test_primitive(case: str, backend: str, data: st.DataObject) -> None:
     example = CASES[case](data.draw)
     actual = run_program(example.program, example.inputs, backend)
     assert len(actual) == len(example.expected)
+    if example.bounds is not None:
+        for got, want, (bound, dtype) in zip(actual, example.expected, example.bounds, strict=True):
+            assert_within(got, want, bound, dtype)
+        return
     for got, want in zip(actual, example.expected, strict=True):
         assert_close(got, want)
 
