@@ -49,7 +49,9 @@ def _solve_op(name: str, a: Any, b: Any, params: dict[str, bool]) -> Value:
     vector = y.ndim == 1
     ym = reshape(y, (y.shape[0], 1)) if vector else y
     if ym.ndim < 2 or ym.shape[-2] != x.shape[-1]:
-        fail(ShapeError, f"{name}: shapes {x.shape} and {y.shape} do not fit (need (..., n, n) and (n,) or (..., n, k))")
+        fail(
+            ShapeError, f"{name}: shapes {x.shape} and {y.shape} do not fit (need (..., n, n) and (n,) or (..., n, k))"
+        )
     try:
         batch = tuple(np.broadcast_shapes(x.shape[:-2], ym.shape[:-2]))
     except ValueError:

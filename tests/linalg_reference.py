@@ -23,6 +23,9 @@ from hypothesis.extra import numpy as hnp
 
 
 def _uniform(draw, shape: tuple[int, ...]) -> np.ndarray:
+    """Floats in [-1, 1]: drawn by hypothesis (``draw``), or by a NumPy ``Generator`` passed instead."""
+    if isinstance(draw, np.random.Generator):
+        return draw.uniform(-1.0, 1.0, shape)
     return draw(hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False)))
 
 

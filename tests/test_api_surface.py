@@ -16,7 +16,7 @@ import pytest
 from helpers import assert_close
 
 import pyaccad as acc
-from pyaccad import nn
+from pyaccad import linalg, nn
 
 B = "interp"
 
@@ -32,6 +32,7 @@ SCALARS = (
 RUNNING = ["jit", "run", "backends", "lower"]
 ERRORS = ["Error", "ShapeError", "DTypeError", "BackendUnavailable", "CompileError", "NotDifferentiable"]
 NN = ["relu", "sigmoid", "softmax", "log_softmax", "logsumexp", "cross_entropy", "adam", "adam_init"]
+LINALG = ["cholesky", "solve", "triangular_solve"]
 METHODS = ["sum", "prod", "max", "min", "mean", "reshape", "astype", "__getitem__", "__matmul__"]
 PUBLIC = COMBINATORS + LAMBDA_ONLY + SCALARS + RUNNING + ERRORS + ["Array", "Exp", "IGNORE"]
 
@@ -114,6 +115,20 @@ def test_nn_signatures() -> None:
         assert inspect.signature(getattr(nn, name)).parameters["axis"].default == -1
     params = inspect.signature(nn.logsumexp).parameters
     assert params["axis"].default is None and params["keepdims"].default is False
+
+
+@pytest.mark.parametrize("name", LINALG)
+def test_linalg_names(name: str) -> None:
+    fn = getattr(linalg, name)
+    assert callable(fn) and ">>>" in _doc(fn) and getattr(acc.linalg, name) is fn
+
+
+def test_linalg_signatures() -> None:
+    assert inspect.signature(linalg.cholesky).parameters["symmetrize_input"].default is True
+    params = inspect.signature(linalg.triangular_solve).parameters
+    assert params["lower"].default is True and params["transpose_a"].default is False
+    assert list(inspect.signature(linalg.solve).parameters) == ["a", "b"]
+    assert sorted(linalg.__all__) == LINALG
 
 
 @pytest.mark.parametrize("name", METHODS)

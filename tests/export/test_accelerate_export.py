@@ -50,7 +50,11 @@ def test_primitives_without_an_accelerate_counterpart_raise_naming_themselves(na
     from pyaccad import linalg
 
     a, b = np.eye(2), np.ones((2, 1))
-    calls = {"cholesky": lambda a, b: linalg.cholesky(a), "solve": linalg.solve, "triangular_solve": linalg.triangular_solve}
+    calls = {
+        "cholesky": lambda a, b: linalg.cholesky(a),
+        "solve": linalg.solve,
+        "triangular_solve": linalg.triangular_solve,
+    }
     with pytest.raises(ExportError, match=f"export: {name} has no accelerate counterpart"):
         export_haskell(calls[name], a, b)
 

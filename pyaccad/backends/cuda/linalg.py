@@ -70,8 +70,12 @@ for (int64_t j = 0; j < {n} && ok; j++) {{
     int64_t p = j;
     for (int64_t i = j + 1; i < {n}; i++) if (fabs(lu[i * {n} + j]) > fabs(lu[p * {n} + j])) p = i;
     ok = lu[p * {n} + j] != 0;
-    for (int64_t c = 0; c < {n}; c++) {{ {T} t = lu[j * {n} + c]; lu[j * {n} + c] = lu[p * {n} + c]; lu[p * {n} + c] = t; }}
-    for (int64_t c = 0; c < {k}; c++) {{ {T} t = x[j * {k} + c]; x[j * {k} + c] = x[p * {k} + c]; x[p * {k} + c] = t; }}
+    for (int64_t c = 0; c < {n}; c++) {{
+        const {T} t = lu[j * {n} + c]; lu[j * {n} + c] = lu[p * {n} + c]; lu[p * {n} + c] = t;
+    }}
+    for (int64_t c = 0; c < {k}; c++) {{
+        const {T} t = x[j * {k} + c]; x[j * {k} + c] = x[p * {k} + c]; x[p * {k} + c] = t;
+    }}
     for (int64_t i = j + 1; i < {n} && ok; i++) {{
         const {T} f = lu[i * {n} + j] / lu[j * {n} + j];
         for (int64_t c = j; c < {n}; c++) lu[i * {n} + c] -= f * lu[j * {n} + c];
@@ -95,8 +99,13 @@ def _fill(ctx: Ctx, kernel: Kernel, template: str, **extra: object) -> Callable[
     shape = ctx.shape(out)
     buffers = dict(zip(("a", "b"), (ctx.buffers[v] for v in stmt.args), strict=False))
     text = template.format(
-        T=CTYPE[out.dtype], out=ctx.buffers[out], n=shape[-2], k=shape[-1], nan=f"({CTYPE[out.dtype]})nan(\"\")",
-        **buffers, **extra,
+        T=CTYPE[out.dtype],
+        out=ctx.buffers[out],
+        n=shape[-2],
+        k=shape[-1],
+        nan=f'({CTYPE[out.dtype]})nan("")',
+        **buffers,
+        **extra,
     )
 
     def item(w: str) -> None:

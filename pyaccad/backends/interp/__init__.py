@@ -32,7 +32,17 @@ from pyaccad.backends.interp import collective, control, elementwise, linalg, st
 from pyaccad.backends.interp.evaluator import ARRAY_LEVEL, RULES, eval_program
 from pyaccad.ir import Program
 
-__all__ = ["BACKEND", "RULES", "InterpBackend", "collective", "control", "elementwise", "linalg", "stencil", "structural"]
+__all__ = [
+    "BACKEND",
+    "RULES",
+    "InterpBackend",
+    "collective",
+    "control",
+    "elementwise",
+    "linalg",
+    "stencil",
+    "structural",
+]
 
 
 class InterpBackend:

@@ -3,12 +3,13 @@
 Both are called the same way: one single-threaded GEMM per OpenMP thread's
 block of the product (see :func:`.blas.matmul_kernel`), through their 64-bit
 integer CBLAS interfaces. The linear algebra primitives call the same
-library's ``trsm`` and its LAPACKE ``potrf`` and ``gesv`` (:mod:`.lapack`). MKL is the default where its wheel is installed
-(``pip install mkl``, a dependency of pyaccad on x86-64): its AVX-512 SGEMM
-kernels ran the ``mlp`` workload's products 10–35 % faster than OpenBLAS's on
-the 2-core Xeon of BENCHMARKS.md. ``$PYACCAD_BLAS=openblas`` or ``=mkl``
-chooses explicitly; the choice is part of the generated source (the symbol
-names), so cached libraries never mix them up.
+library's ``trsm`` and its LAPACKE ``potrf`` and ``gesv`` (:mod:`.lapack`).
+MKL is the default where its wheel is installed (``pip install mkl``, a
+dependency of pyaccad on x86-64): its AVX-512 SGEMM kernels ran the ``mlp``
+workload's products 10–35 % faster than OpenBLAS's on the 2-core Xeon of
+BENCHMARKS.md. ``$PYACCAD_BLAS=openblas`` or ``=mkl`` chooses explicitly;
+the choice is part of the generated source (the symbol names), so cached
+libraries never mix them up.
 
 The libraries are found without importing their packages (an import reads
 package metadata, ~20 ms of a warm-cache start): MKL's wheel puts its shared

@@ -66,7 +66,9 @@ def cholesky_kernel(ctx: Ctx, kernel: Kernel) -> None:
     (a,), (out,) = stmt.args, stmt.outs
     with _per_matrix(ctx, out):
         ctx.emit(f"const {CTYPE[a.dtype]} *a = {ctx.buffers[a]} + q * n * n;")
-        ctx.emit("for (int64_t i = 0; i < n; i++) for (int64_t j = 0; j < n; j++) x[i * n + j] = j <= i ? a[i * n + j] : 0;")
+        ctx.emit(
+            "for (int64_t i = 0; i < n; i++) for (int64_t j = 0; j < n; j++) x[i * n + j] = j <= i ? a[i * n + j] : 0;"
+        )
         ctx.emit(f"const int64_t info = n ? {_routine('LAPACKE_{}potrf', out)}({_COL_MAJOR}, 'U', n, x, n) : 0;")
         _fail_with_nan(ctx, out, "info")
 
@@ -80,8 +82,8 @@ def triangular_solve_kernel(ctx: Ctx, kernel: Kernel) -> None:
     with _per_matrix(ctx, out):
         ctx.emit(f"memcpy(x, {ctx.buffers[b]} + q * n * k, sizeof(*x) * n * k);")
         ctx.emit(
-            f"if (n && k) {_routine('cblas_{}trsm', out)}({_ROW_MAJOR}, {_LEFT}, {uplo}, {trans}, {_NON_UNIT}, n, k, 1, "
-            f"{ctx.buffers[a]} + q * n * n, n, x, k);"
+            f"if (n && k) {_routine('cblas_{}trsm', out)}({_ROW_MAJOR}, {_LEFT}, {uplo}, {trans}, {_NON_UNIT}, "
+            f"n, k, 1, {ctx.buffers[a]} + q * n * n, n, x, k);"
         )
 
 
@@ -95,7 +97,9 @@ def solve_kernel(ctx: Ctx, kernel: Kernel) -> None:
         ctx.emit("int64_t *pivots = malloc(sizeof(*pivots) * n + 1);")
         ctx.emit(f"memcpy(lu, {ctx.buffers[a]} + q * n * n, sizeof(*lu) * n * n);")
         gesv = _routine("LAPACKE_{}gesv", out)
-        ctx.emit(f"const int64_t info = !lu || !pivots ? -1 : n && k ? {gesv}({_ROW_MAJOR}, n, k, lu, n, pivots, x, k) : 0;")
+        ctx.emit(
+            f"const int64_t info = !lu || !pivots ? -1 : n && k ? {gesv}({_ROW_MAJOR}, n, k, lu, n, pivots, x, k) : 0;"
+        )
         ctx.emit("free(lu);")
         ctx.emit("free(pivots);")
         _fail_with_nan(ctx, out, "info")

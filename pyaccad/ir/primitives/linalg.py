@@ -73,6 +73,10 @@ TRIANGULAR_SOLVE = declare(
 )
 SOLVE = declare(
     Primitive(
-        "solve", _solve_rule("solve"), linear_args=(1,), doc="solve(a, b): x with a x = b (LU), linear in b", family="linalg"
+        "solve",
+        _solve_rule("solve"),
+        linear_args=(1,),
+        doc="solve(a, b): x with a x = b (LU), linear in b",
+        family="linalg",
     )
 )
