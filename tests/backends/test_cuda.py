@@ -209,3 +209,19 @@ def test_availability_says_why_when_the_cuda_package_is_absent(monkeypatch):
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     assert "cuda-bindings is not installed" in availability()["cuda"]
+
+
+def test_positions_split_in_32_bits_unless_an_array_reaches_2_to_the_31(cuda: str) -> None:
+    from pyaccad.backends.cuda.program import generate
+    from pyaccad.frontend.tracing import trace_program
+    from pyaccad.ir import FLOAT32, ArrayType
+
+    def f(a):
+        return acc.map(lambda v: v * 2.0, a.T) + 1.0
+
+    small = generate(optimize(trace_program(f, [ArrayType(FLOAT32, (3, 5))])[0], "cuda"))
+    large = generate(optimize(trace_program(f, [ArrayType(FLOAT32, (1 << 16, 1 << 15))])[0], "cuda"))
+    assert "= (uint32_t)(w);" in small.source and "= (uint32_t)(w);" not in large.source
+    # and the 32-bit split computes what interp does (a transpose reads every position through it)
+    x = RNG.standard_normal((37, 53)).astype(np.float32)
+    np.testing.assert_array_equal(acc.run(f, x, backend=cuda), acc.run(f, x, backend="interp"))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pyaccad.backends.accelerate import build
-from pyaccad.backends.accelerate.entry import START_C, entry_source
+from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
 from pyaccad.backends.store import Store
 from pyaccad.export import export_program, ghc
 from pyaccad.ir import Program
@@ -83,7 +83,8 @@ class AccelerateBackend:
         """The two Haskell modules of the program's library."""
         target = build.target()
         key = library_key(program, target)
-        return "\n".join(_modules(program, key, target).values())
+        head = f"-- accelerate target: {target} ({TARGET_MODULES[target]}; $PYACCAD_ACCELERATE_TARGET chooses)\n"
+        return head + "\n".join(_modules(program, key, target).values())
 
 
 BACKEND = AccelerateBackend()

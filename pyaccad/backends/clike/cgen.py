@@ -121,6 +121,9 @@ class Ctx:
         self.record_rank = 0  # the largest rank of an array a bounds check guards (the error record holds its index)
         self.op = ""  # the collective operation whose lambda is being emitted, for error messages
         self.position = "0"  # C: the flat position of the element that lambda computes (which failure is first)
+        # 32 when every array of the program has fewer than 2**31 elements (a GPU divides 32-bit integers several
+        # times faster than 64-bit ones, which it emulates): :func:`unravel` then splits positions in 32 bits
+        self.index_bits = 64
 
     # -- names and run-time integers ------------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -314,15 +317,28 @@ def in_bounds(indices: list[str], shape: list[str]) -> str:
 
 
 def unravel(ctx: Ctx, flat: str, shape: list[str]) -> list[str]:
-    """Declare the per-axis indices of row-major position ``flat`` in ``shape`` (unused ones are dead code)."""
+    """Declare the per-axis indices of row-major position ``flat`` in ``shape`` (unused ones are dead code).
+
+    With ``ctx.index_bits == 32`` the divisions are unsigned 32-bit ones (positions and extents then fit).
+
+    >>> ctx = Ctx()
+    >>> ctx.index_bits = 32
+    >>> unravel(ctx, "w", ["E[0]", "E[1]"]), ctx.lines[0].strip()
+    (['q1', 'q2'], 'const uint32_t r3 = (uint32_t)(w);')
+    """
     if len(shape) <= 1:
         return [flat] if shape else []
+    # the indices themselves stay 64-bit and signed: callers subtract from them (stencil neighbours)
+    kind, cast = ("uint32_t", "(uint32_t)") if ctx.index_bits == 32 else ("int64_t", "")
     names = [ctx.fresh("q") for _ in shape]
     rest = flat
+    if cast:
+        rest = ctx.fresh("r")
+        ctx.emit(f"const {kind} {rest} = {cast}({flat});")
     for axis in range(len(shape) - 1, 0, -1):
-        ctx.emit(f"const int64_t {names[axis]} = {rest} % {shape[axis]};")
+        ctx.emit(f"const int64_t {names[axis]} = {rest} % {cast}{shape[axis]};")
         nxt = ctx.fresh("r")
-        ctx.emit(f"const int64_t {nxt} = {rest} / {shape[axis]};")
+        ctx.emit(f"const {kind} {nxt} = {rest} / {cast}{shape[axis]};")
         rest = nxt
     ctx.emit(f"const int64_t {names[0]} = {rest};")
     return names

@@ -96,6 +96,8 @@ class Module:
 class _Generator:
     def __init__(self, program: Program) -> None:
         self.ctx = CudaCtx()
+        # decided at trace time: the source differs, so a program traced at larger extents gets its own module
+        self.ctx.index_bits = 32 if largest_array(program) < 2**31 else 64
         self.program = program
         self.slots: list[tuple[str, int]] = []
         self.consts: list[np.ndarray] = []
@@ -268,6 +270,21 @@ class _Generator:
 
 def _aligned(nbytes: int) -> int:
     return (nbytes + ALIGN - 1) // ALIGN * ALIGN
+
+
+def largest_array(program: Program) -> int:
+    """The element count of the largest array ``program`` (or any body inside it) reads or makes.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> largest_array(trace(lambda x: x.sum(axis=0), np.ones((3, 5))).program)
+    15
+    """
+    sizes = [v.type.size for v in program.inputs]
+    for stmt in program.stmts:
+        sizes += [v.type.size for v in stmt.outs] + [a.type.size for a in stmt.args if hasattr(a, "type")]
+        sizes += [largest_array(body) for body in stmt.subprograms()]
+    return max(sizes, default=0)
 
 
 def generate(program: Program) -> Module:
