@@ -17,7 +17,7 @@ reference's own (the factor 2 covers the bounds' second-order terms):
 from __future__ import annotations
 
 import numpy as np
-from helpers import gamma
+from helpers import gamma, unit_roundoff
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -89,6 +89,14 @@ def cholesky_bound(a: np.ndarray, chol: np.ndarray, dtype: np.dtype) -> np.ndarr
     scale = np.linalg.norm(chol, 2, axis=(-2, -1)) if a.size else np.ones(a.shape[:-2])
     per_matrix = 2**-0.5 * kappa * _both_gammas(n + 1, dtype) * n**1.5 * scale
     return np.broadcast_to(np.asarray(per_matrix)[..., None, None], a.shape)
+
+
+def stored(bound: np.ndarray, exact: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``bound`` widened by the rounding of the result to ``dtype``, and by underflow: the bounds above are
+    relative, and a library may flush subnormal values to zero (at most the smallest normal number per
+    operation of a row's ``n + 2``)."""
+    underflow = (exact.shape[-1] + 2) * np.finfo(dtype).tiny if exact.ndim else 0.0
+    return bound + unit_roundoff(dtype) * np.abs(exact) + underflow
 
 
 def condition(a: np.ndarray) -> float:

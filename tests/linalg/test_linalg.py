@@ -13,7 +13,15 @@ from helpers import assert_within, unit_roundoff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from linalg_reference import cholesky_bound, draw_dominant, draw_rhs, draw_spd, solve_bound, triangular_bound
+from linalg_reference import (
+    cholesky_bound,
+    draw_dominant,
+    draw_rhs,
+    draw_spd,
+    solve_bound,
+    stored,
+    triangular_bound,
+)
 
 import pyaccad as acc
 from pyaccad import ad, linalg
@@ -27,10 +35,7 @@ def _run(fn, backend: str, *args: np.ndarray) -> np.ndarray:
 
 
 def _check(got: np.ndarray, exact: np.ndarray, bound: np.ndarray, dtype: np.dtype) -> None:
-    """Within ``bound``, plus the rounding of the result to ``dtype``, plus underflow: the bounds are relative,
-    and a library may flush subnormal values to zero (at most the smallest normal number per operation)."""
-    underflow = (exact.shape[-1] + 2) * np.finfo(dtype).tiny if exact.ndim else 0.0
-    assert_within(got, exact, bound + unit_roundoff(dtype) * np.abs(exact) + underflow, dtype)
+    assert_within(got, exact, stored(bound, exact, dtype), dtype)
 
 
 @pytest.fixture(scope="session")

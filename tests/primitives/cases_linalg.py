@@ -7,10 +7,18 @@ to its condition-number-based error bound (:mod:`linalg_reference`).
 from __future__ import annotations
 
 import numpy as np
-from helpers import prim, program_of, unit_roundoff
+from helpers import prim, program_of
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from linalg_reference import cholesky_bound, draw_dominant, draw_rhs, draw_spd, solve_bound, triangular_bound
+from linalg_reference import (
+    cholesky_bound,
+    draw_dominant,
+    draw_rhs,
+    draw_spd,
+    solve_bound,
+    stored,
+    triangular_bound,
+)
 from strategies import Draw, Example
 
 
@@ -21,9 +29,8 @@ def _dims(draw: Draw) -> tuple[np.dtype, tuple[int, ...], int, int]:
 
 
 def _example(program, inputs: list[np.ndarray], expected: np.ndarray, bound: np.ndarray, dtype) -> Example:
-    """The float64 reference, its bound widened by the rounding of the result to ``dtype``."""
-    stored = bound + unit_roundoff(dtype) * np.abs(expected)
-    return Example(program, inputs, [expected], [(stored, dtype)])
+    """The float64 reference, its bound widened by the rounding of the result to ``dtype`` and by underflow."""
+    return Example(program, inputs, [expected], [(stored(bound, expected, dtype), dtype)])
 
 
 def _cholesky(draw: Draw) -> Example:
