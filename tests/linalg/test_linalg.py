@@ -85,6 +85,21 @@ def test_solve_matches_numpy(linalg_backend: str, data: st.DataObject, dtype: np
     _check(_run(linalg.solve, linalg_backend, a, b), exact, solve_bound(a, exact, dtype), dtype)
 
 
+def test_a_batch_large_enough_to_split_over_threads(linalg_backend: str) -> None:
+    # 3000 systems of 8: past the native backend's threshold for running the batch on every thread
+    rng = np.random.default_rng(2)
+    a = draw_dominant(rng, (3000, 8, 8))
+    b = draw_rhs(rng, (3000, 8, 3))
+    spd = draw_spd(rng, (3000, 8, 8))
+    x = np.linalg.solve(a, b)
+    _check(_run(linalg.solve, linalg_backend, a, b), x, solve_bound(a, x, a.dtype), a.dtype)
+    t = np.tril(a)
+    y = np.linalg.solve(t, b)
+    _check(_run(linalg.triangular_solve, linalg_backend, a, b), y, triangular_bound(t, y, a.dtype), a.dtype)
+    chol = np.linalg.cholesky(spd)
+    _check(_run(linalg.cholesky, linalg_backend, spd), chol, cholesky_bound(spd, chol, a.dtype), a.dtype)
+
+
 def test_vector_right_hand_side_keeps_its_shape(linalg_backend: str) -> None:
     a, b = np.array([[4.0, 1.0], [2.0, 3.0]]), np.array([1.0, 2.0])  # exact in binary: x = (0.1, 0.6)
     got = _run(linalg.solve, linalg_backend, a, b)

@@ -11,11 +11,11 @@ the work array: the operand is copied in, then factorised or solved in place::
 
 Row-major ``L`` read column-major is ``Lᵀ``, upper: ``potrf`` on the upper
 triangle of the column-major view factors the lower triangle of ours, with
-no transposes. ``trsm`` takes row-major operands (CBLAS); ``gesv`` goes
-through LAPACKE's row-major layout on a copy of ``A`` (it overwrites it with
-the LU factors). A failed factorisation (``info != 0``: not positive
-definite, exactly singular, a NaN found by LAPACKE's check) fills that
-matrix's result with NaNs, as JAX does; ``trsm`` divides by a zero on the
+no transposes. ``trsm`` takes row-major operands (CBLAS); ``gesv`` runs
+column-major on transposed copies of ``A`` and ``B`` in per-thread work
+arrays. A failed factorisation (``info != 0``: not positive definite,
+exactly singular, a NaN found by LAPACKE's check) fills that matrix's
+result with NaNs, as JAX does; ``trsm`` divides by a zero on the
 diagonal and gives infinities.
 
 >>> import numpy as np, pyaccad as acc
@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, product
+from pyaccad.backends.native.blas import BLAS_PARALLEL_MIN
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.ir import FLOAT32, Var
 from pyaccad.opt.kernels import Kernel
@@ -44,16 +45,30 @@ def _routine(name: str, var: Var) -> str:
 
 
 @contextmanager
-def _per_matrix(ctx: Ctx, out: Var) -> Iterator[str]:
-    """A loop over the batch of ``out``'s matrices, in parallel; yields the name of this matrix's result."""
+def _per_matrix(ctx: Ctx, out: Var, scratch: tuple[tuple[str, str, str], ...] = ()) -> Iterator[str]:
+    """A loop over the batch of ``out``'s matrices, in parallel; yields the name of this matrix's result.
+
+    ``scratch`` is ``(C type, name, element count)`` of each work array a thread allocates once for its
+    matrices. Small batches of small matrices run on one thread (below :data:`.blas.BLAS_PARALLEL_MIN`
+    multiply-adds, as the GEMMs do): waking a team costs more than they do.
+    """
     ctx.helpers.add("blas")
     shape = ctx.shape(out)
     with ctx.block():
         ctx.emit(f"const int64_t batch = {product(shape[:-2])}, n = {shape[-2]}, k = {shape[-1]};")
-        ctx.emit("#pragma omp parallel for schedule(dynamic) if (batch > 1)")
-        with ctx.block("for (int64_t q = 0; q < batch; q++)"):
-            ctx.emit(f"{CTYPE[out.dtype]} *x = {ctx.buffers[out]} + q * n * k;")
-            yield "x"
+        ctx.emit(
+            f"const int nt = batch > 1 && batch * n * n * (n + k) > {BLAS_PARALLEL_MIN} ? omp_get_max_threads() : 1;"
+        )
+        ctx.emit("#pragma omp parallel num_threads(nt)")
+        with ctx.block():
+            for ctype, name, count in scratch:
+                ctx.emit(f"{ctype} *{name} = malloc(sizeof(*{name}) * ({count}) + 1);")
+            ctx.emit("#pragma omp for schedule(static)")
+            with ctx.block("for (int64_t q = 0; q < batch; q++)"):
+                ctx.emit(f"{CTYPE[out.dtype]} *x = {ctx.buffers[out]} + q * n * k;")
+                yield "x"
+            for _, name, _ in scratch:
+                ctx.emit(f"free({name});")
 
 
 def _fail_with_nan(ctx: Ctx, out: Var, info: str) -> None:
@@ -88,20 +103,25 @@ def triangular_solve_kernel(ctx: Ctx, kernel: Kernel) -> None:
 
 
 def solve_kernel(ctx: Ctx, kernel: Kernel) -> None:
-    """``X = A⁻¹ B`` by ``gesv`` (LU with partial pivoting), NaNs where ``A`` is singular."""
+    """``X = A⁻¹ B`` by ``gesv`` (LU with partial pivoting), NaNs where ``A`` is singular.
+
+    Column-major ``gesv`` on transposed copies (``A`` into the LU work array, ``B`` into the right-hand
+    side's): LAPACKE's row-major layout would allocate and transpose both inside every call.
+    """
     (stmt,) = kernel.roots
     (a, b), (out,) = stmt.args, stmt.outs
-    with _per_matrix(ctx, out):
-        ctx.emit(f"memcpy(x, {ctx.buffers[b]} + q * n * k, sizeof(*x) * n * k);")
-        ctx.emit(f"{CTYPE[a.dtype]} *lu = malloc(sizeof(*lu) * n * n + 1);")
-        ctx.emit("int64_t *pivots = malloc(sizeof(*pivots) * n + 1);")
-        ctx.emit(f"memcpy(lu, {ctx.buffers[a]} + q * n * n, sizeof(*lu) * n * n);")
+    t = CTYPE[a.dtype]
+    scratch = ((t, "lu", "n * n"), ("int64_t", "pivots", "n"), (t, "rhs", "n * k"))
+    with _per_matrix(ctx, out, scratch):
+        ctx.emit(f"const {t} *a = {ctx.buffers[a]} + q * n * n, *b = {ctx.buffers[b]} + q * n * k;")
+        ctx.emit("for (int64_t i = 0; i < n; i++) for (int64_t j = 0; j < n; j++) lu[j * n + i] = a[i * n + j];")
+        ctx.emit("for (int64_t i = 0; i < n; i++) for (int64_t c = 0; c < k; c++) rhs[c * n + i] = b[i * k + c];")
         gesv = _routine("LAPACKE_{}gesv", out)
         ctx.emit(
-            f"const int64_t info = !lu || !pivots ? -1 : n && k ? {gesv}({_ROW_MAJOR}, n, k, lu, n, pivots, x, k) : 0;"
+            f"const int64_t info = !lu || !pivots || !rhs ? -1 : n && k ? {gesv}({_COL_MAJOR}, n, k, lu, n, pivots, "
+            "rhs, n) : 0;"
         )
-        ctx.emit("free(lu);")
-        ctx.emit("free(pivots);")
+        ctx.emit("for (int64_t i = 0; i < n; i++) for (int64_t c = 0; c < k; c++) x[i * k + c] = rhs[c * n + i];")
         _fail_with_nan(ctx, out, "info")
 
 
