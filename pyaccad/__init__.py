@@ -18,15 +18,14 @@ installed); or export them, derivatives included, as ``accelerate`` Haskell.
 array([0., 2., 4., 6.])
 
 Public names are resolved lazily (``import pyaccad`` stays cheap). Every public
-name of ``pyaccad``, ``pyaccad.ad``, ``pyaccad.nn`` and ``pyaccad.linalg`` is listed, with its
-signature and an example, in ``docs/API.md`` (``python -m pyaccad.docs`` prints
-it); ``docs/tutorial.md`` is the guided tour.
+name of ``pyaccad``, ``pyaccad.ad``, ``pyaccad.nn``, ``pyaccad.numpy`` and
+``pyaccad.linalg`` is listed, with its signature and an example, in
+``docs/API.md`` (``python -m pyaccad.docs`` prints it); ``docs/tutorial.md`` is
+the guided tour.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 from pyaccad.errors import (
     ArgumentError,
@@ -36,6 +35,7 @@ from pyaccad.errors import (
     Error,
     IndexOutOfBounds,
     NotDifferentiable,
+    ResourceError,
     RunError,
     ShapeError,
 )
@@ -71,18 +71,18 @@ _LAZY: dict[str, str] = {
     "device_put": "pyaccad.api",
     "export_haskell": "pyaccad.export",
 }
-_SUBMODULES = ("ad", "nn", "linalg", "ir", "frontend", "opt", "backends", "export", "bench")
+_SUBMODULES = ("ad", "nn", "numpy", "linalg", "ir", "frontend", "opt", "backends", "export", "bench")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _SCALARS:
         from pyaccad.frontend.operators import SCALAR_FUNCTIONS
 
         return SCALAR_FUNCTIONS[name]
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(_importlib.import_module(_LAZY[name]), name)
     if name in _SUBMODULES:
-        return importlib.import_module(f"pyaccad.{name}")
+        return _importlib.import_module(f"pyaccad.{name}")
     raise AttributeError(f"module 'pyaccad' has no attribute {name!r}")
 
 
@@ -98,6 +98,7 @@ __all__ = [
     "Error",
     "IndexOutOfBounds",
     "NotDifferentiable",
+    "ResourceError",
     "RunError",
     "ShapeError",
     "bool_",

@@ -15,12 +15,13 @@ array([3., 3.])
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from pyaccad import backends as _backends
+from pyaccad.errors import ArgumentError, ResourceError
 from pyaccad.frontend.pytree import flatten, unflatten
 from pyaccad.frontend.tracing import (
     Traced,
@@ -28,47 +29,96 @@ from pyaccad.frontend.tracing import (
     as_numpy_input,
     check_arguments,
     current_builder,
+    fail,
     function_name,
     trace,
 )
 from pyaccad.ir import pprint
 from pyaccad.opt import optimize
+from pyaccad.resources import out_of_memory
 
 
 class Jitted:
-    """A compiled function: call it with NumPy arrays/pytrees, get NumPy arrays/pytrees back."""
+    """A compiled function: call it with NumPy arrays/pytrees, get NumPy arrays/pytrees back.
 
-    def __init__(self, fn: Callable[..., Any], backend: str | None = None) -> None:
+    The arguments named by ``static_argnums`` (positions) and ``static_argnames`` (keywords) are not
+    traced: they are passed to ``fn`` as the Python values they are, and each new (hashable) value
+    traces and compiles ``fn`` again, as with ``jax.jit``.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        backend: str | None = None,
+        static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (),
+    ) -> None:
         self.fn = fn
         self.backend = backend
+        self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         self._cache: dict[tuple, tuple[Traced, Any]] = {}
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        leaves, in_tree = flatten((args, kwargs))
-        if current_builder() is not None or any(isinstance(x, Value) for x in leaves):
+        if current_builder() is not None or any(isinstance(x, Value) for x in flatten((args, kwargs))[0]):
             # Called while tracing (jit inside jit, or inside a derivative): just trace through.
             return self.fn(*args, **kwargs)
+        statics, args, kwargs = self._split_static(args, kwargs)
+        leaves, in_tree = flatten((args, kwargs))
         name = function_name(self.fn)
         arrays = [x if _on_device(x) else as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
         backend_name = _backends.resolve_name(self.backend)
-        key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays))
+        key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays), statics)
         entry = self._cache.get(key)
         if entry is None:
             backend = _backends.get_backend(backend_name)
-            check_arguments(self.fn, args, kwargs)
+            fn = _with_statics(self.fn, statics)
+            check_arguments(self.fn, *_merge_statics(statics, args, kwargs))
             # Tracing needs only types: a device array is stood for by an empty host array of its type.
             args, kwargs = unflatten(in_tree, [np.empty(a.shape, a.dtype) if _on_device(a) else a for a in arrays])
             # Keyword arguments are traced like positional ones: they are part of the input pytree.
-            traced = trace(self.fn, *args) if not kwargs else trace(_with_keywords(self.fn), args, kwargs)
+            traced = trace(fn, *args) if not kwargs else trace(_with_keywords(fn), args, kwargs)
             executable = backend.compile(optimize(traced.program, backend_name))
             entry = self._cache[key] = (traced, executable)
         traced, executable = entry
-        if any(_on_device(a) for a in arrays) and hasattr(executable, "device_call"):
-            outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
-        else:
-            outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
+        try:
+            if any(_on_device(a) for a in arrays) and hasattr(executable, "device_call"):
+                outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
+            else:
+                outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
+        except ResourceError:
+            raise  # a backend's own report (device memory): it names what it asked for
+        except MemoryError as exc:
+            raise out_of_memory(exc, traced.program, name, backend_name) from None
         return unflatten(traced.out_tree, list(outputs))
+
+    def _split_static(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, tuple, dict[str, Any]]:
+        """``(statics, traced positional arguments, traced keyword arguments)``; ``statics`` is hashable:
+        ``((position or name, value), ...)``, positions first."""
+        if not self.static_argnums and not self.static_argnames:
+            return (), args, kwargs
+        name = function_name(self.fn)
+        positions = set()
+        for k in self.static_argnums:
+            if not -len(args) <= k < len(args):
+                fail(ArgumentError, f"{name}: static_argnums {k} is out of range for {len(args)} positional arguments")
+            positions.add(k % len(args))
+        statics = [(k, args[k]) for k in sorted(positions)]
+        statics += [(key, kwargs[key]) for key in self.static_argnames if key in kwargs]
+        for where, value in statics:
+            try:
+                hash(value)
+            except TypeError:
+                label = f"argument {where}" if isinstance(where, int) else f"keyword argument {where!r}"
+                fail(
+                    ArgumentError,
+                    f"{name}: static {label} must be hashable (it selects a compiled program), "
+                    f"got {type(value).__name__} {value!r}; pass a tuple instead of a list",
+                )
+        traced_args = tuple(x for k, x in enumerate(args) if k not in positions)
+        traced_kwargs = {key: x for key, x in kwargs.items() if key not in self.static_argnames}
+        return tuple(statics), traced_args, traced_kwargs
 
     @property
     def trace_count(self) -> int:
@@ -104,6 +154,28 @@ def device_put(x: Any, backend: str = "cuda") -> Any:
     return put(array) if put is not None else array
 
 
+def _merge_statics(statics: tuple, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, dict]:
+    """The full argument list: the static values put back at their positions and names."""
+    merged = list(args)
+    for where, value in statics:
+        if isinstance(where, int):
+            merged.insert(where, value)
+    return tuple(merged), {**kwargs, **{k: v for k, v in statics if isinstance(k, str)}}
+
+
+def _with_statics(fn: Callable[..., Any], statics: tuple) -> Callable[..., Any]:
+    """``fn`` taking only its traced arguments, the static ones bound to their values."""
+    if not statics:
+        return fn
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        full_args, full_kwargs = _merge_statics(statics, args, kwargs)
+        return fn(*full_args, **full_kwargs)
+
+    call.__name__ = function_name(fn)
+    return call
+
+
 def _with_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` taking its positional and keyword arguments as two pytrees."""
 
@@ -114,16 +186,27 @@ def _with_keywords(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def jit(fn: Callable[..., Any] | None = None, backend: str | None = None) -> Any:
+def jit(
+    fn: Callable[..., Any] | None = None,
+    backend: str | None = None,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+) -> Any:
     """Compiled version of ``fn``; usable as ``@acc.jit`` or ``acc.jit(backend="native")(fn)``.
+
+    Arguments named by ``static_argnums``/``static_argnames`` stay Python values (a shape, a step
+    count, a flag): each new value traces ``fn`` again instead of becoming a traced array.
 
     >>> import numpy as np, pyaccad as acc
     >>> acc.jit(lambda x: x + 1.0)(np.zeros(2))
     array([1., 1.])
+    >>> ones = acc.jit(lambda n, x: acc.fill((n,), 1.0) * x, static_argnums=0)
+    >>> ones(3, np.array(2.0))
+    array([2., 2., 2.])
     """
     if fn is None:
-        return lambda f: Jitted(f, backend)
-    return Jitted(fn, backend)
+        return lambda f: Jitted(f, backend, static_argnums, static_argnames)
+    return Jitted(fn, backend, static_argnums, static_argnames)
 
 
 def run(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> Any:

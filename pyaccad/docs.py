@@ -31,6 +31,7 @@ PUBLIC_MODULES: list[tuple[str, str]] = [
     ("acc", "pyaccad"),
     ("ad", "pyaccad.ad"),
     ("nn", "pyaccad.nn"),
+    ("jnp", "pyaccad.numpy"),
     ("linalg", "pyaccad.linalg"),
 ]
 

@@ -118,6 +118,19 @@ class IndexOutOfBounds(Error, IndexError):
     """
 
 
+class ResourceError(Error, MemoryError):
+    """The machine cannot give what a program asks for (memory for an array); the message names the operation
+    that made the array, its shape, dtype and bytes, and the user's line.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> acc.run(lambda: acc.fill((10**17,), 0.0), backend="interp")  # 800 PB: more than any address space
+    Traceback (most recent call last):
+      ...
+    pyaccad.errors.ResourceError: out of memory: broadcast_in_dim needs 800000000000000000 bytes (710.5 PiB) for ...
+    ...
+    """
+
+
 def out_of_bounds(what: str, point: tuple[int, ...], shape: tuple[int, ...], source: str | None) -> IndexOutOfBounds:
     """The error for index ``point`` of an array of ``shape``, naming ``what`` read it, the first bad axis and the line.
 

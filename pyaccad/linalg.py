@@ -37,6 +37,10 @@ from pyaccad.ir.primitives.linalg import LINALG_DTYPES
 __all__ = ["cholesky", "solve", "triangular_solve"]
 
 
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
 def _swap_last(x: Value) -> Value:
     return transpose(x, (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2))
 

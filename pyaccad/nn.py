@@ -33,6 +33,10 @@ __all__ = ["adam", "adam_init", "cross_entropy", "log_softmax", "logsumexp", "re
 _exp, _log, _isinf = SCALAR_FUNCTIONS["exp"], SCALAR_FUNCTIONS["log"], SCALAR_FUNCTIONS["isinf"]
 
 
+def __dir__() -> list[str]:
+    return list(__all__)  # the imports above are not part of the API
+
+
 def _shift(value: Value, axes: tuple[int, ...]) -> Value:
     """The per-slice maximum used to shift ``value`` before ``exp``, with no derivative."""
     from pyaccad.ad.custom import stop_gradient  # nn sits above AD; imported late to keep the stages acyclic

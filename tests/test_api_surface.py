@@ -8,14 +8,17 @@ reference (:data:`USES`, on every available backend; deeper tests live in
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
+import types
 
 import numpy as np
 import pytest
 from helpers import assert_close
 
 import pyaccad as acc
+import pyaccad.numpy as jnp
 from pyaccad import linalg, nn
 
 B = "interp"
@@ -30,7 +33,16 @@ SCALARS = (
     "floor ceil round trunc minimum maximum erf isnan isinf"
 ).split()
 RUNNING = ["jit", "run", "backends", "lower"]
-ERRORS = ["Error", "ShapeError", "DTypeError", "BackendUnavailable", "CompileError", "NotDifferentiable"]
+ERRORS = [
+    "Error",
+    "ShapeError",
+    "DTypeError",
+    "BackendUnavailable",
+    "CompileError",
+    "NotDifferentiable",
+    "ResourceError",
+    "RunError",
+]
 NN = ["relu", "sigmoid", "softmax", "log_softmax", "logsumexp", "cross_entropy", "adam", "adam_init"]
 LINALG = ["cholesky", "solve", "triangular_solve"]
 METHODS = ["sum", "prod", "max", "min", "mean", "reshape", "astype", "__getitem__", "__matmul__"]
@@ -38,7 +50,7 @@ PUBLIC = COMBINATORS + LAMBDA_ONLY + SCALARS + RUNNING + ERRORS + ["Array", "Exp
 
 # Parameters with defaults, as API.md writes them.
 DEFAULTS = {
-    "jit": {"backend": None},
+    "jit": {"backend": None, "static_argnums": (), "static_argnames": ()},
     "run": {"backend": None},
     "fill": {"dtype": None},
     "fold": {"axis": -1},
@@ -319,3 +331,43 @@ def test_operators_against_numpy() -> None:
     ):
         assert_close(g, w)
     assert_close(acc.run(lambda x: x / 4.0, X, backend=B), X / 4.0)
+
+
+# The namespaces users import from: their public names are exactly their __all__ (no stray imports such as
+# acc.Any, acc.importlib, nn.fail or nn.to_value), submodules of the package aside.
+NAMESPACES = ["pyaccad", "pyaccad.ad", "pyaccad.nn", "pyaccad.numpy", "pyaccad.linalg"]
+
+
+@pytest.mark.parametrize("module_name", NAMESPACES)
+def test_public_namespaces_are_clean(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+
+    def is_submodule(name: str) -> bool:
+        value = getattr(module, name)
+        return isinstance(value, types.ModuleType) and value.__name__.startswith(f"{module_name}.")
+
+    public = {n for n in dir(module) if not n.startswith("_") and not is_submodule(n)}
+    assert public == set(module.__all__) - {n for n in module.__all__ if is_submodule(n)}
+    for stray in ("Any", "annotations", "importlib", "fail", "to_value", "Value"):
+        assert stray not in public, f"{module_name}.{stray}"
+
+
+JNP_NOT_IN_NUMPY = {"sigmoid"}  # jax.nn's name, for the JAX user
+
+
+@pytest.mark.parametrize("name", sorted(jnp.FUNCTIONS))
+def test_numpy_module_names_are_numpy_names_with_doctests(name: str) -> None:
+    fn = getattr(jnp, name)
+    assert callable(fn) and ">>>" in _doc(fn), f"pyaccad.numpy.{name} has no >>> example"
+    assert hasattr(np, name) or name in JNP_NOT_IN_NUMPY, name
+    assert name in jnp.__all__ and name in dir(jnp)
+
+
+def test_numpy_module_covers_the_names_of_issue_15() -> None:
+    wanted = (
+        "expand_dims squeeze stack clip argmax argmin any all cumsum cumprod arange linspace zeros ones full eye "
+        "tril triu dot outer einsum take take_along_axis sort argsort square log2 exp2 mod sigmoid sin exp sum mean "
+        "max min"
+    ).split()
+    assert sorted(set(wanted) - set(jnp.FUNCTIONS)) == []
+    assert jnp.float32 == np.float32 and jnp.ndarray is acc.Array

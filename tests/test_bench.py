@@ -17,7 +17,9 @@ from pyaccad import ad
 from pyaccad.bench import WORKLOADS
 from pyaccad.bench.cli import CHECK_RTOL, check, main
 from pyaccad.bench.gmm import reference as gmm_reference
+from pyaccad.bench.heat import reference as heat_reference
 from pyaccad.bench.impls import Prepared, prepare
+from pyaccad.bench.lstm import reference as lstm_reference
 from pyaccad.bench.registry import Workload
 
 NAMES = list(WORKLOADS)
@@ -60,6 +62,15 @@ def test_gmm_value_matches_the_formula():
     assert float(value) == pytest.approx(gmm_reference(params, x), rel=1e-12)
 
 
+@pytest.mark.parametrize(("name", "reference"), [("lstm", lstm_reference), ("heat", heat_reference)])
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_loop_values_match_the_formula(name, reference, backend):
+    params, data = WORKLOADS[name].inputs("tiny")
+    params, data = _float64(params), _float64(data)
+    value = acc.run(WORKLOADS[name].pyaccad, params, *data, backend=backend)
+    assert float(value) == pytest.approx(reference(params, *data), rel=1e-12)
+
+
 def test_inputs_follow_workloads_md():
     (x,), () = WORKLOADS["elementwise"].inputs("small")
     assert x.shape == (2**22,) and x.dtype == np.float32 and -3 <= x.min() and x.max() <= 3
@@ -69,6 +80,11 @@ def test_inputs_follow_workloads_md():
     assert [p.shape for p in params] == [(784, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
     assert not np.any(params[1]) and labels.min() >= 0 and labels.max() < 10
     assert np.std(params[0]) == pytest.approx(1 / np.sqrt(784), rel=0.05)
+    (main, extra), (state, seq) = WORKLOADS["lstm"].inputs("small")
+    assert (main.shape, extra.shape, state.shape, seq.shape) == ((2, 112), (3, 14), (4, 14), (1024, 14))
+    assert main.dtype == np.float64 and 0 <= seq.min() and seq.max() <= 1
+    (u0,), (target, clock) = WORKLOADS["heat"].inputs("small")
+    assert u0.shape == target.shape == (4096,) and u0.dtype == np.float32 and clock.shape == (1000,)
 
 
 def test_cli_writes_rows_summary_startup_and_checks(tmp_path, capsys):

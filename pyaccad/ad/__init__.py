@@ -19,8 +19,6 @@ overwrite.
 array([0.])
 """
 
-from __future__ import annotations
-
 from pyaccad.ad.api import diff, grad, grad_with, jvp, linearize, value_and_grad, vjp
 from pyaccad.ad.custom import checkpoint, custom_vjp, stop_gradient
 

@@ -50,22 +50,42 @@ from pyaccad.ir.rewrite import substitute
 
 
 def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., Any]:
-    """``traced`` inside a trace; with NumPy arguments, compiled (``acc.jit``, cached per signature) and run."""
-    jitted = None
+    """``traced`` inside a trace; with NumPy arguments, compiled (``acc.jit``, cached per signature) and run.
+
+    Keyword arguments are passed on to ``traced``; with NumPy arguments, those holding no array (a flag,
+    a Python number) stay Python values, each new value compiling anew (``static_argnames``)."""
+    jitted: dict[tuple[str, ...], Any] = {}
 
     @functools.wraps(f)
-    def transformed(*args: Any) -> Any:
-        nonlocal jitted
-        leaves, _ = flatten(tuple(args))
+    def transformed(*args: Any, **kwargs: Any) -> Any:
+        leaves, _ = flatten((args, kwargs))
         if current_builder() is None and not any(isinstance(x, Value) for x in leaves):
-            if jitted is None:
+            static = tuple(sorted(k for k, v in kwargs.items() if is_python_value(v)))
+            if static not in jitted:
                 from pyaccad.api import jit  # the run-time stages come after ad: import on use
 
-                jitted = jit(traced)
-            return jitted(*args)
-        return traced(*args)
+                jitted[static] = jit(traced, static_argnames=static)
+            return jitted[static](*args, **kwargs)
+        return traced(*args, **kwargs)
 
     return transformed
+
+
+def is_python_value(x: Any) -> bool:
+    """True when the pytree ``x`` holds no array (NumPy, device or traced) and no NumPy scalar."""
+    return not any(hasattr(leaf, "dtype") or isinstance(leaf, Value) for leaf in flatten(x)[0])
+
+
+def bind_keywords(f: Callable[..., Any], kwargs: dict[str, Any]) -> Callable[..., Any]:
+    """``f`` with the keyword arguments ``kwargs`` bound (constants to the transform that calls it)."""
+    if not kwargs:
+        return f
+
+    @functools.wraps(f)
+    def bound(*args: Any, **more: Any) -> Any:
+        return f(*args, **kwargs, **more)
+
+    return bound
 
 
 def _trace(f: Callable[..., Any], args: Sequence[Any], what: str) -> tuple[Program, list[Atom], TreeDef, TreeDef]:
@@ -189,10 +209,12 @@ def _linearize(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Line
     return unflatten(out_tree, _values(lin.outs)), LinearFunction(lin.linear, f_jvp)
 
 
-def tangent_like(x: Any, like: Atom, what: str) -> Atom:
+def tangent_like(x: Any, like: Atom, what: str) -> Tan:
     """``x`` as a (co)tangent for the value ``like``: same shape, converted to its float dtype.
 
-    A Python number stands for an array of ``like``'s type filled with it."""
+    A Python number stands for an array of ``like``'s type filled with it; a symbolic ``Zero`` stays one."""
+    if isinstance(x, Zero):
+        return Zero(like.type)
     if is_scalar_literal(x) and differentiable(like.type):
         return lit(x, like.type)
     atom = check_live(to_value(x, what))
@@ -202,7 +224,11 @@ def tangent_like(x: Any, like: Atom, what: str) -> Atom:
 
 
 def _vjp(f: Callable[..., Any], primals: Sequence[Any]) -> tuple[Any, Any]:
-    program, atoms, in_tree, out_tree = _trace(f, primals, "vjp")
+    return _vjp_of(*_trace(f, primals, "vjp"))
+
+
+def _vjp_of(program: Program, atoms: list[Atom], in_tree: TreeDef, out_tree: TreeDef) -> tuple[Any, Any]:
+    """``(outputs, pullback)`` of a traced ``program`` at ``atoms``; a cotangent may be a symbolic ``Zero``."""
     if in_scalar_scope():
         return _scalar_vjp(program, atoms, in_tree, out_tree)
     lin = linearize_into(program, atoms)
@@ -226,7 +252,7 @@ def _scalar_vjp(program: Program, atoms: list[Atom], in_tree: TreeDef, out_tree:
 
     def pullback(*cts: Any) -> Any:
         ct_leaves, _ = flatten(cts[0] if len(cts) == 1 else tuple(cts))
-        ct_atoms = [check_live(to_value(c, "pullback")) for c in ct_leaves]
+        ct_atoms = [c if isinstance(c, Zero) else check_live(to_value(c, "pullback")) for c in ct_leaves]
         result: list[Atom] = []
         for i, a in enumerate(atoms):
             if not differentiable(a.type):
@@ -235,7 +261,11 @@ def _scalar_vjp(program: Program, atoms: list[Atom], in_tree: TreeDef, out_tree:
             seeds: list[Tan] = [Zero(b.type) for b in atoms]
             seeds[i] = lit(1, a.type)
             _, outs_tan = jvp_atoms(program, atoms, seeds)
-            terms = [tscale(t, tcast(c, t.type)) for t, c in zip(outs_tan, ct_atoms, strict=True) if not is_zero(t)]
+            terms = [
+                tscale(t, tcast(c, t.type))
+                for t, c in zip(outs_tan, ct_atoms, strict=True)
+                if not is_zero(t) and not isinstance(c, Zero)
+            ]
             result.append(instantiate(tsum(terms, a.type)))
         return unflatten(in_tree, _values(result))
 
@@ -250,7 +280,10 @@ def _argnums(argnums: int | Sequence[int], n: int, what: str) -> tuple[int, ...]
     return tuple(k % n for k in nums)
 
 
-def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], args: Sequence[Any], what: str):
+def _value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int], args: Sequence[Any], what: str, has_aux: bool = False
+) -> tuple[Any, Any]:
+    """``(f(*args), gradient)``; with ``has_aux``, ``f`` returns ``(value, aux)`` and ``aux`` has no cotangent."""
     nums = _argnums(argnums, len(args), what)
     for k in nums:
         for leaf in flatten(args[k])[0]:
@@ -261,12 +294,17 @@ def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], args: S
                     f"{what}: argument {k} has dtype {value.dtype}; "
                     "only float inputs can be differentiated (use acc.cast to a float)",
                 )
-    out, pullback = _vjp(f, args)
-    out_leaves, _ = flatten(out)
-    if len(out_leaves) != 1 or out_leaves[0].shape != () or not differentiable(out_leaves[0].var.type):
-        shapes = [getattr(o, "shape", None) for o in out_leaves]
+    program, atoms, in_tree, out_tree = _trace(f, args, what)
+    if has_aux and (out_tree.kind not in ("tuple", "list") or len(out_tree.children) != 2):
+        fail(ShapeError, f"{what}: with has_aux=True the function must return a pair (value, aux), got {out_tree}")
+    n_value = out_tree.children[0].num_leaves if has_aux else out_tree.num_leaves
+    value_type = program.output_types[0] if n_value == 1 else None
+    if value_type is None or value_type.shape != () or not differentiable(value_type):
+        shapes = [t.shape for t in program.output_types[:n_value]]
         fail(ShapeError, f"{what}: the function must return one float scalar, got {shapes}; use ad.vjp for others")
-    grads = pullback(lit_value(1, out_leaves[0]))
+    out, pullback = _vjp_of(program, atoms, in_tree, out_tree)
+    seeds = [1.0] + [Zero(t) for t in program.output_types[1:]]  # aux outputs: no cotangent
+    grads = pullback(*seeds)
     chosen = tuple(grads[k] for k in nums)
     return out, chosen[0] if isinstance(argnums, int) else chosen
 
@@ -275,26 +313,41 @@ def lit_value(value: float, like: Value) -> Value:
     return value_of(lit(value, like.var.type))
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The gradient of a scalar-valued ``f`` with respect to the arguments ``argnums`` (pytrees allowed).
+
+    With ``has_aux=True``, ``f`` returns ``(value, aux)`` and the result is ``(gradient, aux)``; keyword
+    arguments are passed to ``f`` and not differentiated, as in ``jax.grad``.
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> acc.jit(ad.grad(lambda x: (x * x).sum()))(np.array([1.0, 2.0]))
     array([2., 4.])
+    >>> ad.grad(lambda x, scale: ((x * x).sum() * scale, x.max()), has_aux=True)(np.array([1.0, 2.0]), scale=3.0)
+    (array([ 6., 12.]), array(2.))
     """
-    return staged(f, lambda *args: _value_and_grad(f, argnums, args, "grad")[1])
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        out, g = _value_and_grad(bind_keywords(f, kwargs), argnums, args, "grad", has_aux)
+        return (g, out[1]) if has_aux else g
+
+    return staged(f, traced)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """``(f(*args), grad(f)(*args))`` in one pass, as ``ad``'s ``grad'``.
+def value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """``(f(*args), grad(f)(*args))`` in one pass, as ``ad``'s ``grad'``; with ``has_aux=True``,
+    ``((value, aux), gradient)``, as ``jax.value_and_grad``.
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> acc.jit(ad.value_and_grad(lambda x: (x * x).sum()))(np.array([3.0]))
     (array(9.), array([6.]))
     """
-    return staged(f, lambda *args: _value_and_grad(f, argnums, args, "value_and_grad"))
+    return staged(
+        f, lambda *args, **kwargs: _value_and_grad(bind_keywords(f, kwargs), argnums, args, "value_and_grad", has_aux)
+    )
 
 
 def grad_with(combine: Callable[[Any, Any], Any], f: Callable[..., Any]) -> Callable[..., Any]:
@@ -306,8 +359,8 @@ def grad_with(combine: Callable[[Any, Any], Any], f: Callable[..., Any]) -> Call
     (array([2.]), array([4.]))
     """
 
-    def traced(x: Any) -> Any:
-        g = _value_and_grad(f, 0, (x,), "grad_with")[1]
+    def traced(x: Any, **kwargs: Any) -> Any:
+        g = _value_and_grad(bind_keywords(f, kwargs), 0, (x,), "grad_with")[1]
         x_leaves, tree = flatten(x)
         g_leaves, _ = flatten(g)
         return unflatten(tree, [combine(to_value(a, "grad_with"), b) for a, b in zip(x_leaves, g_leaves, strict=False)])

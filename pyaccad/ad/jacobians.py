@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from math import prod
 from typing import Any
 
-from pyaccad.ad.api import staged
+from pyaccad.ad.api import bind_keywords, staged
 from pyaccad.ad.custom_rules import has_forward_mode
 from pyaccad.ad.vmap import vmap
 from pyaccad.errors import Error, NotDifferentiable
@@ -59,7 +59,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
         fail(Error, "jacobian: argnums is empty; name at least one argument to differentiate")
-    return staged(f, lambda *args: _jacobian(f, nums, isinstance(argnums, int), mode, args))
+    single = isinstance(argnums, int)
+    return staged(f, lambda *args, **kwargs: _jacobian(bind_keywords(f, kwargs), nums, single, mode, args))
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
@@ -77,19 +78,43 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
     return jacobian(grad(f, argnums), argnums, mode="fwd")
 
 
-def hessian_product(f: Callable[..., Any]) -> Callable[[Any, Any], Any]:
-    """``(x, v) -> H(x) v`` for a scalar-valued ``f`` of one array, without forming ``H`` (``jvp`` of ``grad``).
+def hessian_product(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """``(*args, v) -> H v`` for a scalar-valued ``f``, without forming ``H`` (``jvp`` of ``grad``).
+
+    ``H`` is the Hessian with respect to the arguments ``argnums``, the others held fixed; for a tuple
+    ``argnums``, ``v`` is a tuple of directions, one per argument, and so is the result.
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
     >>> f = lambda x: (x * x * x).sum()
     >>> acc.jit(ad.hessian_product(f))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
+    >>> g = lambda w, x: (w * w * x).sum()  # d2g/dw2 = 2x
+    >>> acc.jit(ad.hessian_product(g, argnums=0), backend="interp")(np.ones(2), np.array([1.0, 3.0]), np.ones(2))
+    array([2., 6.])
     """
     from pyaccad.ad import grad, jvp
 
-    def hvp(x: Any, v: Any) -> Any:
-        return jvp(grad(f), (x,), (v,))[1]
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+
+    def hvp(*args_and_v: Any, **kwargs: Any) -> Any:
+        if not args_and_v:
+            fail(Error, "hessian_product: call it with f's arguments and then the direction v")
+        *args, v = args_and_v
+        positions = [k % len(args) if -len(args) <= k < len(args) else None for k in nums]
+        if None in positions or not args:
+            fail(Error, f"hessian_product: argnums {argnums} out of range for {len(args)} arguments")
+        g = grad(bind_keywords(f, kwargs), positions[0] if single else tuple(positions))
+
+        def g_at(*xs: Any) -> Any:
+            full = list(args)
+            for k, x in zip(positions, xs, strict=True):
+                full[k] = x
+            return g(*full)
+
+        directions = (v,) if single else tuple(v)
+        return jvp(g_at, tuple(args[k] for k in positions), directions)[1]
 
     return staged(f, hvp)
 

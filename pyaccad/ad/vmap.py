@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pyaccad.ad.batching_rules  # noqa: F401  (fills the table)
-from pyaccad.ad.api import staged
+from pyaccad.ad.api import bind_keywords, is_python_value, staged
 from pyaccad.ad.batching import BatchContext, BDim, batch_into, broadcast_batch, moveaxis
 from pyaccad.errors import ShapeError
 from pyaccad.frontend.pytree import TreeDef, flatten, unflatten
@@ -49,15 +49,25 @@ def vmap(f: Callable[..., Any], in_axes: Axes = 0, out_axes: Axes = 0) -> Callab
     array([[ 3.,  4.,  5.],
            [ 6.,  8., 10.]])
     """
-    return staged(f, lambda *args: _batched_call(f, in_axes, out_axes, args))
+    return staged(f, lambda *args, **kwargs: _batched_call(f, in_axes, out_axes, args, kwargs))
 
 
-def _batched_call(f: Callable[..., Any], in_axes: Axes, out_axes: Axes, args: tuple[Any, ...]) -> Any:
-    leaves, in_tree = flatten(args)
+def _batched_call(
+    f: Callable[..., Any], in_axes: Axes, out_axes: Axes, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     if isinstance(in_axes, tuple) and len(in_axes) != len(args):
         fail(ShapeError, f"vmap: in_axes has {len(in_axes)} entries for {len(args)} positional arguments")
+    # As in jax.vmap, keyword arguments holding arrays are mapped over their axis 0; others are passed as they are.
+    arrays = {k: v for k, v in kwargs.items() if not is_python_value(v)}
+    if arrays:
+        f = _keywords_last(bind_keywords(f, {k: v for k, v in kwargs.items() if k not in arrays}), len(args))
+        in_axes = (*(in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)), 0)
+        args = (*args, arrays)
+    else:
+        f = bind_keywords(f, kwargs)
+    leaves, in_tree = flatten(args)
     axes = _leaf_axes(in_axes, in_tree, "in_axes")
     values = [to_value(x, "vmap") for x in leaves]
     atoms = [check_live(v) for v in values]
@@ -75,6 +85,11 @@ def _batched_call(f: Callable[..., Any], in_axes: Axes, out_axes: Axes, args: tu
     targets = _leaf_axes(out_axes, out_tree, "out_axes")
     results = [_place(o, b, t, size) for o, b, t in zip(outs, out_bdims, targets, strict=True)]
     return unflatten(out_tree, [value_of(r) for r in results])
+
+
+def _keywords_last(f: Callable[..., Any], n: int) -> Callable[..., Any]:
+    """``f`` taking its ``n`` positional arguments and then a dict of keyword arguments."""
+    return lambda *args: f(*args[:n], **args[n])
 
 
 def _leaf_axes(prefix: Axes, tree: TreeDef, what: str) -> list[int | None]:

@@ -23,16 +23,52 @@ True
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+_USABLE: dict[str, Path] = {}  # configured root -> the root used (itself, or a private fallback)
+
 
 def cache_root() -> Path:
-    """``$PYACCAD_CACHE_DIR``, else ``~/.cache/pyaccad``."""
-    return Path(os.environ.get("PYACCAD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "pyaccad"))
+    """``$PYACCAD_CACHE_DIR``, else ``~/.cache/pyaccad``; where that cannot be a directory (it is a file, or it
+    cannot be created), a warning and a private temporary directory for this process instead.
+
+    >>> import tempfile, os, warnings
+    >>> with tempfile.NamedTemporaryFile() as f, warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     os.environ["PYACCAD_CACHE_DIR"] = f.name
+    ...     fallback = cache_root()
+    >>> fallback.is_dir(), "is not a usable directory" in str(caught[0].message)
+    (True, True)
+    """
+    configured = os.environ.get("PYACCAD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "pyaccad")
+    root = _USABLE.get(configured)
+    if root is None:
+        root = _USABLE[configured] = _usable(Path(configured))
+    return root
+
+
+def _usable(root: Path) -> Path:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+    except OSError as exc:  # a file of that name, a file on the way to it, no permission
+        problem = "it is a file" if root.is_file() else exc.strerror or type(exc).__name__
+    fallback = Path(tempfile.mkdtemp(prefix="pyaccad-cache-"))  # mode 0700: private to this user
+    atexit.register(shutil.rmtree, fallback, ignore_errors=True)
+    warnings.warn(
+        f"pyaccad: the compile cache $PYACCAD_CACHE_DIR={str(root)!r} is not a usable directory ({problem}); "
+        f"using the private temporary cache {fallback} for this process (compiled programs are not kept)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return fallback
 
 
 def digest(path: Path | str) -> str:

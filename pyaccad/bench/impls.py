@@ -9,7 +9,8 @@ runs the workload once and waits for the result:
 * ``accelerate`` — the same as ``pyaccad`` on the accelerate bridge (``backend="accelerate"``): pyaccad's
   program and derivative, run by GHC-compiled accelerate-llvm-native, side by side with pyaccad's own backend;
 * ``jax`` — ``jax.jit(f)`` and ``jax.jit(jax.grad(f))`` on arrays put on the
-  default device once, ending with ``jax.block_until_ready``;
+  default device once, ending with ``jax.block_until_ready``; float64 inputs
+  (``lstm``) switch on ``jax_enable_x64`` so that JAX computes in their dtype;
 * ``torch`` — eager PyTorch on tensors sharing the NumPy inputs' memory (on the GPU when pyaccad's backend
   is ``cuda``): the primal under ``torch.no_grad()``, the gradient with ``torch.autograd.grad``
   (CPU execution is synchronous; on a GPU ``torch.cuda.synchronize`` ends it).
@@ -99,6 +100,8 @@ def _jax(workload: Workload, params: tuple, data: tuple, backend: str | None) ->
     import jax
 
     f = workload.jax()
+    if any(a.dtype == np.float64 for a in (*params, *data)):
+        jax.config.update("jax_enable_x64", True)  # else JAX would compute in float32
     device_params = tuple(jax.device_put(p) for p in params)
     device_data = tuple(jax.device_put(d) for d in data)
     primal, grad = jax.jit(f), jax.jit(jax.grad(f))

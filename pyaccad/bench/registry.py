@@ -9,7 +9,7 @@ Adding a workload is one new module and one line in :data:`MODULES`.
 
 >>> from pyaccad.bench.registry import WORKLOADS
 >>> sorted(WORKLOADS)
-['elementwise', 'gmm', 'logsumexp_rows', 'mlp']
+['elementwise', 'gmm', 'heat', 'logsumexp_rows', 'lstm', 'mlp']
 >>> params, data = WORKLOADS["elementwise"].inputs("tiny")
 >>> params[0].dtype, params[0].shape
 (dtype('float32'), (64,))
@@ -27,7 +27,7 @@ import numpy as np
 Arrays = tuple[np.ndarray, ...]
 Inputs = tuple[Arrays, Arrays]
 
-MODULES = ("elementwise", "logsumexp_rows", "mlp", "gmm")
+MODULES = ("elementwise", "logsumexp_rows", "mlp", "gmm", "lstm", "heat")
 """The workload modules of :mod:`pyaccad.bench`, in report order."""
 
 SIZES = ("tiny", "small", "large")

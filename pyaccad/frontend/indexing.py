@@ -1,5 +1,7 @@
 """``a[...]``: NumPy basic indexing on traced arrays, and element reads inside lambdas.
 
+Keys with integer arrays (advanced indexing, a gather) go to :mod:`pyaccad.frontend.fancy`.
+
 At array level an index of ints, slices (any step), ``None`` and ``...``
 lowers to at most one ``reverse`` (for negative steps), one ``slice`` and one
 ``reshape`` (dropping integer-indexed axes, inserting ``None`` axes). Integer
@@ -24,6 +26,7 @@ import numpy as np
 
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.frontend.combinators import backpermute
+from pyaccad.frontend.fancy import gather, is_advanced
 from pyaccad.frontend.lambdas import as_index
 from pyaccad.frontend.operators import cast, where
 from pyaccad.frontend.shapes import reshape, reverse
@@ -64,6 +67,8 @@ def getitem(a: Value, key: Any) -> Value:
                 f"(array of shape {a.shape}, got {len(items)} indices)",
             )
     with array_scope("index", (a, items)):
+        if is_advanced(key):
+            return gather(a, key)
         return _basic_index(a, items)
 
 
@@ -82,7 +87,7 @@ def _read_element(a: Value, items: tuple[Any, ...]) -> Value:
 def _basic_index(a: Value, items: tuple[Any, ...]) -> Value:
     for k in items:
         if not (k is None or k is Ellipsis or isinstance(k, slice) or _is_int_index(k)):
-            fail(DTypeError, f"index: unsupported index {k!r}; use ints, slices, None and ... (basic indexing)")
+            fail(DTypeError, f"index: unsupported index {k!r}; use ints, slices, None, ... and integer arrays")
     if sum(k is Ellipsis for k in items) > 1:
         fail(ShapeError, "index: an index can only have a single ellipsis ('...')")
     used = sum(k is not None and k is not Ellipsis for k in items)

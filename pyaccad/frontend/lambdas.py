@@ -23,7 +23,7 @@ array([0., 0., 2., 3.])
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -365,8 +365,14 @@ def while_(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: A
     return loop("while_", cond_fn, body_fn, init)
 
 
-def loop(what: str, cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: Any) -> Any:
-    """The IR ``while`` at the current level (``while_`` in lambdas, ``awhile`` on arrays).
+def loop(
+    what: str,
+    cond_fn: Callable[[Any], Any],
+    body_fn: Callable[[Any], Any],
+    init: Any,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """The IR ``while`` at the current level (``while_`` in lambdas, ``awhile`` on arrays), with extra ``params``.
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: loop("awhile", lambda s: s.sum() < 10, lambda s: s + 1, a)
@@ -392,5 +398,5 @@ def loop(what: str, cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any]
             f"{what}: the body must return the loop state {[str(t) for t in types]} ({tree}), "
             f"got {[str(t) for t in body_prog.output_types]} ({body_tree})",
         )
-    outs = emit("while", tuple(check_live(v) for v in values), {"cond": cond_prog, "body": body_prog})
+    outs = emit("while", tuple(check_live(v) for v in values), {**(params or {}), "cond": cond_prog, "body": body_prog})
     return unflatten(tree, [wrap(v) for v in outs])

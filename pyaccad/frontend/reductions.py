@@ -33,11 +33,14 @@ _MONOIDS: dict[str, tuple[Callable[[Any, Any], Any], int | None]] = {
     "prod": (operator.mul, 1),
     "max": (lambda a, b: elementwise("maximum", a, b), None),
     "min": (lambda a, b: elementwise("minimum", a, b), None),
+    "any": (operator.or_, False),
+    "all": (operator.and_, True),
 }
 
 
 def reduce(x: Value, op: str, axis: Any = None, keepdims: bool = False) -> Value:
-    """Reduce ``axis`` (an int, a tuple, or None for all axes) of ``x`` with the monoid ``op``.
+    """Reduce ``axis`` (an int, a tuple, or None for all axes) of ``x`` with the monoid ``op``
+    (``sum``, ``prod``, ``max``, ``min``, or ``any``/``all`` on truth values).
 
     >>> import numpy as np, pyaccad as acc
     >>> acc.run(lambda a: reduce(a, "prod", axis=(0, 1)), np.full((2, 2), 3))
@@ -46,6 +49,8 @@ def reduce(x: Value, op: str, axis: Any = None, keepdims: bool = False) -> Value
     axes = normalize_axes(axis, x.ndim, op)
     if x.dtype == BOOL and op in ("sum", "prod"):
         x = cast(x, INT64)
+    if op in ("any", "all") and x.dtype != BOOL:
+        x = x != 0  # numbers are true where non-zero, as in NumPy
     kept = [ax for ax in range(x.ndim) if ax not in axes]
     if not axes:
         return x

@@ -304,17 +304,41 @@ class Value:
         return matmul(other, self)
 
     def __getitem__(self, key: Any) -> Value:
-        """NumPy basic indexing (ints, slices, ``None``, ``...``); inside lambdas ``a[i, j]`` reads an element.
+        """NumPy indexing (ints, slices, None, ``...``, integer arrays); inside lambdas ``a[i, j]`` reads an element.
 
         >>> import numpy as np, pyaccad as acc
         >>> acc.run(lambda a: a[1:, ::-1], np.arange(6).reshape(2, 3))
         array([[5, 4, 3]])
+        >>> acc.run(lambda a, i: a[i, 0], np.arange(6).reshape(3, 2), np.array([2, 0]))
+        array([4, 0])
         >>> acc.run(lambda a: acc.generate((2,), lambda i: a[i, 2 - i]), np.arange(6).reshape(2, 3))
         array([2, 4])
         """
         from pyaccad.frontend.indexing import getitem
 
         return getitem(self, key)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's ufuncs on traced values call ``pyaccad.numpy``'s (``np.sin(x)``, ``ndarray + x``).
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: np.sin(a) + np.ones(2), np.zeros(2))
+        array([1., 1.])
+        """
+        from pyaccad.frontend.interop import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """NumPy's functions on traced values call ``pyaccad.numpy``'s (``np.sum(x)``, ``np.stack([x, y])``).
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: np.sum(a, axis=0), np.ones((2, 3)))
+        array([2., 2., 2.])
+        """
+        from pyaccad.frontend.interop import array_function
+
+        return array_function(func, args, kwargs)
 
     def __array__(self, *args: Any, **kwargs: Any) -> None:
         # NumPy calls this when a tracer meets a NumPy operation it cannot defer, e.g. `np_array[i]` in a lambda.
@@ -323,6 +347,18 @@ class Value:
             f"a traced {type(self).__name__} ({self.var.type}) cannot become a NumPy array; "
             "to index a NumPy array with traced indices embed it first: acc.use(c)[i]",
         )
+
+    @property
+    def at(self) -> Any:
+        """JAX's functional updates: ``a.at[idx].set(v)``, ``.add``, ``.multiply``, ``.min``, ``.max``, ``.get``.
+
+        >>> import numpy as np, pyaccad as acc
+        >>> acc.run(lambda a: a.at[np.array([0, 0, 2])].add(1.0), np.zeros(3))
+        array([2., 0., 1.])
+        """
+        from pyaccad.frontend.fancy import IndexUpdateHelper
+
+        return IndexUpdateHelper(self)
 
     def astype(self, dtype: Any) -> Value:
         """The values converted to ``dtype``, as ``acc.cast``.

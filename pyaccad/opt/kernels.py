@@ -18,6 +18,7 @@ host between kernels. Backends (native C, CUDA) share this structure.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,3 +92,34 @@ def _kernel_lines(plan: Plan, lines: list[str], indent: str) -> None:
         for name, body in kernel.bodies.items():
             lines.append(f"{indent}   {name}:")
             _kernel_lines(body, lines, indent + "     ")
+
+
+def in_place_components(cond: Program, body: Program) -> set[int]:
+    """The state components a trip can update in place: the body's result is a ``permute`` onto the component
+    (whose copy of its defaults a backend skips when they are its own result), and nothing else reads the component.
+
+    A backend keeps such a component (a tape of states, :mod:`pyaccad.ad.transpose_rules.loop`) in one buffer:
+    a trip writes its slots, where double buffers would copy the whole array every trip.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> def f(tape, x):  # state: (step, x, tape); the tape gets x in slot step
+    ...     write = lambda s: acc.permute(lambda new, old: new, s[2], lambda i: (s[0], i), s[1])
+    ...     return acc.awhile(lambda s: s[0] < 4, lambda s: (s[0] + 1, s[1] * 2.0, write(s)), (0, x, tape))
+    >>> (loop,) = [s for s in trace(f, np.zeros((4, 2)), np.ones(2)).program.stmts if s.prim.name == "while"]
+    >>> in_place_components(loop.params["cond"], loop.params["body"])
+    {2}
+    """
+    uses = Counter(a for s in body.stmts for a in s.args if isinstance(a, Var))
+    uses.update(v for s in body.stmts for sub in s.subprograms() for v in sub.free_vars)
+    uses.update(a for a in body.outputs if isinstance(a, Var))
+    read_by_cond = {a for s in cond.stmts for a in s.args} | {
+        v for s in cond.stmts for sub in s.subprograms() for v in sub.free_vars
+    }
+    producers = {s.outs[0]: s for s in body.stmts if s.prim.name == "permute"}
+    found = set()
+    for j, (var, result) in enumerate(zip(body.inputs, body.outputs, strict=True)):
+        scatter = producers.get(result) if isinstance(result, Var) else None
+        if scatter is not None and scatter.args[0] is var and uses[var] == 1 and cond.inputs[j] not in read_by_cond:
+            found.add(j)
+    return found

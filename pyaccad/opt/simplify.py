@@ -210,7 +210,8 @@ def _structural(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
 
 
 def _lambdas(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
-    """Trivial collective operations: results that are a lambda input or a literal; identity gathers; known conds."""
+    """Trivial collective operations: results that are a lambda input (of a map) or a literal; identity gathers;
+    known conds."""
     name = stmt.prim.name
     if name == "cond":
         pred = stmt.args[0]
@@ -222,7 +223,7 @@ def _lambdas(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
         index = stmt.params["index"]
         identity = not index.stmts and index.outputs == index.inputs
         return (stmt.args[0],) if identity and stmt.outs[0].type == stmt.args[0].type else None
-    if name not in ("map", "generate"):
+    if name not in ("map", "generate", "stencil"):
         return None
     lam = stmt.params["lam"]
     trivial: dict[int, Atom] = {}

@@ -51,9 +51,14 @@ def _loss(op, weights):
     return lambda a, b: (op(a, b) * weights).sum()
 
 
-def _bound(a: np.ndarray, reference: np.ndarray) -> float:
+def _bound(a: np.ndarray, reference: np.ndarray, *operands: np.ndarray) -> float:
+    """The bound of the module docstring, relative to the size of the terms a derivative sums: at least the
+    result's, and (a result may cancel to nearly 0) ``|A⁻¹|² |A|`` times the operands' (``w``, ``b``, tangents)."""
     n = a.shape[-1]
-    return 8 * n * condition(a) ** 2 * float(gamma(3 * n, np.float64)) * max(float(np.max(np.abs(reference))), 1e-300)
+    inverse, norm = np.max(np.linalg.norm(np.linalg.inv(a), np.inf, axis=(-2, -1))), np.max(np.abs(a))
+    terms = max(1.0, inverse) ** 2 * max(1.0, norm) * np.prod([max(1.0, float(np.max(np.abs(x)))) for x in operands])
+    scale = max(float(np.max(np.abs(reference))), terms)
+    return 8 * n * condition(a) ** 2 * float(gamma(3 * n, np.float64)) * scale
 
 
 def _draw(data: st.DataObject, draw_a) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,13 +80,13 @@ def test_gradient_and_jvp_agree_with_jax(backend: str, name: str, data: st.DataO
     grads = acc.jit(ad.grad(_loss(mine, w), argnums=(0, 1)), backend=backend)(a, b)
     expected = jax.grad(_loss(theirs, w), argnums=(0, 1))(a, b)
     for got, want in zip(grads, expected, strict=True):
-        assert_within(got, np.asarray(want), _bound(a, np.asarray(want)))
+        assert_within(got, np.asarray(want), _bound(a, np.asarray(want), b, w))
     a_tan, b_tan = draw_rhs(data.draw, a.shape), draw_rhs(data.draw, b.shape)
     if name == "cholesky":
         a_tan = a_tan + np.swapaxes(a_tan, -1, -2)  # a symmetric direction, as JAX's rule assumes
     _, tangent = acc.jit(lambda *p: ad.jvp(mine, p[:2], p[2:]), backend=backend)(a, b, a_tan, b_tan)
     _, want = jax.jvp(theirs, (a, b), (a_tan, b_tan))
-    assert_within(tangent, np.asarray(want), _bound(a, np.asarray(want)))
+    assert_within(tangent, np.asarray(want), _bound(a, np.asarray(want), b, a_tan, b_tan))
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -103,7 +108,7 @@ def test_gradient_agrees_with_central_differences(name: str) -> None:
         # truncation h²/6·|f'''| with third derivatives of order κ³ ≤ 10³ here, plus rounding u·|f|/h
         assert abs(central - exact) <= 1e-6 * max(1.0, abs(exact))
     if name == "cholesky":
-        np.testing.assert_allclose(grad_a, grad_a.T, rtol=0, atol=_bound(a, grad_a))
+        np.testing.assert_allclose(grad_a, grad_a.T, rtol=0, atol=_bound(a, grad_a, b, w))
 
 
 def test_second_derivatives_of_solve_agree_with_jax(backend: str) -> None:
@@ -115,7 +120,7 @@ def test_second_derivatives_of_solve_agree_with_jax(backend: str) -> None:
     theirs = lambda a: (jnp.linalg.solve(a, b) ** 2).sum()  # noqa: E731
     got = acc.jit(ad.hessian_product(mine), backend=backend)(a, v)
     want = np.asarray(jax.jvp(jax.grad(theirs), (a,), (v,))[1])
-    assert_within(got, want, _bound(a, want) * condition(a))
+    assert_within(got, want, _bound(a, want, b, v) * condition(a))
 
 
 def test_a_newton_step_needs_no_numpy(backend: str) -> None:

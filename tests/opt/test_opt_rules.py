@@ -236,6 +236,19 @@ def test_simplification_inside_lambdas():
     assert [s.prim.name for s in lam.stmts] == ["sin", "mul", "add"]  # the float * 0.0 stays
 
 
+def test_a_stencil_result_that_is_a_literal_becomes_a_splat():
+    """The partials of a linear stencil (its forward-mode derivative) are constants: no stencil computes them."""
+
+    def f(x):
+        return acc.stencil(lambda n: (n[0] + n[2], 0.5 * 2.0 + 0.0 * 0.0), x, 3)
+
+    _, result = _optimized(f, np.array([1.0, 2.0, 4.0]))  # checks the values against the unoptimised program
+    summed, ones = result.outputs
+    producers = {v: s for s in result.stmts for v in s.outs}
+    assert producers[ones].prim.name == "broadcast_in_dim"
+    assert producers[summed].prim.name == "stencil" and len(producers[summed].outs) == 1
+
+
 def test_passes_print_every_stage(monkeypatch, capsys):
     monkeypatch.setenv("PYACCAD_DUMP_PASSES", "1")
     optimize(trace(lambda x: x * 1.0, np.ones(2)).program, "interp")

@@ -126,7 +126,7 @@ def _while(
     cond_prog, (pred_bdim,) = batch_body(ctx, cond, state)
     if pred_bdim is None:
         init = [a if s is None else at_axis(ctx, a, b, 0) for a, b, s in zip(args, bdims, state, strict=True)]
-        new = {"cond": cond_prog, "body": batch_body(ctx, body, state, state)[0]}
+        new = {**params, "cond": cond_prog, "body": batch_body(ctx, body, state, state)[0]}
         return emit(prim, init, new), state
     # Lanes finish at different times: run while any continues, freezing the finished ones.
     state = [0] * len(args)
@@ -146,7 +146,11 @@ def _while(
             for x, o, b in zip(xs, outs, out_bdims, strict=True)
         ]
 
-    new = {"cond": trace_program(any_continues, types, "array")[0], "body": trace_program(step, types, "array")[0]}
+    new = {
+        **params,
+        "cond": trace_program(any_continues, types, "array")[0],
+        "body": trace_program(step, types, "array")[0],
+    }
     return emit(prim, init, new), state
 
 

@@ -110,7 +110,7 @@ def _while_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]):
 
     cond_prog, _ = trace_program(new_cond, [v.type for v in state] + tangent_types, kind)
     init = list(args) + [instantiate(args_tan[j]) for j in order]
-    results = emit("while", tuple(init), {"cond": cond_prog, "body": new_body})
+    results = emit("while", tuple(init), {**stmt.params, "cond": cond_prog, "body": new_body})
     outs_tan: list[Tan] = [Zero(v.type) for v in state]
     for k, j in enumerate(order):
         outs_tan[j] = results[n + k]

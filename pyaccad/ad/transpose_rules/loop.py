@@ -1,6 +1,30 @@
-"""Transposing the forward-mode ``while``: reverse by recursive bisection over a bounded checkpoint stack.
+"""Transposing the forward-mode ``while``: reverse from a tape of states, or by bisection over checkpoints.
 
-Static shapes rule out a tape of dynamic length, so the reverse loop
+**The tape** (``acc.awhile``'s ``checkpoint=None`` or ``1``, the default). The
+forward pass (``_record``) runs the loop again with a tape per primal state
+component that the transposed trips read, and stores the state before trip
+``k`` in slot ``k``: a ``permute`` writing that slot alone, which the native
+and cuda ``awhile`` run in place (:func:`pyaccad.opt.kernels.in_place_components`),
+so a trip costs the state's size, not the tape's. The reverse loop reads slot
+``n - 1`` down to 0 and transposes each trip there: ``n`` body runs forward,
+``n`` transposed trips, O(n). The forward pass runs only the components that
+the condition and the tapes need: a component whose tangent never reads it
+(the constant partials of a linear body, a running sum) is neither stored nor
+recomputed, so a linear loop (the heat equation) stores nothing and its
+forward pass only counts the trips.
+
+Static shapes allocate a tape whole, before the trip count is known: at most
+``TAPE_SLOTS`` states (1024) and ``PYACCAD_LOOP_TAPE_MB`` MiB (default 64,
+read when the gradient is traced). A loop that runs more trips than the tape
+holds is reversed by bisection (below), chosen at run time by an ``acond``; a
+state too large for even one slot is reversed by bisection alone.
+
+**The mixed tape** (``checkpoint=k``, an int above 1): the tape stores the
+state before every k-th trip; trip ``j`` advances the state stored before its
+segment by ``j mod k`` trips: ``n·(k-1)/2`` more body runs, ``1/k`` of the
+memory, the same budget and fallback.
+
+**Bisection** (``checkpoint="bisect"``, and the fallback). The reverse loop
 recomputes primal states, keeping at most ``K`` of them (checkpoints). One
 forward pass counts the trips ``n``. To reverse the trips ``[lo, hi)`` given
 the state at ``lo``: a short segment (``hi - lo <= LEAF_STEPS``) is reversed
@@ -44,22 +68,28 @@ differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`).
 >>> power = lambda x: acc.awhile(lambda s: s[1] < 10, lambda s: (s[0] * x, s[1] + 1), (np.float64(1.0), np.int64(0)))[0]
 >>> acc.jit(ad.grad(power))(np.array(2.0))  # 10 x**9
 array(5120.)
+
+All three policies give one gradient (``tests/ad/test_loop_reverse.py`` runs every loop test under each).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pyaccad.ad.emitters import counted_loop, op
-from pyaccad.ad.linearize import primal_outputs, restrict
+from pyaccad.ad.linearize import dce, primal_outputs, restrict
 from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero
 from pyaccad.ad.transpose import Contributions, register
 from pyaccad.ad.transpose_rules.control import linear_free, transpose_body
+from pyaccad.errors import ArgumentError
+from pyaccad.frontend import lambdas
 from pyaccad.frontend.operators import where
-from pyaccad.frontend.tracing import Value, emit, trace_program, value_of
+from pyaccad.frontend.permutations import permute
+from pyaccad.frontend.tracing import Value, call_program, emit, trace_program, value_of
 from pyaccad.ir import INDEX_DTYPE, ArrayType, Atom, Lit, Program, Stmt, Var, scalar_type
 
 CHECKPOINT_LEVELS = 32
@@ -73,6 +103,16 @@ BENCHMARKS.md: 200 trips over 100 000 float64 took 1.6 s with 32 levels, 0.3 s w
 
 MIN_LEVELS = 4
 
+TAPE_SLOTS = 1024
+"""The most states a loop's tape holds: static shapes allocate the whole tape, whatever the trip count, so this
+bounds what a short loop pays for it (a setting: tests lower it to force the fallback)."""
+
+DEFAULT_TAPE_MB = 64.0
+"""The default memory budget of one loop's tape, in MiB (``PYACCAD_LOOP_TAPE_MB`` overrides it)."""
+
+DEFAULT_CHECKPOINT: int | str = 1
+"""The policy of a loop that names none (``acc.awhile(..., checkpoint=None)``): store every state."""
+
 LEAF_STEPS = 4
 """Segments this short are reversed by recomputing each state from the segment's checkpoint: fewer pushes (each a
 trip of the reverse loop, rewriting the stack) for a few more body runs."""
@@ -85,6 +125,42 @@ def checkpoint_levels(state_bytes: int) -> int:
     (32, 8, 4)
     """
     return min(CHECKPOINT_LEVELS, max(MIN_LEVELS, CHECKPOINT_BYTES // max(state_bytes, 1)))
+
+
+def tape_budget() -> int:
+    """The tape budget in bytes: ``PYACCAD_LOOP_TAPE_MB`` (MiB, read when a gradient is traced) or the default.
+
+    >>> tape_budget() == int(DEFAULT_TAPE_MB * 2**20) or "PYACCAD_LOOP_TAPE_MB" in os.environ
+    True
+    """
+    raw = os.environ.get("PYACCAD_LOOP_TAPE_MB", "").strip()
+    try:
+        mib = float(raw) if raw else DEFAULT_TAPE_MB
+    except ValueError:
+        mib = -1.0
+    if not mib >= 0:
+        raise ArgumentError(f"awhile gradient: PYACCAD_LOOP_TAPE_MB={raw!r} is not a number of MiB >= 0")
+    return int(mib * 2**20)
+
+
+def tape_slots(state_bytes: int) -> int:
+    """How many states of ``state_bytes`` a tape holds: 0 means the loop is reversed by bisection alone.
+
+    >>> tape_slots(16), tape_slots(1 << 30)
+    (1024, 0)
+    """
+    return min(TAPE_SLOTS, tape_budget() // max(state_bytes, 1))
+
+
+def checkpoint_stride(policy: int | str | None) -> int | None:
+    """The tape's stride of a loop's ``checkpoint`` policy (``None``: bisection), see :func:`pyaccad.awhile`.
+
+    >>> checkpoint_stride(None), checkpoint_stride(4), checkpoint_stride("bisect")
+    (1, 4, None)
+    """
+    if policy is None:
+        policy = DEFAULT_CHECKPOINT
+    return None if policy == "bisect" else int(policy)
 
 
 @dataclass(frozen=True)
@@ -126,13 +202,166 @@ def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     p_cond = restrict(cond, [0], dropped, [cond.inputs[j] for j in primal])
     loop = _Loop(body, p_body, primal, lin, linear_free(stmt, linear, body.inputs))
     p_init = [stmt.args[j] for j in primal]
-    trips = counted_loop(p_cond, p_body, p_init, None)[0]
+    ct_init = [
+        *[instantiate(c) for j, c in enumerate(cts) if j in lin],
+        *[instantiate(Zero(v.type)) for v in loop.free],
+    ]
+    stride = checkpoint_stride(stmt.params.get("checkpoint", DEFAULT_CHECKPOINT))
+    if stride is None:
+        trips = counted_loop(p_cond, p_body, p_init, None)[0]
+        results = _bisect(loop, p_init, trips, ct_init)
+    else:
+        results = _taped(loop, p_cond, p_init, stride, ct_init)
+    ct_lin, ct_free = results[: len(lin)], results[len(lin) :]
+    return [(stmt.args[j], c) for j, c in zip(lin, ct_lin, strict=True)] + list(zip(loop.free, ct_free, strict=True))
 
-    p_types = [body.inputs[j].type for j in primal]
+
+def _taped(loop: _Loop, p_cond: Program, p_init: Sequence[Atom], stride: int, ct_init: Sequence[Atom]) -> list[Atom]:
+    """The reverse pass from a tape, or by bisection when the loop ran more trips than the tape holds."""
+    p_body = loop.p_body
+    if stride == 1:  # the tape holds what the transposed trips read, the forward pass runs what that needs
+        taped = _read_positions(
+            loop.body, [loop.body.outputs[j] for j in loop.lin], [loop.body.inputs[j] for j in loop.primal]
+        )
+        run = _closure(p_body, taped | _read_positions(p_cond, p_cond.outputs, p_cond.inputs))
+    else:  # a segment is advanced from its first state
+        taped = run = set(range(len(p_init)))
+    tape_positions = sorted(taped)
+    state_bytes = sum(p_body.inputs[i].type.size * p_body.inputs[i].type.dtype.itemsize for i in tape_positions)
+    slots = tape_slots(state_bytes)
+    if slots == 0:
+        trips = counted_loop(p_cond, p_body, p_init, None)[0]
+        return _bisect(loop, p_init, trips, ct_init)
+    trips, tapes = _record(p_cond, p_body, [p_init[i] for i in sorted(run)], sorted(run), tape_positions, stride, slots)
+    stored = dict(zip(tape_positions, tapes, strict=True))
+    if not tape_positions:  # nothing to store: no limit on the trips
+        return _replay(loop, stored, p_init, stride, trips, ct_init)
+    fits = value_of(trips) <= slots * stride
+
+    def replayed() -> list[Value]:
+        return [value_of(a) for a in _replay(loop, stored, p_init, stride, trips, ct_init)]
+
+    def bisected() -> list[Value]:
+        return [value_of(a) for a in _bisect(loop, p_init, trips, ct_init)]
+
+    branches = {"then_": trace_program(replayed, [], "array")[0], "else_": trace_program(bisected, [], "array")[0]}
+    return list(emit("cond", (fits.var,), branches))
+
+
+def _read_positions(program: Program, outputs: Sequence[Atom], inputs: Sequence[Var]) -> set[int]:
+    """The positions in ``inputs`` of the variables whose values computing ``outputs`` in ``program`` reads."""
+    return {i for i, var in enumerate(inputs) if var in _live(program, outputs)}
+
+
+def _live(program: Program, outputs: Sequence[Atom]) -> set[Var]:
+    """The variables whose values ``outputs`` depend on (backwards from them). A ``map`` or ``stencil`` reads an
+    array only if the lambda's needed results read its elements: a forward-mode stencil computes constant partials
+    (those of a linear one) from the primal array, which a transposed trip then need not store."""
+    live = {a for a in outputs if isinstance(a, Var)}
+    for stmt in reversed(program.stmts):
+        wanted = [k for k, v in enumerate(stmt.outs) if v in live]
+        if not wanted:
+            continue
+        lam = stmt.params.get("lam") if stmt.prim.name in ("map", "stencil") else None
+        if lam is None:
+            live.update(a for a in stmt.args if isinstance(a, Var))
+            for sub in stmt.subprograms():
+                live.update(sub.free_vars)
+            continue
+        inner = _live(lam, [lam.outputs[k] for k in wanted])
+        live.update(v for v in lam.free_vars if v in inner)
+        read = [v in inner for v in lam.inputs]
+        arrays = zip(stmt.args, read, strict=True) if stmt.prim.name == "map" else [(stmt.args[0], any(read))]
+        live.update(a for a, used in arrays if used and isinstance(a, Var))
+    return live
+
+
+def _closure(body: Program, wanted: set[int]) -> set[int]:
+    """``wanted`` and the state components the body reads to compute them, trip after trip."""
+    while True:
+        grown = wanted | _read_positions(body, [body.outputs[i] for i in sorted(wanted)], body.inputs)
+        if grown == wanted:
+            return wanted
+        wanted = grown
+
+
+def _record(
+    p_cond: Program,
+    p_body: Program,
+    init: Sequence[Atom],
+    run: Sequence[int],
+    taped: Sequence[int],
+    stride: int,
+    slots: int,
+) -> tuple[Atom, list[Atom]]:
+    """The forward pass of a taped loop: ``(trips, tapes)``, the tapes holding the components ``taped`` of the
+    primal state before every ``stride``-th trip, slot by slot, while there are slots (later trips write nothing).
+    It runs the components ``run`` alone (what the condition and the tapes need)."""
+    n_p = len(run)
+    cond = Program(tuple(p_cond.inputs[i] for i in run), p_cond.stmts, p_cond.outputs)
+    outputs = tuple(p_body.outputs[i] for i in run)
+    body = Program(tuple(p_body.inputs[i] for i in run), dce(p_body.stmts, outputs), outputs)
+    p_types = [a.type for a in body.inputs]
+    tape_types = [p_body.inputs[i].type.with_shape((slots, *p_body.inputs[i].type.shape)) for i in taped]
+    where_taped = [list(run).index(i) for i in taped]
+
+    def go(k: Value, *rest: Value) -> Value:
+        return call_program(cond, list(rest[:n_p]))[0]
+
+    def step(k: Value, *rest: Value) -> list[Value]:
+        state, tapes = rest[:n_p], rest[n_p:]
+        keep = k < slots if stride == 1 else (k % stride == 0) & (k < slots * stride)
+        pos = k if stride == 1 else k // stride
+        stored = [_store(t, pos, keep, state[w]) for t, w in zip(tapes, where_taped, strict=True)]
+        return [k + 1, *call_program(body, list(state)), *stored]
+
+    types = [scalar_type(INDEX_DTYPE), *p_types, *tape_types]
+    tape_init = [init[w] for w in where_taped]
+    init = [
+        value_of(Lit(0, INDEX_DTYPE)).var,  # a variable: the native awhile keeps its state in buffers
+        *init,
+        *(
+            op("broadcast_in_dim", a, shape=t.shape, dims=tuple(range(1, t.ndim)))
+            for a, t in zip(tape_init, tape_types, strict=True)
+        ),
+    ]
+    params = {"cond": trace_program(go, types, "array")[0], "body": trace_program(step, types, "array")[0]}
+    trips, *rest = emit("while", tuple(init), params)
+    return trips, list(rest[n_p:])
+
+
+def _replay(
+    loop: _Loop, tapes: dict[int, Atom], p_init: Sequence[Atom], stride: int, trips: Atom, ct_init: Sequence[Atom]
+) -> list[Atom]:
+    """The reverse pass from the tapes: trip ``j`` (from the last down) reads its state, or advances the one stored
+    before its segment of ``stride`` trips, and transposes the trip there. A component with no tape is one the
+    transposed trips do not read (its initial value stands in)."""
+    n_lin = len(loop.lin)
+    tape_values = {i: value_of(t) for i, t in tapes.items()}
+
+    def back_cond(i: Value, *rest: Value) -> Value:
+        return i > 0
+
+    def back_body(i: Value, *cts: Value) -> list[Value]:
+        j = _maximum(i - 1, 0)  # clamped: under vmap a finished lane still runs this body (results discarded)
+        if stride == 1:
+            state = [_read(tape_values[i], j).var if i in tape_values else a for i, a in enumerate(p_init)]
+        else:
+            state = loop.advance([_read(tape_values[i], j // stride).var for i in range(len(p_init))], j % stride)
+        return [i - 1, *loop.step_back(state, cts[:n_lin], cts[n_lin:])]
+
+    types = [scalar_type(INDEX_DTYPE), *(a.type for a in ct_init)]
+    b_cond, _ = trace_program(back_cond, types, "array")
+    b_body, _ = trace_program(back_body, types, "array")
+    return list(emit("while", (trips, *ct_init), {"cond": b_cond, "body": b_body})[1:])
+
+
+def _bisect(loop: _Loop, p_init: Sequence[Atom], trips: Atom, ct_init: Sequence[Atom]) -> list[Atom]:
+    """The reverse pass by bisection over a checkpoint stack (the module's docstring): the cotangents."""
+    p_types = [a.type for a in loop.p_body.inputs]
     levels = checkpoint_levels(sum(t.size * t.dtype.itemsize for t in p_types))
     stack_types = [t.with_shape((levels, *t.shape)) for t in p_types]
-    ct_types = [*(stmt.outs[j].type for j in lin), *(v.type for v in loop.free)]
-    n_stack, n_lin = len(p_types), len(lin)
+    n_stack, n_lin = len(p_types), len(loop.lin)
 
     def back_cond(sp: Value, *rest: Value) -> Value:
         return sp > 0
@@ -157,7 +386,7 @@ def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         ]
 
     bounds_t = ArrayType(INDEX_DTYPE, (levels,))
-    loop_types = [scalar_type(INDEX_DTYPE), bounds_t, bounds_t, *stack_types, *ct_types]
+    loop_types = [scalar_type(INDEX_DTYPE), bounds_t, bounds_t, *stack_types, *(a.type for a in ct_init)]
     b_cond, _ = trace_program(back_cond, loop_types, "array")
     b_body, _ = trace_program(back_body, loop_types, "array")
     init = [
@@ -168,12 +397,10 @@ def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
             op("broadcast_in_dim", a, shape=t.shape, dims=tuple(range(1, t.ndim)))
             for a, t in zip(p_init, stack_types, strict=True)
         ),
-        *[instantiate(c) for j, c in enumerate(cts) if j in lin],
-        *[instantiate(Zero(v.type)) for v in loop.free],
+        *ct_init,
     ]
     results = emit("while", tuple(init), {"cond": b_cond, "body": b_body})
-    ct_lin, ct_free = results[3 + n_stack : 3 + n_stack + len(lin)], results[3 + n_stack + len(lin) :]
-    return [(stmt.args[j], c) for j, c in zip(lin, ct_lin, strict=True)] + list(zip(loop.free, ct_free, strict=True))
+    return list(results[3 + n_stack :])
 
 
 def _maximum(x: Value, y: int) -> Value:
@@ -202,3 +429,13 @@ def _write(stack: Value, pos: Value, value: Value) -> Value:
     chosen = op("broadcast_in_dim", (slots == pos).var, shape=shape, dims=(0,))
     spread = op("broadcast_in_dim", value.var, shape=shape, dims=tuple(range(1, len(shape))))
     return value_of(op("select", chosen, spread, stack.var))
+
+
+def _store(tape: Value, pos: Value, keep: Value, value: Value) -> Value:
+    """``tape`` with slot ``pos`` replaced by ``value`` where ``keep`` holds: a ``permute`` writing that slot alone
+    (the native ``awhile`` runs it in place when the loop state is the tape)."""
+
+    def target(*ix: Value) -> object:
+        return lambdas.cond(keep, (pos, *ix), lambdas.IGNORE)
+
+    return permute(lambda new, old: new, tape, target, value)

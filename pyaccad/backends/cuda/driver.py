@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
-from pyaccad.errors import BackendUnavailable, Error
+from pyaccad.errors import BackendUnavailable, Error, ResourceError
+from pyaccad.resources import describe_bytes
 
 
 class DeviceError(Error):
@@ -37,6 +38,8 @@ def _check(result: Any, what: str) -> Any:
     """The values of a driver call's result after its status; DeviceError naming ``what`` unless it succeeded."""
     driver = _driver()
     status, *values = result if isinstance(result, tuple) else (result,)
+    if status == driver.CUresult.CUDA_ERROR_OUT_OF_MEMORY:
+        raise ResourceError(f"cuda: out of device memory: {what} failed")
     if status != driver.CUresult.CUDA_SUCCESS:
         _, name = driver.cuGetErrorName(status)
         _, text = driver.cuGetErrorString(status)
@@ -79,7 +82,9 @@ class Device:
 
     def alloc(self, nbytes: int) -> int:
         self._current()
-        return int(_check(self.driver.cuMemAlloc(max(1, nbytes)), f"cuMemAlloc({nbytes} bytes)"))
+        return int(
+            _check(self.driver.cuMemAlloc(max(1, nbytes)), f"cuMemAlloc({nbytes} bytes, {describe_bytes(nbytes)})")
+        )
 
     def free(self, pointer: int) -> None:
         self._current()

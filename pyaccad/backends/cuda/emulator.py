@@ -28,7 +28,8 @@ import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
 from pyaccad.backends.store import Store
-from pyaccad.errors import CompileError
+from pyaccad.errors import CompileError, ResourceError
+from pyaccad.resources import describe_bytes
 
 SHIM = r"""#include <cstdint>
 #include <cmath>
@@ -102,7 +103,12 @@ class EmulatedDevice:
         self.uploaded: list[int] = []  # the bytes of every copy to the device, for tests
 
     def alloc(self, nbytes: int) -> int:
-        block = np.zeros(max(1, nbytes) + 64, np.uint8)
+        try:
+            block = np.zeros(max(1, nbytes) + 64, np.uint8)
+        except MemoryError:  # as the driver reports it: the bytes asked of the (emulated) device
+            raise ResourceError(
+                f"cuda: out of device memory: cuMemAlloc({nbytes} bytes, {describe_bytes(nbytes)}) failed"
+            ) from None
         pointer = block.ctypes.data + (-block.ctypes.data % 64)
         self.memory[pointer] = block
         return pointer

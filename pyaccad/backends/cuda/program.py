@@ -26,7 +26,7 @@ from pyaccad.backends.cuda.skeletons import CudaCtx, Slices, kernel_source, plan
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import Kernel, Plan
+from pyaccad.opt.kernels import Kernel, Plan, in_place_components
 from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
 
 
@@ -173,7 +173,10 @@ class _Generator:
             elif kernel.kind == "cond":
                 steps.append(self.branch(kernel))
             elif kernel.kind == "permute":
-                steps += [self.launch(kernel, "permute_copy"), self.launch(kernel, "permute_scatter")]
+                (scatter,) = kernel.roots
+                if ctx.slots.get(scatter.args[0]) != self.slot_of(scatter.outs[0]):  # else a loop's state in place
+                    steps.append(self.launch(kernel, "permute_copy"))
+                steps.append(self.launch(kernel, "permute_scatter"))
             elif kernel.kind == "fold":
                 steps += self.fold(kernel)
             else:
@@ -188,11 +191,16 @@ class _Generator:
         return Copy(dst, self.slot_of(a), a.type.size * a.dtype.itemsize)
 
     def loop(self, kernel: Kernel) -> list[Step]:
-        """``awhile``: the state in ``cur`` buffers; the body writes ``nxt``, copied back after each trip."""
+        """``awhile``: the state in ``cur`` buffers; the body writes ``nxt``, copied back after each trip (but a
+        component the body updates in place, :func:`~pyaccad.opt.kernels.in_place_components`, has one buffer)."""
         (stmt,) = kernel.roots
         cond, body = kernel.bodies["cond"], kernel.bodies["body"]
+        written = in_place_components(cond.program, body.program)  # one buffer, a trip writes its slots
         cur = [self.work(Var(v.type, "state")) for v in stmt.outs]
-        nxt = [self.work(Var(v.type, "next")) for v in stmt.outs]
+        nxt = [
+            c if j in written else self.work(Var(v.type, "next"))
+            for j, (c, v) in enumerate(zip(cur, stmt.outs, strict=True))
+        ]
         flag = self.work(Var(ArrayType(np.dtype(bool), ()), "going"))
         for plan in (cond, body):
             for var, slot in zip(plan.program.inputs, cur, strict=True):
@@ -200,7 +208,7 @@ class _Generator:
         cond_steps = self.emit_plan(cond, [flag])
         body_steps = self.emit_plan(body, nxt)
         nbytes = [v.type.size * v.dtype.itemsize for v in stmt.outs]
-        body_steps += [Copy(c, x, b) for c, x, b in zip(cur, nxt, nbytes, strict=True)]
+        body_steps += [Copy(c, x, b) for c, x, b in zip(cur, nxt, nbytes, strict=True) if c != x]
         start = [self.copy_into(c, a) for c, a in zip(cur, stmt.args, strict=True)]
         finish = [Copy(self.slot_of(v), c, b) for v, c, b in zip(stmt.outs, cur, nbytes, strict=True)]
         return [*start, Loop(cond_steps, flag, body_steps), *finish]

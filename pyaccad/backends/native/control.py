@@ -19,12 +19,13 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
 from pyaccad.backends.clike.element import atom
 from pyaccad.ir import ArrayType, Var
-from pyaccad.opt.kernels import Kernel, Plan
+from pyaccad.opt.kernels import Kernel, Plan, in_place_components
 
 EmitPlan = Callable[[Ctx, Plan, list[str]], None]
 
@@ -32,11 +33,17 @@ EmitPlan = Callable[[Ctx, Plan, list[str]], None]
 def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str]) -> None:
     (stmt,) = kernel.roots
     cond, body = kernel.bodies["cond"], kernel.bodies["body"]
+    written = in_place_components(cond.program, body.program)
     current, following = [], []
-    for init, out in zip(stmt.args, stmt.outs, strict=True):
-        a, b = scratch(Var(out.type, "state")), scratch(Var(out.type, "state"))
+    for j, (init, out) in enumerate(zip(stmt.args, stmt.outs, strict=True)):
         cur, nxt = ctx.fresh("cur"), ctx.fresh("nxt")
-        ctx.emit(f"{CTYPE[out.dtype]} *{cur} = {a}, *{nxt} = {b};")
+        if j in written:  # the loop runs in the result's buffer, one slot written per trip
+            nxt = cur  # one name: the permute sees that its defaults are its result (native/permute.py)
+            ctx.emit(f"{CTYPE[out.dtype]} *{cur} = {ctx.buffers[out]};")
+            ctx.emit(f"if ({cur} != {ctx.buffers[init]})")
+        else:
+            a, b = scratch(Var(out.type, "state")), scratch(Var(out.type, "state"))
+            ctx.emit(f"{CTYPE[out.dtype]} *{cur} = {a}, *{nxt} = {b};")
         ctx.emit(f"memcpy({cur}, {ctx.buffers[init]}, sizeof(*{cur}) * {ctx.size(out)});")
         current.append(cur)
         following.append(nxt)
@@ -49,12 +56,68 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         ctx.emit(f"if (!{flag}[0]) break;")
         for var, cur in zip(body.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
+        start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, body, following)
-        for cur, nxt, out in zip(current, following, stmt.outs, strict=True):
-            ctx.emit(f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}")
-    for cur, out in zip(current, stmt.outs, strict=True):
-        ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
+        ctx.lines[start:] = serial_when_small(ctx.lines[start:])
+        for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True)):
+            if j not in written:
+                ctx.emit(f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}")
+    for j, (cur, out) in enumerate(zip(current, stmt.outs, strict=True)):
+        if j not in written:
+            ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
+
+
+SERIAL_COPY_LINES = 80
+"""The longest loop (in lines of C) that :func:`serial_when_small` copies: every copy is compiled, and a long
+loop does enough work per element that the region's entry matters less."""
+
+_GUARDED = re.compile(r"^(\s*)(#pragma omp parallel\b.*?) if \((.*)\)$")
+
+
+def serial_when_small(lines: list[str]) -> list[str]:
+    """``lines`` with each parallel loop guarded by an ``if`` clause split into two copies: the parallel one when
+    the clause holds, a plain one otherwise.
+
+    A parallel region costs its entry even when the clause keeps it on one thread (about 0.2 µs on the 2-core
+    machine): a loop body of 20 small kernels paid that on every kernel of every trip, more than the kernels'
+    own work for the LSTM's 14-element arrays.
+
+    >>> for line in serial_when_small(["#pragma omp parallel for if (n > 9)", "for (j = 0; j < n; j++) {", "}"]):
+    ...     print(line)
+    if (n > 9) {
+    #pragma omp parallel for
+    for (j = 0; j < n; j++) {
+    }
+    } else {
+    for (j = 0; j < n; j++) {
+    }
+    }
+    """
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        match = _GUARDED.match(lines[k])
+        if match is None:
+            out.append(lines[k])
+            k += 1
+            continue
+        indent, pragma, clause = match.groups()
+        end = k + 1
+        while not lines[end].endswith("{"):  # the headers of collapsed loops
+            end += 1
+        opening = lines[end]
+        closing = opening[: len(opening) - len(opening.lstrip())] + "}"
+        end = lines.index(closing, end + 1) + 1
+        statement = serial_when_small(lines[k + 1 : end])
+        if len(statement) > SERIAL_COPY_LINES:  # a long loop costs more to compile twice than a region's entry
+            out += lines[k:end]
+            k = end
+            continue
+        out += [f"{indent}if ({clause}) {{", f"{indent}{pragma}", *statement, f"{indent}}} else {{"]
+        out += [*statement, f"{indent}}}"]
+        k = end
+    return out
 
 
 def cond_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str]) -> None:

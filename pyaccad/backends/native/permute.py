@@ -61,7 +61,8 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
     defaults, x = stmt.args
     (out,) = stmt.outs
     buf, out_shape = ctx.buffers[out], ctx.shape(out)
-    index_loop(ctx, out_shape, lambda idx: ctx.emit(f"{buf}[{idx.linear()}] = {elem(ctx, defaults, idx)};"))
+    if ctx.buffers.get(defaults) != buf:  # else a loop's state updated in place (native/control.py)
+        index_loop(ctx, out_shape, lambda idx: ctx.emit(f"{buf}[{idx.linear()}] = {elem(ctx, defaults, idx)};"))
     combine = stmt.params["combine"]
     monoid = monoid_of(combine)
     if monoid is not None:
