@@ -18,9 +18,10 @@ installed); or export them, derivatives included, as ``accelerate`` Haskell.
 array([0., 2., 4., 6.])
 
 Public names are resolved lazily (``import pyaccad`` stays cheap). Every public
-name of ``pyaccad``, ``pyaccad.ad`` and ``pyaccad.nn`` is listed, with its
-signature and an example, in ``docs/API.md`` (``python -m pyaccad.docs`` prints
-it); ``docs/tutorial.md`` is the guided tour.
+name of ``pyaccad``, ``pyaccad.ad``, ``pyaccad.nn``, ``pyaccad.numpy`` and
+``pyaccad.linalg`` is listed, with its signature and an example, in
+``docs/API.md`` (``python -m pyaccad.docs`` prints it); ``docs/tutorial.md`` is
+the guided tour.
 """
 
 import importlib as _importlib
@@ -70,7 +71,7 @@ _LAZY: dict[str, str] = {
     "device_put": "pyaccad.api",
     "export_haskell": "pyaccad.export",
 }
-_SUBMODULES = ("ad", "nn", "numpy", "ir", "frontend", "opt", "backends", "export", "bench", "distributed")
+_SUBMODULES = ("ad", "nn", "numpy", "linalg", "ir", "frontend", "opt", "backends", "export", "bench", "distributed")
 
 
 def __getattr__(name: str) -> _Any:

@@ -32,6 +32,7 @@ PUBLIC_MODULES: list[tuple[str, str]] = [
     ("ad", "pyaccad.ad"),
     ("nn", "pyaccad.nn"),
     ("jnp", "pyaccad.numpy"),
+    ("linalg", "pyaccad.linalg"),
     ("dist", "pyaccad.distributed"),
 ]
 

@@ -19,7 +19,7 @@ from helpers import assert_close
 
 import pyaccad as acc
 import pyaccad.numpy as jnp
-from pyaccad import nn
+from pyaccad import linalg, nn
 
 B = "interp"
 
@@ -44,6 +44,7 @@ ERRORS = [
     "RunError",
 ]
 NN = ["relu", "sigmoid", "softmax", "log_softmax", "logsumexp", "cross_entropy", "adam", "adam_init"]
+LINALG = ["cholesky", "solve", "triangular_solve"]
 METHODS = ["sum", "prod", "max", "min", "mean", "reshape", "astype", "__getitem__", "__matmul__"]
 PUBLIC = COMBINATORS + LAMBDA_ONLY + SCALARS + RUNNING + ERRORS + ["Array", "Exp", "IGNORE"]
 
@@ -126,6 +127,20 @@ def test_nn_signatures() -> None:
         assert inspect.signature(getattr(nn, name)).parameters["axis"].default == -1
     params = inspect.signature(nn.logsumexp).parameters
     assert params["axis"].default is None and params["keepdims"].default is False
+
+
+@pytest.mark.parametrize("name", LINALG)
+def test_linalg_names(name: str) -> None:
+    fn = getattr(linalg, name)
+    assert callable(fn) and ">>>" in _doc(fn) and getattr(acc.linalg, name) is fn
+
+
+def test_linalg_signatures() -> None:
+    assert inspect.signature(linalg.cholesky).parameters["symmetrize_input"].default is True
+    params = inspect.signature(linalg.triangular_solve).parameters
+    assert params["lower"].default is True and params["transpose_a"].default is False
+    assert list(inspect.signature(linalg.solve).parameters) == ["a", "b"]
+    assert sorted(linalg.__all__) == LINALG
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -320,7 +335,7 @@ def test_operators_against_numpy() -> None:
 
 # The namespaces users import from: their public names are exactly their __all__ (no stray imports such as
 # acc.Any, acc.importlib, nn.fail or nn.to_value), submodules of the package aside.
-NAMESPACES = ["pyaccad", "pyaccad.ad", "pyaccad.nn", "pyaccad.numpy"]
+NAMESPACES = ["pyaccad", "pyaccad.ad", "pyaccad.nn", "pyaccad.numpy", "pyaccad.linalg"]
 
 
 @pytest.mark.parametrize("module_name", NAMESPACES)

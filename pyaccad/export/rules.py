@@ -10,7 +10,9 @@ section or a function name when the template is one (``zipWith (+) x y``,
 stretch) print as ``backpermute`` with an index lambda, ``pad`` as
 ``generate``; reductions and scans along an axis other than the innermost
 move that axis innermost with ``backpermute`` first, because accelerate's
-``fold``/``scanl`` work on the innermost axis. The table's coverage of
+``fold``/``scanl`` work on the innermost axis. ``cholesky`` and the solves
+(:data:`NO_ACCELERATE`) raise an :class:`ExportError` naming the primitive:
+accelerate has no LAPACK. The table's coverage of
 :data:`pyaccad.ir.PRIMITIVES` is a test.
 
 >>> from pyaccad.ir import PRIMITIVES
@@ -34,7 +36,7 @@ from pyaccad.export.templates import (
     template_of,
     top_operator,
 )
-from pyaccad.ir import ELEMENTWISE, Lit, Program, Stmt
+from pyaccad.ir import ELEMENTWISE, PRIMITIVES, Lit, Program, Stmt
 
 RULES: dict[str, Rule] = {}
 """The accelerate target's rule of every primitive, by name (what :class:`~.printer.Printer` is given)."""
@@ -330,3 +332,17 @@ def _body(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 RULES.update({"cond": _cond, "while": _while, "index": _index, "custom_rule": _body, "remat": _body})
 RULES.update(structural.RULES)
+
+NO_ACCELERATE = sorted(p.name for p in PRIMITIVES.values() if p.family == "linalg")
+"""Primitives accelerate has no counterpart of (it has no LAPACK): exporting one is an :class:`ExportError`."""
+
+
+def _no_accelerate(p: Printer, stmt: Stmt, array_level: bool) -> str:
+    message = (
+        f"export: {stmt.prim.name} has no accelerate counterpart (accelerate has no LAPACK); "
+        "run this program on the native backend instead"
+    )
+    raise ExportError(with_location(message, stmt.source))
+
+
+RULES.update(dict.fromkeys(NO_ACCELERATE, _no_accelerate))

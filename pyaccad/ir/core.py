@@ -200,6 +200,7 @@ FAMILIES = {
     "control": "host-side control flow at array level, scalar control flow inside lambdas (cond, while)",
     "custom": "a body computed as it is, with a derivative rule or a recomputation barrier (custom_rule, remat)",
     "read": "a read of a free array inside a lambda (index)",
+    "linalg": "dense linear algebra on the last two axes, through LAPACK (cholesky, triangular_solve, solve)",
     "structural": "everything else: constants, matrix products",
 }
 """Every primitive belongs to one family, and passes that treat a family alike ask for it."""

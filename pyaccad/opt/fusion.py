@@ -8,7 +8,8 @@ reads them computes the elements it needs inline, so a chain of them costs no
 memory traffic and a reduction or scan over them is one kernel. A delayed
 value is made *manifest* (written by a map kernel of its own) when it must
 exist in memory: a program output, an operand of ``matmul`` (except a
-transpose of the last two axes, which BLAS reads transposed) or ``stencil``, an
+transpose of the last two axes, which BLAS reads transposed), ``stencil`` or
+LAPACK (``cholesky``, the solves), an
 array read by ``index`` inside a lambda, a value used by ``while``/``cond``
 bodies, an expensive value under a broadcast (recomputing it for every
 element of the broadcast would multiply its cost), or a value that several
@@ -55,7 +56,7 @@ a thousand times) is cut by making every ``MAX_DEPTH``-th value manifest, so the
 past Python's limit and the C compiler never sees an expression thousands of operations deep."""
 RECOMPUTE_BUDGET = 2
 """How much extra work (in expensive operations per element) recomputing a shared delayed value may cost."""
-_FORCES_OPERANDS = {"stencil"} | _CONTROL
+_FORCES_OPERANDS = {"stencil"} | _CONTROL | {p.name for p in PRIMITIVES.values() if p.family == "linalg"}
 
 
 def plan_program(program: Program) -> Plan:

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyaccad as acc
-from pyaccad import ad
+from pyaccad import ad, linalg
 from pyaccad.ad.batching import BATCH_RULES
 from pyaccad.ad.vmap import vmap
 from pyaccad.frontend.operators import elementwise
@@ -56,6 +56,21 @@ def ints(*shape: int, lo: int = 0, hi: int = 3, drawn: bool = False) -> Maker:
 
 def bools(*shape: int, drawn: bool = False) -> Maker:
     return lambda rng, drawn_shape: rng.random(shape + drawn_shape if drawn else shape) < 0.5
+
+
+def spd(n: int) -> Maker:
+    """Symmetric positive definite ``n × n`` matrices (``M Mᵀ + n I``): cholesky's domain."""
+
+    def make(rng: np.random.Generator, drawn: Shape) -> np.ndarray:
+        m = rng.uniform(-1.0, 1.0, (n, n))
+        return m @ m.T + n * np.eye(n)
+
+    return make
+
+
+def dominant(n: int) -> Maker:
+    """Well-conditioned ``n × n`` matrices (diagonally dominant), for the solves."""
+    return lambda rng, drawn: rng.uniform(-1.0, 1.0, (n, n)) + 2 * n * np.eye(n)
 
 
 def scalar(lo: float = -2.0, hi: float = 2.0) -> Maker:
@@ -129,6 +144,16 @@ CASES: list[Case] = _elementwise_cases() + [
     case("matmul", lambda a, b: a @ b, floats(2, 3), floats(3, 4)),
     case("matmul-stacked", lambda a, b: a @ b, floats(2, 2, 3), floats(2, 3, 2)),
     case("matvec", lambda a, v: a @ v, floats(2, 3), floats(3)),
+    case("cholesky", linalg.cholesky, spd(3)),
+    case("solve", linalg.solve, dominant(3), floats(3, 2)),
+    case("solve-vector", linalg.solve, dominant(3), floats(3)),
+    case("triangular_solve", linalg.triangular_solve, dominant(3), floats(3, 2)),
+    case(
+        "triangular_solve-upper-transposed",
+        lambda a, b: linalg.triangular_solve(a, b, lower=False, transpose_a=True),
+        dominant(3),
+        floats(3),
+    ),
     case("generate", lambda a: acc.generate((2, 3), lambda i, j: a[j] * acc.cast(i + 1, "float64")), floats(3)),
     case("generate-scalar", lambda s: acc.generate((3,), lambda i: acc.the(s) * acc.cast(i, "float64")), scalar()),
     case("map", lambda x, y: acc.zip_with(lambda a, b: (a * b, a - b), x, y), floats(2, 2), floats(2, 2)),

@@ -6,7 +6,7 @@ import importlib
 import re
 
 from mdfiles import ROOT
-from test_api_surface import NN, PUBLIC
+from test_api_surface import LINALG, NN, PUBLIC
 
 from pyaccad.docs import PUBLIC_MODULES, reference
 
@@ -30,7 +30,7 @@ def test_every_public_name_of_every_public_module_has_an_entry() -> None:
         assert missing == set(), f"{module_name}: {sorted(missing)}"
 
 
-# The API contract's names (tests/test_api_surface.py for acc and nn; its table of derivatives for ad).
+# The API contract's names (tests/test_api_surface.py for acc, nn and linalg; its table of derivatives for ad).
 AD = (
     "grad value_and_grad grad_with diff jvp linearize vjp jacobian hessian hessian_product vmap stop_gradient "
     "custom_vjp checkpoint"
@@ -39,6 +39,7 @@ AD = (
 
 def test_the_reference_covers_the_api_contract() -> None:
     contract = {f"acc.{n}" for n in PUBLIC} | {f"nn.{n}" for n in NN} | {f"ad.{n}" for n in AD}
+    contract |= {f"linalg.{n}" for n in LINALG}
     assert contract - _headings() == set()
     assert {"acc.Array.sum", "acc.Array.astype", "acc.Array.T", "ad.custom_vjp.defvjp"} <= _headings()
 

@@ -20,7 +20,7 @@ from programs import CASES, GOLDEN, gradient_of, module_name
 
 import pyaccad as acc
 from pyaccad.export import ExportError, export_haskell
-from pyaccad.export.rules import RULES
+from pyaccad.export.rules import NO_ACCELERATE, RULES
 from pyaccad.frontend import trace
 from pyaccad.ir import PRIMITIVES
 
@@ -42,7 +42,21 @@ def test_the_cases_use_every_primitive():
 
     for case in CASES:
         walk(trace(case.fn, *case.args).program)
-    assert sorted(set(PRIMITIVES) - used) == []
+    assert sorted(set(PRIMITIVES) - used) == NO_ACCELERATE
+
+
+@pytest.mark.parametrize("name", NO_ACCELERATE)
+def test_primitives_without_an_accelerate_counterpart_raise_naming_themselves(name):
+    from pyaccad import linalg
+
+    a, b = np.eye(2), np.ones((2, 1))
+    calls = {
+        "cholesky": lambda a, b: linalg.cholesky(a),
+        "solve": linalg.solve,
+        "triangular_solve": linalg.triangular_solve,
+    }
+    with pytest.raises(ExportError, match=f"export: {name} has no accelerate counterpart"):
+        export_haskell(calls[name], a, b)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,9 @@ class Example:
     program: Program
     inputs: list[np.ndarray]
     expected: list[np.ndarray]
+    # Where the default tolerances do not fit: per output, a bound on each element's error against ``expected``
+    # (then exact, in float64) and the dtype the output must have.
+    bounds: list[tuple[np.ndarray, np.dtype]] | None = None
 
 
 Draw = Callable[[st.SearchStrategy], Any]

@@ -13,12 +13,15 @@ from __future__ import annotations
 import cases_collective
 import cases_control
 import cases_elementwise
+import cases_linalg
 import cases_stencil
 import cases_structural
+import numpy as np
 import pytest
-from helpers import assert_close, run_program
+from helpers import assert_close, assert_within, run_program
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import Example
 
 from pyaccad.backends.interp import RULES
 from pyaccad.ir import PRIMITIVES
@@ -29,6 +32,7 @@ CASES = {
     **cases_collective.CASES,
     **cases_control.CASES,
     **cases_stencil.CASES,
+    **cases_linalg.CASES,
 }
 
 
@@ -36,8 +40,16 @@ CASES = {
 @given(data=st.data())
 def test_primitive(case: str, backend: str, data: st.DataObject) -> None:
     example = CASES[case](data.draw)
-    actual = run_program(example.program, example.inputs, backend)
+    assert_matches(run_program(example.program, example.inputs, backend), example)
+
+
+def assert_matches(actual: list[np.ndarray], example: Example) -> None:
+    """``actual`` is ``example``'s expected outputs: within its bounds where it has them, else close."""
     assert len(actual) == len(example.expected)
+    if example.bounds is not None:
+        for got, want, (bound, dtype) in zip(actual, example.expected, example.bounds, strict=True):
+            assert_within(got, want, bound, dtype)
+        return
     for got, want in zip(actual, example.expected, strict=True):
         assert_close(got, want)
 

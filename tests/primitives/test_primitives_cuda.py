@@ -7,10 +7,10 @@ own to compile (NVRTC for the GPU, and g++ for the emulator).
 from __future__ import annotations
 
 import pytest
-from helpers import assert_close, run_program
+from helpers import run_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_primitives import CASES
+from test_primitives import CASES, assert_matches
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -18,7 +18,4 @@ from test_primitives import CASES
 @given(data=st.data())
 def test_primitive_on_cuda(case: str, cuda: str, data: st.DataObject) -> None:
     example = CASES[case](data.draw)
-    actual = run_program(example.program, example.inputs, cuda)
-    assert len(actual) == len(example.expected)
-    for got, want in zip(actual, example.expected, strict=True):
-        assert_close(got, want)
+    assert_matches(run_program(example.program, example.inputs, cuda), example)

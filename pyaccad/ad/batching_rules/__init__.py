@@ -9,6 +9,6 @@ Each rule is ``rule(ctx, prim, args, bdims, params) -> (outs, out_bdims)`` (:mod
 True
 """
 
-from pyaccad.ad.batching_rules import collective, control, structural
+from pyaccad.ad.batching_rules import collective, control, linalg, structural
 
-__all__ = ["collective", "control", "structural"]
+__all__ = ["collective", "control", "linalg", "structural"]

@@ -10,6 +10,6 @@ the tangent statements it emits are linear in the tangents, so the transpose rul
 True
 """
 
-from pyaccad.ad.jvp_rules import collective, control, elementwise, fold, scan, structural
+from pyaccad.ad.jvp_rules import collective, control, elementwise, fold, linalg, scan, structural
 
-__all__ = ["collective", "control", "elementwise", "fold", "scan", "structural"]
+__all__ = ["collective", "control", "elementwise", "fold", "linalg", "scan", "structural"]

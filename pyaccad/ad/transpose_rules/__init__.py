@@ -10,6 +10,6 @@ Each rule is ``rule(stmt, linear, outs_ct) -> [(x, x_ct), ...]`` (:mod:`pyaccad.
 True
 """
 
-from pyaccad.ad.transpose_rules import control, linear, loop
+from pyaccad.ad.transpose_rules import control, linalg, linear, loop
 
-__all__ = ["control", "linear", "loop"]
+__all__ = ["control", "linalg", "linear", "loop"]

@@ -24,7 +24,8 @@ The work items, and so the threads a launch needs (:func:`work_items`):
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
   any other combine in one thread, in source order;
 * ``stencil``: one output element each, every neighbour through the boundary rule;
-* ``matmul``: one output element each, its dot product in order along the inner axis.
+* ``matmul``: one output element each, its dot product in order along the inner axis;
+* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
 
 >>> callable(kernel_source)
 True
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
+from pyaccad.backends.cuda import linalg
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
 from pyaccad.opt.kernels import Kernel
@@ -102,6 +104,8 @@ def work_items(kernel: Kernel, part: str = "", slices: Slices | None = None) -> 
         return math.prod(n for a, n in enumerate(stmt.args[0].shape) if a != axis)
     if kind == "permute_scatter":
         return stmt.args[1].type.size if _atomic(stmt) else 1
+    if kind in linalg.TEMPLATES:
+        return linalg.matrices(kernel)
     raise ValueError(f"cuda: no kernel for a {kind} kernel")
 
 
@@ -482,4 +486,5 @@ _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "permute_scatter": _permute_scatter,
     "stencil": _stencil,
     "matmul": _matmul,
+    **{kind: lambda ctx, kernel: linalg.linalg_body(ctx, kernel, _grid_loop) for kind in linalg.TEMPLATES},
 }

@@ -10,6 +10,7 @@ the index and the user's line.
 The rules are grouped by family, one module each: ``elementwise`` (and the
 documented choices for integer division by zero, integer ``pow``, ``round``
 and ``cast``), ``structural``, ``control`` (``cond``, ``while``, ``index``),
+``linalg`` (``cholesky``, ``triangular_solve``, ``solve``),
 ``collective`` (``generate``, ``map``, ``fold``, ``scan``, ``backpermute``,
 ``permute``) and ``stencil`` (boundary conditions).
 
@@ -27,11 +28,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyaccad.backends.interp import collective, control, elementwise, stencil, structural
+from pyaccad.backends.interp import collective, control, elementwise, linalg, stencil, structural
 from pyaccad.backends.interp.evaluator import ARRAY_LEVEL, RULES, eval_program
 from pyaccad.ir import Program
 
-__all__ = ["BACKEND", "RULES", "InterpBackend", "collective", "control", "elementwise", "stencil", "structural"]
+__all__ = [
+    "BACKEND",
+    "RULES",
+    "InterpBackend",
+    "collective",
+    "control",
+    "elementwise",
+    "linalg",
+    "stencil",
+    "structural",
+]
 
 
 class InterpBackend:

@@ -46,8 +46,7 @@ float32 lanes of AVX-512, unrolled at most 4 times), as the map skeleton's block
 
 def _gemm(dtype: np.dtype) -> str:
     """The CBLAS GEMM symbol for ``dtype`` in the chosen library."""
-    library = blas_library()
-    return library.sgemm if dtype == FLOAT32 else library.dgemm
+    return blas_library().symbol("cblas_sgemm" if dtype == FLOAT32 else "cblas_dgemm")
 
 
 def _operand(ctx: Ctx, var: Var) -> tuple[str, int, str]:

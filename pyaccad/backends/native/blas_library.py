@@ -2,12 +2,14 @@
 
 Both are called the same way: one single-threaded GEMM per OpenMP thread's
 block of the product (see :func:`.blas.matmul_kernel`), through their 64-bit
-integer CBLAS interfaces. MKL is the default where its wheel is installed
-(``pip install mkl``, a dependency of pyaccad on x86-64): its AVX-512 SGEMM
-kernels ran the ``mlp`` workload's products 10–35 % faster than OpenBLAS's on
-the 2-core Xeon of BENCHMARKS.md. ``$PYACCAD_BLAS=openblas`` or ``=mkl``
-chooses explicitly; the choice is part of the generated source (the symbol
-names), so cached libraries never mix them up.
+integer CBLAS interfaces. The linear algebra primitives call the same
+library's ``trsm`` and its LAPACKE ``potrf`` and ``gesv`` (:mod:`.lapack`).
+MKL is the default where its wheel is installed (``pip install mkl``, a
+dependency of pyaccad on x86-64): its AVX-512 SGEMM kernels ran the ``mlp``
+workload's products 10–35 % faster than OpenBLAS's on the 2-core Xeon of
+BENCHMARKS.md. ``$PYACCAD_BLAS=openblas`` or ``=mkl`` chooses explicitly;
+the choice is part of the generated source (the symbol names), so cached
+libraries never mix them up.
 
 The libraries are found without importing their packages (an import reads
 package metadata, ~20 ms of a warm-cache start): MKL's wheel puts its shared
@@ -29,28 +31,40 @@ from functools import cache
 from pyaccad.errors import BackendUnavailable, CompileError
 
 _DECLARE = """
-void {s}(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
-         const float *, int64_t, float, float *, int64_t);
-void {d}(int, int, int, int64_t, int64_t, int64_t, double, const double *, int64_t,
-         const double *, int64_t, double, double *, int64_t);
+void {gemm}(int, int, int, int64_t, int64_t, int64_t, {t}, const {t} *, int64_t, const {t} *, int64_t, {t}, {t} *,
+            int64_t);
+void {trsm}(int, int, int, int, int, int64_t, int64_t, {t}, const {t} *, int64_t, {t} *, int64_t);
+int64_t {potrf}(int, char, int64_t, {t} *, int64_t);
+int64_t {gesv}(int, int64_t, int64_t, {t} *, int64_t, int64_t *, {t} *, int64_t);
 """
+_ROUTINES = {"gemm": "cblas_{}gemm", "trsm": "cblas_{}trsm", "potrf": "LAPACKE_{}potrf", "gesv": "LAPACKE_{}gesv"}
 _MKL_LIBS = ("libmkl_intel_ilp64.so", "libmkl_sequential.so", "libmkl_core.so")
 
 
 @dataclass(frozen=True)
 class BlasLibrary:
-    """A BLAS to link: its CBLAS GEMM symbols, their C declarations, what to call once per entry, link flags."""
+    """A BLAS to link: how its symbols are named, their C declarations, what to call once per entry, link flags."""
 
     name: str
-    sgemm: str
-    dgemm: str
     setup: str  # a C statement run at the start of every program that uses BLAS
     link: tuple[str, ...]
+
+    def symbol(self, routine: str) -> str:
+        """The 64-bit integer symbol of ``routine`` (``cblas_sgemm``, ``LAPACKE_dpotrf``, ...) in this library.
+
+        >>> BlasLibrary("openblas", "", ()).symbol("LAPACKE_dgesv")
+        'scipy_LAPACKE_dgesv64_'
+        """
+        return f"scipy_{routine}64_" if self.name == "openblas" else routine
 
     @property
     def prelude(self) -> str:
         extra = "void scipy_openblas_set_num_threads64_(int);\n" if self.name == "openblas" else ""
-        return _DECLARE.format(s=self.sgemm, d=self.dgemm) + extra
+        declare = [
+            _DECLARE.format(t=t, **{key: self.symbol(r.format(p)) for key, r in _ROUTINES.items()})
+            for p, t in (("s", "float"), ("d", "double"))
+        ]
+        return "".join(declare) + extra
 
 
 def _mkl() -> BlasLibrary | None:
@@ -62,7 +76,7 @@ def _mkl() -> BlasLibrary | None:
             return None
         files.append(f"-l:{os.path.basename(found[0])}")
     # the sequential layer: OpenMP parallelism stays ours, MKL runs one thread per call
-    return BlasLibrary("mkl", "cblas_sgemm", "cblas_dgemm", "", (f"-L{libdir}", *files, f"-Wl,-rpath,{libdir}"))
+    return BlasLibrary("mkl", "", (f"-L{libdir}", *files, f"-Wl,-rpath,{libdir}"))
 
 
 def _openblas() -> BlasLibrary | None:
@@ -74,7 +88,7 @@ def _openblas() -> BlasLibrary | None:
     # OpenBLAS's own pool would spin after each call, starving the kernels that follow: one thread per call
     setup = "scipy_openblas_set_num_threads64_(1);"
     link = (f"-L{libdir}", f"-l{os.path.splitext(names[0])[0][3:]}", f"-Wl,-rpath,{libdir}")
-    return BlasLibrary("openblas", "scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", setup, link)
+    return BlasLibrary("openblas", setup, link)
 
 
 @cache

@@ -43,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, c_literal
-from pyaccad.backends.native import blas, control, fold, map, permute, rows, scan, stencil
+from pyaccad.backends.native import blas, control, fold, lapack, map, permute, rows, scan, stencil
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.build import UNIT_BREAK
 from pyaccad.backends.native.prelude import PRELUDE
@@ -61,6 +61,7 @@ _SKELETONS = {
     "permute": permute.permute_kernel,
     "stencil": stencil.stencil_kernel,
     "matmul": blas.matmul_kernel,
+    **lapack.KERNELS,
 }
 _CONTROL = {"while": control.while_kernel, "cond": control.cond_kernel}
 
