@@ -63,6 +63,7 @@ import numpy as _np
 from pyaccad.frontend import values as _values
 from pyaccad.frontend.pytree import flatten as _flatten
 from pyaccad.frontend.values import current_builder as _current_builder
+from pyaccad import linalg
 from pyaccad.ir import types as _types
 from pyaccad.numpy import contractions as _contractions
 from pyaccad.numpy import creation as _creation
@@ -111,6 +112,7 @@ __all__ = sorted(
         "float64",
         "int32",
         "int64",
+        "linalg",  # jax.numpy.linalg's solve and cholesky (and triangular_solve): pyaccad.linalg
         "ndarray",
         "pi",
         "e",
