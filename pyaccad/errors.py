@@ -44,13 +44,13 @@ class ShapeError(Error, ValueError):
 
 
 class DTypeError(Error, TypeError):
-    """Dtypes that do not fit the operation (pyaccad never promotes silently).
+    """Dtypes that do not fit the operation (mixed dtypes promote as in ``jax.numpy``; this is for the rest).
 
     >>> import numpy as np, pyaccad as acc
-    >>> acc.run(lambda a, b: a + b, np.zeros(2, np.float32), np.zeros(2))
+    >>> acc.run(lambda a: acc.sin(a), np.arange(2))
     Traceback (most recent call last):
       ...
-    pyaccad.errors.DTypeError: add: operands must have one dtype, got float32, float64; use acc.cast ...
+    pyaccad.errors.DTypeError: sin: dtype int64 not supported (accepts float32, float64)
     ...
     """
 
