@@ -239,9 +239,10 @@ CONVENTIONS = [
     " tuples, lists and dicts), as in JAX; a Python list is a pytree, not an array. Inside: `acc.Array` (a"
     " traced array) and `acc.Exp` (a traced scalar, inside the functions given to `map`, `fold`,"
     " `generate`, ...). NumPy arrays met inside a traced function are embedded as constants (`acc.use`).",
-    "- **dtypes.** `float32`, `float64`, `int32`, `int64`, `bool`. Python number literals take the dtype"
-    " of the value they meet; arrays of different dtypes are never promoted (`acc.DTypeError`; convert"
-    " with `acc.cast` or `.astype`).",
+    "- **dtypes.** `float32`, `float64`, `int32`, `int64`, `bool`. Python numbers (literals, arguments of"
+    " jitted functions, `acc.fill` without a dtype) are weakly typed and take the dtype of the arrays they"
+    " meet; element-wise operations and `@` on arrays of different dtypes promote as `jax.numpy` does"
+    " (float32 with float64 is float64); convert explicitly with `acc.cast` or `.astype`.",
     "- **Shapes and axes.** Shapes are known when a function is traced; compiled kernels take extents as"
     " run-time arguments, so a new shape re-traces but rarely recompiles. Axis arguments default to the"
     " innermost axis, as in `accelerate`; negative axes count from the end.",

@@ -231,8 +231,8 @@ def cond(pred: Any, then_: Any, else_: Any) -> Any:
     Only the chosen branch is evaluated. For a value branch that means the computation of the value, when
     nothing but this branch uses it (:mod:`pyaccad.ir.sink` moves it into the branch, as accelerate would
     evaluate it); a value also used elsewhere is evaluated in any case. Literals in one branch take the
-    other's dtype; otherwise the branches must have one dtype (pyaccad never promotes: ``cond(p, ix[i], i)``
-    with an int32 ``ix`` is a DTypeError, ``cond(p, acc.cast(ix[i], "int64"), i)`` is not).
+    other's dtype; otherwise the branches must have one dtype (a ``cond``'s branches do not promote:
+    ``cond(p, ix[i], i)`` with an int32 ``ix`` is a DTypeError, ``cond(p, acc.cast(ix[i], "int64"), i)`` is not).
 
     >>> import numpy as np, pyaccad as acc
     >>> f = lambda a: acc.generate((2, 2), lambda i, j: acc.cond(i >= j, lambda: a[i, j], 0.0))

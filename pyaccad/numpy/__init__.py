@@ -35,8 +35,8 @@ Called outside any traced function (with NumPy arrays, lists or numbers,
 say to initialise parameters), a function runs at once on the interpreter and
 returns NumPy arrays, as ``jax.numpy`` runs eagerly. Differences from NumPy:
 shapes, axes and ranges are Python
-values; dtypes default as in NumPy (float64), and operands of one operation
-must share a dtype (``astype`` converts); ``where`` takes three arguments
+values; dtypes default as in NumPy (float64), and mixed operands promote as
+in ``jax.numpy`` (Python numbers weak); ``where`` takes three arguments
 (the one-argument form has a data-dependent shape). Indexing with integer
 arrays and JAX's ``x.at[idx].set/add/min/max/multiply`` work on traced
 arrays; NumPy's own functions called on traced arrays (``np.sin(x)``,
