@@ -60,10 +60,10 @@ from collections.abc import Callable as _Callable
 
 import numpy as _np
 
+from pyaccad import linalg as linalg  # pyaccad.numpy.linalg, as jax.numpy.linalg
 from pyaccad.frontend import values as _values
 from pyaccad.frontend.pytree import flatten as _flatten
 from pyaccad.frontend.values import current_builder as _current_builder
-from pyaccad import linalg
 from pyaccad.ir import types as _types
 from pyaccad.numpy import contractions as _contractions
 from pyaccad.numpy import creation as _creation
