@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyaccad.ir import Program, Stmt, Var, pprint
+from pyaccad.ir import Lit, Program, Stmt, Var, pprint
 
 
 @dataclass
@@ -123,3 +123,37 @@ def in_place_components(cond: Program, body: Program) -> set[int]:
         if scatter is not None and scatter.args[0] is var and uses[var] == 1 and cond.inputs[j] not in read_by_cond:
             found.add(j)
     return found
+
+
+def output_sources(plan: Plan) -> list[tuple[str, object]]:
+    """Where each output of ``plan``'s program comes from, for a backend's runtime: ``("buffer", n)``, a kernel
+    writes it into output buffer ``n`` (the first time a produced value is returned); ``("output", k)``, the
+    same value as output ``k``; ``("input", i)``; ``("const", j)``, the plan's ``j``-th constant;
+    ``("lit", value)``.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt import optimize
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> program = optimize(trace(lambda x: (x * 2.0, x, x * 2.0), np.ones(3)).program, "native")
+    >>> output_sources(plan_program(program))
+    [('buffer', 0), ('input', 0), ('output', 0)]
+    """
+    program = plan.program
+    produced = {v for k in plan.kernels for v in k.outs}
+    consts = {id(s.outs[0]): j for j, s in enumerate(plan.consts)}
+    outputs: list[tuple[str, object]] = []
+    first: dict[Var, int] = {}
+    for n, a in enumerate(program.outputs):
+        if isinstance(a, Lit):
+            outputs.append(("lit", a.value))
+        elif a in first:
+            outputs.append(("output", first[a]))
+        elif a in produced:
+            first[a] = n
+            outputs.append(("buffer", n))
+        elif a in program.inputs:
+            outputs.append(("input", program.inputs.index(a)))
+        else:
+            outputs.append(("const", consts[id(a)]))
+    return outputs

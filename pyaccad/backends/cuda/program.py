@@ -26,7 +26,7 @@ from pyaccad.backends.cuda.skeletons import CudaCtx, Slices, kernel_source, plan
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import Kernel, Plan, in_place_components
+from pyaccad.opt.kernels import Kernel, Plan, in_place_components, output_sources
 from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
 
 
@@ -228,26 +228,11 @@ class _Generator:
         program = plan.program
         for n, var in enumerate(program.inputs):
             self.slot(var, "input", n)
-        produced = {v for k in plan.kernels for v in k.outs}
-        outputs: list[tuple[str, object]] = []
-        first: dict[Var, int] = {}
-        for n, a in enumerate(program.outputs):
-            if isinstance(a, Lit):
-                outputs.append(("lit", a.value))
-            elif a in first:
-                outputs.append(("output", first[a]))
-            elif a in produced:
-                first[a] = n
-                outputs.append(("buffer", n))
-                self.slot(a, "output", n)
-            elif a in program.inputs:
-                outputs.append(("input", program.inputs.index(a)))
-            else:
-                outputs.append(("const", a))
+        outputs = output_sources(plan)
+        for n, (kind, _) in enumerate(outputs):
+            if kind == "buffer":
+                self.slot(program.outputs[n], "output", n)
         steps = self.emit_plan(plan, None)
-        for n, (kind, value) in enumerate(outputs):
-            if kind == "const":
-                outputs[n] = ("const", next(i for i, s in enumerate(plan.consts) if s.outs[0] is value))
         slots, workspace = self.workspace()
         source = "\n\n".join([PRELUDE, *self.sources]) + "\n"
         return Module(

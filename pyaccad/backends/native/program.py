@@ -50,7 +50,7 @@ from pyaccad.backends.native.prelude import PRELUDE
 from pyaccad.backends.native.runtime import Layout
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import Kernel, Plan
+from pyaccad.opt.kernels import Kernel, Plan, output_sources
 from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
 from pyaccad.opt.rows import RowGroup, group_rows
 
@@ -207,27 +207,12 @@ class _Generator:
         for n, var in enumerate(program.inputs):
             self.buffer_slot(var, "input", n)
         # Outputs: each produced value gets an output buffer once; anything else is copied by the runtime.
-        produced = {v for k in plan.kernels for v in k.outs}
-        outputs: list[tuple[str, object]] = []
-        first: dict[Var, int] = {}
+        outputs = output_sources(plan)
         with ctx.capture() as body:
-            for n, a in enumerate(program.outputs):
-                if isinstance(a, Lit):
-                    outputs.append(("lit", a.value))
-                elif a in first:
-                    outputs.append(("output", first[a]))
-                elif a in produced:
-                    first[a] = n
-                    outputs.append(("buffer", n))
-                    self.buffer_slot(a, "buffer", n)
-                elif a in program.inputs:
-                    outputs.append(("input", program.inputs.index(a)))
-                else:
-                    outputs.append(("const", a))
+            for n, (kind, _) in enumerate(outputs):
+                if kind == "buffer":
+                    self.buffer_slot(program.outputs[n], "buffer", n)
             self.emit_plan(ctx, plan, None)
-        for n, (kind, value) in enumerate(outputs):
-            if kind == "const":
-                outputs[n] = ("const", next(i for i, s in enumerate(plan.consts) if s.outs[0] is value))
         # Intermediates live in one workspace the runtime owns and reuses (runtime.Executable.workspace): a
         # malloc per call of multi-megabyte buffers page-faults on every call once glibc trims its heap
         # (measured: the gmm gradient, 10 000 faults and 31 ms per call against 7.8 ms without them).
