@@ -21,7 +21,7 @@ from programs import CASES, gradient_of
 
 import pyaccad as acc
 from pyaccad import ad
-from pyaccad.backends.accelerate import BACKEND, STORE, build, library_key, runtime
+from pyaccad.backends.accelerate import STORE, build, library, runtime
 from pyaccad.backends.accelerate.entry import START_C
 from pyaccad.export import ghc
 from pyaccad.frontend import trace
@@ -45,12 +45,7 @@ def _require_bridge() -> None:
 
 
 def _modules(fn, args) -> dict[str, str]:
-    program = optimize(trace(fn, *args).program, "accelerate")
-    text = BACKEND.describe(program)
-    text = text[text.index("\n") + 1 :]  # past the line naming the target
-    split = text.index("{-# LANGUAGE")
-    key = library_key(program, build.target())
-    return {f"PyaccadProgram{key}": text[:split], f"PyaccadEntry{key}": text[split:]}
+    return library(optimize(trace(fn, *args).program, "accelerate"), build.target())[1]
 
 
 @pytest.mark.parametrize("name, fn, args", CROSSINGS, ids=[c[0] for c in CROSSINGS])
@@ -160,7 +155,7 @@ def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
     x = np.arange(5.0)
     first = acc.run(fn, x, backend="accelerate")
     program = optimize(trace(fn, x).program, "accelerate")
-    assert STORE.find(library_key(program, build.target())) is not None
+    assert STORE.find(library(program, build.target())[0]) is not None
     import pyaccad.backends.accelerate as bridge
 
     monkeypatch.setattr(bridge, "_LOADED", {})

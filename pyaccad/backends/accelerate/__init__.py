@@ -34,20 +34,21 @@ STORE = Store("accelerate", ".so")
 _LOADED: dict[str, Any] = {}  # key -> loaded library: a library is loaded once per process
 
 
-def _modules(program: Program, key: str, target: str) -> dict[str, str]:
-    return {
-        f"PyaccadProgram{key}": export_program(program, module=f"PyaccadProgram{key}", name="f"),
-        f"PyaccadEntry{key}": entry_source(program, key, target),
+_PLACEHOLDER = "PyaccadKey"  # the modules are printed once with this in their names, then named by their key
+
+
+def library(program: Program, target: str) -> tuple[str, dict[str, str]]:
+    """The cache key of ``program``'s library (a hash of its modules, GHC, the packages and the target) and its
+    modules, named by the key."""
+    modules = {
+        f"PyaccadProgram{_PLACEHOLDER}": export_program(program, module=f"PyaccadProgram{_PLACEHOLDER}", name="f"),
+        f"PyaccadEntry{_PLACEHOLDER}": entry_source(program, _PLACEHOLDER, target),
     }
-
-
-def library_key(program: Program, target: str) -> str:
-    """The cache key of ``program``'s library: its modules (named by a hash of the program), GHC, packages, target."""
-    provisional = _modules(program, "K", target)
     compiler = ghc.ghc() or ""
-    text = "\0".join([*provisional.values(), START_C, ghc.ghc_version(compiler) if compiler else "", target])
+    text = "\0".join([*modules.values(), START_C, ghc.ghc_version(compiler) if compiler else "", target])
     text += "\0".join(["", *build.link_flags(), ghc.environment_fingerprint()])
-    return "K" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    key = "K" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    return key, {name.replace(_PLACEHOLDER, key): source.replace(_PLACEHOLDER, key) for name, source in modules.items()}
 
 
 class AccelerateBackend:
@@ -62,7 +63,7 @@ class AccelerateBackend:
         from pyaccad.backends.accelerate import runtime
 
         target = build.target()
-        key = library_key(program, target)
+        key, modules = library(program, target)
         lib = _LOADED.get(key)
         if lib is None:
             path = STORE.find(key)
@@ -72,7 +73,7 @@ class AccelerateBackend:
 
                 def make(tmp: Path, companions: dict[str, Path]) -> None:
                     nonlocal lib
-                    build.build_library(_modules(program, key, target), START_C, tmp)
+                    build.build_library(modules, START_C, tmp)
                     lib = runtime.load(tmp)  # a library that does not load never reaches the store
 
                 STORE.publish(key, make)
@@ -82,9 +83,9 @@ class AccelerateBackend:
     def describe(self, program: Program) -> str:
         """The two Haskell modules of the program's library."""
         target = build.target()
-        key = library_key(program, target)
+        _, modules = library(program, target)
         head = f"-- accelerate target: {target} ({TARGET_MODULES[target]}; $PYACCAD_ACCELERATE_TARGET chooses)\n"
-        return head + "\n".join(_modules(program, key, target).values())
+        return head + "\n".join(modules.values())
 
 
 BACKEND = AccelerateBackend()
