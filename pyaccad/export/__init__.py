@@ -15,10 +15,9 @@ command line is ``python -m pyaccad export FILE.py:FUNC`` (:mod:`pyaccad.__main_
 
 Known gaps (kept here, in one place):
 
-* accelerate target: ``erf`` is printed as a helper good to 1.2e-7 (exact for
-  ``Float``, approximate for ``Double``); ``expm1``/``log1p`` print as
-  ``exp x - 1``/``log (1 + x)`` (accelerate has neither), losing relative precision
-  near 0; a float ``mod`` whose quotient is beyond ``Int``'s range (``1 mod 1e-88``) differs, since
+* accelerate target: ``erf``, ``expm1`` and ``log1p``, which accelerate lacks, are
+  printed as helpers (Cody's and Cephes' rational approximations, a few ulps in
+  ``Float`` and ``Double``); a float ``mod`` whose quotient is beyond ``Int``'s range (``1 mod 1e-88``) differs, since
   accelerate's ``mod'`` truncates the quotient to an ``Int``; tuples are limited to accelerate's widths (16 arrays,
   ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3),
   and mirror/wrap stencils reaching further than accelerate's single reflection on a short

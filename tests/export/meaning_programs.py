@@ -185,6 +185,13 @@ def bool_literals(x):
     )
 
 
+def near_zero(x, y):
+    # log1p and expm1 where 1 + x and exp x - 1 lose their digits, erf across its three intervals, both precisions
+    return acc.log1p(x), acc.expm1(x), acc.erf(x * 20.0), acc.log1p(y), acc.expm1(y), acc.erf(y * 20.0)
+
+
+NEAR_ZERO = np.array([1e-12, -3e-9, 2e-5, -0.29, 0.4, 0.499, -0.5, 0.7, -0.9, 3.0, 0.0, 0.02, -0.2, 0.3, 1.4, 0.25])
+
 MEANING_CASES = [
     *(Case(f"stencils1d{label}", stencils_1d(b), (f32(9),)) for label, b in BOUNDARIES.items()),
     *(Case(f"stencils2d{label}", stencils_2d(b), (f32(6, 7),)) for label, b in BOUNDARIES.items()),
@@ -209,4 +216,5 @@ MEANING_CASES = [
     ),
     Case("floatMod", float_mod, (f32(6) * 4, np.abs(f32(6)) + 0.5)),
     Case("boolLiterals", bool_literals, (f32(6),)),
+    Case("nearZero", near_zero, (NEAR_ZERO, NEAR_ZERO.astype(np.float32))),
 ]

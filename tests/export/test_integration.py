@@ -128,20 +128,18 @@ def _programs():
 def test_accelerate_interpreter_agrees_with_interp(tmp_path):
     flags = _ghc_flags()
     _require(flags, "accelerate", "Data.Array.Accelerate.Interpreter", tmp_path)
-    modules, cases, expected, approximate = {}, [], {}, set()
+    modules, cases, expected = {}, [], {}
     for module, function, fn, args in _programs():
         modules[module] = export_haskell(fn, *args, module=module, name=function)
         inputs = [np.asarray(a) for a in flatten(tuple(args))[0]]
         outputs = flatten(acc.run(fn, *args, backend="interp"))[0]
         cases.append((module, function, inputs, len(outputs)))
         expected.update({f"{function} {k}": np.asarray(o) for k, o in enumerate(outputs)})
-        if "\nerf x =" in modules[module]:  # the printed erf is exact only to 1.2e-7 (see HELPERS)
-            approximate.add(function)
     printed = _compile_and_run(flags, tmp_path, _accelerate_main(cases), modules)
     results = dict(re.match(r"(\S+ \d+) (.*)", line).groups() for line in printed.splitlines())
     for key, want in expected.items():
         got = _parse_values(results[key])
-        tol = max(TOLERANCE.get(want.dtype, 0), 3e-7 if key.split()[0] in approximate else 0)
+        tol = TOLERANCE.get(want.dtype, 0)
         np.testing.assert_allclose(got, want.reshape(-1).astype(float), rtol=tol, atol=tol, err_msg=key)
 
 

@@ -3,7 +3,8 @@
 A program (and so any derivative) is traced, differentiated and optimised as for
 every backend, exported as an ``accelerate`` module (:mod:`pyaccad.export`), given a
 C entry point (:mod:`.entry`), compiled by GHC into a shared library (:mod:`.build`)
-against ``accelerate-llvm-native`` (or accelerate's interpreter), cached on disk
+against ``accelerate-llvm-native`` (or accelerate's interpreter; float matrix
+products through ``accelerate-blas`` where GHC finds it), cached on disk
 under ``$PYACCAD_CACHE_DIR/accelerate/`` (key: both generated modules, GHC's
 version, the package set, the target; written atomically with a checksum, as the
 native libraries are), and called through cffi (:mod:`.runtime`). accelerate
@@ -41,7 +42,9 @@ def library(program: Program, target: str) -> tuple[str, dict[str, str]]:
     """The cache key of ``program``'s library (a hash of its modules, GHC, the packages and the target) and its
     modules, named by the key."""
     modules = {
-        f"PyaccadProgram{_PLACEHOLDER}": export_program(program, module=f"PyaccadProgram{_PLACEHOLDER}", name="f"),
+        f"PyaccadProgram{_PLACEHOLDER}": export_program(
+            program, module=f"PyaccadProgram{_PLACEHOLDER}", name="f", blas=build.uses_blas()
+        ),
         f"PyaccadEntry{_PLACEHOLDER}": entry_source(program, _PLACEHOLDER, target),
     }
     compiler = ghc.ghc() or ""

@@ -1,10 +1,14 @@
 """Compiling a bridge library with GHC, and finding the Haskell packages it needs.
 
 GHC finds ``accelerate`` (and ``accelerate-llvm-native`` for the native target)
-as :mod:`pyaccad.export.ghc` says (``$PYACCAD_GHC_ENV``, ``$PYACCAD_GHC``).
+as :mod:`pyaccad.export.ghc` says (``$PYACCAD_GHC_ENV``, else ``stack`` with the
+project's ``stack.yaml``, else GHC's default environment).
 ``$PYACCAD_ACCELERATE_TARGET`` picks accelerate's backend: ``native``
-(``accelerate-llvm-native``, the default; it needs ``clang`` at run time) or
-``interpreter`` (accelerate's reference interpreter, for checking).
+(``accelerate-llvm-native``, the default; it needs ``clang`` at run time),
+``ptx`` (``accelerate-llvm-ptx``, an NVIDIA GPU) or ``interpreter``
+(accelerate's reference interpreter, for checking). Where
+GHC finds ``accelerate-blas`` too, float matrix products run through its
+BLAS ``gemm`` (:func:`uses_blas`) instead of accelerate's ``fold``.
 
 The library is linked as GHC links a loadable one: ``-shared -dynamic -fPIC
 -flink-rts`` (without ``-flink-rts``, ``dlopen`` fails on an undefined RTS
@@ -36,6 +40,17 @@ def target() -> str:
     return chosen
 
 
+BLAS_MODULE = "Data.Array.Accelerate.Numeric.LinearAlgebra"
+
+
+def uses_blas() -> bool:
+    """Whether exports for the bridge print float matrix products as ``accelerate-blas``'s ``<>``: where GHC
+    finds that package. accelerate's own product (``replicate``/``zipWith``/``fold``) runs at about 1 GMAC/s,
+    a BLAS ``gemm`` at tens (accelerate-blas calls it on the native target, and falls back to accelerate's
+    product on the interpreter)."""
+    return ghc.ghc() is not None and ghc.missing_module(BLAS_MODULE) is None
+
+
 def link_flags() -> list[str]:
     """The flags that make a library Python can ``dlopen``."""
     return ["-shared", "-dynamic", "-fPIC", "-flink-rts", "-threaded", "-O1"]
@@ -44,7 +59,7 @@ def link_flags() -> list[str]:
 def unavailable_reason() -> str | None:
     """None when GHC and accelerate's packages (and clang, for the native target) are here, else why not."""
     if ghc.ghc() is None:
-        return "GHC is not installed (apt-get install ghc), or $PYACCAD_GHC names no program"
+        return ghc.no_ghc_reason()
     try:
         chosen = target()
     except BackendUnavailable as exc:
@@ -52,7 +67,8 @@ def unavailable_reason() -> str | None:
     if chosen == "native" and shutil.which("clang") is None:
         return "accelerate-llvm-native needs clang on the PATH at run time (apt-get install clang)"
     missing = ghc.missing_module(TARGET_MODULES[chosen])
-    return f"{missing}: build accelerate and accelerate-llvm-native" if missing is not None else None
+    package = {"native": "accelerate-llvm-native", "ptx": "accelerate-llvm-ptx"}.get(chosen, "accelerate")
+    return f"{missing}: build accelerate and {package}" if missing is not None else None
 
 
 def build_library(modules: dict[str, str], c_source: str, output: Path) -> None:

@@ -42,6 +42,7 @@ from pyaccad.ir import BOOL, ArrayType, Program
 # Where each accelerate target's `run`/`runN` lives.
 TARGET_MODULES = {
     "native": "Data.Array.Accelerate.LLVM.Native",
+    "ptx": "Data.Array.Accelerate.LLVM.PTX",  # an NVIDIA GPU; its runN moves the host arrays to the device and back
     "interpreter": "Data.Array.Accelerate.Interpreter",
 }
 
