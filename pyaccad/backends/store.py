@@ -77,13 +77,16 @@ def digest(path: Path | str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """``path`` holds ``data`` afterwards, and no reader ever sees it half written."""
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
+    """``path`` holds ``data`` afterwards (with permission bits ``mode``, where given), and no reader ever sees
+    it half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,7 +7,7 @@ off), and stopped by an exit handler: a process that ran accelerate through such
 library and exits without ``hs_exit`` crashes with SIGSEGV. It cannot be restarted
 after ``hs_exit``. Before it starts, ``$PYACCAD_NUM_THREADS`` becomes
 ``$ACCELERATE_LLVM_NATIVE_THREADS`` (accelerate-llvm-native's worker count) unless
-that is set already.
+that is set already, and accelerate's kernels get vector math (:mod:`.veclib`).
 
 Calls release the GIL (cffi does), so several Python threads can run programs at
 once; the runtime schedules them.
@@ -25,6 +25,7 @@ from typing import Any
 import cffi
 import numpy as np
 
+from pyaccad.backends.accelerate import veclib
 from pyaccad.errors import CompileError, RunError, ShapeError, with_location
 from pyaccad.ir import BOOL, ArrayType
 
@@ -50,6 +51,7 @@ def _start_runtime(lib: Any) -> None:
         threads = os.environ.get("PYACCAD_NUM_THREADS")
         if threads and "ACCELERATE_LLVM_NATIVE_THREADS" not in os.environ:
             os.environ["ACCELERATE_LLVM_NATIVE_THREADS"] = threads
+        veclib.configure()
         lib.pyaccad_hs_start()
         atexit.register(lib.hs_exit)
         _runtime_started = True
