@@ -27,6 +27,7 @@ the guided tour.
 import importlib as _importlib
 from typing import Any as _Any
 
+from pyaccad import staging as _staging
 from pyaccad.errors import (
     ArgumentError,
     BackendUnavailable,
@@ -72,6 +73,18 @@ _LAZY: dict[str, str] = {
     "export_haskell": "pyaccad.export",
 }
 _SUBMODULES = ("ad", "nn", "numpy", "linalg", "ir", "frontend", "opt", "backends", "export", "bench", "distributed")
+
+
+def _jit(fn: _Any, **options: _Any) -> _Any:
+    """``acc.jit``, loaded on first use: the compiler of the transforms called with NumPy arguments."""
+    from pyaccad.api import jit
+
+    return jit(fn, **options)
+
+
+# The stages before compiling (ad) stage a call with NumPy arguments through pyaccad.staging, never
+# importing the compiling stages; the package, above them all, wires them together.
+_staging.install(_jit)
 
 
 def __getattr__(name: str) -> _Any:
