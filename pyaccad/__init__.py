@@ -86,6 +86,14 @@ def _jit(fn: _Any, **options: _Any) -> _Any:
 # importing the compiling stages; the package, above them all, wires them together.
 _staging.install(_jit)
 
+# ``pyaccad.backends`` is the package of backends, and ``acc.backends()`` the public function
+# (pyaccad.api.backends). Python binds the package's name here when the package is first imported, so it
+# is imported now and the binding dropped: the name resolves to the function (``__getattr__``), and later
+# imports (``import pyaccad.backends.native``, ``from pyaccad.backends import store``) find the package
+# loaded and bind nothing here.
+_importlib.import_module("pyaccad.backends")
+del globals()["backends"]
+
 
 def __getattr__(name: str) -> _Any:
     if name in _SCALARS:
