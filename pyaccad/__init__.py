@@ -27,7 +27,7 @@ the guided tour.
 import importlib as _importlib
 from typing import Any as _Any
 
-from pyaccad import staging as _staging
+from pyaccad import wiring as _wiring
 from pyaccad.errors import (
     ArgumentError,
     BackendUnavailable,
@@ -82,9 +82,15 @@ def _jit(fn: _Any, **options: _Any) -> _Any:
     return jit(fn, **options)
 
 
-# The stages before compiling (ad) stage a call with NumPy arguments through pyaccad.staging, never
-# importing the compiling stages; the package, above them all, wires them together.
-_staging.install(_jit)
+def _numpy_functions() -> _Any:
+    """``pyaccad.numpy.FUNCTIONS``, loaded on first use: what NumPy's functions on traced values call."""
+    from pyaccad.numpy import FUNCTIONS
+
+    return FUNCTIONS
+
+
+# Two calls go from a stage to a later one (see pyaccad.wiring); the package, above every stage, wires them.
+_wiring.install(compiler=_jit, numpy_functions=_numpy_functions)
 
 # ``pyaccad.backends`` is the package of backends, and ``acc.backends()`` the public function
 # (pyaccad.api.backends). Python binds the package's name here when the package is first imported, so it

@@ -18,16 +18,14 @@ PACKAGE = Path(pyaccad.__file__).parent
 
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "staging": set(),
+    "wiring": set(),
     "ir": {"errors"},
     "opt": {"errors", "ir"},
-    "frontend": {"errors", "ir", "numpy"},
-    "ad": {"errors", "staging", "ir", "frontend", "opt"},
+    "frontend": {"errors", "wiring", "ir"},
+    "ad": {"errors", "wiring", "ir", "frontend", "opt"},
 }
-"""What each lower stage may import (stages of pyaccad: a top-level module or folder).
-
-``frontend`` → ``numpy``: NumPy's ``__array_function__``/``__array_ufunc__`` on a traced value hand the
-call to ``pyaccad.numpy`` (:mod:`pyaccad.frontend.interop`), which is built on the front end."""
+"""What each early stage may import (stages of pyaccad: a top-level module or folder). Where one calls a
+later stage, it goes through :mod:`pyaccad.wiring`, which the package fills."""
 
 
 def stage_of(module: str) -> str:

@@ -47,11 +47,11 @@ from pyaccad.frontend.tracing import (
 )
 from pyaccad.ir import Atom, Program
 from pyaccad.ir.rewrite import substitute
-from pyaccad.staging import compile_function
+from pyaccad.wiring import compile_function
 
 
 def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., Any]:
-    """``traced`` inside a trace; with NumPy arguments, compiled (by :mod:`pyaccad.staging`'s compiler,
+    """``traced`` inside a trace; with NumPy arguments, compiled (by :mod:`pyaccad.wiring`'s compiler,
     ``acc.jit``, cached per signature) and run.
 
     Keyword arguments are passed on to ``traced``; with NumPy arguments, those holding no array (a flag,
