@@ -95,7 +95,7 @@ _wiring.install(compiler=_jit, numpy_functions=_numpy_functions)
 # ``pyaccad.backends`` is the package of backends, and ``acc.backends()`` the public function
 # (pyaccad.api.backends). Python binds the package's name here when the package is first imported, so it
 # is imported now and the binding dropped: the name resolves to the function (``__getattr__``), and later
-# imports (``import pyaccad.backends.native``, ``from pyaccad.backends import store``) find the package
+# imports (``import pyaccad.backends.native``, ``from pyaccad.backends import interp``) find the package
 # loaded and bind nothing here.
 _importlib.import_module("pyaccad.backends")
 del globals()["backends"]

@@ -379,7 +379,7 @@ def test_numpy_module_covers_the_names_of_issue_15() -> None:
     "imports",
     [
         "import pyaccad.backends.interp; import pyaccad.backends.native; import pyaccad as acc",
-        "from pyaccad.backends import store; import pyaccad as acc",
+        "from pyaccad.backends import interp; import pyaccad as acc",
         "import pyaccad as acc; import pyaccad.backends; from pyaccad.backends import native",
     ],
 )

@@ -19,6 +19,7 @@ PACKAGE = Path(pyaccad.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "wiring": set(),
+    "store": set(),
     "ir": {"errors"},
     "opt": {"errors", "ir"},
     "frontend": {"errors", "wiring", "ir"},
@@ -29,8 +30,8 @@ later stage, it goes through :mod:`pyaccad.wiring`, which the package fills."""
 
 
 def stage_of(module: str) -> str:
-    """``pyaccad.ad.jvp`` → ``ad``; ``pyaccad.errors`` → ``errors``."""
-    return module.split(".")[1] if module.count(".") else module
+    """``pyaccad.ad.jvp`` → ``ad``; ``pyaccad.errors`` → ``errors``; ``pyaccad`` → ``__init__``."""
+    return module.split(".")[1] if module.count(".") else "__init__"
 
 
 def imports_of(path: Path) -> list[tuple[int, str]]:
@@ -44,7 +45,16 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
                 found += [(node.lineno, f"pyaccad.{alias.name}") for alias in node.names]
             else:
                 found.append((node.lineno, node.module))
-    return [(line, module) for line, module in found if module.startswith("pyaccad.")]
+    return [(line, module) for line, module in found if module == "pyaccad" or module.startswith("pyaccad.")]
+
+
+def stage_graph() -> dict[str, set[str]]:
+    """Which stages each stage imports (the stages: the package's top-level modules and folders)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        stage = stage_of(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+        graph.setdefault(stage, set()).update(stage_of(m) for _, m in imports_of(path))
+    return {stage: found - {stage} for stage, found in graph.items()}
 
 
 def files_of(stage: str) -> list[Path]:
@@ -67,3 +77,22 @@ def test_the_check_reads_function_local_imports(tmp_path: Path) -> None:
     source = tmp_path / "late.py"
     source.write_text("def f():\n    from pyaccad.api import jit\n    from pyaccad import backends\n")
     assert [stage_of(m) for _, m in imports_of(source)] == ["api", "backends"]
+
+
+def test_no_stages_import_each_other_in_a_circle() -> None:
+    graph = stage_graph()
+    circles = []
+
+    def visit(stage: str, path: list[str]) -> None:
+        for later in sorted(graph.get(stage, ())):
+            if later in path:
+                circles.append(" -> ".join([*path[path.index(later) :], later]))
+            elif later not in done:
+                visit(later, [*path, later])
+        done.add(stage)
+
+    done: set[str] = set()
+    for stage in sorted(graph):
+        visit(stage, [stage])
+    assert circles == [], circles
+    assert {"ad", "frontend", "opt", "backends", "export", "api"} <= set(graph)  # the walk saw the stages

@@ -20,8 +20,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-from pyaccad.backends.store import cache_root, write_atomically
 from pyaccad.errors import CompileError
+from pyaccad.store import cache_root, write_atomically
 
 GHC_TIMEOUT_S = 900  # a large exported program is slow to compile, but a hung GHC must not hang the caller
 
