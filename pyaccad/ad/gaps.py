@@ -4,9 +4,9 @@ Every primitive has a JVP rule and a batching rule, and every primitive that
 can appear in a linear program has a transpose rule (the coverage test checks
 the three tables of :mod:`pyaccad.ad.rules` against :data:`pyaccad.ir.PRIMITIVES`),
 so the lists of missing rules are empty; the primitives without a transpose
-rule are those that are never linear (:data:`NOT_LINEAR`). What remains are *cases* of some rules, each raising
-:class:`pyaccad.NotDifferentiable` naming the primitive; the tests check
-that each one does.
+rule are those that are never linear (:data:`NOT_LINEAR`). What remains are
+*cases* of some rules, each raising :class:`pyaccad.NotDifferentiable` naming
+the primitive; the tests check that each one does.
 
 Reads of a differentiated array inside a ``while_`` loop of a
 ``map``/``generate``/``stencil`` lambda are covered in both modes: reverse
