@@ -27,6 +27,7 @@ the guided tour.
 import importlib as _importlib
 from typing import Any as _Any
 
+from pyaccad import wiring as _wiring
 from pyaccad.errors import (
     ArgumentError,
     BackendUnavailable,
@@ -72,6 +73,32 @@ _LAZY: dict[str, str] = {
     "export_haskell": "pyaccad.export",
 }
 _SUBMODULES = ("ad", "nn", "numpy", "linalg", "ir", "frontend", "opt", "backends", "export", "bench", "distributed")
+
+
+def _jit(fn: _Any, **options: _Any) -> _Any:
+    """``acc.jit``, loaded on first use: the compiler of the transforms called with NumPy arguments."""
+    from pyaccad.api import jit
+
+    return jit(fn, **options)
+
+
+def _numpy_functions() -> _Any:
+    """``pyaccad.numpy.FUNCTIONS``, loaded on first use: what NumPy's functions on traced values call."""
+    from pyaccad.numpy import FUNCTIONS
+
+    return FUNCTIONS
+
+
+# Two calls go from a stage to a later one (see pyaccad.wiring); the package, above every stage, wires them.
+_wiring.install(compiler=_jit, numpy_functions=_numpy_functions)
+
+# ``pyaccad.backends`` is the package of backends, and ``acc.backends()`` the public function
+# (pyaccad.api.backends). Python binds the package's name here when the package is first imported, so it
+# is imported now and the binding dropped: the name resolves to the function (``__getattr__``), and later
+# imports (``import pyaccad.backends.native``, ``from pyaccad.backends import interp``) find the package
+# loaded and bind nothing here.
+_importlib.import_module("pyaccad.backends")
+del globals()["backends"]
 
 
 def __getattr__(name: str) -> _Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad import backends as _backends
+from pyaccad.backends import availability, describer, get_backend, resolve_name
 from pyaccad.errors import ArgumentError, ResourceError
 from pyaccad.frontend.pytree import flatten, unflatten
 from pyaccad.frontend.tracing import (
@@ -69,14 +69,14 @@ class Jitted:
         leaves, in_tree = flatten((args, kwargs))
         name = function_name(self.fn)
         arrays = [x if _on_device(x) else as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
-        backend_name = _backends.resolve_name(self.backend)
+        backend_name = resolve_name(self.backend)
         # a Python number is weakly typed (it takes the dtype of the arrays it meets): another program than for
         # a NumPy array of the same dtype
         weak = tuple(is_weak(x) for x in leaves)
         key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays), weak, statics)
         entry = self._cache.get(key)
         if entry is None:
-            backend = _backends.get_backend(backend_name)
+            backend = get_backend(backend_name)
             fn = _with_statics(self.fn, statics)
             check_arguments(self.fn, *_merge_statics(statics, args, kwargs))
             # Tracing needs only types: a device array is stood for by an empty host array of its type.
@@ -153,8 +153,8 @@ def device_put(x: Any, backend: str = "cuda") -> Any:
     >>> acc.device_put(np.arange(3), backend="native")
     array([0, 1, 2])
     """
-    name = _backends.resolve_name(backend)
-    put = getattr(_backends.get_backend(name), "device_put", None)
+    name = resolve_name(backend)
+    put = getattr(get_backend(name), "device_put", None)
     array = as_numpy_input(x, "device_put")
     return put(array) if put is not None else array
 
@@ -238,9 +238,9 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
     kernels:
       1. map neg -> f64[2]
     """
-    name = _backends.resolve_name(backend)
+    name = resolve_name(backend)
     program = optimize(trace(fn, *args).program, name)
-    describe = getattr(_backends.describer(name), "describe", None)
+    describe = getattr(describer(name), "describe", None)
     return describe(program) if describe is not None else pprint(program)
 
 
@@ -251,4 +251,4 @@ def backends() -> dict[str, str | None]:
     >>> acc.backends()["interp"] is None
     True
     """
-    return _backends.availability()
+    return availability()

@@ -102,11 +102,7 @@ def signature(obj: Any) -> str:
 
 
 def _resolve(module: ModuleType, name: str) -> Any:
-    """``module.name``, from the module that defines it where ``pyaccad`` resolves names lazily.
-
-    Importing ``pyaccad.backends`` binds ``pyaccad.backends`` to that package (callable, so
-    ``acc.backends()`` still works); the reference documents the function, ``pyaccad.api.backends``.
-    """
+    """``module.name``, from the module that defines it where ``pyaccad`` resolves names lazily."""
     lazy = getattr(module, "_LAZY", {})
     return getattr(importlib.import_module(lazy[name]), name) if name in lazy else getattr(module, name)
 

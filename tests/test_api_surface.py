@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -371,3 +373,19 @@ def test_numpy_module_covers_the_names_of_issue_15() -> None:
     ).split()
     assert sorted(set(wanted) - set(jnp.FUNCTIONS)) == []
     assert jnp.float32 == np.float32 and jnp.ndarray is acc.Array
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import pyaccad.backends.interp; import pyaccad.backends.native; import pyaccad as acc",
+        "from pyaccad.backends import interp; import pyaccad as acc",
+        "import pyaccad as acc; import pyaccad.backends; from pyaccad.backends import native",
+    ],
+)
+def test_backends_stays_the_function_whatever_is_imported_first(imports: str) -> None:
+    # A fresh interpreter: which module is imported first decides what Python binds to pyaccad.backends.
+    check = f"{imports}; import pyaccad.backends.native; print(*sorted(acc.backends()))"
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["accelerate", "cuda", "interp", "native"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pyaccad as acc
-from pyaccad.backends import store
+from pyaccad import store
 
 HUGE = 10**17  # float64 elements: 800 PB, beyond the address space of any x86-64 (at most 2**57 bytes)
 

@@ -47,10 +47,12 @@ from pyaccad.frontend.tracing import (
 )
 from pyaccad.ir import Atom, Program
 from pyaccad.ir.rewrite import substitute
+from pyaccad.wiring import compile_function
 
 
 def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., Any]:
-    """``traced`` inside a trace; with NumPy arguments, compiled (``acc.jit``, cached per signature) and run.
+    """``traced`` inside a trace; with NumPy arguments, compiled (by :mod:`pyaccad.wiring`'s compiler,
+    ``acc.jit``, cached per signature) and run.
 
     Keyword arguments are passed on to ``traced``; with NumPy arguments, those holding no array (a flag,
     a Python number) stay Python values, each new value compiling anew (``static_argnames``)."""
@@ -62,9 +64,7 @@ def staged(f: Callable[..., Any], traced: Callable[..., Any]) -> Callable[..., A
         if current_builder() is None and not any(isinstance(x, Value) for x in leaves):
             static = tuple(sorted(k for k, v in kwargs.items() if is_python_value(v)))
             if static not in jitted:
-                from pyaccad.api import jit  # the run-time stages come after ad: import on use
-
-                jitted[static] = jit(traced, static_argnames=static)
+                jitted[static] = compile_function(traced, static_argnames=static)
             return jitted[static](*args, **kwargs)
         return traced(*args, **kwargs)
 
@@ -160,8 +160,6 @@ def _staged_pair(f: Callable[..., Any], primals: Sequence[Any], transform: Calla
     leaves, _ = flatten(tuple(primals))
     if current_builder() is not None or any(isinstance(x, Value) for x in leaves):
         return transform(f, primals)
-    from pyaccad.api import jit  # the run-time stages come after ad: import on use
-
     made: list[LinearFunction] = []
 
     def primal_part(*ps: Any) -> Any:
@@ -169,8 +167,8 @@ def _staged_pair(f: Callable[..., Any], primals: Sequence[Any], transform: Calla
         made.append(linear_fn)
         return out, linear_fn.residuals()
 
-    out, residuals = jit(primal_part)(*primals)
-    linear = jit(lambda res, *args: made[0].rebound(res)(*args))
+    out, residuals = compile_function(primal_part)(*primals)
+    linear = compile_function(lambda res, *args: made[0].rebound(res)(*args))
     return out, lambda *args: linear(residuals, *args)
 
 

@@ -6,13 +6,14 @@ keeping for every variable its new atom and its *batch dimension* (``bdim``):
 the axis that runs over the batch, or ``None`` when the value is the same for
 every example. A statement whose operands (and the free variables of its
 lambdas and bodies) are all unbatched is copied unchanged; any other is
-handed to its rule in :data:`BATCH_RULES`, as in JAX::
+handed to its rule in :data:`BATCH_RULES`, called as every rule of the three
+tables is (:mod:`pyaccad.ad.rules`)::
 
-    rule(ctx, prim, args, bdims, params) -> (outs, out_bdims)
+    rule(stmt, ctx, args, bdims) -> (outs, out_bdims)
 
-``args`` are the new atoms, ``bdims`` their batch dimensions, ``params`` the
-statement's original params (lambdas still refer to the per-example
-program's variables; ``ctx`` resolves them). Rules emit IR with
+``args`` are the new atoms and ``bdims`` their batch dimensions; the
+statement's lambdas still refer to the per-example program's variables
+(``ctx`` resolves them). Rules emit IR with
 :func:`pyaccad.frontend.tracing.emit` into the current builder.
 
 Lambdas stay scalar. When a lambda reads a batched free array (``index``) or
@@ -30,41 +31,30 @@ array([[2., 2., 2.],
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from pyaccad.ad.gaps import MISSING_BATCHING
+from pyaccad.ad.rules import Rule, RuleTable
 from pyaccad.errors import Error
-from pyaccad.frontend.tracing import emit, fail, trace_program, value_of
-from pyaccad.ir import BOOL, INDEX_DTYPE, PRIMITIVES, Atom, Lit, Primitive, Program, Var, scalar_type
+from pyaccad.frontend.tracing import emit, trace_program, value_of
+from pyaccad.ir import BOOL, INDEX_DTYPE, PRIMITIVES, Atom, Lit, Program, Stmt, Var, scalar_type
 from pyaccad.ir.rewrite import substitute
 from pyaccad.ir.types import is_float
 
 BDim = int | None
-BatchRule = Callable[
-    ["BatchContext | LaneContext", Primitive, Sequence[Atom], Sequence[BDim], Mapping[str, Any]],
-    tuple[Sequence[Atom], Sequence[BDim]],
-]
+BatchRule = Rule["BatchContext | LaneContext", BDim, tuple[Sequence[Atom], Sequence[BDim]]]
 
-BATCH_RULES: dict[Primitive, BatchRule] = {}
-"""The batching rule of every primitive (filled by the ``batching_*`` family modules)."""
+BATCH_RULES: RuleTable[BatchRule] = RuleTable("batching (vmap)", Error, MISSING_BATCHING)
+"""The batching rule of every primitive (filled by :mod:`pyaccad.ad.batching_rules` and the custom family).
 
-
-def batch_rule(*names: str) -> Callable[[BatchRule], BatchRule]:
-    """Register the decorated function as the batching rule of the named primitives.
-
-    >>> from pyaccad import ad  # loads the rule families
-    >>> BATCH_RULES[PRIMITIVES["fold"]] is BATCH_RULES[PRIMITIVES["scan"]]
-    True
-    """
-
-    def register(rule: BatchRule) -> BatchRule:
-        for name in names:
-            BATCH_RULES[PRIMITIVES[name]] = rule
-        return rule
-
-    return register
+>>> from pyaccad import ad  # loads the rule families
+>>> BATCH_RULES[PRIMITIVES["fold"]] is BATCH_RULES[PRIMITIVES["scan"]]
+True
+"""
+batch_rule = BATCH_RULES.register
 
 
 class BatchContext:
@@ -120,13 +110,12 @@ def batch_into(
     for var, atom, bdim in zip(program.inputs, args, bdims, strict=True):
         ctx.bind(var, atom, bdim)
     for stmt in program.stmts:
-        new_args, new_bdims = zip(*(ctx.read(a) for a in stmt.args), strict=True) if stmt.args else ((), ())
+        pairs = [ctx.read(a) for a in stmt.args]
+        new_args, new_bdims = [a for a, _ in pairs], [b for _, b in pairs]
         if all(b is None for b in new_bdims) and not any(ctx.is_batched(s) for s in stmt.subprograms()):
-            outs, out_bdims = copy_unbatched(ctx, stmt.prim, new_args, new_bdims, stmt.params)
-        elif stmt.prim in BATCH_RULES:
-            outs, out_bdims = BATCH_RULES[stmt.prim](ctx, stmt.prim, list(new_args), list(new_bdims), stmt.params)
+            outs, out_bdims = copy_unbatched(stmt, ctx, new_args, new_bdims)
         else:
-            fail(Error, f"vmap: the primitive {stmt.prim.name} has no batching rule")
+            outs, out_bdims = BATCH_RULES.lookup(stmt)(stmt, ctx, new_args, new_bdims)
         for var, atom, bdim in zip(stmt.outs, outs, out_bdims, strict=True):
             ctx.bind(var, atom, bdim)
     results = [ctx.read(a) for a in program.outputs]
@@ -134,20 +123,21 @@ def batch_into(
 
 
 def copy_unbatched(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+    stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]
 ) -> tuple[Sequence[Atom], Sequence[BDim]]:
     """Re-emit a statement that no batched value reaches: its results are unbatched.
 
     >>> from pyaccad.ir import ArrayType, FLOAT64
-    >>> neg = lambda x: value_of(copy_unbatched(BatchContext(3), PRIMITIVES["neg"], [x.var], [None], {})[0][0])
+    >>> f, _ = trace_program(lambda x: -x, [ArrayType(FLOAT64, (2,))])
+    >>> neg = lambda x: value_of(copy_unbatched(f.stmts[0], BatchContext(3), [x.var], [None])[0][0])
     >>> trace_program(neg, [ArrayType(FLOAT64, (2,))])[0].output_types[0].shape
     (2,)
     """
-    params = dict(params)
-    for name in prim.subprogram_params:
+    params = dict(stmt.params)
+    for name in stmt.prim.subprogram_params:
         if params.get(name) is not None:
             params[name] = ctx.rename(params[name])
-    outs = emit(prim, args, params)
+    outs = emit(stmt.prim, args, params)
     return outs, [None] * len(outs)
 
 
@@ -266,8 +256,9 @@ def inline_lambda(
     lctx.local.update(zip(lam.inputs, args, strict=True))
     for stmt in lam.stmts:
         if stmt.prim is PRIMITIVES["index"]:
-            pairs = [lctx.read(stmt.args[0])] + [(lctx.scalar(a), None) for a in stmt.args[1:]]
-            outs, _ = BATCH_RULES[stmt.prim](lctx, stmt.prim, [a for a, _ in pairs], [b for _, b in pairs], stmt.params)
+            array, bdim = lctx.read(stmt.args[0])
+            indices = [lctx.scalar(a) for a in stmt.args[1:]]
+            outs, _ = BATCH_RULES.lookup(stmt)(stmt, lctx, [array, *indices], [bdim] + [None] * len(indices))
         else:
             params = dict(stmt.params)
             for name in stmt.prim.subprogram_params:

@@ -24,7 +24,7 @@ array([3.])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyaccad.ad.api import tangent_like
@@ -33,12 +33,12 @@ from pyaccad.ad.batching_rules.control import batch_body
 from pyaccad.ad.custom_rules import CustomRule, batched_args, body_over, emit_rule
 from pyaccad.ad.jvp import Env
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero
-from pyaccad.ad.transpose import Contributions
+from pyaccad.ad.transpose import Contributions, TransposeContext
 from pyaccad.ad.vmap import vmap
 from pyaccad.errors import NotDifferentiable, ShapeError
 from pyaccad.frontend.pytree import TreeDef, flatten, flatten_up_to, unflatten
 from pyaccad.frontend.tracing import check_live, emit, fail, in_scalar_scope, to_value, trace_program, value_of
-from pyaccad.ir import ArrayType, Atom, Stmt, Var
+from pyaccad.ir import ArrayType, Atom, Stmt
 
 
 def _atoms(leaves: Sequence[Any], what: str) -> list[Atom]:
@@ -184,12 +184,12 @@ class _CustomVJP(CustomRule):
         return outs, outs_tan
 
     def batch(
-        self, ctx: BatchContext, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+        self, stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]
     ) -> tuple[Sequence[Atom], Sequence[BDim]]:
         """Batched ``fwd`` and ``bwd`` (every output and residual batched at axis 0); an argument shared by
         every example gets the sum of its per-example cotangents."""
         flags = [b is not None for b in bdims]
-        body = params["body"]
+        body = stmt.params["body"]
         program, out_bdims = batch_body(ctx, body, [0 if f else None for f in flags], [0] * len(body.outputs))
         fwd = bwd = None
         if self.fwd is not None and self.bwd is not None:
@@ -248,13 +248,13 @@ class _CustomLinear(CustomRule):
         fail(NotDifferentiable, self.forward_error)
 
     def batch(
-        self, ctx: BatchContext, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+        self, stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]
     ) -> tuple[Sequence[Atom], Sequence[BDim]]:
         fail(NotDifferentiable, self.forward_error)
 
-    def transpose(self, stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    def transpose(self, stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
         n_res = self.res_tree.num_leaves
-        residuals, moving = stmt.args[:n_res], stmt.args[n_res:]
+        residuals, moving = args[:n_res], args[n_res:]
         given = iter(cts)
         out_cts = [instantiate(next(given)) if differentiable(t) else instantiate(Zero(t)) for t in self.out_types]
         in_cts = self.vjp.bwd(  # type: ignore[misc]

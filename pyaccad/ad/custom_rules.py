@@ -5,10 +5,13 @@ A ``custom_rule(*args; body, rule)`` statement (:mod:`pyaccad.ir.primitives.cust
 :class:`CustomRule`:
 
 * ``rule.jvp(stmt, env, args, args_tan) -> (outs, outs_tan)``, as any JVP rule;
-* ``rule.transpose(stmt, linear, cts) -> [(arg, arg_ct), ...]`` for a rule whose statement is linear in
-  some of its arguments (``linear`` says which);
-* ``rule.batch(ctx, args, bdims, params) -> (outs, out_bdims)``; by default the batched body under the
-  same rule, right for a rule that means the same for every example.
+* ``rule.transpose(stmt, ctx, args, cts) -> [(arg, arg_ct), ...]`` for a rule whose statement is linear
+  in some of its arguments (``ctx.is_linear`` says which), as any transpose rule;
+* ``rule.batch(stmt, ctx, args, bdims) -> (outs, out_bdims)``, as any batching rule; by default the
+  batched body under the same rule, right for a rule that means the same for every example.
+
+Each method has the shape of a rule of its table (:mod:`pyaccad.ad.rules`), so the table entries
+only pick the statement's rule and call it.
 
 The values a rule reads are the statement's arguments, never hidden references, so a pass that
 renames or batches the statement renames or batches them too. Rules built on this:
@@ -24,17 +27,17 @@ renames or batches the statement renames or batches them too. Rules built on thi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyaccad.ad.batching import BATCH_RULES, BatchContext, BDim, moveaxis
 from pyaccad.ad.batching_rules.control import batch_body
 from pyaccad.ad.jvp import JVP_RULES, Env, jvp_stmts
 from pyaccad.ad.tangents import Tan
-from pyaccad.ad.transpose import TRANSPOSE_RULES, Contributions
+from pyaccad.ad.transpose import TRANSPOSE_RULES, Contributions, TransposeContext
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import emit, fail, in_scalar_scope, trace_program
-from pyaccad.ir import PRIMITIVES, Atom, Primitive, Program, Stmt, Var
+from pyaccad.ir import PRIMITIVES, Atom, Program, Stmt, Var
 
 CUSTOM_RULE = PRIMITIVES["custom_rule"]
 
@@ -55,13 +58,13 @@ class CustomRule:
     def jvp(self, stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]) -> tuple[Sequence[Atom], list[Tan]]:
         raise NotImplementedError
 
-    def transpose(self, stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    def transpose(self, stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
         fail(NotDifferentiable, f"{self.name}: not a linear statement, so it has no transpose (at {stmt.source})")
 
     def batch(
-        self, ctx: BatchContext, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+        self, stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]
     ) -> tuple[Sequence[Atom], Sequence[BDim]]:
-        program, out_bdims = batch_body(ctx, params["body"], [None if b is None else 0 for b in bdims])
+        program, out_bdims = batch_body(ctx, stmt.params["body"], [None if b is None else 0 for b in bdims])
         return emit_rule(self, program, batched_args(args, bdims)), out_bdims
 
     def __repr__(self) -> str:
@@ -110,20 +113,15 @@ def jvp_of_body(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]) -> 
     return jvp_stmts(body, inner)
 
 
-def _jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]) -> tuple[Sequence[Atom], list[Tan]]:
-    return stmt.params["rule"].jvp(stmt, env, args, args_tan)
+def _by_rule(method: str) -> Callable[[Stmt, Any, list[Atom], list[Any]], Any]:
+    """The table entry of ``custom_rule`` for one pass: the statement's rule's ``method``, called alike."""
+
+    def rule(stmt: Stmt, ctx: Any, args: list[Atom], flows: list[Any]) -> Any:
+        return getattr(stmt.params["rule"], method)(stmt, ctx, args, flows)
+
+    return rule
 
 
-def _transpose(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return stmt.params["rule"].transpose(stmt, linear, cts)
-
-
-def _batch(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> tuple[Sequence[Atom], Sequence[BDim]]:
-    return params["rule"].batch(ctx, args, bdims, params)
-
-
-JVP_RULES[CUSTOM_RULE] = _jvp
-TRANSPOSE_RULES[CUSTOM_RULE] = _transpose
-BATCH_RULES[CUSTOM_RULE] = _batch
+JVP_RULES[CUSTOM_RULE] = _by_rule("jvp")
+TRANSPOSE_RULES[CUSTOM_RULE] = _by_rule("transpose")
+BATCH_RULES[CUSTOM_RULE] = _by_rule("batch")

@@ -1,28 +1,36 @@
 """The one visible list of what the derivative passes do not cover.
 
-Every primitive has a JVP rule, and every primitive that can appear in a
-linear program has a transpose rule (the coverage test checks both against
-:data:`pyaccad.ir.PRIMITIVES`), so the allow-lists of missing rules are
-empty. What remains are *cases* of some rules, each raising
-:class:`pyaccad.NotDifferentiable` naming the primitive; the tests check
-that each one does.
+Every primitive has a JVP rule and a batching rule, and every primitive that
+can appear in a linear program has a transpose rule (the coverage test checks
+the three tables of :mod:`pyaccad.ad.rules` against :data:`pyaccad.ir.PRIMITIVES`),
+so the lists of missing rules are empty; the primitives without a transpose
+rule are those that are never linear (:data:`NOT_LINEAR`). What remains are
+*cases* of some rules, each raising :class:`pyaccad.NotDifferentiable` naming
+the primitive; the tests check that each one does.
 
 Reads of a differentiated array inside a ``while_`` loop of a
 ``map``/``generate``/``stencil`` lambda are covered in both modes: reverse
 mode by :mod:`pyaccad.ad.lambdas.loop_reads`, which recomputes each lane's loop state
 rather than storing it (``O(n²)`` body runs for ``n`` trips, no tape).
 
->>> MISSING_JVP, MISSING_TRANSPOSE
-(frozenset(), frozenset())
+>>> MISSING_JVP, MISSING_TRANSPOSE, MISSING_BATCHING
+({}, {}, {})
+>>> NOT_LINEAR["sin"]
+'never linear: no operand is linear and no JVP rule applies it to tangents'
 """
 
 from __future__ import annotations
 
-MISSING_JVP: frozenset[str] = frozenset()
-"""Primitives without a JVP rule."""
+from pyaccad.ir import PRIMITIVES
 
-MISSING_TRANSPOSE: frozenset[str] = frozenset()
-"""Primitives that can be linear but have no transpose rule."""
+MISSING_JVP: dict[str, str] = {}
+"""Primitives without a JVP rule, each with the reason (differentiating one raises NotDifferentiable)."""
+
+MISSING_TRANSPOSE: dict[str, str] = {}
+"""Primitives that can be linear but have no transpose rule, each with the reason."""
+
+MISSING_BATCHING: dict[str, str] = {}
+"""Primitives without a batching rule, each with the reason (``vmap`` of one raises)."""
 
 UNSUPPORTED_CASES: dict[str, str] = {
     "permute": "a combine function other than +, *, max, min or overwrite (lambda new, old: new)",
@@ -48,3 +56,10 @@ LINEAR_IN_JVP: frozenset[str] = frozenset(
 """Primitives the JVP rules use linearly beyond those declaring ``linear_args`` (a residual operand, or
 ``+`` as the operator, control flow around linear statements, a custom rule's linear half, a checkpoint's
 recomputation): each needs a transpose rule too."""
+
+NOT_LINEAR: dict[str, str] = {
+    name: "never linear: no operand is linear and no JVP rule applies it to tangents"
+    for name, prim in PRIMITIVES.items()
+    if not prim.linear_args and name not in LINEAR_IN_JVP
+}
+"""The primitives that never appear in a linear program, so need no transpose rule."""

@@ -5,7 +5,8 @@ inside the *current* builder, keeping an :class:`Env` that maps each old
 variable to its new primal atom and its tangent (``x_tan``, an atom or a
 symbolic :class:`~pyaccad.ad.tangents.Zero`). A statement none of whose
 inputs carries a tangent is copied as it is; any other one goes to its
-primitive's rule in :data:`JVP_RULES`:
+primitive's rule in :data:`JVP_RULES`, called as every rule of the three
+tables is (:mod:`pyaccad.ad.rules`):
 
     rule(stmt, env, args, args_tan) -> (outs, outs_tan)
 
@@ -36,18 +37,16 @@ inputs, on its free scalars and on its ``index`` reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from pyaccad.ad.gaps import MISSING_JVP
+from pyaccad.ad.rules import Rule, RuleTable
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero
 from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import emit, fail
-from pyaccad.ir import Atom, Lit, Primitive, Program, Stmt, Var
+from pyaccad.frontend.tracing import emit
+from pyaccad.ir import Atom, Lit, Program, Stmt, Var
 from pyaccad.ir.rewrite import substitute
-
-JvpRule = Callable[[Stmt, "Env", list[Atom], list[Tan]], tuple[Sequence[Atom], Sequence[Tan]]]
-JVP_RULES: dict[Primitive, JvpRule] = {}
-"""The JVP table, keyed by primitive (filled by the ``rules_*`` modules)."""
 
 
 class Env:
@@ -105,6 +104,12 @@ class Env:
         return substitute(program, {v: self.primal(v) for v in program.free_vars})
 
 
+JvpRule = Rule[Env, Tan, tuple[Sequence[Atom], Sequence[Tan]]]
+JVP_RULES: RuleTable[JvpRule] = RuleTable("derivative", NotDifferentiable, MISSING_JVP)
+"""The JVP table, keyed by primitive (filled by :mod:`pyaccad.ad.jvp_rules` and the custom family)."""
+register = JVP_RULES.register
+
+
 def renamed_params(stmt: Stmt, env: Env) -> dict[str, Any]:
     params = dict(stmt.params)
     for name in stmt.prim.subprogram_params:
@@ -150,10 +155,7 @@ def jvp_stmts(program: Program, env: Env) -> tuple[list[Atom], list[Tan]]:
             outs: Sequence[Atom] = copy_stmt(stmt, env, args)
             outs_tan: Sequence[Tan] = [Zero(v.type) for v in stmt.outs]
         else:
-            rule = JVP_RULES.get(stmt.prim)
-            if rule is None:
-                fail(NotDifferentiable, f"{stmt.prim.name}: no derivative rule (at {stmt.source or 'unknown line'})")
-            outs, outs_tan = rule(stmt, env, args, args_tan)
+            outs, outs_tan = JVP_RULES.lookup(stmt)(stmt, env, args, args_tan)
         env.bind(stmt.outs, outs, outs_tan)
     return [env.primal(a) for a in program.outputs], [env.tangent(a) for a in program.outputs]
 
@@ -190,15 +192,3 @@ def linear_rule(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]) -> 
         return outs, [Zero(v.type) for v in outs]
     outs_tan = emit(stmt.prim, tuple(instantiate(t) for t in args_tan), renamed_params(stmt, env))
     return outs, list(outs_tan)
-
-
-def register(*names: str) -> Callable[[JvpRule], JvpRule]:
-    """Decorator: the rule of the primitives ``names``."""
-    from pyaccad.ir import PRIMITIVES
-
-    def deco(rule: JvpRule) -> JvpRule:
-        for name in names:
-            JVP_RULES[PRIMITIVES[name]] = rule
-        return rule
-
-    return deco

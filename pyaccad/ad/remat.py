@@ -25,7 +25,7 @@ Cost: the forward part of ``f`` runs twice (once forward, once in the reverse pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pyaccad.ad.batching import BatchContext, BDim, batch_rule
@@ -34,11 +34,11 @@ from pyaccad.ad.custom_rules import batched_args
 from pyaccad.ad.jvp import Env, jvp_stmts
 from pyaccad.ad.jvp import register as register_jvp
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero
-from pyaccad.ad.transpose import Contributions
+from pyaccad.ad.transpose import Contributions, TransposeContext
 from pyaccad.ad.transpose import register as register_transpose
 from pyaccad.ad.transpose_rules.control import linear_free, transpose_body
 from pyaccad.frontend.tracing import emit, trace_program, value_of
-from pyaccad.ir import Atom, Primitive, Stmt, Var
+from pyaccad.ir import Atom, Stmt, Var
 
 
 @register_jvp("remat")
@@ -69,7 +69,8 @@ def _remat_jvp(stmt: Stmt, env: Env, args: list[Atom], args_tan: list[Tan]) -> t
 
 
 @register_transpose("remat")
-def _remat_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+def _remat_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    linear = ctx.linear
     body = stmt.params["body"]
     lin = [j for j, a in enumerate(stmt.args) if isinstance(a, Var) and a in linear]
     primal = [j for j in range(len(stmt.args)) if j not in lin]
@@ -93,7 +94,7 @@ def _remat_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
 
 @batch_rule("remat")
 def _remat_batch(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+    stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]
 ) -> tuple[Sequence[Atom], Sequence[BDim]]:
-    program, out_bdims = batch_body(ctx, params["body"], [None if b is None else 0 for b in bdims])
-    return emit(prim, tuple(batched_args(args, bdims)), {"body": program}), out_bdims
+    program, out_bdims = batch_body(ctx, stmt.params["body"], [None if b is None else 0 for b in bdims])
+    return emit(stmt.prim, tuple(batched_args(args, bdims)), {"body": program}), out_bdims

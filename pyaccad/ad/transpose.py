@@ -5,14 +5,16 @@
 builder, accumulating a cotangent ``x_ct`` per linear variable (symbolic
 :class:`~pyaccad.ad.tangents.Zero` until something flows into it; a
 statement whose results all have zero cotangents is skipped). Each
-statement goes to its primitive's rule in :data:`TRANSPOSE_RULES`:
+statement goes to its primitive's rule in :data:`TRANSPOSE_RULES`, called as
+every rule of the three tables is (:mod:`pyaccad.ad.rules`):
 
-    rule(stmt, linear, outs_ct) -> [(x, x_ct), ...]
+    rule(stmt, ctx, args, outs_ct) -> [(x, x_ct), ...]
 
-``linear`` is the set of linear variables: a rule reads the other operands
-as residuals (primal constants) and returns cotangent contributions for
-the linear ones — its arguments, or for ``cond``/``while``, free variables
-of its branches and body.
+``args`` are the statement's operands and ``ctx`` (a :class:`TransposeContext`)
+knows which variables are linear: a rule reads the other operands as
+residuals (primal constants) and returns cotangent contributions for the
+linear ones — its arguments, or for ``cond``/``while``, free variables of its
+branches and body.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -22,28 +24,38 @@ array([2., 1., 0.])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from pyaccad.ad.gaps import MISSING_TRANSPOSE, NOT_LINEAR
+from pyaccad.ad.rules import Rule, RuleTable
 from pyaccad.ad.tangents import Tan, Zero, is_zero, tadd
 from pyaccad.errors import NotDifferentiable
-from pyaccad.frontend.tracing import fail
-from pyaccad.ir import PRIMITIVES, Atom, Primitive, Program, Stmt, Var
+from pyaccad.ir import Atom, Program, Var
+
+
+@dataclass(frozen=True)
+class TransposeContext:
+    """The transpose pass's state at a statement: the linear variables (the others are residuals).
+
+    >>> from pyaccad.ir import FLOAT64, Lit
+    >>> TransposeContext(set()).is_linear(Lit(1.0, FLOAT64))
+    False
+    """
+
+    linear: set[Var]
+
+    def is_linear(self, atom: Atom) -> bool:
+        return isinstance(atom, Var) and atom in self.linear
+
 
 Contributions = list[tuple[Atom, Tan]]
-TransposeRule = Callable[[Stmt, set[Var], list[Tan]], Contributions]
-TRANSPOSE_RULES: dict[Primitive, TransposeRule] = {}
+TransposeRule = Rule[TransposeContext, Tan, Contributions]
+TRANSPOSE_RULES: RuleTable[TransposeRule] = RuleTable(
+    "transpose (reverse-mode)", NotDifferentiable, {**NOT_LINEAR, **MISSING_TRANSPOSE}
+)
 """The transpose table, keyed by primitive (filled by :mod:`pyaccad.ad.transpose_rules` and the custom family)."""
-
-
-def register(*names: str) -> Callable[[TransposeRule], TransposeRule]:
-    """Decorator: the transpose rule of the primitives ``names``."""
-
-    def deco(rule: TransposeRule) -> TransposeRule:
-        for name in names:
-            TRANSPOSE_RULES[PRIMITIVES[name]] = rule
-        return rule
-
-    return deco
+register = TRANSPOSE_RULES.register
 
 
 def linear_vars(program: Program, free: Sequence[Var] = ()) -> set[Var]:
@@ -57,9 +69,10 @@ def linear_vars(program: Program, free: Sequence[Var] = ()) -> set[Var]:
 def transpose_stmts(program: Program, linear: set[Var], outs_ct: Sequence[Tan]) -> dict[Var, Tan]:
     """Emit the transpose of ``program``'s statements; return the cotangents of the linear variables reached."""
     ct: dict[Var, Tan] = {}
+    ctx = TransposeContext(linear)
 
     def add(atom: Atom, value: Tan) -> None:
-        if isinstance(atom, Var) and atom in linear and not is_zero(value):
+        if ctx.is_linear(atom) and not is_zero(value):
             ct[atom] = tadd(ct[atom], value) if atom in ct else value
 
     for out, value in zip(program.outputs, outs_ct, strict=False):
@@ -68,16 +81,9 @@ def transpose_stmts(program: Program, linear: set[Var], outs_ct: Sequence[Tan]) 
         cts = [ct.pop(v, Zero(v.type)) for v in stmt.outs]
         if all(is_zero(c) for c in cts):
             continue
-        rule = TRANSPOSE_RULES.get(stmt.prim)
-        if rule is None:
-            fail(NotDifferentiable, _no_rule_message(stmt))
-        for atom, value in rule(stmt, linear, cts):
+        for atom, value in TRANSPOSE_RULES.lookup(stmt)(stmt, ctx, list(stmt.args), cts):
             add(atom, value)
     return ct
-
-
-def _no_rule_message(stmt: Stmt) -> str:
-    return f"{stmt.prim.name}: no transpose rule (reverse mode), at {stmt.source or '?'}"
 
 
 def transpose_into(program: Program, outs_ct: Sequence[Tan]) -> list[Tan]:

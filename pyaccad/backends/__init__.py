@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
-import types
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -97,17 +95,3 @@ def get_backend(name: str | None = None) -> Backend:
         raise BackendUnavailable(with_location(f"backend {chosen!r} is unavailable: {reason}"))
     assert not isinstance(backend, str)
     return backend
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``acc.backends()`` stay a call after ``import pyaccad.backends`` binds this package to that name.
-
-    Python sets ``pyaccad.backends`` to this package as soon as any stage imports it, shadowing
-    the API's ``acc.backends()`` function; calling the package gives the same answer.
-    """
-
-    def __call__(self) -> dict[str, str | None]:
-        return availability()
-
-
-sys.modules[__name__].__class__ = _CallableModule

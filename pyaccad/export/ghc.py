@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from pyaccad.backends.store import cache_root, write_atomically
 from pyaccad.errors import CompileError
+from pyaccad.store import cache_root, write_atomically
 
 GHC_TIMEOUT_S = 900  # a large exported program is slow to compile, but a hung GHC must not hang the caller
 STACK_TIMEOUT_S = 120  # `stack path` may first read its snapshot index: slow, but bounded

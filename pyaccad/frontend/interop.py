@@ -3,7 +3,8 @@
 NumPy hands a ufunc call with a traced operand to ``__array_ufunc__`` and a
 call of its other functions to ``__array_function__``; both look the
 function up by name in :data:`pyaccad.numpy.FUNCTIONS` (NumPy arrays among
-the operands are embedded as constants first). ``reduce`` and
+the operands are embedded as constants first), a layer above the front end
+that :mod:`pyaccad.wiring` reaches. ``reduce`` and
 ``accumulate`` of the ufuncs that have a reduction map to it (``np.add.reduce``
 is ``sum``, ``np.multiply.accumulate`` is ``cumprod``). A function pyaccad
 does not have, an ``out=`` argument (traced arrays are immutable) or an
@@ -24,6 +25,7 @@ import numpy as np
 
 from pyaccad.errors import ArgumentError, Error
 from pyaccad.frontend.tracing import fail, to_value
+from pyaccad.wiring import numpy_function
 
 _REDUCE = {
     ("add", "reduce"): "sum",
@@ -35,12 +37,6 @@ _REDUCE = {
     ("add", "accumulate"): "cumsum",
     ("multiply", "accumulate"): "cumprod",
 }
-
-
-def _functions() -> dict[str, Callable[..., Any]]:
-    from pyaccad.numpy import FUNCTIONS  # the NumPy layer sits above the front end: imported on use
-
-    return FUNCTIONS  # type: ignore[return-value]
 
 
 def _embedded(args: Any) -> Any:
@@ -57,7 +53,7 @@ def _embedded(args: Any) -> Any:
 
 
 def _call(name: str, what: str, args: tuple[Any, ...], kwargs: dict[str, Any], module: str = "numpy") -> Any:
-    fn = _functions().get(name) if module == "numpy" else None
+    fn = numpy_function(name) if module == "numpy" else None
     if fn is None:
         fail(
             Error,

@@ -1,4 +1,4 @@
-"""The backends' on-disk store (:mod:`pyaccad.backends.store`): atomic publication, checksums, clean failures."""
+"""The backends' on-disk store (:mod:`pyaccad.store`): atomic publication, checksums, clean failures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pyaccad.backends.store import Store
+from pyaccad.store import Store
 
 
 def test_publish_moves_the_artifact_and_its_companions_into_place(tmp_path, monkeypatch) -> None:

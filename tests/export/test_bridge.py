@@ -181,7 +181,7 @@ def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
     first = acc.run(fn, x, backend="accelerate")
     program = optimize(trace(fn, x).program, "accelerate")
     assert STORE.find(library(program, build.target())[0]) is not None
-    import pyaccad.backends.accelerate as bridge
+    from pyaccad.backends import accelerate as bridge
 
     monkeypatch.setattr(bridge, "_LOADED", {})
 

@@ -22,7 +22,7 @@ array([ 3., 12.])
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pyaccad.ad.batching import (
@@ -39,7 +39,7 @@ from pyaccad.ad.batching import (
     zero,
 )
 from pyaccad.frontend.tracing import emit
-from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Primitive, Program
+from pyaccad.ir import INDEX_DTYPE, Atom, Lit, Program, Stmt
 
 Out = tuple[Sequence[Atom], Sequence[BDim]]
 
@@ -57,13 +57,11 @@ def _read(atom: Atom, bdim: BDim, lane: Atom, indices: Sequence[Atom]) -> Atom:
 
 
 @batch_rule("map")
-def _map(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    lam = params["lam"]
+def _map(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    lam = stmt.params["lam"]
     if not ctx.is_batched(lam):
         operands = [at_axis(ctx, a, b, 0) for a, b in zip(args, bdims, strict=True)]
-        outs = emit(prim, operands, {"lam": ctx.rename(lam)})
+        outs = emit(stmt.prim, operands, {"lam": ctx.rename(lam)})
         return outs, [0] * len(outs)
     shape = _per_example_shape(args[0], bdims[0])
 
@@ -75,10 +73,8 @@ def _map(
 
 
 @batch_rule("generate")
-def _generate(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    shape, lam = params["shape"], params["lam"]
+def _generate(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    shape, lam = stmt.params["shape"], stmt.params["lam"]
     outs = generate((ctx.size, *shape), index_lambda(len(shape), lambda lane, *ix: inline_lambda(ctx, lam, ix, lane)))
     return outs, [0] * len(outs)
 
@@ -96,21 +92,19 @@ def _with_init(ctx: BatchContext, x: Atom, init: Atom, bdim: BDim, axis: int, at
 
 
 @batch_rule("fold", "scan")
-def _fold_or_scan(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    lam = params["lam"]
+def _fold_or_scan(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    lam = stmt.params["lam"]
     n = len(lam.outputs)
     xs = [at_axis(ctx, x, b, 0) for x, b in zip(args[:n], bdims[:n], strict=True)]
     inits, init_bdims = list(args[n:]), list(bdims[n:])
-    axis = params["axis"] + 1
+    axis = stmt.params["axis"] + 1
     lam_batched = ctx.is_batched(lam)
     if inits and (lam_batched or any(b is not None for b in init_bdims)):
-        at_end = bool(params.get("reverse", False))
+        at_end = bool(stmt.params.get("reverse", False))
         xs = [_with_init(ctx, x, z, b, axis, at_end) for x, z, b in zip(xs, inits, init_bdims, strict=True)]
         inits = []
     if not lam_batched:
-        outs = emit(prim, [*xs, *inits], {**params, "axis": axis, "lam": ctx.rename(lam)})
+        outs = emit(stmt.prim, [*xs, *inits], {**stmt.params, "axis": axis, "lam": ctx.rename(lam)})
         return outs, [0] * n
     # The function differs per lane: carry the lane beside the data. Both operands of one
     # combination come from the same lane (the batch axis is not the reduced one).
@@ -121,71 +115,65 @@ def _fold_or_scan(
         left, lane, right = values[:n], values[n], values[n + 1 : 2 * n + 1]
         return [*inline_lambda(ctx, lam, [*left, *right], lane), lane]
 
-    outs = emit(prim, [*xs, lanes], {**params, "axis": axis, "lam": lambda_over(dtypes * 2, body)})
+    outs = emit(stmt.prim, [*xs, lanes], {**stmt.params, "axis": axis, "lam": lambda_over(dtypes * 2, body)})
     return outs[:n], [0] * n
 
 
 @batch_rule("backpermute")
-def _backpermute(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _backpermute(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (x,), (x_bdim,) = args, bdims
-    shape, index = params["shape"], params["index"]
+    shape, index = stmt.params["shape"], stmt.params["index"]
 
     def body(lane: Atom, *ix: Atom) -> list[Atom]:
         source = inline_lambda(ctx, index, ix, lane)
         return source if x_bdim is None else lane_index(lane, source, x_bdim)
 
-    return emit(prim, (x,), {"shape": (ctx.size, *shape), "index": index_lambda(len(shape), body)}), [0]
+    return emit(stmt.prim, (x,), {"shape": (ctx.size, *shape), "index": index_lambda(len(shape), body)}), [0]
 
 
 @batch_rule("permute")
-def _permute(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    if ctx.is_batched(params["combine"]):
-        return _per_lane(ctx, prim, args, bdims, params)
+def _permute(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    if ctx.is_batched(stmt.params["combine"]):
+        return _per_lane(stmt, ctx, args, bdims)
     defaults, x = (at_axis(ctx, a, b, 0) for a, b in zip(args, bdims, strict=True))
-    index = params["index"]
+    index = stmt.params["index"]
 
     def body(lane: Atom, *ix: Atom) -> list[Atom]:
         keep, *target = inline_lambda(ctx, index, ix, lane)
         return [keep, lane, *target]
 
-    new = {"combine": ctx.rename(params["combine"]), "index": index_lambda(len(x.shape) - 1, body)}
-    return emit(prim, (defaults, x), new), [0]
+    new = {"combine": ctx.rename(stmt.params["combine"]), "index": index_lambda(len(x.shape) - 1, body)}
+    return emit(stmt.prim, (defaults, x), new), [0]
 
 
 @batch_rule("stencil")
-def _stencil(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    if ctx.is_batched(params["lam"]):
-        return _per_lane(ctx, prim, args, bdims, params)
+def _stencil(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    if ctx.is_batched(stmt.params["lam"]):
+        return _per_lane(stmt, ctx, args, bdims)
     x = moveaxis(args[0], bdims[0], 0)
-    outs = emit(prim, (x,), {**params, "size": (1, *params["size"]), "lam": ctx.rename(params["lam"])})
+    outs = emit(
+        stmt.prim, (x,), {**stmt.params, "size": (1, *stmt.params["size"]), "lam": ctx.rename(stmt.params["lam"])}
+    )
     return outs, [0] * len(outs)
 
 
-def _per_lane(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _per_lane(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     """Run the statement once per lane (lambdas read their batched values at a literal lane), then stack."""
     lanes = []
     for k in range(ctx.size):
         lane = Lit(k, INDEX_DTYPE)
-        lane_params = dict(params)
-        for name in prim.subprogram_params:
-            lane_params[name] = _at_literal_lane(ctx, params[name], lane)
-        outs = emit(prim, [_take(a, b, k) for a, b in zip(args, bdims, strict=True)], lane_params)
+        lane_params = dict(stmt.params)
+        for name in stmt.prim.subprogram_params:
+            lane_params[name] = _at_literal_lane(ctx, stmt.params[name], lane)
+        outs = emit(stmt.prim, [_take(a, b, k) for a, b in zip(args, bdims, strict=True)], lane_params)
         lanes.append([emit("reshape", (o,), {"shape": (1, *o.shape)})[0] for o in outs])
     if not lanes:  # an empty batch: the results are empty arrays of the right type
-        types = prim.type_rule(
+        types = stmt.prim.type_rule(
             [
                 a.type if b is None else a.type.with_shape(_per_example_shape(a, b))
                 for a, b in zip(args, bdims, strict=True)
             ],
-            params,
+            stmt.params,
         )
         return [_empty(t.dtype, t.shape) for t in types], [0] * len(types)
     return [emit("concatenate", column, {"axis": 0})[0] for column in zip(*lanes, strict=True)], [0] * len(lanes[0])

@@ -30,7 +30,7 @@ array([[0.5, 0.5],
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pyaccad.ad.batching import (
@@ -45,19 +45,17 @@ from pyaccad.ad.batching import (
     moveaxis,
 )
 from pyaccad.frontend.tracing import emit, trace_program, value_of
-from pyaccad.ir import BOOL, Atom, Lit, Primitive, Program
+from pyaccad.ir import BOOL, Atom, Lit, Program, Stmt
 
 Out = tuple[Sequence[Atom], Sequence[BDim]]
 
 
 @batch_rule("index")
-def _index(
-    ctx: LaneContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _index(stmt: Stmt, ctx: LaneContext, args: list[Atom], bdims: list[BDim]) -> Out:
     array, *indices = args
     if bdims[0] is None:
-        return emit(prim, args), [None]
-    return emit(prim, (array, *lane_index(ctx.lane, indices, bdims[0]))), [None]
+        return emit(stmt.prim, args), [None]
+    return emit(stmt.prim, (array, *lane_index(ctx.lane, indices, bdims[0]))), [None]
 
 
 def batch_body(
@@ -92,15 +90,13 @@ def _mask(pred: Atom, shape: tuple[int, ...]) -> Atom:
 
 
 @batch_rule("cond")
-def _cond(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _cond(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (pred,), (pred_bdim,) = args, bdims
-    then_, else_ = params["then_"], params["else_"]
+    then_, else_ = stmt.params["then_"], stmt.params["else_"]
     if pred_bdim is None:
         joint = _either(batch_body(ctx, then_, [])[1], batch_body(ctx, else_, [])[1])
         branches = {"then_": batch_body(ctx, then_, [], joint)[0], "else_": batch_body(ctx, else_, [], joint)[0]}
-        return emit(prim, (pred,), branches), joint
+        return emit(stmt.prim, (pred,), branches), joint
     # A predicate per example: evaluate both branches, choose element by element.
     t_outs, t_bdims = batch_into(BatchContext(ctx.size, ctx), then_, [], [])
     e_outs, e_bdims = batch_into(BatchContext(ctx.size, ctx), else_, [], [])
@@ -113,10 +109,8 @@ def _cond(
 
 
 @batch_rule("while")
-def _while(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    cond, body = params["cond"], params["body"]
+def _while(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    cond, body = stmt.params["cond"], stmt.params["body"]
     state = _either(bdims)
     while True:  # a fixed point: at most one round per state component
         grown = _either(state, batch_body(ctx, body, state)[1])
@@ -126,8 +120,8 @@ def _while(
     cond_prog, (pred_bdim,) = batch_body(ctx, cond, state)
     if pred_bdim is None:
         init = [a if s is None else at_axis(ctx, a, b, 0) for a, b, s in zip(args, bdims, state, strict=True)]
-        new = {**params, "cond": cond_prog, "body": batch_body(ctx, body, state, state)[0]}
-        return emit(prim, init, new), state
+        new = {**stmt.params, "cond": cond_prog, "body": batch_body(ctx, body, state, state)[0]}
+        return emit(stmt.prim, init, new), state
     # Lanes finish at different times: run while any continues, freezing the finished ones.
     state = [0] * len(args)
     init = [at_axis(ctx, a, b, 0) for a, b in zip(args, bdims, strict=True)]
@@ -147,11 +141,11 @@ def _while(
         ]
 
     new = {
-        **params,
+        **stmt.params,
         "cond": trace_program(any_continues, types, "array")[0],
         "body": trace_program(step, types, "array")[0],
     }
-    return emit(prim, init, new), state
+    return emit(stmt.prim, init, new), state
 
 
 def _lanes_continue(ctx: BatchContext, cond: Program, xs: Sequence[Any], state: Sequence[BDim]) -> Atom:

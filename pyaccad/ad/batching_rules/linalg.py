@@ -14,27 +14,22 @@ array([[0.5, 0.5],
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pyaccad.ad.batching import BatchContext, BDim, at_axis, batch_rule, moveaxis
 from pyaccad.frontend.tracing import emit
-from pyaccad.ir import Atom, Primitive
+from pyaccad.ir import Atom, Stmt
 
 Out = tuple[Sequence[Atom], Sequence[BDim]]
 
 
 @batch_rule("cholesky")
-def _cholesky(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
-    return emit(prim, (moveaxis(args[0], bdims[0], 0),)), [0]
+def _cholesky(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
+    return emit(stmt.prim, (moveaxis(args[0], bdims[0], 0),)), [0]
 
 
 @batch_rule("triangular_solve", "solve")
-def _solve(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _solve(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (a, b), (a_bdim, b_bdim) = args, bdims
     if a_bdim is None:
         # b: (..., n, k) batched → (..., n, B, k) → (..., n, B·k): one solve with B·k columns.
@@ -42,6 +37,6 @@ def _solve(
         b = moveaxis(b, b_bdim, axis)
         shape = b.type.shape
         (columns,) = emit("reshape", (b,), {"shape": (*shape[:axis], shape[axis] * shape[axis + 1])})
-        (x,) = emit(prim, (a, columns), dict(params))
+        (x,) = emit(stmt.prim, (a, columns), dict(stmt.params))
         return emit("reshape", (x,), {"shape": shape}), [axis]
-    return emit(prim, (moveaxis(a, a_bdim, 0), at_axis(ctx, b, b_bdim, 0)), dict(params)), [0]
+    return emit(stmt.prim, (moveaxis(a, a_bdim, 0), at_axis(ctx, b, b_bdim, 0)), dict(stmt.params)), [0]

@@ -14,9 +14,8 @@ array([[6., 4., 2.],
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from math import prod
-from typing import Any
 
 from pyaccad.ad.batching import (
     BatchContext,
@@ -29,19 +28,17 @@ from pyaccad.ad.batching import (
     zero,
 )
 from pyaccad.frontend.tracing import emit
-from pyaccad.ir import BOOL, ELEMENTWISE, Atom, Lit, Primitive
+from pyaccad.ir import BOOL, ELEMENTWISE, Atom, Lit, Stmt
 
 Out = tuple[Sequence[Atom], Sequence[BDim]]
 
 
 @batch_rule(*ELEMENTWISE, "select", "cast")
-def _elementwise(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _elementwise(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     # Keep the first batched operand's axis where it is: no transpose when all agree (the common case).
     target = next(b for b in bdims if b is not None)
     operands = [at_axis(ctx, a, b, target) for a, b in zip(args, bdims, strict=True)]
-    return emit(prim, operands, dict(params)), [target]
+    return emit(stmt.prim, operands, dict(stmt.params)), [target]
 
 
 # const has no operands, so it is never batched: its statement is always copied.
@@ -49,21 +46,17 @@ batch_rule("const")(copy_unbatched)
 
 
 @batch_rule("broadcast_in_dim")
-def _broadcast_in_dim(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _broadcast_in_dim(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     x = moveaxis(args[0], bdims[0], 0)
-    shape = (ctx.size, *params["shape"])
-    dims = (0, *(d + 1 for d in params["dims"]))
-    return emit(prim, (x,), {"shape": shape, "dims": dims}), [0]
+    shape = (ctx.size, *stmt.params["shape"])
+    dims = (0, *(d + 1 for d in stmt.params["dims"]))
+    return emit(stmt.prim, (x,), {"shape": shape, "dims": dims}), [0]
 
 
 @batch_rule("reshape")
-def _reshape(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _reshape(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     x = moveaxis(args[0], bdims[0], 0)
-    return emit(prim, (x,), {"shape": (ctx.size, *params["shape"])}), [0]
+    return emit(stmt.prim, (x,), {"shape": (ctx.size, *stmt.params["shape"])}), [0]
 
 
 def _shift(axis: int, bdim: int) -> int:
@@ -72,20 +65,16 @@ def _shift(axis: int, bdim: int) -> int:
 
 
 @batch_rule("transpose")
-def _transpose(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _transpose(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (bdim,) = bdims
-    perm = (bdim, *(_shift(p, bdim) for p in params["perm"]))
-    return emit(prim, args, {"perm": perm}), [0]
+    perm = (bdim, *(_shift(p, bdim) for p in stmt.params["perm"]))
+    return emit(stmt.prim, args, {"perm": perm}), [0]
 
 
 @batch_rule("reverse")
-def _reverse(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _reverse(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (bdim,) = bdims
-    return emit(prim, args, {"axes": tuple(_shift(a, bdim) for a in params["axes"])}), [bdim]
+    return emit(stmt.prim, args, {"axes": tuple(_shift(a, bdim) for a in stmt.params["axes"])}), [bdim]
 
 
 def _insert(values: Sequence[int], at: int, value: int) -> tuple[int, ...]:
@@ -93,59 +82,51 @@ def _insert(values: Sequence[int], at: int, value: int) -> tuple[int, ...]:
 
 
 @batch_rule("slice")
-def _slice(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _slice(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (bdim,) = bdims
     new = {
-        "starts": _insert(params["starts"], bdim, 0),
-        "stops": _insert(params["stops"], bdim, ctx.size),
-        "steps": _insert(params["steps"], bdim, 1),
+        "starts": _insert(stmt.params["starts"], bdim, 0),
+        "stops": _insert(stmt.params["stops"], bdim, ctx.size),
+        "steps": _insert(stmt.params["steps"], bdim, 1),
     }
-    return emit(prim, args, new), [bdim]
+    return emit(stmt.prim, args, new), [bdim]
 
 
 @batch_rule("pad")
-def _pad(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _pad(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (x, value), (x_bdim, value_bdim) = args, bdims
     x = at_axis(ctx, x, x_bdim, 0)
-    batched = {"lo": (0, *params["lo"]), "hi": (0, *params["hi"]), "interior": (0, *params["interior"])}
+    batched = {"lo": (0, *stmt.params["lo"]), "hi": (0, *stmt.params["hi"]), "interior": (0, *stmt.params["interior"])}
     if value_bdim is None:
-        return emit(prim, (x, value), batched), [0]
+        return emit(stmt.prim, (x, value), batched), [0]
     # A padding value per example: pad with anything, then choose the value where a padded mask is False.
     per_example = x.shape[1:]
     (ones,) = emit("broadcast_in_dim", (Lit(True, BOOL),), {"shape": per_example, "dims": ()})
-    (mask,) = emit(prim, (ones, Lit(False, BOOL)), dict(params))
-    (padded,) = emit(prim, (x, zero(x.dtype)), batched)
+    (mask,) = emit(stmt.prim, (ones, Lit(False, BOOL)), dict(stmt.params))
+    (padded,) = emit(stmt.prim, (x, zero(x.dtype)), batched)
     (fill,) = emit("broadcast_in_dim", (moveaxis(value, value_bdim, 0),), {"shape": padded.shape, "dims": (0,)})
     return emit("select", (broadcast_batch(mask, ctx.size, 0), padded, fill)), [0]
 
 
 @batch_rule("concatenate")
-def _concatenate(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _concatenate(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     operands = [at_axis(ctx, a, b, 0) for a, b in zip(args, bdims, strict=True)]
-    return emit(prim, operands, {"axis": params["axis"] + 1}), [0]
+    return emit(stmt.prim, operands, {"axis": stmt.params["axis"] + 1}), [0]
 
 
 @batch_rule("matmul")
-def _matmul(
-    ctx: BatchContext, prim: Primitive, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
-) -> Out:
+def _matmul(stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]) -> Out:
     (a, b), (a_bdim, b_bdim) = args, bdims
     if b_bdim is None and len(b.shape) == 2:
         # A batch of matrices times one matrix: stack the batch into the rows, one plain matmul.
         a = moveaxis(a, a_bdim, 0)
         (rows,) = emit("reshape", (a,), {"shape": (prod(a.shape[:-1]), a.shape[-1])})
-        (product,) = emit(prim, (rows, b))
+        (product,) = emit(stmt.prim, (rows, b))
         return emit("reshape", (product,), {"shape": (*a.shape[:-1], b.shape[-1])}), [0]
     if a_bdim is None and len(a.shape) == 2:
         # One matrix times a batch of matrices: stack the batch into the columns (no copies of ``a``).
         b = moveaxis(b, b_bdim, 1)  # (k, B, n)
         (columns,) = emit("reshape", (b,), {"shape": (b.shape[0], prod(b.shape[1:]))})
-        (product,) = emit(prim, (a, columns))
+        (product,) = emit(stmt.prim, (a, columns))
         return emit("reshape", (product,), {"shape": (a.shape[0], *b.shape[1:])}), [1]
-    return emit(prim, (at_axis(ctx, a, a_bdim, 0), at_axis(ctx, b, b_bdim, 0))), [0]
+    return emit(stmt.prim, (at_axis(ctx, a, a_bdim, 0), at_axis(ctx, b, b_bdim, 0))), [0]

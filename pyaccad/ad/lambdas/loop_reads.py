@@ -65,7 +65,7 @@ from pyaccad.ad.lambdas.lane_steps import (
     weighted,
 )
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd
-from pyaccad.ad.transpose import Contributions
+from pyaccad.ad.transpose import Contributions, TransposeContext
 from pyaccad.frontend.tracing import emit, trace_program, value_of
 from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_type
 from pyaccad.ir.rewrite import substitute
@@ -96,17 +96,16 @@ class LoopReads(CustomRule):
         return jvp_of_body(stmt, env, args, args_tan)
 
     def batch(
-        self, ctx: BatchContext, args: Sequence[Atom], bdims: Sequence[BDim], params: Mapping[str, Any]
+        self, stmt: Stmt, ctx: BatchContext, args: list[Atom], bdims: list[BDim]
     ) -> tuple[Sequence[Atom], Sequence[BDim]]:
-        return batch_into(BatchContext(ctx.size, ctx), params["body"], args, bdims)
+        return batch_into(BatchContext(ctx.size, ctx), stmt.params["body"], args, bdims)
 
-    def transpose(self, stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+    def transpose(self, stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
         n_free = len(self.lam.free_vars)
-        refs = stmt.args
-        free, args, tans = refs[:n_free], refs[n_free : n_free + self.n_args], refs[n_free + self.n_args :]
+        free, operands, tans = args[:n_free], args[n_free : n_free + self.n_args], args[n_free + self.n_args :]
         lam = substitute(self.lam, dict(zip(self.lam.free_vars, free, strict=True)))
         arrays = [free[p] for p in self.looped]
-        lanes = _Lanes(lam, self._operands(lam, args), stmt.outs[0].shape, arrays)
+        lanes = _Lanes(lam, self._operands(lam, operands), stmt.outs[0].shape, arrays)
         for j, out in enumerate(lam.outputs):
             if isinstance(out, Var) and out in lanes.active:
                 lanes.adjoint[out] = tadd(lanes.adjoint.get(out, Zero(out.type)), cts[j])

@@ -2,7 +2,8 @@
 the linear primitives (``linear``), and the forward-mode ``cond`` (``control``) and ``while`` (``loop``),
 whose transposes recompute the primal values they need.
 
-Each rule is ``rule(stmt, linear, outs_ct) -> [(x, x_ct), ...]`` (:mod:`pyaccad.ad.transpose`).
+Each rule is ``rule(stmt, ctx, args, outs_ct) -> [(x, x_ct), ...]`` (:mod:`pyaccad.ad.transpose`), the shape
+of every rule of the three tables (:mod:`pyaccad.ad.rules`).
 
 >>> from pyaccad.ad.transpose import TRANSPOSE_RULES
 >>> from pyaccad.ir import PRIMITIVES

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from pyaccad.ad.linearize import split
 from pyaccad.ad.tangents import Tan, Zero, instantiate
-from pyaccad.ad.transpose import Contributions, linear_vars, register, transpose_stmts
+from pyaccad.ad.transpose import Contributions, TransposeContext, linear_vars, register, transpose_stmts
 from pyaccad.frontend.tracing import current_builder, emit, trace_program, value_of
 from pyaccad.ir import Atom, Program, Stmt, Var
 from pyaccad.ir.rewrite import substitute
@@ -55,8 +55,8 @@ def transpose_body(
 
 
 @register("cond")
-def _cond_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    free = linear_free(stmt, linear)
+def _cond_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    free = linear_free(stmt, ctx.linear)
     if not free:
         return []
 
@@ -68,7 +68,5 @@ def _cond_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         prog, _ = trace_program(body, [], "array")
         return prog
 
-    results = emit(
-        "cond", stmt.args, {"then_": branch_t(stmt.params["then_"]), "else_": branch_t(stmt.params["else_"])}
-    )
+    results = emit("cond", args, {"then_": branch_t(stmt.params["then_"]), "else_": branch_t(stmt.params["else_"])})
     return list(zip(free, results, strict=False))

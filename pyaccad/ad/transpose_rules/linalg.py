@@ -15,18 +15,18 @@ from __future__ import annotations
 from pyaccad.ad.emitters import op
 from pyaccad.ad.linalg_masks import swap_last
 from pyaccad.ad.tangents import Tan, instantiate
-from pyaccad.ad.transpose import Contributions, register
-from pyaccad.ir import Stmt, Var
+from pyaccad.ad.transpose import Contributions, TransposeContext, register
+from pyaccad.ir import Atom, Stmt
 
 
 @register("triangular_solve")
-def _triangular_solve_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    a, b = stmt.args
+def _triangular_solve_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    a, b = args
     params = {**stmt.params, "transpose_a": not stmt.params["transpose_a"]}
     return [(b, op("triangular_solve", a, instantiate(cts[0]), **params))]
 
 
 @register("solve")
-def _solve_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    a, b = stmt.args
+def _solve_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    a, b = args
     return [(b, op("solve", swap_last(a), instantiate(cts[0])))]

@@ -20,15 +20,11 @@ from __future__ import annotations
 from pyaccad.ad.emitters import along, at_targets, axis_slice, binary, lit, op, sum_all
 from pyaccad.ad.jvp_rules.scan import linear_recurrence, recurrence_size
 from pyaccad.ad.tangents import Tan, instantiate, is_zero, tcast
-from pyaccad.ad.transpose import Contributions, register
+from pyaccad.ad.transpose import Contributions, TransposeContext, register
 from pyaccad.errors import NotDifferentiable
 from pyaccad.frontend.tracing import call_program, emit, fail, trace_program, value_of
-from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_type
+from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, scalar_type
 from pyaccad.ir.monoids import monoids
-
-
-def _lin(a: Atom, linear: set[Var]) -> bool:
-    return isinstance(a, Var) and a in linear
 
 
 def sum_to(ct: Atom, axes: list[int], shape: tuple[int, ...]) -> Atom:
@@ -43,54 +39,54 @@ def sum_to(ct: Atom, axes: list[int], shape: tuple[int, ...]) -> Atom:
 
 
 @register("add")
-def _add_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], cts[0]), (stmt.args[1], cts[0])]
+def _add_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    return [(args[0], cts[0]), (args[1], cts[0])]
 
 
 @register("sub")
-def _sub_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    a, b = stmt.args
-    return [(a, cts[0])] + ([(b, op("neg", cts[0]))] if _lin(b, linear) else [])
+def _sub_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    a, b = args
+    return [(a, cts[0])] + ([(b, op("neg", cts[0]))] if ctx.is_linear(b) else [])
 
 
 @register("neg")
-def _neg_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], op("neg", cts[0]))]
+def _neg_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    return [(args[0], op("neg", cts[0]))]
 
 
 @register("mul")
-def _mul_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    a, b = stmt.args
-    if _lin(a, linear) and _lin(b, linear):
+def _mul_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    a, b = args
+    if ctx.is_linear(a) and ctx.is_linear(b):
         fail(NotDifferentiable, "mul: product of two tangents in a linear program (a JVP rule is not linear)")
-    return [(a, op("mul", cts[0], b))] if _lin(a, linear) else [(b, op("mul", a, cts[0]))]
+    return [(a, op("mul", cts[0], b))] if ctx.is_linear(a) else [(b, op("mul", a, cts[0]))]
 
 
 @register("div")
-def _div_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], op("div", cts[0], stmt.args[1]))]
+def _div_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    return [(args[0], op("div", cts[0], args[1]))]
 
 
 @register("select")
-def _select_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    p, a, b = stmt.args
+def _select_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    p, a, b = args
     zero = lit(0, a.type)
     found: Contributions = []
-    if _lin(a, linear):
+    if ctx.is_linear(a):
         found.append((a, op("select", p, cts[0], zero)))
-    if _lin(b, linear):
+    if ctx.is_linear(b):
         found.append((b, op("select", p, zero, cts[0])))
     return found
 
 
 @register("cast")
-def _cast_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], tcast(cts[0], stmt.args[0].type))]
+def _cast_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    return [(args[0], tcast(cts[0], args[0].type))]
 
 
 @register("broadcast_in_dim")
-def _broadcast_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    (x,) = stmt.args
+def _broadcast_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    (x,) = args
     dims = stmt.params["dims"]
     shape = stmt.params["shape"]
     summed = [d for d in range(len(shape)) if d not in dims]
@@ -99,25 +95,25 @@ def _broadcast_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
 
 
 @register("reshape")
-def _reshape_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], op("reshape", cts[0], shape=stmt.args[0].shape))]
+def _reshape_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    return [(args[0], op("reshape", cts[0], shape=args[0].shape))]
 
 
 @register("transpose")
-def _transpose_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+def _transpose_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
     perm = stmt.params["perm"]
     inverse = tuple(sorted(range(len(perm)), key=lambda i: perm[i]))
-    return [(stmt.args[0], op("transpose", cts[0], perm=inverse))]
+    return [(args[0], op("transpose", cts[0], perm=inverse))]
 
 
 @register("reverse")
-def _reverse_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    return [(stmt.args[0], op("reverse", cts[0], axes=stmt.params["axes"]))]
+def _reverse_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    return [(args[0], op("reverse", cts[0], axes=stmt.params["axes"]))]
 
 
 @register("slice")
-def _slice_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    (x,) = stmt.args
+def _slice_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    (x,) = args
     out_shape = stmt.outs[0].shape
     lo = tuple(stmt.params["starts"])
     steps = stmt.params["steps"]
@@ -129,72 +125,72 @@ def _slice_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
 
 
 @register("pad")
-def _pad_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    x, value = stmt.args
+def _pad_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    x, value = args
     lo, interior = stmt.params["lo"], stmt.params["interior"]
     steps = tuple(i + 1 for i in interior)
     stops = tuple(s + (n - 1) * st + 1 if n else s for s, n, st in zip(lo, x.shape, steps, strict=False))
     x_ct = op("slice", cts[0], starts=tuple(lo), stops=stops, steps=steps)
     found: Contributions = [(x, x_ct)]
-    if _lin(value, linear):
+    if ctx.is_linear(value):
         found.append((value, op("sub", sum_all(cts[0]), sum_all(x_ct))))
     return found
 
 
 @register("concatenate")
-def _concatenate_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+def _concatenate_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
     axis = stmt.params["axis"]
     found: Contributions = []
     start = 0
-    for x in stmt.args:
+    for x in args:
         n = x.shape[axis]
-        if _lin(x, linear):
+        if ctx.is_linear(x):
             found.append((x, axis_slice(cts[0], axis, start, start + n)))
         start += n
     return found
 
 
 @register("matmul")
-def _matmul_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    a, b = stmt.args
+def _matmul_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    a, b = args
 
     def t(m: Atom) -> Atom:
         perm = (*range(m.type.ndim - 2), m.type.ndim - 1, m.type.ndim - 2)
         return op("transpose", m, perm=perm)
 
-    if _lin(a, linear):
+    if ctx.is_linear(a):
         return [(a, op("matmul", cts[0], t(b)))]
     return [(b, op("matmul", t(a), cts[0]))]
 
 
 @register("fold")
-def _fold_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+def _fold_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
     found = monoids(stmt.params["lam"])
     if found is None or any(m != "add" for m in found):
         fail(NotDifferentiable, "fold: only fold (+) is linear (a JVP rule emitted another one)")
     k, axis = len(stmt.outs), stmt.params["axis"]
-    xs, inits = stmt.args[:k], stmt.args[k:]
+    xs, inits = args[:k], args[k:]
     result: Contributions = []
     for j, ct in enumerate(cts):
         if is_zero(ct):
             continue
         result.append((xs[j], along(ct, xs[j].shape, axis)))
-        if inits and _lin(inits[j], linear):
+        if inits and ctx.is_linear(inits[j]):
             result.append((inits[j], sum_all(ct)))
     return result
 
 
 @register("scan")
-def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+def _scan_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
     lam, axis, reverse = stmt.params["lam"], stmt.params["axis"], stmt.params["reverse"]
     found = monoids(lam)
     if found is None or any(m != "add" for m in found):
         m = recurrence_size(lam)
-        if m is None or _lin(stmt.args[0], linear):
+        if m is None or ctx.is_linear(args[0]):
             fail(NotDifferentiable, "scan: only scan (+) and linear recurrences are linear")
-        return _recurrence_t(stmt, m, cts, axis, reverse)
+        return _recurrence_t(args, m, cts, axis, reverse)
     k = len(stmt.outs)
-    xs, inits = stmt.args[:k], stmt.args[k:]
+    xs, inits = args[:k], args[k:]
     result: Contributions = []
     for j, ct in enumerate(cts):
         if is_zero(ct):
@@ -202,7 +198,7 @@ def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
         n = xs[j].shape[axis]
         if inits:
             part = axis_slice(ct, axis, 0, n) if reverse else axis_slice(ct, axis, 1, n + 1)
-            if _lin(inits[j], linear):
+            if ctx.is_linear(inits[j]):
                 result.append((inits[j], sum_all(ct)))
         else:
             part = ct
@@ -212,9 +208,9 @@ def _scan_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
     return result
 
 
-def _recurrence_t(stmt: Stmt, m: int, cts: list[Tan], axis: int, reverse: bool) -> Contributions:
+def _recurrence_t(args: list[Atom], m: int, cts: list[Tan], axis: int, reverse: bool) -> Contributions:
     """Transpose of ``y_i = A_i·y_{i∓1} + b_i`` in ``b``: ``c_i = ct_i + A_{i±1}ᵀ·c_{i±1}``, the other way."""
-    a, b, b_cts = stmt.args[: m * m], stmt.args[m * m :], cts[m * m :]
+    a, b, b_cts = args[: m * m], args[m * m :], cts[m * m :]
     if all(is_zero(c) for c in b_cts):
         return []
     n = a[0].shape[axis]
@@ -233,8 +229,8 @@ def _recurrence_t(stmt: Stmt, m: int, cts: list[Tan], axis: int, reverse: bool) 
 
 
 @register("backpermute")
-def _backpermute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    (x,) = stmt.args
+def _backpermute_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    (x,) = args
     index = stmt.params["index"]
 
     def scatter_to(*ix: object) -> list[object]:
@@ -246,13 +242,13 @@ def _backpermute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contribution
 
 
 @register("permute")
-def _permute_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
-    defaults, x = stmt.args
+def _permute_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    defaults, x = args
     kind = (monoids(stmt.params["combine"]) or [None])[0]
     index = stmt.params["index"]
     (ct,) = cts
     if kind == "add":
-        return [(defaults, ct)] + ([(x, gather_kept(ct, x, index))] if _lin(x, linear) else [])
+        return [(defaults, ct)] + ([(x, gather_kept(ct, x, index))] if ctx.is_linear(x) else [])
     if kind != "first":
         fail(NotDifferentiable, f"permute: combine {kind} is not linear")
     # Overwrite: writes to one target land in source order, so the last source written there wins; the

@@ -83,7 +83,7 @@ import numpy as np
 from pyaccad.ad.emitters import counted_loop, op
 from pyaccad.ad.linearize import dce, primal_outputs, restrict
 from pyaccad.ad.tangents import Tan, Zero, instantiate, is_zero
-from pyaccad.ad.transpose import Contributions, register
+from pyaccad.ad.transpose import Contributions, TransposeContext, register
 from pyaccad.ad.transpose_rules.control import linear_free, transpose_body
 from pyaccad.errors import ArgumentError
 from pyaccad.frontend import lambdas
@@ -192,7 +192,8 @@ class _Loop:
 
 
 @register("while")
-def _while_t(stmt: Stmt, linear: set[Var], cts: list[Tan]) -> Contributions:
+def _while_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]) -> Contributions:
+    linear = ctx.linear
     cond, body = stmt.params["cond"], stmt.params["body"]
     primal = primal_outputs(stmt, linear)
     lin = [j for j in range(len(stmt.outs)) if j not in primal]

@@ -27,9 +27,9 @@ from typing import Any
 
 from pyaccad.backends.accelerate import build
 from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
-from pyaccad.backends.store import Store
 from pyaccad.export import export_program, ghc
 from pyaccad.ir import Program
+from pyaccad.store import Store
 
 STORE = Store("accelerate", ".so")
 _LOADED: dict[str, Any] = {}  # key -> loaded library: a library is loaded once per process

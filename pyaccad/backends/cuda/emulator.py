@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
-from pyaccad.backends.store import Store
 from pyaccad.errors import CompileError, ResourceError
 from pyaccad.resources import describe_bytes
+from pyaccad.store import Store
 
 SHIM = r"""#include <cstdint>
 #include <cmath>

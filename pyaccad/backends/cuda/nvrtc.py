@@ -6,7 +6,7 @@ CUBIN for the device's own architecture always loads. Without a GPU (CI, a lapto
 keeps ``a * b + c`` two roundings, as the native backend does (``-ffp-contract=off``), so results do not
 depend on which multiply-adds the compiler fused.
 
-CUBINs live in the backends' store (:mod:`pyaccad.backends.store`) as
+CUBINs live in the backends' store (:mod:`pyaccad.store`) as
 ``$PYACCAD_CACHE_DIR/cuda/KEY.cubin``, the key a hash of the source, NVRTC's version, the architecture
 and the options, with the source beside them.
 
@@ -20,8 +20,8 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from pyaccad.backends.store import Store
 from pyaccad.errors import BackendUnavailable, CompileError
+from pyaccad.store import Store
 
 DEFAULT_ARCH = "sm_90"
 """The architecture compiled for when no device says its own (Hopper, the GPUs this backend is tuned for)."""

@@ -1,4 +1,4 @@
-"""Native libraries in the backends' on-disk store (:mod:`pyaccad.backends.store`), loaded with cffi (ABI mode).
+"""Native libraries in the backends' on-disk store (:mod:`pyaccad.store`), loaded with cffi (ABI mode).
 
 Libraries are ``$PYACCAD_CACHE_DIR/native/KEY.so``, named by a hash of the
 generated source, the compiler's version and the flags, each with its checksum
@@ -20,8 +20,8 @@ from typing import Any
 
 from pyaccad.backends.native import build
 from pyaccad.backends.native.ffi import ffi
-from pyaccad.backends.store import Store
 from pyaccad.errors import CompileError
+from pyaccad.store import Store
 
 _LOADED: dict[str, Any] = {}  # key -> loaded library (explicit in-process cache)
 STORE = Store("native", ".so")

@@ -32,9 +32,9 @@ import numpy as np
 from pyaccad.backends.native import build
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.cache import STORE, cached
-from pyaccad.backends.store import write_atomically
 from pyaccad.errors import BackendUnavailable, CompileError
 from pyaccad.ir import Lit, Program, pprint
+from pyaccad.store import write_atomically
 
 _GENERATOR = ("backends/native", "backends/clike", "opt")  # the code that plans and writes the C source
 
