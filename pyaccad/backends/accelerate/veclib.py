@@ -31,7 +31,7 @@ import subprocess
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from pyaccad.backends.store import cache_root, write_atomically
+from pyaccad.store import cache_root, write_atomically
 
 FLAG = "-fveclib=libmvec"
 
