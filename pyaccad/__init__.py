@@ -39,11 +39,9 @@ from pyaccad.errors import (
     RunError,
     ShapeError,
 )
-from pyaccad.ir.types import BOOL as bool_
-from pyaccad.ir.types import FLOAT32 as float32
-from pyaccad.ir.types import FLOAT64 as float64
-from pyaccad.ir.types import INT32 as int32
-from pyaccad.ir.types import INT64 as int64
+from pyaccad.ir.types import PUBLIC_NAMES as _DTYPE_NAMES
+
+globals().update(_DTYPE_NAMES)  # acc.float32, acc.uint8, acc.bool_, ...: NumPy's dtypes
 
 __version__ = "0.1.0"
 
@@ -101,11 +99,7 @@ __all__ = [
     "ResourceError",
     "RunError",
     "ShapeError",
-    "bool_",
-    "float32",
-    "float64",
-    "int32",
-    "int64",
+    *_DTYPE_NAMES,
     *_LAZY,
     *_SCALARS,
 ]

@@ -40,11 +40,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.clike.cgen import CTYPE, INT64, Ctx, Index, product, unravel
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.clike.element import call_lambda, elem
 from pyaccad.backends.native.fold import identity
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
-from pyaccad.ir import ELEMENTWISE, Stmt
+from pyaccad.ir import ELEMENTWISE, INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
 

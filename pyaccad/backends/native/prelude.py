@@ -79,6 +79,10 @@ PRELUDE = "\n".join(
         "#include <math.h>",
         "#include <omp.h>",
         "#include <tgmath.h>",
+        # float16 is gcc's _Float16 (x86-64 since gcc 12): IEEE half storage, and conversions to and from float
+        # and double that round to nearest even, in software or with F16C. Arithmetic is done in float
+        # (clike.element.apply_elementwise), so results never depend on whether the CPU has AVX512-FP16.
+        "typedef _Float16 pa_half;",
         _simd_declarations(),
         "#define PA_MIN_I(a, b) ((a) < (b) ? (a) : (b))",
         "static inline double pa_f64_bits(int64_t b) { double d; memcpy(&d, &b, sizeof d); return d; }",
