@@ -78,20 +78,29 @@ def scalar_stmt(ctx: Ctx, stmt: Stmt) -> None:
 
 
 def apply_elementwise(stmt: Stmt, args: list[str]) -> str:
-    """The C expression of an element-wise statement (``ELEMENTWISE`` row, ``select`` or ``cast``).
-
-    float16 operands are converted to float and the operation computed in float; the result, declared
-    as ``pa_half``, is rounded to half once. That is NumPy's float16 arithmetic (each ufunc converts to
-    float32, computes, rounds), and for ``+ - * /`` and ``sqrt`` it is the correctly rounded half result
-    (float's 24 bits are at least twice half's 11, plus 2: double rounding is innocuous). It also needs
-    no half arithmetic from the CPU or the GPU, only conversions.
-    """
+    """The C expression of an element-wise statement (``ELEMENTWISE`` row, ``select`` or ``cast``)."""
     name = stmt.prim.name
     if name == "select":
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if name == "cast":
         return cast_expr(args[0], stmt.args[0].dtype, stmt.params["dtype"])
-    if stmt.args[0].dtype == FLOAT16:
+    return elementwise_c(name, stmt.args[0].dtype, args)
+
+
+def elementwise_c(name: str, dtype: np.dtype, args: list[str]) -> str:
+    """The C expression of the ``ELEMENTWISE`` row ``name`` on operands (C expressions) of ``dtype``.
+
+    float16 operands are converted to float and the operation computed in float; the result, stored
+    as ``pa_half``, is rounded to half once. That is NumPy's float16 arithmetic (each ufunc converts to
+    float32, computes, rounds), and for ``+ - * /`` and ``sqrt`` it is the correctly rounded half result
+    (float's 24 bits are at least twice half's 11, plus 2: double rounding is innocuous). It also needs
+    no half arithmetic from the CPU or the GPU, only conversions.
+
+    >>> from pyaccad.ir import FLOAT16, FLOAT32
+    >>> elementwise_c("add", FLOAT16, ["a", "b"]), elementwise_c("add", FLOAT32, ["a", "b"])
+    ('(((float)a) + ((float)b))', '(a + b)')
+    """
+    if dtype == FLOAT16:
         args = [f"((float){a})" for a in args]
     return ELEMENTWISE[name].c.format(*args)
 
