@@ -111,10 +111,10 @@ def _elementwise_case(name: str) -> Case:
     def case(draw: Draw) -> Example:
         dtype = np.dtype(draw(st.sampled_from([str(d) for d in row.accepts])))
         shape = draw(shapes)
-        domains = _INT_DOMAINS.get(name, float_domains) if dtype.kind == "i" else float_domains
+        domains = _INT_DOMAINS.get(name, float_domains) if dtype.kind in "iu" else float_domains
         inputs = [draw(arrays(dtype, shape, *domain)) for domain in domains]
         out_dtype = np.dtype(bool) if row.result == "bool" else dtype
-        if dtype.kind == "i":
+        if dtype.kind in "iu":
             expected = per_element(lambda *v: wrap_int(int(reference(*v)), dtype), out_dtype, *inputs)
         else:
             expected = per_element(reference, out_dtype, *inputs)
