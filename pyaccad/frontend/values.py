@@ -165,7 +165,7 @@ class Value:
 
     @property
     def dtype(self) -> np.dtype:
-        """The element type (a NumPy dtype: ``float32``, ``float64``, ``int32``, ``int64`` or ``bool``)."""
+        """The element type (a NumPy dtype, one of :data:`pyaccad.ir.types.DTYPES`)."""
         return self.var.dtype
 
     @property
