@@ -52,7 +52,8 @@ _COMBINATORS = (
 _SHAPES = "reshape transpose reverse replicate broadcast_to concatenate matmul".split()
 _SCALARS = (
     "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp expm1 log log1p sqrt abs sign "
-    "floor ceil round trunc minimum maximum erf isnan isinf negative power logical_and logical_or"
+    "floor ceil round trunc minimum maximum erf isnan isinf negative power logical_and logical_or "
+    "bitwise_and bitwise_or bitwise_xor invert left_shift right_shift"
 ).split()
 
 _LAZY: dict[str, str] = {

@@ -146,6 +146,29 @@ def test_unsigned_and_small_integers_wrap(backend, dtype, a, b, want):
     assert [int(g[0]) for g in got] == list(want) and all(g.dtype == np.dtype(dtype) for g in got)
 
 
+@pytest.mark.parametrize("dtype", INTS)
+@given(data=st.data())
+def test_bitwise_operations_and_shifts_match_numpy(backend, dtype, data):
+    """Shift counts over the whole range of the dtype: those outside [0, bits) give NumPy's 0 or sign fill."""
+    n = data.draw(lengths())
+    a, b = data.draw(int_arrays(dtype, n)), data.draw(int_arrays(dtype, n))
+    counts = data.draw(arrays(dtype, n, elements=st.integers(-3 if dtype.startswith("int") else 0, 70)))
+    got = acc.jit(lambda p, q, k: (p & q, p | q, p ^ q, ~p, p << k, p >> k, q << k, q >> k), backend=backend)(
+        a, b, counts
+    )
+    shifts = [shift(x, counts) for x in (a, b) for shift in (np.left_shift, np.right_shift)]
+    want = (a & b, a | b, a ^ b, ~a, shifts[0], shifts[1], shifts[2], shifts[3])
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and np.array_equal(g, w), (dtype, g, w)
+
+
+def test_bitwise_operators_on_bools_are_logical(backend):
+    p, q = np.array([True, True, False, False]), np.array([True, False, True, False])
+    got = acc.jit(lambda a, b: (a & b, a | b, a ^ b, ~a, pnp.invert(b)), backend=backend)(p, q)
+    for g, w in zip(got, (p & q, p | q, p ^ q, ~p, ~q), strict=True):
+        assert g.dtype == np.bool_ and np.array_equal(g, w)
+
+
 def _half_values(n: int) -> st.SearchStrategy[np.ndarray]:
     return arrays(np.float16, n, elements=st.floats(-100, 100, width=16).filter(lambda v: v != 0))
 

@@ -9,7 +9,7 @@ negative exponent give ``1 // a**-e`` (0 unless ``|a| == 1``). Unsigned integers
 own where the signed ones would compare with -1 (C converts -1 to the largest unsigned value).
 
 >>> sorted(HELPERS)
-['abs', 'floordiv', 'max', 'min', 'mod', 'pow', 'sign']
+['abs', 'floordiv', 'max', 'min', 'mod', 'pow', 'shl', 'shr', 'sign']
 >>> body(HELPERS["abs"], "f32"), body(HELPERS["mod"], "u8")
 ('return fabs(a);', 'return b == 0 ? 0 : a % b;')
 """
@@ -55,14 +55,34 @@ HELPERS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "min": ("a,b", {"float": "return (a < b || a != a) ? a : b;", "int": "return a < b ? a : b;"}),
     "max": ("a,b", {"float": "return (a > b || a != a) ? a : b;", "int": "return a > b ? a : b;"}),
+    # integers only: a shift count outside [0, bits) (compared unsigned, so a negative one is too) gives NumPy's
+    # 0 or sign fill; the left shift is done unsigned, so it wraps instead of overflowing
+    "shl": ("a,b", {"int": "return (uint64_t)b < 8 * sizeof(a) ? ({T})((uint64_t)a << b) : 0;"}),
+    "shr": (
+        "a,b",
+        {
+            "int": "return (uint64_t)b < 8 * sizeof(a) ? a >> b : (a < 0 ? -1 : 0);",
+            "uint": "return (uint64_t)b < 8 * sizeof(a) ? a >> b : 0;",
+        },
+    ),
 }
-"""name -> (parameters, body by kind: "float", "int", "uint" (else "int"), or "all"), each ``PYACCAD_<NAME>``."""
+"""name -> (parameters, body by kind: "float", "int", "uint" (else "int"), or "all"), each ``PYACCAD_<NAME>``;
+a helper with no body for a kind is not defined for it."""
 
-_KINDS = {"f": ("float",), "i": ("int",), "u": ("uint", "int")}  # by the suffix's first letter, the bodies to try
+_KINDS = {"f": ("float", "all"), "i": ("int", "all"), "u": ("uint", "int", "all")}  # by suffix, bodies to try
 
 
-def body(helper: tuple[str, dict[str, str]], suffix: str) -> str:
-    """The helper's body for the element type of ``suffix`` (a key of :data:`CTYPES`)."""
+def body(helper: tuple[str, dict[str, str]], suffix: str) -> str | None:
+    """The helper's body for the element type of ``suffix`` (a key of :data:`CTYPES`), None where it has none."""
     bodies = helper[1]
-    code = next((bodies[k] for k in _KINDS[suffix[0]] if k in bodies), None) or bodies["all"]
-    return code.replace("{T}", CTYPES[suffix])
+    code = next((bodies[k] for k in _KINDS[suffix[0]] if k in bodies), None)
+    return None if code is None else code.replace("{T}", CTYPES[suffix])
+
+
+def defined(name: str) -> dict[str, str]:
+    """The suffixes and C types the helper ``name`` is defined for.
+
+    >>> list(defined("shl"))
+    ['i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64']
+    """
+    return {suffix: ctype for suffix, ctype in CTYPES.items() if body(HELPERS[name], suffix) is not None}

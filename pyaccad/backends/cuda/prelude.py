@@ -18,7 +18,7 @@ True
 
 from __future__ import annotations
 
-from pyaccad.backends.clike.helpers import CTYPES, HELPERS, body
+from pyaccad.backends.clike.helpers import HELPERS, body, defined
 
 _TYPES = """#ifdef __CUDACC_RTC__
 typedef signed char int8_t; typedef short int16_t; typedef int int32_t; typedef long long int64_t;
@@ -59,7 +59,7 @@ __device__ void pa_fail_at(int64_t *R, int id, int64_t position, int rank, const
 def _helper(name: str) -> str:
     params, _ = HELPERS[name]
     out = []
-    for suffix, ctype in CTYPES.items():
+    for suffix, ctype in defined(name).items():
         args = ", ".join(f"{ctype} {p}" for p in params.split(","))
         out.append(
             f"__device__ __forceinline__ {ctype} PYACCAD_{name.upper()}({args}) {{ {body(HELPERS[name], suffix)} }}"

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from pyaccad.backends.clike.helpers import CTYPES, HELPERS, body
+from pyaccad.backends.clike.helpers import HELPERS, body, defined
 
 _SIMD_UNARY = "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log1p erf".split()
 _SIMD_BINARY = ("atan2", "pow")
@@ -58,11 +58,11 @@ def _typed(name: str) -> str:
     """One static inline function per C type, and a ``_Generic`` macro ``PYACCAD_<NAME>`` choosing it."""
     params, _ = HELPERS[name]
     out = []
-    for suffix, ctype in CTYPES.items():
+    for suffix, ctype in defined(name).items():
         args = ", ".join(f"{ctype} {p}" for p in params.split(","))
         out.append(f"static inline {ctype} pa_{name}_{suffix}({args}) {{ {body(HELPERS[name], suffix)} }}")
     call_args = ", ".join(params.split(","))
-    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in CTYPES.items())
+    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in defined(name).items())
     out.append(
         f"#define PYACCAD_{name.upper()}({call_args}) _Generic(({params.split(',')[0]}), {choices})({call_args})"
     )
