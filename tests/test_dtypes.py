@@ -266,15 +266,21 @@ def test_float16_sums_accumulate_in_float32(backend, data):
     assert_within(running, prefix, prefix_bound + U16 * (np.abs(prefix) + prefix_bound) + TINY16, np.float16)
 
 
-@pytest.mark.parametrize("index_dtype", INTS)
-def test_fancy_indexing_and_scatter_with_every_integer_index_dtype(backend, index_dtype):
-    x = np.array([250, 3, 17, 200, 9], np.uint8)
-    idx = np.array([4, 0, 0, 3, 1, 0], index_dtype)
-    gathered, scattered = acc.jit(lambda a, k: (a[k], a.at[k].add(a[k])), backend=backend)(x, idx)
-    want = x.copy()
-    np.add.at(want, idx, x[idx])  # wraps modulo 256
-    assert gathered.dtype == np.uint8 and np.array_equal(gathered, x[idx])
-    assert scattered.dtype == np.uint8 and np.array_equal(scattered, want)
+@pytest.mark.parametrize("dtype", INTS)
+def test_fancy_indexing_and_scatters_with_every_integer_dtype(backend, dtype):
+    """Indices and values of ``dtype``: a gather, and scatters by + (wrapping) and max (atomic on cuda for 4- and
+    8-byte values, one thread for narrower ones)."""
+    with np.errstate(over="ignore"):
+        x = np.array([250, 3, 17, 200, 9]).astype(dtype)
+        idx = np.array([4, 0, 0, 3, 1, 0], dtype)
+        gathered, added, maxed = acc.jit(
+            lambda a, k: (a[k], a.at[k].add(a[k]), a.at[k].max(a[k] * 3)), backend=backend
+        )(x, idx)
+        want_add, want_max = x.copy(), x.copy()
+        np.add.at(want_add, idx, x[idx])
+        np.maximum.at(want_max, idx, x[idx] * x.dtype.type(3))
+    for g, w in ((gathered, x[idx]), (added, want_add), (maxed, want_max)):
+        assert g.dtype == np.dtype(dtype) and np.array_equal(g, w), (g, w)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint16", "float16"])
