@@ -30,7 +30,7 @@ import numpy as np
 
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, unravel
 from pyaccad.ir import ELEMENTWISE, FLOAT16, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
-from pyaccad.ir.types import is_float
+from pyaccad.ir.types import is_float, is_unsigned
 from pyaccad.opt.rows import align_axes
 
 
@@ -96,12 +96,20 @@ def elementwise_c(name: str, dtype: np.dtype, args: list[str]) -> str:
     (float's 24 bits are at least twice half's 11, plus 2: double rounding is innocuous). It also needs
     no half arithmetic from the CPU or the GPU, only conversions.
 
-    >>> from pyaccad.ir import FLOAT16, FLOAT32
+    uint8 and uint16 operands are computed in uint32: C would promote them to int, where a uint16 product can
+    overflow (undefined behaviour, unlike unsigned arithmetic, which wraps); the result, stored in the narrow
+    type, is the same modulo 2**bits.
+
+    >>> from pyaccad.ir import FLOAT16, FLOAT32, UINT16
     >>> elementwise_c("add", FLOAT16, ["a", "b"]), elementwise_c("add", FLOAT32, ["a", "b"])
     ('(((float)a) + ((float)b))', '(a + b)')
+    >>> elementwise_c("mul", UINT16, ["a", "b"])
+    '(((uint32_t)a) * ((uint32_t)b))'
     """
     if dtype == FLOAT16:
         args = [f"((float){a})" for a in args]
+    elif is_unsigned(dtype) and dtype.itemsize < 4:
+        args = [f"((uint32_t){a})" for a in args]
     return ELEMENTWISE[name].c.format(*args)
 
 

@@ -49,7 +49,8 @@ HELPERS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "int": "if (b < 0) return (a == 1) ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0); "
             "{T} r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r;",
-            "uint": "{T} r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r;",
+            "uint": "{T} r = 1; while (b) { if (b & 1) r = ({T})((uint64_t)r * a); a = ({T})((uint64_t)a * a); "
+            "b >>= 1; } return r;",
             "float": "return pow(a, b);",
         },
     ),
