@@ -69,7 +69,7 @@ def promoted(operands: Sequence[Any]) -> tuple[np.dtype, bool]:
             (weak if is_weak(x) else strong).append(x.dtype)
         elif isinstance(x, np.ndarray) or (isinstance(x, np.generic) and x.dtype in DTYPES):
             strong.append(dtype_of(x.dtype))
-        elif isinstance(x, np.generic):  # a NumPy scalar of a width pyaccad lacks (np.int16(1)) adapts like a number
+        elif isinstance(x, np.generic):  # a NumPy scalar of a dtype pyaccad lacks (np.longdouble) adapts like a number
             weak.append({"b": BOOL, "i": INT64, "u": INT64}.get(x.dtype.kind, FLOAT64))
         else:
             weak.append(default_dtype(x))
