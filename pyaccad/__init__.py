@@ -40,11 +40,9 @@ from pyaccad.errors import (
     RunError,
     ShapeError,
 )
-from pyaccad.ir.types import BOOL as bool_
-from pyaccad.ir.types import FLOAT32 as float32
-from pyaccad.ir.types import FLOAT64 as float64
-from pyaccad.ir.types import INT32 as int32
-from pyaccad.ir.types import INT64 as int64
+from pyaccad.ir.types import PUBLIC_NAMES as _DTYPE_NAMES
+
+globals().update(_DTYPE_NAMES)  # acc.float32, acc.uint8, acc.bool_, ...: NumPy's dtypes
 
 __version__ = "0.1.0"
 
@@ -55,7 +53,8 @@ _COMBINATORS = (
 _SHAPES = "reshape transpose reverse replicate broadcast_to concatenate matmul".split()
 _SCALARS = (
     "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp expm1 log log1p sqrt abs sign "
-    "floor ceil round trunc minimum maximum erf isnan isinf negative power logical_and logical_or"
+    "floor ceil round trunc minimum maximum erf isnan isinf negative power logical_and logical_or "
+    "bitwise_and bitwise_or bitwise_xor invert left_shift right_shift"
 ).split()
 
 _LAZY: dict[str, str] = {
@@ -128,11 +127,7 @@ __all__ = [
     "ResourceError",
     "RunError",
     "ShapeError",
-    "bool_",
-    "float32",
-    "float64",
-    "int32",
-    "int64",
+    *_DTYPE_NAMES,
     *_LAZY,
     *_SCALARS,
 ]

@@ -30,17 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from pyaccad.errors import Error
-
-_DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "bool": "bool"}
+from pyaccad.ir.types import from_short_name
 
 
 def parse_arg(spec: str) -> np.ndarray:
     """A zero array of the dtype and shape written as ``f32[3,4]`` (what the printer's comments show)."""
-    match = re.fullmatch(r"(f32|f64|i32|i64|bool)\[([\d, ]*)\]", spec.strip())
-    if match is None:
+    match = re.fullmatch(r"(\w+)\[([\d, ]*)\]", spec.strip())
+    dtype = None if match is None else from_short_name(match.group(1))
+    if match is None or dtype is None:
         raise argparse.ArgumentTypeError(f"{spec!r} is not a spec like f32[3,4], i64[], bool[5]")
     shape = tuple(int(n) for n in match.group(2).replace(" ", "").split(",") if n)
-    return np.zeros(shape, dtype=_DTYPES[match.group(1)])
+    return np.zeros(shape, dtype=dtype)
 
 
 def _load(target: str):

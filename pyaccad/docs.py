@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from pyaccad.ir.types import DTYPES
+
 # (prefix used in the reference, module): the public modules, in the order the reference shows them.
 PUBLIC_MODULES: list[tuple[str, str]] = [
     ("acc", "pyaccad"),
@@ -235,7 +237,8 @@ CONVENTIONS = [
     " tuples, lists and dicts), as in JAX; a Python list is a pytree, not an array. Inside: `acc.Array` (a"
     " traced array) and `acc.Exp` (a traced scalar, inside the functions given to `map`, `fold`,"
     " `generate`, ...). NumPy arrays met inside a traced function are embedded as constants (`acc.use`).",
-    "- **dtypes.** `float32`, `float64`, `int32`, `int64`, `bool`. Python numbers (literals, arguments of"
+    f"- **dtypes.** {', '.join(f'`{d}`' for d in DTYPES)}; arrays in non-native byte order are converted."
+    " Python numbers (literals, arguments of"
     " jitted functions, `acc.fill` without a dtype) are weakly typed and take the dtype of the arrays they"
     " meet; element-wise operations and `@` on arrays of different dtypes promote as `jax.numpy` does"
     " (float32 with float64 is float64); convert explicitly with `acc.cast` or `.astype`.",

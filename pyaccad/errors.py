@@ -50,7 +50,7 @@ class DTypeError(Error, TypeError):
     >>> acc.run(lambda a: acc.sin(a), np.arange(2))
     Traceback (most recent call last):
       ...
-    pyaccad.errors.DTypeError: sin: dtype int64 not supported (accepts float32, float64)
+    pyaccad.errors.DTypeError: sin: dtype int64 not supported (accepts float16, float32, float64)
     ...
     """
 

@@ -80,6 +80,8 @@ def module_source(program: Program, module: str, name: str, blas: bool = False) 
     imports = ["import Data.Array.Accelerate"]
     if printer.blas and any("BLAS." in line for line in definition):
         imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra as BLAS")
+    if any("Bits." in line for line in definition):  # the bitwise operations (element-wise table)
+        imports.append("import qualified Data.Array.Accelerate.Data.Bits as Bits")
     imports.append("import Prelude ()")
     lines = [header, *pragmas, f"module {module} ({name}) where", "", *imports, "", sig, *definition, *helpers]
     return "\n".join(lines) + "\n"

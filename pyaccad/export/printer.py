@@ -17,9 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+import numpy as np
+
 from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
 from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
-from pyaccad.ir import BOOL, Atom, Lit, Program, Stmt, Var
+from pyaccad.ir import BOOL, FLOAT16, Atom, Lit, Program, Stmt, Var
 
 Rule = Callable[["Printer", Stmt, bool], str]
 """``rule(printer, stmt, array_level)``: the right-hand side of the statement's binding."""
@@ -128,7 +130,7 @@ class Printer:
         """A scalar atom as an ``Exp``: rank-0 arrays of array level are read with ``the``."""
         if isinstance(atom, Lit):
             # A Bool literal is always True_/False_: the Prelude's True is a Bool, never an Exp Bool.
-            bare = operand_with_var and atom.dtype != BOOL
+            bare = operand_with_var and atom.dtype not in (BOOL, FLOAT16)
             return literal_text(atom.value, atom.dtype) if bare else self.annotated(atom)
         if atom in self.inlined:
             return self.inlined[atom]
@@ -160,6 +162,9 @@ class Printer:
         text = literal_text(lit.value, lit.dtype)
         if lit.dtype == BOOL:
             return f"{text}_"
+        if lit.dtype == FLOAT16:
+            # its bits: accelerate-llvm (1.4) cannot print Half constants, and would fold a converted Float back
+            return f"(bitcast ({int(np.float16(lit.value).view(np.uint16))} :: Exp Word16) :: Exp Half)"
         return f"({text.strip('()') if text.startswith('(-') else text} :: Exp {HS_SCALAR[lit.dtype]})"
 
     # --- programs ----------------------------------------------------------------------------------

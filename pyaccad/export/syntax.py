@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyaccad.errors import Error
-from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, ArrayType
+from pyaccad.ir import BOOL, FLOAT16, FLOAT32, FLOAT64, FLOAT_DTYPES, INT64, INT_DTYPES, ArrayType
 
 
 class ExportError(Error, ValueError):
@@ -30,7 +30,10 @@ class ExportError(Error, ValueError):
     """
 
 
-HS_SCALAR = {FLOAT32: "Float", FLOAT64: "Double", INT32: "Int32", INT64: "Int", BOOL: "Bool"}
+HS_SCALAR = {FLOAT16: "Half", FLOAT32: "Float", FLOAT64: "Double", INT64: "Int", BOOL: "Bool"} | {
+    d: f"{'Word' if d.kind == 'u' else 'Int'}{8 * d.itemsize}" for d in INT_DTYPES if d != INT64
+}
+"""accelerate's element type of each dtype (int64 is accelerate's ``Int``, as indices are)."""
 MAX_TUPLE = 9  # I1..I9, zipWith..zipWith9 and unzip..unzip9 are the widest accelerate provides
 
 
@@ -123,7 +126,7 @@ def literal_text(value: object, dtype: np.dtype) -> str:
     """
     if dtype == BOOL:
         return "True" if value else "False"
-    if dtype in (FLOAT32, FLOAT64):
+    if dtype in FLOAT_DTYPES:
         v = float(value)  # type: ignore[arg-type]
         if math.isnan(v):
             return "(0/0)"
@@ -131,7 +134,7 @@ def literal_text(value: object, dtype: np.dtype) -> str:
             return "(1/0)" if v > 0 else "(-1/0)"
         # The shortest text that reads back to the same value of the literal's own type: a float32 1e-4 is
         # "0.0001", not its double expansion 9.999999747378752e-05 (GHC rounds it back to the same float).
-        text = repr(float(str(np.float32(v)))) if dtype == FLOAT32 else repr(v)
+        text = repr(v) if dtype == FLOAT64 else repr(float(str(dtype.type(v))))
     else:
         text = str(int(value))  # type: ignore[call-overload]
     return f"({text})" if text.startswith("-") else text

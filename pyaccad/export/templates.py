@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from pyaccad.export.printer import Printer
-from pyaccad.export.syntax import paren
-from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, INT_DTYPES, Lit, Stmt
+from pyaccad.export.syntax import HS_SCALAR, literal_text, paren
+from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT16, FLOAT32, FLOAT_DTYPES, INT_DTYPES, Lit, Stmt
 
 # Templates that differ by dtype, where the ELEMENTWISE row's single template fits only floats:
 # accelerate's (**) is Floating-only, integers use (^); mod' is for fractional types, mod for integral ones.
@@ -38,6 +40,35 @@ def template_of(stmt: Stmt) -> str:
         return "{0} ? ({1}, {2})"
     if name == "cast":
         return _cast_template(stmt.args[0].dtype, stmt.params["dtype"])
+    if stmt.args[0].dtype == FLOAT16:
+        return _in_float(stmt, _template_of_row(stmt))
+    return _template_of_row(stmt)
+
+
+def _in_float(stmt: Stmt, template: str) -> str:
+    """A ``Half`` operation computed in ``Float`` and rounded back, as the C backends and NumPy compute float16.
+
+    accelerate-llvm (1.4, LLVM 14) also needs it: it has no ``Half`` constants ("Half floats unsupported by
+    llvm-pretty") and no ``Half`` libm functions. A literal operand is written as a ``Float`` literal of its exact
+    half value.
+
+    >>> from pyaccad.ir import ArrayType, PRIMITIVES, Var
+    >>> h = Var(ArrayType(FLOAT16, (2,)))
+    >>> template_of(Stmt(PRIMITIVES["add"], (h, Lit(0.1, FLOAT16)), {}, (Var(h.type),)))
+    'toFloating ((toFloating {0} :: Exp Float) + 0.099975586) :: Exp Half'
+    """
+    slots = [
+        literal_text(float(np.float16(a.value)), FLOAT32)
+        if isinstance(a, Lit)
+        else f"(toFloating {{{i}}} :: Exp Float)"
+        for i, a in enumerate(stmt.args)
+    ]
+    inner = template.format(*slots)
+    return inner if ELEMENTWISE[stmt.prim.name].result == "bool" else f"toFloating ({inner}) :: Exp Half"
+
+
+def _template_of_row(stmt: Stmt) -> str:
+    name = stmt.prim.name
     if stmt.args[0].dtype in INT_DTYPES and name in _INT_TEMPLATES:
         template = _INT_TEMPLATES[name]
         divisor = stmt.args[1]
@@ -55,15 +86,19 @@ def template_of(stmt: Stmt) -> str:
 
 
 def _cast_template(source, target) -> str:
+    """The conversion, annotated with its result type: nothing else may fix it (a float16 sum converts to Float,
+    sums, and converts back, and the Float in between appears in no signature)."""
     if source == target == BOOL:
         return "{0}"  # accelerate has no FromIntegral Int Bool: the general Bool rule below would not compile
-    if source == BOOL:
-        return "boolToInt {0}" if target.name == "int64" else "fromIntegral (boolToInt {0})"
     if target == BOOL:
         return "{0} /= 0"
-    if source in FLOAT_DTYPES:
-        return "toFloating {0}" if target in FLOAT_DTYPES else "truncate {0}"
-    return "fromIntegral {0}"
+    if source == BOOL:
+        convert = "boolToInt {0}" if target.name == "int64" else "fromIntegral (boolToInt {0})"
+    elif source in FLOAT_DTYPES:
+        convert = "toFloating {0}" if target in FLOAT_DTYPES else "truncate {0}"
+    else:
+        convert = "fromIntegral {0}"
+    return f"{convert} :: Exp {HS_SCALAR[target]}"
 
 
 # Fixities of the operators templates use (Haskell's and accelerate's): (precedence, associativity).
@@ -76,6 +111,8 @@ FIXITY = {
     "*": (7, "l"),
     "/": (7, "l"),
     "`div`": (7, "l"),
+    "Bits..&.": (7, "l"),
+    "Bits..|.": (5, "l"),
     "`mod`": (7, "l"),
     "+": (6, "l"),
     "-": (6, "l"),

@@ -69,17 +69,20 @@ def is_scalar_literal(x: Any) -> bool:
 
 
 def as_numpy_input(x: Any, what: str) -> np.ndarray:
-    """A user's NumPy/Python value as an array of a supported dtype (else a clear DTypeError)."""
+    """A user's NumPy/Python value as an array of a supported dtype (else a clear DTypeError).
+
+    An array in non-native byte order (``>f4`` on x86) is converted to native order: every backend reads
+    native numbers.
+
+    >>> as_numpy_input(np.arange(2, dtype=">u2"), "run").dtype
+    dtype('uint16')
+    """
     if isinstance(x, Value):
         fail(Error, f"{what}: a traced value was passed where a NumPy array was expected")
     arr = np.asarray(x)
-    if arr.dtype not in DTYPES:
-        if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
-            fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; cast to float32")
-        if arr.dtype.kind == "i" and arr.dtype.itemsize < 4:
-            fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; cast to int32")
-        fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; use float32, float64, int32, int64 or bool")
-    return arr
+    if arr.dtype.newbyteorder("=") not in DTYPES:
+        fail(DTypeError, f"{what}: dtype {arr.dtype} is not supported; use one of {', '.join(map(str, DTYPES))}")
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
 
 def embed_constant(value: np.ndarray) -> Value:

@@ -69,7 +69,7 @@ def promoted(operands: Sequence[Any]) -> tuple[np.dtype, bool]:
             (weak if is_weak(x) else strong).append(x.dtype)
         elif isinstance(x, np.ndarray) or (isinstance(x, np.generic) and x.dtype in DTYPES):
             strong.append(dtype_of(x.dtype))
-        elif isinstance(x, np.generic):  # a NumPy scalar of a width pyaccad lacks (np.int16(1)) adapts like a number
+        elif isinstance(x, np.generic):  # a NumPy scalar of a dtype pyaccad lacks (np.longdouble) adapts like a number
             weak.append({"b": BOOL, "i": INT64, "u": INT64}.get(x.dtype.kind, FLOAT64))
         else:
             weak.append(default_dtype(x))
@@ -92,6 +92,8 @@ def elementwise(op: str, *operands: Any) -> Value:
         with array_scope(op, operands):
             return elementwise(op, *operands)
     dtype, weak = promoted(operands)
+    if dtype == BOOL:
+        op = _ON_BOOL.get(op, op)
     if op == "div" and not is_float(dtype):
         dtype = FLOAT64  # true division of integers gives a float, as in NumPy and JAX
     atoms = [converted(x, dtype, op) for x in operands]
@@ -108,6 +110,10 @@ def elementwise(op: str, *operands: Any) -> Value:
             args.append(check_live(broadcast_value(a, shape, op)))
     (var,) = emit(op, tuple(args))
     return mark_weak(wrap(var)) if weak else wrap(var)
+
+
+_ON_BOOL = {"bitwise_and": "and", "bitwise_or": "or", "bitwise_xor": "ne", "invert": "not"}
+"""NumPy's bitwise operations on bool are the logical ones (``&``, ``|``, ``^``, ``~`` on masks)."""
 
 
 def _lit_array(lit: Lit, shape: tuple[int, ...]) -> Atom:
@@ -169,7 +175,9 @@ def cast(x: Any, dtype: Any) -> Value:
 
 
 def _make_function(op: str, arity: int, public: str) -> Callable[..., Value]:
-    example_input = "np.array([0.5, 1.0])" if ELEMENTWISE[op].accepts[0].kind == "f" or op != "not" else ""
+    example_input = {"f": "np.array([0.5, 1.0])", "i": "np.array([3, 5])", "b": "np.array([True, False])"}[
+        ELEMENTWISE[op].accepts[0].kind
+    ]
 
     def fn(*xs: Any) -> Value:
         if len(xs) != arity:
@@ -184,7 +192,7 @@ def _make_function(op: str, arity: int, public: str) -> Callable[..., Value]:
     fn.__doc__ = (
         f"Element-wise ``{op}`` on traced arrays, or on scalars inside lambdas.\n\n"
         f"    >>> import numpy as np, pyaccad as acc\n"
-        f"    >>> out = acc.run(lambda a: {call}, {example_input or 'np.array([True, False])'})\n"
+        f"    >>> out = acc.run(lambda a: {call}, {example_input})\n"
         f"    >>> out.shape\n    (2,)\n"
     )
     return fn

@@ -4,8 +4,10 @@ Each lowers to one ``fold`` with a canonical monoid lambda (traced
 ``lambda a, b: a + b``, ``a * b``, ``maximum``, ``minimum``) that later stages
 recognise: ``sum``/``prod`` start from their identity, ``max``/``min`` use
 ``fold1``. Several axes are moved to the end (``transpose``), merged into one
-(``reshape``) and folded once. Booleans are summed as int64, and ``mean`` of
-integers is float64, as in NumPy.
+(``reshape``) and folded once. ``sum``, ``prod`` and ``mean`` accumulate in the
+dtype :func:`~pyaccad.frontend.promotion.accumulation` says (uint8 in uint64,
+bool in int64, float16 in float32), and ``mean`` of integers is float64, as
+in NumPy.
 
 >>> import numpy as np, pyaccad as acc
 >>> acc.run(lambda a: a.sum(axis=(0, 2), keepdims=True), np.ones((2, 3, 4))).ravel()
@@ -23,9 +25,10 @@ from pyaccad.errors import ShapeError
 from pyaccad.frontend.combinators import array_op, fold, fold1
 from pyaccad.frontend.literals import value_of
 from pyaccad.frontend.operators import cast, elementwise
+from pyaccad.frontend.promotion import accumulation
 from pyaccad.frontend.shapes import normalize_axes, reshape, transpose
 from pyaccad.frontend.tracing import Value, fail
-from pyaccad.ir import BOOL, FLOAT64, INT64, Lit
+from pyaccad.ir import BOOL, FLOAT64, Lit
 from pyaccad.ir.types import is_float
 
 _MONOIDS: dict[str, tuple[Callable[[Any, Any], Any], int | None]] = {
@@ -47,8 +50,11 @@ def reduce(x: Value, op: str, axis: Any = None, keepdims: bool = False) -> Value
     array(81)
     """
     axes = normalize_axes(axis, x.ndim, op)
-    if x.dtype == BOOL and op in ("sum", "prod"):
-        x = cast(x, INT64)
+    if op in ("sum", "prod"):
+        wide, result = accumulation(x.dtype)
+        if wide != result:  # float16: accumulate in float32, round once
+            return cast(reduce(cast(x, wide), op, axis, keepdims), result)
+        x = cast(x, wide)
     if op in ("any", "all") and x.dtype != BOOL:
         x = x != 0  # numbers are true where non-zero, as in NumPy
     kept = [ax for ax in range(x.ndim) if ax not in axes]
@@ -72,10 +78,12 @@ def _method(op: str) -> Callable[..., Value]:
     def method(x: Value, axis: Any = None, keepdims: bool = False) -> Value:
         if op != "mean":
             return reduce(x, op, axis, keepdims)
-        x = x if is_float(x.dtype) else cast(x, FLOAT64)
+        result = x.dtype if is_float(x.dtype) else FLOAT64
+        x = cast(x, accumulation(result)[0])
         axes = normalize_axes(axis, x.ndim, "mean")
         count = Lit(float(prod(x.shape[ax] for ax in axes)), x.dtype, from_extents=True)  # a batch size: never 1
-        return reduce(x, "sum", axis, keepdims) / value_of(count)  # 0 / 0 is nan for an empty axis, as NumPy
+        # 0 / 0 is nan for an empty axis, as NumPy
+        return cast(reduce(x, "sum", axis, keepdims) / value_of(count), result)
 
     method.__name__ = method.__qualname__ = op
     return array_op(method)

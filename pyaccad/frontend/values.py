@@ -165,7 +165,7 @@ class Value:
 
     @property
     def dtype(self) -> np.dtype:
-        """The element type (a NumPy dtype: ``float32``, ``float64``, ``int32``, ``int64`` or ``bool``)."""
+        """The element type (a NumPy dtype, one of :data:`pyaccad.ir.types.DTYPES`)."""
         return self.var.dtype
 
     @property
@@ -248,17 +248,36 @@ class Value:
     def __rpow__(self, other: Any) -> Value:
         return _operator("pow", self, other, swap=True)
 
+    # & | ^ ~ are bitwise on integers and logical on bool, as in NumPy (see operators.elementwise)
     def __and__(self, other: Any) -> Value:
-        return _operator("and", self, other)
+        return _operator("bitwise_and", self, other)
 
     def __rand__(self, other: Any) -> Value:
-        return _operator("and", self, other, swap=True)
+        return _operator("bitwise_and", self, other, swap=True)
 
     def __or__(self, other: Any) -> Value:
-        return _operator("or", self, other)
+        return _operator("bitwise_or", self, other)
 
     def __ror__(self, other: Any) -> Value:
-        return _operator("or", self, other, swap=True)
+        return _operator("bitwise_or", self, other, swap=True)
+
+    def __xor__(self, other: Any) -> Value:
+        return _operator("bitwise_xor", self, other)
+
+    def __rxor__(self, other: Any) -> Value:
+        return _operator("bitwise_xor", self, other, swap=True)
+
+    def __lshift__(self, other: Any) -> Value:
+        return _operator("left_shift", self, other)
+
+    def __rlshift__(self, other: Any) -> Value:
+        return _operator("left_shift", self, other, swap=True)
+
+    def __rshift__(self, other: Any) -> Value:
+        return _operator("right_shift", self, other)
+
+    def __rrshift__(self, other: Any) -> Value:
+        return _operator("right_shift", self, other, swap=True)
 
     def __lt__(self, other: Any) -> Value:
         return _operator("lt", self, other)
@@ -288,7 +307,7 @@ class Value:
         return _operators().elementwise("abs", self)
 
     def __invert__(self) -> Value:
-        return _operators().elementwise("not", self)
+        return _operators().elementwise("invert", self)
 
     def __matmul__(self, other: Any) -> Value:
         """The matrix product ``a @ b``, as ``acc.matmul`` (NumPy's ``matmul``).

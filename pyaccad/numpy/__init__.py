@@ -27,7 +27,7 @@ contractions           ``dot``, ``vdot``, ``inner``, ``outer``, ``tensordot``, `
 (:mod:`.contractions`) ``einsum`` (one batched ``matmul`` per pair of operands)
 selection              ``take``, ``take_along_axis``, ``sort``, ``argsort`` (O(n²) per row:
 (:mod:`.selection`)    pairwise ranks; stable, NaNs last)
-dtypes, constants      ``float32``, ``float64``, ``int32``, ``int64``, ``bool_``, ``ndarray``
+dtypes, constants      ``float16`` ... ``uint64``, ``bool_`` (every dtype), ``ndarray``
                        (the traced array type), ``pi``, ``e``, ``inf``, ``nan``, ``newaxis``
 =====================  ==========================================================================
 
@@ -73,9 +73,8 @@ from pyaccad.numpy import reductions as _reductions
 from pyaccad.numpy import selection as _selection
 
 ndarray = _values.Array
-float32, float64, int32, int64, bool_ = _types.FLOAT32, _types.FLOAT64, _types.INT32, _types.INT64, _types.BOOL
+globals().update(_types.PUBLIC_NAMES)  # float32, uint8, bool_, ...
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, None
-_CONSTANTS = ["bool_", "float32", "float64", "int32", "int64", "ndarray", "pi", "e", "inf", "nan", "newaxis"]
 
 _MODULES = (_elementwise, _creation, _manipulation, _reductions, _contractions, _selection)
 _STATIC = {"shape", "ndim", "size"}  # answer from Python values: nothing to run
@@ -107,11 +106,7 @@ __all__ = sorted(
     [
         *FUNCTIONS,
         "FUNCTIONS",
-        "bool_",
-        "float32",
-        "float64",
-        "int32",
-        "int64",
+        *_types.PUBLIC_NAMES,
         "linalg",  # jax.numpy.linalg's solve and cholesky (and triangular_solve): pyaccad.linalg
         "ndarray",
         "pi",

@@ -299,6 +299,25 @@ for _name, _word in (("logical_and", "and"), ("logical_or", "or"), ("logical_xor
     )
 
 
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"):
+    _binary(
+        _name,
+        SCALAR_FUNCTIONS[_name],
+        f"NumPy's ``{_name}`` element-wise, on integers and (the logical operation) bools.",
+        repr(getattr(np, _name)(np.array([3, 5]), 2)),
+        "np.array([3, 5]), 2",
+    )
+_define(
+    "invert",
+    lambda x: SCALAR_FUNCTIONS["invert"](_operand(x)),
+    "``~x``: bits flipped for integers, ``not`` for bools.",
+    "acc.run(jnp.invert, np.array([3, 5]))",
+    repr(np.invert(np.array([3, 5]))),
+)
+globals()["bitwise_not"] = globals()["invert"]  # NumPy's alias
+__all__.append("bitwise_not")
+
+
 def _logical(word: str, a: Any, b: Any) -> Any:
     if word == "and":
         return elementwise("and", a, b)

@@ -23,10 +23,11 @@ from pyaccad.errors import ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_axes, normalize_axis
 from pyaccad.frontend.combinators import generate, scanl1
 from pyaccad.frontend.operators import SCALAR_FUNCTIONS, cast, where
+from pyaccad.frontend.promotion import accumulation
 from pyaccad.frontend.reductions import METHODS, reduce
 from pyaccad.frontend.shapes import reshape
 from pyaccad.frontend.tracing import Value, fail, value_of
-from pyaccad.ir import BOOL, INT64, Lit
+from pyaccad.ir import Lit
 from pyaccad.ir.types import is_float
 from pyaccad.numpy.common import as_float, as_value
 
@@ -218,11 +219,12 @@ def argmin(a: Any, axis: Any = None, keepdims: bool = False) -> Value:
 
 def _scan(a: Any, axis: Any, dtype: Any, op: str, combine: Any) -> Value:
     x, ax = _flat_or(_typed(as_value(a, op), dtype), axis, op)
-    if x.dtype == BOOL:
-        x = cast(x, INT64)
+    # uint8 in uint64 (NumPy's cumsum); float16 in float32, rounded once (NumPy rounds at every step)
+    wide, result = accumulation(x.dtype)
+    x = cast(x, wide)
     if x.shape[ax] == 0:
-        return x
-    return scanl1(combine, x, axis=ax)
+        return cast(x, result)
+    return cast(scanl1(combine, x, axis=ax), result)
 
 
 @array_op

@@ -36,6 +36,12 @@ CROSSINGS = [
     ("ints", lambda i, j: (i * 3 + 1, j.sum()), (np.arange(4, dtype=np.int32), np.arange(6).reshape(2, 3))),
     ("rank0_rank3", lambda s, t: (t * s, (t * t).sum()), (np.float32(2.5), np.ones((2, 3, 4), np.float32))),
     ("no_input", lambda: acc.fill((2, 2), 1.5), ()),
+    # Word8 wraps, Int16 floors, Half crosses as 2 bytes and rounds as NumPy's float16
+    (
+        "narrow",
+        lambda b, s, h: (b * 3 + 1, s // 3 - b.astype("int16"), h * h + 1.0, b.astype("float16")),
+        (np.arange(6, dtype=np.uint8) * 50, np.arange(-3, 3, dtype=np.int16), np.array([0.5, 1.5, 3.1], np.float16)),
+    ),
 ]
 
 
@@ -103,7 +109,7 @@ def test_programs_and_gradients_agree_with_interp(name, fn, args):
         else:
             # accelerate sums in its own order: a few ulps per term of the longest reduction, as the export's
             # integration test allows.
-            tol = {np.float32: 2e-4, np.float64: 1e-9}[w.dtype.type]
+            tol = {np.float16: 2.0**-10, np.float32: 2e-4, np.float64: 1e-9}[w.dtype.type]
             np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=name)
 
 

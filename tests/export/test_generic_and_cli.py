@@ -61,6 +61,6 @@ def test_cli_exports_with_arg_specs_and_example_args_convention(tmp_path):
 
 def test_cli_rejects_a_bad_spec(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pyaccad", "export", "x.py:f", "--arg", "f16[3]"], capture_output=True, text=True
+        [sys.executable, "-m", "pyaccad", "export", "x.py:f", "--arg", "c64[3]"], capture_output=True, text=True
     )
     assert result.returncode != 0 and "not a spec like f32[3,4]" in result.stderr

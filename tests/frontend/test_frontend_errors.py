@@ -198,9 +198,9 @@ def test_stencil_neighbour_out_of_range():
 
 
 def test_cast_to_an_unsupported_dtype():
-    check_error(acc.DTypeError, ["cast", "float16"], lambda a: acc.cast(a, "float16"), X)
+    check_error(acc.DTypeError, ["cast", "complex64"], lambda a: acc.cast(a, "complex64"), X)
     check_error(acc.DTypeError, ["cast", "'banana'"], lambda a: a.astype("banana"), X)
-    check_error(acc.DTypeError, ["fill", "uint8"], lambda: acc.fill(2, 1, dtype=np.uint8))
+    check_error(acc.DTypeError, ["fill", "float128"], lambda: acc.fill(2, 1, dtype=np.float128))
 
 
 def test_literal_that_does_not_fit_the_dtype_it_meets():
@@ -247,11 +247,11 @@ def test_bad_initial_values_and_defaults():
 
 
 def test_element_wise_function_on_the_wrong_dtype():
-    check_error(acc.DTypeError, ["sin", "int64", "float32, float64"], lambda a: acc.sin(a), INTS)
-    check_error(acc.DTypeError, ["not", "float32", "bool"], lambda a: ~a, X)
+    check_error(acc.DTypeError, ["sin", "int64", "float16, float32, float64"], lambda a: acc.sin(a), INTS)
+    check_error(acc.DTypeError, ["invert", "float32", "int8"], lambda a: ~a, X)
     check_error(acc.DTypeError, ["where", "predicate", "float32"], lambda a: acc.where(a, a, a), X)
 
 
 def test_unsupported_results_and_inputs():
     check_error(acc.DTypeError, ["result", "<U1"], lambda a: "s", X)
-    check_error(acc.DTypeError, ["argument a", "float16", "float32"], lambda a: a, X.astype(np.float16))
+    check_error(acc.DTypeError, ["argument a", "complex128", "float32"], lambda a: a, X.astype(np.complex128))

@@ -99,6 +99,13 @@ REFERENCES: dict[str, tuple[Callable[..., Any], tuple[Domain, ...]]] = {
     "ge": (lambda a, b: a >= b, (ANY, ANY)),
     "and": (lambda a, b: a and b, (ANY, ANY)),
     "or": (lambda a, b: a or b, (ANY, ANY)),
+    "bitwise_and": (lambda a, b: a & b, (ANY, ANY)),
+    "bitwise_or": (lambda a, b: a | b, (ANY, ANY)),
+    "bitwise_xor": (lambda a, b: a ^ b, (ANY, ANY)),
+    "invert": (lambda a: ~a, (ANY,)),
+    # NumPy: a negative count shifts everything out (0, or -1 for a negative number shifted right)
+    "left_shift": (lambda a, b: 0 if b < 0 else a << b, (ANY, ANY)),
+    "right_shift": (lambda a, b: (-1 if a < 0 else 0) if b < 0 else a >> b, (ANY, ANY)),
 }
 # Integer pow may take a negative base; its exponents include negatives (defined: truncated toward zero).
 _INT_DOMAINS: dict[str, tuple[Domain, ...]] = {"pow": ((-5, 5), (-3, 6))}
@@ -111,10 +118,10 @@ def _elementwise_case(name: str) -> Case:
     def case(draw: Draw) -> Example:
         dtype = np.dtype(draw(st.sampled_from([str(d) for d in row.accepts])))
         shape = draw(shapes)
-        domains = _INT_DOMAINS.get(name, float_domains) if dtype.kind == "i" else float_domains
+        domains = _INT_DOMAINS.get(name, float_domains) if dtype.kind in "iu" else float_domains
         inputs = [draw(arrays(dtype, shape, *domain)) for domain in domains]
         out_dtype = np.dtype(bool) if row.result == "bool" else dtype
-        if dtype.kind == "i":
+        if dtype.kind in "iu":
             expected = per_element(lambda *v: wrap_int(int(reference(*v)), dtype), out_dtype, *inputs)
         else:
             expected = per_element(reference, out_dtype, *inputs)

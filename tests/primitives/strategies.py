@@ -52,8 +52,9 @@ def elements(dtype: str | np.dtype, lo: float = -4, hi: float = 4) -> st.SearchS
         lo_ = lo_ if float(lo_) >= lo else np.nextafter(lo_, dt.type(np.inf))
         hi_ = hi_ if float(hi_) <= hi else np.nextafter(hi_, dt.type(-np.inf))
         return st.floats(float(lo_), float(hi_), width=dt.itemsize * 8, allow_nan=False, allow_infinity=False)
-    if dt.kind == "i":
-        return st.integers(int(np.ceil(lo)), int(np.floor(hi)))
+    if dt.kind in "iu":
+        low = int(np.ceil(lo)) if dt.kind == "i" else max(int(np.ceil(lo)), 0)
+        return st.integers(low, int(np.floor(hi)))
     return st.booleans()
 
 
@@ -80,8 +81,9 @@ def per_element(fn: Callable[..., Any], dtype: str | np.dtype, *arrays: np.ndarr
 def wrap_int(value: int, dtype: str | np.dtype) -> int:
     """``value`` reduced modulo 2**bits into the range of the integer ``dtype`` (two's complement wrap-around).
 
-    >>> wrap_int(2**31, "int32")
-    -2147483648
+    >>> wrap_int(2**31, "int32"), wrap_int(-1, "uint8")
+    (-2147483648, 255)
     """
     bits = np.dtype(dtype).itemsize * 8
-    return (value + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)
+    offset = 0 if np.dtype(dtype).kind == "u" else 2 ** (bits - 1)
+    return (value + offset) % 2**bits - offset

@@ -134,6 +134,12 @@ ZERO_DERIVATIVE = (
     "ge",
     "and",
     "or",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "invert",
+    "left_shift",
+    "right_shift",
 )
 
 

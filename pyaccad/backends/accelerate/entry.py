@@ -80,8 +80,9 @@ import qualified Data.Array.Accelerate.Representation.Array as R
 import qualified Data.Array.Accelerate.Sugar.Array as Sugar
 import Data.Array.Accelerate.Sugar.Elt (EltR)
 import Data.Char (isAscii)
-import Data.Int (Int32)
-import Data.Word (Word8)
+import Data.Array.Accelerate (Half)
+import Data.Int (Int8, Int16, Int32)
+import Data.Word (Word8, Word16, Word32, Word64)
 import Foreign.C.String (CString, castCharToCChar)
 import Foreign.C.Types (CInt (..))
 import Foreign.ForeignPtr (newForeignPtr_)

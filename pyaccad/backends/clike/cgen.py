@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from pyaccad.errors import IndexOutOfBounds, out_of_bounds
-from pyaccad.ir import BOOL, FLOAT32, FLOAT64, INT32, INT64, Lit, Stmt, Var
+from pyaccad.ir import BOOL, FLOAT16, FLOAT32, FLOAT64, FLOAT_DTYPES, INT_DTYPES, Lit, Stmt, Var
+from pyaccad.ir.types import is_int, is_unsigned
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,28 @@ ZERO = "((int64_t)0)"
 """Index 0, typed: an index may reach a lambda (a ``generate``'s, a ``backpermute``'s), where C++ overloads need
 its type (``PYACCAD_MIN(0, i)`` would be ambiguous in CUDA) and C's ``_Generic`` would take a bare 0 for int32."""
 
-CTYPE = {FLOAT32: "float", FLOAT64: "double", INT32: "int32_t", INT64: "int64_t", BOOL: "bool"}
+HALF = "pa_half"
+"""The C type of float16 elements, which each prelude defines: stored as half, computed in float
+(:func:`~pyaccad.backends.clike.element.apply_elementwise`)."""
+
+CTYPE = {
+    dtype: HALF if dtype == FLOAT16 else "float" if dtype == FLOAT32 else "double" if dtype == FLOAT64 else "bool"
+    for dtype in (*FLOAT_DTYPES, BOOL)
+} | {dtype: f"{'u' if is_unsigned(dtype) else ''}int{8 * dtype.itemsize}_t" for dtype in INT_DTYPES}
+"""The C (and CUDA C++) type of each dtype's elements."""
 
 
 def c_literal(value: Any, dtype: np.dtype) -> str:
-    """A C expression of type ``CTYPE[dtype]`` for a Python number."""
+    """A C expression of type ``CTYPE[dtype]`` for a Python number.
+
+    >>> c_literal(255, np.dtype("uint8")), c_literal(-2**63, np.dtype("int64")), c_literal(0.5, np.dtype("float16"))
+    ('((uint8_t)255ULL)', '((int64_t)(-9223372036854775807LL-1))', '((pa_half)0.5)')
+    """
     if dtype == BOOL:
         return "((bool)1)" if value else "((bool)0)"
-    if dtype in (INT32, INT64):
+    if is_int(dtype):
         v = int(value)
-        body = f"({v + 1}LL-1)" if v == -(2**63) else f"{v}LL"
+        body = f"({v + 1}LL-1)" if v == -(2**63) else f"{v}ULL" if is_unsigned(dtype) else f"{v}LL"
         return f"(({CTYPE[dtype]}){body})"
     v = float(value)
     if math.isnan(v):

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, unravel
-from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
+from pyaccad.ir import ELEMENTWISE, FLOAT16, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
+from pyaccad.ir.types import is_float, is_unsigned
 from pyaccad.opt.rows import align_axes
 
 
@@ -35,7 +38,7 @@ def atom(ctx: Ctx, a: Atom) -> str:
     """The C expression of a scalar atom: a literal, a lambda-bound scalar, or a rank-0 array's element."""
     if isinstance(a, Lit):
         # zeros stay in the source (AD's structural zeros simplify in C), unless an extent made them
-        if a.dtype in (FLOAT32, FLOAT64) and (a.value != 0 or a.from_extents):
+        if is_float(a.dtype) and (a.value != 0 or a.from_extents):
             return ctx.float_lit(a.value, a.dtype)
         return c_literal(a.value, a.dtype)
     bound = ctx.lookup(a)
@@ -80,8 +83,48 @@ def apply_elementwise(stmt: Stmt, args: list[str]) -> str:
     if name == "select":
         return f"({args[0]} ? {args[1]} : {args[2]})"
     if name == "cast":
-        return f"(({CTYPE[stmt.params['dtype']]}){args[0]})"
+        return cast_expr(args[0], stmt.args[0].dtype, stmt.params["dtype"])
+    return elementwise_c(name, stmt.args[0].dtype, args)
+
+
+def elementwise_c(name: str, dtype: np.dtype, args: list[str]) -> str:
+    """The C expression of the ``ELEMENTWISE`` row ``name`` on operands (C expressions) of ``dtype``.
+
+    float16 operands are converted to float and the operation computed in float; the result, stored
+    as ``pa_half``, is rounded to half once. That is NumPy's float16 arithmetic (each ufunc converts to
+    float32, computes, rounds), and for ``+ - * /`` and ``sqrt`` it is the correctly rounded half result
+    (float's 24 bits are at least twice half's 11, plus 2: double rounding is innocuous). It also needs
+    no half arithmetic from the CPU or the GPU, only conversions.
+
+    uint8 and uint16 operands are computed in uint32: C would promote them to int, where a uint16 product can
+    overflow (undefined behaviour, unlike unsigned arithmetic, which wraps); the result, stored in the narrow
+    type, is the same modulo 2**bits.
+
+    >>> from pyaccad.ir import FLOAT16, FLOAT32, UINT16
+    >>> elementwise_c("add", FLOAT16, ["a", "b"]), elementwise_c("add", FLOAT32, ["a", "b"])
+    ('(((float)a) + ((float)b))', '(a + b)')
+    >>> elementwise_c("mul", UINT16, ["a", "b"])
+    '(((uint32_t)a) * ((uint32_t)b))'
+    """
+    if dtype == FLOAT16:
+        args = [f"((float){a})" for a in args]
+    elif is_unsigned(dtype) and dtype.itemsize < 4:
+        args = [f"((uint32_t){a})" for a in args]
     return ELEMENTWISE[name].c.format(*args)
+
+
+def cast_expr(x: str, source: np.dtype, target: np.dtype) -> str:
+    """C for ``x`` (of dtype ``source``) converted to ``target``, as NumPy's ``astype`` (C's conversions).
+
+    A half goes through float (exact) and becomes a half from a double directly (one rounding, as NumPy's)
+    and from anything else through float: an integer that float would round is beyond half's range anyway.
+
+    >>> from pyaccad.ir import FLOAT16, FLOAT64, INT8
+    >>> cast_expr("x", FLOAT16, INT8), cast_expr("y", FLOAT64, FLOAT16), cast_expr("z", INT8, FLOAT16)
+    ('((int8_t)(float)x)', '((pa_half)y)', '((pa_half)(float)z)')
+    """
+    through = "(float)" if FLOAT16 in (source, target) and FLOAT64 not in (source, target) else ""
+    return f"(({CTYPE[target]}){through}{x})"
 
 
 def _index(ctx: Ctx, stmt: Stmt) -> str:

@@ -35,6 +35,7 @@ SHIM = r"""#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <algorithm>
+typedef _Float16 pa_half;  // g++'s IEEE half, converted with rounding to nearest even as the GPU's cvt.rn
 struct pa_dim3 { unsigned x, y, z; };
 static thread_local pa_dim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __global__

@@ -18,13 +18,24 @@ True
 
 from __future__ import annotations
 
-from pyaccad.backends.clike.helpers import CTYPES, HELPERS, body
+from pyaccad.backends.clike.helpers import HELPERS, body, defined
 
 _TYPES = """#ifdef __CUDACC_RTC__
 typedef signed char int8_t; typedef short int16_t; typedef int int32_t; typedef long long int64_t;
 typedef unsigned char uint8_t; typedef unsigned short uint16_t; typedef unsigned int uint32_t;
 typedef unsigned long long uint64_t;
+struct pa_half {
+    unsigned short bits;
+    pa_half() = default;
+    __device__ pa_half(float f) { asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(f)); }
+    __device__ pa_half(double d) { asm("cvt.rn.f16.f64 %0, %1;" : "=h"(bits) : "d"(d)); }
+    __device__ operator float() const { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(bits)); return f; }
+};
 #endif"""
+"""The fixed-width integers, and ``pa_half`` (float16, :data:`pyaccad.backends.clike.cgen.HALF`): half storage
+with the PTX conversions (round to nearest even, from double in one rounding) that ``cuda_fp16.h`` itself wraps.
+Not ``__half``: the NVRTC that pip installs has no ``cuda_fp16.h`` to include, and the generated code needs
+only the conversions (it computes in float)."""
 
 _SUPPORT = r"""#define PA_MIN_I(a, b) ((a) < (b) ? (a) : (b))
 __device__ __forceinline__ double pa_f64_bits(int64_t b) { return __longlong_as_double(b); }
@@ -48,7 +59,7 @@ __device__ void pa_fail_at(int64_t *R, int id, int64_t position, int rank, const
 def _helper(name: str) -> str:
     params, _ = HELPERS[name]
     out = []
-    for suffix, ctype in CTYPES.items():
+    for suffix, ctype in defined(name).items():
         args = ", ".join(f"{ctype} {p}" for p in params.split(","))
         out.append(
             f"__device__ __forceinline__ {ctype} PYACCAD_{name.upper()}({args}) {{ {body(HELPERS[name], suffix)} }}"

@@ -358,7 +358,8 @@ def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
 
 
 def _atomic(stmt: Stmt) -> bool:
-    """Whether the permute's combine has an atomic form: ``+`` on numbers, ``max``/``min`` on floats and ints."""
+    """Whether the permute's combine has an atomic form: ``+`` on numbers, ``max``/``min`` on floats and ints,
+    of 4 or 8 bytes (what CUDA's atomics take; narrower ones scatter in one thread)."""
     found = monoid_of(stmt.params["combine"])
     dtype = stmt.outs[0].dtype
     return found is not None and dtype.itemsize in (4, 8) and found.name in ("add", "maximum", "minimum")
@@ -400,7 +401,9 @@ def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
 
 def _atomic_type(dtype) -> str:
     """The CUDA type ``atomicAdd`` takes for values of ``dtype`` (two's complement: signed adds as unsigned)."""
-    return {"float32": "float", "float64": "double", "int32": "int", "int64": "unsigned long long"}[str(dtype)]
+    if dtype.kind == "f":
+        return CTYPE[dtype]
+    return "unsigned int" if dtype.itemsize == 4 else "unsigned long long"
 
 
 def _compare_and_swap(ctx: Ctx, dtype, address: str, value: str, beats: str) -> None:

@@ -32,9 +32,9 @@ from collections.abc import Callable
 import numpy as np
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
-from pyaccad.backends.clike.element import atom, call_lambda, elem
+from pyaccad.backends.clike.element import atom, call_lambda, elem, elementwise_c
 from pyaccad.backends.native.map import PARALLEL_MIN
-from pyaccad.ir import ELEMENTWISE, INT64, Stmt
+from pyaccad.ir import INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
 
@@ -61,7 +61,7 @@ class _Fold:
 
     def combine(self, ctx: Ctx, left: list[str], right: list[str]) -> list[str]:
         if self.monoid:
-            return [ELEMENTWISE[self.monoid.name].c.format(left[0], right[0])]
+            return [elementwise_c(self.monoid.name, self.dtypes[0], [left[0], right[0]])]
         return call_lambda(ctx, self.lam, left + right, "fold")
 
     def finish(self, ctx: Ctx, accs: list[str], has: str) -> list[str]:

@@ -40,11 +40,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyaccad.backends.clike.cgen import CTYPE, INT64, Ctx, Index, product, unravel
-from pyaccad.backends.clike.element import call_lambda, elem
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
+from pyaccad.backends.clike.element import call_lambda, elem, elementwise_c
 from pyaccad.backends.native.fold import identity
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
-from pyaccad.ir import ELEMENTWISE, Stmt
+from pyaccad.ir import INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
 
@@ -96,7 +96,7 @@ def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: Monoid) -> None:
 
     def merged(old: str, new: str) -> str:
         if monoid.name not in _BEATEN:
-            return ELEMENTWISE[monoid.name].c.format(old, new)
+            return elementwise_c(monoid.name, out.dtype, [old, new])
         # NumPy's maximum.at: the new value unless the old one is NaN or beats it (a NaN beats nothing), so the
         # new value wins ties and the first NaN stays.
         return f"(({old} == {old} && !({new} {_BEATEN[monoid.name]} {old})) ? {new} : {old})"

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from pyaccad.backends.clike.helpers import CTYPES, HELPERS, body
+from pyaccad.backends.clike.helpers import HELPERS, body, defined
 
 _SIMD_UNARY = "sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp expm1 log log1p erf".split()
 _SIMD_BINARY = ("atan2", "pow")
@@ -58,11 +58,11 @@ def _typed(name: str) -> str:
     """One static inline function per C type, and a ``_Generic`` macro ``PYACCAD_<NAME>`` choosing it."""
     params, _ = HELPERS[name]
     out = []
-    for suffix, ctype in CTYPES.items():
+    for suffix, ctype in defined(name).items():
         args = ", ".join(f"{ctype} {p}" for p in params.split(","))
         out.append(f"static inline {ctype} pa_{name}_{suffix}({args}) {{ {body(HELPERS[name], suffix)} }}")
     call_args = ", ".join(params.split(","))
-    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in CTYPES.items())
+    choices = ", ".join(f"{ctype}: pa_{name}_{suffix}" for suffix, ctype in defined(name).items())
     out.append(
         f"#define PYACCAD_{name.upper()}({call_args}) _Generic(({params.split(',')[0]}), {choices})({call_args})"
     )
@@ -79,6 +79,10 @@ PRELUDE = "\n".join(
         "#include <math.h>",
         "#include <omp.h>",
         "#include <tgmath.h>",
+        # float16 is gcc's _Float16 (x86-64 since gcc 12): IEEE half storage, and conversions to and from float
+        # and double that round to nearest even, in software or with F16C. Arithmetic is done in float
+        # (clike.element.apply_elementwise), so results never depend on whether the CPU has AVX512-FP16.
+        "typedef _Float16 pa_half;",
         _simd_declarations(),
         "#define PA_MIN_I(a, b) ((a) < (b) ? (a) : (b))",
         "static inline double pa_f64_bits(int64_t b) { double d; memcpy(&d, &b, sizeof d); return d; }",

@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import itertools
 
-from pyaccad.backends.clike.cgen import INT64, Ctx, Index, c_literal, product
+from pyaccad.backends.clike.cgen import Ctx, Index, c_literal, product
 from pyaccad.backends.clike.element import call_lambda, elem
 from pyaccad.backends.native.map import BLOCK, PARALLEL_MIN
-from pyaccad.ir import Stmt
+from pyaccad.ir import INT64, Stmt
 from pyaccad.opt.kernels import Kernel
 
 BOUNDARY_RULES = {

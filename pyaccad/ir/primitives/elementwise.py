@@ -121,6 +121,32 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("ge", 2, N, "bool", np.greater_equal, "({0} >= {1})", "{0} >= {1}"),
     ("and", 2, (BOOL,), "bool", np.logical_and, "({0} && {1})", "{0} && {1}"),
     ("or", 2, (BOOL,), "bool", np.logical_or, "({0} || {1})", "{0} || {1}"),
+    # NumPy's bitwise operations on integers (on bool the front end uses and/or/ne/not, as NumPy does). Shifts by
+    # a count outside [0, bits) give 0 (and -1 shifting a negative number right), NumPy's definition; C's <<
+    # and >> leave those undefined, hence the helpers (the export guards accelerate's shifts the same way).
+    ("bitwise_and", 2, Z, "same", np.bitwise_and, "({0} & {1})", "{0} Bits..&. {1}"),
+    ("bitwise_or", 2, Z, "same", np.bitwise_or, "({0} | {1})", "{0} Bits..|. {1}"),
+    ("bitwise_xor", 2, Z, "same", np.bitwise_xor, "({0} ^ {1})", "Bits.xor {0} {1}"),
+    ("invert", 1, Z, "same", np.invert, "(~{0})", "Bits.complement {0}"),
+    (
+        "left_shift",
+        2,
+        Z,
+        "same",
+        np.left_shift,
+        "PYACCAD_SHL({0}, {1})",
+        "{1} >= 0 && {1} < fromIntegral (Bits.finiteBitSize {0}) ? (Bits.shiftL {0} (fromIntegral {1}), 0)",
+    ),
+    (
+        "right_shift",
+        2,
+        Z,
+        "same",
+        np.right_shift,
+        "PYACCAD_SHR({0}, {1})",
+        "{1} >= 0 && {1} < fromIntegral (Bits.finiteBitSize {0}) ? (Bits.shiftR {0} (fromIntegral {1}), "
+        "{0} < 0 ? (-1, 0))",
+    ),
 ]
 
 
@@ -158,7 +184,7 @@ for _name, _arity, _accepts, _result, _np_fn, _c, _hs in _ROWS:
             doc=f"element-wise {_name}",
             family="elementwise",
             # exactly commutative in IEEE arithmetic (minimum/maximum are not: signed zeros and nan)
-            commutative=_name in ("add", "mul", "eq", "ne", "and", "or"),
+            commutative=_name in ("add", "mul", "eq", "ne", "and", "or", "bitwise_and", "bitwise_or", "bitwise_xor"),
         )
     )
     ELEMENTWISE[_name] = ElementwiseOp(_name, _arity, _accepts, _result, _np_fn, _c, _hs, _prim)
