@@ -43,6 +43,8 @@ FIXITIES = {
     "^": (8, "r"),  # Data.Array.Accelerate.Language: infixr 8 ^
     "**": (8, "r"),  # Prelude's Floating class, which accelerate's Exp instances use
     "BLAS.<>": (8, "r"),  # accelerate-blas, Data.Array.Accelerate.Numeric.LinearAlgebra: infixr 8 <>
+    "Bits..&.": (7, "l"),  # Data.Array.Accelerate.Data.Bits: infixl 7 .&.
+    "Bits..|.": (5, "l"),  # infixl 5 .|.
     "*": (7, "l"),
     "/": (7, "l"),
     "div": (7, "l"),  # Prelude's Integral class (quot, rem, div, mod): infixl 7

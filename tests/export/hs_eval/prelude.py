@@ -1,6 +1,6 @@
 """The names an export may use, bound to their meanings: constructors, scalar functions, control flow.
 
-Everything ``Data.Array.Accelerate`` (and the accelerate-blas ``BLAS.<>``) provides
+Everything ``Data.Array.Accelerate`` (and the accelerate-blas ``BLAS.<>``, the ``Bits.`` operations) provides
 that the exporter prints, plus the few neighbours the accelerate documentation's
 examples use (``lift``, ``unlift``, ``shape``, ``size``, ``indexHead``,
 ``unindex2``); a name not here makes evaluation fail naming it.
@@ -156,6 +156,13 @@ def builtins() -> dict[str, object]:
         "min": _binary("min", lambda a, b: scalar.minmax(a, b, False)),
         "max": _binary("max", lambda a, b: scalar.minmax(a, b, True)),
         "fromIntegral": Builtin("fromIntegral", 1, scalar.from_integral),
+        "Bits..&.": Builtin("Bits..&.", 2, functools.partial(scalar.bitwise, ".&.")),
+        "Bits..|.": Builtin("Bits..|.", 2, functools.partial(scalar.bitwise, ".|.")),
+        "Bits.xor": Builtin("Bits.xor", 2, functools.partial(scalar.bitwise, "xor")),
+        "Bits.complement": Builtin("Bits.complement", 1, scalar.complement),
+        "Bits.shiftL": Builtin("Bits.shiftL", 2, functools.partial(scalar.shift, "shiftL")),
+        "Bits.shiftR": Builtin("Bits.shiftR", 2, functools.partial(scalar.shift, "shiftR")),
+        "Bits.finiteBitSize": Builtin("Bits.finiteBitSize", 1, scalar.finite_bit_size),
         "toFloating": Builtin("toFloating", 1, scalar.to_floating),
         "boolToInt": Builtin("boolToInt", 1, scalar.bool_to_int),
         "isNaN": Builtin("isNaN", 1, scalar.is_nan),

@@ -273,3 +273,40 @@ def is_nan(a: object) -> np.bool_:
 
 def is_infinite(a: object) -> np.bool_:
     return np.bool_(math.isinf(float(_float_arg(a, "isInfinite").v)))
+
+
+def _bits_operand(a: object, what: str) -> Num:
+    a = _as_num(a, what)
+    if a.is_float or a.t is None:
+        raise HsTypeError(f"{what}: needs a typed Bits value (an integer or Bool), got {a.v!r}")
+    return a
+
+
+def bitwise(name: str, a: object, b: object) -> Num:
+    """``.&.``, ``.|.``, ``xor`` of Data.Array.Accelerate.Data.Bits: NumPy's on the same integer (or Bool) type."""
+    what = f"Bits.{name}"
+    a, b = unify(_bits_operand(a, what), _bits_operand(b, what), what)
+    op = {".&.": np.bitwise_and, ".|.": np.bitwise_or, "xor": np.bitwise_xor}[name]
+    return exact(op(a.v, b.v), a.t)
+
+
+def complement(a: object) -> Num:
+    a = _bits_operand(a, "Bits.complement")
+    return exact(np.invert(a.v), a.t)
+
+
+def shift(name: str, a: object, n: object) -> Num:
+    """``shiftL``/``shiftR x n`` for ``0 <= n <`` the bit size (the export guards the rest): shifts in the type
+    (left wraps; right is arithmetic on signed types, as Haskell's)."""
+    what = f"Bits.{name}"
+    a, n = _bits_operand(a, what), _as_num(n, what)
+    count = int(n.v)
+    if not 0 <= count < a.t.itemsize * 8:
+        raise HsRuntimeError(f"{what}: shift by {count} outside the {a.t.itemsize * 8} bits of {a.t}")
+    op = np.left_shift if name == "shiftL" else np.right_shift
+    return exact(op(np.asarray(a.v, a.t), np.asarray(count, a.t)), a.t)
+
+
+def finite_bit_size(a: object) -> Num:
+    a = _bits_operand(a, "Bits.finiteBitSize")
+    return exact(1 if a.t == np.dtype(bool) else a.t.itemsize * 8, INT64)
