@@ -1,23 +1,32 @@
-"""Structural primitives: direct NumPy for ``const``, ``broadcast_in_dim``, ``reshape``, ``transpose``,
-``reverse``, ``slice``, ``pad``, ``concatenate`` and ``matmul``.
+"""Structural primitives: ``const`` and ``matmul`` directly in NumPy, the index maps by one gather each.
 
-Many of these return views (``reshape``, ``transpose``, ``slice``) or read-only
-broadcasts; that is safe because no rule writes into its arguments, and the
-backend copies every program output that does not own its memory.
-
->>> import numpy as np
->>> _pad_array(np.array([1, 2, 3]), np.asarray(0), lo=(1,), hi=(2,), interior=(1,))
-array([0, 1, 0, 2, 0, 3, 0, 0])
+The index maps (``broadcast_in_dim``, ``reshape``, ``transpose``, ``reverse``, ``slice``, ``pad``,
+``concatenate``) are evaluated from their descriptions (:mod:`pyaccad.ir.index_maps`), the same ones the
+compiled backends print, by :func:`gather`; the primitive tests hold both to NumPy references of their own.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
 from pyaccad.backends.interp.evaluator import Context, Env, register
 from pyaccad.ir import Stmt
+from pyaccad.ir.index_maps import (
+    INDEX_MAPS,
+    Bin,
+    Cond,
+    Const,
+    Expr,
+    Extent,
+    Let,
+    Out,
+    OutFlat,
+    Unravel,
+    reads_of,
+)
 
 
 @register("const")
@@ -28,61 +37,80 @@ def _const(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[n
     return [value]
 
 
-@register("broadcast_in_dim")
-def _broadcast_in_dim(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    (x,) = args
-    shape, dims = tuple(stmt.params["shape"]), tuple(stmt.params["dims"])
-    placed = [1] * len(shape)
-    for axis, dim in enumerate(dims):
-        placed[dim] = x.shape[axis]
-    return [np.broadcast_to(np.reshape(x, placed), shape)]
-
-
-@register("reshape")
-def _reshape(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    return [np.reshape(args[0], tuple(stmt.params["shape"]))]
-
-
-@register("transpose")
-def _transpose(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    return [np.transpose(args[0], tuple(stmt.params["perm"]))]
-
-
-@register("reverse")
-def _reverse(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    return [np.flip(args[0], axis=tuple(stmt.params["axes"]))]
-
-
-@register("slice")
-def _slice(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    p = stmt.params
-    return [
-        args[0][tuple(slice(lo, hi, step) for lo, hi, step in zip(p["starts"], p["stops"], p["steps"], strict=True))]
-    ]
-
-
-def _pad_array(
-    x: np.ndarray, value: np.ndarray, lo: Sequence[int], hi: Sequence[int], interior: Sequence[int]
-) -> np.ndarray:
-    """``x`` with ``lo``/``hi`` elements of ``value`` at the ends of each axis and ``interior`` between elements."""
-    shape = tuple(l_ + h + n + max(n - 1, 0) * m for n, l_, h, m in zip(x.shape, lo, hi, interior, strict=True))
-    out = np.full(shape, value, dtype=x.dtype)
-    out[tuple(slice(l_, l_ + n + max(n - 1, 0) * m, m + 1) for n, l_, m in zip(x.shape, lo, interior, strict=True))] = x
-    return out
-
-
-@register("pad")
-def _pad(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    x, value = args
-    p = stmt.params
-    return [_pad_array(x, value, p["lo"], p["hi"], p["interior"])]
-
-
-@register("concatenate")
-def _concatenate(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
-    return [np.concatenate(args, axis=stmt.params["axis"])]
-
-
 @register("matmul")
 def _matmul(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
     return [np.matmul(*args)]
+
+
+def gather(stmt: Stmt, args: Sequence[np.ndarray]) -> np.ndarray:
+    """The result of an index-map statement: each element taken from its operands as
+    :func:`pyaccad.ir.index_maps.reads_of` says (from the first read whose conditions hold).
+
+    >>> import pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> stmt = trace(lambda x: acc.reverse(x, axis=0), np.ones(3)).program.stmts[0]
+    >>> gather(stmt, [np.array([1, 2, 3])])
+    array([3, 2, 1])
+    """
+    out = stmt.outs[0]
+    values = _Values(args, out.shape)
+    result = np.zeros(out.shape, out.dtype)  # every element is some read's: the last read holds everywhere
+    for read in reversed(reads_of(stmt)):
+        x = args[read.arg]
+        if x.size == 0:
+            continue  # an empty operand holds no element of the result
+        # where a read's conditions fail its index may lie outside the operand: clipped, that value is not taken
+        index = tuple(np.clip(values.expr(e), 0, n - 1) for e, n in zip(read.index, x.shape, strict=True))
+        element = np.broadcast_to(x[index], out.shape)
+        if not read.valid:
+            result = element
+            continue
+        mask = functools.reduce(np.logical_and, [values.cond(c) for c in read.valid])
+        result = np.where(mask, element, result)
+    return result
+
+
+class _Values:
+    """Index expressions evaluated at every element of the result at once (sparse index arrays that broadcast)."""
+
+    def __init__(self, args: Sequence[np.ndarray], out_shape: tuple[int, ...]) -> None:
+        self.args = args
+        self.out_shape = out_shape
+        self.out = np.indices(out_shape, sparse=True)
+        self.memo: dict[int, np.ndarray] = {}
+
+    def expr(self, e: Expr) -> np.ndarray:
+        if id(e) not in self.memo:
+            self.memo[id(e)] = self._expr(e)
+        return self.memo[id(e)]
+
+    def _expr(self, e: Expr) -> np.ndarray:
+        if isinstance(e, Out):
+            return self.out[e.axis]
+        if isinstance(e, OutFlat):
+            strides = np.cumprod((*self.out_shape[1:], 1)[::-1])[::-1]
+            return sum((i * s for i, s in zip(self.out, strides, strict=True)), np.asarray(0))
+        if isinstance(e, Const):
+            return np.asarray(e.value)
+        if isinstance(e, Extent):
+            return np.asarray(self.args[e.arg].shape[e.axis])
+        if isinstance(e, Let):
+            return self.expr(e.expr)
+        if isinstance(e, Unravel):
+            return np.unravel_index(self.expr(e.flat), self.args[e.arg].shape)[e.axis]
+        assert isinstance(e, Bin)
+        return _BIN[e.op](self.expr(e.a), self.expr(e.b))
+
+    def cond(self, c: Cond) -> np.ndarray:
+        return _CMP[c.op](self.expr(c.a), self.expr(c.b))
+
+
+_BIN = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.floor_divide, "%": np.mod}
+_CMP = {">=": np.greater_equal, "<": np.less, "==": np.equal}
+
+
+def _index_map(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
+    return [gather(stmt, args)]
+
+
+register(*(prim.name for prim in INDEX_MAPS))(_index_map)
