@@ -260,7 +260,8 @@ def _compose_slices(outer: Stmt, inner: Stmt) -> dict[str, Any]:
         outer.params["steps"],
         strict=True,
     ):
-        start, step = s1 + s2 * st1, st1 * st2
+        # an empty result starts where the inner slice does: the outer start may lie past the inner's last element
+        start, step = s1 + s2 * st1 if n else s1, st1 * st2
         starts.append(start)
         stops.append(start + (n - 1) * step + 1 if n else start)
         steps.append(step)
