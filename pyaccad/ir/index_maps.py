@@ -31,7 +31,7 @@ False
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from pyaccad.ir.core import Primitive, Stmt
@@ -46,48 +46,42 @@ class Expr:
 
     __slots__ = ()
 
+    def __repr__(self) -> str:
+        if isinstance(self, Bin):
+            return f"({self.a!r} {self.op} {self.b!r})"
+        values = [getattr(self, f.name) for f in fields(self)]  # type: ignore[arg-type]
+        return f"{type(self).__name__}({', '.join(repr(v) for v in values if v is not False)})"
 
-@dataclass(frozen=True, eq=False)
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Out(Expr):
     """The result's index along ``axis``."""
 
     axis: int
 
-    def __repr__(self) -> str:
-        return f"Out({self.axis})"
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class OutFlat(Expr):
     """The result element's row-major position."""
 
-    def __repr__(self) -> str:
-        return "OutFlat()"
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Const(Expr):
     """An integer known at trace time; ``literal``: a compiled backend may write it into its source."""
 
     value: int
     literal: bool = False
 
-    def __repr__(self) -> str:
-        return f"Const({self.value})"
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Extent(Expr):
     """Operand ``arg``'s extent along ``axis``."""
 
     arg: int
     axis: int
 
-    def __repr__(self) -> str:
-        return f"Extent({self.arg}, {self.axis})"
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Bin(Expr):
     """``a op b`` for ``op`` one of ``+ - * / %`` (``/`` and ``%`` only of non-negative operands where it counts)."""
 
@@ -95,31 +89,22 @@ class Bin(Expr):
     a: Expr
     b: Expr
 
-    def __repr__(self) -> str:
-        return f"({self.a!r} {self.op} {self.b!r})"
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Let(Expr):
     """``expr``, used more than once: computed once (``hint`` names it in generated code)."""
 
     expr: Expr
     hint: str
 
-    def __repr__(self) -> str:
-        return f"Let({self.expr!r})"
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Unravel(Expr):
     """The index along ``axis`` of row-major position ``flat`` in operand ``arg``'s shape."""
 
     flat: Expr
     arg: int
     axis: int
-
-    def __repr__(self) -> str:
-        return f"Unravel({self.flat!r}, {self.arg}, {self.axis})"
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,8 +7,10 @@ compiled backends print, by :func:`gather`; the primitive tests hold both to Num
 
 from __future__ import annotations
 
-import functools
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from pyaccad.ir.index_maps import (
     Let,
     Out,
     OutFlat,
+    Read,
     Unravel,
     reads_of,
 )
@@ -46,67 +49,172 @@ def gather(stmt: Stmt, args: Sequence[np.ndarray]) -> np.ndarray:
     """The result of an index-map statement: each element taken from its operands as
     :func:`pyaccad.ir.index_maps.reads_of` says (from the first read whose conditions hold).
 
+    A read whose operand element has the result's own row-major position is a ``reshape`` of the operand.
+    Every other read's expressions each depend on one axis of the result at most, so it gives its elements
+    on a box (a set of positions per axis) and each operand axis follows one result axis: the read is basic
+    NumPy indexing (a view) where those positions step evenly, as they do for every index map, then a
+    transpose and a broadcast. Like NumPy's own ``transpose``, ``flip`` and slices, so as fast; the plan of
+    each statement (:class:`_Part`) is made once, from its types.
+
     >>> import pyaccad as acc
     >>> from pyaccad.frontend import trace
     >>> stmt = trace(lambda x: acc.reverse(x, axis=0), np.ones(3)).program.stmts[0]
-    >>> gather(stmt, [np.array([1, 2, 3])])
-    array([3, 2, 1])
+    >>> gather(stmt, [np.array([1.0, 2.0, 3.0])])
+    array([3., 2., 1.])
     """
+    parts = _PLANS.get(stmt)
+    if parts is None:
+        parts = _PLANS[stmt] = _plan(stmt)
     out = stmt.outs[0]
-    values = _Values(args, out.shape)
-    result = np.zeros(out.shape, out.dtype)  # every element is some read's: the last read holds everywhere
-    for read in reversed(reads_of(stmt)):
-        x = args[read.arg]
-        if x.size == 0:
-            continue  # an empty operand holds no element of the result
-        # where a read's conditions fail its index may lie outside the operand: clipped, that value is not taken
-        index = tuple(np.clip(values.expr(e), 0, n - 1) for e, n in zip(read.index, x.shape, strict=True))
-        element = np.broadcast_to(x[index], out.shape)
-        if not read.valid:
-            result = element
-            continue
-        mask = functools.reduce(np.logical_and, [values.cond(c) for c in read.valid])
-        result = np.where(mask, element, result)
+    if len(parts) == 1 and parts[0].where is None:
+        return parts[0].take(args)  # the whole result from one read: a view, as NumPy's own reshuffles give
+    result = np.empty(out.shape, out.dtype)
+    for part in reversed(parts):  # the first read that holds wins: written last
+        result[part.where or ()] = part.take(args)
     return result
 
 
-class _Values:
-    """Index expressions evaluated at every element of the result at once (sparse index arrays that broadcast)."""
+@dataclass(frozen=True)
+class _Part:
+    """One read's share of the result: operand ``arg`` indexed by ``selectors`` (None: reshaped to ``shape``),
+    its kept axes put in the order ``order``, reshaped to ``placed`` and broadcast to ``shape``, written at
+    ``where`` (None: the whole result)."""
 
-    def __init__(self, args: Sequence[np.ndarray], out_shape: tuple[int, ...]) -> None:
-        self.args = args
-        self.out_shape = out_shape
-        self.out = np.indices(out_shape, sparse=True)
-        self.memo: dict[int, np.ndarray] = {}
+    arg: int
+    where: tuple[Any, ...] | None
+    selectors: tuple[Any, ...] | None
+    order: tuple[int, ...]
+    placed: tuple[int, ...]
+    shape: tuple[int, ...]
 
-    def expr(self, e: Expr) -> np.ndarray:
-        if id(e) not in self.memo:
-            self.memo[id(e)] = self._expr(e)
-        return self.memo[id(e)]
-
-    def _expr(self, e: Expr) -> np.ndarray:
-        if isinstance(e, Out):
-            return self.out[e.axis]
-        if isinstance(e, OutFlat):
-            strides = np.cumprod((*self.out_shape[1:], 1)[::-1])[::-1]
-            return sum((i * s for i, s in zip(self.out, strides, strict=True)), np.asarray(0))
-        if isinstance(e, Const):
-            return np.asarray(e.value)
-        if isinstance(e, Extent):
-            return np.asarray(self.args[e.arg].shape[e.axis])
-        if isinstance(e, Let):
-            return self.expr(e.expr)
-        if isinstance(e, Unravel):
-            return np.unravel_index(self.expr(e.flat), self.args[e.arg].shape)[e.axis]
-        assert isinstance(e, Bin)
-        return _BIN[e.op](self.expr(e.a), self.expr(e.b))
-
-    def cond(self, c: Cond) -> np.ndarray:
-        return _CMP[c.op](self.expr(c.a), self.expr(c.b))
+    def take(self, args: Sequence[np.ndarray]) -> np.ndarray:
+        value = args[self.arg]
+        if self.selectors is None:
+            return np.reshape(value, self.shape)
+        if any(isinstance(sel, np.ndarray) for sel in self.selectors):
+            for a, sel in reversed(list(enumerate(self.selectors))):  # one axis at a time: arrays index apart
+                value = value[(slice(None),) * a + (sel,)]
+        else:
+            value = value[self.selectors]  # slices and integers: one view
+        if self.order != tuple(sorted(self.order)):
+            value = np.transpose(value, self.order)
+        if value.shape != self.placed:
+            value = np.reshape(value, self.placed)
+        return value if self.placed == self.shape else np.broadcast_to(value, self.shape)
 
 
-_BIN = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.floor_divide, "%": np.mod}
-_CMP = {">=": np.greater_equal, "<": np.less, "==": np.equal}
+_PLANS: weakref.WeakKeyDictionary[Stmt, list[_Part]] = weakref.WeakKeyDictionary()
+
+
+def _plan(stmt: Stmt) -> list[_Part]:
+    out = stmt.outs[0]
+    shapes = [a.type.shape for a in stmt.args]
+    parts = []
+    for read in reads_of(stmt):
+        if read.flat is not None and _is_out_flat(read.flat) and not read.valid:
+            parts.append(_Part(read.arg, None, None, (), (), out.shape))
+            break
+        box = _box(read, shapes, out.shape)
+        if box is not None and 0 not in shapes[read.arg]:
+            where = tuple(slice(None) if len(p) == n else _selector(p) for p, n in zip(box, out.shape, strict=True))
+            full = all(w == slice(None) for w in where)
+            parts.append(_take(read, shapes, box, None if full else where))
+        if not read.valid:
+            break
+    return parts
+
+
+def _is_out_flat(e: Expr) -> bool:
+    return isinstance(e, OutFlat) or (isinstance(e, Let) and _is_out_flat(e.expr))
+
+
+def _axis(e: Expr | Cond) -> int | None:
+    """The one result axis ``e`` depends on (None: a constant)."""
+    found = {a for part in _parts(e) for a in [_axis(part)] if a is not None}
+    if isinstance(e, Out):
+        return e.axis
+    assert len(found) <= 1 and not isinstance(e, (OutFlat, Unravel)), f"{e!r} is not separable by axes"
+    return found.pop() if found else None
+
+
+def _parts(e: Expr | Cond) -> list[Expr]:
+    if isinstance(e, (Bin, Cond)):
+        return [e.a, e.b]
+    return [e.expr] if isinstance(e, Let) else []
+
+
+def _value(e: Expr | Cond, positions: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> np.ndarray:
+    """``e`` at ``positions`` along its one result axis (a constant at any)."""
+    if isinstance(e, Out):
+        return positions
+    if isinstance(e, Const):
+        return np.asarray(e.value)
+    if isinstance(e, Extent):
+        return np.asarray(shapes[e.arg][e.axis])
+    if isinstance(e, Let):
+        return _value(e.expr, positions, shapes)
+    assert isinstance(e, (Bin, Cond))
+    return _OPS[e.op](_value(e.a, positions, shapes), _value(e.b, positions, shapes))
+
+
+_OPS = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.floor_divide,  # of non-negative operands wherever the read holds, as C's truncation
+    "%": np.mod,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "==": np.equal,
+}
+
+
+def _box(read: Read, shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> list[np.ndarray] | None:
+    """The positions along each result axis where ``read`` gives the element (None: nowhere): where all of its
+    conditions hold ..."""
+    box = [np.arange(n) for n in out_shape]
+    for cond in read.valid:
+        axis = _axis(cond)
+        if axis is None:
+            if not _value(cond, np.arange(0), shapes):
+                return None
+            continue
+        box[axis] = box[axis][_value(cond, box[axis], shapes)]
+    # and only where its index lies inside the operand: a read without conditions (the last) gives the
+    # elements no earlier read gave, and outside those its index may leave the operand (concatenate)
+    for e, n in zip(read.index, shapes[read.arg], strict=True):
+        axis = _axis(e)
+        if axis is not None:
+            index = _value(e, box[axis], shapes)
+            box[axis] = box[axis][(index >= 0) & (index < n)]
+    return box if all(len(p) for p in box) or 0 in out_shape else None
+
+
+def _selector(positions: np.ndarray) -> slice | np.ndarray:
+    """A slice for evenly stepping positions (a view), else the positions themselves."""
+    if len(positions) == 0:
+        return slice(0, 0)
+    step = int(positions[1] - positions[0]) if len(positions) > 1 else 1
+    if step != 0 and np.array_equal(positions, positions[0] + step * np.arange(len(positions))):
+        stop = int(positions[-1]) + step
+        return slice(int(positions[0]), None if stop < 0 else stop, step)
+    return positions
+
+
+def _take(read: Read, shapes: Sequence[tuple[int, ...]], box: list[np.ndarray], where: tuple | None) -> _Part:
+    """The part of ``read`` over ``box``: each operand axis indexed where its result axis's positions lead."""
+    selectors: list[Any] = []
+    follows: list[int] = []  # the result axis each kept operand axis follows
+    for e in read.index:
+        axis = _axis(e)
+        if axis is None:
+            selectors.append(int(_value(e, np.arange(0), shapes)))
+            continue
+        selectors.append(_selector(_value(e, box[axis], shapes)))
+        follows.append(axis)
+    order = tuple(sorted(range(len(follows)), key=follows.__getitem__))
+    placed = tuple(len(p) if k in follows else 1 for k, p in enumerate(box))
+    return _Part(read.arg, where, tuple(selectors), order, placed, tuple(len(p) for p in box))
 
 
 def _index_map(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list[np.ndarray]:
