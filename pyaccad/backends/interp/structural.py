@@ -51,10 +51,9 @@ def gather(stmt: Stmt, args: Sequence[np.ndarray]) -> np.ndarray:
 
     A read whose operand element has the result's own row-major position is a ``reshape`` of the operand.
     Every other read's expressions each depend on one axis of the result at most, so it gives its elements
-    on a box (a set of positions per axis) and each operand axis follows one result axis: the read is basic
-    NumPy indexing (a view) where those positions step evenly, as they do for every index map, then a
-    transpose and a broadcast. Like NumPy's own ``transpose``, ``flip`` and slices, so as fast; the plan of
-    each statement (:class:`_Part`) is made once, from its types.
+    on a box (evenly stepping positions along each axis, for every index map) and each operand axis follows
+    one result axis: the read is basic NumPy indexing (a view), then a transpose and a broadcast, as fast as
+    NumPy's own ``transpose``, ``flip`` and slices. Each statement's plan (:class:`_Part`) is made once.
 
     >>> import pyaccad as acc
     >>> from pyaccad.frontend import trace
@@ -76,7 +75,8 @@ def gather(stmt: Stmt, args: Sequence[np.ndarray]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Part:
-    """One read's share of the result: operand ``arg`` indexed by ``selectors`` (None: reshaped to ``shape``),
+    """One read's share of the result: operand ``arg`` indexed by ``selectors`` (slices and integers; None:
+    reshaped to ``shape``),
     its kept axes put in the order ``order``, reshaped to ``placed`` and broadcast to ``shape``, written at
     ``where`` (None: the whole result)."""
 
@@ -91,11 +91,7 @@ class _Part:
         value = args[self.arg]
         if self.selectors is None:
             return np.reshape(value, self.shape)
-        if any(isinstance(sel, np.ndarray) for sel in self.selectors):
-            for a, sel in reversed(list(enumerate(self.selectors))):  # one axis at a time: arrays index apart
-                value = value[(slice(None),) * a + (sel,)]
-        else:
-            value = value[self.selectors]  # slices and integers: one view
+        value = value[self.selectors]  # slices and integers: a view
         if self.order != tuple(sorted(self.order)):
             value = np.transpose(value, self.order)
         if value.shape != self.placed:
@@ -116,9 +112,8 @@ def _plan(stmt: Stmt) -> list[_Part]:
             break
         box = _box(read, shapes, out.shape)
         if box is not None and 0 not in shapes[read.arg]:
-            where = tuple(slice(None) if len(p) == n else _selector(p) for p, n in zip(box, out.shape, strict=True))
-            full = all(w == slice(None) for w in where)
-            parts.append(_take(read, shapes, box, None if full else where))
+            part = any(len(p) < n for p, n in zip(box, out.shape, strict=True))
+            parts.append(_take(read, shapes, box, tuple(_selector(p) for p in box) if part else None))
         if not read.valid:
             break
     return parts
@@ -130,9 +125,9 @@ def _is_out_flat(e: Expr) -> bool:
 
 def _axis(e: Expr | Cond) -> int | None:
     """The one result axis ``e`` depends on (None: a constant)."""
-    found = {a for part in _parts(e) for a in [_axis(part)] if a is not None}
     if isinstance(e, Out):
         return e.axis
+    found = {a for part in _parts(e) for a in [_axis(part)] if a is not None}
     assert len(found) <= 1 and not isinstance(e, (OutFlat, Unravel)), f"{e!r} is not separable by axes"
     return found.pop() if found else None
 
@@ -190,15 +185,14 @@ def _box(read: Read, shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ..
     return box if all(len(p) for p in box) or 0 in out_shape else None
 
 
-def _selector(positions: np.ndarray) -> slice | np.ndarray:
-    """A slice for evenly stepping positions (a view), else the positions themselves."""
+def _selector(positions: np.ndarray) -> slice:
+    """The slice of evenly stepping positions (every index map's reads step evenly along each axis)."""
     if len(positions) == 0:
         return slice(0, 0)
     step = int(positions[1] - positions[0]) if len(positions) > 1 else 1
-    if step != 0 and np.array_equal(positions, positions[0] + step * np.arange(len(positions))):
-        stop = int(positions[-1]) + step
-        return slice(int(positions[0]), None if stop < 0 else stop, step)
-    return positions
+    assert step != 0 and np.array_equal(positions, positions[0] + step * np.arange(len(positions))), positions
+    stop = int(positions[-1]) + step
+    return slice(int(positions[0]), None if stop < 0 else stop, step)
 
 
 def _take(read: Read, shapes: Sequence[tuple[int, ...]], box: list[np.ndarray], where: tuple | None) -> _Part:
