@@ -19,10 +19,11 @@ host between kernels. Backends (native C, CUDA) share this structure.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from pyaccad.ir import Lit, Program, Stmt, Var, pprint
+from pyaccad.ir import Atom, Lit, Program, Stmt, Var, pprint
 
 
 @dataclass
@@ -157,3 +158,33 @@ def output_sources(plan: Plan) -> list[tuple[str, object]]:
         else:
             outputs.append(("const", consts[id(a)]))
     return outputs
+
+
+T = TypeVar("T")
+
+
+def body_outputs(
+    plan: Plan, targets: Sequence[T], placed: Container[Var]
+) -> tuple[list[tuple[Var, T]], list[tuple[T, Atom]]]:
+    """How the outputs of a control body's ``plan`` reach the buffers ``targets`` its enclosing loop or branch
+    gives them: ``(written, copies)``. A value a kernel of the plan produces, not yet in a buffer (``placed``),
+    is ``written`` by that kernel straight into its target; any other output (an input, a literal, a value
+    returned twice) is copied into its target after the plan's kernels.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> plan = plan_program(trace(lambda x: (x * 2.0, x), np.ones(3)).program)
+    >>> written, copies = body_outputs(plan, ["t0", "t1"], set())
+    >>> [t for _, t in written], [t for t, _ in copies]
+    (['t0'], ['t1'])
+    """
+    produced = {v for k in plan.kernels for v in k.outs}
+    written: list[tuple[Var, T]] = []
+    copies: list[tuple[T, Atom]] = []
+    for target, a in zip(targets, plan.program.outputs, strict=True):
+        if isinstance(a, Var) and a in produced and a not in placed and all(a is not v for v, _ in written):
+            written.append((a, target))
+        else:
+            copies.append((target, a))
+    return written, copies

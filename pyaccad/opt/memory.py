@@ -18,6 +18,7 @@ inside an array-level ``while``/``cond`` lives for the whole of that kernel.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pyaccad.ir import Program, Stmt, Var
 from pyaccad.opt.kernels import Kernel, Plan
@@ -94,3 +95,41 @@ def assign_offsets(buffers: Sequence[tuple[int, int, int]]) -> tuple[list[int], 
 
 def _aligned(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+@dataclass
+class Workspace:
+    """The intermediates a code generator places in one workspace, in the order it makes them, and when each is
+    busy: from the top-level kernels being emitted when it is made (:attr:`during`, which the generator moves
+    along) to the last kernel that reads it. Native and CUDA generators alike.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> plan = plan_program(trace(lambda x: (x * 2.0).sum() + x, np.ones(3)).program)
+    >>> work = Workspace()
+    >>> work.add(plan.kernels[0].outs[0])
+    0
+    >>> work.offsets(plan)  # 3 + 1 floats, rounded up to whole 64-byte lines
+    ([0], 64)
+    """
+
+    values: list[Var] = field(default_factory=list)
+    busy: list[tuple[int, int]] = field(default_factory=list)
+    during: tuple[int, int] = (0, 0)
+
+    def add(self, var: Var) -> int:
+        """Place ``var`` (made now); its number among the intermediates."""
+        self.values.append(var)
+        self.busy.append(self.during)
+        return len(self.values) - 1
+
+    def offsets(self, plan: Plan) -> tuple[list[int], int]:
+        """Each intermediate's byte offset, and the workspace's bytes (each one element more than it holds, so
+        that none is empty)."""
+        last = last_reads(plan, set(self.values))
+        sizes = [
+            (_aligned(v.dtype.itemsize * (v.type.size + 1)), first, max(busy, last.get(v, busy)))
+            for v, (first, busy) in zip(self.values, self.busy, strict=True)
+        ]
+        return assign_offsets(sizes)

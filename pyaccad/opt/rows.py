@@ -55,7 +55,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyaccad.ir import ELEMENTWISE, Atom, Stmt, Var
+from pyaccad.ir import Atom, Stmt, Var
+from pyaccad.ir.index_maps import INDEX_MAPS, follows_row, reads_of
 from pyaccad.opt.fusion import collect_fused, element_cost
 from pyaccad.opt.kernels import Kernel, Plan
 
@@ -75,8 +76,6 @@ MAX_GROUP_KERNELS = 16
 between translation units), and gcc's time on a function grows faster than its length: a 2000-step unrolled
 chain made groups of 150 kernels that took gcc three times as long per line as groups of 16. Longer runs are
 cut into consecutive groups; the benefit (a row stays in cache from one kernel to the next) is kept inside each."""
-
-_SAME_INDEX = set(ELEMENTWISE) | {"select", "cast", "map"}
 
 
 @dataclass
@@ -222,63 +221,21 @@ def _row_reads(kernel: Kernel, delayed: dict[Var, Stmt]) -> dict[Var, bool]:
 
 def _arg_alignment(stmt: Stmt, aligned: bool) -> list[tuple[Var, bool]]:
     """For each array argument: is it read at row ``o`` when ``stmt``'s element is wanted at row ``o``?"""
-    name, p = stmt.prim.name, stmt.params
     args = [a for a in stmt.args if isinstance(a, Var)]
-    if name in _SAME_INDEX:
+    if stmt.prim.family == "elementwise" or stmt.prim.name == "map":
         return [(a, aligned and a.type.ndim >= 1) for a in args]
-    if name == "fold":  # a row fold reads x[o, .., j]
-        return [(a, aligned and p["axis"] != 0 and a.type.ndim >= 1) for a in args]
-    if not args:
-        return []
-    x, out = args[0], stmt.outs[0]
-    keeps = False
-    if name == "broadcast_in_dim":
-        dims = p["dims"]
-        keeps = bool(dims) and dims[0] == 0 and not (x.shape[0] == 1 != out.shape[0])
-    elif name == "reshape" and x.type.ndim >= 1 and out.type.ndim >= 1:
-        if [n for n in out.shape if n != 1] == [n for n in x.shape if n != 1]:
-            axes = align_axes(x.shape, out.shape, [str(a) for a in range(out.type.ndim)])
-            keeps = axes[0] == "0"
-        else:  # the flat position unravelled: row o of both when the first extents agree
-            keeps = x.shape[0] == out.shape[0]
-    elif name == "transpose":
-        keeps = p["perm"][0] == 0
-    elif name == "reverse":
-        keeps = 0 not in p["axes"]
-    elif name == "slice":
-        keeps = p["starts"][0] == 0 and p["steps"][0] == 1
-    elif name == "pad":
-        keeps = p["lo"][0] == 0 and p["interior"][0] == 0
-    elif name == "concatenate":
-        keeps = p["axis"] != 0
-    if name != "concatenate":  # only the first operand is indexed like the result (`pad`'s value is rank 0)
-        return [(a, aligned and keeps and i == 0 and a.type.ndim >= 1) for i, a in enumerate(args)]
-    return [(a, aligned and keeps) for a in args]
+    if stmt.prim.name == "fold":  # a row fold reads x[o, .., j]
+        return [(a, aligned and stmt.params["axis"] != 0 and a.type.ndim >= 1) for a in args]
+    index_map = INDEX_MAPS.get(stmt.prim)
+    if index_map is None:
+        return [(a, False) for a in args]
+    # an operand read anywhere else than at the result's row, by any of the map's reads, is not aligned
+    follows = {n: True for n in range(len(stmt.args))}
+    for read in reads_of(stmt):
+        follows[read.arg] = follows[read.arg] and follows_row(read, stmt)
+    return [(a, aligned and follows[n]) for n, a in enumerate(stmt.args) if isinstance(a, Var)]
 
 
 def iterated(kernel: Kernel) -> Atom:
     """The array whose rows the kernel's loop walks: a map's result, a fold's operand."""
     return kernel.outs[0] if kernel.kind == "map" else kernel.roots[0].args[0]
-
-
-def align_axes(
-    src_shape: tuple[int, ...], out_shape: tuple[int, ...], out_idx: list[str], zero: str = "0"
-) -> list[str]:
-    """Indices into ``src_shape`` for a reshape to ``out_shape`` that only adds or drops size-1 axes.
-
-    Axes of equal extent pair up in order (two size-1 axes included, so the result does not depend on
-    whether a batch axis has extent 1); a source axis left over has extent 1 and reads ``zero``.
-
-    >>> align_axes((5,), (5, 1), ["i", "j"]), align_axes((1,), (1, 1), ["i", "j"]), align_axes((1, 3), (3,), ["k"])
-    (['i'], ['i'], ['0', 'k'])
-    """
-    src, b = [], 0
-    for n in src_shape:
-        while b < len(out_shape) and out_shape[b] != n and out_shape[b] == 1:
-            b += 1
-        if b < len(out_shape) and out_shape[b] == n:
-            src.append(out_idx[b])
-            b += 1
-        else:
-            src.append(zero)
-    return src

@@ -52,6 +52,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyaccad.ir import BOOL, Atom, Lit, Program, Stmt
+from pyaccad.ir.index_maps import INDEX_MAPS
 from pyaccad.ir.types import is_int
 from pyaccad.opt.walk import Rewriter, make_lit
 
@@ -152,61 +153,18 @@ def _logic(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
     return None
 
 
-def _compose_slices(outer: Stmt, inner: Stmt) -> dict:
-    starts, stops, steps = [], [], []
-    for n, s1, st1, s2, st2 in zip(
-        outer.outs[0].shape,
-        inner.params["starts"],
-        inner.params["steps"],
-        outer.params["starts"],
-        outer.params["steps"],
-        strict=True,
-    ):
-        start, step = s1 + s2 * st1, st1 * st2
-        starts.append(start)
-        stops.append(start + (n - 1) * step + 1 if n else start)
-        steps.append(step)
-    return {"starts": tuple(starts), "stops": tuple(stops), "steps": tuple(steps)}
-
-
 def _structural(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:
-    """Identity reshuffles vanish; chains of the same reshuffle compose into one."""
-    name, params = stmt.prim.name, stmt.params
-    if name not in ("reshape", "transpose", "broadcast_in_dim", "slice", "reverse", "pad", "concatenate"):
-        return None
-    x = stmt.args[0]
-    out = stmt.outs[0]
-    if isinstance(x, Lit):
+    """Identity index maps vanish; chains of the same index map compose into one (:mod:`pyaccad.ir.index_maps`)."""
+    index_map = INDEX_MAPS.get(stmt.prim)
+    x = stmt.args[0] if stmt.args else None
+    if index_map is None or isinstance(x, Lit):
         return None  # broadcast_in_dim of a literal is how splats are written
-    if name == "concatenate":
-        return (x,) if len(stmt.args) == 1 else None
-    if name == "pad":
-        return (x,) if not any((*params["lo"], *params["hi"], *params["interior"])) else None
-    if name == "reverse":
-        if not params["axes"]:
-            return (x,)
-    elif out.type == x.type and name in ("reshape", "broadcast_in_dim", "slice"):
+    if index_map.identity(stmt):
         return (x,)
-    inner = _defined_by(rw, x, name)
-    if name == "transpose":
-        if list(params["perm"]) == sorted(params["perm"]):
-            return (x,)
-        if inner is not None:
-            perm = tuple(inner.params["perm"][p] for p in params["perm"])
-            return _emit(rw, stmt, "transpose", inner.args, scalar, perm=perm)
-    if inner is None:
+    inner = rw.definition(x)
+    if index_map.compose is None or inner is None or inner.prim is not stmt.prim:
         return None
-    if name == "reshape":
-        return _emit(rw, stmt, "reshape", inner.args, scalar, shape=out.shape)
-    if name == "broadcast_in_dim":
-        dims = tuple(params["dims"][d] for d in inner.params["dims"])
-        return _emit(rw, stmt, "broadcast_in_dim", inner.args, scalar, shape=out.shape, dims=dims)
-    if name == "slice":
-        return _emit(rw, stmt, "slice", inner.args, scalar, **_compose_slices(stmt, inner))
-    if name == "reverse":
-        axes = set(params["axes"]) ^ set(inner.params["axes"])
-        return _emit(rw, stmt, "reverse", inner.args, scalar, axes=tuple(sorted(axes)))
-    return None
+    return rw.emit(stmt.prim, inner.args, index_map.compose(stmt, inner), scalar, stmt.source)
 
 
 def _lambdas(rw: Rewriter, stmt: Stmt, scalar: bool) -> Result:

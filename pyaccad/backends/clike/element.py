@@ -25,13 +25,26 @@ out of range. Non-zero float literals are read from ``E`` at run time (:meth:`.C
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, unravel
-from pyaccad.ir import ELEMENTWISE, FLOAT16, FLOAT64, INT64, PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
+from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, unravel
+from pyaccad.ir import (
+    ELEMENTWISE,
+    FLOAT16,
+    FLOAT64,
+    INT64,
+    PRIMITIVES,
+    Atom,
+    Lit,
+    Primitive,
+    Program,
+    Stmt,
+    Var,
+)
+from pyaccad.ir.index_maps import INDEX_MAPS, Bin, Cond, Const, Expr, Extent, Let, Out, OutFlat, Read, Unravel, reads_of
 from pyaccad.ir.types import is_float, is_unsigned
-from pyaccad.opt.rows import align_axes
 
 
 def atom(ctx: Ctx, a: Atom) -> str:
@@ -64,27 +77,18 @@ def call_lambda(
 
 
 def scalar_stmt(ctx: Ctx, stmt: Stmt) -> None:
-    """Emit one statement of a lambda body, binding its outputs."""
-    name = stmt.prim.name
+    """Emit one statement of a lambda body, binding its outputs (its rule in :data:`SCALAR_STATEMENTS`)."""
+    SCALAR_STATEMENTS[stmt.prim](ctx, stmt)
+
+
+def _scalar_elementwise(ctx: Ctx, stmt: Stmt) -> None:
     out = stmt.outs[0]
-    if name == "index":
-        ctx.bind(out, _index(ctx, stmt))
-    elif name == "cond":
-        _scalar_cond(ctx, stmt)
-    elif name == "while":
-        _scalar_while(ctx, stmt)
-    else:
-        ctx.bind(out, ctx.declare(out.dtype, apply_elementwise(stmt, [atom(ctx, a) for a in stmt.args])))
+    ctx.bind(out, ctx.declare(out.dtype, apply_elementwise(stmt, [atom(ctx, a) for a in stmt.args])))
 
 
 def apply_elementwise(stmt: Stmt, args: list[str]) -> str:
-    """The C expression of an element-wise statement (``ELEMENTWISE`` row, ``select`` or ``cast``)."""
-    name = stmt.prim.name
-    if name == "select":
-        return f"({args[0]} ? {args[1]} : {args[2]})"
-    if name == "cast":
-        return cast_expr(args[0], stmt.args[0].dtype, stmt.params["dtype"])
-    return elementwise_c(name, stmt.args[0].dtype, args)
+    """The C expression of an element-wise statement (its rule in :data:`ELEMENT_EXPRESSIONS`)."""
+    return ELEMENT_EXPRESSIONS[stmt.prim](stmt, args)
 
 
 def elementwise_c(name: str, dtype: np.dtype, args: list[str]) -> str:
@@ -111,6 +115,17 @@ def elementwise_c(name: str, dtype: np.dtype, args: list[str]) -> str:
     elif is_unsigned(dtype) and dtype.itemsize < 4:
         args = [f"((uint32_t){a})" for a in args]
     return ELEMENTWISE[name].c.format(*args)
+
+
+ELEMENT_EXPRESSIONS: dict[Primitive, Callable[[Stmt, list[str]], str]] = {
+    **{
+        PRIMITIVES[name]: lambda stmt, args: elementwise_c(stmt.prim.name, stmt.args[0].dtype, args)
+        for name in ELEMENTWISE
+    },
+    PRIMITIVES["select"]: lambda stmt, args: f"({args[0]} ? {args[1]} : {args[2]})",
+    PRIMITIVES["cast"]: lambda stmt, args: cast_expr(args[0], stmt.args[0].dtype, stmt.params["dtype"]),
+}
+"""The C expression of each element-wise primitive (``ELEMENTWISE`` rows by their C template), of its operands'."""
 
 
 def cast_expr(x: str, source: np.dtype, target: np.dtype) -> str:
@@ -174,6 +189,15 @@ def _scalar_while(ctx: Ctx, stmt: Stmt) -> None:
         ctx.bind(var, name)
 
 
+SCALAR_STATEMENTS: dict[Primitive, Callable[[Ctx, Stmt], None]] = {
+    **{prim: _scalar_elementwise for prim in ELEMENT_EXPRESSIONS},
+    PRIMITIVES["index"]: lambda ctx, stmt: ctx.bind(stmt.outs[0], _index(ctx, stmt)),
+    PRIMITIVES["cond"]: _scalar_cond,
+    PRIMITIVES["while"]: _scalar_while,
+}
+"""How each primitive that may stand in a lambda is emitted there (the coverage test holds it to their scopes)."""
+
+
 # -- delayed arrays ---------------------------------------------------------------------------------
 
 
@@ -233,85 +257,78 @@ def _checked_read(ctx: Ctx, x: Var, target: list[str], stmt: Stmt) -> str:
     return result
 
 
-def _broadcast(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    x = stmt.args[0]
-    if isinstance(x, Lit):
-        return [atom(ctx, x)]
-    # a broadcast axis reads element 0; an axis of extent 1 on both sides reads idx (also 0) so that the
-    # source does not depend on whether a batch axis happens to have extent 1
-    out_shape = stmt.outs[0].shape
-    src = [ZERO if x.shape[a] == 1 != out_shape[d] else idx.multi[d] for a, d in enumerate(stmt.params["dims"])]
-    return [elem(ctx, x, Index(src, ctx.shape(x)))]
+def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
+    """An index map's element (:mod:`pyaccad.ir.index_maps`): its one read, or a chain of ``if``s over its reads.
 
-
-def _reshape(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    x = stmt.args[0]
-    shape = ctx.shape(x)
-    if [n for n in stmt.outs[0].shape if n != 1] == [n for n in x.shape if n != 1]:
-        # only size-1 axes come or go (the common case): map the other axes, no division
-        src = align_axes(x.shape, stmt.outs[0].shape, idx.multi, ZERO)
-        return [elem(ctx, x, Index(src, shape, idx.flat))]
-    flat = ctx.declare(INT64, idx.linear(), "f")
-    return [elem(ctx, x, Index(unravel(ctx, flat, shape), shape, flat))]
-
-
-def _transpose(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    perm = stmt.params["perm"]
-    src = [""] * len(perm)
-    for i, axis in enumerate(perm):
-        src[axis] = idx.multi[i]
-    return [elem(ctx, stmt.args[0], Index(src, ctx.shape(stmt.args[0])))]
-
-
-def _reverse(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    shape = ctx.shape(stmt.args[0])
-    src = [f"({shape[a]}-1-{i})" if a in stmt.params["axes"] else i for a, i in enumerate(idx.multi)]
-    return [elem(ctx, stmt.args[0], Index(src, shape))]
-
-
-def _slice(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    p = stmt.params
-    src = [f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"], strict=True)]
-    return [elem(ctx, stmt.args[0], Index(src, ctx.shape(stmt.args[0])))]
-
-
-def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    x, value = stmt.args
-    shape = ctx.shape(x)
-    src, conds = [], []
-    for i, n, lo, mid in zip(idx.multi, shape, stmt.params["lo"], stmt.params["interior"], strict=True):
-        t = ctx.declare(INT64, f"({i}-{ctx.ext(lo)})", "t")
-        if mid == 0:  # no interior padding (what a slice transposes into): no division by a run-time step
-            src.append(t)
-            conds.append(f"{t} >= 0 && {t} < {n}")
-            continue
-        step = ctx.ext(mid + 1)
-        src.append(f"({t}/{step})")
-        conds.append(f"{t} >= 0 && {t} % {step} == 0 && {t}/{step} < {n}")
+    Every index and condition is printed before the chain (their temporaries must be visible in every
+    branch); each branch then loads (or computes, when delayed) only its own operand's element.
+    """
+    printer = _IndexPrinter(ctx, stmt, idx)
+    reads = []
+    for read in reads_of(stmt):
+        conds = [printer.cond(c) for c in read.valid]
+        reads.append((read, printer.index(read), conds))
+        if not conds:
+            break  # it holds everywhere: no later read is reached
+    if len(reads) == 1:
+        return [printer.load(*reads[0][:2])]
     result = ctx.fresh("p")
-    ctx.emit(f"{CTYPE[x.dtype]} {result};")
-    with ctx.block(f"if ({' && '.join(conds) or '1'})"):
-        ctx.emit(f"{result} = {elem(ctx, x, Index(src, shape))};")
-    with ctx.block("else"):
-        ctx.emit(f"{result} = {atom(ctx, value)};")
-    return [result]
-
-
-def _concatenate(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
-    axis = stmt.params["axis"]
-    result = ctx.fresh("c")
     ctx.emit(f"{CTYPE[stmt.outs[0].dtype]} {result};")
-    offset = "0"
-    for n, part in enumerate(stmt.args):
-        shape = ctx.shape(part)
-        local = f"({idx.multi[axis]}-{offset})"
-        last = n == len(stmt.args) - 1
-        header = "" if last else f"if ({idx.multi[axis]} < {offset}+{shape[axis]})"
-        src = [local if a == axis else i for a, i in enumerate(idx.multi)]
-        with ctx.block(f"else {header}" if n else header):
-            ctx.emit(f"{result} = {elem(ctx, part, Index(src, shape))};")
-        offset = f"({offset}+{shape[axis]})"
+    for n, (read, index, conds) in enumerate(reads):
+        header = f"if ({' && '.join(conds)})" if conds else ""
+        with ctx.block(f"else {header}".strip() if n else header):
+            ctx.emit(f"{result} = {printer.load(read, index)};")
     return [result]
+
+
+class _IndexPrinter:
+    """The C of one index-map statement's expressions at the result's element ``idx``."""
+
+    def __init__(self, ctx: Ctx, stmt: Stmt, idx: Index) -> None:
+        self.ctx, self.stmt, self.idx = ctx, stmt, idx
+        self.memo: dict[Any, Any] = {}  # shared nodes (a Let's name, a Const's run-time slot) are printed once
+
+    def load(self, read: Read, index: Index | None) -> str:
+        arg = self.stmt.args[read.arg]
+        return atom(self.ctx, arg) if index is None else elem(self.ctx, arg, index)  # type: ignore[arg-type]
+
+    def index(self, read: Read) -> Index | None:
+        """The operand element's :class:`Index` (None for a literal operand: a splat)."""
+        arg = self.stmt.args[read.arg]
+        if isinstance(arg, Lit):
+            return None
+        multi = [f"((int64_t){e.value})" if isinstance(e, Const) and e.literal else self.expr(e) for e in read.index]
+        flat = self.idx.flat if isinstance(read.flat, OutFlat) else None if read.flat is None else self.expr(read.flat)
+        return Index(multi, self.ctx.shape(arg), flat)
+
+    def cond(self, c: Cond) -> str:
+        return f"{self.expr(c.a)} {c.op} {self.expr(c.b)}"
+
+    def expr(self, e: Expr) -> str:
+        if id(e) not in self.memo:
+            self.memo[id(e)] = self._expr(e)
+        value = self.memo[id(e)]
+        return value[e.axis] if isinstance(e, Unravel) else value
+
+    def _expr(self, e: Expr) -> Any:
+        ctx = self.ctx
+        if isinstance(e, Out):
+            return self.idx.multi[e.axis]
+        if isinstance(e, OutFlat):
+            return self.idx.linear()
+        if isinstance(e, Const):
+            return str(e.value) if e.literal else ctx.ext(e.value)
+        if isinstance(e, Extent):
+            return ctx.shape(self.stmt.args[e.arg])[e.axis]  # type: ignore[arg-type]
+        if isinstance(e, Let):
+            return ctx.declare(INT64, self.expr(e.expr), e.hint)
+        if isinstance(e, Unravel):  # every axis at once, memoised under the position's node
+            key = ("unravel", id(e.flat), e.arg)
+            if key not in self.memo:
+                self.memo[key] = unravel(ctx, self.expr(e.flat), ctx.shape(self.stmt.args[e.arg]))  # type: ignore
+            return self.memo[key]
+        assert isinstance(e, Bin)
+        return f"({self.expr(e.a)}{e.op}{self.expr(e.b)})"
 
 
 Producer = Callable[[Ctx, Stmt, Index], list[str]]
@@ -320,12 +337,6 @@ PRODUCERS: dict[Primitive, Producer] = {
     PRIMITIVES["map"]: _map,
     PRIMITIVES["generate"]: _generate,
     PRIMITIVES["backpermute"]: _backpermute,
-    PRIMITIVES["broadcast_in_dim"]: _broadcast,
-    PRIMITIVES["reshape"]: _reshape,
-    PRIMITIVES["transpose"]: _transpose,
-    PRIMITIVES["reverse"]: _reverse,
-    PRIMITIVES["slice"]: _slice,
-    PRIMITIVES["pad"]: _pad,
-    PRIMITIVES["concatenate"]: _concatenate,
+    **{prim: _index_map for prim in INDEX_MAPS},
 }
 """How each primitive fusion may delay (``opt.fusion.FUSIBLE``) computes an element inside its consumer."""

@@ -17,17 +17,19 @@ planned so that values with disjoint lifetimes share memory (:mod:`pyaccad.opt.m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.prelude import PRELUDE
 from pyaccad.backends.cuda.skeletons import CudaCtx, Slices, kernel_source, plan_slices, work_items
-from pyaccad.ir import Lit, Program, Var
+from pyaccad.ir import PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import Kernel, Plan, in_place_components, output_sources
-from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
+from pyaccad.opt.kernels import Kernel, Plan, body_outputs, in_place_components, output_sources
+from pyaccad.opt.memory import Workspace
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,7 @@ class _Generator:
         self.consts: list[np.ndarray] = []
         self.kernels: list[str] = []
         self.sources: list[str] = []
-        self.scratch: list[tuple[Var, int, int]] = []  # value, first and last top-level step it is busy
-        self.step = 0
+        self.workspace = Workspace()
         self.plan: Plan | None = None
 
     def slot(self, var: Var, kind: str, number: int) -> int:
@@ -118,8 +119,7 @@ class _Generator:
 
     def work(self, var: Var) -> int:
         """A slot for an intermediate in the workspace (its offset is planned once every lifetime is known)."""
-        self.scratch.append((var, self.step, self.step))
-        return self.slot(var, "work", len(self.scratch) - 1)
+        return self.slot(var, "work", self.workspace.add(var))
 
     def slot_of(self, atom: Var | Lit) -> int:
         return self.ctx.slots[atom]  # type: ignore[index]
@@ -151,36 +151,18 @@ class _Generator:
         for stmt in plan.consts:
             self.slot(stmt.outs[0], "const", len(self.consts))
             self.consts.append(stmt.params["value"])
-        produced = {v for k in plan.kernels for v in k.outs}
-        copies: list[tuple[int, Var | Lit]] = []
-        for n, a in enumerate(plan.program.outputs):
-            if out_slots is None:
-                continue
-            if isinstance(a, Var) and a in produced and a not in ctx.slots:
-                self.bind(a, out_slots[n])  # the kernel writes the result in place
-            else:
-                copies.append((out_slots[n], a))
+        written, copies = body_outputs(plan, out_slots, ctx.slots) if out_slots is not None else ([], [])
+        for var, slot in written:
+            self.bind(var, slot)  # the kernel writes the result in place
         steps: list[Step] = []
         top = plan is self.plan
         for n, kernel in enumerate(plan.kernels):
             if top:
-                self.step = n
+                self.workspace.during = (n, n)
             for var in kernel.outs:
                 if var not in ctx.slots:
                     self.work(var)
-            if kernel.kind == "while":
-                steps += self.loop(kernel)
-            elif kernel.kind == "cond":
-                steps.append(self.branch(kernel))
-            elif kernel.kind == "permute":
-                (scatter,) = kernel.roots
-                if ctx.slots.get(scatter.args[0]) != self.slot_of(scatter.outs[0]):  # else a loop's state in place
-                    steps.append(self.launch(kernel, "permute_copy"))
-                steps.append(self.launch(kernel, "permute_scatter"))
-            elif kernel.kind == "fold":
-                steps += self.fold(kernel)
-            else:
-                steps.append(self.launch(kernel))
+            steps += SCHEDULES[PRIMITIVES[kernel.kind]](self, kernel)
         for dst, a in copies:
             steps.append(self.copy_into(dst, a))
         return steps
@@ -222,6 +204,14 @@ class _Generator:
             self.emit_plan(kernel.bodies["else_"], outs),
         )
 
+    def permute(self, kernel: Kernel) -> list[Step]:
+        """The defaults copied into the result (unless it is a loop's state, updated in place), then the scatter."""
+        (scatter,) = kernel.roots
+        steps = []
+        if self.ctx.slots.get(scatter.args[0]) != self.slot_of(scatter.outs[0]):
+            steps.append(self.launch(kernel, "permute_copy"))
+        return [*steps, self.launch(kernel, "permute_scatter")]
+
     def run(self) -> Module:
         ctx = self.ctx
         plan = self.plan = plan_program(self.program)
@@ -233,7 +223,7 @@ class _Generator:
             if kind == "buffer":
                 self.slot(program.outputs[n], "output", n)
         steps = self.emit_plan(plan, None)
-        slots, workspace = self.workspace()
+        slots, workspace = self.placed_slots()
         source = "\n\n".join([PRELUDE, *self.sources]) + "\n"
         return Module(
             source,
@@ -249,20 +239,23 @@ class _Generator:
             list(self.kernels),
         )
 
-    def workspace(self) -> tuple[list[tuple[str, int]], int]:
+    def placed_slots(self) -> tuple[list[tuple[str, int]], int]:
         """The slots with every intermediate's planned offset, and the workspace's bytes."""
         assert self.plan is not None
-        last = last_reads(self.plan, {v for v, _, _ in self.scratch})
-        sizes = [
-            (_aligned(v.dtype.itemsize * (v.type.size + 1)), first, max(busy, last.get(v, busy)))
-            for v, first, busy in self.scratch
-        ]
-        offsets, total = assign_offsets(sizes)
+        offsets, total = self.workspace.offsets(self.plan)
         return [("work", offsets[n]) if kind == "work" else (kind, n) for kind, n in self.slots], total
 
 
-def _aligned(nbytes: int) -> int:
-    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
+SCHEDULES: dict[Primitive, Callable[[_Generator, Kernel], list[Step]]] = {
+    **{PRIMITIVES[kind]: lambda gen, kernel: [gen.launch(kernel)] for kind in ("map", "scan", "stencil", "matmul")},
+    **{PRIMITIVES[kind]: lambda gen, kernel: [gen.launch(kernel)] for kind in linalg.TEMPLATES},
+    PRIMITIVES["fold"]: _Generator.fold,
+    PRIMITIVES["permute"]: _Generator.permute,
+    PRIMITIVES["while"]: _Generator.loop,
+    PRIMITIVES["cond"]: lambda gen, kernel: [gen.branch(kernel)],
+}
+"""The host's steps for each kind of kernel a plan holds (:attr:`.Kernel.kind`), by primitive: one launch of
+its body (:mod:`.skeletons`), or several (a sliced fold, a permute), or control flow."""
 
 
 def largest_array(program: Program) -> int:

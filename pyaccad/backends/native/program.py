@@ -48,31 +48,51 @@ from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.build import UNIT_BREAK
 from pyaccad.backends.native.prelude import PRELUDE
 from pyaccad.backends.native.runtime import Layout
-from pyaccad.ir import Lit, Program, Var
+from pyaccad.ir import PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import Kernel, Plan, output_sources
-from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
+from pyaccad.opt.kernels import Kernel, Plan, body_outputs, output_sources
+from pyaccad.opt.memory import Workspace
 from pyaccad.opt.rows import RowGroup, group_rows
 
-_SKELETONS = {
-    "map": map.map_kernel,
-    "fold": fold.fold_kernel,
-    "scan": scan.scan_kernel,
-    "permute": permute.permute_kernel,
-    "stencil": stencil.stencil_kernel,
-    "matmul": blas.matmul_kernel,
-    **lapack.KERNELS,
+Skeleton = Callable[["_Generator", Kernel, "Kernel | None"], None]
+"""Writes one kernel (and the map run inside a GEMM's loop after it, for a matmul) into the generator's context."""
+
+
+def _plain(emit: Callable[[Ctx, Kernel], None]) -> Skeleton:
+    return lambda gen, kernel, epilogue: emit(gen.ctx, kernel)
+
+
+def _control(emit: Callable[..., None]) -> Skeleton:
+    def skeleton(gen: _Generator, kernel: Kernel, epilogue: Kernel | None) -> None:
+        with gen.ctx.block():  # host-side control flow over the plans of its bodies
+            emit(gen.ctx, kernel, gen.emit_plan, gen.scratch)
+
+    return skeleton
+
+
+SKELETONS: dict[Primitive, Skeleton] = {
+    PRIMITIVES["map"]: _plain(map.map_kernel),
+    PRIMITIVES["fold"]: _plain(fold.fold_kernel),
+    PRIMITIVES["scan"]: _plain(scan.scan_kernel),
+    PRIMITIVES["permute"]: _plain(permute.permute_kernel),
+    PRIMITIVES["stencil"]: _plain(stencil.stencil_kernel),
+    PRIMITIVES["matmul"]: lambda gen, kernel, epilogue: blas.matmul_kernel(gen.ctx, kernel, epilogue),
+    **{PRIMITIVES[kind]: _plain(emit) for kind, emit in lapack.KERNELS.items()},
+    PRIMITIVES["while"]: _control(control.while_kernel),
+    PRIMITIVES["cond"]: _control(control.cond_kernel),
 }
-_CONTROL = {"while": control.while_kernel, "cond": control.cond_kernel}
+"""The C of each kind of kernel a plan holds (:attr:`.Kernel.kind`, a primitive's name: ``map`` for fused
+element-wise work), by primitive; what a kernel computes inside comes from the shared printer
+(:mod:`pyaccad.backends.clike`)."""
 
 
 class _Generator:
     def __init__(self, program: Program) -> None:
         self.ctx = Ctx()
         self.program = program
-        self.allocs: list[tuple[str, Var, int, int]] = []  # name, value, the top-level steps it is busy
+        self.workspace = Workspace()  # the intermediates, in the order made; their C names in `scratch_names`
+        self.scratch_names: list[str] = []
         self.plan: Plan | None = None
-        self.step = (0, 0)  # the top-level kernels being emitted: an intermediate made now is busy through them
         self.consts: list[np.ndarray] = []
         self.slots: list[tuple[str, int]] = []
         self.entry_lines: list[str] = []
@@ -87,7 +107,8 @@ class _Generator:
 
     def scratch(self, var: Var) -> str:
         name = self.ctx.fresh("b")
-        self.allocs.append((name, var, *self.step))
+        self.workspace.add(var)
+        self.scratch_names.append(name)
         self.ctx.buffers[var] = name
         return name
 
@@ -96,15 +117,8 @@ class _Generator:
         for stmt in plan.consts:
             self.buffer_slot(stmt.outs[0], "const", len(self.consts))
             self.consts.append(stmt.params["value"])
-        produced = {v for k in plan.kernels for v in k.outs}
-        copies = []
-        for n, a in enumerate(plan.program.outputs):
-            if out_names is None:
-                continue
-            if isinstance(a, Var) and a in produced and a not in ctx.buffers:
-                ctx.buffers[a] = out_names[n]
-            else:
-                copies.append((out_names[n], a))
+        written, copies = body_outputs(plan, out_names, ctx.buffers) if out_names is not None else ([], [])
+        ctx.buffers.update(written)
         kernels = plan.kernels
         groups = plan.row_groups
         top = plan is self.plan
@@ -112,7 +126,7 @@ class _Generator:
         while n < len(kernels):
             if n in groups:  # kernels sharing one loop over rows
                 if top:
-                    self.step = (n, groups[n].end - 1)
+                    self.workspace.during = (n, groups[n].end - 1)
                 self.emit_group(ctx, plan, groups[n])
                 n = groups[n].end
                 ctx.emit("if (err) goto done;")
@@ -123,7 +137,7 @@ class _Generator:
             fits = kernel.kind == "matmul" and after is not None and blas.epilogue_fits(kernel, after)
             epilogue = after if fits else None
             if top:
-                self.step = (n, n + 1 if fits else n)
+                self.workspace.during = (n, n + 1 if fits else n)
             n += 2 if fits else 1
             for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
                 if var not in ctx.buffers:
@@ -139,17 +153,12 @@ class _Generator:
 
     def workspace_lines(self, plan: Plan) -> tuple[list[str], int]:
         """The entry's declarations of the intermediates, each at its planned offset, and the workspace bytes."""
-        if not self.allocs:
+        if not self.workspace.values:
             return [], 0
-        last = last_reads(plan, {v for _, v, _, _ in self.allocs})
-        sizes = [
-            (_aligned(v.dtype.itemsize * (v.type.size + 1)), first, max(busy, last.get(v, busy)))
-            for _, v, first, busy in self.allocs
-        ]
-        offsets, total = assign_offsets(sizes)
+        offsets, total = self.workspace.offsets(plan)
         lines = [f"    char *restrict W = B[{len(self.slots)}];"]
         self.slots.append(("workspace", 0))
-        for (name, v, _, _), offset in zip(self.allocs, offsets, strict=True):
+        for name, v, offset in zip(self.scratch_names, self.workspace.values, offsets, strict=True):
             ctype = CTYPE[v.dtype]
             lines.append(f"    {ctype} *{name} = ({ctype} *)(W + {self.ctx.ext(offset)});")
         return lines, total
@@ -192,13 +201,7 @@ class _Generator:
             self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
 
     def emit_skeleton(self, kernel: Kernel, epilogue: Kernel | None) -> None:
-        if kernel.kind in _CONTROL:
-            with self.ctx.block():
-                _CONTROL[kernel.kind](self.ctx, kernel, self.emit_plan, self.scratch)
-        elif kernel.kind == "matmul":
-            blas.matmul_kernel(self.ctx, kernel, epilogue)
-        else:
-            _SKELETONS[kernel.kind](self.ctx, kernel)
+        SKELETONS[PRIMITIVES[kernel.kind]](self, kernel, epilogue)
 
     def run(self) -> tuple[str, Layout]:
         ctx = self.ctx
@@ -252,17 +255,11 @@ class _Generator:
             ctx.ints,
             ctx.errors,
             uses_blas,
-            [(v.dtype.itemsize, v.type.size) for _, v, _, _ in self.allocs],
+            [(v.dtype.itemsize, v.type.size) for v in self.workspace.values],
             workspace,
             2 + ctx.record_rank if ctx.record_rank else 0,
         )
         return "\n".join(lines) + "\n", layout
-
-
-def _aligned(nbytes: int) -> int:
-    """Bytes rounded up to whole :data:`pyaccad.opt.memory.ALIGN` units (an intermediate gets one element more
-    than it holds, so that none is empty)."""
-    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
 
 
 UNIT_LINES = 400
