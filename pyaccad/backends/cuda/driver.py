@@ -113,14 +113,17 @@ class Device:
         self._current()
         return _Loaded(self, _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData"))
 
-    def launch(self, module: Any, kernel: str, items: int, args: tuple[int, ...]) -> None:
-        """Run ``kernel`` with enough threads for ``items`` work items (grid-stride), on pointer arguments."""
-        blocks = max(1, min((items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
+    def launch(self, module: Any, kernel: str, items: int, args: tuple[int, ...], threads: int = 0) -> None:
+        """Run ``kernel`` on pointer arguments: with enough threads for ``items`` work items (grid-stride loops), or,
+        given ``threads`` (a cooperative kernel's block size), one block per block work unit, up to :data:`MAX_BLOCKS`
+        (its blocks loop over the rest)."""
+        block = threads or BLOCK
+        blocks = max(1, min(items if threads else (items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
         values = [np.array([a], dtype=np.uint64) for a in args]
         params = np.array([v.ctypes.data for v in values], dtype=np.uint64)
         self._current()
         _check(
-            self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, BLOCK, 1, 1, 0, 0, params.ctypes.data, 0),
+            self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, block, 1, 1, 0, 0, params.ctypes.data, 0),
             f"cuLaunchKernel({kernel})",
         )
 

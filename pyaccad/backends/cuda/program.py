@@ -32,10 +32,12 @@ from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
 
 @dataclass(frozen=True)
 class Launch:
-    """Run kernel ``kernel`` over ``items`` work items."""
+    """Run kernel ``kernel`` over ``items`` work items (threads, grid-stride), or, when ``threads`` is given (a
+    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them."""
 
     kernel: str
     items: int
+    threads: int = 0
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,9 @@ class Executable:
         for step in steps:
             if isinstance(step, Launch):
                 if step.items:
-                    device.launch(self.loaded, step.kernel, step.items, (self.ints, self.table, self.record))
+                    device.launch(
+                        self.loaded, step.kernel, step.items, (self.ints, self.table, self.record), step.threads
+                    )
                     if check and self._recorded()[0]:
                         raise _Failed(step)
             elif isinstance(step, Copy):
@@ -188,7 +190,11 @@ class Executable:
             position = int(self._recorded()[1])
             self._reset_record(mode=1, position=position)
             self.device.launch(
-                self.loaded, failed.launch.kernel, failed.launch.items, (self.ints, self.table, self.record)
+                self.loaded,
+                failed.launch.kernel,
+                failed.launch.items,
+                (self.ints, self.table, self.record),
+                failed.launch.threads,
             )
         record = self._recorded()
         entry = self.module.errors[int(record[0]) - 1]
