@@ -17,12 +17,14 @@ planned so that values with disjoint lifetimes share memory (:mod:`pyaccad.opt.m
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyaccad.backends.cuda.blocks import Blocks, plan_fold, plan_scan
 from pyaccad.backends.cuda.prelude import PRELUDE
-from pyaccad.backends.cuda.skeletons import CudaCtx, Slices, kernel_source, plan_slices, work_items
+from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
 from pyaccad.ir import Lit, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
@@ -126,26 +128,41 @@ class _Generator:
     def slot_of(self, atom: Var | Lit) -> int:
         return self.ctx.slots[atom]  # type: ignore[index]
 
-    def launch(self, kernel: Kernel, part: str = "", slices: Slices | None = None) -> Launch:
+    def launch(self, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> Launch:
         name = f"k{len(self.kernels)}"
         self.kernels.append(name)
-        self.sources.append(kernel_source(self.ctx, name, kernel, part, slices))
-        return Launch(name, work_items(kernel, part, slices))
+        self.sources.append(kernel_source(self.ctx, name, kernel, part, blocks))
+        return Launch(name, *work_items(kernel, part, blocks))
 
-    def fold(self, kernel: Kernel) -> list[Step]:
-        """One launch per output element, or for few long lines a sliced fold: partials, then their merge."""
-        planned = plan_slices(kernel)
-        if planned is None:
-            return [self.launch(kernel)]
-        count, length = planned
-        lines = kernel.roots[0].outs[0].type.size
+    def partials(self, kernel: Kernel, blocks: Blocks) -> Blocks:
+        """``blocks`` with workspace buffers for its slices' (tiles') results, per statement and component."""
+        lines = kernel.roots[0].outs[0].type.size if kernel.kind == "fold" else work_items(kernel)[0]
         partials = tuple(
-            tuple(Var(ArrayType(v.dtype, (lines * count,)), "part") for v in stmt.outs) for stmt in kernel.roots
+            tuple(Var(ArrayType(v.dtype, (lines * blocks.count,)), "part") for v in stmt.outs) for stmt in kernel.roots
         )
         for var in (v for group in partials for v in group):
             self.work(var)
-        slices = Slices(count, length, partials)
-        return [self.launch(kernel, "fold_slices", slices), self.launch(kernel, "fold_merge", slices)]
+        return dataclasses.replace(blocks, partials=partials)
+
+    def fold(self, kernel: Kernel) -> list[Step]:
+        """A thread per line, a block per line (or per 32 lines), or for few long lines slices and their merge."""
+        blocks = plan_fold(kernel)
+        if blocks is None:
+            return [self.launch(kernel)]
+        if blocks.count == 1:
+            return [self.launch(kernel, "fold_block", blocks)]
+        blocks = self.partials(kernel, blocks)
+        return [self.launch(kernel, "fold_slices", blocks), self.launch(kernel, "fold_merge", blocks)]
+
+    def scan(self, kernel: Kernel) -> list[Step]:
+        """A thread per line, or tiles on blocks: lines of one tile in one launch, of several in three."""
+        blocks = plan_scan(kernel)
+        if blocks is None:
+            return [self.launch(kernel)]
+        if blocks.count == 1:
+            return [self.launch(kernel, "scan_block", blocks)]
+        blocks = self.partials(kernel, blocks)
+        return [self.launch(kernel, part, blocks) for part in ("scan_totals", "scan_offsets", "scan_block")]
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx
@@ -181,6 +198,8 @@ class _Generator:
                 steps.append(self.launch(kernel, "permute_scatter"))
             elif kernel.kind == "fold":
                 steps += self.fold(kernel)
+            elif kernel.kind == "scan":
+                steps += self.scan(kernel)
             else:
                 steps.append(self.launch(kernel))
         for dst, a in copies:
