@@ -75,13 +75,13 @@ template <typename T, typename U, typename V> static inline T atomicCAS(T *p, U 
 /* A block's threads as fibers, each running until it waits at a barrier (see the emulator's doc). */
 enum { PA_RUN, PA_BLOCK, PA_WARP, PA_DONE };
 typedef void (*pa_kernel)(const int64_t *, void *const *, int64_t *);
-struct pa_fiber { ucontext_t context; int state; };
+struct pa_fiber { ucontext_t context; int state; unsigned shuffles; };
 struct pa_block {
     ucontext_t host;
     pa_fiber *fibers = nullptr;
     char *stacks = nullptr;
     unsigned room = 0, current = 0;
-    uint64_t lanes[1024];  /* the bits each thread offers to a shuffle */
+    uint64_t lanes[2][1024];  /* the bits each thread offers to a shuffle */
     pa_kernel kernel; const int64_t *E; void *const *B; int64_t *R;
 };
 static const size_t PA_STACK = 1 << 17;
@@ -96,13 +96,15 @@ static inline void __syncthreads() { pa_wait(PA_BLOCK); }
 static inline void __syncwarp(unsigned = 0xffffffffu) { pa_wait(PA_WARP); }
 template <typename T> static inline T pa_shuffle(T v, int lane) {  /* lane < 0: the thread's own value */
     static_assert(sizeof(T) <= 8, "a shuffle moves at most 8 bytes");
+    /* two sets of slots, used in turn: a lane offers its next value in the other set while a slower lane may still
+       read this one, and it cannot get further ahead, as that shuffle waits for every lane */
+    pa_block &b = pa_state;
+    const unsigned me = threadIdx.x, set = b.fibers[me].shuffles++ & 1;
     uint64_t bits = 0, got;
     std::memcpy(&bits, &v, sizeof(T));
-    const unsigned me = threadIdx.x;
-    pa_state.lanes[me] = bits;
+    b.lanes[set][me] = bits;
     pa_wait(PA_WARP);  /* every lane has offered its value */
-    got = lane < 0 ? bits : pa_state.lanes[(me & ~31u) + (unsigned)lane];
-    pa_wait(PA_WARP);  /* every lane has read before any offers again */
+    got = lane < 0 ? bits : pa_state.lanes[set][(me & ~31u) + (unsigned)lane];
     T out;
     std::memcpy(&out, &got, sizeof(T));
     return out;
@@ -159,6 +161,7 @@ static int pa_run_block(pa_kernel kernel, unsigned threads, const int64_t *E, vo
         f.context.uc_link = &b.host;
         makecontext(&f.context, pa_fiber_main, 0);
         f.state = PA_RUN;
+        f.shuffles = 0;
     }
     for (bool backward = false;; backward = !backward) {
         for (unsigned k = 0; k < threads; k++) {
