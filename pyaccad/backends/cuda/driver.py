@@ -76,6 +76,7 @@ class Device:
         name = _check(driver.cuDeviceGetName(256, self.device), "cuDeviceGetName")
         self.name = name.split(b"\0", 1)[0].decode()
         self.lock = threading.Lock()
+        self.blas: Any = None  # cuBLAS, on the first float matmul
 
     def _current(self) -> None:
         _check(self.driver.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
@@ -126,6 +127,15 @@ class Device:
             self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, block, 1, 1, 0, 0, params.ctypes.data, 0),
             f"cuLaunchKernel({kernel})",
         )
+
+    def gemm(self, call: Any) -> None:
+        """A strided batched GEMM through cuBLAS (:mod:`.cublas`: one handle for this device's context)."""
+        from pyaccad.backends.cuda.cublas import Blas
+
+        self._current()
+        if self.blas is None:
+            self.blas = Blas()
+        self.blas.gemm(call)
 
     def synchronize(self) -> None:
         self._current()

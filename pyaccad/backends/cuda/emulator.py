@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
+from pyaccad.backends.cuda.cublas import GemmCall, emulate
 from pyaccad.backends.cuda.driver import DeviceError
 from pyaccad.backends.store import Store
 from pyaccad.errors import CompileError, ResourceError
@@ -290,6 +291,12 @@ class EmulatedDevice:
                 f"cuda emulator: kernel {kernel} deadlocked ({blocks} blocks of {threads} threads): a __syncthreads() "
                 "or warp shuffle that not every thread (or lane) of its block (or warp) reaches"
             )
+
+    def gemm(self, call: GemmCall) -> None:
+        """cuBLAS's strided batched GEMM, emulated with NumPy on the same column-major arguments
+        (:func:`.cublas.emulate`): the faked part of the driver, as the rest of this device is."""
+        self.launches.append((f"gemm_{call.dtype}", call.batch * call.m * call.n))
+        emulate(call)
 
     def synchronize(self) -> None:
         pass

@@ -18,6 +18,7 @@ planned so that values with disjoint lifetimes share memory (:mod:`pyaccad.opt.m
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +26,9 @@ import numpy as np
 from pyaccad.backends.cuda.blocks import Blocks, plan_fold, plan_scan
 from pyaccad.backends.cuda.prelude import PRELUDE
 from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
-from pyaccad.ir import Lit, Program, Var
+from pyaccad.ir import FLOAT32, FLOAT64, Lit, Program, Var
 from pyaccad.ir.types import ArrayType
-from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.fusion import matrix_transpose_source, plan_program
 from pyaccad.opt.kernels import Kernel, Plan, in_place_components, output_sources
 from pyaccad.opt.memory import ALIGN, assign_offsets, last_reads
 
@@ -40,6 +41,23 @@ class Launch:
     kernel: str
     items: int
     threads: int = 0
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """A float ``matmul`` through cuBLAS (:mod:`.cublas`): ``out = a @ b``, ``batch`` products of ``m × k`` by
+    ``k × n``; an operand ``transposed`` is its source's slot, read with the transpose flag."""
+
+    a: int
+    b: int
+    out: int
+    dtype: str
+    batch: int
+    m: int
+    k: int
+    n: int
+    a_transposed: bool
+    b_transposed: bool
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,7 @@ class Branch:
     else_: list
 
 
-Step = Launch | Copy | Fill | Loop | Branch
+Step = Launch | Gemm | Copy | Fill | Loop | Branch
 
 
 @dataclass
@@ -200,11 +218,28 @@ class _Generator:
                 steps += self.fold(kernel)
             elif kernel.kind == "scan":
                 steps += self.scan(kernel)
+            elif kernel.kind == "matmul" and kernel.outs[0].dtype in (FLOAT32, FLOAT64):
+                steps.append(self.gemm(kernel))
             else:
                 steps.append(self.launch(kernel))
         for dst, a in copies:
             steps.append(self.copy_into(dst, a))
         return steps
+
+    def gemm(self, kernel: Kernel) -> Gemm:
+        """A float product through cuBLAS; an operand that is a delayed transpose of the last two axes is read from
+        its source (:func:`~pyaccad.opt.fusion.matrix_transpose_source`), as the native backend's BLAS does."""
+        (stmt,) = kernel.roots
+        a, b = stmt.args
+        operands = []
+        for var in (a, b):
+            source = matrix_transpose_source(var, self.ctx.delayed)
+            operands.append((self.slot_of(source if source is not None else var), source is not None))
+        (a_slot, a_t), (b_slot, b_t) = operands
+        *batch, m, k = a.shape
+        return Gemm(
+            a_slot, b_slot, self.slot_of(stmt.outs[0]), str(a.dtype), math.prod(batch), m, k, b.shape[-1], a_t, b_t
+        )
 
     def copy_into(self, dst: int, a: Var | Lit) -> Step:
         if isinstance(a, Lit):
