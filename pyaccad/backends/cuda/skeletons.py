@@ -1,4 +1,4 @@
-"""CUDA kernels for the skeletons of a plan: each kernel a grid-stride loop over its work items.
+"""CUDA kernels for the skeletons of a plan: most a grid-stride loop over independent work items.
 
 Every kernel has one signature, ``(const int64_t *E, void *const *B, int64_t *R)``: the run-time
 integers (extents, float literals' bits), the table of buffer pointers, the error record
@@ -16,16 +16,22 @@ shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native 
 The work items, and so the threads a launch needs (:func:`work_items`):
 
 * ``map`` (element-wise chains, ``generate``, gathers, index maps): one output element each;
-* ``fold``: one output element each, folding its line in index order (a combine need not commute); a fold
-  of few long lines (a reduction to one value) is cut into slices folded in parallel, then merged in order
-  (:class:`Slices`);
-* ``scan``: one line each, in order along the axis (``scanl``/``scanr``, with or without a start);
+* ``fold``: a line shorter than a warp, or along an inner axis with lines enough to fill the GPU, one thread
+  each, folding its line in index order (a combine need not commute); a longer line is a block's work, and a
+  few long lines are cut into slices folded by blocks and merged in order (:mod:`.blocks`);
+* ``scan``: a short line one thread each, in order along the axis (``scanl``/``scanr``, with or without a
+  start); a longer one in tiles scanned by blocks, from offsets a first pass computes (:mod:`.blocks`);
 * ``permute``: the defaults copied element by element (a kernel of its own), then one source element each
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
   any other combine in one thread, in source order;
 * ``stencil``: one output element each, every neighbour through the boundary rule;
-* ``matmul``: one output element each, its dot product in order along the inner axis;
+* ``matmul`` of integers: one output element each, its dot product in order along the inner axis (float
+  products are no kernel: cuBLAS runs them, :mod:`.cublas`);
 * ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
+
+A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
+u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
+its block size (:class:`.program.Launch`).
 
 >>> callable(kernel_source)
 True
