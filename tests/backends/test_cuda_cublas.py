@@ -58,11 +58,18 @@ def test_float_products_run_on_cublas(a_shape, b_shape, dtype, transposed, cuda:
     assert_within(got, a.astype(np.float64) @ b.astype(np.float64), dot_bound(a, b), dtype)
 
 
-def test_integer_products_stay_a_kernel_of_our_own(cuda: str) -> None:
-    a, b = RNG.integers(-50, 50, size=(2, 7, 33)), RNG.integers(-50, 50, size=(2, 33, 5))
-    steps = generate(optimize(trace(lambda a, b: a @ b, a, b).program, "cuda")).steps
-    assert [type(s).__name__ for s in steps] == ["Launch"]
-    np.testing.assert_array_equal(acc.run(lambda a, b: a @ b, a, b, backend=cuda), a @ b)
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"), [((2, 7, 33), (2, 33, 5)), ((1, 1), (1, 1)), ((17, 40), (40, 33)), ((3, 0), (0, 4))]
+)
+@pytest.mark.parametrize("transposed", [(False, False), (True, True)])
+def test_integer_products_stay_a_tiled_kernel_of_our_own(a_shape, b_shape, transposed, cuda: str) -> None:
+    """Shared-memory tiles of 16 × 16: extents that are not multiples of it leave partial tiles at the edges."""
+    a, b = RNG.integers(-50, 50, size=a_shape), RNG.integers(-50, 50, size=b_shape)
+    given = [np.ascontiguousarray(np.swapaxes(x, -1, -2)) if t else x for x, t in zip((a, b), transposed, strict=True)]
+    f = _product(*transposed)
+    steps = generate(optimize(trace(f, *given).program, "cuda")).steps
+    assert [(type(s).__name__, s.threads) for s in steps] == [("Launch", 256)]
+    np.testing.assert_array_equal(acc.run(f, *given, backend=cuda), a @ b)
 
 
 @pytest.mark.parametrize("transposed", [(False, False), (True, False), (False, True), (True, True)])

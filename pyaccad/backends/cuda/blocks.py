@@ -183,7 +183,7 @@ def _shared(ctx: Ctx, outs: tuple[Var, ...], size: int) -> list[str]:
     return names
 
 
-def _units(ctx: Ctx, count: str, body: Callable[[str], None]) -> None:
+def units_loop(ctx: Ctx, count: str, body: Callable[[str], None]) -> None:
     """A loop of the block over work units ``0 .. count-1`` (the same trips in every thread of the block)."""
     ctx.emit(f"const int64_t units = {count};")
     with ctx.block("for (int64_t u = blockIdx.x; u < units; u += gridDim.x)"):
@@ -320,7 +320,7 @@ def _fold_pass(ctx: Ctx, kernel: Kernel, blocks: Blocks, sliced: bool) -> None:
                         for acc, var in zip(accs, stmt.outs, strict=True):
                             ctx.emit(f"{ctx.element(var, line)} = {acc};")
 
-    _units(ctx, f"{tiles} * {count}", unit)
+    units_loop(ctx, f"{tiles} * {count}", unit)
 
 
 def fold_block(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
@@ -351,7 +351,7 @@ def fold_merge(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
                     for acc, var in zip(accs, stmt.outs, strict=True):
                         ctx.emit(f"{ctx.element(var, u)} = {acc};")
 
-    _units(ctx, lines, unit)
+    units_loop(ctx, lines, unit)
 
 
 def merge_threads(blocks: Blocks) -> int:
@@ -431,7 +431,7 @@ def scan_totals(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
             for acc, part in zip(accs, blocks.partials[0], strict=True):
                 ctx.emit(f"{ctx.element(part, u)} = {acc};")
 
-    _units(ctx, f"{lines} * {count}", unit)
+    units_loop(ctx, f"{lines} * {count}", unit)
 
 
 def scan_offsets(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
@@ -564,7 +564,7 @@ def scan_block(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
                     for pre, var in zip(prefix, stmt.outs, strict=True):
                         ctx.emit(f"{ctx.element(var, position)} = {pre};")
 
-    _units(ctx, f"{lines} * {count}", unit)
+    units_loop(ctx, f"{lines} * {count}", unit)
 
 
 PARTS: dict[str, Callable[[Ctx, Kernel, Blocks], None]] = {

@@ -25,8 +25,8 @@ The work items, and so the threads a launch needs (:func:`work_items`):
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
   any other combine in one thread, in source order;
 * ``stencil``: one output element each, every neighbour through the boundary rule;
-* ``matmul`` of integers: one output element each, its dot product in order along the inner axis (float
-  products are no kernel: cuBLAS runs them, :mod:`.cublas`);
+* ``matmul`` of integers: a block per tile of the product, staged through shared memory (:mod:`.tiles`;
+  float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
 * ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
 
 A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
@@ -48,6 +48,7 @@ from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, prod
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.blocks import PARTS, Blocks, assign, grid_loop, part_launch
+from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
 from pyaccad.opt.kernels import Kernel
@@ -102,7 +103,9 @@ def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> 
         return part_launch(kernel, part, blocks)
     stmt = kernel.roots[0]
     kind = part or kernel.kind
-    if kind in ("map", "stencil", "matmul", "fold", "permute_copy"):
+    if kind == "matmul":
+        return tiles(kernel), THREADS
+    if kind in ("map", "stencil", "fold", "permute_copy"):
         return stmt.outs[0].type.size, 0
     if kind == "scan":  # the lines: an empty axis still has its start to write
         axis = stmt.params["axis"]
@@ -340,26 +343,6 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
     grid_loop(ctx, product(shape), item)
 
 
-def _matmul(ctx: Ctx, kernel: Kernel) -> None:
-    """``out[.., i, j] = Σ_k a[.., i, k] · b[.., k, j]``, summed in order of ``k``."""
-    (stmt,) = kernel.roots
-    a, b = stmt.args
-    (out,) = stmt.outs
-    a_shape, b_shape, out_shape = ctx.shape(a), ctx.shape(b), ctx.shape(out)
-
-    def item(w: str) -> None:
-        *batch, i, j = unravel(ctx, w, out_shape)
-        acc = ctx.fresh("acc")
-        ctx.emit(f"{CTYPE[out.dtype]} {acc} = {c_literal(0, out.dtype)};")
-        with ctx.block(f"for (int64_t t = 0; t < {a_shape[-1]}; t++)"):
-            left = elem(ctx, a, Index([*batch, i, "t"], a_shape))
-            right = elem(ctx, b, Index([*batch, "t", j], b_shape))
-            ctx.emit(f"{acc} += {left} * {right};")
-        ctx.emit(f"{ctx.element(out, w)} = {acc};")
-
-    grid_loop(ctx, product(out_shape), item)
-
-
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "map": _map,
     "fold": _fold,
@@ -367,6 +350,6 @@ _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "permute_copy": _permute_copy,
     "permute_scatter": _permute_scatter,
     "stencil": _stencil,
-    "matmul": _matmul,
+    "matmul": matmul_tiles,
     **{kind: lambda ctx, kernel: linalg.linalg_body(ctx, kernel, grid_loop) for kind in linalg.TEMPLATES},
 }
