@@ -161,6 +161,13 @@ extern "C" __global__ void previous(const int64_t *E, void *const *B, int64_t *R
     bool *y = (bool *)B[1];
     y[threadIdx.x] = pa_shfl_up(threadIdx.x % 3 == 0, 1);
 }
+extern "C" __global__ void neighbour(const int64_t *E, void *const *B, int64_t *R) {
+    int64_t *y = (int64_t *)B[1];
+    __shared__ int64_t slot[64];
+    slot[threadIdx.x] = E[0] + threadIdx.x;
+    if (E[1]) __syncthreads();
+    y[threadIdx.x] = slot[(threadIdx.x + 1) % 64];
+}
 extern "C" __global__ void diverges(const int64_t *E, void *const *B, int64_t *R) {
     if (threadIdx.x < 40) __syncthreads();
 }
@@ -199,6 +206,23 @@ def test_the_emulator_runs_blocks_that_share_memory_and_shuffle() -> None:
     lanes = np.arange(64)
     want = np.where(lanes % 32 == 0, lanes % 3 == 0, (lanes - 1) % 3 == 0)  # lane 0 keeps its own
     np.testing.assert_array_equal(device.download(ys, np.empty(64, np.bool_)), want)
+
+
+def test_the_emulator_shows_a_read_of_shared_memory_that_lacks_its_barrier() -> None:
+    """Each thread reads its neighbour's slot: after a __syncthreads() the value the neighbour wrote, without one
+    (a race on a GPU) the slot's old value, as the threads run in turn until they end or wait."""
+    device, module = _emulated_module()
+    base = int(RNG.integers(1, 1 << 40))
+    for barrier in (1, 0):  # the second launch finds the first one's values in the slots it reads too early
+        ints, ys, record = _pointers(
+            device, np.array([base, barrier], np.int64), np.zeros(64, np.int64), np.zeros(8, np.int64)
+        )
+        table = _pointers(device, np.array([ys, ys], np.uint64))[0]
+        device.launch(module, "neighbour", 1, (ints, table, record), 64)
+        got = device.download(ys, np.empty(64, np.int64))
+        want = base + (np.arange(64) + 1) % 64
+        assert np.array_equal(got, want) == bool(barrier)
+        base += 64
 
 
 def test_the_emulator_stops_at_a_barrier_that_not_every_thread_reaches() -> None:

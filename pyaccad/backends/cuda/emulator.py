@@ -21,6 +21,9 @@ another thread's shared memory without a barrier in between sees a different ord
 A barrier that can never be released (a shuffle or ``__syncthreads()`` some threads skip) stops the launch with a
 :class:`~pyaccad.backends.cuda.driver.DeviceError`.
 
+A float ``matmul``, a cuBLAS call on the GPU, runs on NumPy here (:meth:`EmulatedDevice.gemm`: the same
+column-major arguments, read from host memory as cuBLAS reads device memory); cuBLAS itself runs only on a GPU.
+
 What it cannot show is timing, occupancy, or a race that the CUDA memory model allows but no interleaving at
 barriers shows (a read of shared memory racing a write in the same phase is only exposed by the two orders);
 the GPU runs of the cuda tests do.
