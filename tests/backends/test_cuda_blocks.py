@@ -29,6 +29,8 @@ SHAPES = [(1,), (31,), (32,), (33,), (1025,), (5000,), (3, 33), (33, 3), (1025, 
 """Odd extents around the warp (32), a row longer than a block (1025), a line sliced (folds) or tiled (scans)."""
 CASES = [(shape, axis) for shape in SHAPES for axis in range(len(shape))] + [((4500, 33), 0), ((2, 5000), 1)]
 """Every axis of :data:`SHAPES`, and few long lines: along an inner axis (a lane per line) and along the last."""
+LONG_SCAN = ((70001,), 0)
+"""More tiles (35 of 2048) than a warp has lanes: the offsets pass walks chunks of several tiles per lane."""
 
 
 def _launches(fn, *args) -> list[Launch]:
@@ -74,7 +76,7 @@ def test_sums_along_every_axis_within_the_bound(shape, axis, cuda: str) -> None:
     assert_within(got, exact.sum(axis=axis), bound, np.float32)
 
 
-@pytest.mark.parametrize(("shape", "axis"), CASES)
+@pytest.mark.parametrize(("shape", "axis"), [*CASES, LONG_SCAN])
 def test_cumulative_sums_along_every_axis_within_the_bound(shape, axis, cuda: str) -> None:
     x = RNG.standard_normal(shape).astype(np.float32)
     got = acc.run(lambda v: acc.scanl(lambda p, q: p + q, np.float32(0.5), v, axis=axis), x, backend=cuda)
@@ -97,7 +99,9 @@ def test_a_fold_that_does_not_commute_keeps_index_order(shape, axis, start, cuda
         np.testing.assert_array_equal(g, w)
 
 
-@pytest.mark.parametrize(("shape", "axis"), [c for c in CASES if c[0] in [(33,), (1025,), (5000,), (33, 3), (40, 70)]])
+@pytest.mark.parametrize(
+    ("shape", "axis"), [c for c in CASES if c[0] in [(33,), (1025,), (5000,), (33, 3), (40, 70)]] + [LONG_SCAN]
+)
 @pytest.mark.parametrize("start", [None, (3, -2)])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_a_scan_that_does_not_commute_keeps_index_order(shape, axis, start, reverse, cuda: str) -> None:
@@ -137,9 +141,10 @@ def test_long_lines_run_on_blocks_and_short_ones_on_threads() -> None:
     assert plan_fold(kernel(total, (4, SHORT - 1))) is None and plan_scan(kernel(running, (4, SHORT - 1))) is None
     assert plan_fold(kernel(total, (4, SHORT))).count == 1
     assert plan_fold(kernel(total, (1 << 16,))).count > 1 and plan_scan(kernel(running, (1 << 16,))).count > 1
+    assert plan_scan(kernel(running, LONG_SCAN[0])).count == 35
     assert plan_fold(kernel(lambda v: v.sum(axis=0), (100, 64))).group == 32  # along an inner axis: a lane a line
     assert [s.threads > 0 for s in _launches(total, np.ones(5000, np.float32))] == [True, True]
-    assert [s.threads > 0 for s in _launches(running, np.ones(5000, np.float32))] == [True, False, True]
+    assert [s.threads > 0 for s in _launches(running, np.ones(5000, np.float32))] == [True, True, True]
 
 
 # -- the emulator's cooperative launches ---------------------------------------------------------------

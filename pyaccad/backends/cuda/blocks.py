@@ -19,7 +19,7 @@ takes elements ``p, p + P, ...``), so a warp's reads are adjacent in memory.
   ``VALUES`` contiguous elements (kept in registers), the block scans the threads' results (a shuffle scan in
   each warp, the warps' totals in shared memory), then each thread scans its elements again from its prefix.
   A line of one tile is one launch; of several, three (``scan_totals``: each tile's result,
-  ``scan_offsets``: each line's tile results scanned in order by a thread, ``scan_block``: the tiles from
+  ``scan_offsets``: each line's tile results scanned in order by a warp, ``scan_block``: the tiles from
   those offsets). ``scanr`` is ``scanl`` over the reversed line with the combine's arguments swapped.
 
 The start value of a fold or scan is combined in once, first (``scanl``, folds: ``f z (fold1 f xs)``) or last
@@ -435,34 +435,60 @@ def scan_totals(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
 
 
 def scan_offsets(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
-    """A thread per line (grid-stride): its tile results replaced by the tiles' offsets, the start value and the
-    results before each tile combined in order (tile 0's is the start alone, read from the start itself)."""
+    """A warp per line: its tile results replaced by the tiles' offsets (the start value and the results before
+    each tile, combined in order; tile 0's is never read). Each lane walks a contiguous chunk of the tiles; the
+    chunks' results are scanned by shuffles, and each lane walks its chunk again from its prefix."""
     (stmt,) = kernel.roots
     k = len(stmt.outs)
     count = ctx.ext(blocks.count)
     lines = _scan_lines(ctx, stmt)
     swap = bool(stmt.params["reverse"])
+    chunk = ctx.declare(INT64, f"({count} + 31) / 32", "chunk")
+    lo = ctx.declare(INT64, f"(int64_t)threadIdx.x * {chunk}", "lo")
+    hi = ctx.declare(INT64, f"PA_MIN_I({lo} + {chunk}, {count})", "hi")
 
-    def item(w: str) -> None:
+    def unit(u: str) -> None:
+        slots = [ctx.element(part, f"{u} * {count} + c") for part in blocks.partials[0]]
         accs = _accumulators(ctx, stmt.outs)
-        has = ctx.fresh("has")
-        ctx.emit(f"bool {has} = {'true' if len(stmt.args) > k else 'false'};")
-        if len(stmt.args) > k:
-            for acc, z in zip(accs, stmt.args[k:], strict=True):
-                ctx.emit(f"{acc} = {atom(ctx, z)};")
-        with ctx.block(f"for (int64_t c = 0; c < {count}; c++)"):
-            slots = [ctx.element(part, f"{w} * {count} + c") for part in blocks.partials[0]]
+        with ctx.block(f"for (int64_t c = {lo}; c < {hi}; c++)"):
             totals = [ctx.declare(v.dtype, slot, "x") for v, slot in zip(stmt.outs, slots, strict=True)]
-            for slot, acc in zip(slots, accs, strict=True):
-                ctx.emit(f"{slot} = {acc};")
-            with ctx.block(f"if ({has})"):
-                _combine(ctx, stmt, accs, accs, totals, swap, w)
+            with ctx.block(f"if (c > {lo})"):
+                _combine(ctx, stmt, accs, accs, totals, swap, u)
             with ctx.block("else"):
                 for acc, total in zip(accs, totals, strict=True):
                     ctx.emit(f"{acc} = {total};")
+        with ctx.block("for (int d = 1; d < 32; d *= 2)"):  # inclusive scan of the chunks (those with tiles first)
+            others = [
+                ctx.declare(v.dtype, f"pa_shfl_up({acc}, d)", "o") for v, acc in zip(stmt.outs, accs, strict=True)
+            ]
+            with ctx.block(f"if (threadIdx.x >= d && {lo} < {hi})"):
+                _combine(ctx, stmt, accs, others, accs, swap, u)
+        before = [ctx.declare(v.dtype, f"pa_shfl_up({acc}, 1)", "b") for v, acc in zip(stmt.outs, accs, strict=True)]
+        prefix = _accumulators(ctx, stmt.outs, "pre")
+        has = ctx.fresh("has")
+        ctx.emit(f"bool {has} = threadIdx.x > 0;")
+        for pre, b in zip(prefix, before, strict=True):
+            ctx.emit(f"{pre} = {b};")
+        if len(stmt.args) > k:  # the start value first
+            starts = [atom(ctx, z) for z in stmt.args[k:]]
+            with ctx.block(f"if ({has})"):
+                _combine(ctx, stmt, prefix, starts, prefix, swap, u)
+            with ctx.block("else"):
+                for pre, z in zip(prefix, starts, strict=True):
+                    ctx.emit(f"{pre} = {z};")
+            ctx.emit(f"{has} = true;")
+        with ctx.block(f"for (int64_t c = {lo}; c < {hi}; c++)"):
+            totals = [ctx.declare(v.dtype, slot, "x") for v, slot in zip(stmt.outs, slots, strict=True)]
+            for slot, pre in zip(slots, prefix, strict=True):
+                ctx.emit(f"{slot} = {pre};")
+            with ctx.block(f"if ({has})"):
+                _combine(ctx, stmt, prefix, prefix, totals, swap, u)
+            with ctx.block("else"):
+                for pre, total in zip(prefix, totals, strict=True):
+                    ctx.emit(f"{pre} = {total};")
             ctx.emit(f"{has} = true;")
 
-    grid_loop(ctx, lines, item)
+    units_loop(ctx, lines, unit)
 
 
 def scan_block(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
@@ -579,11 +605,10 @@ PARTS: dict[str, Callable[[Ctx, Kernel, Blocks], None]] = {
 
 
 def part_launch(kernel: Kernel, part: str, blocks: Blocks) -> tuple[int, int]:
-    """``(items, threads)`` of a launch of ``part``: block work units and the block size, or for ``scan_offsets``
-    (a thread per line) its lines and 0."""
+    """``(items, threads)`` of a launch of ``part``: its block work units and block size."""
     lines, _, _ = _line_layout(kernel.roots[0])
     if part == "scan_offsets":
-        return lines, 0
+        return lines, WARP
     if part == "fold_merge":
         return lines, merge_threads(blocks)
     if part == "fold_block":
