@@ -132,9 +132,10 @@ class Device:
         """A strided batched GEMM through cuBLAS (:mod:`.cublas`: one handle for this device's context)."""
         from pyaccad.backends.cuda.cublas import Blas
 
+        with self.lock:  # one handle for the context, whichever thread multiplies first
+            if self.blas is None:
+                self.blas = Blas()
         self._current()
-        if self.blas is None:
-            self.blas = Blas()
         self.blas.gemm(call)
 
     def synchronize(self) -> None:
@@ -143,7 +144,7 @@ class Device:
 
 
 BLOCK = 256
-"""Threads per block of every launch."""
+"""Threads per block of a grid-stride launch (a cooperative kernel names its own)."""
 MAX_BLOCKS = 1 << 16
 """Blocks at most per launch (grid-stride loops cover the rest): plenty to fill 132 SMs."""
 
