@@ -129,6 +129,22 @@ def test_a_fused_argmax_of_long_rows_keeps_the_first_of_ties(shape, cuda: str) -
     np.testing.assert_array_equal(acc.run(f, x, backend=cuda), np.argmax(x, axis=1))
 
 
+def test_max_and_min_of_long_rows_keep_numpys_nan_and_infinities(cuda: str) -> None:
+    x = RNG.standard_normal((4, 1025))
+    x[0, 500], x[1, 3], x[2, 1024], x[3, 0] = np.nan, np.inf, -np.inf, np.nan
+    for fold, want in ((lambda v: v.max(axis=1), np.max), (lambda v: v.min(axis=1), np.min)):
+        np.testing.assert_array_equal(acc.run(fold, x, backend=cuda), want(x, axis=1))
+
+
+def test_boolean_folds_of_long_rows_shuffle_their_bits(cuda: str) -> None:
+    b = np.zeros((3, 1025), bool)
+    b[1, 1024], b[2, 0] = True, True
+    any_ = acc.run(lambda v: acc.fold1(lambda p, q: p | q, v), b, backend=cuda)
+    all_ = acc.run(lambda v: acc.fold1(lambda p, q: p & q, v), ~b, backend=cuda)
+    np.testing.assert_array_equal(any_, b.any(axis=1))
+    np.testing.assert_array_equal(all_, (~b).all(axis=1))
+
+
 def test_long_lines_run_on_blocks_and_short_ones_on_threads() -> None:
     """The plans the tests above rely on: lines of SHORT elements or more on blocks, fewer on a thread each;
     a few long lines sliced (folds) or tiled (scans) over several blocks."""
