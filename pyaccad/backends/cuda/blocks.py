@@ -33,6 +33,7 @@ threads without elements take part with placeholder values that are never combin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,12 +87,8 @@ def block_threads(length: int) -> int:
 def _line_layout(stmt: Stmt) -> tuple[int, int, int]:
     """``(lines, length, inner)`` of a fold or scan: its lines, their length, the distance of their elements."""
     axis, shape = stmt.params["axis"], stmt.args[0].shape
-    lines = 1
-    for a, n in enumerate(shape):
-        lines *= n if a != axis else 1
-    inner = 1
-    for n in shape[axis + 1 :]:
-        inner *= n
+    lines = math.prod(n for a, n in enumerate(shape) if a != axis)
+    inner = math.prod(shape[axis + 1 :])
     return lines, shape[axis], inner
 
 
@@ -274,8 +271,8 @@ def _with_start(ctx: Ctx, stmt: Stmt, accs: list[str], nonempty: str, line: str)
             ctx.emit(f"{acc} = {atom(ctx, z)};")
 
 
-def _fold_reader(ctx: Ctx, stmt: Stmt, outer: list[str]) -> Callable[[Stmt, str], list[str]]:
-    axis = stmt.params["axis"]
+def _fold_reader(ctx: Ctx, axis: int, outer: list[str]) -> Callable[[Stmt, str], list[str]]:
+    """Reads a fold statement's components at position ``t`` along ``axis`` of the line at ``outer``."""
 
     def read(s: Stmt, t: str) -> list[str]:
         k = len(s.outs)
@@ -307,7 +304,7 @@ def _fold_pass(ctx: Ctx, kernel: Kernel, blocks: Blocks, sliced: bool) -> None:
         else:
             lo, hi = "((int64_t)0)", x_shape[axis]
         outer = unravel(ctx, line, out_shape)
-        spec = _Line(line, live, lo, hi, _fold_reader(ctx, first, outer))
+        spec = _Line(line, live, lo, hi, _fold_reader(ctx, axis, outer))
         for n, stmt in enumerate(kernel.roots):
             with ctx.block(), ctx.inside("fold", line):
                 accs, nonempty = _fold_line(ctx, stmt, spec, group, blocks.threads)
