@@ -76,6 +76,7 @@ class Device:
         name = _check(driver.cuDeviceGetName(256, self.device), "cuDeviceGetName")
         self.name = name.split(b"\0", 1)[0].decode()
         self.lock = threading.Lock()
+        self.blas: Any = None  # cuBLAS, on the first float matmul
 
     def _current(self) -> None:
         _check(self.driver.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
@@ -113,16 +114,29 @@ class Device:
         self._current()
         return _Loaded(self, _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData"))
 
-    def launch(self, module: Any, kernel: str, items: int, args: tuple[int, ...]) -> None:
-        """Run ``kernel`` with enough threads for ``items`` work items (grid-stride), on pointer arguments."""
-        blocks = max(1, min((items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
+    def launch(self, module: Any, kernel: str, items: int, args: tuple[int, ...], threads: int = 0) -> None:
+        """Run ``kernel`` on pointer arguments: with enough threads for ``items`` work items (grid-stride loops), or,
+        given ``threads`` (a cooperative kernel's block size), one block per block work unit, up to :data:`MAX_BLOCKS`
+        (its blocks loop over the rest)."""
+        block = threads or BLOCK
+        blocks = max(1, min(items if threads else (items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
         values = [np.array([a], dtype=np.uint64) for a in args]
         params = np.array([v.ctypes.data for v in values], dtype=np.uint64)
         self._current()
         _check(
-            self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, BLOCK, 1, 1, 0, 0, params.ctypes.data, 0),
+            self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, block, 1, 1, 0, 0, params.ctypes.data, 0),
             f"cuLaunchKernel({kernel})",
         )
+
+    def gemm(self, call: Any) -> None:
+        """A strided batched GEMM through cuBLAS (:mod:`.cublas`: one handle for this device's context)."""
+        from pyaccad.backends.cuda.cublas import Blas
+
+        with self.lock:  # one handle for the context, whichever thread multiplies first
+            if self.blas is None:
+                self.blas = Blas()
+        self._current()
+        self.blas.gemm(call)
 
     def synchronize(self) -> None:
         self._current()
@@ -130,7 +144,7 @@ class Device:
 
 
 BLOCK = 256
-"""Threads per block of every launch."""
+"""Threads per block of a grid-stride launch (a cooperative kernel names its own)."""
 MAX_BLOCKS = 1 << 16
 """Blocks at most per launch (grid-stride loops cover the rest): plenty to fill 132 SMs."""
 

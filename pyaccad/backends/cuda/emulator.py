@@ -1,18 +1,32 @@
 """A CPU stand-in for a GPU: the cuda backend's kernels run where there is no GPU (CI, laptops).
 
 ``PYACCAD_CUDA_EMULATE=1`` makes the cuda backend run on an :class:`EmulatedDevice` instead of the CUDA
-driver: slowly, one thread after another, but through every kernel and every step of the host schedule,
+driver: slowly, one thread at a time, but through every kernel and every step of the host schedule,
 so the GPU code can be tested and debugged on any machine with g++ and NVRTC. The test suite uses it when
 there is no GPU. :class:`EmulatedDevice` has the interface of :class:`pyaccad.backends.cuda.driver.Device`.
 Its memory is host memory; loading a module compiles the generated CUDA C++ twice: with NVRTC for ``sm_90`` (so every
-module the tests generate must compile for the GPU), and with g++ behind a small header that gives C++
-what CUDA's device code takes for granted (``blockIdx``/``threadIdx``, ``__global__``, the math overloads,
-atomics, ``__longlong_as_double``). A launch then runs every block's every thread, one after the other.
+module the tests generate must compile for the GPU), and with g++ behind a small header (:data:`SHIM`) that
+gives C++ what CUDA's device code takes for granted (``blockIdx``/``threadIdx``, ``__global__``, the math
+overloads, atomics, ``__longlong_as_double``, ``__shared__``, ``__syncthreads``, warp shuffles).
 
-That is a faithful execution of the generated kernels because they never cooperate within a block (no
-shared memory, no barriers, no warp shuffles): each work item is independent, or updates its target with
-an atomic operation, whose effect one thread at a time is exactly the atomic one. What it cannot show is
-timing, occupancy or a race the atomics would not prevent; the GPU runs of the cuda tests do.
+Blocks run one after another. A launch of independent work items (``threads == 0``: grid-stride loops whose threads
+never meet) runs every thread of a block to its end, one after the other: each work item is independent, or updates
+its target with an atomic operation, whose effect one thread at a time is exactly the atomic one. A *cooperative*
+launch (a block size given: the kernel shares memory, waits at ``__syncthreads()`` and exchanges values by
+``__shfl_*_sync``) runs each thread of the block as a fiber (``ucontext``) that runs until it reaches a barrier: a
+``__syncthreads()`` releases the block once every thread waits at one (a thread that ended never arrives), a
+shuffle (or ``__syncwarp()``) releases its warp once all 32 lanes wait at one, and shuffles read the values the
+lanes left. Between barriers the fibers run in turn, forward and backward on alternate rounds, so code that reads
+another thread's shared memory without a barrier in between sees a different order than the one it was written for.
+A barrier that can never be released (a shuffle or ``__syncthreads()`` some threads skip) stops the launch with a
+:class:`~pyaccad.backends.cuda.driver.DeviceError`.
+
+A float ``matmul``, a cuBLAS call on the GPU, runs on NumPy here (:meth:`EmulatedDevice.gemm`: the same
+column-major arguments, read from host memory as cuBLAS reads device memory); cuBLAS itself runs only on a GPU.
+
+What it cannot show is timing, occupancy, or a race that the CUDA memory model allows but no interleaving at
+barriers shows (a read of shared memory racing a write in the same phase is only exposed by the two orders);
+the GPU runs of the cuda tests do.
 """
 
 from __future__ import annotations
@@ -27,20 +41,25 @@ from pathlib import Path
 import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
+from pyaccad.backends.cuda.cublas import GemmCall, emulate
+from pyaccad.backends.cuda.driver import DeviceError
 from pyaccad.errors import CompileError, ResourceError
 from pyaccad.resources import describe_bytes
 from pyaccad.store import Store
 
 SHIM = r"""#include <cstdint>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <ucontext.h>
 typedef _Float16 pa_half;  // g++'s IEEE half, converted with rounding to nearest even as the GPU's cvt.rn
 struct pa_dim3 { unsigned x, y, z; };
 static thread_local pa_dim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __global__
 #define __device__
 #define __forceinline__ inline
+#define __shared__ static thread_local
 using std::sin; using std::cos; using std::tan; using std::asin; using std::acos; using std::atan; using std::sinh;
 using std::cosh; using std::tanh; using std::asinh; using std::acosh; using std::atanh; using std::exp;
 using std::expm1;
@@ -58,6 +77,111 @@ template <typename T, typename V> static inline T atomicMin(T *p, V v) {
 template <typename T, typename U, typename V> static inline T atomicCAS(T *p, U expected, V v) {
     T old = *p; if (old == (T)expected) *p = (T)v; return old;
 }
+/* A block's threads as fibers, each running until it waits at a barrier (see the emulator's doc). */
+enum { PA_RUN, PA_BLOCK, PA_WARP, PA_DONE };
+typedef void (*pa_kernel)(const int64_t *, void *const *, int64_t *);
+struct pa_fiber { ucontext_t context; int state; unsigned shuffles; };
+struct pa_block {
+    ucontext_t host;
+    pa_fiber *fibers = nullptr;
+    char *stacks = nullptr;
+    unsigned room = 0, current = 0;
+    uint64_t lanes[2][1024];  /* the bits each thread offers to a shuffle */
+    pa_kernel kernel; const int64_t *E; void *const *B; int64_t *R;
+};
+static const size_t PA_STACK = 1 << 17;
+static thread_local pa_block pa_state;
+static void pa_wait(int state) {
+    pa_block &b = pa_state;
+    pa_fiber &f = b.fibers[b.current];
+    f.state = state;
+    swapcontext(&f.context, &b.host);
+}
+static inline void __syncthreads() { pa_wait(PA_BLOCK); }
+static inline void __syncwarp(unsigned = 0xffffffffu) { pa_wait(PA_WARP); }
+template <typename T> static inline T pa_shuffle(T v, int lane) {  /* lane < 0: the thread's own value */
+    static_assert(sizeof(T) <= 8, "a shuffle moves at most 8 bytes");
+    /* two sets of slots, used in turn: a lane offers its next value in the other set while a slower lane may still
+       read this one, and it cannot get further ahead, as that shuffle waits for every lane */
+    pa_block &b = pa_state;
+    const unsigned me = threadIdx.x, set = b.fibers[me].shuffles++ & 1;
+    uint64_t bits = 0, got;
+    std::memcpy(&bits, &v, sizeof(T));
+    b.lanes[set][me] = bits;
+    pa_wait(PA_WARP);  /* every lane has offered its value */
+    got = lane < 0 ? bits : pa_state.lanes[set][(me & ~31u) + (unsigned)lane];
+    T out;
+    std::memcpy(&out, &got, sizeof(T));
+    return out;
+}
+template <typename T> static inline T __shfl_down_sync(unsigned, T v, unsigned d, int = 32) {
+    const unsigned l = threadIdx.x & 31; return pa_shuffle(v, l + d < 32 ? (int)(l + d) : -1);
+}
+template <typename T> static inline T __shfl_up_sync(unsigned, T v, unsigned d, int = 32) {
+    const unsigned l = threadIdx.x & 31; return pa_shuffle(v, l >= d ? (int)(l - d) : -1);
+}
+template <typename T> static inline T __shfl_xor_sync(unsigned, T v, int m, int = 32) {
+    return pa_shuffle(v, (int)((threadIdx.x ^ (unsigned)m) & 31));
+}
+template <typename T> static inline T __shfl_sync(unsigned, T v, int src, int = 32) { return pa_shuffle(v, src & 31); }
+static void pa_fiber_main() {
+    pa_block &b = pa_state;
+    b.kernel(b.E, b.B, b.R);
+    b.fibers[b.current].state = PA_DONE;
+}
+static bool pa_release(unsigned threads) {
+    pa_block &b = pa_state;
+    bool released = false;
+    for (unsigned lo = 0; lo < threads; lo += 32) {  /* a warp waits at a shuffle: all 32 lanes must */
+        const unsigned hi = std::min(threads, lo + 32);
+        bool all = true;
+        for (unsigned t = lo; t < hi; t++) all = all && b.fibers[t].state == PA_WARP;
+        if (all) {
+            for (unsigned t = lo; t < hi; t++) b.fibers[t].state = PA_RUN;
+            released = true;
+        }
+    }
+    if (released) return true;
+    for (unsigned t = 0; t < threads; t++)  /* __syncthreads: every thread of the block waits (none has ended) */
+        if (b.fibers[t].state != PA_BLOCK) return false;
+    for (unsigned t = 0; t < threads; t++) b.fibers[t].state = PA_RUN;
+    return true;
+}
+/* One block of a cooperative launch; 1 when a barrier can never be released (the threads disagree). */
+static int pa_run_block(pa_kernel kernel, unsigned threads, const int64_t *E, void *const *B, int64_t *R) {
+    pa_block &b = pa_state;
+    if (b.room < threads) {
+        std::free(b.fibers); std::free(b.stacks);
+        b.fibers = (pa_fiber *)std::calloc(threads, sizeof(pa_fiber));
+        b.stacks = (char *)std::malloc(threads * PA_STACK);
+        if (!b.fibers || !b.stacks) std::abort();
+        b.room = threads;
+    }
+    b.kernel = kernel; b.E = E; b.B = B; b.R = R;
+    for (unsigned t = 0; t < threads; t++) {
+        pa_fiber &f = b.fibers[t];
+        getcontext(&f.context);
+        f.context.uc_stack.ss_sp = b.stacks + t * PA_STACK;
+        f.context.uc_stack.ss_size = PA_STACK;
+        f.context.uc_link = &b.host;
+        makecontext(&f.context, pa_fiber_main, 0);
+        f.state = PA_RUN;
+        f.shuffles = 0;
+    }
+    for (bool backward = false;; backward = !backward) {
+        for (unsigned k = 0; k < threads; k++) {
+            const unsigned t = backward ? threads - 1 - k : k;
+            if (b.fibers[t].state != PA_RUN) continue;
+            b.current = t;
+            threadIdx = {t, 0, 0};
+            swapcontext(&b.host, &b.fibers[t].context);
+        }
+        if (!pa_release(threads)) break;
+    }
+    for (unsigned t = 0; t < threads; t++)
+        if (b.fibers[t].state != PA_DONE) return 1;
+    return 0;
+}
 """
 
 LAUNCHER = """extern "C" void pa_launch_{name}(unsigned blocks, unsigned threads, const int64_t *E, void *const *B,
@@ -66,10 +190,19 @@ LAUNCHER = """extern "C" void pa_launch_{name}(unsigned blocks, unsigned threads
     for (unsigned b = 0; b < blocks; b++) for (unsigned t = 0; t < threads; t++) {{
         blockIdx = {{b, 0, 0}}; threadIdx = {{t, 0, 0}}; {name}(E, B, R);
     }}
+}}
+extern "C" int pa_cooperate_{name}(unsigned blocks, unsigned threads, const int64_t *E, void *const *B, int64_t *R) {{
+    gridDim = {{blocks, 1, 1}}; blockDim = {{threads, 1, 1}};
+    for (unsigned b = 0; b < blocks; b++) {{
+        blockIdx = {{b, 0, 0}};
+        if (pa_run_block({name}, threads, E, B, R)) return 1;
+    }}
+    return 0;
 }}"""
 
 BLOCK = 32  # few threads per block: each emulated thread is a call, and the grid-stride loops cover the rest
 MAX_BLOCKS = 64
+MAX_COOPERATIVE_BLOCKS = 8  # a cooperative kernel loops over its blocks' work: few blocks, each switching fibers
 STORE = Store("cuda-emulator", ".so")
 
 
@@ -147,11 +280,27 @@ class EmulatedDevice:
             found = STORE.publish(key, make, companions=(".cpp",))
         return ctypes.CDLL(str(found))
 
-    def launch(self, module: ctypes.CDLL, kernel: str, items: int, args: tuple[int, ...]) -> None:
-        blocks = max(1, min((items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
+    def launch(self, module: ctypes.CDLL, kernel: str, items: int, args: tuple[int, ...], threads: int = 0) -> None:
+        """Run ``kernel`` as the driver would (:meth:`~pyaccad.backends.cuda.driver.Device.launch`): grid-stride
+        over ``items`` work items, or with ``threads`` a block, cooperatively over ``items`` block work units."""
         self.launches.append((kernel, items))
-        function = getattr(module, f"pa_launch_{kernel}")
-        function(ctypes.c_uint(blocks), ctypes.c_uint(BLOCK), *(ctypes.c_void_p(a) for a in args))
+        pointers = [ctypes.c_void_p(a) for a in args]
+        if not threads:
+            blocks = max(1, min((items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
+            getattr(module, f"pa_launch_{kernel}")(ctypes.c_uint(blocks), ctypes.c_uint(BLOCK), *pointers)
+            return
+        blocks = max(1, min(items, MAX_COOPERATIVE_BLOCKS))
+        if getattr(module, f"pa_cooperate_{kernel}")(ctypes.c_uint(blocks), ctypes.c_uint(threads), *pointers):
+            raise DeviceError(
+                f"cuda emulator: kernel {kernel} deadlocked ({blocks} blocks of {threads} threads): a __syncthreads() "
+                "or warp shuffle that not every thread (or lane) of its block (or warp) reaches"
+            )
+
+    def gemm(self, call: GemmCall) -> None:
+        """cuBLAS's strided batched GEMM, emulated with NumPy on the same column-major arguments
+        (:func:`.cublas.emulate`): the faked part of the driver, as the rest of this device is."""
+        self.launches.append((f"gemm_{call.dtype}", call.batch * call.m * call.n))
+        emulate(call)
 
     def synchronize(self) -> None:
         pass

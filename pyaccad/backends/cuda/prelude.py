@@ -42,6 +42,21 @@ __device__ __forceinline__ double pa_f64_bits(int64_t b) { return __longlong_as_
 __device__ __forceinline__ int64_t PA_MIRROR(int64_t f, int64_t n) {
     f %= 2 * n - 2; return f >= n ? 2 * n - 2 - f : f;
 }
+/* Warp shuffles of any value of at most 8 bytes (bool and the narrow types too), moved as its bits. */
+template <typename T> __device__ __forceinline__ T pa_shuffle_bits(T v, int how, int d) {
+    if (sizeof(T) <= 4) {
+        unsigned w = 0; memcpy(&w, &v, sizeof(T));
+        w = how == 0 ? __shfl_down_sync(0xffffffffu, w, d) : __shfl_up_sync(0xffffffffu, w, d);
+        memcpy(&v, &w, sizeof(T));
+    } else {
+        unsigned long long w = 0; memcpy(&w, &v, sizeof(T));
+        w = how == 0 ? __shfl_down_sync(0xffffffffu, w, d) : __shfl_up_sync(0xffffffffu, w, d);
+        memcpy(&v, &w, sizeof(T));
+    }
+    return v;
+}
+template <typename T> __device__ __forceinline__ T pa_shfl_down(T v, int d) { return pa_shuffle_bits(v, 0, d); }
+template <typename T> __device__ __forceinline__ T pa_shfl_up(T v, int d) { return pa_shuffle_bits(v, 1, d); }
 #define PA_RECORD_AT 3
 __device__ void pa_fail_at(int64_t *R, int id, int64_t position, int rank, const int64_t *index) {
     if (R[2] == 0) {

@@ -17,27 +17,49 @@ planned so that values with disjoint lifetimes share memory (:mod:`pyaccad.opt.m
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pyaccad.backends.cuda import linalg
+from pyaccad.backends.cuda.blocks import Blocks, plan_fold, plan_scan
 from pyaccad.backends.cuda.prelude import PRELUDE
-from pyaccad.backends.cuda.skeletons import CudaCtx, Slices, kernel_source, plan_slices, work_items
-from pyaccad.ir import PRIMITIVES, Lit, Primitive, Program, Var
+from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
+from pyaccad.ir import FLOAT32, FLOAT64, PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
-from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.fusion import matrix_transpose_source, plan_program
 from pyaccad.opt.kernels import Kernel, Plan, body_outputs, in_place_components, output_sources
 from pyaccad.opt.memory import Workspace
 
 
 @dataclass(frozen=True)
 class Launch:
-    """Run kernel ``kernel`` over ``items`` work items."""
+    """Run kernel ``kernel`` over ``items`` work items (threads, grid-stride), or, when ``threads`` is given (a
+    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them."""
 
     kernel: str
     items: int
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """A float ``matmul`` through cuBLAS (:mod:`.cublas`): ``out = a @ b``, ``batch`` products of ``m × k`` by
+    ``k × n``; an operand ``transposed`` is its source's slot, read with the transpose flag."""
+
+    a: int
+    b: int
+    out: int
+    dtype: str
+    batch: int
+    m: int
+    k: int
+    n: int
+    a_transposed: bool
+    b_transposed: bool
 
 
 @dataclass(frozen=True)
@@ -75,7 +97,7 @@ class Branch:
     else_: list
 
 
-Step = Launch | Copy | Fill | Loop | Branch
+Step = Launch | Gemm | Copy | Fill | Loop | Branch
 
 
 @dataclass
@@ -124,26 +146,41 @@ class _Generator:
     def slot_of(self, atom: Var | Lit) -> int:
         return self.ctx.slots[atom]  # type: ignore[index]
 
-    def launch(self, kernel: Kernel, part: str = "", slices: Slices | None = None) -> Launch:
+    def launch(self, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> Launch:
         name = f"k{len(self.kernels)}"
         self.kernels.append(name)
-        self.sources.append(kernel_source(self.ctx, name, kernel, part, slices))
-        return Launch(name, work_items(kernel, part, slices))
+        self.sources.append(kernel_source(self.ctx, name, kernel, part, blocks))
+        return Launch(name, *work_items(kernel, part, blocks))
 
-    def fold(self, kernel: Kernel) -> list[Step]:
-        """One launch per output element, or for few long lines a sliced fold: partials, then their merge."""
-        planned = plan_slices(kernel)
-        if planned is None:
-            return [self.launch(kernel)]
-        count, length = planned
-        lines = kernel.roots[0].outs[0].type.size
+    def partials(self, kernel: Kernel, blocks: Blocks) -> Blocks:
+        """``blocks`` with workspace buffers for its slices' (tiles') results, per statement and component."""
+        lines = kernel.roots[0].outs[0].type.size if kernel.kind == "fold" else work_items(kernel)[0]
         partials = tuple(
-            tuple(Var(ArrayType(v.dtype, (lines * count,)), "part") for v in stmt.outs) for stmt in kernel.roots
+            tuple(Var(ArrayType(v.dtype, (lines * blocks.count,)), "part") for v in stmt.outs) for stmt in kernel.roots
         )
         for var in (v for group in partials for v in group):
             self.work(var)
-        slices = Slices(count, length, partials)
-        return [self.launch(kernel, "fold_slices", slices), self.launch(kernel, "fold_merge", slices)]
+        return dataclasses.replace(blocks, partials=partials)
+
+    def fold(self, kernel: Kernel) -> list[Step]:
+        """A thread per line, a block per line (or per 32 lines), or for few long lines slices and their merge."""
+        blocks = plan_fold(kernel)
+        if blocks is None:
+            return [self.launch(kernel)]
+        if blocks.count == 1:
+            return [self.launch(kernel, "fold_block", blocks)]
+        blocks = self.partials(kernel, blocks)
+        return [self.launch(kernel, "fold_slices", blocks), self.launch(kernel, "fold_merge", blocks)]
+
+    def scan(self, kernel: Kernel) -> list[Step]:
+        """A thread per line, or tiles on blocks: lines of one tile in one launch, of several in three."""
+        blocks = plan_scan(kernel)
+        if blocks is None:
+            return [self.launch(kernel)]
+        if blocks.count == 1:
+            return [self.launch(kernel, "scan_block", blocks)]
+        blocks = self.partials(kernel, blocks)
+        return [self.launch(kernel, part, blocks) for part in ("scan_totals", "scan_offsets", "scan_block")]
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx
@@ -204,6 +241,21 @@ class _Generator:
             self.emit_plan(kernel.bodies["else_"], outs),
         )
 
+    def gemm(self, kernel: Kernel) -> Gemm:
+        """A float product through cuBLAS; an operand that is a delayed transpose of the last two axes is read from
+        its source (:func:`~pyaccad.opt.fusion.matrix_transpose_source`), as the native backend's BLAS does."""
+        (stmt,) = kernel.roots
+        a, b = stmt.args
+        operands = []
+        for var in (a, b):
+            source = matrix_transpose_source(var, self.ctx.delayed)
+            operands.append((self.slot_of(source if source is not None else var), source is not None))
+        (a_slot, a_t), (b_slot, b_t) = operands
+        *batch, m, k = a.shape
+        return Gemm(
+            a_slot, b_slot, self.slot_of(stmt.outs[0]), str(a.dtype), math.prod(batch), m, k, b.shape[-1], a_t, b_t
+        )
+
     def permute(self, kernel: Kernel) -> list[Step]:
         """The defaults copied into the result (unless it is a loop's state, updated in place), then the scatter."""
         (scatter,) = kernel.roots
@@ -247,9 +299,13 @@ class _Generator:
 
 
 SCHEDULES: dict[Primitive, Callable[[_Generator, Kernel], list[Step]]] = {
-    **{PRIMITIVES[kind]: lambda gen, kernel: [gen.launch(kernel)] for kind in ("map", "scan", "stencil", "matmul")},
+    **{PRIMITIVES[kind]: lambda gen, kernel: [gen.launch(kernel)] for kind in ("map", "stencil")},
     **{PRIMITIVES[kind]: lambda gen, kernel: [gen.launch(kernel)] for kind in linalg.TEMPLATES},
     PRIMITIVES["fold"]: _Generator.fold,
+    PRIMITIVES["scan"]: _Generator.scan,
+    PRIMITIVES["matmul"]: lambda gen, kernel: (
+        [gen.gemm(kernel)] if kernel.outs[0].dtype in (FLOAT32, FLOAT64) else [gen.launch(kernel)]
+    ),
     PRIMITIVES["permute"]: _Generator.permute,
     PRIMITIVES["while"]: _Generator.loop,
     PRIMITIVES["cond"]: lambda gen, kernel: [gen.branch(kernel)],

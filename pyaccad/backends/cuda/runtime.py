@@ -24,7 +24,8 @@ import numpy as np
 
 from pyaccad.backends.clike.cgen import OutOfBounds
 from pyaccad.backends.cuda.arrays import DeviceArray
-from pyaccad.backends.cuda.program import Branch, Copy, Fill, Launch, Loop, Module, Step
+from pyaccad.backends.cuda.cublas import gemm_call
+from pyaccad.backends.cuda.program import Branch, Copy, Fill, Gemm, Launch, Loop, Module, Step
 from pyaccad.errors import IndexOutOfBounds
 
 _NO_POSITION = np.iinfo(np.int64).max
@@ -150,9 +151,13 @@ class Executable:
         for step in steps:
             if isinstance(step, Launch):
                 if step.items:
-                    device.launch(self.loaded, step.kernel, step.items, (self.ints, self.table, self.record))
+                    device.launch(
+                        self.loaded, step.kernel, step.items, (self.ints, self.table, self.record), step.threads
+                    )
                     if check and self._recorded()[0]:
                         raise _Failed(step)
+            elif isinstance(step, Gemm):
+                self._gemm(step)
             elif isinstance(step, Copy):
                 device.copy(self._slot(step.dst), self._slot(step.src), step.nbytes)
             elif isinstance(step, Fill):
@@ -165,6 +170,19 @@ class Executable:
                     self._run(step.body, check)
             elif isinstance(step, Branch):
                 self._run(step.then_ if self._flag(step.pred) else step.else_, check)
+
+    def _gemm(self, step: Gemm) -> None:
+        """A product on cuBLAS; nothing to multiply when an extent is 0 (an empty inner axis: zeros)."""
+        out = self._slot(step.out)
+        if step.batch * step.m * step.n == 0:
+            return
+        if step.k == 0:
+            nbytes = step.batch * step.m * step.n * np.dtype(step.dtype).itemsize
+            self.device.upload(out, np.zeros(nbytes, np.uint8))
+            return
+        a, b = self._slot(step.a), self._slot(step.b)
+        shape = (step.batch, step.m, step.k, step.n, step.a_transposed, step.b_transposed)
+        self.device.gemm(gemm_call(step.dtype, *shape, a=a, b=b, c=out))
 
     def _flag(self, slot: int) -> bool:
         return bool(self.device.download(self._slot(slot), np.empty(1, np.bool_))[0])
@@ -188,7 +206,11 @@ class Executable:
             position = int(self._recorded()[1])
             self._reset_record(mode=1, position=position)
             self.device.launch(
-                self.loaded, failed.launch.kernel, failed.launch.items, (self.ints, self.table, self.record)
+                self.loaded,
+                failed.launch.kernel,
+                failed.launch.items,
+                (self.ints, self.table, self.record),
+                failed.launch.threads,
             )
         record = self._recorded()
         entry = self.module.errors[int(record[0]) - 1]

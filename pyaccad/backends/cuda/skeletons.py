@@ -1,4 +1,4 @@
-"""CUDA kernels for the skeletons of a plan: each kernel a grid-stride loop over its work items.
+"""CUDA kernels for the skeletons of a plan: most a grid-stride loop over independent work items.
 
 Every kernel has one signature, ``(const int64_t *E, void *const *B, int64_t *R)``: the run-time
 integers (extents, float literals' bits), the table of buffer pointers, the error record
@@ -16,16 +16,22 @@ shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native 
 The work items, and so the threads a launch needs (:func:`work_items`):
 
 * ``map`` (element-wise chains, ``generate``, gathers, index maps): one output element each;
-* ``fold``: one output element each, folding its line in index order (a combine need not commute); a fold
-  of few long lines (a reduction to one value) is cut into slices folded in parallel, then merged in order
-  (:class:`Slices`);
-* ``scan``: one line each, in order along the axis (``scanl``/``scanr``, with or without a start);
+* ``fold``: a line shorter than a warp, or along an inner axis with lines enough to fill the GPU, one thread
+  each, folding its line in index order (a combine need not commute); a longer line is a block's work, and a
+  few long lines are cut into slices folded by blocks and merged in order (:mod:`.blocks`);
+* ``scan``: a short line one thread each, in order along the axis (``scanl``/``scanr``, with or without a
+  start); a longer one in tiles scanned by blocks, from offsets a first pass computes (:mod:`.blocks`);
 * ``permute``: the defaults copied element by element (a kernel of its own), then one source element each
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
   any other combine in one thread, in source order;
 * ``stencil``: one output element each, every neighbour through the boundary rule;
-* ``matmul``: one output element each, its dot product in order along the inner axis;
+* ``matmul`` of integers: a block per tile of the product, staged through shared memory (:mod:`.tiles`;
+  float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
 * ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
+
+A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
+u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
+its block size (:class:`.program.Launch`).
 
 >>> callable(kernel_source)
 True
@@ -37,11 +43,12 @@ import itertools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
+from pyaccad.backends.cuda.blocks import PARTS, Blocks, assign, grid_loop, part_launch
+from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
 from pyaccad.opt.kernels import Kernel
@@ -70,16 +77,16 @@ _BEATEN = {"maximum": "<", "minimum": ">"}
 """For max/min: ``new BEATEN old`` when the old value beats the new one (false on ties and on NaNs)."""
 
 
-def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", slices: Slices | None = None) -> str:
-    """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter, a
-    sliced fold's slices or merge)."""
+def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> str:
+    """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter, or a
+    fold's or scan's kernel on ``blocks``, :mod:`.blocks`)."""
     with ctx.capture() as body:
         prologue_start = len(ctx.prologue)
         with ctx.block():
-            if slices is None:
+            if blocks is None:
                 _BODIES[kernel.kind if not part else part](ctx, kernel)
             else:
-                _SLICED[part](ctx, kernel, slices)
+                PARTS[part](ctx, kernel, blocks)
         prologue = ctx.prologue[prologue_start:]
         del ctx.prologue[prologue_start:]
     text = "\n".join([*body, *prologue])
@@ -89,34 +96,25 @@ def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", slice
     return "\n".join([head, *pointers, *prologue, *body, "}"])
 
 
-def work_items(kernel: Kernel, part: str = "", slices: Slices | None = None) -> int:
-    """How many work items (threads) a launch of ``kernel`` (or of its ``part``) runs, at the traced shapes."""
+def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> tuple[int, int]:
+    """``(items, threads)`` of a launch of ``kernel`` (or of its ``part``) at the traced shapes: work items
+    (threads, grid-stride) and 0, or for a kernel on ``blocks`` its block work units and block size."""
+    if blocks is not None:
+        return part_launch(kernel, part, blocks)
     stmt = kernel.roots[0]
     kind = part or kernel.kind
-    if kind == "fold_slices":
-        return stmt.outs[0].type.size * slices.count  # type: ignore[union-attr]
-    if kind == "fold_merge":
-        return stmt.outs[0].type.size
-    if kind in ("map", "stencil", "matmul", "fold", "permute_copy"):
-        return stmt.outs[0].type.size
+    if kind == "matmul":
+        return tiles(kernel), THREADS
+    if kind in ("map", "stencil", "fold", "permute_copy"):
+        return stmt.outs[0].type.size, 0
     if kind == "scan":  # the lines: an empty axis still has its start to write
         axis = stmt.params["axis"]
-        return math.prod(n for a, n in enumerate(stmt.args[0].shape) if a != axis)
+        return math.prod(n for a, n in enumerate(stmt.args[0].shape) if a != axis), 0
     if kind == "permute_scatter":
-        return stmt.args[1].type.size if _atomic(stmt) else 1
+        return (stmt.args[1].type.size if _atomic(stmt) else 1), 0
     if kind in linalg.TEMPLATES:
-        return linalg.matrices(kernel)
+        return linalg.matrices(kernel), 0
     raise ValueError(f"cuda: no kernel for a {kind} kernel")
-
-
-def _grid_loop(ctx: Ctx, count: str, body: Callable[[str], None]) -> None:
-    """A grid-stride loop over work items ``0 .. count-1``; ``body`` emits one item's code given its name."""
-    ctx.emit(f"const int64_t n = {count};")
-    header = (
-        "for (int64_t w = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; w < n; w += (int64_t)gridDim.x * blockDim.x)"
-    )
-    with ctx.block(header):
-        body("w")
 
 
 def _map(ctx: Ctx, kernel: Kernel) -> None:
@@ -128,7 +126,7 @@ def _map(ctx: Ctx, kernel: Kernel) -> None:
             for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
                 ctx.emit(f"{ctx.element(var, w)} = {value};")
 
-    _grid_loop(ctx, product(shape), item)
+    grid_loop(ctx, product(shape), item)
 
 
 def _fold(ctx: Ctx, kernel: Kernel) -> None:
@@ -157,11 +155,11 @@ def _fold(ctx: Ctx, kernel: Kernel) -> None:
                         ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
                 with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
                     values = [elem(ctx, x, at("t")) for x in xs]
-                    _assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
+                    assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
                 if inits:
                     with ctx.block():
                         starts = [atom(ctx, z) for z in inits]
-                        _assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
+                        assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
             if inits:
                 with ctx.block("else"):
                     for acc, z in zip(accs, inits, strict=True):
@@ -169,118 +167,7 @@ def _fold(ctx: Ctx, kernel: Kernel) -> None:
             for acc, var in zip(accs, stmt.outs, strict=True):
                 ctx.emit(f"{ctx.element(var, w)} = {acc};")
 
-    _grid_loop(ctx, product(out_shape), item)
-
-
-@dataclass(frozen=True)
-class Slices:
-    """A fold whose few lines are long, cut into ``count`` slices of ``length`` elements (the last shorter):
-    one launch folds each slice of each line into ``partials`` (per fold statement, per component), a second
-    folds each line's partials in order. In order, so a combine need not commute."""
-
-    count: int
-    length: int
-    partials: tuple[tuple[Var, ...], ...]
-
-
-SLICE_MIN = 256
-"""Elements a slice holds at least: below it, the second pass would cost more than the first saves."""
-WORK_TARGET = 1 << 16
-"""Work items a sliced fold aims at: enough threads for the largest GPUs (132 SMs × 512)."""
-
-
-def plan_slices(kernel: Kernel) -> tuple[int, int] | None:
-    """``(count, length)`` when ``kernel`` (a fold) has too few lines to fill the GPU, else None (at the traced
-    shapes: a new batch size may choose otherwise, which is a module of its own).
-
-    >>> import numpy as np
-    >>> from pyaccad.frontend import trace
-    >>> from pyaccad.opt.fusion import plan_program
-    >>> fold = plan_program(trace(lambda x: x.sum(), np.ones(1 << 20)).program).kernels[0]
-    >>> plan_slices(fold)
-    (4096, 256)
-    """
-    stmt = kernel.roots[0]
-    lines, n = stmt.outs[0].type.size, stmt.args[0].shape[stmt.params["axis"]]
-    if lines * 2 >= WORK_TARGET or n < 2 * SLICE_MIN:
-        return None
-    wanted = min(n // SLICE_MIN, max(2, WORK_TARGET // max(1, lines)))
-    length = -(-n // wanted)
-    return -(-n // length), length  # every slice non-empty
-
-
-def _fold_slices(ctx: Ctx, kernel: Kernel, slices: Slices) -> None:
-    """Work item ``w``: line ``w / count``, slice ``w % count``: ``fold1`` over the slice into the partials."""
-    first = kernel.roots[0]
-    axis = first.params["axis"]
-    x_shape = ctx.shape(first.args[0])
-    out_shape = [n for a, n in enumerate(x_shape) if a != axis]
-    count, length = ctx.ext(slices.count), ctx.ext(slices.length)
-
-    def item(w: str) -> None:
-        line = ctx.declare(INT64, f"{w} / {count}", "o")
-        lo = ctx.declare(INT64, f"({w} % {count}) * {length}", "lo")
-        hi = ctx.declare(INT64, f"PA_MIN_I({lo} + {length}, {x_shape[axis]})", "hi")
-        outer = unravel(ctx, line, out_shape)
-        for stmt, partials in zip(kernel.roots, slices.partials, strict=True):
-            k = len(stmt.outs)
-            accs = _accumulators(ctx, stmt)
-
-            def at(t: str) -> Index:
-                return Index([*outer[:axis], t, *outer[axis:]], x_shape)
-
-            with ctx.inside("fold", line):
-                with ctx.block():
-                    for acc, x in zip(accs, stmt.args[:k], strict=True):
-                        ctx.emit(f"{acc} = {elem(ctx, x, at(lo))};")
-                with ctx.block(f"for (int64_t t = {lo} + 1; t < {hi}; t++)"):
-                    values = [elem(ctx, x, at("t")) for x in stmt.args[:k]]
-                    _assign(ctx, accs, call_lambda(ctx, stmt.params["lam"], accs + values, "fold", line), stmt.outs)
-            for acc, part in zip(accs, partials, strict=True):
-                ctx.emit(f"{ctx.element(part, w)} = {acc};")
-
-    _grid_loop(ctx, f"{product(out_shape)} * {count}", item)
-
-
-def _fold_merge(ctx: Ctx, kernel: Kernel, slices: Slices) -> None:
-    """Work item ``w``: line ``w``, its partials folded in order, then the start value (``f z (fold1 f xs)``)."""
-    count = ctx.ext(slices.count)
-    first = kernel.roots[0]
-    out_shape = ctx.shape(first.outs[0])
-
-    def item(w: str) -> None:
-        base = ctx.declare(INT64, f"{w} * {count}", "base")
-        for stmt, partials in zip(kernel.roots, slices.partials, strict=True):
-            k = len(stmt.outs)
-            accs = _accumulators(ctx, stmt)
-            with ctx.inside("fold", w):
-                for acc, part in zip(accs, partials, strict=True):
-                    ctx.emit(f"{acc} = {ctx.element(part, base)};")
-                with ctx.block(f"for (int64_t s = 1; s < {count}; s++)"):
-                    values = [ctx.declare(p.dtype, ctx.element(p, f"{base} + s"), "p") for p in partials]
-                    _assign(ctx, accs, call_lambda(ctx, stmt.params["lam"], accs + values, "fold", w), stmt.outs)
-                if len(stmt.args) > k:
-                    with ctx.block():
-                        starts = [atom(ctx, z) for z in stmt.args[k:]]
-                        _assign(ctx, accs, call_lambda(ctx, stmt.params["lam"], starts + accs, "fold", w), stmt.outs)
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{ctx.element(var, w)} = {acc};")
-
-    _grid_loop(ctx, product(out_shape), item)
-
-
-def _accumulators(ctx: Ctx, stmt: Stmt) -> list[str]:
-    accs = [ctx.fresh("acc") for _ in stmt.outs]
-    for acc, var in zip(accs, stmt.outs, strict=True):
-        ctx.emit(f"{CTYPE[var.dtype]} {acc};")
-    return accs
-
-
-def _assign(ctx: Ctx, names: list[str], values: list[str], outs: tuple[Var, ...]) -> None:
-    """``names = values``, through temporaries (a value may read a name being assigned)."""
-    temps = [ctx.declare(v.dtype, value, "n") for v, value in zip(outs, values, strict=True)]
-    for name, temp in zip(names, temps, strict=True):
-        ctx.emit(f"{name} = {temp};")
+    grid_loop(ctx, product(out_shape), item)
 
 
 def _scan(ctx: Ctx, kernel: Kernel) -> None:
@@ -320,7 +207,7 @@ def _scan(ctx: Ctx, kernel: Kernel) -> None:
                 with ctx.block(loop):
                     values = [elem(ctx, x, Index([*outer[:axis], "t", *outer[axis:]], x_shape)) for x in xs]
                     pair = values + accs if reverse else accs + values
-                    _assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
+                    assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
                     write("t" if reverse else "(t + 1)")
                 return
             first = f"({length} - 1)" if reverse else ZERO
@@ -337,10 +224,10 @@ def _scan(ctx: Ctx, kernel: Kernel) -> None:
                 with ctx.block(loop):
                     values = [elem(ctx, x, Index([*outer[:axis], "t", *outer[axis:]], x_shape)) for x in xs]
                     pair = values + accs if reverse else accs + values
-                    _assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
+                    assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
                     write("t")
 
-    _grid_loop(ctx, product(lines), item)
+    grid_loop(ctx, product(lines), item)
 
 
 def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
@@ -348,7 +235,7 @@ def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
     (stmt,) = kernel.roots
     (out,) = stmt.outs
     shape = ctx.shape(out)
-    _grid_loop(
+    grid_loop(
         ctx,
         product(shape),
         lambda w: ctx.emit(
@@ -392,7 +279,7 @@ def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
                     _compare_and_swap(ctx, out.dtype, address, value, _BEATEN[found.name])
 
     if _atomic(stmt):
-        _grid_loop(ctx, product(x_shape), scatter)
+        grid_loop(ctx, product(x_shape), scatter)
     else:  # one thread, sources in order: any combine, NumPy's order of writes
         with ctx.block("if (blockIdx.x == 0 && threadIdx.x == 0)"):
             with ctx.block(f"for (int64_t w = 0; w < {product(x_shape)}; w++)"):
@@ -456,30 +343,8 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
         for var, result in zip(stmt.outs, results, strict=True):
             ctx.emit(f"{ctx.element(var, w)} = {result};")
 
-    _grid_loop(ctx, product(shape), item)
+    grid_loop(ctx, product(shape), item)
 
-
-def _matmul(ctx: Ctx, kernel: Kernel) -> None:
-    """``out[.., i, j] = Σ_k a[.., i, k] · b[.., k, j]``, summed in order of ``k``."""
-    (stmt,) = kernel.roots
-    a, b = stmt.args
-    (out,) = stmt.outs
-    a_shape, b_shape, out_shape = ctx.shape(a), ctx.shape(b), ctx.shape(out)
-
-    def item(w: str) -> None:
-        *batch, i, j = unravel(ctx, w, out_shape)
-        acc = ctx.fresh("acc")
-        ctx.emit(f"{CTYPE[out.dtype]} {acc} = {c_literal(0, out.dtype)};")
-        with ctx.block(f"for (int64_t t = 0; t < {a_shape[-1]}; t++)"):
-            left = elem(ctx, a, Index([*batch, i, "t"], a_shape))
-            right = elem(ctx, b, Index([*batch, "t", j], b_shape))
-            ctx.emit(f"{acc} += {left} * {right};")
-        ctx.emit(f"{ctx.element(out, w)} = {acc};")
-
-    _grid_loop(ctx, product(out_shape), item)
-
-
-_SLICED: dict[str, Callable[[Ctx, Kernel, Slices], None]] = {"fold_slices": _fold_slices, "fold_merge": _fold_merge}
 
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "map": _map,
@@ -488,6 +353,6 @@ _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "permute_copy": _permute_copy,
     "permute_scatter": _permute_scatter,
     "stencil": _stencil,
-    "matmul": _matmul,
-    **{kind: lambda ctx, kernel: linalg.linalg_body(ctx, kernel, _grid_loop) for kind in linalg.TEMPLATES},
+    "matmul": matmul_tiles,
+    **{kind: lambda ctx, kernel: linalg.linalg_body(ctx, kernel, grid_loop) for kind in linalg.TEMPLATES},
 }
