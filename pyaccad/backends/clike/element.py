@@ -228,12 +228,17 @@ def _reverse(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
 
 def _slice(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     p = stmt.params
-    src = [f"({ctx.ext(lo)}+{i}*{ctx.ext(st)})" for i, lo, st in zip(idx.multi, p["starts"], p["steps"], strict=True)]
+    # a unit step stays in the source (a parameter, not an extent): the reads are then contiguous to gcc
+    steps = ["" if st == 1 else f"*{ctx.ext(st)}" for st in p["steps"]]
+    src = [f"({ctx.ext(lo)}+{i}{st})" for i, lo, st in zip(idx.multi, p["starts"], steps, strict=True)]
     return [elem(ctx, stmt.args[0], Index(src, ctx.shape(stmt.args[0])))]
 
 
 def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     x, value = stmt.args
+    known = ctx.known_pads.get(stmt)
+    if known is False:
+        return [atom(ctx, value)]
     shape = ctx.shape(x)
     src, conds = [], []
     for i, n, lo, mid in zip(idx.multi, shape, stmt.params["lo"], stmt.params["interior"], strict=True):
@@ -245,6 +250,8 @@ def _pad(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
         step = ctx.ext(mid + 1)
         src.append(f"({t}/{step})")
         conds.append(f"{t} >= 0 && {t} % {step} == 0 && {t}/{step} < {n}")
+    if known:
+        return [elem(ctx, x, Index(src, shape))]
     result = ctx.fresh("p")
     ctx.emit(f"{CTYPE[x.dtype]} {result};")
     with ctx.block(f"if ({' && '.join(conds) or '1'})"):

@@ -68,7 +68,7 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
             ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
 
 
-SERIAL_COPY_LINES = 80
+SERIAL_COPY_LINES = 200
 """The longest loop (in lines of C) that :func:`serial_when_small` copies: every copy is compiled, and a long
 loop does enough work per element that the region's entry matters less."""
 
