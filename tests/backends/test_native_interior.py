@@ -29,7 +29,7 @@ INTERIOR_LOOP = "for (int64_t j = m0; j < m1; j++)"
 
 
 def _term(x, n: int, start: int, step: int, length: int, lo: int, flip: bool, fill: float):
-    """``x[..., start : start + step·length : step]`` (reversed if ``flip``), padded to ``n`` with ``lo`` fills first."""
+    """``x[..., start : start + step·length : step]`` (reversed if ``flip``), padded to ``n``, ``lo`` fills first."""
     outer = x.shape[:-1]
     stop = start + step * (length - 1) + 1
     zeros = (0,) * len(outer)
