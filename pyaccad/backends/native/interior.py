@@ -19,19 +19,19 @@ pads of slices per element) becomes a vector loop over ``[1, n - 1)``::
     bh[j] = ax[j] + (j-1 in [0, n-1) ? au[j-1] : 0) + (j+1 < n ? au[j+1] : 0) + (j == n-1 ? ..) + (j == 0 ? ..)
     interior [1, n - 1): the first two known inside, the edge terms known outside
 
->>> import numpy as np
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad import ad
 >>> from pyaccad.frontend import trace
+>>> from pyaccad.opt import optimize
 >>> from pyaccad.opt.fusion import plan_program
 >>> from pyaccad.backends.clike.cgen import Ctx
->>> def shifted_sum(x):  # x[j - 1] + x[j + 1], zero outside
-...     return acc.pad(x[1:], (0, 1)) + acc.pad(x[:-1], (1, 0))
->>> import pyaccad as acc
->>> plan = plan_program(trace(shifted_sum, np.ones(10)).program)
+>>> grad = ad.grad(lambda x: (acc.stencil(lambda n: n[0] * n[2], x, 3, "clamp") ** 2).sum())
+>>> plan = plan_program(optimize(trace(grad, np.ones(10)).program, "native"))
 >>> ctx = Ctx()
 >>> ctx.delayed.update(plan.delayed)
->>> known, lo, hi = split(ctx, plan.kernels[-1])
+>>> known, lo, hi = split(ctx, plan.kernels[-1])  # the cotangent: x[j-1] and x[j+1] inside, the edges outside
 >>> sorted(known.values()), (lo, hi)
-([True, True], (1, 9))
+([False, False, True, True], (1, 9))
 """
 
 from __future__ import annotations
