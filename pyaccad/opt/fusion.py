@@ -17,7 +17,8 @@ kernels would recompute at more than
 :data:`RECOMPUTE_BUDGET` expensive operations per element (``exp(a - m)``
 read by three kernels is recomputed in each, as it costs less than writing
 and reading it back; a map whose lambda holds three expensive operations,
-read by two kernels, is written once).
+read by two kernels, is written once). Inside a ``while`` body, run once per trip, that cost also counts the
+delayed producers the value would recompute with it (``plan_program(in_loop=True)``).
 
 Folds of one shape and axis that do not depend on one another share one pass
 (one kernel computing several accumulators), as do independent manifest maps
