@@ -117,7 +117,7 @@ def plan_program(program: Program, in_loop: bool = False) -> Plan:
         if stmt is not group[-1]:
             continue  # a group runs at the position of its last member
         kernels.append(_kernel(group, delayed, in_loop))
-    return Plan(program, kernels, delayed, [s for s in stmts if s.prim.name == "const"])
+    return Plan(program, kernels, delayed, [s for s in stmts if s.prim.name == "const"], in_loop=in_loop)
 
 
 def _kernel(group: list[Stmt], delayed: dict[Var, Stmt], in_loop: bool) -> Kernel:
