@@ -204,7 +204,10 @@ def _reverse(shapes: Sequence[Shape], out: Shape, p: Params) -> list[Read]:
 
 def _slice(shapes: Sequence[Shape], out: Shape, p: Params) -> list[Read]:
     steps = zip(p["starts"], p["steps"], strict=True)
-    return [Read(0, tuple(Bin("+", Const(lo), Bin("*", Out(a), Const(st))) for a, (lo, st) in enumerate(steps)))]
+    # a unit step may stay in a compiled source (it is a parameter, not an extent): reads then look contiguous
+    return [
+        Read(0, tuple(Bin("+", Const(lo), Bin("*", Out(a), Const(st, st == 1))) for a, (lo, st) in enumerate(steps)))
+    ]
 
 
 def _pad(shapes: Sequence[Shape], out: Shape, p: Params) -> list[Read]:

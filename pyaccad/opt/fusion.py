@@ -17,7 +17,8 @@ kernels would recompute at more than
 :data:`RECOMPUTE_BUDGET` expensive operations per element (``exp(a - m)``
 read by three kernels is recomputed in each, as it costs less than writing
 and reading it back; a map whose lambda holds three expensive operations,
-read by two kernels, is written once).
+read by two kernels, is written once). Inside a ``while`` body, run once per trip, that cost also counts the
+delayed producers the value would recompute with it (``plan_program(in_loop=True)``).
 
 Folds of one shape and axis that do not depend on one another share one pass
 (one kernel computing several accumulators), as do independent manifest maps
@@ -59,8 +60,14 @@ RECOMPUTE_BUDGET = 2
 _FORCES_OPERANDS = {"stencil"} | _CONTROL | {p.name for p in PRIMITIVES.values() if p.family == "linalg"}
 
 
-def plan_program(program: Program) -> Plan:
-    """Fuse ``program`` into kernels (see the module docstring)."""
+def plan_program(program: Program, in_loop: bool = False) -> Plan:
+    """Fuse ``program`` into kernels (see the module docstring).
+
+    ``in_loop``: the program is (inside) a ``while`` body or condition, run once per trip. There a shared
+    value's cost to recompute counts the expensive operations of the delayed producers it would recompute
+    with it (:func:`_recompute_costs`): small arrays make writing it cheap, and every trip pays for
+    recomputing it (the LSTM's reverse trip recomputed each gate's ``exp`` and ``tanh`` in three kernels).
+    """
     program = inline_bodies(program)  # normally done by optimize; a program handed over unoptimised too
     stmts = _live_stmts(_folds_through_transposes(program))
     pos = {s: n for n, s in enumerate(stmts)}
@@ -69,6 +76,7 @@ def plan_program(program: Program) -> Plan:
     groups = _group([s for s in stmts if s.prim.name == "fold"], pos, ancestors, _fold_key)
     group_of = {s: g for g in groups for s in g}
     forced = _forced_manifest(program, stmts, producer)
+    cost = _recompute_costs(stmts, producer, forced) if in_loop else {s: element_cost(s) for s in stmts}
 
     # Walk backwards: every root (group) marks the values it reads; a fusible statement stays delayed
     # when all of its readers are in one kernel, or when recomputing it in each reader is cheap.
@@ -83,7 +91,7 @@ def plan_program(program: Program) -> Plan:
         here = max(sites.count(v) for v in stmt.outs) if stmt.outs else 1
         deep = max((depth.get(v, 0) for v in stmt.outs), default=0) + 1
         if name in FUSIBLE:
-            shared = len(readers) > 1 and element_cost(stmt) * (len(readers) - 1) > RECOMPUTE_BUDGET
+            shared = len(readers) > 1 and cost[stmt] * (len(readers) - 1) > RECOMPUTE_BUDGET
             if any(v in forced for v in stmt.outs) or shared or here > MAX_SITES or deep > MAX_DEPTH:
                 manifest_maps.append(stmt)
                 readers, here, deep = {id(stmt)}, 1, 1
@@ -108,11 +116,11 @@ def plan_program(program: Program) -> Plan:
         group = group_of.get(stmt, [stmt])
         if stmt is not group[-1]:
             continue  # a group runs at the position of its last member
-        kernels.append(_kernel(group, delayed))
-    return Plan(program, kernels, delayed, [s for s in stmts if s.prim.name == "const"])
+        kernels.append(_kernel(group, delayed, in_loop))
+    return Plan(program, kernels, delayed, [s for s in stmts if s.prim.name == "const"], in_loop=in_loop)
 
 
-def _kernel(group: list[Stmt], delayed: dict[Var, Stmt]) -> Kernel:
+def _kernel(group: list[Stmt], delayed: dict[Var, Stmt], in_loop: bool) -> Kernel:
     name = group[0].prim.name
     kind = "map" if name in FUSIBLE else name
     fused: dict[Stmt, None] = {}
@@ -120,7 +128,8 @@ def _kernel(group: list[Stmt], delayed: dict[Var, Stmt]) -> Kernel:
         collect_fused(stmt, delayed, fused)
     bodies = {}
     if name in _CONTROL:
-        bodies = {p: plan_program(group[0].params[p]) for p in group[0].prim.subprogram_params}
+        looping = in_loop or name == "while"
+        bodies = {p: plan_program(group[0].params[p], looping) for p in group[0].prim.subprogram_params}
     return Kernel(kind, list(group), list(fused), bodies)
 
 
@@ -191,6 +200,29 @@ def element_cost(stmt: Stmt) -> float:
             return float("inf")
         own += sum(0 if s.prim.name in _CHEAP or s.prim.name == "index" else 1 for s in sub.stmts)
     return own
+
+
+def _recompute_costs(stmts: list[Stmt], producer: dict[Var, Stmt], forced: set[Var]) -> dict[Stmt, float]:
+    """Expensive operations per element of each statement and of the fusible producers below it that are not
+    forced manifest: what recomputing it in one more kernel costs if they stay delayed (an upper bound).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> stmts = trace(lambda x: acc.exp(x) * 2.0 + 1.0, np.ones(3)).program.stmts
+    >>> costs = _recompute_costs(stmts, {v: s for s in stmts for v in s.outs}, set())
+    >>> [(s.prim.name, int(c)) for s, c in costs.items()]  # the product and the sum recompute the exp
+    [('exp', 1), ('broadcast_in_dim', 0), ('mul', 1), ('broadcast_in_dim', 0), ('add', 1)]
+    """
+    costs: dict[Stmt, float] = {}
+    for stmt in stmts:
+        total = element_cost(stmt)
+        if stmt.prim.name in FUSIBLE:
+            for var in _reads(stmt):
+                below = producer.get(var)
+                if below is not None and below in costs and var not in forced:
+                    total += costs[below]
+        costs[stmt] = total
+    return costs
 
 
 def _reads(stmt: Stmt) -> Iterator[Var]:

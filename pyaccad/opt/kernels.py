@@ -51,6 +51,8 @@ class Plan:
     row_groups: dict[int, Any] = field(default_factory=dict)
     """First kernel -> :class:`pyaccad.opt.rows.RowGroup`: runs of kernels sharing one loop over rows, for a
     backend that runs them so (:func:`pyaccad.opt.rows.group_rows` sets them with the backend's limits)."""
+    in_loop: bool = False
+    """A ``while`` body or condition, or inside one: it runs once per trip (:func:`.fusion.plan_program`)."""
 
     def count(self) -> int:
         """The number of kernels, counting those inside control bodies (what fusion tests assert).

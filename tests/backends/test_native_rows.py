@@ -8,6 +8,7 @@ materialised) and on the generated C.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 
@@ -240,3 +241,26 @@ def test_a_row_buffered_value_read_after_the_group_is_recomputed_there():
     expected = acc.run(_softmax_and_column_sums, a, backend="interp")
     for actual, want in zip(acc.run(_softmax_and_column_sums, a, backend="native"), expected, strict=True):
         assert_close(actual, want)
+
+
+def _loop_bodies(plan):
+    for kernel in plan.kernels:
+        for body in kernel.bodies.values():
+            yield from ([body] if kernel.kind == "while" else []) + list(_loop_bodies(body))
+
+
+def test_loop_bodies_group_rows_of_matrices_only():
+    """In a loop body (the LSTM's gradient: its trips run maps over rows of 3 elements) a rank-1 map keeps its
+    own vector loop: no row group holds one, where the same plan outside a loop would group them."""
+    from pyaccad.bench import lstm
+
+    params, data = lstm.WORKLOAD.inputs("tiny")
+    plan = _plan(ad.grad(lstm.pyaccad_f), params, *data)
+    bodies = list(_loop_bodies(plan))
+    assert bodies and all(body.in_loop for body in bodies)
+    iterated = [
+        k.outs[0].type.ndim for body in bodies for g in row_groups(body, rows.LIMITS).values() for k in g.kernels
+    ]
+    assert all(rank >= 2 for rank in iterated)
+    assert any(row_groups(dataclasses.replace(body, in_loop=False), rows.LIMITS) for body in bodies)
+    _agree(lambda p, *d: lstm.pyaccad_f(p, *d), params, *data, rtol=1e-12, atol=1e-12)

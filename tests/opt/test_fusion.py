@@ -221,3 +221,23 @@ def test_a_chain_ten_thousand_operations_long_compiles_and_differentiates(any_ba
     assert_within(acc.run(recurrence, x, backend=any_backend), want.sum(), bound)
     grad = acc.run(ad.grad(recurrence), x, backend=any_backend)
     assert_within(grad, np.full(5, rate**steps), gamma(2 * steps, "float64") * rate**steps)
+
+
+def _sigmoid_read_thrice(a):
+    e = 1.0 / (1.0 + acc.exp(-a))  # the division recomputes the exp with it
+    plus = lambda p, q: p + q  # noqa: E731
+    return acc.scanl1(plus, e), acc.scanr1(plus, e), acc.fold1(plus, e)
+
+
+def test_loop_bodies_count_what_a_shared_value_recomputes_below_it():
+    """Outside loops a shared value costs its own expensive operations (the division: 1, read by three kernels:
+    recomputed); inside a loop body also those of the delayed producers it recomputes (the exp: 2, written once)."""
+    assert kinds(_sigmoid_read_thrice, X) == ["scan", "scan", "fold"]
+
+    def f(a):
+        return acc.awhile(
+            lambda s: acc.unit(acc.the(s[2]) < 100.0), lambda s: _sigmoid_read_thrice(s[0] + s[1]), (a, a, a.sum())
+        )
+
+    (loop,) = plan(f, X).kernels[-1:]
+    assert [k.kind for k in loop.bodies["body"].kernels] == ["map", "scan", "scan", "fold"]

@@ -123,6 +123,8 @@ class Ctx:
         self.shapes: dict[Var, list[str]] = {}
         self.buffers: dict[Var, str] = {}
         self.delayed: dict[Var, Stmt] = {}
+        # pads known to read inside (True) or their value (False) in the loop being emitted (native/interior.py)
+        self.known_pads: dict[Stmt, bool] = {}
         self.errors: list[str] = []
         self.scopes: list[dict[Any, Any]] = [{}]
         self.helpers: set[str] = set()

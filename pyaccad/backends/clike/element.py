@@ -264,6 +264,10 @@ def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     branch); each branch then loads (or computes, when delayed) only its own operand's element.
     """
     printer = _IndexPrinter(ctx, stmt, idx)
+    known = ctx.known_pads.get(stmt)
+    if known is not None:  # a run of a map loop where this pad is known inside (or outside) its operand
+        inside, outside = reads_of(stmt)
+        return [printer.load(inside, printer.index(inside)) if known else printer.load(outside, None)]
     reads = []
     for read in reads_of(stmt):
         conds = [printer.cond(c) for c in read.valid]

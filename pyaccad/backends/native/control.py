@@ -59,7 +59,7 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, body, following)
-        ctx.lines[start:] = serial_when_small(ctx.lines[start:])
+        ctx.lines[start:] = serial_when_small(ctx.lines[start:], ctx.ints)
         for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True)):
             if j not in written:
                 ctx.emit(f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}")
@@ -73,15 +73,18 @@ SERIAL_COPY_LINES = 80
 loop does enough work per element that the region's entry matters less."""
 
 _GUARDED = re.compile(r"^(\s*)(#pragma omp parallel\b.*?) if \((.*)\)$")
+_SIZE_TEST = re.compile(r"^(E\[\d+\](?:\*E\[\d+\])*) > (\d+)$")
 
 
-def serial_when_small(lines: list[str]) -> list[str]:
+def serial_when_small(lines: list[str], ints: list[int] | None = None) -> list[str]:
     """``lines`` with each parallel loop guarded by an ``if`` clause split into two copies: the parallel one when
-    the clause holds, a plain one otherwise.
+    the clause holds, a plain one otherwise; only the plain one where the clause is a size test (a product of
+    ``E`` slots) that fails at the traced extents ``ints`` (the source then differs past the threshold).
 
     A parallel region costs its entry even when the clause keeps it on one thread (about 0.2 µs on the 2-core
     machine): a loop body of 20 small kernels paid that on every kernel of every trip, more than the kernels'
-    own work for the LSTM's 14-element arrays.
+    own work for the LSTM's 14-element arrays. Compiling both copies of every small loop of the LSTM gradient's
+    reverse trip took gcc half again as long as the plain copies alone.
 
     >>> for line in serial_when_small(["#pragma omp parallel for if (n > 9)", "for (j = 0; j < n; j++) {", "}"]):
     ...     print(line)
@@ -93,6 +96,8 @@ def serial_when_small(lines: list[str]) -> list[str]:
     for (j = 0; j < n; j++) {
     }
     }
+    >>> serial_when_small(["#pragma omp parallel for if (E[0]*E[1] > 9)", "for (;;) {", "}"], [2, 3])
+    ['for (;;) {', '}']
     """
     out: list[str] = []
     k = 0
@@ -109,7 +114,12 @@ def serial_when_small(lines: list[str]) -> list[str]:
         opening = lines[end]
         closing = opening[: len(opening) - len(opening.lstrip())] + "}"
         end = lines.index(closing, end + 1) + 1
-        statement = serial_when_small(lines[k + 1 : end])
+        statement = serial_when_small(lines[k + 1 : end], ints)
+        size = _SIZE_TEST.match(clause)
+        if size is not None and ints is not None and _traced(size.group(1), ints) <= int(size.group(2)):
+            out += statement
+            k = end
+            continue
         if len(statement) > SERIAL_COPY_LINES:  # a long loop costs more to compile twice than a region's entry
             out += lines[k:end]
             k = end
@@ -118,6 +128,14 @@ def serial_when_small(lines: list[str]) -> list[str]:
         out += [*statement, f"{indent}}}"]
         k = end
     return out
+
+
+def _traced(product: str, ints: list[int]) -> int:
+    """The value of ``E[a]*E[b]*...`` at the traced extents."""
+    value = 1
+    for slot in re.findall(r"E\[(\d+)\]", product):
+        value *= ints[int(slot)]
+    return value
 
 
 def cond_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str]) -> None:

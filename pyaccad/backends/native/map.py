@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import Ctx, Index, product
 from pyaccad.backends.clike.element import produce
+from pyaccad.backends.native.interior import split
 from pyaccad.opt.kernels import Kernel
 
 BLOCK = 1024
@@ -39,12 +40,19 @@ idle but milliseconds when they are shared (a barrier waits for a descheduled th
 
 
 def index_loop(
-    ctx: Ctx, shape: list[str], body: Callable[[Index], None], parallel: bool = True, simd: bool = True
+    ctx: Ctx,
+    shape: list[str],
+    body: Callable[[Index], None],
+    parallel: bool = True,
+    simd: bool = True,
+    interior: tuple[str, str, Callable[[Index], None]] | None = None,
 ) -> None:
     """Emit a loop running ``body`` (which emits C) at every index of ``shape``.
 
     Nested loops over the outer axes and over blocks of the last one, collapsed into one OpenMP
-    iteration space (so no index needs a division), then a contiguous inner loop.
+    iteration space (so no index needs a division), then a contiguous inner loop. With ``interior``
+    ``(lo, hi, inner)`` (C expressions and a body), each block runs ``inner`` on its part of ``[lo, hi)``
+    and ``body`` on the rest, in one plain loop around it (:mod:`.interior`).
     """
     if not shape:
         with ctx.block():
@@ -64,6 +72,14 @@ def index_loop(
         with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
             row = Index(outer, shape[:-1]).linear() if outer else "0"
             ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
+            if interior is not None:
+                lo, hi, inner = interior
+                ctx.emit(f"const int64_t m0 = PA_MIN_I({lo} > j0 ? {lo} : j0, j1);")
+                ctx.emit(f"const int64_t m1 = PA_MIN_I({hi} > m0 ? {hi} : m0, j1), nleft = m0 - j0;")
+                with ctx.block("for (int64_t t = 0; t < nleft + (j1 - m1); t++)"):
+                    ctx.emit("const int64_t j = t < nleft ? j0 + t : m1 - nleft + t, f = base + j;")
+                    body(Index([*outer, "j"], shape, "f"))
+                body, header = inner, "for (int64_t j = m0; j < m1; j++)"
             # iterations are independent; the outlined OpenMP body loses `restrict`, `omp simd` restores it
             with ctx.simd_block(header) if simd else ctx.block(header):
                 ctx.emit("const int64_t f = base + j;")
@@ -79,5 +95,23 @@ def write_elements(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
 
 
 def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
-    """Write every output of the kernel's statements (all of one shape) in one parallel loop."""
-    index_loop(ctx, ctx.shape(kernel.outs[0]), lambda idx: write_elements(ctx, kernel, idx))
+    """Write every output of the kernel's statements (all of one shape) in one parallel loop.
+
+    Where the kernel reads pads along its last axis, the run of that axis on which each is known to read
+    inside or outside gets a copy of the loop without their tests (:mod:`.interior`).
+    """
+    found = split(ctx, kernel)
+    if found is None:
+        index_loop(ctx, ctx.shape(kernel.outs[0]), lambda idx: write_elements(ctx, kernel, idx))
+        return
+    known, lo, hi = found
+
+    def inner(idx: Index) -> None:
+        before, ctx.known_pads = ctx.known_pads, known
+        try:
+            write_elements(ctx, kernel, idx)
+        finally:
+            ctx.known_pads = before
+
+    shape = ctx.shape(kernel.outs[0])
+    index_loop(ctx, shape, lambda idx: write_elements(ctx, kernel, idx), interior=(ctx.ext(lo), ctx.ext(hi), inner))
