@@ -98,7 +98,7 @@ def _cast_template(source, target) -> str:
         convert = "toFloating {0}" if target in FLOAT_DTYPES else "truncate {0}"
     else:
         convert = "fromIntegral {0}"
-    return f"{convert} :: Exp {HS_SCALAR[target]}"
+    return f"({convert} :: Exp {HS_SCALAR[target]})"  # bracketed: `::` reaches as far right as it can
 
 
 # Fixities of the operators templates use (Haskell's and accelerate's): (precedence, associativity).

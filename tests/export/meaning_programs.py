@@ -190,6 +190,11 @@ def near_zero(x, y):
     return acc.log1p(x), acc.expm1(x), acc.erf(x * 20.0), acc.log1p(y), acc.expm1(y), acc.erf(y * 20.0)
 
 
+
+def cast_in_comparison(labels):
+    # a one-hot from int32 labels: the cast carries a type annotation, which must not swallow the comparison
+    return acc.generate((labels.shape[0], 3), lambda i, j: acc.where(j == acc.cast(labels[i], "int64"), 1.0, 0.0))
+
 NEAR_ZERO = np.array([1e-12, -3e-9, 2e-5, -0.29, 0.4, 0.499, -0.5, 0.7, -0.9, 3.0, 0.0, 0.02, -0.2, 0.3, 1.4, 0.25])
 
 MEANING_CASES = [
@@ -217,4 +222,5 @@ MEANING_CASES = [
     Case("floatMod", float_mod, (f32(6) * 4, np.abs(f32(6)) + 0.5)),
     Case("boolLiterals", bool_literals, (f32(6),)),
     Case("nearZero", near_zero, (NEAR_ZERO, NEAR_ZERO.astype(np.float32))),
+    Case("castInComparison", cast_in_comparison, (np.array([0, 2, 1, 2], np.int32),)),
 ]
