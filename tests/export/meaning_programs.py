@@ -190,10 +190,10 @@ def near_zero(x, y):
     return acc.log1p(x), acc.expm1(x), acc.erf(x * 20.0), acc.log1p(y), acc.expm1(y), acc.erf(y * 20.0)
 
 
-
 def cast_in_comparison(labels):
     # a one-hot from int32 labels: the cast carries a type annotation, which must not swallow the comparison
     return acc.generate((labels.shape[0], 3), lambda i, j: acc.where(j == acc.cast(labels[i], "int64"), 1.0, 0.0))
+
 
 NEAR_ZERO = np.array([1e-12, -3e-9, 2e-5, -0.29, 0.4, 0.499, -0.5, 0.7, -0.9, 3.0, 0.0, 0.02, -0.2, 0.3, 1.4, 0.25])
 
