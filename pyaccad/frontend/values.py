@@ -15,7 +15,7 @@ outside its (lexical) scope. :mod:`pyaccad.frontend.tracing` re-exports all of i
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -153,6 +153,17 @@ def emit(
     return outs
 
 
+def _binary(op: str, swap: bool = False) -> Callable[[Value, Any], Value]:
+    """The method of a binary operator of :class:`Value`: the element-wise ``op`` of the value and the other
+    operand (in swapped order for a reflected operator)."""
+
+    def method(self: Value, other: Any) -> Value:
+        return _operator(op, self, other, swap=swap)
+
+    method.__doc__ = f"``{'other ' + op + ' self' if swap else 'self ' + op + ' other'}``, element-wise."
+    return method
+
+
 class Value:
     """Common behaviour of traced values: an atom (a variable, or a literal inside lambdas) plus operators."""
 
@@ -205,97 +216,24 @@ class Value:
         return id(self)
 
     # NumPy's operators and methods. The operations they call build on this module (frontend.operators,
-    # indexing, shapes, reductions), so they are imported on first use.
-    def __add__(self, other: Any) -> Value:
-        return _operator("add", self, other)
-
-    def __radd__(self, other: Any) -> Value:
-        return _operator("add", self, other, swap=True)
-
-    def __sub__(self, other: Any) -> Value:
-        return _operator("sub", self, other)
-
-    def __rsub__(self, other: Any) -> Value:
-        return _operator("sub", self, other, swap=True)
-
-    def __mul__(self, other: Any) -> Value:
-        return _operator("mul", self, other)
-
-    def __rmul__(self, other: Any) -> Value:
-        return _operator("mul", self, other, swap=True)
-
-    def __truediv__(self, other: Any) -> Value:
-        return _operator("div", self, other)
-
-    def __rtruediv__(self, other: Any) -> Value:
-        return _operator("div", self, other, swap=True)
-
-    def __floordiv__(self, other: Any) -> Value:
-        return _operator("floordiv", self, other)
-
-    def __rfloordiv__(self, other: Any) -> Value:
-        return _operator("floordiv", self, other, swap=True)
-
-    def __mod__(self, other: Any) -> Value:
-        return _operator("mod", self, other)
-
-    def __rmod__(self, other: Any) -> Value:
-        return _operator("mod", self, other, swap=True)
-
-    def __pow__(self, other: Any) -> Value:
-        return _operator("pow", self, other)
-
-    def __rpow__(self, other: Any) -> Value:
-        return _operator("pow", self, other, swap=True)
-
-    # & | ^ ~ are bitwise on integers and logical on bool, as in NumPy (see operators.elementwise)
-    def __and__(self, other: Any) -> Value:
-        return _operator("bitwise_and", self, other)
-
-    def __rand__(self, other: Any) -> Value:
-        return _operator("bitwise_and", self, other, swap=True)
-
-    def __or__(self, other: Any) -> Value:
-        return _operator("bitwise_or", self, other)
-
-    def __ror__(self, other: Any) -> Value:
-        return _operator("bitwise_or", self, other, swap=True)
-
-    def __xor__(self, other: Any) -> Value:
-        return _operator("bitwise_xor", self, other)
-
-    def __rxor__(self, other: Any) -> Value:
-        return _operator("bitwise_xor", self, other, swap=True)
-
-    def __lshift__(self, other: Any) -> Value:
-        return _operator("left_shift", self, other)
-
-    def __rlshift__(self, other: Any) -> Value:
-        return _operator("left_shift", self, other, swap=True)
-
-    def __rshift__(self, other: Any) -> Value:
-        return _operator("right_shift", self, other)
-
-    def __rrshift__(self, other: Any) -> Value:
-        return _operator("right_shift", self, other, swap=True)
-
-    def __lt__(self, other: Any) -> Value:
-        return _operator("lt", self, other)
-
-    def __le__(self, other: Any) -> Value:
-        return _operator("le", self, other)
-
-    def __gt__(self, other: Any) -> Value:
-        return _operator("gt", self, other)
-
-    def __ge__(self, other: Any) -> Value:
-        return _operator("ge", self, other)
-
-    def __eq__(self, other: Any) -> Value:  # type: ignore[override]  (element-wise, as in NumPy)
-        return _operator("eq", self, other)
-
-    def __ne__(self, other: Any) -> Value:  # type: ignore[override]
-        return _operator("ne", self, other)
+    # indexing, shapes, reductions), so they are imported on first use. Each binary operator is its element-wise
+    # operation, the operands swapped for the reflected one (`2 - x` is x.__rsub__(2)); & | ^ ~ are bitwise on
+    # integers and logical on bool, as in NumPy (see operators.elementwise).
+    __add__, __radd__ = _binary("add"), _binary("add", swap=True)
+    __sub__, __rsub__ = _binary("sub"), _binary("sub", swap=True)
+    __mul__, __rmul__ = _binary("mul"), _binary("mul", swap=True)
+    __truediv__, __rtruediv__ = _binary("div"), _binary("div", swap=True)
+    __floordiv__, __rfloordiv__ = _binary("floordiv"), _binary("floordiv", swap=True)
+    __mod__, __rmod__ = _binary("mod"), _binary("mod", swap=True)
+    __pow__, __rpow__ = _binary("pow"), _binary("pow", swap=True)
+    __and__, __rand__ = _binary("bitwise_and"), _binary("bitwise_and", swap=True)
+    __or__, __ror__ = _binary("bitwise_or"), _binary("bitwise_or", swap=True)
+    __xor__, __rxor__ = _binary("bitwise_xor"), _binary("bitwise_xor", swap=True)
+    __lshift__, __rlshift__ = _binary("left_shift"), _binary("left_shift", swap=True)
+    __rshift__, __rrshift__ = _binary("right_shift"), _binary("right_shift", swap=True)
+    __lt__, __le__, __gt__, __ge__ = _binary("lt"), _binary("le"), _binary("gt"), _binary("ge")
+    __eq__ = _binary("eq")  # type: ignore[assignment]  (element-wise, as in NumPy)
+    __ne__ = _binary("ne")  # type: ignore[assignment]
 
     def __neg__(self) -> Value:
         return _operators().elementwise("neg", self)
