@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyaccad.export.generic import GenericExportError, generic_module_source
-from pyaccad.export.haskell import module_source
+from pyaccad.export.haskell import generic_module_source, module_source
 from pyaccad.export.syntax import ExportError
 from pyaccad.frontend import trace
 from pyaccad.ir import Program
@@ -76,18 +76,29 @@ def export_haskell(
     name: str = "f",
     blas: bool = False,
     optimized: bool = True,
+    generic: bool = False,
 ) -> str:
     """The ``accelerate`` Haskell module of ``f`` traced at ``example_args`` (NumPy arrays or pytrees).
 
     ``blas=True`` prints float matrix products as ``accelerate-blas``'s ``<>``
     (the module then imports ``Data.Array.Accelerate.Numeric.LinearAlgebra``).
     ``optimized=False`` prints the program as traced, before :func:`pyaccad.opt.optimize`.
+    ``generic=True`` writes the module in terms of the inputs' extents (``let I2 n m = shape x``), found
+    by tracing ``f`` again at other sizes (:mod:`pyaccad.export.extents`): it holds at every size at which
+    ``f`` traces to the same program. Axes whose example extents are equal share one symbol, so give
+    distinct sizes to axes that vary independently; the header says which extents stay fixed, and why.
 
     >>> import numpy as np, pyaccad as acc
     >>> src = acc.export_haskell(lambda a, b: a @ b, np.ones((2, 3)), np.ones((3, 4)), module="MatMul", name="mm")
     >>> "mm :: Acc (Matrix Double, Matrix Double) -> Acc (Matrix Double)" in src
     True
     """
+    if generic:
+
+        def tracer(fn: Callable[..., Any], args: tuple) -> Program:
+            return _traced(fn, args, optimized)
+
+        return generic_module_source(f, example_args, tracer, module, name, blas)
     return export_program(_traced(f, example_args, optimized), module=module, name=name, blas=blas)
 
 
