@@ -21,8 +21,11 @@ Known gaps (kept here, in one place):
   accelerate's ``mod'`` truncates the quotient to an ``Int``; tuples are limited to accelerate's widths (16 arrays,
   ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3),
   and mirror/wrap stencils reaching further than accelerate's single reflection on a short
-  array, print as a ``generate`` that gathers the neighbours. Shapes are those of the example
-  arguments: index arithmetic (slices, pads, broadcasts) is fixed there.
+  array, print as a ``generate`` that gathers the neighbours. Extents are the example arguments'
+  unless ``generic=True`` (:mod:`pyaccad.export.extents`), which writes them in terms of the inputs'
+  shapes; it cannot separate axes whose example extents are equal, and keeps fixed (saying why in the
+  header) an extent that changes the traced program (a Python loop over it, a size written into ``f``),
+  and extents of 0 or 1. :func:`export_program`, which has no function to trace again, is not generic.
 * generic target (:mod:`pyaccad.export.generic`): no ``permute``, ``scan``,
   ``stencil``, ``awhile``/``acond``, ``erf``, float ``mod``, float → int casts, tuple
   folds or several results — each raises :class:`GenericExportError`.
@@ -44,7 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyaccad.export.generic import GenericExportError, generic_module_source
-from pyaccad.export.haskell import generic_module_source, module_source
+from pyaccad.export.haskell import module_source, shape_generic_module_source
 from pyaccad.export.syntax import ExportError
 from pyaccad.frontend import trace
 from pyaccad.ir import Program
@@ -98,7 +101,7 @@ def export_haskell(
         def tracer(fn: Callable[..., Any], args: tuple) -> Program:
             return _traced(fn, args, optimized)
 
-        return generic_module_source(f, example_args, tracer, module, name, blas)
+        return shape_generic_module_source(f, example_args, tracer, module, name, blas)
     return export_program(_traced(f, example_args, optimized), module=module, name=name, blas=blas)
 
 

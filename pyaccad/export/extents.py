@@ -42,6 +42,10 @@ from pyaccad.ir.types import ArrayType
 MAX_SYMBOLS = 4
 """Symbols fitted at most (the design traces 2^k + k + 1 times); further extents stay fixed."""
 NAMES = "nmpqrstuvw"
+CHANGES_ALONE = (
+    "the program traced is different when it alone changes "
+    "(a Python loop over it, a size written in f, or an extent that must change with it)"
+)
 Tracer = Callable[[Any, tuple], Program]
 """``tracer(f, args)``: the program ``f`` traces to at ``args`` (optimised as the export wants it)."""
 
@@ -199,7 +203,7 @@ def fit_extents(f: Any, args: tuple, tracer: Tracer | None = None) -> Extents:
 
     def at(values: dict[Symbol, int]) -> tuple[list, list[int], list[float], Program] | str:
         sized = []
-        for leaf, shape, position in zip(leaves, shapes, itertools.count(), strict=False):
+        for leaf, shape in zip(leaves, shapes, strict=True):
             if shape is None:
                 sized.append(leaf)
                 continue
@@ -247,7 +251,7 @@ def _fit(symbols: list[Symbol], base, at) -> tuple | None:
         got = at(point)
         reason = got if isinstance(got, str) else None
         if reason is None and got[0] != skeleton:
-            reason = "the program's structure changes with it (a Python loop over it, or a size written in f)"
+            reason = CHANGES_ALONE
         if reason is not None:
             for symbol in active:
                 if point[symbol] != symbol.extent:
@@ -363,9 +367,3 @@ def _float_matches(fit: tuple[Poly, bool], values: dict[int, int], observed: flo
         return False
     value = float(1 / exact if reciprocal else exact)
     return abs(value - observed) <= 1e-6 * abs(observed)
-
-
-def symbol_axes(extents: Extents, names: Sequence[str]) -> Iterator[str]:
-    """``n: x's axis 0, y's axis 1`` for each generic symbol (``names`` the inputs' Haskell names)."""
-    for name, symbol in zip(extents.names, extents.generic, strict=True):
-        yield f"{name} = {', '.join(f'{names[i]} axis {a}' for i, a in symbol.axes)}"

@@ -100,7 +100,7 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
     return "\n".join(lines) + "\n"
 
 
-def generic_module_source(
+def shape_generic_module_source(
     f: Callable[..., Any], args: tuple, tracer: Tracer, module: str, name: str, blas: bool = False
 ) -> str:
     """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`).
@@ -112,7 +112,8 @@ def generic_module_source(
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad.frontend import trace
-    >>> src = generic_module_source(lambda x: x[1:] * 2.0, (np.ones(5),), lambda f, a: trace(f, *a).program, "M", "f")
+    >>> tracer = lambda f, args: trace(f, *args).program
+    >>> src = shape_generic_module_source(lambda x: x[1:] * 2.0, (np.ones(5),), tracer, "M", "f")
     >>> print(src[src.index("f ::"):])
     f :: Acc (Vector Double) -> Acc (Vector Double)
     f x =

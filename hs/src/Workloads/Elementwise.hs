@@ -1,4 +1,5 @@
 -- | elementwise, exported by pyaccad from a trace at the example arguments x :: f32[8].
+-- Written for every size: n = x's axis 0.
 module Workloads.Elementwise (elementwise) where
 
 import Data.Array.Accelerate
@@ -6,7 +7,8 @@ import Prelude ()
 
 elementwise :: Acc (Vector Float) -> Acc (Scalar Float)
 elementwise x =
-  let a = map sin x
+  let I1 n = shape x
+      a = map sin x
       b = zipWith (*) a x
   in
   sum b

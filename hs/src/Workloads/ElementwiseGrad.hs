@@ -1,4 +1,5 @@
 -- | elementwiseGrad, exported by pyaccad from a trace at the example arguments x :: f32[8].
+-- Written for every size: n = x's axis 0.
 module Workloads.ElementwiseGrad (elementwiseGrad) where
 
 import Data.Array.Accelerate
@@ -6,7 +7,8 @@ import Prelude ()
 
 elementwiseGrad :: Acc (Vector Float) -> Acc (Vector Float)
 elementwiseGrad x =
-  let a = map sin x
+  let I1 n = shape x
+      a = map sin x
       b = map cos x
       c = zipWith (*) x b
   in
