@@ -77,7 +77,8 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
         sig = f"{name} :: {signature_type(program.output_types)}"
     body = printer.body(program, array_level=True)
     if extents is not None:
-        body = _with_bindings(_shape_bindings(extents, ins), body)
+        used = set(re.findall(r"[\w']+", "\n".join(body)))
+        body = _with_bindings(_shape_bindings(extents, ins, used), body)
     head = f"{name} {tuple_of(ins, 'argument list') if len(ins) == 1 else paren(tuple_of(ins))}" if ins else name
     if len(body) == 1:
         definition = [f"{head} = {body[0]}"]
@@ -137,8 +138,8 @@ def shape_generic_module_source(
     return module_source(extents.annotate(extents.example), module, name, blas, extents)
 
 
-def _shape_bindings(extents: Extents, inputs: list[str]) -> list[str]:
-    """``I2 n m = shape x`` for each input that first has one of the generic symbols."""
+def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:
+    """``I2 n m = shape x`` for each input that first has one of the generic symbols the body ``used``."""
     symbol_names = {id(s): n for s, n in zip(extents.generic, extents.names, strict=True)}
     bound: set[str] = set()
     bindings = []
@@ -147,7 +148,8 @@ def _shape_bindings(extents: Extents, inputs: list[str]) -> list[str]:
         for axis in range(len(var.shape)):
             symbol = next((s for s in extents.generic if (position, axis) in s.axes), None)
             symbol_name = symbol_names.get(id(symbol)) if symbol is not None else None
-            components.append(symbol_name if symbol_name and symbol_name not in bound else "_")
+            wanted = symbol_name is not None and symbol_name in used and symbol_name not in bound
+            components.append(symbol_name if wanted else "_")
             bound.add(components[-1])
         if any(c != "_" for c in components):
             bindings.append(f"{shape_exp(components)} = shape {var_name}")

@@ -7,8 +7,7 @@ import Prelude ()
 
 elementwise :: Acc (Vector Float) -> Acc (Scalar Float)
 elementwise x =
-  let I1 n = shape x
-      a = map sin x
+  let a = map sin x
       b = zipWith (*) a x
   in
   sum b

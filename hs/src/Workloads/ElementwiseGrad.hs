@@ -7,8 +7,7 @@ import Prelude ()
 
 elementwiseGrad :: Acc (Vector Float) -> Acc (Vector Float)
 elementwiseGrad x =
-  let I1 n = shape x
-      a = map sin x
+  let a = map sin x
       b = map cos x
       c = zipWith (*) x b
   in

@@ -7,7 +7,7 @@ import Prelude ()
 
 mlp :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Scalar Float)
 mlp (T8 params00 params01 params10 params11 params20 params21 x labels) =
-  let I2 n m = shape params00
+  let I2 _ m = shape params00
       I2 _ p = shape params20
       I2 q _ = shape x
       a = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) x)
