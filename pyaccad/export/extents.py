@@ -245,7 +245,8 @@ def _fit(symbols: list[Symbol], base, at) -> tuple | None:
     skeleton, base_ints, base_floats, _ = base
     if not active:
         return [Poly.const(n) for n in base_ints], [None] * len(base_floats), None, {}
-    points = _design(active)
+    levels = _levels(symbols)
+    points = _design(active, levels)
     traces = [base]
     for point in points[1:]:
         got = at(point)
@@ -259,13 +260,13 @@ def _fit(symbols: list[Symbol], base, at) -> tuple | None:
             return None
         traces.append(got)
     solve = _solver(active, points)
-    singles = {s: next(t for p, t in zip(points, traces, strict=True) if _only(p, s)) for s in active}
+    singles = {s: next(t for p, t in zip(points, traces, strict=True) if _only(p, s, levels)) for s in active}
     ints = [solve([Fraction(t[1][slot]) for t in traces]) for slot in range(len(base_ints))]
     floats = []
     for slot in range(len(base_floats)):
         observed = [t[2][slot] for t in traces]
         floats.append(None if len(set(observed)) == 1 else _fit_float(observed, solve))
-    check = {s: s.extent + 4 + k for k, s in enumerate(active)}
+    check = {s: levels[s][2] for s in active}
     got = at(check)
     if isinstance(got, str) or got[0] != skeleton:
         reason = got if isinstance(got, str) else "the program's structure changes at other sizes"
@@ -292,9 +293,17 @@ def _fit(symbols: list[Symbol], base, at) -> tuple | None:
     return ints, floats, got[3], values
 
 
-def _only(point: dict[Symbol, int], symbol: Symbol) -> bool:
+def _levels(symbols: Sequence[Symbol]) -> dict[Symbol, tuple[int, int, int]]:
+    """Three new values of each symbol (two design values and the check's), above every example extent and
+    apart from every other symbol's: two extents made equal could let the optimiser share what the example
+    keeps apart (two fills of one shape), and the program would look different for that reason alone."""
+    top = max(s.extent for s in symbols)
+    return {s: (top + 1 + 3 * k, top + 2 + 3 * k, top + 3 + 3 * k) for k, s in enumerate(symbols)}
+
+
+def _only(point: dict[Symbol, int], symbol: Symbol, levels: dict) -> bool:
     """Whether ``point`` moves ``symbol`` alone, to its third design value."""
-    return all((v == s.extent) != (s is symbol) for s, v in point.items()) and point[symbol] == symbol.extent + 3
+    return all((v == s.extent) != (s is symbol) for s, v in point.items()) and point[symbol] == levels[symbol][1]
 
 
 def _depends(active: list[Symbol], singles: dict, read: Callable, value: object) -> set[Symbol]:
@@ -303,10 +312,10 @@ def _depends(active: list[Symbol], singles: dict, read: Callable, value: object)
     return moved or set(active)
 
 
-def _design(active: Sequence[Symbol]) -> list[dict[Symbol, int]]:
+def _design(active: Sequence[Symbol], levels: dict) -> list[dict[Symbol, int]]:
     """Two values of every symbol (its extent first, so the example is the first point), a third of each alone."""
-    grid = [dict(zip(active, p, strict=True)) for p in itertools.product(*[(s.extent, s.extent + 2) for s in active])]
-    singles = [{t: (s.extent + 3 if t is s else t.extent) for t in active} for s in active]
+    grid = [dict(zip(active, p, strict=True)) for p in itertools.product(*[(s.extent, levels[s][0]) for s in active])]
+    singles = [{t: (levels[s][1] if t is s else t.extent) for t in active} for s in active]
     # fewer symbols moved first: a symbol that changes the program alone is found (and fixed) alone
     return sorted(grid + singles, key=lambda p: sum(v != s.extent for s, v in p.items()))
 
