@@ -1,11 +1,13 @@
 """Shape-generic exports: exported at one size, the module means what interp computes at others.
 
-Every program of the meaning tests and the ``hs/`` workloads (primal and gradient) is exported
-once at its example arguments with ``generic=True``, then the module is evaluated by
+Every program of the meaning tests, the gradients of :data:`programs.CASES` and the ``hs/``
+workloads (primal and gradient) is exported once at its example arguments (shape-generic, the default), then the module is evaluated by
 :mod:`hs_eval` (the independent evaluator of ``test_export_meaning``) on arguments of two other
 sizes, and compared with what interp computes for the program traced at those sizes, within the
 evaluator's rounding bounds (:func:`test_export_meaning.assert_means`). The new arguments repeat
-the example's values (``np.resize``), so index arrays stay in range.
+the example's values (``np.resize``), so index arrays stay in range. Where ``$PYACCAD_GHC_ENV`` names
+a GHC environment with accelerate, a few modules are also compiled and run at two other sizes by
+accelerate's interpreter (elsewhere that test skips, saying why).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hs_eval import evaluate_module
-from programs import module_name
+from programs import CASES, gradient_of, module_name
 from test_export_meaning import ALL_CASES, APPROXIMATIONS, _workloads, assert_means
 
 import pyaccad as acc
@@ -29,6 +31,11 @@ from pyaccad.opt import optimize
 FIXED = {"gathers", "slicesPadsConcatenations", "boolLiterals"}
 # Doubles its argument while the sum is below 100: repeated values of another sign would never stop.
 POSITIVE = {"loops"}
+
+
+def fixed(name: str) -> bool:
+    """Whether the program (or the one it is the gradient of) has all its extents fixed."""
+    return name.removesuffix("Grad") in FIXED
 
 
 def exported(fn, args: tuple) -> np.ndarray:
@@ -58,7 +65,7 @@ def check_at_other_sizes(fn, args: tuple, name: str) -> str:
     for step in (0, 1):
         other = resized(fn, args, step, name in POSITIVE)
         inputs = [np.asarray(x) for x in flatten(tuple(other))[0]]
-        assert [x.shape for x in inputs] != [np.shape(x) for x in flatten(tuple(args))[0]] or name in FIXED
+        assert [x.shape for x in inputs] != [np.shape(x) for x in flatten(tuple(args))[0]] or fixed(name)
         got = evaluate_module(source, *inputs, approximations=APPROXIMATIONS)
         want = get_backend("interp").compile(exported(fn, other))(inputs)
         assert len(got) == len(want)
@@ -75,6 +82,12 @@ def test_exported_once_runs_at_other_sizes(case):
         assert header.startswith("-- Extents fixed at the example's. Fixed:"), header
     else:
         assert header.startswith("-- Written for every size:"), header
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if gradient_of(c) is not None], ids=lambda c: c.name)
+def test_gradients_exported_once_run_at_other_sizes(case):
+    source = check_at_other_sizes(gradient_of(case), case.args, f"{case.name}Grad")
+    assert source.split("\n")[1].startswith("-- Extents" if fixed(case.name) else "-- Written for every size:")
 
 
 @pytest.mark.parametrize("suffix", ["", "Grad"])
