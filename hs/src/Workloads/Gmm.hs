@@ -1,5 +1,5 @@
--- | gmm, exported by pyaccad from a trace at the example arguments alphas :: f32[4], means :: f32[4,3], icf :: f32[4,6], x :: f32[5,3].
--- Written for every size: n = alphas's axis 0, means's axis 0, icf's axis 0; m = icf's axis 1; p = x's axis 0. Fixed: 3 (means's axis 1, x's axis 1): the program traced is different when it alone changes (a Python loop over it, a size written in f, or an extent that must change with it).
+-- | gmm, exported by pyaccad from a trace at the example arguments alphas :: f32[3], means :: f32[3,4], icf :: f32[3,10], x :: f32[5,4].
+-- Written for every size: n = alphas's axis 0, means's axis 0, icf's axis 0; m = icf's axis 1; p = x's axis 0. Fixed: 4 (means's axis 1, x's axis 1): the program traced is different when it alone changes (a Python loop over it, a size written in f, or an extent that must change with it).
 module Workloads.Gmm (gmm) where
 
 import Data.Array.Accelerate
@@ -10,17 +10,17 @@ gmm (T4 alphas means icf x) =
   let I1 n = shape alphas
       I2 _ m = shape icf
       I2 p _ = shape x
-      a = backpermute (I2 n 3) (\(I2 i j) -> I2 i j) icf
-      b = generate (I3 n 3 3) (\(I3 j r c) -> cond (r == c) (exp (icf ! I2 j r)) (cond (r > c) (icf ! I2 j (3 + r * (r - 1) `div` 2 + c)) (0.0 :: Exp Float)))
-      d = reshape (I3 p 1 3) x
-      e = reshape (I3 1 n 3) means
-      f = backpermute (I3 p n 3) (\(I3 i _ k) -> I3 i 0 k) d
-      g = backpermute (I3 p n 3) (\(I3 _ j1 k) -> I3 0 j1 k) e
+      a = backpermute (I2 n 4) (\(I2 i j) -> I2 i j) icf
+      b = generate (I3 n 4 4) (\(I3 j r c) -> cond (r == c) (exp (icf ! I2 j r)) (cond (r > c) (icf ! I2 j (4 + r * (r - 1) `div` 2 + c)) (0.0 :: Exp Float)))
+      d = reshape (I3 p 1 4) x
+      e = reshape (I3 1 n 4) means
+      f = backpermute (I3 p n 4) (\(I3 i _ k) -> I3 i 0 k) d
+      g = backpermute (I3 p n 4) (\(I3 _ j1 k) -> I3 0 j1 k) e
       h = zipWith (-) f g
-      o = reshape (I4 1 n 3 3) b
-      q = reshape (I4 p n 1 3) h
-      s = backpermute (I4 p n 3 3) (\(I4 _ j1 k l) -> I4 0 j1 k l) o
-      t = backpermute (I4 p n 3 3) (\(I4 i j1 _ l) -> I4 i j1 0 l) q
+      o = reshape (I4 1 n 4 4) b
+      q = reshape (I4 p n 1 4) h
+      s = backpermute (I4 p n 4 4) (\(I4 _ j1 k l) -> I4 0 j1 k l) o
+      t = backpermute (I4 p n 4 4) (\(I4 i j1 _ l) -> I4 i j1 0 l) q
       u = zipWith (*) s t
       v = sum u
       w = reshape (I2 1 n) alphas
@@ -34,11 +34,11 @@ gmm (T4 alphas means icf x) =
       af = zipWith (-) ae ad
       ag = map exp a
       ah = zipWith (*) ag ag
-      ai = reshape (I1 (3 * n)) ah
+      ai = reshape (I1 (4 * n)) ah
       aj = sum ai
-      ak = backpermute (I2 n (m - 3)) (\(I2 i j1) -> I2 i (j1 + 3)) icf
+      ak = backpermute (I2 n (m - 4)) (\(I2 i j1) -> I2 i (j1 + 4)) icf
       al = zipWith (*) ak ak
-      am = reshape (I1 (n * m - 3 * n)) al
+      am = reshape (I1 (n * m - 4 * n)) al
       an = sum am
       ao = zipWith (+) aj an
       ap = map (0.5 *) ao
@@ -64,7 +64,7 @@ gmm (T4 alphas means icf x) =
       bk = map ((fromIntegral p) *) bj
       bl = zipWith (-) ba bk
       bm = zipWith (+) bl ap
-      bn = reshape (I1 (3 * n)) a
+      bn = reshape (I1 (4 * n)) a
       bo = sum bn
   in
   zipWith (-) bm bo
