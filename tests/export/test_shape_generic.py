@@ -1,8 +1,8 @@
 """Shape-generic exports: exported at one size, the module means what interp computes at others.
 
 Every program of the meaning tests, the gradients of :data:`programs.CASES` and the ``hs/``
-workloads (primal and gradient) is exported once at its example arguments (shape-generic, the default), then the module is evaluated by
-:mod:`hs_eval` (the independent evaluator of ``test_export_meaning``) on arguments of two other
+workloads (primal and gradient) is exported once at its example arguments (shape-generic, the
+default), then the module is evaluated by :mod:`hs_eval` (the independent evaluator of ``test_export_meaning``) on arguments of two other
 sizes, and compared with what interp computes for the program traced at those sizes, within the
 evaluator's rounding bounds (:func:`test_export_meaning.assert_means`). The new arguments repeat
 the example's values (``np.resize``), so index arrays stay in range. Where ``$PYACCAD_GHC_ENV`` names
