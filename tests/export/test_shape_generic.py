@@ -2,12 +2,13 @@
 
 Every program of the meaning tests, the gradients of :data:`programs.CASES` and the ``hs/``
 workloads (primal and gradient) is exported once at its example arguments (shape-generic, the
-default), then the module is evaluated by :mod:`hs_eval` (the independent evaluator of ``test_export_meaning``) on arguments of two other
-sizes, and compared with what interp computes for the program traced at those sizes, within the
-evaluator's rounding bounds (:func:`test_export_meaning.assert_means`). The new arguments repeat
-the example's values (``np.resize``), so index arrays stay in range. Where ``$PYACCAD_GHC_ENV`` names
-a GHC environment with accelerate, a few modules are also compiled and run at two other sizes by
-accelerate's interpreter (elsewhere that test skips, saying why).
+default), then the module is evaluated by :mod:`hs_eval` (the independent evaluator of
+``test_export_meaning``) on arguments of two other sizes, and compared with what interp computes
+for the program traced at those sizes, within the evaluator's rounding bounds
+(:func:`test_export_meaning.assert_means`). The new arguments repeat the example's values
+(``np.resize``), so index arrays stay in range. Where ``$PYACCAD_GHC_ENV`` names a GHC environment
+with accelerate, a few modules are also compiled and run at two other sizes by accelerate's
+interpreter (elsewhere that test skips, saying why).
 """
 
 from __future__ import annotations
