@@ -21,8 +21,11 @@ Known gaps (kept here, in one place):
   accelerate's ``mod'`` truncates the quotient to an ``Int``; tuples are limited to accelerate's widths (16 arrays,
   ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3),
   and mirror/wrap stencils reaching further than accelerate's single reflection on a short
-  array, print as a ``generate`` that gathers the neighbours. Shapes are those of the example
-  arguments: index arithmetic (slices, pads, broadcasts) is fixed there.
+  array, print as a ``generate`` that gathers the neighbours. Extents are written in terms of the
+  inputs' shapes (:mod:`pyaccad.export.extents`); that cannot separate axes whose example extents
+  are equal, and keeps fixed (saying why in the header) an extent that changes the traced program
+  (a Python loop over it, a size written into ``f``, an extent tied to another), and extents of 0 or 1.
+  :func:`export_program`, which has no function to trace again, prints the example's extents.
 * generic target (:mod:`pyaccad.export.generic`): no ``permute``, ``scan``,
   ``stencil``, ``awhile``/``acond``, ``erf``, float ``mod``, float → int casts, tuple
   folds or several results — each raises :class:`GenericExportError`.
@@ -44,7 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyaccad.export.generic import GenericExportError, generic_module_source
-from pyaccad.export.haskell import module_source
+from pyaccad.export.haskell import module_source, shape_generic_module_source
 from pyaccad.export.syntax import ExportError
 from pyaccad.frontend import trace
 from pyaccad.ir import Program
@@ -76,18 +79,30 @@ def export_haskell(
     name: str = "f",
     blas: bool = False,
     optimized: bool = True,
+    generic: bool = True,
 ) -> str:
     """The ``accelerate`` Haskell module of ``f`` traced at ``example_args`` (NumPy arrays or pytrees).
 
     ``blas=True`` prints float matrix products as ``accelerate-blas``'s ``<>``
     (the module then imports ``Data.Array.Accelerate.Numeric.LinearAlgebra``).
     ``optimized=False`` prints the program as traced, before :func:`pyaccad.opt.optimize`.
+    The module is written in terms of the inputs' extents (``let I2 n m = shape x``), found
+    by tracing ``f`` again at other sizes (:mod:`pyaccad.export.extents`): it holds at every size at which
+    ``f`` traces to the same program. Axes whose example extents are equal share one symbol, so give
+    distinct sizes to axes that vary independently; the header says which extents stay fixed, and why.
+    ``generic=False`` prints the example's extents (one trace, no header note).
 
     >>> import numpy as np, pyaccad as acc
     >>> src = acc.export_haskell(lambda a, b: a @ b, np.ones((2, 3)), np.ones((3, 4)), module="MatMul", name="mm")
     >>> "mm :: Acc (Matrix Double, Matrix Double) -> Acc (Matrix Double)" in src
     True
     """
+    if generic:
+
+        def tracer(fn: Callable[..., Any], args: tuple) -> Program:
+            return _traced(fn, args, optimized)
+
+        return shape_generic_module_source(f, example_args, tracer, module, name, blas)
     return export_program(_traced(f, example_args, optimized), module=module, name=name, blas=blas)
 
 

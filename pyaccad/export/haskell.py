@@ -40,18 +40,26 @@ square x = zipWith (*) x x
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
+from pyaccad.export.extents import Extents, Symbol, Tracer, fit_extents
 from pyaccad.export.names import RESERVED
 from pyaccad.export.printer import Printer
 from pyaccad.export.rules import RULES
-from pyaccad.export.syntax import ExportError, paren, signature_type, tuple_of
+from pyaccad.export.syntax import ExportError, paren, shape_exp, signature_type, tuple_of
 from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
 from pyaccad.ir import Program, Var
+from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
 
 
-def module_source(program: Program, module: str, name: str, blas: bool = False) -> str:
-    """The Haskell module exporting ``name``, the accelerate version of ``program`` (see the module doc)."""
+def module_source(program: Program, module: str, name: str, blas: bool = False, extents: Extents | None = None) -> str:
+    """The Haskell module exporting ``name``, the accelerate version of ``program`` (see the module doc).
+
+    With ``extents``, ``program`` is ``extents.annotate``'s: its extents print as the symbols, bound
+    from the inputs' shapes at the top of the function (``let I2 n m = shape x``).
+    """
     if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
         raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
     if not re.fullmatch(r"[a-z_][\w']*", name) or name in RESERVED:
@@ -62,19 +70,27 @@ def module_source(program: Program, module: str, name: str, blas: bool = False) 
     printer = Printer(RULES, blas)
     printer.computed = materialised(program)
     printer.used.add(name)
+    printer.used |= set(extents.names if extents else ())
     ins = [printer.bind(v, True) for v in program.inputs]
     sig = f"{name} :: {signature_type(program.input_types)} -> {signature_type(program.output_types)}"
     if not program.inputs:
         sig = f"{name} :: {signature_type(program.output_types)}"
     body = printer.body(program, array_level=True)
+    if extents is not None:
+        used = set(re.findall(r"[\w']+", "\n".join(body)))
+        body = _with_bindings(_shape_bindings(extents, ins, used), body)
     head = f"{name} {tuple_of(ins, 'argument list') if len(ins) == 1 else paren(tuple_of(ins))}" if ins else name
     if len(body) == 1:
         definition = [f"{head} = {body[0]}"]
     else:
         definition = [f"{head} ="] + ["  " + line for line in body]
-    described = ", ".join(f"{n} :: {t}" for n, t in zip(ins, program.input_types, strict=True))
+    described = ", ".join(
+        f"{n} :: {ArrayType(t.dtype, tuple(map(int, t.shape)))}" for n, t in zip(ins, program.input_types, strict=True)
+    )
     header = f"-- | {name}, exported by pyaccad from a trace at the example arguments"
     header += f" {described}." if described else " (none)."
+    if extents is not None:
+        header += "\n" + _generic_note(extents, ins)
     helpers = [line for helper in sorted(printer.helpers) for line in ["", *HELPERS[helper]]]
     pragmas = [HELPER_PRAGMA] if printer.helpers else []
     imports = ["import Data.Array.Accelerate"]
@@ -85,6 +101,85 @@ def module_source(program: Program, module: str, name: str, blas: bool = False) 
     imports.append("import Prelude ()")
     lines = [header, *pragmas, f"module {module} ({name}) where", "", *imports, "", sig, *definition, *helpers]
     return "\n".join(lines) + "\n"
+
+
+def shape_generic_module_source(
+    f: Callable[..., Any], args: tuple, tracer: Tracer, module: str, name: str, blas: bool = False
+) -> str:
+    """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`).
+
+    The module is printed twice, from the example's trace and from the trace at the further sizes
+    that checked the fits, each with its numbers annotated by the same expressions: the two texts must
+    be the same, or the printer computed a number from an extent without its expression somewhere.
+    Then (and wherever no symbol fits) the extents are the example's, and the header says why.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> tracer = lambda f, args: trace(f, *args).program
+    >>> src = shape_generic_module_source(lambda x: x[1:] * 2.0, (np.ones(5),), tracer, "M", "f")
+    >>> print(src[src.index("f ::"):])
+    f :: Acc (Vector Double) -> Acc (Vector Double)
+    f x =
+      let I1 n = shape x
+          a = backpermute (I1 (n - 1)) (\\(I1 i) -> I1 (i + 1)) x
+      in
+      map (* 2.0) a
+    <BLANKLINE>
+    """
+    extents = fit_extents(f, args, tracer)
+    source = module_source(extents.annotate(extents.example), module, name, blas, extents)
+    if extents.check is None:
+        return source
+    other = module_source(extents.annotate(extents.check, extents.check_values), module, name, blas, extents)
+    code = [line for line in source.split("\n") if not line.startswith("--")]
+    other_code = [line for line in other.split("\n") if not line.startswith("--")]
+    differing = next((a for a, b in zip(code, other_code, strict=False) if a != b), None)
+    if differing is None and len(code) == len(other_code):
+        return source
+    extents.fix_all(f"the export wrote a number of an extent without its expression (in {differing!r})")
+    return module_source(extents.annotate(extents.example), module, name, blas, extents)
+
+
+def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:
+    """``I2 n m = shape x`` for each input that first has one of the generic symbols the body ``used``."""
+    symbol_names = {id(s): n for s, n in zip(extents.generic, extents.names, strict=True)}
+    bound: set[str] = set()
+    bindings = []
+    for position, (var_name, var) in enumerate(zip(inputs, extents.example.inputs, strict=True)):
+        components = []
+        for axis in range(len(var.shape)):
+            symbol = next((s for s in extents.generic if (position, axis) in s.axes), None)
+            symbol_name = symbol_names.get(id(symbol)) if symbol is not None else None
+            wanted = symbol_name is not None and symbol_name in used and symbol_name not in bound
+            components.append(symbol_name if wanted else "_")
+            bound.add(components[-1])
+        if any(c != "_" for c in components):
+            bindings.append(f"{shape_exp(components)} = shape {var_name}")
+    return bindings
+
+
+def _with_bindings(bindings: list[str], body: list[str]) -> list[str]:
+    """``body`` (a function's lines) with ``bindings`` first in its ``let``."""
+    if not bindings:
+        return body
+    head = ["let " + bindings[0], *("    " + b for b in bindings[1:])]
+    if body[0].startswith("let "):
+        return [*head, "    " + body[0][4:], *body[1:]]
+    return [*head, "in", *body]
+
+
+def _generic_note(extents: Extents, inputs: list[str]) -> str:
+    """The header's second line: which extents are symbols, and which stay fixed and why."""
+
+    def axes(symbol: Symbol) -> str:
+        return ", ".join(f"{inputs[i]}'s axis {a}" for i, a in symbol.axes)
+
+    generic = "; ".join(f"{n} = {axes(s)}" for n, s in zip(extents.names, extents.generic, strict=True))
+    note = f"-- Written for every size: {generic}." if generic else "-- Extents fixed at the example's."
+    fixed = [s for s in extents.symbols if s.fixed is not None and s.extent > 1]
+    if fixed:
+        note += " Fixed: " + "; ".join(f"{s.extent} ({axes(s)}): {s.fixed}" for s in fixed) + "."
+    return note
 
 
 def materialised(program: Program) -> set[Var]:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pyaccad.errors import NotDifferentiable, with_location
 from pyaccad.export import structural
 from pyaccad.export.printer import Printer, Rule
+from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
 from pyaccad.export.templates import (
     HELPERS,
@@ -255,6 +256,8 @@ def _bounded_once(size: Sequence[int], shape: Sequence[int], boundary: str) -> b
     (False, True, True)
     """
     slack = {"mirror": 1, "wrap": 0}.get(boundary)
+    if slack is not None and any(isinstance(n, SymInt) for s, n in zip(size, shape, strict=True) if s > 1):
+        return False  # a generic extent may be short: bring indices inside as stencil_by_generate does
     return slack is None or all(s // 2 <= n - slack for s, n in zip(size, shape, strict=True))
 
 

@@ -23,6 +23,7 @@ from math import prod
 import numpy as np
 
 from pyaccad.export.printer import Printer, live_stmts, use_counts
+from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import hs_array_type, index_pattern, lambda_text, let_block, literal_text, paren, shape_exp
 from pyaccad.ir import FLOAT_DTYPES, Lit, Stmt
 
@@ -67,6 +68,8 @@ def affine(name: str, scale: int, offset: int) -> str:
     ('i', '2 * i - 1')
     """
     text = name if scale == 1 else f"{scale} * {name}"
+    if isinstance(offset, SymInt):  # an expression of the extents: its sign is the example's, not always
+        return f"{text} + {offset}"
     if offset > 0:
         return f"{text} + {offset}"
     if offset < 0:
@@ -101,13 +104,25 @@ def _broadcast(p: Printer, stmt: Stmt, array_level: bool) -> str:
     if prod(x.shape) == prod(shape):
         return f"reshape {paren(shape_exp(shape))} {paren(source)}"
     if all(x.shape[a] == shape[d] for a, d in enumerate(dims)):
-        spec = ["All" if d in dims else f"({n} :: Int)" for d, n in enumerate(shape)]
-        return f"replicate (constant ({' :. '.join(['Z', *spec])})) {paren(source)}"
+        spec = ["All" if d in dims else n for d, n in enumerate(shape)]
+        return f"replicate {replicate_spec(spec)} {paren(source)}"
 
     def index_map(*out: str) -> list[str]:
         return ["0" if x.shape[a] == 1 else out[d] for a, d in enumerate(dims)]
 
     return gather(p, shape, source, index_map)
+
+
+def replicate_spec(spec: Sequence[int | str]) -> str:
+    """A ``replicate`` specifier: ``All`` keeps an axis, an extent adds one; an ``Exp`` once extents are symbols.
+
+    >>> replicate_spec(["All", 3])
+    '(constant (Z :. All :. (3 :: Int)))'
+    """
+    if not any(isinstance(n, SymInt) for n in spec):
+        return f"(constant ({' :. '.join(['Z', *(n if n == 'All' else f'({n} :: Int)' for n in spec)])}))"
+    items = [n if n == "All" or isinstance(n, SymInt) else f"({n} :: Int)" for n in spec]
+    return f"(lift ({' :. '.join(['Z', *map(str, items)])}))"
 
 
 def _reshape(p: Printer, stmt: Stmt, array_level: bool) -> str:
@@ -174,7 +189,7 @@ def _concatenate(p: Printer, stmt: Stmt, array_level: bool) -> str:
         return " ++ ".join(paren(p.array(a)) for a in arrays)
     out_shape = stmt.outs[0].shape
     names = [p.fresh(n) for n in "ijklmnopq"[: len(out_shape)]]
-    offsets = np.cumsum([0] + [a.shape[axis] for a in arrays]).tolist()
+    offsets = list(itertools.accumulate((a.shape[axis] for a in arrays), initial=0))
 
     def read(k: int) -> str:
         index = [affine(o, 1, -offsets[k]) if d == axis else o for d, o in enumerate(names)]
@@ -195,8 +210,9 @@ def _boundary_index(index: str, n: int, boundary: str) -> str:
     if boundary == "mirror":  # reflect without repeating the edge (period 2n - 2), as accelerate and interp do
         if n == 1:
             return "0"
-        folded = f"{paren(index)} `mod` {2 * n - 2}"
-        return f"{folded} >= {n} ? ({2 * n - 2} - {folded}, {folded})"
+        period = f"(max 1 {2 * n - 2})" if isinstance(n, SymInt) else 2 * n - 2  # an n of 1 reads index 0
+        folded = f"{paren(index)} `mod` {period}"
+        return f"{folded} >= {n} ? ({period} - {folded}, {folded})"
     return f"max 0 (min {n - 1} {paren(index)})"  # clamp, and constant (its reads outside are not used)
 
 
@@ -247,8 +263,8 @@ def _matmul(p: Printer, stmt: Stmt, array_level: bool) -> str:
     m, k = a.shape[-2:]
     n = b.shape[-1]
     if len(a.shape) == 2:
-        lhs = f"replicate (constant (Z :. All :. ({n} :: Int) :. All)) {paren(left)}"
-        rhs = f"replicate (constant (Z :. ({m} :: Int) :. All :. All)) (transpose {paren(right)})"
+        lhs = f"replicate {replicate_spec(['All', n, 'All'])} {paren(left)}"
+        rhs = f"replicate {replicate_spec([m, 'All', 'All'])} (transpose {paren(right)})"
     else:
         batch = list(a.shape[:-2])
         shape = [*batch, m, n, k]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyaccad.errors import Error
+from pyaccad.export.symbolic import SymFloat, SymInt
 from pyaccad.ir import BOOL, FLOAT16, FLOAT32, FLOAT64, FLOAT_DTYPES, INT64, INT_DTYPES, ArrayType
 
 
@@ -126,6 +127,10 @@ def literal_text(value: object, dtype: np.dtype) -> str:
     """
     if dtype == BOOL:
         return "True" if value else "False"
+    if isinstance(value, SymFloat):
+        return str(value)
+    if isinstance(value, SymInt):  # an Exp Int of the extents (the symbols are Ints)
+        return str(value) if dtype == INT64 else f"(fromIntegral {value})"
     if dtype in FLOAT_DTYPES:
         v = float(value)  # type: ignore[arg-type]
         if math.isnan(v):

@@ -1,4 +1,5 @@
 -- | elementwise, exported by pyaccad from a trace at the example arguments x :: f32[8].
+-- Written for every size: n = x's axis 0.
 module Workloads.Elementwise (elementwise) where
 
 import Data.Array.Accelerate

@@ -1,4 +1,5 @@
 -- | elementwiseGrad, exported by pyaccad from a trace at the example arguments x :: f32[8].
+-- Written for every size: n = x's axis 0.
 module Workloads.ElementwiseGrad (elementwiseGrad) where
 
 import Data.Array.Accelerate

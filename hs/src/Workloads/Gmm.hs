@@ -1,4 +1,5 @@
--- | gmm, exported by pyaccad from a trace at the example arguments alphas :: f32[4], means :: f32[4,3], icf :: f32[4,6], x :: f32[6,3].
+-- | gmm, exported by pyaccad from a trace at the example arguments alphas :: f32[3], means :: f32[3,4], icf :: f32[3,10], x :: f32[5,4].
+-- Written for every size: n = alphas's axis 0, means's axis 0, icf's axis 0; m = icf's axis 1; p = x's axis 0. Fixed: 4 (means's axis 1, x's axis 1): the program traced is different when it alone changes (a Python loop over it, a size written in f, or an extent that must change with it).
 module Workloads.Gmm (gmm) where
 
 import Data.Array.Accelerate
@@ -6,61 +7,64 @@ import Prelude ()
 
 gmm :: Acc (Vector Float, Matrix Float, Matrix Float, Matrix Float) -> Acc (Scalar Float)
 gmm (T4 alphas means icf x) =
-  let a = backpermute (I2 4 3) (\(I2 i j) -> I2 i j) icf
-      b = generate (I3 4 3 3) (\(I3 k r c) -> cond (r == c) (exp (icf ! I2 k r)) (cond (r > c) (icf ! I2 k (3 + r * (r - 1) `div` 2 + c)) (0.0 :: Exp Float)))
-      d = reshape (I3 6 1 3) x
-      e = reshape (I3 1 4 3) means
-      f = backpermute (I3 6 4 3) (\(I3 i _ k1) -> I3 i 0 k1) d
-      g = backpermute (I3 6 4 3) (\(I3 _ j k1) -> I3 0 j k1) e
+  let I1 n = shape alphas
+      I2 _ m = shape icf
+      I2 p _ = shape x
+      a = backpermute (I2 n 4) (\(I2 i j) -> I2 i j) icf
+      b = generate (I3 n 4 4) (\(I3 j r c) -> cond (r == c) (exp (icf ! I2 j r)) (cond (r > c) (icf ! I2 j (4 + r * (r - 1) `div` 2 + c)) (0.0 :: Exp Float)))
+      d = reshape (I3 p 1 4) x
+      e = reshape (I3 1 n 4) means
+      f = backpermute (I3 p n 4) (\(I3 i _ k) -> I3 i 0 k) d
+      g = backpermute (I3 p n 4) (\(I3 _ j1 k) -> I3 0 j1 k) e
       h = zipWith (-) f g
-      o = reshape (I4 1 4 3 3) b
-      p = reshape (I4 6 4 1 3) h
-      q = backpermute (I4 6 4 3 3) (\(I4 _ j k1 l) -> I4 0 j k1 l) o
-      s = backpermute (I4 6 4 3 3) (\(I4 i j _ l) -> I4 i j 0 l) p
-      t = zipWith (*) q s
-      u = sum t
-      v = reshape (I2 1 4) alphas
-      w = sum a
-      y = reshape (I2 1 4) w
-      z = zipWith (+) v y
-      aa = zipWith (*) u u
-      ab = sum aa
-      ac = map (0.5 *) ab
-      ad = backpermute (I2 6 4) (\(I2 _ j) -> I2 0 j) z
-      ae = zipWith (-) ad ac
-      af = map exp a
-      ag = zipWith (*) af af
-      ah = reshape (I1 12) ag
-      ai = sum ah
-      aj = backpermute (I2 4 3) (\(I2 i j) -> I2 i (j + 3)) icf
-      ak = zipWith (*) aj aj
-      al = reshape (I1 12) ak
-      am = sum al
-      an = zipWith (+) ai am
-      ao = map (0.5 *) an
-      ap = maximum ae
-      aq = reshape (I2 6 1) ap
-      ar = backpermute (I2 6 4) (\(I2 i _) -> I2 i 0) aq
-      at = zipWith (-) ae ar
-      au = map exp at
-      av = sum au
-      aw = map log av
-      ax = sum aq
-      ay = zipWith (+) aw ax
-      az = sum ay
-      ba = maximum alphas
-      bb = reshape (I1 1) ba
-      bc = backpermute (I1 4) (\(I1 _) -> I1 0) bb
-      bd = zipWith (-) alphas bc
-      be = map exp bd
-      bf = sum be
-      bg = map log bf
-      bh = sum bb
-      bi = zipWith (+) bg bh
-      bj = map (6.0 *) bi
-      bk = zipWith (-) az bj
-      bl = zipWith (+) bk ao
-      bm = reshape (I1 12) a
-      bn = sum bm
+      o = reshape (I4 1 n 4 4) b
+      q = reshape (I4 p n 1 4) h
+      s = backpermute (I4 p n 4 4) (\(I4 _ j1 k l) -> I4 0 j1 k l) o
+      t = backpermute (I4 p n 4 4) (\(I4 i j1 _ l) -> I4 i j1 0 l) q
+      u = zipWith (*) s t
+      v = sum u
+      w = reshape (I2 1 n) alphas
+      y = sum a
+      z = reshape (I2 1 n) y
+      aa = zipWith (+) w z
+      ab = zipWith (*) v v
+      ac = sum ab
+      ad = map (0.5 *) ac
+      ae = backpermute (I2 p n) (\(I2 _ j1) -> I2 0 j1) aa
+      af = zipWith (-) ae ad
+      ag = map exp a
+      ah = zipWith (*) ag ag
+      ai = reshape (I1 (4 * n)) ah
+      aj = sum ai
+      ak = backpermute (I2 n (m - 4)) (\(I2 i j1) -> I2 i (j1 + 4)) icf
+      al = zipWith (*) ak ak
+      am = reshape (I1 (n * m - 4 * n)) al
+      an = sum am
+      ao = zipWith (+) aj an
+      ap = map (0.5 *) ao
+      aq = maximum af
+      ar = reshape (I2 p 1) aq
+      at = backpermute (I2 p n) (\(I2 i _) -> I2 i 0) ar
+      au = zipWith (-) af at
+      av = map exp au
+      aw = sum av
+      ax = map log aw
+      ay = sum ar
+      az = zipWith (+) ax ay
+      ba = sum az
+      bb = maximum alphas
+      bc = reshape (I1 1) bb
+      bd = backpermute (I1 n) (\(I1 _) -> I1 0) bc
+      be = zipWith (-) alphas bd
+      bf = map exp be
+      bg = sum bf
+      bh = map log bg
+      bi = sum bc
+      bj = zipWith (+) bh bi
+      bk = map ((fromIntegral p) *) bj
+      bl = zipWith (-) ba bk
+      bm = zipWith (+) bl ap
+      bn = reshape (I1 (4 * n)) a
+      bo = sum bn
   in
-  zipWith (-) bl bn
+  zipWith (-) bm bo

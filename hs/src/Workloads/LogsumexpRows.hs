@@ -1,4 +1,5 @@
 -- | logsumexpRows, exported by pyaccad from a trace at the example arguments a :: f32[4,5].
+-- Written for every size: n = a's axis 0; m = a's axis 1.
 module Workloads.LogsumexpRows (logsumexpRows) where
 
 import Data.Array.Accelerate
@@ -6,9 +7,10 @@ import Prelude ()
 
 logsumexpRows :: Acc (Matrix Float) -> Acc (Scalar Float)
 logsumexpRows a =
-  let b = maximum a
-      c = reshape (I2 4 1) b
-      d = backpermute (I2 4 5) (\(I2 i _) -> I2 i 0) c
+  let I2 n m = shape a
+      b = maximum a
+      c = reshape (I2 n 1) b
+      d = backpermute (I2 n m) (\(I2 i _) -> I2 i 0) c
       e = zipWith (-) a d
       f = map exp e
       g = sum f

@@ -1,4 +1,5 @@
 -- | mlp, exported by pyaccad from a trace at the example arguments params00 :: f32[6,5], params01 :: f32[5], params10 :: f32[5,5], params11 :: f32[5], params20 :: f32[5,3], params21 :: f32[3], x :: f32[4,6], labels :: i64[4].
+-- Written for every size: n = params00's axis 0, x's axis 1; m = params00's axis 1, params01's axis 0, params10's axis 0, params10's axis 1, params11's axis 0, params20's axis 0; p = params20's axis 1, params21's axis 0; q = x's axis 0, labels's axis 0.
 module Workloads.Mlp (mlp) where
 
 import Data.Array.Accelerate
@@ -6,31 +7,34 @@ import Prelude ()
 
 mlp :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Scalar Float)
 mlp (T8 params00 params01 params10 params11 params20 params21 x labels) =
-  let a = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) x)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params00)))
-      b = replicate (constant (Z :. (4 :: Int) :. All)) params01
+  let I2 _ m = shape params00
+      I2 _ p = shape params20
+      I2 q _ = shape x
+      a = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) x)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose params00)))
+      b = replicate (lift (Z :. q :. All)) params01
       c = zipWith (+) a b
       d = compute (map tanh c)
-      e = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) d)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params10)))
-      f = replicate (constant (Z :. (4 :: Int) :. All)) params11
+      e = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) d)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose params10)))
+      f = replicate (lift (Z :. q :. All)) params11
       g = zipWith (+) e f
       h = compute (map tanh g)
-      o = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) h)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params20)))
-      p = replicate (constant (Z :. (4 :: Int) :. All)) params21
-      q = compute (zipWith (+) o p)
-      r = generate (I1 4) (\(I1 i) -> q ! I2 i (labels ! I1 i))
-      s = maximum q
-      t = reshape (I2 4 1) s
-      u = backpermute (I2 4 3) (\(I2 i1 _) -> I2 i1 0) t
-      v = zipWith (-) q u
-      w = map exp v
-      y = sum w
-      z = map log y
-      aa = sum t
-      ab = zipWith (+) z aa
-      ac = zipWith (-) ab r
-      ad = sum ac
+      o = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. p :. All)) h)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose params20)))
+      r = replicate (lift (Z :. q :. All)) params21
+      s = compute (zipWith (+) o r)
+      t = generate (I1 q) (\(I1 i) -> s ! I2 i (labels ! I1 i))
+      u = maximum s
+      v = reshape (I2 q 1) u
+      w = backpermute (I2 q p) (\(I2 i1 _) -> I2 i1 0) v
+      y = zipWith (-) s w
+      z = map exp y
+      aa = sum z
+      ab = map log aa
+      ac = sum v
+      ad = zipWith (+) ab ac
+      ae = zipWith (-) ad t
+      af = sum ae
   in
-  map (/ 4.0) ad
+  map (/ (fromIntegral q)) af

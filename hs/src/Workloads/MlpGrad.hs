@@ -1,4 +1,5 @@
 -- | mlpGrad, exported by pyaccad from a trace at the example arguments params00 :: f32[6,5], params01 :: f32[5], params10 :: f32[5,5], params11 :: f32[5], params20 :: f32[5,3], params21 :: f32[3], x :: f32[4,6], labels :: i64[4].
+-- Written for every size: n = params00's axis 0, x's axis 1; m = params00's axis 1, params01's axis 0, params10's axis 0, params10's axis 1, params11's axis 0, params20's axis 0; p = params20's axis 1, params21's axis 0; q = x's axis 0, labels's axis 0.
 module Workloads.MlpGrad (mlpGrad) where
 
 import Data.Array.Accelerate
@@ -6,71 +7,74 @@ import Prelude ()
 
 mlpGrad :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float)
 mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
-  let a = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) x)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params00)))
-      b = replicate (constant (Z :. (4 :: Int) :. All)) params01
+  let I2 n m = shape params00
+      I2 _ p = shape params20
+      I2 q _ = shape x
+      a = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) x)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose params00)))
+      b = replicate (lift (Z :. q :. All)) params01
       c = zipWith (+) a b
       d = compute (map tanh c)
       e = zipWith (*) d d
       f = map (1.0 -) e
-      g = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) d)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params10)))
-      h = replicate (constant (Z :. (4 :: Int) :. All)) params11
+      g = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) d)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose params10)))
+      h = replicate (lift (Z :. q :. All)) params11
       o = zipWith (+) g h
-      p = compute (map tanh o)
-      q = zipWith (*) p p
-      r = map (1.0 -) q
-      s = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) p)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose params20)))
-      t = replicate (constant (Z :. (4 :: Int) :. All)) params21
-      u = zipWith (+) s t
-      (v, w) = unzip (generate (I1 4) (\(I1 i) -> T2 i (labels ! I1 i)))
-      y = maximum u
-      z = replicate (constant (Z :. All :. (3 :: Int))) y
-      aa = zipWith (==) u z
-      ab = fill (I2 4 3) (0.0 :: Exp Float)
-      ac = map (\v1 -> v1 ? (1.0, 0.0)) aa
-      ad = fold1 (+) ac
-      ae = reshape (I2 4 1) y
-      af = backpermute (I2 4 3) (\(I2 i1 _) -> I2 i1 0) ae
-      ag = zipWith (-) u af
-      ah = map exp ag
-      ai = sum ah
-      aj = map (1.0 /) ai
-      ak = fill (I1 4) (-0.25 :: Exp Float)
-      al = map (0.25 *) aj
-      am = replicate (constant (Z :. All :. (3 :: Int))) al
-      an = zipWith (*) am ah
-      ao = map negate an
-      ap = fold1 (+) ao
-      aq = reshape (I2 4 1) ap
-      ar = map (0.25 +) aq
-      at = reshape (I1 4) ar
-      au = compute (zipWith (/) at ad)
-      av = replicate (constant (Z :. All :. (3 :: Int))) au
-      aw = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) aa av
-      ax = zipWith (+) an aw
-      ay = permute (+) ab (\(I1 j) -> Just_ (I2 (v ! I1 j) (w ! I1 j))) ak
-      az = compute (zipWith (+) ax ay)
-      ba = fold1 (+) (transpose az)
-      bb = transpose p
-      bc = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (3 :: Int) :. All)) bb)
-                                (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose az)))
-      bd = transpose params20
-      be = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) az)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bd)))
-      bf = compute (zipWith (*) be r)
-      bg = fold1 (+) (transpose bf)
-      bh = transpose d
-      bi = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bh)
-                                (replicate (constant (Z :. (5 :: Int) :. All :. All)) (transpose bf)))
-      bj = transpose params10
-      bk = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bf)
-                                (replicate (constant (Z :. (4 :: Int) :. All :. All)) (transpose bj)))
-      bl = compute (zipWith (*) bk f)
-      bm = fold1 (+) (transpose bl)
-      bn = transpose x
-      bo = fold (+) 0 (zipWith (*) (replicate (constant (Z :. All :. (5 :: Int) :. All)) bn)
-                                (replicate (constant (Z :. (6 :: Int) :. All :. All)) (transpose bl)))
+      r = compute (map tanh o)
+      s = zipWith (*) r r
+      t = map (1.0 -) s
+      u = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. p :. All)) r)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose params20)))
+      v = replicate (lift (Z :. q :. All)) params21
+      w = zipWith (+) u v
+      (y, z) = unzip (generate (I1 q) (\(I1 i) -> T2 i (labels ! I1 i)))
+      aa = maximum w
+      ab = replicate (lift (Z :. All :. p)) aa
+      ac = zipWith (==) w ab
+      ad = fill (I2 q p) (0.0 :: Exp Float)
+      ae = map (\v1 -> v1 ? (1.0, 0.0)) ac
+      af = fold1 (+) ae
+      ag = reshape (I2 q 1) aa
+      ah = backpermute (I2 q p) (\(I2 i1 _) -> I2 i1 0) ag
+      ai = zipWith (-) w ah
+      aj = map exp ai
+      ak = sum aj
+      al = map (1.0 /) ak
+      am = fill (I1 q) ((1 / fromIntegral (negate (q))) :: Exp Float)
+      an = map ((1 / fromIntegral q) *) al
+      ao = replicate (lift (Z :. All :. p)) an
+      ap = zipWith (*) ao aj
+      aq = map negate ap
+      ar = fold1 (+) aq
+      at = reshape (I2 q 1) ar
+      au = map ((1 / fromIntegral q) +) at
+      av = reshape (I1 q) au
+      aw = compute (zipWith (/) av af)
+      ax = replicate (lift (Z :. All :. p)) aw
+      ay = zipWith (\v1 w1 -> v1 ? (w1, 0.0)) ac ax
+      az = zipWith (+) ap ay
+      ba = permute (+) ad (\(I1 j) -> Just_ (I2 (y ! I1 j) (z ! I1 j))) am
+      bb = compute (zipWith (+) az ba)
+      bc = fold1 (+) (transpose bb)
+      bd = transpose r
+      be = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. p :. All)) bd)
+                                (replicate (lift (Z :. m :. All :. All)) (transpose bb)))
+      bf = transpose params20
+      bg = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bb)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose bf)))
+      bh = compute (zipWith (*) bg t)
+      bi = fold1 (+) (transpose bh)
+      bj = transpose d
+      bk = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bj)
+                                (replicate (lift (Z :. m :. All :. All)) (transpose bh)))
+      bl = transpose params10
+      bm = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bh)
+                                (replicate (lift (Z :. q :. All :. All)) (transpose bl)))
+      bn = compute (zipWith (*) bm f)
+      bo = fold1 (+) (transpose bn)
+      bp = transpose x
+      bq = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bp)
+                                (replicate (lift (Z :. n :. All :. All)) (transpose bn)))
   in
-  T6 bo bm bi bg bc ba
+  T6 bq bo bk bi be bc

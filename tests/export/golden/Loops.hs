@@ -1,4 +1,5 @@
 -- | loops, exported by pyaccad from a trace at the example arguments x :: f32[3].
+-- Written for every size: n = x's axis 0.
 module Loops (loops) where
 
 import Data.Array.Accelerate

@@ -1,4 +1,5 @@
 -- | reductions, exported by pyaccad from a trace at the example arguments a :: f32[3,4].
+-- Written for every size: n = a's axis 0; m = a's axis 1.
 module Reductions (reductions) where
 
 import Data.Array.Accelerate
@@ -6,12 +7,13 @@ import Prelude ()
 
 reductions :: Acc (Matrix Float) -> Acc (Vector Float, Vector Float, Vector Float, Vector Float, Scalar Float)
 reductions a =
-  let b = sum a
+  let I2 n m = shape a
+      b = sum a
       c = transpose a
       d = maximum c
       e = product (transpose a)
       f = minimum a
-      g = reshape (I1 12) a
+      g = reshape (I1 (n * m)) a
       h = sum g
   in
   T5 b d e f h

@@ -1,4 +1,5 @@
 -- | scatterAdd, exported by pyaccad from a trace at the example arguments v :: f32[6], idx :: i64[6].
+-- Written for every size: n = v's axis 0, idx's axis 0.
 module ScatterAdd (scatterAdd) where
 
 import Data.Array.Accelerate
