@@ -23,7 +23,7 @@ backend reads them at run time (its source must not depend on them), unless ``li
 >>> stmt = trace(lambda x: x[1:, ::2], np.ones((4, 6))).program.stmts[0]
 >>> (read,) = reads_of(stmt)
 >>> read.index
-((Const(1) + (Out(0) * Const(1))), (Const(0) + (Out(1) * Const(2))))
+((Const(1) + (Out(0) * Const(1, True))), (Const(0) + (Out(1) * Const(2))))
 >>> follows_row(read, stmt)
 False
 """

@@ -167,26 +167,33 @@ _OPS = {
 def _box(read: Read, shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> list[np.ndarray] | None:
     """The positions along each result axis where ``read`` gives the element (None: nowhere): where all of its
     conditions hold ..."""
-    box = [np.arange(n) for n in out_shape]
+    # Positions stay `range`s until a condition filters them: a broadcast to a huge shape (a view) must not
+    # cost an index array per axis to plan.
+    box: list[Any] = [range(n) for n in out_shape]
     for cond in read.valid:
         axis = _axis(cond)
         if axis is None:
             if not _value(cond, np.arange(0), shapes):
                 return None
             continue
-        box[axis] = box[axis][_value(cond, box[axis], shapes)]
+        positions = np.asarray(box[axis])
+        box[axis] = positions[_value(cond, positions, shapes)]
     # and only where its index lies inside the operand: a read without conditions (the last) gives the
     # elements no earlier read gave, and outside those its index may leave the operand (concatenate)
     for e, n in zip(read.index, shapes[read.arg], strict=True):
         axis = _axis(e)
-        if axis is not None:
-            index = _value(e, box[axis], shapes)
-            box[axis] = box[axis][(index >= 0) & (index < n)]
+        if axis is None or (isinstance(e, Out) and isinstance(box[axis], range) and box[axis].stop <= n):
+            continue  # a constant index, or the result's own index into an operand axis at least as long
+        positions = np.asarray(box[axis])
+        index = _value(e, positions, shapes)
+        box[axis] = positions[(index >= 0) & (index < n)]
     return box if all(len(p) for p in box) or 0 in out_shape else None
 
 
-def _selector(positions: np.ndarray) -> slice:
+def _selector(positions: np.ndarray | range) -> slice:
     """The slice of evenly stepping positions (every index map's reads step evenly along each axis)."""
+    if isinstance(positions, range):
+        return slice(positions.start, positions.stop, positions.step)
     if len(positions) == 0:
         return slice(0, 0)
     step = int(positions[1] - positions[0]) if len(positions) > 1 else 1
