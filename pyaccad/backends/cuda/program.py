@@ -164,23 +164,21 @@ class _Generator:
 
     def fold(self, kernel: Kernel) -> list[Step]:
         """A thread per line, a block per line (or per 32 lines), or for few long lines slices and their merge."""
-        blocks = plan_fold(kernel)
-        if blocks is None:
-            return [self.launch(kernel)]
-        if blocks.count == 1:
-            return [self.launch(kernel, "fold_block", blocks)]
-        blocks = self.partials(kernel, blocks)
-        return [self.launch(kernel, "fold_slices", blocks), self.launch(kernel, "fold_merge", blocks)]
+        return self.on_blocks(kernel, plan_fold(kernel), "fold_block", ("fold_slices", "fold_merge"))
 
     def scan(self, kernel: Kernel) -> list[Step]:
         """A thread per line, or tiles on blocks: lines of one tile in one launch, of several in three."""
-        blocks = plan_scan(kernel)
+        return self.on_blocks(kernel, plan_scan(kernel), "scan_block", ("scan_totals", "scan_offsets", "scan_block"))
+
+    def on_blocks(self, kernel: Kernel, blocks: Blocks | None, whole: str, parts: tuple[str, ...]) -> list[Step]:
+        """The launches of a fold or scan as :mod:`.blocks` planned it: a thread per line (``blocks`` None), one
+        cooperative launch (``whole``) when each line is one block's, else ``parts`` over workspace partials."""
         if blocks is None:
             return [self.launch(kernel)]
         if blocks.count == 1:
-            return [self.launch(kernel, "scan_block", blocks)]
+            return [self.launch(kernel, whole, blocks)]
         blocks = self.partials(kernel, blocks)
-        return [self.launch(kernel, part, blocks) for part in ("scan_totals", "scan_offsets", "scan_block")]
+        return [self.launch(kernel, part, blocks) for part in parts]
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx
