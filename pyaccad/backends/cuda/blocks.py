@@ -172,6 +172,26 @@ def _combine(ctx: Ctx, stmt: Stmt, into: list[str], left: list[str], right: list
         assign(ctx, into, call_lambda(ctx, stmt.params["lam"], pair, op, at), stmt.outs)
 
 
+def _fold_into(
+    ctx: Ctx,
+    stmt: Stmt,
+    accs: list[str],
+    values: list[str],
+    started: str,
+    swap: bool,
+    at: str,
+    values_first: bool = False,
+) -> None:
+    """``accs = started ? f(accs, values) : values`` (``f(values, accs)`` when ``values_first``): the first value of
+    a run starts its accumulator."""
+    with ctx.block(f"if ({started})"):
+        left, right = (values, accs) if values_first else (accs, values)
+        _combine(ctx, stmt, accs, left, right, swap, at)
+    with ctx.block("else"):
+        for acc, value in zip(accs, values, strict=True):
+            ctx.emit(f"{acc} = {value};")
+
+
 def _shared(ctx: Ctx, outs: tuple[Var, ...], size: int) -> list[str]:
     """Shared arrays of ``size`` elements, one per component."""
     names = [ctx.fresh("sh") for _ in outs]
@@ -263,12 +283,7 @@ def _with_start(ctx: Ctx, stmt: Stmt, accs: list[str], nonempty: str, line: str)
     inits = stmt.args[len(stmt.outs) :]
     if not inits:
         return
-    with ctx.block(f"if ({nonempty})"):
-        starts = [atom(ctx, z) for z in inits]
-        _combine(ctx, stmt, accs, starts, accs, False, line)
-    with ctx.block("else"):
-        for acc, z in zip(accs, inits, strict=True):
-            ctx.emit(f"{acc} = {atom(ctx, z)};")
+    _fold_into(ctx, stmt, accs, [atom(ctx, z) for z in inits], nonempty, False, line, values_first=True)
 
 
 def _fold_reader(ctx: Ctx, axis: int, outer: list[str]) -> Callable[[Stmt, str], list[str]]:
@@ -449,11 +464,7 @@ def scan_offsets(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
         accs = _accumulators(ctx, stmt.outs)
         with ctx.block(f"for (int64_t c = {lo}; c < {hi}; c++)"):
             totals = [ctx.declare(v.dtype, slot, "x") for v, slot in zip(stmt.outs, slots, strict=True)]
-            with ctx.block(f"if (c > {lo})"):
-                _combine(ctx, stmt, accs, accs, totals, swap, u)
-            with ctx.block("else"):
-                for acc, total in zip(accs, totals, strict=True):
-                    ctx.emit(f"{acc} = {total};")
+            _fold_into(ctx, stmt, accs, totals, f"c > {lo}", swap, u)
         with ctx.block("for (int d = 1; d < 32; d *= 2)"):  # inclusive scan of the chunks (those with tiles first)
             others = [
                 ctx.declare(v.dtype, f"pa_shfl_up({acc}, d)", "o") for v, acc in zip(stmt.outs, accs, strict=True)
@@ -468,21 +479,13 @@ def scan_offsets(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
             ctx.emit(f"{pre} = {b};")
         if len(stmt.args) > k:  # the start value first
             starts = [atom(ctx, z) for z in stmt.args[k:]]
-            with ctx.block(f"if ({has})"):
-                _combine(ctx, stmt, prefix, starts, prefix, swap, u)
-            with ctx.block("else"):
-                for pre, z in zip(prefix, starts, strict=True):
-                    ctx.emit(f"{pre} = {z};")
+            _fold_into(ctx, stmt, prefix, starts, has, swap, u, values_first=True)
             ctx.emit(f"{has} = true;")
         with ctx.block(f"for (int64_t c = {lo}; c < {hi}; c++)"):
             totals = [ctx.declare(v.dtype, slot, "x") for v, slot in zip(stmt.outs, slots, strict=True)]
             for slot, pre in zip(slots, prefix, strict=True):
                 ctx.emit(f"{slot} = {pre};")
-            with ctx.block(f"if ({has})"):
-                _combine(ctx, stmt, prefix, prefix, totals, swap, u)
-            with ctx.block("else"):
-                for pre, total in zip(prefix, totals, strict=True):
-                    ctx.emit(f"{pre} = {total};")
+            _fold_into(ctx, stmt, prefix, totals, has, swap, u)
             ctx.emit(f"{has} = true;")
 
     units_loop(ctx, lines, unit)
