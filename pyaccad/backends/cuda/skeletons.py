@@ -90,7 +90,8 @@ def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", block
         prologue = ctx.prologue[prologue_start:]
         del ctx.prologue[prologue_start:]
     text = "\n".join([*body, *prologue])
-    used = [(var, buf) for var, buf in ctx.buffers.items() if re.search(rf"\b{buf}\b", text)]
+    words = set(re.findall(r"\w+", text))  # one pass: a module's kernels times its buffers is quadratic
+    used = [(var, buf) for var, buf in ctx.buffers.items() if buf in words]
     pointers = [f"    {CTYPE[v.dtype]} *{buf} = ({CTYPE[v.dtype]} *)B[{ctx.slots[v]}];" for v, buf in used]
     head = f'extern "C" __global__ void {name}(const int64_t *E, void *const *B, int64_t *R) {{'
     return "\n".join([head, *pointers, *prologue, *body, "}"])
