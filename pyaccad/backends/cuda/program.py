@@ -27,7 +27,7 @@ import numpy as np
 from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.blocks import Blocks, plan_fold, plan_scan
 from pyaccad.backends.cuda.prelude import PRELUDE
-from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
+from pyaccad.backends.cuda.skeletons import CudaCtx, grid_extents, kernel_source, work_items
 from pyaccad.ir import FLOAT32, FLOAT64, PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import matrix_transpose_source, plan_program
@@ -38,11 +38,14 @@ from pyaccad.opt.memory import Workspace
 @dataclass(frozen=True)
 class Launch:
     """Run kernel ``kernel`` over ``items`` work items (threads, grid-stride), or, when ``threads`` is given (a
-    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them."""
+    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them.
+    A ``grid`` ``(nz, ny, nx)`` makes the launch 3-D: the work items are those of a shape of rank 2 or more
+    (:mod:`.grids`), ``items`` of them in all."""
 
     kernel: str
     items: int
     threads: int = 0
+    grid: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ class _Generator:
         name = f"k{len(self.kernels)}"
         self.kernels.append(name)
         self.sources.append(kernel_source(self.ctx, name, kernel, part, blocks))
-        return Launch(name, *work_items(kernel, part, blocks))
+        return Launch(name, *work_items(kernel, part, blocks), grid=grid_extents(kernel, part, blocks))
 
     def partials(self, kernel: Kernel, blocks: Blocks) -> Blocks:
         """``blocks`` with workspace buffers for its slices' (tiles') results, per statement and component."""

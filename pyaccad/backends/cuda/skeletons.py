@@ -29,6 +29,10 @@ The work items, and so the threads a launch needs (:func:`work_items`):
   float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
 * ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
 
+On an array of rank 2 or more, the work items are a 3-D grid's, in three nested grid-stride loops (last
+axis, the one before, the others), the flat position ``w`` a multiply-add rather than a division per axis
+(:mod:`.grids`); its launch names the extents (:func:`grid_extents`).
+
 A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
 u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
 its block size (:class:`.program.Launch`).
@@ -48,6 +52,7 @@ from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, prod
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.blocks import PARTS, Blocks, assign, grid_loop, part_launch
+from pyaccad.backends.cuda.grids import extents, nest
 from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
@@ -118,16 +123,34 @@ def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> 
     raise ValueError(f"cuda: no kernel for a {kind} kernel")
 
 
+def grid_extents(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> tuple[int, ...]:
+    """``(nz, ny, nx)`` of a launch of ``kernel`` (or of its ``part``) whose threads take an element each of a shape
+    of rank 2 or more, on a 3-D grid (:mod:`.grids`), at the traced shapes; ``()`` for a 1-D launch."""
+    if blocks is not None:
+        return ()
+    stmt = kernel.roots[0]
+    kind = part or kernel.kind
+    if kind == "map":
+        return extents(kernel.outs[0].shape)
+    if kind in ("stencil", "permute_copy"):
+        return extents(stmt.args[0].shape)
+    if kind in ("fold", "scan"):  # the lines, a thread each
+        return extents([n for a, n in enumerate(stmt.args[0].shape) if a != stmt.params["axis"]])
+    if kind == "permute_scatter" and _atomic(stmt):
+        return extents(stmt.args[1].shape)
+    return ()
+
+
 def _map(ctx: Ctx, kernel: Kernel) -> None:
     shape = ctx.shape(kernel.outs[0])
 
-    def item(w: str) -> None:
-        idx = Index(unravel(ctx, w, shape), shape, w)
+    def item(w: str, multi: list[str]) -> None:
+        idx = Index(multi, shape, w)
         for stmt in kernel.roots:
             for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
                 ctx.emit(f"{ctx.element(var, w)} = {value};")
 
-    grid_loop(ctx, product(shape), item)
+    nest(ctx, shape, item)
 
 
 def _fold(ctx: Ctx, kernel: Kernel) -> None:
@@ -137,8 +160,7 @@ def _fold(ctx: Ctx, kernel: Kernel) -> None:
     x_shape = ctx.shape(first.args[0])
     out_shape = [n for a, n in enumerate(x_shape) if a != axis]
 
-    def item(w: str) -> None:
-        outer = unravel(ctx, w, out_shape)
+    def item(w: str, outer: list[str]) -> None:
         length = x_shape[axis]
         for stmt in kernel.roots:
             lam, k = stmt.params["lam"], len(stmt.outs)
@@ -168,7 +190,7 @@ def _fold(ctx: Ctx, kernel: Kernel) -> None:
             for acc, var in zip(accs, stmt.outs, strict=True):
                 ctx.emit(f"{ctx.element(var, w)} = {acc};")
 
-    grid_loop(ctx, product(out_shape), item)
+    nest(ctx, out_shape, item)
 
 
 def _scan(ctx: Ctx, kernel: Kernel) -> None:
@@ -180,8 +202,7 @@ def _scan(ctx: Ctx, kernel: Kernel) -> None:
     x_shape, out_shape = ctx.shape(xs[0]), ctx.shape(stmt.outs[0])
     lines = [n for a, n in enumerate(x_shape) if a != axis]
 
-    def item(w: str) -> None:
-        outer = unravel(ctx, w, lines)
+    def item(w: str, outer: list[str]) -> None:
         length = x_shape[axis]
         accs = [ctx.fresh("acc") for _ in stmt.outs]
         for acc, var in zip(accs, stmt.outs, strict=True):
@@ -228,7 +249,7 @@ def _scan(ctx: Ctx, kernel: Kernel) -> None:
                     assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
                     write("t")
 
-    grid_loop(ctx, product(lines), item)
+    nest(ctx, lines, item)
 
 
 def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
@@ -236,12 +257,10 @@ def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
     (stmt,) = kernel.roots
     (out,) = stmt.outs
     shape = ctx.shape(out)
-    grid_loop(
+    nest(
         ctx,
-        product(shape),
-        lambda w: ctx.emit(
-            f"{ctx.element(out, w)} = {elem(ctx, stmt.args[0], Index(unravel(ctx, w, shape), shape, w))};"
-        ),
+        shape,
+        lambda w, multi: ctx.emit(f"{ctx.element(out, w)} = {elem(ctx, stmt.args[0], Index(multi, shape, w))};"),
     )
 
 
@@ -262,8 +281,8 @@ def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
     combine = stmt.params["combine"]
     found = monoid_of(combine)
 
-    def scatter(w: str) -> None:
-        idx = Index(unravel(ctx, w, x_shape), x_shape, w)
+    def scatter(w: str, multi: list[str]) -> None:
+        idx = Index(multi, x_shape, w)
         keep, *target = call_lambda(ctx, stmt.params["index"], idx.multi, "permute", w)
         with ctx.block(f"if ({keep})"), ctx.inside("permute", w):
             flag = ctx.check_bounds("permute", out, target, stmt.source)
@@ -280,11 +299,11 @@ def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
                     _compare_and_swap(ctx, out.dtype, address, value, _BEATEN[found.name])
 
     if _atomic(stmt):
-        grid_loop(ctx, product(x_shape), scatter)
+        nest(ctx, x_shape, scatter)
     else:  # one thread, sources in order: any combine, NumPy's order of writes
         with ctx.block("if (blockIdx.x == 0 && threadIdx.x == 0)"):
             with ctx.block(f"for (int64_t w = 0; w < {product(x_shape)}; w++)"):
-                scatter("w")
+                scatter("w", unravel(ctx, "w", x_shape))
 
 
 def _atomic_type(dtype) -> str:
@@ -321,8 +340,7 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
     boundary = stmt.params["boundary"]
     radius = [n // 2 for n in stmt.params["size"]]
 
-    def item(w: str) -> None:
-        multi = unravel(ctx, w, shape)
+    def item(w: str, multi: list[str]) -> None:
         coords: list[dict[int, str]] = []
         inside: list[dict[int, str]] = []
         for i, n, r in zip(multi, shape, radius, strict=True):
@@ -344,7 +362,7 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
         for var, result in zip(stmt.outs, results, strict=True):
             ctx.emit(f"{ctx.element(var, w)} = {result};")
 
-    grid_loop(ctx, product(shape), item)
+    nest(ctx, shape, item)
 
 
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
