@@ -69,13 +69,16 @@ class CudaBackend:
         """
         from pyaccad.backends.cuda.nvrtc import compile_cubin
         from pyaccad.backends.cuda.program import generate
+        from pyaccad.backends.cuda.rows import LIMITS
         from pyaccad.opt.fusion import plan_program
         from pyaccad.opt.kernels import describe_plan
+        from pyaccad.opt.rows import group_rows
 
         module = generate(program)
         compile_cubin(module.source)
         kernels = module.source[module.source.index('extern "C"') :] if module.kernels else ""
-        return f"{describe_plan(plan_program(program))}\ncuda kernels (compiled by NVRTC):\n{kernels}"
+        plan = describe_plan(group_rows(plan_program(program), LIMITS))
+        return f"{plan}\ncuda kernels (compiled by NVRTC):\n{kernels}"
 
 
 def emulated() -> bool:
