@@ -238,3 +238,32 @@ def test_row_groups_inside_a_loop_body(cuda: str) -> None:
         e = np.exp(2 * want - (2 * want).max(axis=1, keepdims=True))
         want = e / e.sum(axis=1, keepdims=True)
     assert_close(acc.run(f, x, backend=cuda), want)
+
+
+def test_an_index_out_of_bounds_in_a_row_group_is_named_as_interp_does(cuda: str) -> None:
+    x, table = np.ones((4, 40)), np.arange(10.0)
+    i = np.zeros((4, 40), np.int64)
+    i[2, 5], i[3, 1] = 12, 11  # the first bad read in row order is at [2, 5], index 12
+
+    def f(x, t, i):
+        return acc.map(lambda k, v: t[k] + v, i, x - x.max(axis=1, keepdims=True))
+
+    assert len(_launches(f, x, table, i)) == 1
+    with pytest.raises(acc.IndexOutOfBounds) as interp:
+        acc.run(f, x, table, i, backend="interp")
+    with pytest.raises(acc.IndexOutOfBounds) as gpu:
+        acc.run(f, x, table, i, backend=cuda)
+    assert str(gpu.value).splitlines()[0] == str(interp.value).splitlines()[0]
+    assert "(12,)" in str(gpu.value)
+
+
+def test_lower_shows_the_row_group_as_one_kernel(monkeypatch) -> None:
+    from pyaccad.backends.cuda.nvrtc import version
+
+    try:
+        version()
+    except Exception as exc:
+        pytest.skip(f"NVRTC is not installed: {exc}")
+    monkeypatch.delenv("PYACCAD_CUDA_EMULATE", raising=False)
+    text = acc.lower(nn.softmax, np.ones((4, 100), np.float32), backend="cuda")
+    assert "row loop: kernels 1-3" in text and text.count("__global__") == 1 and "__shared__ float" in text

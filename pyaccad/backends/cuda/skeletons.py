@@ -27,7 +27,9 @@ The work items, and so the threads a launch needs (:func:`work_items`):
 * ``stencil``: one output element each, every neighbour through the boundary rule;
 * ``matmul`` of integers: a block per tile of the product, staged through shared memory (:mod:`.tiles`;
   float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
-* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
+* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`);
+* a row group (maps and folds of the last axis computed row by row, :mod:`pyaccad.opt.rows`): one kernel, a
+  block per row, each kernel's row in turn (:mod:`.rows`, with :func:`map_element` and :func:`fold_serial`).
 
 A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
 u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
