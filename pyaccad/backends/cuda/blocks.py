@@ -225,12 +225,16 @@ class _Line:
     read: Callable[[Stmt, str], list[str]]
 
 
-def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap: bool = False) -> tuple[list, str]:
+def _fold_line(
+    ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap: bool = False, warp: bool = False
+) -> tuple[list, str]:
     """Fold ``spec``'s range of each line in index order across the block: returns the accumulators, valid in the
-    first piece's thread of each line (``threadIdx.x < group``), and the C flag whether the range had elements."""
+    first piece's thread of each line (``threadIdx.x < group``), and the C flag whether the range had elements.
+    With ``warp`` (``threads`` 32, ``group`` 1), one warp of the block folds the line, its lane 0 holding the result
+    (the other warps fold lines of their own: no shared memory, no barrier of the block)."""
     pieces = threads // group
     strided = _commutes(stmt) and not swap
-    p = "threadIdx.x / 32" if group > 1 else "threadIdx.x"
+    p = "(threadIdx.x & 31)" if warp else "threadIdx.x / 32" if group > 1 else "threadIdx.x"
     span = ctx.declare(INT64, f"{spec.hi} - {spec.lo}", "span")
     if strided:  # thread p: elements p, p + P, ...
         have = ctx.declare(INT64, f"PA_MIN_I({span}, (int64_t){pieces})", "have")
@@ -249,19 +253,22 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap
         with ctx.block(f"for (int64_t t = {start} + {step}; t < {stop}; t += {step})"):
             values = [ctx.declare(v.dtype, x, "x") for v, x in zip(stmt.outs, spec.read(stmt, "t"), strict=True)]
             _combine(ctx, stmt, accs, accs, values, swap, spec.line)
-    shared = _shared(ctx, stmt.outs, threads // WARP if group == 1 else threads)  # a warp's result, or a lane's
     if group == 1:  # a warp's pieces joined in a neighbour tree: lane l takes lane l + d's, l a multiple of 2d
         with ctx.block("for (int d = 1; d < 32; d *= 2)"):
             others = [
                 ctx.declare(v.dtype, f"pa_shfl_down({acc}, d)", "o") for v, acc in zip(stmt.outs, accs, strict=True)
             ]
-            with ctx.block(f"if ((threadIdx.x & (2 * d - 1)) == 0 && (int64_t)threadIdx.x + d < {have})"):
+            with ctx.block(f"if (({p} & (2 * d - 1)) == 0 && (int64_t){p} + d < {have})"):
                 _combine(ctx, stmt, accs, accs, others, swap, spec.line)
+        if warp:
+            return accs, f"({have} > 0)"
+        shared = _shared(ctx, stmt.outs, threads // WARP)  # each warp's result
         with ctx.block("if (threadIdx.x % 32 == 0)"):
             for sh, acc in zip(shared, accs, strict=True):
                 ctx.emit(f"{sh}[threadIdx.x / 32] = {acc};")
         parts, stride = f"({have} + 31) / 32", 1
     else:
+        shared = _shared(ctx, stmt.outs, threads)  # each lane's
         for sh, acc in zip(shared, accs, strict=True):
             ctx.emit(f"{sh}[threadIdx.x] = {acc};")
         parts, stride = have, group
@@ -343,16 +350,17 @@ def fold_slices(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
     _fold_pass(ctx, kernel, blocks, sliced=True)
 
 
-def fold_line(ctx: Ctx, kernel: Kernel, line: str, outer: list[str], threads: int) -> None:
-    """The block folds line ``line`` (its output position; ``outer``, its indices) of each of ``kernel``'s folds in
-    index order, and its first thread stores the results: a fold's row in a row group (:mod:`.rows`)."""
+def fold_line(ctx: Ctx, kernel: Kernel, line: str, outer: list[str], threads: int, warp: bool = False) -> None:
+    """The block (with ``warp``, one warp of it: ``threads`` 32) folds line ``line`` (its output position;
+    ``outer``, its indices) of each of ``kernel``'s folds in index order, and its first thread stores the results: a
+    fold's row in a row group (:mod:`.rows`)."""
     axis = kernel.roots[0].params["axis"]
     length = ctx.shape(kernel.roots[0].args[0])[axis]
     spec = _Line(line, "1", "((int64_t)0)", length, _fold_reader(ctx, axis, outer))
     for stmt in kernel.roots:
         with ctx.block(), ctx.inside("fold", line):
-            accs, nonempty = _fold_line(ctx, stmt, spec, 1, threads)
-            with ctx.block("if (threadIdx.x == 0)"):
+            accs, nonempty = _fold_line(ctx, stmt, spec, 1, threads, warp=warp)
+            with ctx.block(f"if ({'(threadIdx.x & 31)' if warp else 'threadIdx.x'} == 0)"):
                 _store_line(ctx, stmt, accs, nonempty, line)
 
 

@@ -171,7 +171,7 @@ class _Generator:
         self.sources.append(function_source(ctx, name, lambda: rows.group_body(ctx, group, blocks)))
         for var in group.row_local:
             ctx.delayed[var] = plan.delayed[var]
-        return Launch(name, iterated(group.kernels[0]).shape[0], blocks.threads)
+        return Launch(name, *blocks.launch(iterated(group.kernels[0]).shape[0]))
 
     def partials(self, kernel: Kernel, blocks: Blocks) -> Blocks:
         """``blocks`` with workspace buffers for its slices' (tiles') results, per statement and component."""
