@@ -67,6 +67,15 @@ def test_softmax_rows_are_one_kernel_within_the_bound(length, dtype, cuda: str) 
     assert_within(acc.run(nn.softmax, x, backend=cuda), *softmax_bound(x), dtype)
 
 
+@pytest.mark.parametrize("shape", [(203, 40), (37, 1000)])
+def test_more_rows_than_blocks(shape, cuda: str) -> None:
+    """Each block (the emulator runs 8) takes several rows (or groups of 8 rows) in turn: its shared arrays hold one
+    row after another."""
+    x, w = RNG.standard_normal((2, *shape))
+    assert_within(acc.run(nn.softmax, x, backend=cuda), *softmax_bound(x), np.float64)
+    assert_close(acc.run(ad.grad(lambda v: (nn.softmax(v) * w).sum()), x, backend=cuda), _softmax_grad_reference(x, w))
+
+
 @pytest.mark.parametrize("length", LENGTHS)
 def test_logsumexp_and_its_gradient_on_rows(length, cuda: str) -> None:
     x = (3 * RNG.standard_normal((6, length))).astype(np.float32)
