@@ -278,3 +278,16 @@ def test_lower_shows_the_row_group_as_one_kernel(monkeypatch) -> None:
     monkeypatch.delenv("PYACCAD_CUDA_EMULATE", raising=False)
     text = acc.lower(nn.softmax, np.ones((4, 100), np.float32), backend="cuda")
     assert "row loop: kernels 1-3" in text and text.count("__global__") == 1 and "__shared__ float" in text
+
+
+def test_a_map_of_row_results_joins_the_group(cuda: str) -> None:
+    """A rank-1 map over the row folds' results has rows of one element: the same group, the same kernel."""
+    x = RNG.standard_normal((50, 7))
+
+    def f(v):
+        return acc.exp(v.sum(axis=1)) * 2.0 + v.max(axis=1), v.min(axis=1)
+
+    assert len(_launches(f, x)) == 1
+    got = acc.run(f, x, backend=cuda)
+    assert_close(got[0], np.exp(x.sum(axis=1)) * 2.0 + x.max(axis=1))
+    np.testing.assert_array_equal(got[1], x.min(axis=1))
