@@ -27,7 +27,9 @@ The work items, and so the threads a launch needs (:func:`work_items`):
 * ``stencil``: one output element each, every neighbour through the boundary rule;
 * ``matmul`` of integers: a block per tile of the product, staged through shared memory (:mod:`.tiles`;
   float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
-* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
+* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`);
+* a row group (maps and folds of the last axis computed row by row, :mod:`pyaccad.opt.rows`): one kernel, a
+  block per row, each kernel's row in turn (:mod:`.rows`, with :func:`map_element` and :func:`fold_serial`).
 
 On an array of rank 2 or more, the work items are a 3-D grid's, in three nested grid-stride loops (last
 axis, the one before, the others), the flat position ``w`` a multiply-add rather than a division per axis
@@ -85,13 +87,17 @@ _BEATEN = {"maximum": "<", "minimum": ">"}
 def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> str:
     """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter, or a
     fold's or scan's kernel on ``blocks``, :mod:`.blocks`)."""
+    if blocks is None:
+        return function_source(ctx, name, lambda: _BODIES[kernel.kind if not part else part](ctx, kernel))
+    return function_source(ctx, name, lambda: PARTS[part](ctx, kernel, blocks))
+
+
+def function_source(ctx: CudaCtx, name: str, emit: Callable[[], None]) -> str:
+    """The ``__global__`` function ``name`` whose body ``emit()`` writes: the pointers it uses taken from ``B``."""
     with ctx.capture() as body:
         prologue_start = len(ctx.prologue)
         with ctx.block():
-            if blocks is None:
-                _BODIES[kernel.kind if not part else part](ctx, kernel)
-            else:
-                PARTS[part](ctx, kernel, blocks)
+            emit()
         prologue = ctx.prologue[prologue_start:]
         del ctx.prologue[prologue_start:]
     text = "\n".join([*body, *prologue])
@@ -143,54 +149,60 @@ def grid_extents(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -
 
 def _map(ctx: Ctx, kernel: Kernel) -> None:
     shape = ctx.shape(kernel.outs[0])
+    nest(ctx, shape, lambda w, multi: map_element(ctx, kernel, Index(multi, shape, w)))
 
-    def item(w: str, multi: list[str]) -> None:
-        idx = Index(multi, shape, w)
-        for stmt in kernel.roots:
-            for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
-                ctx.emit(f"{ctx.element(var, w)} = {value};")
 
-    nest(ctx, shape, item)
+def map_element(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
+    """A map kernel's element at ``idx`` (its flat position known), each root's results written there."""
+    for stmt in kernel.roots:
+        for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
+            ctx.emit(f"{ctx.element(var, idx.linear())} = {value};")
 
 
 def _fold(ctx: Ctx, kernel: Kernel) -> None:
-    """Each output element folds its line: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
+    first = kernel.roots[0]
+    x_shape = ctx.shape(first.args[0])
+    out_shape = [n for a, n in enumerate(x_shape) if a != first.params["axis"]]
+    nest(ctx, out_shape, lambda w, outer: fold_serial(ctx, kernel, w, outer))
+
+
+def fold_serial(ctx: Ctx, kernel: Kernel, w: str, outer: list[str] | None = None) -> None:
+    """Output element ``w`` of a fold kernel (at positions ``outer``, else ``w`` unravelled), its line folded by
+    one thread in index order: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
     first = kernel.roots[0]
     axis = first.params["axis"]
     x_shape = ctx.shape(first.args[0])
     out_shape = [n for a, n in enumerate(x_shape) if a != axis]
+    if outer is None:
+        outer = unravel(ctx, w, out_shape)
+    length = x_shape[axis]
+    for stmt in kernel.roots:
+        lam, k = stmt.params["lam"], len(stmt.outs)
+        xs, inits = stmt.args[:k], stmt.args[k:]
+        accs = [ctx.fresh("acc") for _ in stmt.outs]
+        for acc, var in zip(accs, stmt.outs, strict=True):
+            ctx.emit(f"{CTYPE[var.dtype]} {acc};")
 
-    def item(w: str, outer: list[str]) -> None:
-        length = x_shape[axis]
-        for stmt in kernel.roots:
-            lam, k = stmt.params["lam"], len(stmt.outs)
-            xs, inits = stmt.args[:k], stmt.args[k:]
-            accs = [ctx.fresh("acc") for _ in stmt.outs]
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{CTYPE[var.dtype]} {acc};")
+        def at(t: str) -> Index:
+            return Index([*outer[:axis], t, *outer[axis:]], x_shape)
 
-            def at(t: str) -> Index:
-                return Index([*outer[:axis], t, *outer[axis:]], x_shape)
-
-            with ctx.block(f"if ({length} > 0)"), ctx.inside("fold", w):
-                with ctx.block():
-                    for acc, x in zip(accs, xs, strict=True):
-                        ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
-                with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
-                    values = [elem(ctx, x, at("t")) for x in xs]
-                    assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
-                if inits:
-                    with ctx.block():
-                        starts = [atom(ctx, z) for z in inits]
-                        assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
+        with ctx.block(f"if ({length} > 0)"), ctx.inside("fold", w):
+            with ctx.block():
+                for acc, x in zip(accs, xs, strict=True):
+                    ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
+            with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
+                values = [elem(ctx, x, at("t")) for x in xs]
+                assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
             if inits:
-                with ctx.block("else"):
-                    for acc, z in zip(accs, inits, strict=True):
-                        ctx.emit(f"{acc} = {atom(ctx, z)};")
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{ctx.element(var, w)} = {acc};")
-
-    nest(ctx, out_shape, item)
+                with ctx.block():
+                    starts = [atom(ctx, z) for z in inits]
+                    assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
+        if inits:
+            with ctx.block("else"):
+                for acc, z in zip(accs, inits, strict=True):
+                    ctx.emit(f"{acc} = {atom(ctx, z)};")
+        for acc, var in zip(accs, stmt.outs, strict=True):
+            ctx.emit(f"{ctx.element(var, w)} = {acc};")
 
 
 def _scan(ctx: Ctx, kernel: Kernel) -> None:
