@@ -14,26 +14,44 @@ lanes, pulled back through the lambda statement by statement, last first:
   once per value it reads that depends on ``a`` and once per read
   (one-hot), each dotted with the adjoints of what it defines;
 * a ``while`` whose body reads ``a``: a ``generate`` counts each lane's trips
-  ``n``; an ``awhile`` runs ``k = max(n)-1, ..., 0`` holding the per-lane
-  adjoints ``λ`` of the loop state and running sums of the adjoints of the
-  values the body reads. Trip ``k`` pulls ``λ`` back through the body on
-  each lane's state ``s_k``, recomputed from its initial state (``k`` body
-  runs); lanes with ``k ≥ n`` pass ``λ`` through, so a lane whose loop runs
-  0 times just hands its adjoints to the initial state;
+  ``n``, and the loop is reversed as one loop over the lanes' states (arrays
+  over the lanes): trip ``k`` runs the body on the lanes with ``k < n`` and
+  keeps the others' states, so it runs ``max(n)`` trips. This loop is
+  reversed as the ``awhile`` rule reverses its loops
+  (:mod:`pyaccad.ad.transpose_rules.loop`, the same code), under the
+  ``while_``'s ``checkpoint`` policy and the ``PYACCAD_LOOP_TAPE_MB`` budget:
+  a forward pass stores every lane's state before each trip in a tape of
+  ``slots × lanes`` per state component, and the reverse loop runs
+  ``k = max(n)-1, ..., 0`` holding the per-lane adjoints ``λ`` of the loop
+  state and running sums of the adjoints of the values the body reads. Trip
+  ``k`` pulls ``λ`` back through the body on each lane's state ``s_k`` read
+  from the tape; lanes with ``k ≥ n`` pass ``λ`` through, so a lane whose
+  loop runs 0 times just hands its adjoints to the initial state. Shapes are
+  static, so the tape's slots are fixed when the gradient is traced (the
+  budget over the bytes of one trip's states, at most 1024); a loop that
+  runs more trips than fit (decided at run time by an ``acond`` on
+  ``max(n)``), or a ``while_(..., checkpoint="bisect")``, is reversed by
+  bisection over a stack of checkpoints of the lanes' states instead, and
+  ``checkpoint=k`` stores every k-th state and recomputes the others;
 * a ``cond`` with such a loop in a branch: each branch is pulled back on the
   lanes that take it.
 
 The body of a loop and a branch are pulled back the same way, so loops may
-nest in loops and branches. Each read's weights are scattered into the
-cotangent with ``permute (+)`` (reads at the same index add up). A lane
-recomputes what it needs inside a ``cond`` that only the lanes concerned
-take: no work, and no out-of-range read, elsewhere.
+nest in loops and branches (an inner loop's tape is built inside each trip
+of the outer reverse loop, from the outer loop's state there). Each read's
+weights are scattered into the cotangent with ``permute (+)`` (reads at the
+same index add up). A lane recomputes what it needs (the lambda's values
+before the loop) inside a ``cond`` that only the lanes concerned take: no
+work, and no out-of-range read, elsewhere.
 
-Cost, per loop: ``Σ_lanes n²/2`` body runs (recomputation rather than a tape:
-static shapes rule out a tape of dynamic length) plus ``Σ_lanes n``
-forward-mode body runs per one-hot direction, in ``max(n)`` collectives over
-the lanes (a loop nested in a loop multiplies these); extra memory ``O(lanes)``
-per adjoint and one cotangent array per differentiated array, no tape.
+Cost, per loop, with the tape: ``Σ_lanes n`` body runs to count the trips,
+``max(n)`` trips over every lane to record the tape, and ``max(n)`` reverse
+trips, each running forward mode through the body once per one-hot direction
+(a loop nested in a loop multiplies these); extra memory: the tape, one
+adjoint array over the lanes per state component and one cotangent array per
+differentiated array. Bisection: about ``max(n)/2 · log2 max(n)`` more trips
+over the lanes, a stack of at most 32 states of every lane instead of the
+tape. All policies give the same gradient.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad

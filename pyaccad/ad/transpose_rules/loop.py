@@ -61,7 +61,11 @@ reversed like a short one: quadratic in its length, but always exact.
 ``K = 1`` is plain recomputation from the initial state.
 
 Scalar ``while_`` loops inside lambdas never reach this rule: lambdas are
-differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`).
+differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`). When
+their bodies read a differentiated array, though, the lanes' loops together
+are a loop over arrays (:mod:`pyaccad.ad.lambdas.loop_reads`), reversed by
+this module's :func:`record`, :func:`replay` and :func:`bisect` under the
+same policies and budget (a :class:`Reversible`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
