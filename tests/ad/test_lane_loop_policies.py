@@ -167,3 +167,9 @@ def test_nested_loops_match_finite_differences() -> None:
 def test_a_bad_policy_is_an_argument_error(checkpoint: object) -> None:
     with pytest.raises(acc.ArgumentError, match=r"while_: checkpoint must be .* got"):
         acc.run(_lanes(checkpoint), X, backend="interp")
+
+
+@pytest.mark.parametrize("checkpoint", [None, "bisect"])
+def test_the_cuda_backend_runs_each_policy(cuda: str, checkpoint: object) -> None:
+    """The tape's slot writes (run in place) and the bisection's stack on the cuda backend (or its emulator)."""
+    np.testing.assert_allclose(_grad(_lanes(checkpoint), cuda, X), jax.jacfwd(_lanes_jax)(X), rtol=1e-10)
