@@ -372,9 +372,8 @@ class _LaneLoop:
                 op("select", running, instantiate(lanes.adjoint.get(body.inputs[j], Zero(adj.var.type))), adj.var)
                 for j, adj in zip(self.comps, ct_lin, strict=True)
             ]
-            sums = [instantiate(lanes.adjoint[v]) for v in self.inner] + [
-                instantiate(lanes.ct[a]) for a in lanes.arrays
-            ]
+            sums = [instantiate(lanes.adjoint[v]) for v in self.inner]
+            sums += [instantiate(lanes.ct[a]) for a in lanes.arrays]
         finally:
             lanes.adjoint, lanes.ct = outer
         return [value_of(a) for a in news + sums]
