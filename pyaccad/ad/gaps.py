@@ -10,8 +10,11 @@ the primitive; the tests check that each one does.
 
 Reads of a differentiated array inside a ``while_`` loop of a
 ``map``/``generate``/``stencil`` lambda are covered in both modes: reverse
-mode by :mod:`pyaccad.ad.lambdas.loop_reads`, which recomputes each lane's loop state
-rather than storing it (``O(n²)`` body runs for ``n`` trips, no tape).
+mode by :mod:`pyaccad.ad.lambdas.loop_reads`, which reverses the lanes' loops
+together with the ``awhile`` rule's policies: a tape of every lane's states
+(``O(n)`` body runs for ``n`` trips, within ``PYACCAD_LOOP_TAPE_MB``), every
+k-th state on the tape, or bisection over checkpoints (``O(n log n)``), the
+fallback for loops whose trips do not fit (``acc.while_``'s ``checkpoint``).
 
 >>> MISSING_JVP, MISSING_TRANSPOSE, MISSING_BATCHING
 ({}, {}, {})

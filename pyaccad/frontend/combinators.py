@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.errors import ArgumentError, DTypeError, Error, ShapeError
+from pyaccad.errors import DTypeError, Error, ShapeError
 from pyaccad.frontend.arrayops import array_op, normalize_axis, normalize_shape
-from pyaccad.frontend.lambdas import IGNORE, check_arity, cond, loop, trace_lambda, while_
+from pyaccad.frontend.lambdas import IGNORE, check_arity, checkpoint_params, cond, loop, trace_lambda, while_
 from pyaccad.frontend.operators import cast
 from pyaccad.frontend.permutations import backpermute, permute, stencil
 from pyaccad.frontend.pytree import unflatten
@@ -337,14 +337,7 @@ def awhile(
     >>> bool(np.allclose(taped, bisected, rtol=1e-15))
     True
     """
-    if not (checkpoint is None or checkpoint == "bisect" or (_is_int(checkpoint) and int(checkpoint) >= 1)):
-        fail(ArgumentError, f"awhile: checkpoint must be None, an int >= 1 or 'bisect', got {checkpoint!r}")
-    params = {} if checkpoint is None else {"checkpoint": checkpoint if checkpoint == "bisect" else int(checkpoint)}
-    return loop("awhile", cond_fn, body_fn, init, params)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+    return loop("awhile", cond_fn, body_fn, init, checkpoint_params("awhile", checkpoint))
 
 
 @array_op

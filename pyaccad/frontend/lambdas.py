@@ -351,18 +351,44 @@ def as_target(result: Any, n: int, op: str = "permute", context: str = "") -> tu
     return (True, *index_atoms(result, n, op, context))
 
 
-def while_(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: Any) -> Any:
+def while_(
+    cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any], init: Any, checkpoint: int | str | None = None
+) -> Any:
     """Loop on scalar state inside a lambda: ``while cond_fn(s): s = body_fn(s)``; returns the final state.
 
     ``init`` is a scalar or a pytree of scalars; both functions take the state as one argument.
+    ``checkpoint`` is reverse mode's policy for getting each lane's loop states back when the body reads a
+    differentiated array, as in :func:`pyaccad.awhile`: ``None`` (the default) or ``1``, a tape of every
+    lane's states (within ``PYACCAD_LOOP_TAPE_MB``, else bisection); an int ``k > 1``, every k-th state on
+    the tape; ``"bisect"``, no tape. All give the same gradient (up to rounding).
 
     >>> import numpy as np, pyaccad as acc
     >>> collatz = lambda n: acc.while_(lambda s: s[0] != 1, lambda s: (acc.cond(s[0] % 2 == 0, s[0] // 2,
     ...                                3 * s[0] + 1), s[1] + 1), (n, 0))[1]
     >>> acc.run(lambda a: acc.map(collatz, a), np.array([1, 6, 7]))
     array([ 0,  8, 16])
+    >>> from pyaccad import ad
+    >>> def f(x, checkpoint=None):  # per lane v: s <- s * x[k] for k < 3, from s = v
+    ...     body = lambda s: (s[0] * x[s[1]], s[1] + 1)
+    ...     per = lambda v: acc.while_(lambda s: s[1] < 3, body, (v, np.int64(0)), checkpoint)[0]
+    ...     return acc.map(per, x).sum()
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> acc.jit(ad.grad(f))(x), acc.jit(ad.grad(lambda x: f(x, "bisect")))(x)
+    (array([42., 24., 18.]), array([42., 24., 18.]))
     """
-    return loop("while_", cond_fn, body_fn, init)
+    return loop("while_", cond_fn, body_fn, init, checkpoint_params("while_", checkpoint))
+
+
+def checkpoint_params(what: str, checkpoint: int | str | None) -> dict[str, Any]:
+    """The ``while`` statement's params for reverse mode's ``checkpoint`` policy (none for the default).
+
+    >>> checkpoint_params("awhile", None), checkpoint_params("awhile", np.int64(4))
+    ({}, {'checkpoint': 4})
+    """
+    integer = isinstance(checkpoint, (int, np.integer)) and not isinstance(checkpoint, (bool, np.bool_))
+    if not (checkpoint is None or checkpoint == "bisect" or (integer and int(checkpoint) >= 1)):  # type: ignore
+        fail(ArgumentError, f"{what}: checkpoint must be None, an int >= 1 or 'bisect', got {checkpoint!r}")
+    return {} if checkpoint is None else {"checkpoint": checkpoint if checkpoint == "bisect" else int(checkpoint)}
 
 
 def loop(

@@ -3,7 +3,8 @@
 Forward mode (``jvp``, ``jacobian(mode="fwd")``, forward over forward) and reverse mode (``grad``, ``vjp``,
 ``jacobian(mode="rev")``, ``vmap`` of ``grad``, ``grad`` of ``grad``, forward over reverse). JAX cannot run
 reverse mode through a ``while_loop`` with a dynamic trip count, so the reverse-mode references are
-JAX's forward-mode Jacobians (``jax.jacfwd``) contracted with the cotangent.
+JAX's forward-mode Jacobians (``jax.jacfwd``) contracted with the cotangent. Reverse mode takes the loops'
+states from a tape by default; ``test_lane_loop_policies.py`` covers the other policies further.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ad_checks import check_dot_product, finite_difference_grad, jvp_of, traced_
 
 import pyaccad as acc
 from pyaccad import ad
+from pyaccad.ad.transpose_rules import loop as transpose_loop
 
 jax = pytest.importorskip("jax", reason="JAX is not installed: the JAX agreement tests need it")
 jax.config.update("jax_enable_x64", True)
@@ -203,6 +205,18 @@ def test_grad_matches_finite_differences_and_jax(name: str, seed: int, backend: 
     got = acc.jit(ad.grad(loss), backend=backend)(x)
     np.testing.assert_allclose(got, _jax_vjp(f_jax, x, w), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got, finite_difference_grad(loss, x), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+@pytest.mark.parametrize("policy", [3, "bisect"])
+def test_every_policy_gives_the_same_gradient(name: str, policy: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mixed tape and bisection (the tape is the default, above), by the policy of loops that name none."""
+    monkeypatch.setattr(transpose_loop, "DEFAULT_CHECKPOINT", policy)
+    f, f_jax, n = PROGRAMS[name]
+    x = _draw(n, 0)
+    w = _weights(f_jax, x, 0)
+    got = traced_run(ad.grad(lambda x: (f(x) * w).sum()), x)
+    np.testing.assert_allclose(got, _jax_vjp(f_jax, x, w), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", list(PROGRAMS))

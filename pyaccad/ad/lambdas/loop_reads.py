@@ -14,26 +14,44 @@ lanes, pulled back through the lambda statement by statement, last first:
   once per value it reads that depends on ``a`` and once per read
   (one-hot), each dotted with the adjoints of what it defines;
 * a ``while`` whose body reads ``a``: a ``generate`` counts each lane's trips
-  ``n``; an ``awhile`` runs ``k = max(n)-1, ..., 0`` holding the per-lane
-  adjoints ``λ`` of the loop state and running sums of the adjoints of the
-  values the body reads. Trip ``k`` pulls ``λ`` back through the body on
-  each lane's state ``s_k``, recomputed from its initial state (``k`` body
-  runs); lanes with ``k ≥ n`` pass ``λ`` through, so a lane whose loop runs
-  0 times just hands its adjoints to the initial state;
+  ``n``, and the loop is reversed as one loop over the lanes' states (arrays
+  over the lanes): trip ``k`` runs the body on the lanes with ``k < n`` and
+  keeps the others' states, so it runs ``max(n)`` trips. This loop is
+  reversed as the ``awhile`` rule reverses its loops
+  (:mod:`pyaccad.ad.transpose_rules.loop`, the same code), under the
+  ``while_``'s ``checkpoint`` policy and the ``PYACCAD_LOOP_TAPE_MB`` budget:
+  a forward pass stores every lane's state before each trip in a tape of
+  ``slots × lanes`` per state component, and the reverse loop runs
+  ``k = max(n)-1, ..., 0`` holding the per-lane adjoints ``λ`` of the loop
+  state and running sums of the adjoints of the values the body reads. Trip
+  ``k`` pulls ``λ`` back through the body on each lane's state ``s_k`` read
+  from the tape; lanes with ``k ≥ n`` pass ``λ`` through, so a lane whose
+  loop runs 0 times just hands its adjoints to the initial state. Shapes are
+  static, so the tape's slots are fixed when the gradient is traced (the
+  budget over the bytes of one trip's states, at most 1024); a loop that
+  runs more trips than fit (decided at run time by an ``acond`` on
+  ``max(n)``), or a ``while_(..., checkpoint="bisect")``, is reversed by
+  bisection over a stack of checkpoints of the lanes' states instead, and
+  ``checkpoint=k`` stores every k-th state and recomputes the others;
 * a ``cond`` with such a loop in a branch: each branch is pulled back on the
   lanes that take it.
 
 The body of a loop and a branch are pulled back the same way, so loops may
-nest in loops and branches. Each read's weights are scattered into the
-cotangent with ``permute (+)`` (reads at the same index add up). A lane
-recomputes what it needs inside a ``cond`` that only the lanes concerned
-take: no work, and no out-of-range read, elsewhere.
+nest in loops and branches (an inner loop's tape is built inside each trip
+of the outer reverse loop, from the outer loop's state there). Each read's
+weights are scattered into the cotangent with ``permute (+)`` (reads at the
+same index add up). A lane recomputes what it needs (the lambda's values
+before the loop) inside a ``cond`` that only the lanes concerned take: no
+work, and no out-of-range read, elsewhere.
 
-Cost, per loop: ``Σ_lanes n²/2`` body runs (recomputation rather than a tape:
-static shapes rule out a tape of dynamic length) plus ``Σ_lanes n``
-forward-mode body runs per one-hot direction, in ``max(n)`` collectives over
-the lanes (a loop nested in a loop multiplies these); extra memory ``O(lanes)``
-per adjoint and one cotangent array per differentiated array, no tape.
+Cost, per loop, with the tape: ``Σ_lanes n`` body runs to count the trips,
+``max(n)`` trips over every lane to record the tape, and ``max(n)`` reverse
+trips, each running forward mode through the body once per one-hot direction
+(a loop nested in a loop multiplies these); extra memory: the tape, one
+adjoint array over the lanes per state component and one cotangent array per
+differentiated array. Bisection: about ``max(n)/2 · log2 max(n)`` more trips
+over the lanes, a stack of at most 32 states of every lane instead of the
+tape. All policies give the same gradient.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -66,8 +84,8 @@ from pyaccad.ad.lambdas.lane_steps import (
 )
 from pyaccad.ad.tangents import Tan, Zero, differentiable, instantiate, is_zero, tadd
 from pyaccad.ad.transpose import Contributions, TransposeContext
-from pyaccad.frontend.tracing import emit, trace_program, value_of
-from pyaccad.ir import BOOL, INDEX_DTYPE, Atom, Lit, Program, Stmt, Var, scalar_type
+from pyaccad.frontend.tracing import Value, call_program, emit, trace_program, value_of
+from pyaccad.ir import BOOL, ArrayType, Atom, Lit, Program, Stmt, Var
 from pyaccad.ir.rewrite import substitute
 
 
@@ -126,7 +144,8 @@ class LoopReads(CustomRule):
 @dataclass(frozen=True)
 class _Scope:
     """Statements a lane runs: the lambda; a branch (``kind`` ``then_``/``else_``) of the ``cond`` at ``at`` in
-    ``parent``; or (``step``) the body of the ``while`` at ``at``, at its trip ``k`` (lanes with ``k < n``)."""
+    ``parent``; or (``step``) the body of the ``while`` at ``at``, at its trip ``k`` (lanes with ``k < n``),
+    from the lanes' loop ``states`` there (arrays over the lanes, one per state component)."""
 
     program: Program
     parent: _Scope | None = None
@@ -134,6 +153,7 @@ class _Scope:
     kind: str = "lambda"
     k: Atom | None = None
     n: Atom | None = None
+    states: tuple[Atom, ...] = ()
 
 
 class _Lanes:
@@ -182,7 +202,7 @@ class _Lanes:
             def run() -> list[Atom]:
                 env = Env(outer, boundary=True)
                 if scope.kind == "step":
-                    state = _run_loop(stmt, outer, scope.k)[1]
+                    state = [op("index", s, *ix) for s in scope.states]
                     env.bind(scope.program.inputs, state, [Zero(v.type) for v in scope.program.inputs])
                 replay(scope.program.stmts[:stop], env)
                 return fn(env)
@@ -243,61 +263,130 @@ class _Lanes:
                 self.adjoint[key] = tadd(self.adjoint.get(key, Zero(key.type)), value)
 
     def _loop(self, scope: _Scope, pos: int) -> None:
-        """A ``while`` reading the arrays: an ``awhile`` over its trips, last first, pulling back through the body."""
+        """A ``while`` reading the arrays: reversed trip by trip, last first, as a loop over the lanes' states."""
         loop = scope.program.stmts[pos]
-        body = loop.params["body"]
         comps = [j for j, v in enumerate(loop.outs) if differentiable(v.type)]
         if all(is_zero(self.adjoint.get(loop.outs[j], Zero(loop.outs[j].type))) for j in comps):
             return
-        inner = [v for v in body.free_vars if v in self.active]  # values of the lambda the body reads
-        trips = lambda ix: self._on_lane(scope, ix, pos, lambda env: [_run_loop(loop, env, None)[0]])  # noqa: E731
+        inner = [v for v in loop.params["body"].free_vars if v in self.active]  # values of the lambda it reads
+        trips = lambda ix: self._on_lane(scope, ix, pos, lambda env: [_trips(loop, env)])  # noqa: E731
         (n,) = lane_generate(self.shape, trips)
-        adj_types = [loop.outs[j].type.with_shape(self.shape) for j in comps]
-        acc_types = [v.type.with_shape(self.shape) for v in inner] + [a.type for a in self.arrays]
-
-        def back(k: Any, *state: Any) -> list[Any]:
-            lams, accs = [s.var for s in state[: len(comps)]], [s.var for s in state[len(comps) :]]
-            running = op("lt", op("broadcast_in_dim", k.var, shape=self.shape, dims=()), n)
-            outer = self.adjoint, self.ct
-            self.adjoint = dict(zip(inner, accs, strict=False))  # the step adds to the loop's running sums
-            self.ct = dict(zip(self.arrays, accs[len(inner) :], strict=True))
-            try:
-                for j, adj in zip(comps, lams, strict=True):
-                    out = body.outputs[j]
-                    if isinstance(out, Var) and out in self.active:
-                        masked = op("select", running, adj, lit(0, adj.type))
-                        self.adjoint[out] = tadd(self.adjoint.get(out, Zero(out.type)), masked)
-                self.pull_back(_Scope(body, scope, pos, "step", k.var, n))
-                news = [
-                    op("select", running, instantiate(self.adjoint.get(body.inputs[j], Zero(adj.type))), adj)
-                    for j, adj in zip(comps, lams, strict=True)
-                ]
-                sums = [instantiate(self.adjoint[v]) for v in inner] + [instantiate(self.ct[a]) for a in self.arrays]
-            finally:
-                self.adjoint, self.ct = outer
-            return [k - 1, *(value_of(a) for a in news + sums)]
-
-        init = [op("sub", lane_max(n), lit(1, scalar_type(INDEX_DTYPE)))]
-        init += [instantiate(self.adjoint.get(loop.outs[j], Zero(t))) for j, t in zip(comps, adj_types, strict=True)]
-        init += [instantiate(self.adjoint.get(v, Zero(t))) for v, t in zip(inner, acc_types, strict=False)]
+        init = [
+            instantiate(self.adjoint.get(loop.outs[j], Zero(loop.outs[j].type.with_shape(self.shape)))) for j in comps
+        ]
+        init += [instantiate(self.adjoint.get(v, Zero(v.type.with_shape(self.shape)))) for v in inner]
         init += [instantiate(self.ct[a]) for a in self.arrays]
-        types = [scalar_type(INDEX_DTYPE), *adj_types, *acc_types]
-        go, _ = trace_program(lambda k, *rest: k >= 0, types, "array")
-        step, _ = trace_program(back, types, "array")
-        results = emit("while", tuple(init), {"cond": go, "body": step})
-        sums = results[1 + len(comps) :]  # the running sums started from the adjoints so far: they replace them
+        results = _LaneLoop(self, scope, pos, n, comps, inner).reverse(init)
+        sums = results[len(comps) :]  # the running sums started from the adjoints so far: they replace them
         self.adjoint.update(zip(inner, sums, strict=False))
         self.ct.update(zip(self.arrays, sums[len(inner) :], strict=True))
-        for j, adj in zip(comps, results[1 : 1 + len(comps)], strict=True):
+        for j, adj in zip(comps, results[: len(comps)], strict=True):
             arg = loop.args[j]
             if isinstance(arg, Var) and arg in self.active:
                 self.adjoint[arg] = tadd(self.adjoint.get(arg, Zero(arg.type)), adj)
 
 
-def _run_loop(loop: Stmt, env: Env, limit: Atom | None) -> tuple[Atom, list[Atom]]:
-    """The lambda's ``while`` statement ``loop`` run from its initial state in ``env``: trips and final state."""
+@dataclass(frozen=True)
+class _LaneLoop:
+    """The lambda's ``while`` at ``pos`` of ``scope`` run by every lane at once: a loop whose state is the
+    lanes' states (arrays over the lanes), trip ``k`` running the body on the lanes whose own loop runs more
+    than ``k`` trips (``n``, per lane) and keeping the others' states. Its reverse state is the adjoints of
+    the components ``comps``, then running sums of the adjoints of the lambda's values ``inner`` that the body
+    reads and of the cotangents of the arrays. A :class:`~pyaccad.ad.transpose_rules.loop.Reversible`, so the
+    ``awhile`` rule's tape, mixed tape and bisection reverse it."""
+
+    lanes: _Lanes
+    scope: _Scope
+    pos: int
+    n: Atom
+    comps: list[int]
+    inner: list[Var]
+
+    @property
+    def stmt(self) -> Stmt:
+        return self.scope.program.stmts[self.pos]
+
+    @property
+    def state_types(self) -> list[ArrayType]:
+        return [v.type.with_shape(self.lanes.shape) for v in self.stmt.outs]
+
+    @property
+    def n_lin(self) -> int:
+        return len(self.comps)
+
+    def reverse(self, ct_init: list[Atom]) -> list[Atom]:
+        """The reverse pass under the loop's ``checkpoint`` policy: the adjoints of its initial state, then the
+        running sums."""
+        # the transpose rules import the JVP rules, which import this module
+        from pyaccad.ad.transpose_rules.loop import bisect, checkpoint_stride, record, tape_or_bisect, tape_slots
+
+        shape, loop = self.lanes.shape, self.stmt
+        init = lane_generate(
+            shape, lambda ix: self.lanes._on_lane(self.scope, ix, self.pos, lambda env: _init(loop, env))
+        )
+        trips = lane_max(self.n)
+        stride = checkpoint_stride(loop.params.get("checkpoint"))
+        slots = 0 if stride is None else tape_slots(sum(t.size * t.dtype.itemsize for t in self.state_types))
+        if slots == 0:
+            return bisect(self, init, trips, ct_init)
+
+        def tapes() -> dict[int, Atom]:
+            go = lambda k, state: k < value_of(trips)  # noqa: E731
+            return dict(enumerate(record(go, self.trip, init, range(len(init)), stride, slots)[1]))
+
+        return tape_or_bisect(value_of(trips) <= slots * stride, self, tapes, init, stride, trips, ct_init)
+
+    def trip(self, state: list[Value]) -> list[Value]:
+        """One trip of the lanes whose loop condition holds at ``state`` (the others keep theirs)."""
+        loop = self.stmt
+
+        def on_lane(env: Env, ix: list[Atom]) -> list[Atom]:
+            mine = [value_of(op("index", s.var, *ix)) for s in state]
+            cond, body = env.rename(loop.params["cond"]), env.rename(loop.params["body"])
+            (more,) = call_program(cond, mine)
+            return guarded(more.var, lambda: [v.var for v in call_program(body, mine)], lambda: [v.var for v in mine])
+
+        per_lane = lambda ix: self.lanes._on_lane(self.scope, ix, self.pos, lambda env: on_lane(env, ix))  # noqa: E731
+        return [value_of(a) for a in lane_generate(self.lanes.shape, per_lane)]
+
+    def advance(self, state: Sequence[Atom], steps: Value) -> list[Atom]:
+        program, _ = trace_program(lambda *s: self.trip(list(s)), self.state_types, "array")
+        return counted_loop(None, program, state, steps.var)[1]
+
+    def step_back(
+        self, state: Sequence[Atom], trip: Value, ct_lin: Sequence[Value], acc: Sequence[Value]
+    ) -> list[Value]:
+        lanes, body = self.lanes, self.stmt.params["body"]
+        running = op("lt", op("broadcast_in_dim", trip.var, shape=lanes.shape, dims=()), self.n)
+        outer = lanes.adjoint, lanes.ct
+        lanes.adjoint = {v: a.var for v, a in zip(self.inner, acc, strict=False)}  # the trip adds to the sums
+        lanes.ct = {a: c.var for a, c in zip(lanes.arrays, acc[len(self.inner) :], strict=True)}
+        try:
+            for j, adj in zip(self.comps, ct_lin, strict=True):
+                out = body.outputs[j]
+                if isinstance(out, Var) and out in lanes.active:
+                    masked = op("select", running, adj.var, lit(0, adj.var.type))
+                    lanes.adjoint[out] = tadd(lanes.adjoint.get(out, Zero(out.type)), masked)
+            lanes.pull_back(_Scope(body, self.scope, self.pos, "step", trip.var, self.n, tuple(state)))
+            news = [
+                op("select", running, instantiate(lanes.adjoint.get(body.inputs[j], Zero(adj.var.type))), adj.var)
+                for j, adj in zip(self.comps, ct_lin, strict=True)
+            ]
+            sums = [instantiate(lanes.adjoint[v]) for v in self.inner]
+            sums += [instantiate(lanes.ct[a]) for a in lanes.arrays]
+        finally:
+            lanes.adjoint, lanes.ct = outer
+        return [value_of(a) for a in news + sums]
+
+
+def _trips(loop: Stmt, env: Env) -> Atom:
+    """How many trips the lambda's ``while`` statement ``loop`` runs from its initial state in ``env``."""
     cond, body = env.rename(loop.params["cond"]), env.rename(loop.params["body"])
-    return counted_loop(cond, body, [env.primal(a) for a in loop.args], limit)
+    return counted_loop(cond, body, _init(loop, env), None)[0]
+
+
+def _init(loop: Stmt, env: Env) -> list[Atom]:
+    return [env.primal(a) for a in loop.args]
 
 
 def _reads(stmt_or_prog: Stmt | Program, arrays: Mapping[Atom, None], nested: bool = False) -> list[Stmt]:

@@ -28,8 +28,8 @@ times: the tangent due to such an array comes from a second collective that
 reruns the lambda carrying tangents (:func:`loop_tangent_lambda`; all reads
 of that array, in loops or not, go this way). Its transpose, for reverse
 mode, is :mod:`pyaccad.ad.lambdas.loop_reads`: an ``awhile`` over the trips, last
-first, recomputing each lane's loop state (``O(n²)`` body runs for ``n``
-trips, ``O(lanes)`` memory, no tape).
+first, reading each lane's loop state from a tape (``O(n)`` body runs for
+``n`` trips) or recomputing it by bisection (``acc.while_``'s ``checkpoint``).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad

@@ -1,7 +1,7 @@
 """Transposing the forward-mode ``while``: reverse from a tape of states, or by bisection over checkpoints.
 
 **The tape** (``acc.awhile``'s ``checkpoint=None`` or ``1``, the default). The
-forward pass (``_record``) runs the loop again with a tape per primal state
+forward pass (``record``) runs the loop again with a tape per primal state
 component that the transposed trips read, and stores the state before trip
 ``k`` in slot ``k``: a ``permute`` writing that slot alone, which the native
 and cuda ``awhile`` run in place (:func:`pyaccad.opt.kernels.in_place_components`),
@@ -61,7 +61,11 @@ reversed like a short one: quadratic in its length, but always exact.
 ``K = 1`` is plain recomputation from the initial state.
 
 Scalar ``while_`` loops inside lambdas never reach this rule: lambdas are
-differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`).
+differentiated by forward mode (:mod:`pyaccad.ad.lambdas.partials`). When
+their bodies read a differentiated array, though, the lanes' loops together
+are a loop over arrays (:mod:`pyaccad.ad.lambdas.loop_reads`), reversed by
+this module's :func:`record`, :func:`replay` and :func:`bisect` under the
+same policies and budget (a :class:`Reversible`).
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
@@ -75,8 +79,9 @@ All three policies give one gradient (``tests/ad/test_loop_reverse.py`` runs eve
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -163,10 +168,35 @@ def checkpoint_stride(policy: int | str | None) -> int | None:
     return None if policy == "bisect" else int(policy)
 
 
+class Reversible(Protocol):
+    """A loop as the reverse passes (:func:`replay`, :func:`bisect`) see it: a primal state of ``state_types``
+    and a reverse state of ``n_lin`` state cotangents followed by accumulated cotangents. The ``while`` rule's
+    loops are these, and so are the lock-step loops over a lambda's lanes (:mod:`pyaccad.ad.lambdas.loop_reads`).
+    """
+
+    @property
+    def state_types(self) -> list[ArrayType]: ...
+
+    @property
+    def n_lin(self) -> int: ...
+
+    def advance(self, state: Sequence[Atom], steps: Value) -> list[Atom]:
+        """The primal state ``steps`` trips after ``state``."""
+        ...
+
+    def step_back(
+        self, state: Sequence[Atom], trip: Value, ct_lin: Sequence[Value], acc: Sequence[Value]
+    ) -> list[Value]:
+        """Trip ``trip`` transposed at its primal ``state``: the state cotangents before it, then ``acc`` plus
+        what the trip adds to it."""
+        ...
+
+
 @dataclass(frozen=True)
 class _Loop:
     """A forward-mode ``while`` split into its primal components (``primal``, the loop ``p_body`` runs on them)
-    and the tangent components ``lin``; ``free`` are the linear variables the body reads."""
+    and the tangent components ``lin``; ``free`` are the linear variables the body reads. A :class:`Reversible`
+    whose accumulated cotangents are those of ``free``."""
 
     body: Program
     p_body: Program
@@ -174,13 +204,20 @@ class _Loop:
     lin: list[int]
     free: list[Var]
 
+    @property
+    def state_types(self) -> list[ArrayType]:
+        return list(self.p_body.input_types)
+
+    @property
+    def n_lin(self) -> int:
+        return len(self.lin)
+
     def advance(self, state: Sequence[Atom], steps: Value) -> list[Atom]:
-        """The primal state ``steps`` trips after ``state``."""
         return counted_loop(None, self.p_body, state, steps.var)[1]
 
-    def step_back(self, state: Sequence[Atom], ct_lin: Sequence[Value], acc: Sequence[Value]) -> list[Value]:
-        """One transposed trip at the primal ``state``: the state cotangents before it, then ``acc`` plus the
-        cotangents of the free linear variables."""
+    def step_back(
+        self, state: Sequence[Atom], trip: Value, ct_lin: Sequence[Value], acc: Sequence[Value]
+    ) -> list[Value]:
         body = self.body
         bound = {body.inputs[j]: s for j, s in zip(self.primal, state, strict=True)}
         outs_ct: list[Tan] = [Zero(a.type) for a in body.outputs]
@@ -210,7 +247,7 @@ def _while_t(stmt: Stmt, ctx: TransposeContext, args: list[Atom], cts: list[Tan]
     stride = checkpoint_stride(stmt.params.get("checkpoint", DEFAULT_CHECKPOINT))
     if stride is None:
         trips = counted_loop(p_cond, p_body, p_init, None)[0]
-        results = _bisect(loop, p_init, trips, ct_init)
+        results = bisect(loop, p_init, trips, ct_init)
     else:
         results = _taped(loop, p_cond, p_init, stride, ct_init)
     ct_lin, ct_free = results[: len(lin)], results[len(lin) :]
@@ -232,18 +269,44 @@ def _taped(loop: _Loop, p_cond: Program, p_init: Sequence[Atom], stride: int, ct
     slots = tape_slots(state_bytes)
     if slots == 0:
         trips = counted_loop(p_cond, p_body, p_init, None)[0]
-        return _bisect(loop, p_init, trips, ct_init)
-    trips, tapes = _record(p_cond, p_body, [p_init[i] for i in sorted(run)], sorted(run), tape_positions, stride, slots)
+        return bisect(loop, p_init, trips, ct_init)
+    run_at = sorted(run)
+    cond = Program(tuple(p_cond.inputs[i] for i in run_at), p_cond.stmts, p_cond.outputs)
+    outputs = tuple(p_body.outputs[i] for i in run_at)
+    body = Program(tuple(p_body.inputs[i] for i in run_at), dce(p_body.stmts, outputs), outputs)
+    trips, tapes = record(
+        lambda k, state: call_program(cond, state)[0],
+        lambda state: call_program(body, state),
+        [p_init[i] for i in run_at],
+        [run_at.index(i) for i in tape_positions],
+        stride,
+        slots,
+    )
     stored = dict(zip(tape_positions, tapes, strict=True))
     if not tape_positions:  # nothing to store: no limit on the trips
-        return _replay(loop, stored, p_init, stride, trips, ct_init)
+        return replay(loop, stored, p_init, stride, trips, ct_init)
     fits = value_of(trips) <= slots * stride
+    return tape_or_bisect(fits, loop, lambda: stored, p_init, stride, trips, ct_init)
+
+
+def tape_or_bisect(
+    fits: Value,
+    loop: Reversible,
+    tapes: Callable[[], dict[int, Atom]],
+    p_init: Sequence[Atom],
+    stride: int,
+    trips: Atom,
+    ct_init: Sequence[Atom],
+) -> list[Atom]:
+    """The reverse pass from the tapes ``tapes()`` (:func:`replay`) if ``fits`` holds at run time, else by
+    :func:`bisect`: an ``acond``, so only one of them runs, and tapes that ``tapes`` records are recorded in
+    its ``then_`` branch alone."""
 
     def replayed() -> list[Value]:
-        return [value_of(a) for a in _replay(loop, stored, p_init, stride, trips, ct_init)]
+        return [value_of(a) for a in replay(loop, tapes(), p_init, stride, trips, ct_init)]
 
     def bisected() -> list[Value]:
-        return [value_of(a) for a in _bisect(loop, p_init, trips, ct_init)]
+        return [value_of(a) for a in bisect(loop, p_init, trips, ct_init)]
 
     branches = {"then_": trace_program(replayed, [], "array")[0], "else_": trace_program(bisected, [], "array")[0]}
     return list(emit("cond", (fits.var,), branches))
@@ -286,58 +349,57 @@ def _closure(body: Program, wanted: set[int]) -> set[int]:
         wanted = grown
 
 
-def _record(
-    p_cond: Program,
-    p_body: Program,
+def record(
+    go: Callable[[Value, list[Value]], Value],
+    step: Callable[[list[Value]], list[Value]],
     init: Sequence[Atom],
-    run: Sequence[int],
     taped: Sequence[int],
     stride: int,
     slots: int,
 ) -> tuple[Atom, list[Atom]]:
-    """The forward pass of a taped loop: ``(trips, tapes)``, the tapes holding the components ``taped`` of the
-    primal state before every ``stride``-th trip, slot by slot, while there are slots (later trips write nothing).
-    It runs the components ``run`` alone (what the condition and the tapes need)."""
-    n_p = len(run)
-    cond = Program(tuple(p_cond.inputs[i] for i in run), p_cond.stmts, p_cond.outputs)
-    outputs = tuple(p_body.outputs[i] for i in run)
-    body = Program(tuple(p_body.inputs[i] for i in run), dce(p_body.stmts, outputs), outputs)
-    p_types = [a.type for a in body.inputs]
-    tape_types = [p_body.inputs[i].type.with_shape((slots, *p_body.inputs[i].type.shape)) for i in taped]
-    where_taped = [list(run).index(i) for i in taped]
+    """The forward pass of a taped loop ``while go(k, s): s = step(s)`` from ``init``: ``(trips, tapes)``, the
+    tapes holding the components ``taped`` of the state before every ``stride``-th trip, slot by slot, while
+    there are slots (later trips write nothing)."""
+    n_p = len(init)
+    p_types = [a.type for a in init]
+    tape_types = [p_types[w].with_shape((slots, *p_types[w].shape)) for w in taped]
 
-    def go(k: Value, *rest: Value) -> Value:
-        return call_program(cond, list(rest[:n_p]))[0]
+    def go_(k: Value, *rest: Value) -> Value:
+        return go(k, list(rest[:n_p]))
 
-    def step(k: Value, *rest: Value) -> list[Value]:
+    def step_(k: Value, *rest: Value) -> list[Value]:
         state, tapes = rest[:n_p], rest[n_p:]
         keep = k < slots if stride == 1 else (k % stride == 0) & (k < slots * stride)
         pos = k if stride == 1 else k // stride
-        stored = [_store(t, pos, keep, state[w]) for t, w in zip(tapes, where_taped, strict=True)]
-        return [k + 1, *call_program(body, list(state)), *stored]
+        stored = [_store(t, pos, keep, state[w]) for t, w in zip(tapes, taped, strict=True)]
+        return [k + 1, *step(list(state)), *stored]
 
     types = [scalar_type(INDEX_DTYPE), *p_types, *tape_types]
-    tape_init = [init[w] for w in where_taped]
     init = [
         value_of(Lit(0, INDEX_DTYPE)).var,  # a variable: the native awhile keeps its state in buffers
         *init,
         *(
-            op("broadcast_in_dim", a, shape=t.shape, dims=tuple(range(1, t.ndim)))
-            for a, t in zip(tape_init, tape_types, strict=True)
+            op("broadcast_in_dim", init[w], shape=t.shape, dims=tuple(range(1, t.ndim)))
+            for w, t in zip(taped, tape_types, strict=True)
         ),
     ]
-    params = {"cond": trace_program(go, types, "array")[0], "body": trace_program(step, types, "array")[0]}
+    params = {"cond": trace_program(go_, types, "array")[0], "body": trace_program(step_, types, "array")[0]}
     trips, *rest = emit("while", tuple(init), params)
     return trips, list(rest[n_p:])
 
 
-def _replay(
-    loop: _Loop, tapes: dict[int, Atom], p_init: Sequence[Atom], stride: int, trips: Atom, ct_init: Sequence[Atom]
+def replay(
+    loop: Reversible,
+    tapes: dict[int, Atom],
+    p_init: Sequence[Atom],
+    stride: int,
+    trips: Atom,
+    ct_init: Sequence[Atom],
 ) -> list[Atom]:
     """The reverse pass from the tapes: trip ``j`` (from the last down) reads its state, or advances the one stored
     before its segment of ``stride`` trips, and transposes the trip there. A component with no tape is one the
     transposed trips do not read (its initial value stands in)."""
-    n_lin = len(loop.lin)
+    n_lin = loop.n_lin
     tape_values = {i: value_of(t) for i, t in tapes.items()}
 
     def back_cond(i: Value, *rest: Value) -> Value:
@@ -349,7 +411,7 @@ def _replay(
             state = [_read(tape_values[i], j).var if i in tape_values else a for i, a in enumerate(p_init)]
         else:
             state = loop.advance([_read(tape_values[i], j // stride).var for i in range(len(p_init))], j % stride)
-        return [i - 1, *loop.step_back(state, cts[:n_lin], cts[n_lin:])]
+        return [i - 1, *loop.step_back(state, j, cts[:n_lin], cts[n_lin:])]
 
     types = [scalar_type(INDEX_DTYPE), *(a.type for a in ct_init)]
     b_cond, _ = trace_program(back_cond, types, "array")
@@ -357,12 +419,12 @@ def _replay(
     return list(emit("while", (trips, *ct_init), {"cond": b_cond, "body": b_body})[1:])
 
 
-def _bisect(loop: _Loop, p_init: Sequence[Atom], trips: Atom, ct_init: Sequence[Atom]) -> list[Atom]:
+def bisect(loop: Reversible, p_init: Sequence[Atom], trips: Atom, ct_init: Sequence[Atom]) -> list[Atom]:
     """The reverse pass by bisection over a checkpoint stack (the module's docstring): the cotangents."""
-    p_types = [a.type for a in loop.p_body.inputs]
+    p_types = loop.state_types
     levels = checkpoint_levels(sum(t.size * t.dtype.itemsize for t in p_types))
     stack_types = [t.with_shape((levels, *t.shape)) for t in p_types]
-    n_stack, n_lin = len(p_types), len(loop.lin)
+    n_stack, n_lin = len(p_types), loop.n_lin
 
     def back_cond(sp: Value, *rest: Value) -> Value:
         return sp > 0
@@ -376,7 +438,7 @@ def _bisect(loop: _Loop, p_init: Sequence[Atom], trips: Atom, ct_init: Sequence[
         state = loop.advance([_read(s, top).var for s in stacks], target - lo)
         # No cond: a branch would be batched (vmap) and re-traced once more at every level of nesting. A leaf
         # trip writes no slot (slot ``levels`` does not exist); a push trip discards its transposed trip.
-        stepped = loop.step_back(state, cts[:n_lin], cts[n_lin:])
+        stepped = loop.step_back(state, target, cts[:n_lin], cts[n_lin:])
         slot = where(leaf, levels, sp)
         return [
             where(leaf, sp - _cast_index(target == lo), sp + 1),  # a leaf is popped once its last trip is done
