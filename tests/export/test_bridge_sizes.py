@@ -17,11 +17,11 @@ import pyaccad as acc
 from pyaccad import ad, api
 from pyaccad.backends import Retrace, get_backend
 from pyaccad.backends import accelerate as bridge
-from pyaccad.backends.accelerate import build
+from pyaccad.backends.accelerate import build, remembered
 from pyaccad.export import ghc
 from pyaccad.frontend import trace
 from pyaccad.frontend.pytree import flatten
-from pyaccad.ir import pprint
+from pyaccad.ir import Program, Stmt, pprint
 from pyaccad.opt import optimize
 
 SIZES = (6, 10, 17)
@@ -64,8 +64,9 @@ def _key(fn, args: tuple, target: str = "native", counter: list | None = None) -
 
 
 @pytest.fixture(autouse=True)
-def _fresh_fits(monkeypatch):
+def _fresh_fits(monkeypatch, tmp_path):
     monkeypatch.setattr(bridge, "_WRITTEN", {})  # what one test fitted is not another's
+    monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))  # nor what it remembered on disk
 
 
 @pytest.mark.parametrize("name, fn, make", CASES, ids=[c[0] for c in CASES])
@@ -76,10 +77,36 @@ def test_a_program_has_one_key_at_every_size_and_is_fitted_once(name, fn, make):
     fits = len(traced)
     assert fits > 2  # the first size traced the function again at other sizes to fit its extents
     assert _key(fn, make(23), counter=traced) == keys[0] and len(traced) == fits  # later sizes: no new trace
-    bridge._WRITTEN.clear()  # as in a new process, whose first size is another: fitted there, the same module
-    assert _key(fn, make(12)) == keys[0]
+    bridge._WRITTEN.clear()  # as in a new process: a size the cache has seen is remembered there, not fitted
+    assert _key(fn, make(SIZES[1]), counter=traced) == keys[0] and len(traced) == fits
+    assert _key(fn, make(12), counter=traced) == keys[0] and len(traced) > fits  # a new size is fitted there
     module = bridge.program_module(_optimized(fn, make(6)), Retrace(fn, make(6), lambda f, a: _optimized(f, a)))
     assert "-- Written for every size: n = " in module and "shape x" in module and "Fixed" not in module
+
+
+def test_a_remembered_module_is_found_only_for_its_own_program_and_printer(monkeypatch):
+    traced: list = []
+    args, blas = (_x(6), W), build.uses_blas()
+    key = _key(forward, args, counter=traced)
+    program = _optimized(forward, args)
+    entry = remembered.key(program, blas)
+    assert remembered.find(entry) == bridge.program_module(program, Retrace(forward, args, _optimized))
+    others = [remembered.key(program, not blas), remembered.key(_optimized(forward, (_x(7), W)), blas)]
+    assert None not in others and entry not in others
+    bridge._WRITTEN.clear()
+    remembered._path(entry).write_text('{"key": "another", "module": "f = undefined"}')  # a foreign entry: ignored
+    fits = len(traced)
+    assert _key(forward, args, counter=traced) == key and len(traced) > fits  # fitted again...
+    assert remembered.find(entry) == bridge.program_module(program, Retrace(forward, args, _optimized))  # ...kept
+    monkeypatch.setattr(remembered, "_printer_digest", lambda: "another printer")
+    assert remembered.key(program, blas) != entry
+
+    class Opaque:  # a parameter program_key would write by its address: such a program is not remembered
+        pass
+
+    first, *rest = program.stmts
+    odd = Stmt(first.prim, first.args, {**first.params, "rule": Opaque()}, first.outs, first.source)
+    assert remembered.key(Program(program.inputs, (odd, *rest), program.outputs), blas) is None
 
 
 def test_a_program_whose_extents_stay_fixed_has_a_library_per_size():

@@ -20,7 +20,8 @@ numbers are those the fit wrote for (:meth:`~pyaccad.export.extents.Extents.desc
 runs on the library already loaded, with no export and no GHC; a program that
 cannot be written for every size (the export keeps its extents fixed and says why
 in the module's header) gets a library per size, as does a program compiled
-without its function (``BACKEND.compile(program)``). ``acc.lower(f, *args,
+without its function (``BACKEND.compile(program)``). A new process at a size the
+cache has seen finds the module there too (:mod:`.remembered`), without a fit. ``acc.lower(f, *args,
 backend="accelerate")`` prints both modules even where GHC or accelerate is missing.
 
 >>> BACKEND.name
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from pyaccad.backends import Retrace
-from pyaccad.backends.accelerate import build
+from pyaccad.backends.accelerate import build, remembered
 from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
 from pyaccad.export import export_program, ghc
 from pyaccad.export.extents import Extents, numbers
@@ -60,13 +61,22 @@ def program_module(program: Program, retrace: Retrace | None = None) -> str:
     line naming the example's arguments is left out: the module is the same at every size it serves."""
     blas = build.uses_blas()
     if retrace is None:
-        source = export_program(program, module=_MODULE, name="f", blas=blas)
-    else:
-        written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas), [])
-        source = next((text for extents, text in written if extents.describes(program)), "")
-        if not source:
-            source, extents = shape_generic_module_source(retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas)
-            written.append((extents, source))
+        return _without_header(export_program(program, module=_MODULE, name="f", blas=blas))
+    entry = remembered.key(program, blas)
+    written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas), [])
+    source = next((text for extents, text in written if extents.describes(program)), None)
+    if source is None:
+        source = remembered.find(entry)
+        if source is not None:
+            return source
+        printed, extents = shape_generic_module_source(retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas)
+        source = _without_header(printed)
+        written.append((extents, source))
+    remembered.remember(entry, source)
+    return source
+
+
+def _without_header(source: str) -> str:
     header, rest = source.split("\n", 1)
     assert header.startswith("-- | f, exported by pyaccad from a trace"), header
     return rest
