@@ -119,6 +119,15 @@ def test_a_program_whose_extents_stay_fixed_has_a_library_per_size():
     assert "Fixed: 6 (v's axis 0): the program traced is different when it alone changes" in module
 
 
+def test_a_function_that_fails_at_other_sizes_is_compiled_at_its_own():
+    def checked(v):
+        assert v.shape == (6,), "made for 6 elements"  # what a user's function may do
+        return v * 2.0
+
+    module = bridge.program_module(_optimized(checked, (np.ones(6),)), Retrace(checked, (np.ones(6),), _optimized))
+    assert "Fixed: 6 (v's axis 0): AssertionError: made for 6 elements." in module
+
+
 def test_a_fitted_module_is_not_reused_for_another_program_of_the_same_structure():
     def tail1(v):
         return v[1:] * 2.0

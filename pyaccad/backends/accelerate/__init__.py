@@ -21,8 +21,9 @@ runs on the library already loaded, with no export and no GHC; a program that
 cannot be written for every size (the export keeps its extents fixed and says why
 in the module's header) gets a library per size, as does a program compiled
 without its function (``BACKEND.compile(program)``). A new process at a size the
-cache has seen finds the module there too (:mod:`.remembered`), without a fit. ``acc.lower(f, *args,
-backend="accelerate")`` prints both modules even where GHC or accelerate is missing.
+cache has seen finds the module there (:mod:`.remembered`), without a fit.
+``acc.lower(f, *args, backend="accelerate")`` prints both modules even where GHC or
+accelerate is missing.
 
 >>> BACKEND.name
 'accelerate'
