@@ -5,9 +5,12 @@ Example arguments are given as dtype-and-shape specs, one ``--arg`` per
 positional argument of ``FUNC`` in order (``f32``, ``f64``, ``i32``, ``i64``,
 ``bool``; ``f32[]`` is a scalar). Without ``--arg``, the file must define
 ``FUNC_example_args()`` returning the tuple of example NumPy arguments (for
-pytrees or real values). ``--generic`` prints the ``ad``-friendly generic
-target instead; ``--blas`` prints float matrix products with accelerate-blas.
-The module goes to standard output, or to ``--output FILE``.
+pytrees or real values). The module is written for every size (its extents in
+terms of the inputs' shapes, found by tracing ``FUNC`` again at other sizes; the
+header says which stay fixed and why); ``--fixed`` prints the example's extents
+instead (one trace). ``--generic`` prints the ``ad``-friendly generic target
+instead; ``--blas`` prints float matrix products with accelerate-blas. The module
+goes to standard output, or to ``--output FILE``.
 
 ``check-ad`` compares ``pyaccad.ad.grad`` of a scalar function with Haskell's
 ``Numeric.AD.grad`` of its generic export (:mod:`pyaccad.export.ad_check`), at
@@ -69,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--module", default="M", help="Haskell module name (default M)")
     export.add_argument("--name", help="Haskell function name (default: FUNC)")
     export.add_argument("--arg", action="append", type=parse_arg, default=[], help="example argument, e.g. f32[3,4]")
-    export.add_argument("--generic", action="store_true", help="the generic Data.Vector target for Numeric.AD")
+    targets = export.add_mutually_exclusive_group()
+    targets.add_argument("--generic", action="store_true", help="the generic Data.Vector target for Numeric.AD")
+    targets.add_argument(
+        "--fixed", action="store_true", help="extents fixed at the example's (default: written for every size)"
+    )
     export.add_argument("--blas", action="store_true", help="matrix products through accelerate-blas")
     export.add_argument("--output", "-o", help="write the module here instead of standard output")
     check = commands.add_parser("check-ad", help="compare pyaccad's gradient with Haskell's Numeric.AD.grad")
@@ -98,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         if options.generic:
             source = export_generic(fn, *args, module=options.module, name=name)
         else:
-            source = export_haskell(fn, *args, module=options.module, name=name, blas=options.blas)
+            source = export_haskell(
+                fn, *args, module=options.module, name=name, blas=options.blas, generic=not options.fixed
+            )
     except Error as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.backends import availability, describer, get_backend, resolve_name
+from pyaccad.backends import Retrace, availability, describer, get_backend, resolve_name
 from pyaccad.errors import ArgumentError, ResourceError
 from pyaccad.frontend.pytree import flatten, unflatten
 from pyaccad.frontend.tracing import (
@@ -83,8 +83,9 @@ class Jitted:
             stand_ins = [np.empty(a.shape, a.dtype) if _on_device(a) else a for a in arrays]
             args, kwargs = unflatten(in_tree, [x if w else a for x, a, w in zip(leaves, stand_ins, weak, strict=True)])
             # Keyword arguments are traced like positional ones: they are part of the input pytree.
-            traced = trace(fn, *args) if not kwargs else trace(_with_keywords(fn), args, kwargs)
-            executable = backend.compile(optimize(traced.program, backend_name))
+            fn, args = (fn, args) if not kwargs else (_with_keywords(fn), (args, kwargs))
+            traced = trace(fn, *args)
+            executable = _compile(backend, backend_name, traced, fn, args)
             entry = self._cache[key] = (traced, executable)
         traced, executable = entry
         try:
@@ -136,6 +137,19 @@ class Jitted:
         2
         """
         return len(self._cache)
+
+
+def _compile(backend: Any, name: str, traced: Traced, fn: Callable[..., Any], args: tuple) -> Any:
+    """``traced``'s optimised program compiled by ``backend``; told how to trace ``fn`` again where it is
+    ``shape_generic`` (see :class:`pyaccad.backends.Retrace`)."""
+    program = optimize(traced.program, name)
+    if getattr(backend, "shape_generic", False):
+        return backend.compile(program, retrace=Retrace(fn, args, functools.partial(_optimized_trace, name)))
+    return backend.compile(program)
+
+
+def _optimized_trace(name: str, fn: Callable[..., Any], args: tuple) -> Any:
+    return optimize(trace(fn, *args).program, name)
 
 
 def _on_device(x: Any) -> bool:
@@ -239,8 +253,11 @@ def lower(fn: Callable[..., Any], *args: Any, backend: str | None = None) -> str
       1. map neg -> f64[2]
     """
     name = resolve_name(backend)
-    program = optimize(trace(fn, *args).program, name)
-    describe = getattr(describer(name), "describe", None)
+    chosen = describer(name)
+    program = _optimized_trace(name, fn, args)
+    describe = getattr(chosen, "describe", None)
+    if describe is not None and getattr(chosen, "shape_generic", False):
+        return describe(program, retrace=Retrace(fn, args, functools.partial(_optimized_trace, name)))
     return describe(program) if describe is not None else pprint(program)
 
 

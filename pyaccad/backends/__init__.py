@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,6 +37,22 @@ class Backend(Protocol):
 
     def compile(self, program: Program) -> Executable:
         """An executable for ``program`` (may compile and cache native code)."""
+
+
+@dataclass(frozen=True)
+class Retrace:
+    """Where a program came from: ``fn`` traced at ``args`` (a tuple of pytrees of NumPy arrays), and
+    ``trace(fn, other_args)``, the (optimised) program ``fn`` traces to at other arguments.
+
+    A backend whose compiled code holds the extents as written in the program (the accelerate bridge, whose
+    Haskell export is made shape-generic by tracing ``fn`` again at other sizes) says ``shape_generic = True``;
+    ``acc.jit`` then calls its ``compile(program, retrace=...)`` (and ``acc.lower`` its ``describe``), so that
+    one library serves every size, as the native backend's run-time extents do.
+    """
+
+    fn: Callable[..., Any]
+    args: tuple
+    trace: Callable[[Callable[..., Any], tuple], Program]
 
 
 _MODULES = {

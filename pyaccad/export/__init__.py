@@ -102,7 +102,7 @@ def export_haskell(
         def tracer(fn: Callable[..., Any], args: tuple) -> Program:
             return _traced(fn, args, optimized)
 
-        return shape_generic_module_source(f, example_args, tracer, module, name, blas)
+        return shape_generic_module_source(f, example_args, tracer, module, name, blas)[0]
     return export_program(_traced(f, example_args, optimized), module=module, name=name, blas=blas)
 
 

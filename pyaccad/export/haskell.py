@@ -105,8 +105,9 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
 
 def shape_generic_module_source(
     f: Callable[..., Any], args: tuple, tracer: Tracer, module: str, name: str, blas: bool = False
-) -> str:
-    """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`).
+) -> tuple[str, Extents]:
+    """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`), and the fit
+    it is printed from (:meth:`.Extents.describes` tells which programs it computes).
 
     The module is printed twice, from the example's trace and from the trace at the further sizes
     that checked the fits, each with its numbers annotated by the same expressions: the two texts must
@@ -116,7 +117,7 @@ def shape_generic_module_source(
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad.frontend import trace
     >>> tracer = lambda f, args: trace(f, *args).program
-    >>> src = shape_generic_module_source(lambda x: x[1:] * 2.0, (np.ones(5),), tracer, "M", "f")
+    >>> src, _ = shape_generic_module_source(lambda x: x[1:] * 2.0, (np.ones(5),), tracer, "M", "f")
     >>> print(src[src.index("f ::"):])
     f :: Acc (Vector Double) -> Acc (Vector Double)
     f x =
@@ -129,15 +130,15 @@ def shape_generic_module_source(
     extents = fit_extents(f, args, tracer)
     source = module_source(extents.annotate(extents.example), module, name, blas, extents)
     if extents.check is None:
-        return source
+        return source, extents
     other = module_source(extents.annotate(extents.check, extents.check_values), module, name, blas, extents)
     code = [line for line in source.split("\n") if not line.startswith("--")]
     other_code = [line for line in other.split("\n") if not line.startswith("--")]
     differing = next((a for a, b in zip(code, other_code, strict=False) if a != b), None)
     if differing is None and len(code) == len(other_code):
-        return source
+        return source, extents
     extents.fix_all(f"the export wrote a number of an extent without its expression (in {differing!r})")
-    return module_source(extents.annotate(extents.example), module, name, blas, extents)
+    return module_source(extents.annotate(extents.example), module, name, blas, extents), extents
 
 
 def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:

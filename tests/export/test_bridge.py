@@ -19,9 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from programs import CASES, gradient_of
+from test_shape_generic import POSITIVE, resized
 
 import pyaccad as acc
 from pyaccad import ad
+from pyaccad.backends import Retrace
+from pyaccad.backends import accelerate as bridge
 from pyaccad.backends.accelerate import STORE, build, library, runtime
 from pyaccad.backends.accelerate.entry import START_C
 from pyaccad.export import ghc
@@ -51,8 +54,13 @@ def _require_bridge() -> None:
         pytest.skip(f"the accelerate backend is unavailable here: {reason}")
 
 
+def _optimized(fn, args: tuple):
+    return optimize(trace(fn, *args).program, "accelerate")
+
+
 def _modules(fn, args) -> dict[str, str]:
-    return library(optimize(trace(fn, *args).program, "accelerate"), build.target())[1]
+    """The modules of ``fn``'s library as ``acc.jit`` has the bridge build it (shape-generic)."""
+    return library(_optimized(fn, args), build.target(), Retrace(fn, args, _optimized))[1]
 
 
 @pytest.mark.parametrize("name, fn, args", CROSSINGS, ids=[c[0] for c in CROSSINGS])
@@ -98,19 +106,25 @@ def _cases():
 
 @pytest.mark.parametrize("name, fn, args", list(_cases()), ids=[c[0] for c in _cases()])
 def test_programs_and_gradients_agree_with_interp(name, fn, args):
+    """At the example's sizes, then at larger ones (every extent the export writes for every size grown) on the
+    library the first call loaded: the second size builds nothing."""
     _require_bridge()
-    got = flatten(acc.run(fn, *args, backend="accelerate"))[0]
-    want = flatten(acc.run(fn, *args, backend="interp"))[0]
-    for g, w in zip(got, want, strict=True):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        if w.dtype.kind in "biu":
-            np.testing.assert_array_equal(g, w)
-        else:
-            # accelerate sums in its own order: a few ulps per term of the longest reduction, as the export's
-            # integration test allows.
-            tol = {np.float16: 2.0**-10, np.float32: 2e-4, np.float64: 1e-9}[w.dtype.type]
-            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=name)
+    jitted = acc.jit(fn, backend="accelerate")
+    for step, sizes in enumerate([args, resized(fn, args, 1, name.removesuffix("_grad") in POSITIVE)]):
+        builds = len(bridge.BUILDS)
+        got = flatten(jitted(*sizes))[0]
+        assert step == 0 or len(bridge.BUILDS) == builds, f"{name}: a new size was compiled again"
+        want = flatten(acc.run(fn, *sizes, backend="interp"))[0]
+        for g, w in zip(got, want, strict=True):
+            g, w = np.asarray(g), np.asarray(w)
+            assert g.dtype == w.dtype and g.shape == w.shape
+            if w.dtype.kind in "biu":
+                np.testing.assert_array_equal(g, w)
+            else:
+                # accelerate sums in its own order: a few ulps per term of the longest reduction, as the export's
+                # integration test allows.
+                tol = {np.float16: 2.0**-10, np.float32: 2e-4, np.float64: 1e-9}[w.dtype.type]
+                np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=f"{name} at step {step}")
 
 
 # Where exp x - 1 and log (1 + x) lose their digits, and erf across its three intervals (Cody's breaks at 0.46875
@@ -160,11 +174,13 @@ import Foreign.C.Types (CInt (..))
 import Foreign.Marshal.Array (pokeArray0)
 import Foreign.Ptr (Ptr)
 import Control.Exception (SomeException, displayException, evaluate, try)
+import Data.Int (Int64)
 
-foreign export ccall pyaccad_call :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> CString -> CInt -> IO CInt
+foreign export ccall pyaccad_call :: Ptr (Ptr ()) -> Ptr Int64 -> Ptr (Ptr ()) -> Ptr Int64 -> CString -> CInt
+                                   -> IO CInt
 
-pyaccad_call :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> CString -> CInt -> IO CInt
-pyaccad_call _ _ message _ = do
+pyaccad_call :: Ptr (Ptr ()) -> Ptr Int64 -> Ptr (Ptr ()) -> Ptr Int64 -> CString -> CInt -> IO CInt
+pyaccad_call _ _ _ _ message _ = do
   outcome <- try (evaluate (error "the program failed on purpose" :: ()))
   case outcome of
     Right () -> return 0
@@ -177,6 +193,20 @@ pyaccad_call _ _ message _ = do
         executable([])
 
 
+def test_a_result_of_another_extent_than_the_caller_expects_is_a_run_error():
+    """The library checks each result's extent against the caller's buffer before copying into it: a program
+    run with output types it does not compute to raises instead of writing past the buffer."""
+    _require_bridge()
+    fn, x = (lambda v: v[1:] * 2.0), np.arange(6.0)
+    program = _optimized(fn, (x,))
+    key, modules = library(program, build.target(), Retrace(fn, (x,), _optimized))
+    acc.run(fn, x, backend="accelerate")  # built (or found) and loaded
+    (wrong,) = _optimized(fn, (np.arange(8.0),)).output_types  # 7 elements where the program makes 5
+    executable = runtime.Executable(bridge._LOADED[key], program.input_types, [wrong])
+    with pytest.raises(acc.RunError, match=r"a result has extent \(\(\),5\) where the caller expects \(\(\),7\)"):
+        executable([x])
+
+
 def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
     _require_bridge()
 
@@ -185,10 +215,7 @@ def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
 
     x = np.arange(5.0)
     first = acc.run(fn, x, backend="accelerate")
-    program = optimize(trace(fn, x).program, "accelerate")
-    assert STORE.find(library(program, build.target())[0]) is not None
-    from pyaccad.backends import accelerate as bridge
-
+    assert STORE.find(library(_optimized(fn, (x,)), build.target(), Retrace(fn, (x,), _optimized))[0]) is not None
     monkeypatch.setattr(bridge, "_LOADED", {})
 
     def no_ghc(*args, **kwargs):

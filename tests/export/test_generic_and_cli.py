@@ -59,6 +59,26 @@ def test_cli_exports_with_arg_specs_and_example_args_convention(tmp_path):
     assert "norm :: RealFloat a => Vector a -> Vector a -> a" in generic
 
 
+def test_cli_prints_extents_for_every_size_or_fixed_at_the_example(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("def diffs(x):\n    return x[:, 1:] - x[:, :-1]\n")
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pyaccad", "export", f"{script}:diffs", "--arg", "f32[4,6]", *extra]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    every_size, fixed = run().stdout, run("--fixed").stdout
+    assert every_size == acc.export_haskell(lambda x: x[:, 1:] - x[:, :-1], np.zeros((4, 6), np.float32), name="diffs")
+    assert "-- Written for every size: n = x's axis 0; m = x's axis 1." in every_size
+    assert "let I2 n m = shape x" in every_size and "I2 n (m - 1)" in every_size
+    assert fixed == acc.export_haskell(
+        lambda x: x[:, 1:] - x[:, :-1], np.zeros((4, 6), np.float32), name="diffs", generic=False
+    )
+    assert "shape x" not in fixed and "Written for every size" not in fixed and "I2 4 5" in fixed
+    both = run("--fixed", "--generic")
+    assert both.returncode != 0 and "not allowed with argument" in both.stderr
+
+
 def test_cli_rejects_a_bad_spec(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pyaccad", "export", "x.py:f", "--arg", "c64[3]"], capture_output=True, text=True

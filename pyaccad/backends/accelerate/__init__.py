@@ -11,9 +11,19 @@ native libraries are), and called through cffi (:mod:`.runtime`). accelerate
 compiles the program itself on the library's first call and keeps it.
 
 What can run is what the export can print: :class:`pyaccad.export.ExportError`
-names anything else. Extents are fixed at the traced shapes (a new shape is a new
-trace, as for every backend). ``acc.lower(f, *args, backend="accelerate")``
-prints both modules even where GHC or accelerate is missing.
+names anything else. One library serves every size: ``acc.jit`` hands the backend
+the function as well as its program (:class:`pyaccad.backends.Retrace`), the export
+is written in terms of the inputs' extents (:mod:`pyaccad.export.extents`, which
+traces the function again at other sizes), and the library takes the extents with
+each call (:mod:`.entry`). A program traced at a new size whose structure and
+numbers are those the fit wrote for (:meth:`~pyaccad.export.extents.Extents.describes`)
+runs on the library already loaded, with no export and no GHC; a program that
+cannot be written for every size (the export keeps its extents fixed and says why
+in the module's header) gets a library per size, as does a program compiled
+without its function (``BACKEND.compile(program)``). A new process at a size the
+cache has seen finds the module there (:mod:`.remembered`), without a fit.
+``acc.lower(f, *args, backend="accelerate")`` prints both modules even where GHC or
+accelerate is missing.
 
 >>> BACKEND.name
 'accelerate'
@@ -25,26 +35,59 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from pyaccad.backends.accelerate import build
+from pyaccad.backends import Retrace
+from pyaccad.backends.accelerate import build, remembered
 from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
 from pyaccad.export import export_program, ghc
+from pyaccad.export.extents import Extents, numbers
+from pyaccad.export.haskell import shape_generic_module_source
 from pyaccad.ir import Program
 from pyaccad.store import Store
 
 STORE = Store("accelerate", ".so")
 _LOADED: dict[str, Any] = {}  # key -> loaded library: a library is loaded once per process
-
+# The shape-generic modules printed in this process, by the structure of the program they were fitted to (and
+# the blas flag they were printed with): a program at a new size that one of them describes needs no new fit.
+_WRITTEN: dict[tuple, list[tuple[Extents, str]]] = {}
+BUILDS: list[str] = []
+"""The keys of the libraries GHC built in this process, in order (what a new size is checked not to add to)."""
 
 _PLACEHOLDER = "PyaccadKey"  # the modules are printed once with this in their names, then named by their key
+_MODULE = f"PyaccadProgram{_PLACEHOLDER}"
 
 
-def library(program: Program, target: str) -> tuple[str, dict[str, str]]:
+def program_module(program: Program, retrace: Retrace | None = None) -> str:
+    """The export of ``program`` that its library runs (its module named with the placeholder): written for
+    every size where ``retrace`` says how ``program`` was traced, else at ``program``'s extents. The header
+    line naming the example's arguments is left out: the module is the same at every size it serves."""
+    blas = build.uses_blas()
+    if retrace is None:
+        return _without_header(export_program(program, module=_MODULE, name="f", blas=blas))
+    entry = remembered.key(program, blas)
+    written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas), [])
+    source = next((text for extents, text in written if extents.describes(program)), None)
+    if source is None:
+        source = remembered.find(entry)
+        if source is not None:
+            return source
+        printed, extents = shape_generic_module_source(retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas)
+        source = _without_header(printed)
+        written.append((extents, source))
+    remembered.remember(entry, source)
+    return source
+
+
+def _without_header(source: str) -> str:
+    header, rest = source.split("\n", 1)
+    assert header.startswith("-- | f, exported by pyaccad from a trace"), header
+    return rest
+
+
+def library(program: Program, target: str, retrace: Retrace | None = None) -> tuple[str, dict[str, str]]:
     """The cache key of ``program``'s library (a hash of its modules, GHC, the packages and the target) and its
-    modules, named by the key."""
+    modules, named by the key (see :func:`program_module` for ``retrace``)."""
     modules = {
-        f"PyaccadProgram{_PLACEHOLDER}": export_program(
-            program, module=f"PyaccadProgram{_PLACEHOLDER}", name="f", blas=build.uses_blas()
-        ),
+        _MODULE: program_module(program, retrace),
         f"PyaccadEntry{_PLACEHOLDER}": entry_source(program, _PLACEHOLDER, target),
     }
     compiler = ghc.ghc() or ""
@@ -58,15 +101,16 @@ class AccelerateBackend:
     """``compile(program)`` → an executable running it through accelerate (NumPy in, NumPy out)."""
 
     name = "accelerate"
+    shape_generic = True  # acc.jit passes the function too: see pyaccad.backends.Retrace
 
     def unavailable_reason(self) -> str | None:
         return build.unavailable_reason()
 
-    def compile(self, program: Program) -> Any:
+    def compile(self, program: Program, retrace: Retrace | None = None) -> Any:
         from pyaccad.backends.accelerate import runtime
 
         target = build.target()
-        key, modules = library(program, target)
+        key, modules = library(program, target, retrace)
         lib = _LOADED.get(key)
         if lib is None:
             path = STORE.find(key)
@@ -77,16 +121,17 @@ class AccelerateBackend:
                 def make(tmp: Path, companions: dict[str, Path]) -> None:
                     nonlocal lib
                     build.build_library(modules, START_C, tmp)
+                    BUILDS.append(key)
                     lib = runtime.load(tmp)  # a library that does not load never reaches the store
 
                 STORE.publish(key, make)
             _LOADED[key] = lib
         return runtime.Executable(lib, program.input_types, program.output_types)
 
-    def describe(self, program: Program) -> str:
+    def describe(self, program: Program, retrace: Retrace | None = None) -> str:
         """The two Haskell modules of the program's library."""
         target = build.target()
-        _, modules = library(program, target)
+        _, modules = library(program, target, retrace)
         head = f"-- accelerate target: {target} ({TARGET_MODULES[target]}; $PYACCAD_ACCELERATE_TARGET chooses)\n"
         return head + "\n".join(modules.values())
 

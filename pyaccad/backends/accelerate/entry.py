@@ -1,20 +1,24 @@
 """The Haskell side of a bridge library: the program's export, and a C entry point that runs it.
 
-A library holds two generated modules. ``PyaccadProgramKEY`` is the program as
-:func:`pyaccad.export.export_program` prints it (function ``f``). ``PyaccadEntryKEY``
+A library holds two generated modules. ``PyaccadProgramKEY`` is the program as the
+export prints it (function ``f``; see :func:`pyaccad.backends.accelerate.program_module`). ``PyaccadEntryKEY``
 compiles ``f`` once with the target's ``runN`` (kept in a ``NOINLINE`` top-level value,
 so accelerate's compilation happens on the first call only) and exports::
 
-    int pyaccad_call(void **inputs, void **outputs, char *message, int capacity);
+    int pyaccad_call(void **inputs, const int64_t *input_extents,
+                     void **outputs, const int64_t *output_extents, char *message, int capacity);
 
-Each input buffer becomes an accelerate array without an element-by-element copy
-(the pointer is wrapped as the array's storage, as ``accelerate-io`` does); each
-result is copied once into the output buffer the caller allocated. The extents are
-those of the program, fixed when it was traced. A Haskell exception is caught and
-its text written to ``message``, and the call returns 1 instead of aborting the
-process. ``Bool`` arrays cross as bytes (NumPy's layout), converted inside the
-accelerate program. Module names carry the library's key: the libraries of one
-process share one GHC runtime, and their symbols must not meet.
+The extents are the caller's, every input's then every output's, outermost axis first:
+the module holds none, so one library serves every size that ``f`` is written for (a
+shape-generic export; a fixed one simply meets the same extents on every call). Each
+input buffer becomes an accelerate array of its extent without an element-by-element
+copy (the pointer is wrapped as the array's storage, as ``accelerate-io`` does); each
+result is checked against the extent the caller expects (its buffer's size) and copied
+once into that buffer. A Haskell exception (such a mismatch too) is caught and its text
+written to ``message``, and the call returns 1 instead of aborting the process.
+``Bool`` arrays cross as bytes (NumPy's layout), converted inside the accelerate
+program. Module names carry the library's key: the libraries of one process share
+one GHC runtime, and their symbols must not meet.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -23,13 +27,15 @@ process share one GHC runtime, and their symbols must not meet.
 >>> print(source[source.index("compiled ::"):source.index("{-# NOINLINE")].strip())
 compiled :: (A.Vector Float, A.Matrix Double) -> (A.Vector Float, A.Scalar Word8)
 compiled = Target.runN (\\(A.T2 a0 a1) -> case P.f (A.T2 a0 a1) of A.T2 r0 r1 -> A.T2 r0 (A.map fromBool r1))
->>> print(source[source.index("run inputs outputs = do"):].strip())
-run inputs outputs = do
-  a0 <- fromBuffer ((), 3) =<< peekElemOff inputs 0 :: IO (A.Vector Float)
-  a1 <- fromBuffer (((), 2), 2) =<< peekElemOff inputs 1 :: IO (A.Matrix Double)
+>>> print(source[source.index("run inputs inputExtents outputs outputExtents = do"):].strip())
+run inputs inputExtents outputs outputExtents = do
+  i <- extents inputExtents 3
+  a0 <- fromBuffer ((), i !! 0) =<< peekElemOff inputs 0 :: IO (A.Vector Float)
+  a1 <- fromBuffer (((), i !! 1), i !! 2) =<< peekElemOff inputs 1 :: IO (A.Matrix Double)
   let (r0, r1) = compiled (a0, a1)
-  toBuffer r0 =<< peekElemOff outputs 0
-  toBuffer r1 =<< peekElemOff outputs 1
+  o <- extents outputExtents 1
+  toBuffer ((), o !! 0) r0 =<< peekElemOff outputs 0
+  toBuffer () r1 =<< peekElemOff outputs 1
 """
 
 from __future__ import annotations
@@ -81,12 +87,12 @@ import qualified Data.Array.Accelerate.Sugar.Array as Sugar
 import Data.Array.Accelerate.Sugar.Elt (EltR)
 import Data.Char (isAscii)
 import Data.Array.Accelerate (Half)
-import Data.Int (Int8, Int16, Int32)
+import Data.Int (Int8, Int16, Int32, Int64)
 import Data.Word (Word8, Word16, Word32, Word64)
 import Foreign.C.String (CString, castCharToCChar)
 import Foreign.C.Types (CInt (..))
 import Foreign.ForeignPtr (newForeignPtr_)
-import Foreign.Marshal.Array (pokeArray0)
+import Foreign.Marshal.Array (peekArray, pokeArray0)
 import Foreign.Marshal.Utils (copyBytes)
 import Foreign.Ptr (Ptr, castPtr)
 import Foreign.Storable (Storable, peekElemOff, sizeOf)
@@ -101,12 +107,20 @@ fromBuffer extent buffer = do
   storage <- newUniqueArray =<< newForeignPtr_ (castPtr buffer)
   return (Sugar.Array (R.Array extent storage))
 
--- | A result copied into the caller's buffer (this forces its computation).
-toBuffer :: forall sh e. (A.Shape sh, ArrayData (EltR e) ~ UniqueArray (EltR e), Storable (EltR e))
-         => A.Array sh e -> Ptr () -> IO ()
-toBuffer array@(Sugar.Array (R.Array _ storage)) buffer =
-  withUniqueArrayPtr storage $ \\values ->
-    copyBytes (castPtr buffer) values (A.arraySize array * sizeOf (undefined :: EltR e))
+-- | A result copied into the caller's buffer, whose extent is @expected@ (this forces its computation).
+toBuffer :: forall sh e. (A.Shape sh, Eq (EltR sh), Show (EltR sh), ArrayData (EltR e) ~ UniqueArray (EltR e),
+                          Storable (EltR e))
+         => EltR sh -> A.Array sh e -> Ptr () -> IO ()
+toBuffer expected array@(Sugar.Array (R.Array extent storage)) buffer
+  | extent /= expected =
+      ioError (userError ("a result has extent " ++ show extent ++ " where the caller expects " ++ show expected))
+  | otherwise =
+      withUniqueArrayPtr storage $ \\values ->
+        copyBytes (castPtr buffer) values (A.arraySize array * sizeOf (undefined :: EltR e))
+
+-- | The first @count@ extents the caller passed.
+extents :: Ptr Int64 -> Int -> IO [Int]
+extents pointer count = map fromIntegral <$> peekArray count pointer
 
 toBool :: A.Exp Word8 -> A.Exp Bool
 toBool = (A./= 0)
@@ -114,12 +128,13 @@ toBool = (A./= 0)
 fromBool :: A.Exp Bool -> A.Exp Word8
 fromBool b = b A.? (1, 0)
 
-foreign export ccall pyaccad_call :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> CString -> CInt -> IO CInt
+foreign export ccall pyaccad_call :: Ptr (Ptr ()) -> Ptr Int64 -> Ptr (Ptr ()) -> Ptr Int64 -> CString -> CInt
+                                   -> IO CInt
 
 -- | Runs the program on the buffers; 0, or 1 with the Haskell exception's text in @message@.
-pyaccad_call :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> CString -> CInt -> IO CInt
-pyaccad_call inputs outputs message capacity = do
-  outcome <- try (run inputs outputs)
+pyaccad_call :: Ptr (Ptr ()) -> Ptr Int64 -> Ptr (Ptr ()) -> Ptr Int64 -> CString -> CInt -> IO CInt
+pyaccad_call inputs inputExtents outputs outputExtents message capacity = do
+  outcome <- try (run inputs inputExtents outputs outputExtents)
   case outcome of
     Right () -> return 0
     Left (failure :: SomeException) -> do
@@ -135,12 +150,19 @@ def _crossing_type(t: ArrayType) -> str:
     return qualified.replace(HS_SCALAR[BOOL], "Word8") if t.dtype == BOOL else qualified
 
 
-def _extent(shape: Sequence[int]) -> str:
-    """accelerate's representation of an extent: ``()``, ``((), n)``, ``(((), m), n)``..."""
-    text = "()"
-    for n in shape:
-        text = f"({text}, {n})"
-    return text
+def _extents(types: Sequence[ArrayType], pointer: str, read: str, lines: list[str]) -> list[str]:
+    """accelerate's representation of each array's extent (``()``, ``((), n)``, ``(((), m), n)``...), made of
+    the caller's extents at ``pointer``, read into the list ``read`` by a line appended to ``lines`` (where any)."""
+    count = sum(t.ndim for t in types)
+    if count:
+        lines.append(f"  {read} <- extents {pointer} {count}")
+    texts, k = [], 0
+    for t in types:
+        text = "()"
+        for _ in range(t.ndim):
+            text, k = f"({text}, {read} !! {k})", k + 1
+        texts.append(text)
+    return texts
 
 
 def _tuple(names: Sequence[str]) -> str:
@@ -178,14 +200,16 @@ def entry_source(program: Program, key: str, target: str) -> str:
     """The entry module of the library for ``program`` (see the module doc)."""
     lines = [_HEADER.replace("{key}", key).replace("{target}", TARGET_MODULES[target])]
     lines += [*_compiled(program), "{-# NOINLINE compiled #-}", "", _HELPERS]
-    lines.append("run :: Ptr (Ptr ()) -> Ptr (Ptr ()) -> IO ()")
-    lines.append("run inputs outputs = do")
-    ins = []
-    for i, t in enumerate(program.input_types):
-        ins.append(f"a{i}")
-        lines.append(f"  a{i} <- fromBuffer {_extent(t.shape)} =<< peekElemOff inputs {i} :: IO ({_crossing_type(t)})")
+    lines.append("run :: Ptr (Ptr ()) -> Ptr Int64 -> Ptr (Ptr ()) -> Ptr Int64 -> IO ()")
+    lines.append("run inputs inputExtents outputs outputExtents = do")
+    ins = [f"a{i}" for i in range(len(program.input_types))]
+    extents = _extents(program.input_types, "inputExtents", "i", lines)
+    for i, (t, extent) in enumerate(zip(program.input_types, extents, strict=True)):
+        lines.append(f"  a{i} <- fromBuffer {extent} =<< peekElemOff inputs {i} :: IO ({_crossing_type(t)})")
     outs = [f"r{i}" for i in range(len(program.output_types))]
     applied = f"compiled {_tuple(ins)}" if ins else "compiled"
     lines.append(f"  let {_tuple(outs)} = {applied}")
-    lines += [f"  toBuffer {r} =<< peekElemOff outputs {i}" for i, r in enumerate(outs)]
+    extents = _extents(program.output_types, "outputExtents", "o", lines)
+    for i, (r, extent) in enumerate(zip(outs, extents, strict=True)):
+        lines.append(f"  toBuffer {extent} {r} =<< peekElemOff outputs {i}")
     return "\n".join(lines) + "\n"

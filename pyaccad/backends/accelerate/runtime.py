@@ -34,7 +34,8 @@ ffi.cdef(
     """
     void pyaccad_hs_start(void);
     void hs_exit(void);
-    int pyaccad_call(void **inputs, void **outputs, char *message, int capacity);
+    int pyaccad_call(void **inputs, const int64_t *input_extents, void **outputs, const int64_t *output_extents,
+                     char *message, int capacity);
     """
 )
 
@@ -74,11 +75,20 @@ def _buffer(array: np.ndarray, t: ArrayType, position: int) -> np.ndarray:
     return contiguous.view(np.uint8) if t.dtype == BOOL else contiguous
 
 
+def _extents(shapes: Sequence[tuple[int, ...]]) -> Any:
+    """Every shape's extents, one after the other, as the library reads them."""
+    return ffi.new("int64_t[]", [n for shape in shapes for n in shape] or [0])
+
+
 class Executable:
-    """A program in a loaded bridge library: NumPy inputs in, fresh NumPy outputs out."""
+    """A program in a loaded bridge library, at the types it was traced at: NumPy inputs in, fresh NumPy outputs
+    out. The library takes the extents with each call, so one library serves the programs of every size it is
+    written for."""
 
     def __init__(self, lib: Any, input_types: Sequence[ArrayType], output_types: Sequence[ArrayType]) -> None:
         self.lib, self.input_types, self.output_types = lib, list(input_types), list(output_types)
+        self.input_extents = _extents([t.shape for t in self.input_types])  # the same on every call: made once
+        self.output_extents = _extents([t.shape for t in self.output_types])
 
     def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         buffers = [_buffer(np.asarray(a), t, i) for i, (a, t) in enumerate(zip(inputs, self.input_types, strict=True))]
@@ -86,6 +96,7 @@ class Executable:
         ins = ffi.new("void *[]", [ffi.from_buffer(b) for b in buffers] or [ffi.NULL])
         outs = ffi.new("void *[]", [ffi.from_buffer(o) for o in outputs] or [ffi.NULL])
         message = ffi.new("char[]", MESSAGE_CAPACITY)
-        if self.lib.pyaccad_call(ins, outs, message, MESSAGE_CAPACITY) != 0:
+        extents = self.input_extents, self.output_extents
+        if self.lib.pyaccad_call(ins, extents[0], outs, extents[1], message, MESSAGE_CAPACITY) != 0:
             raise RunError(with_location(f"accelerate: the program raised in Haskell: {ffi.string(message).decode()}"))
         return [o.view(np.bool_) if t.dtype == BOOL else o for o, t in zip(outputs, self.output_types, strict=True)]
