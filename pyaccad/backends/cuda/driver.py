@@ -108,6 +108,11 @@ class Device:
             self._current()
             _check(self.driver.cuMemcpyDtoD(dst, src, nbytes), "cuMemcpyDtoD")
 
+    def zero(self, pointer: int, nbytes: int) -> None:
+        if nbytes:
+            self._current()
+            _check(self.driver.cuMemsetD8(pointer, 0, nbytes), "cuMemsetD8")
+
     def load(self, source: str) -> Any:
         """The loaded module of ``source`` (compiled by NVRTC for this device's architecture)."""
         cubin = np.frombuffer(nvrtc.compile_cubin(source, self.arch), np.uint8)

@@ -25,7 +25,7 @@ import numpy as np
 from pyaccad.backends.clike.cgen import OutOfBounds
 from pyaccad.backends.cuda.arrays import DeviceArray
 from pyaccad.backends.cuda.cublas import gemm_call
-from pyaccad.backends.cuda.program import Branch, Copy, Fill, Gemm, Launch, Loop, Module, Step
+from pyaccad.backends.cuda.program import Branch, Copy, Fill, Gemm, Launch, Loop, Module, Step, Zero
 from pyaccad.errors import IndexOutOfBounds
 
 _NO_POSITION = np.iinfo(np.int64).max
@@ -160,6 +160,8 @@ class Executable:
                 self._gemm(step)
             elif isinstance(step, Copy):
                 device.copy(self._slot(step.dst), self._slot(step.src), step.nbytes)
+            elif isinstance(step, Zero):
+                device.zero(self._slot(step.dst), step.nbytes)
             elif isinstance(step, Fill):
                 device.upload(self._slot(step.dst), np.frombuffer(step.value, np.uint8))
             elif isinstance(step, Loop):

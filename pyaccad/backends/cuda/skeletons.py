@@ -16,11 +16,10 @@ shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native 
 The work items, and so the threads a launch needs (:func:`work_items`):
 
 * ``map`` (element-wise chains, ``generate``, gathers, index maps): one output element each;
-* ``fold``: a line shorter than a warp, or along an inner axis with lines enough to fill the GPU, one thread
-  each, folding its line in index order (a combine need not commute); a longer line is a block's work, and a
-  few long lines are cut into slices folded by blocks and merged in order (:mod:`.blocks`);
+* ``fold``: always on blocks (:mod:`.blocks`: a thread per line for short lines, else a block's threads on a
+  line, a few long lines cut into slices merged in order), the split chosen at run time;
 * ``scan``: a short line one thread each, in order along the axis (``scanl``/``scanr``, with or without a
-  start); a longer one in tiles scanned by blocks, from offsets a first pass computes (:mod:`.blocks`);
+  start); a longer one in tiles scanned by blocks in one pass (:mod:`.scans`); the module holds both kernels;
 * ``permute``: the defaults copied element by element (a kernel of its own), then one source element each
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
   any other combine in one thread, in source order;
@@ -29,7 +28,7 @@ The work items, and so the threads a launch needs (:func:`work_items`):
   float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
 * ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
 
-A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
+A kernel on blocks (:mod:`.blocks`, :mod:`.scans`) loops over block work units instead (``u = blockIdx.x; u < units;
 u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
 its block size (:class:`.program.Launch`).
 
@@ -47,7 +46,8 @@ from collections.abc import Callable
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
-from pyaccad.backends.cuda.blocks import PARTS, Blocks, assign, grid_loop, part_launch
+from pyaccad.backends.cuda.blocks import Blocks, assign, fold_lines, fold_merge, grid_loop, line_layout, merge_threads
+from pyaccad.backends.cuda.scans import scan_tiles
 from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
@@ -100,12 +100,16 @@ def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> 
     """``(items, threads)`` of a launch of ``kernel`` (or of its ``part``) at the traced shapes: work items
     (threads, grid-stride) and 0, or for a kernel on ``blocks`` its block work units and block size."""
     if blocks is not None:
-        return part_launch(kernel, part, blocks)
+        lines, _, _ = line_layout(kernel.roots[0])
+        if part == "fold_merge":
+            return lines, merge_threads(blocks)
+        groups = -(-lines // blocks.group) if part == "fold_lines" else lines  # scan_tiles: a line each
+        return groups * blocks.count, blocks.threads
     stmt = kernel.roots[0]
     kind = part or kernel.kind
     if kind == "matmul":
         return tiles(kernel), THREADS
-    if kind in ("map", "stencil", "fold", "permute_copy"):
+    if kind in ("map", "stencil", "permute_copy"):
         return stmt.outs[0].type.size, 0
     if kind == "scan":  # the lines: an empty axis still has its start to write
         axis = stmt.params["axis"]
@@ -127,47 +131,6 @@ def _map(ctx: Ctx, kernel: Kernel) -> None:
                 ctx.emit(f"{ctx.element(var, w)} = {value};")
 
     grid_loop(ctx, product(shape), item)
-
-
-def _fold(ctx: Ctx, kernel: Kernel) -> None:
-    """Each output element folds its line: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
-    first = kernel.roots[0]
-    axis = first.params["axis"]
-    x_shape = ctx.shape(first.args[0])
-    out_shape = [n for a, n in enumerate(x_shape) if a != axis]
-
-    def item(w: str) -> None:
-        outer = unravel(ctx, w, out_shape)
-        length = x_shape[axis]
-        for stmt in kernel.roots:
-            lam, k = stmt.params["lam"], len(stmt.outs)
-            xs, inits = stmt.args[:k], stmt.args[k:]
-            accs = [ctx.fresh("acc") for _ in stmt.outs]
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{CTYPE[var.dtype]} {acc};")
-
-            def at(t: str) -> Index:
-                return Index([*outer[:axis], t, *outer[axis:]], x_shape)
-
-            with ctx.block(f"if ({length} > 0)"), ctx.inside("fold", w):
-                with ctx.block():
-                    for acc, x in zip(accs, xs, strict=True):
-                        ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
-                with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
-                    values = [elem(ctx, x, at("t")) for x in xs]
-                    assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
-                if inits:
-                    with ctx.block():
-                        starts = [atom(ctx, z) for z in inits]
-                        assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
-            if inits:
-                with ctx.block("else"):
-                    for acc, z in zip(accs, inits, strict=True):
-                        ctx.emit(f"{acc} = {atom(ctx, z)};")
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{ctx.element(var, w)} = {acc};")
-
-    grid_loop(ctx, product(out_shape), item)
 
 
 def _scan(ctx: Ctx, kernel: Kernel) -> None:
@@ -346,9 +309,15 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
     grid_loop(ctx, product(shape), item)
 
 
+PARTS: dict[str, Callable[[Ctx, Kernel, Blocks], None]] = {
+    "fold_lines": fold_lines,
+    "fold_merge": fold_merge,
+    "scan_tiles": scan_tiles,
+}
+"""The kernels on blocks (:mod:`.blocks`, :mod:`.scans`), by part."""
+
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "map": _map,
-    "fold": _fold,
     "scan": _scan,
     "permute_copy": _permute_copy,
     "permute_scatter": _permute_scatter,
