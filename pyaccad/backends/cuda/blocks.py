@@ -204,20 +204,29 @@ class _Line:
     read: Callable[[Stmt, str], list[str]]
 
 
-def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: str, swap: bool = False) -> tuple[list, str]:
-    """Fold ``spec``'s range of each line in index order across the block, ``group`` (C, a power of two) lines at
-    once: thread ``t`` takes line ``t % group``, piece ``t / group``. Returns the accumulators, valid in the thread of
-    each line's first piece (``threadIdx.x < group``), and the C flag whether the range had elements."""
+def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False) -> tuple[list, str]:
+    """Fold ``spec``'s range of each line in index order across the block, ``group = 1 << shift`` (``shift`` in C)
+    lines at once: thread ``t`` takes line ``t % group``, piece ``t / group`` (shifts and masks: the block size and
+    ``group`` are powers of two). Returns the accumulators, valid in the thread of each line's first piece
+    (``threadIdx.x < group``), and the C flag whether the range had elements."""
     strided = _commutes(stmt) and not swap
-    pieces = ctx.declare(INT64, f"(int64_t)blockDim.x / {group}", "pieces")
-    p = ctx.declare(INT64, f"(int64_t)threadIdx.x / {group}", "p")
+    gs = ctx.fresh("gs")
+    ctx.emit(f"const int {gs} = (int)({shift});")
+    group = ctx.fresh("group")
+    ctx.emit(f"const unsigned {group} = 1u << {gs};")
+    ws = ctx.fresh("ws")  # log2 of the threads a part gathers: a warp (group < 32), or a thread's lines
+    ctx.emit(f"const int {ws} = {gs} > 5 ? {gs} : 5;")
+    pieces_shift = ctx.fresh("ps")
+    ctx.emit(f"const int {pieces_shift} = __ffs((int)blockDim.x) - 1 - {gs};")
+    pieces = ctx.declare(INT64, f"(int64_t)1 << {pieces_shift}", "pieces")
+    p = ctx.declare(INT64, f"(int64_t)(threadIdx.x >> {gs})", "p")
     span = ctx.declare(INT64, f"{spec.hi} - {spec.lo}", "span")
     if strided:  # thread p: elements p, p + P, ...
         have = ctx.declare(INT64, f"PA_MIN_I({span}, {pieces})", "have")
         start = ctx.declare(INT64, f"{spec.lo} + {p}", "start")
         stop, step = spec.hi, pieces
     else:  # thread p: the p-th contiguous piece (the pieces that exist come first)
-        chunk = ctx.declare(INT64, f"({span} + {pieces} - 1) / {pieces}", "chunk")
+        chunk = ctx.declare(INT64, f"({span} + {pieces} - 1) >> {pieces_shift}", "chunk")
         have = ctx.declare(INT64, f"{chunk} ? ({span} + {chunk} - 1) / {chunk} : 0", "have")
         start = ctx.declare(INT64, f"{spec.lo} + {p} * {chunk}", "start")
         stop, step = f"PA_MIN_I({start} + {chunk}, {spec.hi})", "1"
@@ -232,24 +241,24 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: str, swap: bool = False
     shared = shared_arrays(ctx, stmt.outs, THREADS)
     # a warp holding several pieces of a line (group < 32) joins them in a neighbour tree: lane l takes lane l + d's
     # (d a multiple of group) when its piece is a multiple of 2d / group
-    with ctx.block(f"for (int d = (int){group}; d < 32; d *= 2)"):
+    with ctx.block(f"for (unsigned d = {group}; d < 32; d *= 2)"):
         others = [ctx.declare(v.dtype, f"pa_shfl_down({acc}, d)", "o") for v, acc in zip(stmt.outs, accs, strict=True)]
-        joins = f"(int64_t)(threadIdx.x & (2 * d - 1)) < {group} && {spec.live} && {p} + d / {group} < {have}"
+        joins = f"(threadIdx.x & (2 * d - 1)) < {group} && {spec.live} && {p} + (d >> {gs}) < {have}"
         with ctx.block(f"if ({joins})"):
             combine(ctx, stmt, accs, accs, others, swap, spec.line)
     # the parts, in order: a warp's (group < 32) or a thread's (group >= 32) result for each of its lines
-    wide = ctx.declare(INT64, f"{group} > 32 ? {group} : 32", "wide")
-    with ctx.block(f"if ((int64_t)threadIdx.x % {wide} < {group})"):
+    lane = f"(threadIdx.x & ((1u << {ws}) - 1))"
+    with ctx.block(f"if ({lane} < {group})"):
         for sh, acc in zip(shared, accs, strict=True):
-            ctx.emit(f"{sh}[threadIdx.x / {wide} * {group} + threadIdx.x % {wide}] = {acc};")
-    per = ctx.declare(INT64, f"{wide} / {group}", "per")  # pieces per part
+            ctx.emit(f"{sh}[((threadIdx.x >> {ws}) << {gs}) + {lane}] = {acc};")
+    parts = ctx.declare(INT64, f"({have} + ((int64_t)1 << ({ws} - {gs})) - 1) >> ({ws} - {gs})", "parts")
     ctx.emit("__syncthreads();")
-    with ctx.block(f"if ((int64_t)threadIdx.x < {group} && {spec.live} && {have} > 0)"):
+    with ctx.block(f"if (threadIdx.x < {group} && {spec.live} && {have} > 0)"):
         for sh, acc in zip(shared, accs, strict=True):
             ctx.emit(f"{acc} = {sh}[threadIdx.x];")
-        with ctx.block(f"for (int64_t q = 1; q < ({have} + {per} - 1) / {per}; q++)"):
+        with ctx.block(f"for (int64_t q = 1; q < {parts}; q++)"):
             values = [
-                ctx.declare(v.dtype, f"{sh}[q * {group} + threadIdx.x]", "x")
+                ctx.declare(v.dtype, f"{sh}[(q << {gs}) + threadIdx.x]", "x")
                 for v, sh in zip(stmt.outs, shared, strict=True)
             ]
             combine(ctx, stmt, accs, accs, values, swap, spec.line)
@@ -284,14 +293,15 @@ def fold_lines(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
     x_shape = ctx.shape(first.args[0])
     out_shape = [n for a, n in enumerate(x_shape) if a != axis]
     lines = ctx.declare(INT64, product(out_shape), "lines")
-    group = ctx.declare(INT64, ctx.ext(blocks.group), "group")
+    shift = ctx.declare(INT64, ctx.ext(blocks.group.bit_length() - 1), "shift")  # group = 1 << shift
     count = ctx.declare(INT64, ctx.ext(blocks.count), "count")
     size = ctx.declare(INT64, ctx.ext(blocks.length), "size")
-    tiles = ctx.declare(INT64, f"({lines} + {group} - 1) / {group}", "tiles")
+    tiles = ctx.declare(INT64, f"({lines} + ((int64_t)1 << {shift}) - 1) >> {shift}", "tiles")
 
     def unit(u: str) -> None:
         piece = ctx.declare(INT64, f"{u} % {count}", "piece")
-        line = ctx.declare(INT64, f"{u} / {count} * {group} + (int64_t)threadIdx.x % {group}", "line")
+        lane = f"(threadIdx.x & ((1u << {shift}) - 1))"
+        line = ctx.declare(INT64, f"(({u} / {count}) << {shift}) + {lane}", "line")
         live = ctx.declare(INT64, f"{line} < {lines}", "live")
         lo = ctx.declare(INT64, f"{piece} * {size}", "lo")
         hi = ctx.declare(INT64, f"PA_MIN_I({lo} + {size}, {x_shape[axis]})", "hi")
@@ -299,12 +309,13 @@ def fold_lines(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
         spec = _Line(line, live, lo, hi, _fold_reader(ctx, axis, outer))
         for n, stmt in enumerate(kernel.roots):
             with ctx.block(), ctx.inside("fold", line):
-                accs, nonempty = _fold_line(ctx, stmt, spec, group)
-                with ctx.block(f"if ((int64_t)threadIdx.x < {group} && {live} && {count} == 1)"):
+                accs, nonempty = _fold_line(ctx, stmt, spec, shift)
+                first = f"(threadIdx.x >> {shift}) == 0"  # the thread holding a line's result
+                with ctx.block(f"if ({first} && {live} && {count} == 1)"):
                     _with_start(ctx, stmt, accs, nonempty, line)
                     for acc, var in zip(accs, stmt.outs, strict=True):
                         ctx.emit(f"{ctx.element(var, line)} = {acc};")
-                with ctx.block(f"else if ((int64_t)threadIdx.x < {group} && {live})"):
+                with ctx.block(f"else if ({first} && {live})"):
                     for acc, part in zip(accs, blocks.partials[n], strict=True):
                         ctx.emit(f"{ctx.element(part, f'{line} * {count} + {piece}')} = {acc};")
 
@@ -325,7 +336,7 @@ def fold_merge(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
         spec = _Line(u, "1", "((int64_t)0)", count, read)
         for stmt in kernel.roots:
             with ctx.block():
-                accs, nonempty = _fold_line(ctx, stmt, spec, "((int64_t)1)")
+                accs, nonempty = _fold_line(ctx, stmt, spec, "0")
                 with ctx.block("if (threadIdx.x == 0)"):
                     _with_start(ctx, stmt, accs, nonempty, u)
                     for acc, var in zip(accs, stmt.outs, strict=True):

@@ -74,6 +74,7 @@ using std::expm1;
 using std::log; using std::log1p; using std::sqrt; using std::fabs; using std::floor; using std::ceil; using std::rint;
 using std::trunc; using std::erf; using std::isnan; using std::isinf; using std::pow; using std::atan2; using std::fmod;
 using std::copysign;
+static inline int __ffs(int x) { return __builtin_ffs(x); }
 static inline double __longlong_as_double(int64_t b) { double d; std::memcpy(&d, &b, 8); return d; }
 static inline int64_t __double_as_longlong(double d) { int64_t b; std::memcpy(&b, &d, 8); return b; }
 static inline float __int_as_float(int b) { float d; std::memcpy(&d, &b, 4); return d; }

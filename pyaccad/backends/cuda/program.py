@@ -39,11 +39,13 @@ from pyaccad.opt.memory import Workspace
 @dataclass(frozen=True)
 class Launch:
     """Run kernel ``kernel`` over ``items`` work items (threads, grid-stride), or, when ``threads`` is given (a
-    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them."""
+    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them;
+    ``clear``: the slot and bytes of a buffer zeroed before every launch (a scan's tile status and counter)."""
 
     kernel: str
     items: int
     threads: int = 0
+    clear: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,6 @@ class Copy:
 
 
 @dataclass(frozen=True)
-class Zero:
-    """Zero ``nbytes`` of the buffer in slot ``dst`` (a scan's tile status and counter, before its launch)."""
-
-    dst: int
-    nbytes: int
-
-
-@dataclass(frozen=True)
 class Fill:
     """Write ``value`` (a literal's bytes) into the buffer in slot ``dst``."""
 
@@ -106,7 +100,7 @@ class Branch:
     else_: list
 
 
-Step = Launch | Gemm | Copy | Zero | Fill | Loop | Branch
+Step = Launch | Gemm | Copy | Fill | Loop | Branch
 
 
 @dataclass
@@ -181,7 +175,7 @@ class _Generator:
         return [*steps, merge] if blocks.count > 1 else steps
 
     def scan(self, kernel: Kernel) -> list[Step]:
-        """A thread per line, or tiles on blocks in one pass (:mod:`.scans`, its tile status zeroed first): both
+        """A thread per line, or tiles on blocks in one pass (:mod:`.scans`, its tile status cleared first): both
         kernels are in the module whatever the shapes; :func:`.scans.plan_scan` picks one at these."""
         blocks = plan_scan(kernel)
         by_thread = self.launch(kernel)
@@ -199,7 +193,7 @@ class _Generator:
         on_blocks = self.launch(kernel, "scan_tiles", tiles)
         if blocks is None:
             return [by_thread]
-        return [Zero(self.slot_of(tiles.flags), (units + 1) * 8), on_blocks]
+        return [dataclasses.replace(on_blocks, clear=(self.slot_of(tiles.flags), (units + 1) * 8))]
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx

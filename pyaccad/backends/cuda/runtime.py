@@ -25,7 +25,7 @@ import numpy as np
 from pyaccad.backends.clike.cgen import OutOfBounds
 from pyaccad.backends.cuda.arrays import DeviceArray
 from pyaccad.backends.cuda.cublas import gemm_call
-from pyaccad.backends.cuda.program import Branch, Copy, Fill, Gemm, Launch, Loop, Module, Step, Zero
+from pyaccad.backends.cuda.program import Branch, Copy, Fill, Gemm, Launch, Loop, Module, Step
 from pyaccad.errors import IndexOutOfBounds
 
 _NO_POSITION = np.iinfo(np.int64).max
@@ -151,17 +151,13 @@ class Executable:
         for step in steps:
             if isinstance(step, Launch):
                 if step.items:
-                    device.launch(
-                        self.loaded, step.kernel, step.items, (self.ints, self.table, self.record), step.threads
-                    )
+                    self._launch(step)
                     if check and self._recorded()[0]:
                         raise _Failed(step)
             elif isinstance(step, Gemm):
                 self._gemm(step)
             elif isinstance(step, Copy):
                 device.copy(self._slot(step.dst), self._slot(step.src), step.nbytes)
-            elif isinstance(step, Zero):
-                device.zero(self._slot(step.dst), step.nbytes)
             elif isinstance(step, Fill):
                 device.upload(self._slot(step.dst), np.frombuffer(step.value, np.uint8))
             elif isinstance(step, Loop):
@@ -172,6 +168,12 @@ class Executable:
                     self._run(step.body, check)
             elif isinstance(step, Branch):
                 self._run(step.then_ if self._flag(step.pred) else step.else_, check)
+
+    def _launch(self, step: Launch) -> None:
+        if step.clear is not None:
+            slot, nbytes = step.clear
+            self.device.zero(self._slot(slot), nbytes)
+        self.device.launch(self.loaded, step.kernel, step.items, (self.ints, self.table, self.record), step.threads)
 
     def _gemm(self, step: Gemm) -> None:
         """A product on cuBLAS; nothing to multiply when an extent is 0 (an empty inner axis: zeros)."""
@@ -207,13 +209,7 @@ class Executable:
         except _Failed as failed:
             position = int(self._recorded()[1])
             self._reset_record(mode=1, position=position)
-            self.device.launch(
-                self.loaded,
-                failed.launch.kernel,
-                failed.launch.items,
-                (self.ints, self.table, self.record),
-                failed.launch.threads,
-            )
+            self._launch(failed.launch)
         record = self._recorded()
         entry = self.module.errors[int(record[0]) - 1]
         if not isinstance(entry, OutOfBounds):

@@ -19,7 +19,7 @@ it in the same pass, through a status per tile in the workspace::
 Tile ids come from an atomic counter, not ``blockIdx``: a block only waits for tiles taken before its own, whose
 blocks are running (a block scheduled later could not run while an earlier one spins), so the look-back cannot
 deadlock. Values are published before their flag with a ``__threadfence()`` between, and read (volatile) after
-it with a fence between. The counter and the flags are zeroed before each launch (:class:`.program.Zero`).
+it with a fence between. The counter and the flags are zeroed before each launch (:attr:`.program.Launch.clear`).
 
 A combine need not commute: the look-back and the block's scan join neighbours in index order only. ``scanr``
 is ``scanl`` over the reversed line with the combine's arguments swapped. The tiles' count, the line's length
@@ -50,7 +50,7 @@ from pyaccad.backends.cuda.blocks import (
     line_layout,
     shared_arrays,
 )
-from pyaccad.ir import INT64, Stmt
+from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.opt.kernels import Kernel
 
 TILE_FLAGS = {"empty": 0, "aggregate": 1, "prefix": 2}
@@ -128,17 +128,12 @@ def _scan_lines(ctx: Ctx, stmt: Stmt) -> str:
     return ctx.declare(INT64, product([n for a, n in enumerate(ctx.shape(stmt.args[0])) if a != axis]), "lines")
 
 
-def _scan_lines(ctx: Ctx, stmt: Stmt) -> str:
-    axis = stmt.params["axis"]
-    return ctx.declare(INT64, product([n for a, n in enumerate(ctx.shape(stmt.args[0])) if a != axis]), "lines")
-
-
-def _load(ctx: Ctx, array, position: str) -> str:
+def _load(ctx: Ctx, array: Var, position: str) -> str:
     """A volatile read of an element another block published (never a stale cached copy)."""
     return f"pa_load_volatile(&{ctx.element(array, position)})"
 
 
-def _publish(ctx: Ctx, arrays, values: list[str], flags, unit: str, flag: str) -> None:
+def _publish(ctx: Ctx, arrays: tuple[Var, ...], values: list[str], flags: Var, unit: str, flag: str) -> None:
     """``arrays[unit] = values``, a fence, then the unit's status ``flag``: a block that sees the flag sees them."""
     for array, value in zip(arrays, values, strict=True):
         ctx.emit(f"{ctx.element(array, unit)} = {value};")
@@ -150,6 +145,7 @@ def _look_back(ctx: Ctx, stmt: Stmt, blocks: Blocks, unit: str, prefix: list[str
     """``prefix`` = the tiles before ``unit`` in its line, combined in order: their aggregates, walking back, until
     one's inclusive prefix (tile 0's is always published)."""
     flags = blocks.flags
+    assert flags is not None
     with ctx.block(f"for (int64_t j = {unit} - 1;; j--)"):
         ctx.emit("int64_t flag;")
         ctx.emit(
