@@ -22,10 +22,12 @@ from helpers import assert_within, gamma, sum_bound
 import pyaccad as acc
 from pyaccad.backends.cuda.blocks import SHORT, THREADS, plan_fold
 from pyaccad.backends.cuda.program import Launch, generate
+from pyaccad.backends.cuda.rows import LIMITS
 from pyaccad.backends.cuda.scans import plan_scan
 from pyaccad.frontend import trace
 from pyaccad.opt import optimize
 from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.rows import group_rows
 
 RNG = np.random.default_rng(5)
 
@@ -235,28 +237,42 @@ def test_rank_1_scans_of_a_combine_that_does_not_commute_keep_index_order(n, kin
         np.testing.assert_array_equal(g, w)
 
 
-BATCHES = [5, 40, 9000]
-"""A fold over the batch a thread per line (5), a warp of lines per block (40) and sliced and merged (9000)."""
+BATCHES = [5, 48, 9000]
+"""A fold over the batch a thread per line (5), a warp of lines per block (48) and sliced and merged (9000); rows of
+40 a warp each, 8 to a block, in a row group; a transposed map on a 3-D grid (the batch never the row length, whose
+equal shapes would fuse differently)."""
 
 
 def _batched(x):
-    return x.sum(axis=0), x.max(axis=1), acc.scanl1(lambda p, q: p + q, x, axis=0), acc.scanr1(acc.maximum, x)
+    centred = x - x.max(axis=1, keepdims=True)  # with its sum, a row group shaped as softmax is
+    folds = x.sum(axis=0), x.max(axis=1), acc.scanl1(lambda p, q: p + q, x, axis=0), acc.scanr1(acc.maximum, x)
+    return *folds, centred * centred.sum(axis=1, keepdims=True), acc.transpose(x) * 3
+
+
+def _batched_reference(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    centred = x - x.max(axis=1, keepdims=True)
+    scans = np.cumsum(x, axis=0), np.maximum.accumulate(x[:, ::-1], axis=1)[:, ::-1]
+    return x.sum(axis=0), x.max(axis=1), *scans, centred * centred.sum(axis=1, keepdims=True), x.T * 3
 
 
 def test_a_new_batch_size_compiles_nothing(cuda: str, tmp_path, monkeypatch) -> None:
-    """The kernels read every extent, and the split of each fold's and scan's work, at run time: one jitted
-    function at batch sizes that split them differently compiles one module, at its first call: the NVRTC cache
-    holds one CUBIN (none if this process loaded the module before: a GPU keeps loaded modules by source)."""
+    """The kernels read every extent, and the split of each fold's and scan's work, a row group's rows and a 3-D
+    grid's extents, at run time: one jitted function at batch sizes that split them differently compiles one
+    module, at its first call: the NVRTC cache holds one CUBIN (none if this process loaded the module before: a
+    GPU keeps loaded modules by source)."""
     monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))
+    for n in BATCHES:
+        plan = group_rows(plan_program(optimize(trace(_batched, np.ones((n, 40), np.int64)).program, "cuda")), LIMITS)
+        assert [len(group.kernels) for group in plan.row_groups.values()] == [2]
+        assert [s.grid for s in _launches(_batched, np.ones((n, 40), np.int64)) if s.grid] == [(1, 40, n)]
     schedules = {tuple(map(repr, _launches(_batched, np.ones((n, 40), np.int64)))) for n in BATCHES}
     assert len(schedules) == len(BATCHES)  # the launches differ, the module does not
     jitted = acc.jit(_batched, backend=cuda)
     compiled = []
     for n in BATCHES:
         x = RNG.integers(-1000, 1000, size=(n, 40)).astype(np.int64)
-        want = x.sum(axis=0), x.max(axis=1), np.cumsum(x, axis=0), np.maximum.accumulate(x[:, ::-1], axis=1)[:, ::-1]
-        for got, w in zip(jitted(x), want, strict=True):
-            np.testing.assert_array_equal(got, w)
+        for got, want in zip(jitted(x), _batched_reference(x), strict=True):
+            np.testing.assert_array_equal(got, want)
         compiled.append(len(list((tmp_path / "cuda").glob("*.cubin"))))
     assert compiled[0] <= 1 and compiled == compiled[:1] * len(BATCHES)
 

@@ -204,11 +204,15 @@ class _Line:
     read: Callable[[Stmt, str], list[str]]
 
 
-def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False) -> tuple[list, str]:
+def _fold_line(
+    ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False, warp: bool = False
+) -> tuple[list, str]:
     """Fold ``spec``'s range of each line in index order across the block, ``group = 1 << shift`` (``shift`` in C)
     lines at once: thread ``t`` takes line ``t % group``, piece ``t / group`` (shifts and masks: the block size and
     ``group`` are powers of two). Returns the accumulators, valid in the thread of each line's first piece
-    (``threadIdx.x < group``), and the C flag whether the range had elements."""
+    (``threadIdx.x < group``), and the C flag whether the range had elements. With ``warp`` (``shift`` 0), each warp
+    of the block folds a line of its own, its lane 0 holding the result (no shared memory, no barrier of the
+    block: a row group's rows of a warp each, :mod:`.rows`)."""
     strided = _commutes(stmt) and not swap
     gs = ctx.fresh("gs")
     ctx.emit(f"const int {gs} = (int)({shift});")
@@ -217,9 +221,9 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False
     ws = ctx.fresh("ws")  # log2 of the threads a part gathers: a warp (group < 32), or a thread's lines
     ctx.emit(f"const int {ws} = {gs} > 5 ? {gs} : 5;")
     pieces_shift = ctx.fresh("ps")
-    ctx.emit(f"const int {pieces_shift} = __ffs((int)blockDim.x) - 1 - {gs};")
+    ctx.emit(f"const int {pieces_shift} = __ffs({'32' if warp else '(int)blockDim.x'}) - 1 - {gs};")
     pieces = ctx.declare(INT64, f"(int64_t)1 << {pieces_shift}", "pieces")
-    p = ctx.declare(INT64, f"(int64_t)(threadIdx.x >> {gs})", "p")
+    p = ctx.declare(INT64, f"(int64_t)({'threadIdx.x & 31' if warp else f'threadIdx.x >> {gs}'})", "p")
     span = ctx.declare(INT64, f"{spec.hi} - {spec.lo}", "span")
     if strided:  # thread p: elements p, p + P, ...
         have = ctx.declare(INT64, f"PA_MIN_I({span}, {pieces})", "have")
@@ -238,7 +242,6 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False
         with ctx.block(f"for (int64_t t = {start} + {step}; t < {stop}; t += {step})"):
             values = [ctx.declare(v.dtype, x, "x") for v, x in zip(stmt.outs, spec.read(stmt, "t"), strict=True)]
             combine(ctx, stmt, accs, accs, values, swap, spec.line)
-    shared = shared_arrays(ctx, stmt.outs, THREADS)
     # a warp holding several pieces of a line (group < 32) joins them in a neighbour tree: lane l takes lane l + d's
     # (d a multiple of group) when its piece is a multiple of 2d / group
     with ctx.block(f"for (unsigned d = {group}; d < 32; d *= 2)"):
@@ -246,6 +249,9 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False
         joins = f"(threadIdx.x & (2 * d - 1)) < {group} && {spec.live} && {p} + (d >> {gs}) < {have}"
         with ctx.block(f"if ({joins})"):
             combine(ctx, stmt, accs, accs, others, swap, spec.line)
+    if warp:
+        return accs, f"({have} > 0)"
+    shared = shared_arrays(ctx, stmt.outs, THREADS)
     # the parts, in order: a warp's (group < 32) or a thread's (group >= 32) result for each of its lines
     lane = f"(threadIdx.x & ((1u << {ws}) - 1))"
     with ctx.block(f"if ({lane} < {group})"):
@@ -265,12 +271,14 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, shift: str, swap: bool = False
     return accs, f"({have} > 0)"
 
 
-def _with_start(ctx: Ctx, stmt: Stmt, accs: list[str], nonempty: str, line: str) -> None:
-    """``acc = f(z, acc)`` for a fold with a start value, or ``z`` alone for an empty line."""
+def _store_line(ctx: Ctx, stmt: Stmt, accs: list[str], nonempty: str, line: str) -> None:
+    """The fold's result at output position ``line``: ``f(z, acc)`` for a fold with a start value (``z`` alone for
+    an empty line), else ``acc``."""
     inits = stmt.args[len(stmt.outs) :]
-    if not inits:
-        return
-    fold_into(ctx, stmt, accs, [atom(ctx, z) for z in inits], nonempty, False, line, values_first=True)
+    if inits:
+        fold_into(ctx, stmt, accs, [atom(ctx, z) for z in inits], nonempty, False, line, values_first=True)
+    for acc, var in zip(accs, stmt.outs, strict=True):
+        ctx.emit(f"{ctx.element(var, line)} = {acc};")
 
 
 def _fold_reader(ctx: Ctx, axis: int, outer: list[str]) -> Callable[[Stmt, str], list[str]]:
@@ -312,14 +320,26 @@ def fold_lines(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
                 accs, nonempty = _fold_line(ctx, stmt, spec, shift)
                 first = f"(threadIdx.x >> {shift}) == 0"  # the thread holding a line's result
                 with ctx.block(f"if ({first} && {live} && {count} == 1)"):
-                    _with_start(ctx, stmt, accs, nonempty, line)
-                    for acc, var in zip(accs, stmt.outs, strict=True):
-                        ctx.emit(f"{ctx.element(var, line)} = {acc};")
+                    _store_line(ctx, stmt, accs, nonempty, line)
                 with ctx.block(f"else if ({first} && {live})"):
                     for acc, part in zip(accs, blocks.partials[n], strict=True):
                         ctx.emit(f"{ctx.element(part, f'{line} * {count} + {piece}')} = {acc};")
 
     units_loop(ctx, f"{tiles} * {count}", unit)
+
+
+def fold_line(ctx: Ctx, kernel: Kernel, line: str, outer: list[str], warp: bool = False) -> None:
+    """The block (with ``warp``, each warp of it) folds line ``line`` (its output position;
+    ``outer``, its indices) of each of ``kernel``'s folds in index order, and its first thread stores the results: a
+    fold's row in a row group (:mod:`.rows`)."""
+    axis = kernel.roots[0].params["axis"]
+    length = ctx.shape(kernel.roots[0].args[0])[axis]
+    spec = _Line(line, "1", "((int64_t)0)", length, _fold_reader(ctx, axis, outer))
+    for stmt in kernel.roots:
+        with ctx.block(), ctx.inside("fold", line):
+            accs, nonempty = _fold_line(ctx, stmt, spec, "0", warp=warp)
+            with ctx.block(f"if ({'(threadIdx.x & 31)' if warp else 'threadIdx.x'} == 0)"):
+                _store_line(ctx, stmt, accs, nonempty, line)
 
 
 def fold_merge(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
@@ -338,9 +358,7 @@ def fold_merge(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
             with ctx.block():
                 accs, nonempty = _fold_line(ctx, stmt, spec, "0")
                 with ctx.block("if (threadIdx.x == 0)"):
-                    _with_start(ctx, stmt, accs, nonempty, u)
-                    for acc, var in zip(accs, stmt.outs, strict=True):
-                        ctx.emit(f"{ctx.element(var, u)} = {acc};")
+                    _store_line(ctx, stmt, accs, nonempty, u)
 
     units_loop(ctx, lines, unit)
 

@@ -173,7 +173,8 @@ class Executable:
         if step.clear is not None:
             slot, nbytes = step.clear
             self.device.zero(self._slot(slot), nbytes)
-        self.device.launch(self.loaded, step.kernel, step.items, (self.ints, self.table, self.record), step.threads)
+        args = (self.ints, self.table, self.record)
+        self.device.launch(self.loaded, step.kernel, step.items, args, step.threads, grid=step.grid)
 
     def _gemm(self, step: Gemm) -> None:
         """A product on cuBLAS; nothing to multiply when an extent is 0 (an empty inner axis: zeros)."""
