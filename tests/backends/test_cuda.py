@@ -106,6 +106,24 @@ def test_out_of_bounds_on_cuda_names_the_index_as_interp_does(cuda: str) -> None
     assert "(7,)" in str(gpu.value)
 
 
+def test_out_of_bounds_in_a_scan_of_many_tiles_names_the_first_index(cuda: str) -> None:
+    """A gather fused into a scan's reads fails in a tile that took its prefix by look-back: the failing launch runs
+    again (its tiles' status cleared again) to find the first failure, as the interpreter names it."""
+    table = np.arange(5.0)
+    idx = np.zeros(5000, np.int64)
+    idx[[3000, 4500]] = 7, 9
+
+    def f(t, i):
+        return acc.scanl1(lambda p, q: p + q, acc.map(lambda k: t[k], i))
+
+    with pytest.raises(acc.IndexOutOfBounds) as interp:
+        acc.run(f, table, idx, backend="interp")
+    with pytest.raises(acc.IndexOutOfBounds) as gpu:
+        acc.run(f, table, idx, backend=cuda)
+    assert str(gpu.value).splitlines()[0] == str(interp.value).splitlines()[0]
+    assert "(7,)" in str(gpu.value)
+
+
 def test_scatters_on_cuda(cuda: str) -> None:
     """``+`` by atomics, max by compare-and-swap (NumPy's NaN rule), a general combine in one thread."""
     x = RNG.normal(size=50)

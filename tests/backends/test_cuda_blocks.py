@@ -1,5 +1,5 @@
-"""Folds and scans on the cuda backend's cooperative kernels (:mod:`pyaccad.backends.cuda.blocks`), and the
-emulator's cooperative launches that run them without a GPU.
+"""Folds and scans on the cuda backend's cooperative kernels (:mod:`pyaccad.backends.cuda.blocks`,
+:mod:`pyaccad.backends.cuda.scans`), and the emulator's cooperative launches that run them without a GPU.
 
 A line of :data:`~pyaccad.backends.cuda.blocks.SHORT` elements or more is shared by a block's threads and
 combined in a tree, not left to right: float sums are checked against NumPy's in float64 within the bound
@@ -7,21 +7,27 @@ of a sum of ``n`` terms in any order (``helpers.sum_bound``), everything else ex
 not commute must still be applied in index order: the composition of affine maps ``x ↦ a·x + b`` in int64
 (exactly associative, wrapping, and not commutative) against a left-to-right NumPy loop. The sizes cross
 the block's boundaries: 1, 31, 32, 33, 1025 and lines longer than a block's tile (sliced folds, scans of
-several tiles), along every axis.
+several tiles), along every axis. A scan's tiles find their prefixes by look-back in one pass: rank-1 scans of
+every kind (``scanl``, ``scanl1``, ``scanr``, ``scanr1``) at lengths around a warp, a tile and many tiles are
+checked exactly on integers and within the bound of their sums or products on floats. The kernels do not depend
+on the extents: one jitted function at several batch sizes compiles one module.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_within, sum_bound
+from helpers import assert_within, gamma, sum_bound
 
 import pyaccad as acc
-from pyaccad.backends.cuda.blocks import SHORT, plan_fold, plan_scan
+from pyaccad.backends.cuda.blocks import SHORT, THREADS, plan_fold
 from pyaccad.backends.cuda.program import Launch, generate
+from pyaccad.backends.cuda.rows import LIMITS
+from pyaccad.backends.cuda.scans import plan_scan
 from pyaccad.frontend import trace
 from pyaccad.opt import optimize
 from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.rows import group_rows
 
 RNG = np.random.default_rng(5)
 
@@ -146,21 +152,129 @@ def test_boolean_folds_of_long_rows_shuffle_their_bits(cuda: str) -> None:
 
 
 def test_long_lines_run_on_blocks_and_short_ones_on_threads() -> None:
-    """The plans the tests above rely on: lines of SHORT elements or more on blocks, fewer on a thread each;
-    a few long lines sliced (folds) or tiled (scans) over several blocks."""
+    """The plans the tests above rely on: lines of SHORT elements or more on a block's threads, fewer on a thread
+    each; a few long lines sliced (folds) or tiled (scans) over several blocks; a scan's tiles' status zeroed
+    before its one launch."""
 
     def kernel(fn, shape):
         return plan_program(trace(fn, np.ones(shape, np.float32)).program).kernels[0]
 
     total = lambda v: v.sum(axis=-1)  # noqa: E731
     running = lambda v: acc.scanl1(lambda p, q: p + q, v)  # noqa: E731
-    assert plan_fold(kernel(total, (4, SHORT - 1))) is None and plan_scan(kernel(running, (4, SHORT - 1))) is None
-    assert plan_fold(kernel(total, (4, SHORT))).count == 1
+    assert plan_fold(kernel(total, (4, SHORT - 1))).group == THREADS  # a thread per line
+    assert plan_scan(kernel(running, (4, SHORT - 1))) is None
+    assert plan_fold(kernel(total, (4, SHORT))).count == 1 and plan_fold(kernel(total, (4, SHORT))).group == 1
     assert plan_fold(kernel(total, (1 << 16,))).count > 1 and plan_scan(kernel(running, (1 << 16,))).count > 1
     assert plan_scan(kernel(running, LONG_SCAN[0])).count == 35
     assert plan_fold(kernel(lambda v: v.sum(axis=0), (100, 64))).group == 32  # along an inner axis: a lane a line
-    assert [s.threads > 0 for s in _launches(total, np.ones(5000, np.float32))] == [True, True]
-    assert [s.threads > 0 for s in _launches(running, np.ones(5000, np.float32))] == [True, True, True]
+    assert [s.threads > 0 for s in _launches(total, np.ones(5000, np.float32))] == [True, True]  # slices, merge
+    (scan,) = _launches(running, np.ones(5000, np.float32))
+    assert scan.threads > 0 and scan.clear is not None  # the tiles' status cleared before the launch
+
+
+SCAN_LENGTHS = [0, 1, 31, 32, 33, 1023, 1024, 1025, 100000]
+"""Around a warp, a block's tile (1024 elements at 128 threads, 2048 at 256) and many tiles (49)."""
+SCAN_KINDS = ["scanl", "scanl1", "scanr", "scanr1"]
+
+
+def _reference(kind: str, start, x: np.ndarray, inclusive) -> np.ndarray:
+    """The scan ``kind`` of ``x`` (from ``start`` for ``scanl``/``scanr``), by ``inclusive``: a left-to-right
+    inclusive scan (``np.cumsum``, ``np.cumprod``) of the line in the combine's order."""
+    line = x[::-1] if kind.startswith("scanr") else x
+    if not kind.endswith("1"):
+        line = np.concatenate([np.array([start], x.dtype), line])
+    out = inclusive(line)
+    return out[::-1] if kind.startswith("scanr") else out
+
+
+def _run_scan(kind: str, combine, start, xs: tuple[np.ndarray, ...], backend: str):
+    """The scan ``kind`` of the line ``xs`` (one array, or a tuple's components) on ``backend``."""
+    scan = getattr(acc, kind)
+
+    def f(*v):
+        line = v if len(v) > 1 else v[0]
+        return scan(combine, line) if kind.endswith("1") else scan(combine, start, line)
+
+    return acc.run(f, *xs, backend=backend)
+
+
+@pytest.mark.parametrize("n", SCAN_LENGTHS)
+@pytest.mark.parametrize("kind", SCAN_KINDS)
+def test_rank_1_integer_scans_are_exact(n, kind, cuda: str) -> None:
+    x = RNG.integers(-1000, 1000, size=n).astype(np.int64)
+    got = _run_scan(kind, lambda p, q: p + q, np.int64(7), (x,), cuda)
+    np.testing.assert_array_equal(got, _reference(kind, 7, x, np.cumsum))
+
+
+@pytest.mark.parametrize("n", SCAN_LENGTHS)
+@pytest.mark.parametrize("kind", SCAN_KINDS)
+def test_rank_1_float_sums_and_products_within_their_bounds(n, kind, cuda: str) -> None:
+    """Prefix ``k`` of a scan of ``+`` (``*``) is a sum (product) of ``k`` terms combined in some order: within
+    ``γ_{k-1}·Σ|xᵢ|`` (``γ_{k-1}·|Πxᵢ|``) of the exact one, as the float64 reference is with float64's ``γ``."""
+    terms = _reference(kind, 1, np.ones(n, np.int64), np.cumsum)
+    x = RNG.standard_normal(n).astype(np.float32)
+    exact, wide = x.astype(np.float64), _reference(kind, 0.5, np.abs(x.astype(np.float64)), np.cumsum)
+    got = _run_scan(kind, lambda p, q: p + q, np.float32(0.5), (x,), cuda)
+    assert_within(got, _reference(kind, 0.5, exact, np.cumsum), sum_bound(wide, terms, np.float32), np.float32)
+    y = (1.0 + 1e-3 * RNG.standard_normal(n)).astype(np.float32)  # products near 1: no overflow or underflow
+    product = _reference(kind, 1.5, y.astype(np.float64), np.cumprod)
+    roundings = np.maximum(terms - 1, 0)
+    g32, g64 = gamma(roundings, np.float32), gamma(roundings, np.float64)
+    got = _run_scan(kind, lambda p, q: p * q, np.float32(1.5), (y,), cuda)
+    assert_within(got, product, (g32 + g64) * np.abs(product) / (1 - g64), np.float32)
+
+
+@pytest.mark.parametrize("n", [1, 31, 33, 1025, 100000])
+@pytest.mark.parametrize("kind", SCAN_KINDS)
+def test_rank_1_scans_of_a_combine_that_does_not_commute_keep_index_order(n, kind, cuda: str) -> None:
+    """Many tiles (49 at 100000) on blocks that run at once: a tile's look-back meets earlier tiles' aggregates as
+    well as their prefixes, and must put each on the left."""
+    a, b = (RNG.integers(-3, 4, size=n).astype(np.int64) for _ in range(2))
+    start = None if kind.endswith("1") else (3, -2)
+    got = _run_scan(kind, _affine, start, (a, b), cuda)
+    want = _affine_reference(a, b, 0, start, kind.startswith("scanr"), scan=True)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+BATCHES = [5, 48, 9000]
+"""A fold over the batch a thread per line (5), a warp of lines per block (48) and sliced and merged (9000); rows of
+40 a warp each, 8 to a block, in a row group; a transposed map on a 3-D grid (the batch never the row length, whose
+equal shapes would fuse differently)."""
+
+
+def _batched(x):
+    centred = x - x.max(axis=1, keepdims=True)  # with its sum, a row group shaped as softmax is
+    folds = x.sum(axis=0), x.max(axis=1), acc.scanl1(lambda p, q: p + q, x, axis=0), acc.scanr1(acc.maximum, x)
+    return *folds, centred * centred.sum(axis=1, keepdims=True), acc.transpose(x) * 3
+
+
+def _batched_reference(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    centred = x - x.max(axis=1, keepdims=True)
+    scans = np.cumsum(x, axis=0), np.maximum.accumulate(x[:, ::-1], axis=1)[:, ::-1]
+    return x.sum(axis=0), x.max(axis=1), *scans, centred * centred.sum(axis=1, keepdims=True), x.T * 3
+
+
+def test_a_new_batch_size_compiles_nothing(cuda: str, tmp_path, monkeypatch) -> None:
+    """The kernels read every extent, and the split of each fold's and scan's work, a row group's rows and a 3-D
+    grid's extents, at run time: one jitted function at batch sizes that split them differently compiles one
+    module, at its first call: the NVRTC cache holds one CUBIN (none if this process loaded the module before: a
+    GPU keeps loaded modules by source)."""
+    monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))
+    for n in BATCHES:
+        plan = group_rows(plan_program(optimize(trace(_batched, np.ones((n, 40), np.int64)).program, "cuda")), LIMITS)
+        assert [len(group.kernels) for group in plan.row_groups.values()] == [2]
+        assert [s.grid for s in _launches(_batched, np.ones((n, 40), np.int64)) if s.grid] == [(1, 40, n)]
+    schedules = {tuple(map(repr, _launches(_batched, np.ones((n, 40), np.int64)))) for n in BATCHES}
+    assert len(schedules) == len(BATCHES)  # the launches differ, the module does not
+    jitted = acc.jit(_batched, backend=cuda)
+    compiled = []
+    for n in BATCHES:
+        x = RNG.integers(-1000, 1000, size=(n, 40)).astype(np.int64)
+        for got, want in zip(jitted(x), _batched_reference(x), strict=True):
+            np.testing.assert_array_equal(got, want)
+        compiled.append(len(list((tmp_path / "cuda").glob("*.cubin"))))
+    assert compiled[0] <= 1 and compiled == compiled[:1] * len(BATCHES)
 
 
 # -- the emulator's cooperative launches ---------------------------------------------------------------
@@ -188,6 +302,15 @@ extern "C" __global__ void neighbour(const int64_t *E, void *const *B, int64_t *
     slot[threadIdx.x] = E[0] + threadIdx.x;
     if (E[1]) __syncthreads();
     y[threadIdx.x] = slot[(threadIdx.x + 1) % 64];
+}
+extern "C" __global__ void handoff(const int64_t *E, void *const *B, int64_t *R) {
+    int64_t *flags = (int64_t *)B[1];  /* block b waits for block b - 1's flag, then sets its own */
+    if (threadIdx.x == 0) {
+        if (blockIdx.x > 0) while (*(volatile int64_t *)&flags[blockIdx.x - 1] == 0) pa_spin();
+        __threadfence();
+        *(volatile int64_t *)&flags[blockIdx.x] = (blockIdx.x > 0 ? flags[blockIdx.x - 1] : 0) + E[blockIdx.x];
+    }
+    __syncthreads();
 }
 extern "C" __global__ void diverges(const int64_t *E, void *const *B, int64_t *R) {
     if (threadIdx.x < 40) __syncthreads();
@@ -253,3 +376,20 @@ def test_the_emulator_stops_at_a_barrier_that_not_every_thread_reaches() -> None
     ints, table, record = _pointers(device, np.zeros(1, np.int64), np.zeros(2, np.uint64), np.zeros(8, np.int64))
     with pytest.raises(DeviceError, match="kernel diverges deadlocked"):
         device.launch(module, "diverges", 1, (ints, table, record), 64)
+
+
+def test_the_emulator_runs_a_launchs_blocks_at_once_and_a_waiter_lets_them() -> None:
+    """Blocks that wait on each other's flags in global memory (as a scan's look-back does) all make progress, as on
+    a GPU whose blocks are resident; a flag no block sets is a deadlock, reported."""
+    from pyaccad.backends.cuda.driver import DeviceError
+
+    device, module = _emulated_module()
+    steps = RNG.integers(1, 100, size=8).astype(np.int64)
+    ints, flags, record = _pointers(device, steps, np.zeros(8, np.int64), np.zeros(8, np.int64))
+    table = _pointers(device, np.array([flags, flags], np.uint64))[0]
+    device.launch(module, "handoff", 8, (ints, table, record), 64)
+    np.testing.assert_array_equal(device.download(flags, np.empty(8, np.int64)), np.cumsum(steps))
+    device.upload(flags, np.zeros(8, np.int64))
+    device.upload(ints, np.zeros(1, np.int64))  # block 0 sets flags[0] to 0: block 1 waits for ever
+    with pytest.raises(DeviceError, match="kernel handoff deadlocked"):
+        device.launch(module, "handoff", 8, (ints, table, record), 64)

@@ -78,6 +78,8 @@ class Device:
         self.name = name.split(b"\0", 1)[0].decode()
         self.lock = threading.Lock()
         self.blas: Any = None  # cuBLAS, on the first float matmul
+        self.modules: dict[str, _Loaded] = {}  # by source: a program traced again at a new shape loads nothing
+        self.loading = threading.Lock()
 
     def _current(self) -> None:
         _check(self.driver.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
@@ -109,11 +111,21 @@ class Device:
             self._current()
             _check(self.driver.cuMemcpyDtoD(dst, src, nbytes), "cuMemcpyDtoD")
 
+    def zero(self, pointer: int, nbytes: int) -> None:
+        if nbytes:
+            self._current()
+            _check(self.driver.cuMemsetD8(pointer, 0, nbytes), "cuMemsetD8")
+
     def load(self, source: str) -> Any:
-        """The loaded module of ``source`` (compiled by NVRTC for this device's architecture)."""
-        cubin = np.frombuffer(nvrtc.compile_cubin(source, self.arch), np.uint8)
-        self._current()
-        return _Loaded(self, _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData"))
+        """The loaded module of ``source`` (compiled by NVRTC for this device's architecture), loaded once: the
+        kernels read every extent at run time, so a new batch size gives the same source."""
+        with self.loading:
+            if source not in self.modules:
+                cubin = np.frombuffer(nvrtc.compile_cubin(source, self.arch), np.uint8)
+                self._current()
+                module = _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData")
+                self.modules[source] = _Loaded(self, module)
+            return self.modules[source]
 
     def launch(
         self, module: Any, kernel: str, items: int, args: tuple[int, ...], threads: int = 0, grid: tuple[int, ...] = ()

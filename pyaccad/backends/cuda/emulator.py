@@ -1,7 +1,7 @@
 """A CPU stand-in for a GPU: the cuda backend's kernels run where there is no GPU (CI, laptops).
 
 ``PYACCAD_CUDA_EMULATE=1`` makes the cuda backend run on an :class:`EmulatedDevice` instead of the CUDA
-driver: slowly, one thread at a time, but through every kernel and every step of the host schedule,
+driver: slowly, a thread at a time in each block, but through every kernel and every step of the host schedule,
 so the GPU code can be tested and debugged on any machine with g++ and NVRTC. The test suite uses it when
 there is no GPU. :class:`EmulatedDevice` has the interface of :class:`pyaccad.backends.cuda.driver.Device`.
 Its memory is host memory; loading a module compiles the generated CUDA C++ twice: with NVRTC for ``sm_90`` (so every
@@ -9,17 +9,21 @@ module the tests generate must compile for the GPU), and with g++ behind a small
 gives C++ what CUDA's device code takes for granted (``blockIdx``/``threadIdx``, ``__global__``, the math
 overloads, atomics, ``__longlong_as_double``, ``__shared__``, ``__syncthreads``, warp shuffles).
 
-Blocks run one after another. A launch of independent work items (``threads == 0``: grid-stride loops whose threads
-never meet) runs every thread of a block to its end, one after the other: each work item is independent, or updates
-its target with an atomic operation, whose effect one thread at a time is exactly the atomic one. A *cooperative*
-launch (a block size given: the kernel shares memory, waits at ``__syncthreads()`` and exchanges values by
-``__shfl_*_sync``) runs each thread of the block as a fiber (``ucontext``) that runs until it reaches a barrier: a
-``__syncthreads()`` releases the block once every thread waits at one (a thread that ended never arrives), a
-shuffle (or ``__syncwarp()``) releases its warp once all 32 lanes wait at one, and shuffles read the values the
-lanes left. Between barriers the fibers run in turn, forward and backward on alternate rounds, so code that reads
-another thread's shared memory without a barrier in between sees a different order than the one it was written for.
-A barrier that can never be released (a shuffle or ``__syncthreads()`` some threads skip) stops the launch with a
-:class:`~pyaccad.backends.cuda.driver.DeviceError`.
+A launch of independent work items (``threads == 0``: grid-stride loops whose threads never meet) runs its blocks one
+after another, every thread of a block to its end, one after the other: each work item is independent, or updates its
+target with an atomic operation, whose effect one thread at a time is exactly the atomic one. A *cooperative* launch
+(a block size given: the kernel shares memory, waits at ``__syncthreads()`` and exchanges values by
+``__shfl_*_sync``) runs its blocks at once, each on an OS thread of its own (its ``__shared__`` arrays are
+``thread_local``), as a GPU runs its resident blocks: the atomics are real ones, and blocks that exchange values
+through global memory (a scan's look-back, :mod:`.scans`) meet in orders that change from run to run. Within a block,
+each thread is a fiber (``ucontext``) that runs until it reaches a barrier: a ``__syncthreads()`` releases the block
+once every thread waits at one (a thread that ended never arrives), a shuffle (or ``__syncwarp()``) releases its warp
+once all 32 lanes wait at one, and shuffles read the values the lanes left. Between barriers the fibers run in turn,
+forward and backward on alternate rounds, so code that reads another thread's shared memory without a barrier in
+between sees a different order than the one it was written for. A thread waiting on a flag another block sets
+(``pa_spin()``, the GPU's ``__nanosleep``) lets the other threads of its block, and the other blocks, run. A barrier
+that can never be released (a shuffle or ``__syncthreads()`` some threads skip), or a flag still unset after two
+seconds of waits (``PA_WAIT_SECONDS``), stops the launch with a :class:`~pyaccad.backends.cuda.driver.DeviceError`.
 
 A float ``matmul``, a cuBLAS call on the GPU, runs on NumPy here (:meth:`EmulatedDevice.gemm`: the same
 column-major arguments, read from host memory as cuBLAS reads device memory); cuBLAS itself runs only on a GPU.
@@ -53,6 +57,10 @@ SHIM = r"""#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
 #include <ucontext.h>
 typedef _Float16 pa_half;  // g++'s IEEE half, converted with rounding to nearest even as the GPU's cvt.rn
 struct pa_dim3 { unsigned x, y, z; };
@@ -67,19 +75,32 @@ using std::expm1;
 using std::log; using std::log1p; using std::sqrt; using std::fabs; using std::floor; using std::ceil; using std::rint;
 using std::trunc; using std::erf; using std::isnan; using std::isinf; using std::pow; using std::atan2; using std::fmod;
 using std::copysign;
+static inline int __ffs(int x) { return __builtin_ffs(x); }
 static inline double __longlong_as_double(int64_t b) { double d; std::memcpy(&d, &b, 8); return d; }
 static inline int64_t __double_as_longlong(double d) { int64_t b; std::memcpy(&b, &d, 8); return b; }
 static inline float __int_as_float(int b) { float d; std::memcpy(&d, &b, 4); return d; }
 static inline int __float_as_int(float d) { int b; std::memcpy(&b, &d, 4); return b; }
-template <typename T, typename V> static inline T atomicAdd(T *p, V v) { T old = *p; *p = old + (T)v; return old; }
+/* Atomics as compare-and-swap loops on the bits (any type, floats too): a cooperative launch's blocks run at once. */
+template <typename T, typename F> static inline T pa_atomic(T *p, F update) {
+    T old, next;
+    __atomic_load(p, &old, __ATOMIC_SEQ_CST);
+    do next = update(old);
+    while (!__atomic_compare_exchange(p, &old, &next, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    return old;
+}
+template <typename T, typename V> static inline T atomicAdd(T *p, V v) {
+    return pa_atomic(p, [v](T old) { return (T)(old + (T)v); });
+}
 template <typename T, typename V> static inline T atomicMin(T *p, V v) {
-    T old = *p; if ((T)v < old) *p = (T)v; return old;
+    return pa_atomic(p, [v](T old) { return (T)v < old ? (T)v : old; });
 }
 template <typename T, typename U, typename V> static inline T atomicCAS(T *p, U expected, V v) {
-    T old = *p; if (old == (T)expected) *p = (T)v; return old;
+    T want = (T)expected, next = (T)v;
+    __atomic_compare_exchange(p, &want, &next, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return want;
 }
 /* A block's threads as fibers, each running until it waits at a barrier (see the emulator's doc). */
-enum { PA_RUN, PA_BLOCK, PA_WARP, PA_DONE };
+enum { PA_RUN, PA_BLOCK, PA_WARP, PA_DONE, PA_STUCK };
 typedef void (*pa_kernel)(const int64_t *, void *const *, int64_t *);
 struct pa_fiber { ucontext_t context; int state; unsigned shuffles; };
 struct pa_block {
@@ -87,8 +108,11 @@ struct pa_block {
     pa_fiber *fibers = nullptr;
     char *stacks = nullptr;
     unsigned room = 0, current = 0;
+    unsigned long spins = 0;  /* the waits on a flag since the block's last barrier, and when they began */
+    std::chrono::steady_clock::time_point waiting;
     uint64_t lanes[2][1024];  /* the bits each thread offers to a shuffle */
     pa_kernel kernel; const int64_t *E; void *const *B; int64_t *R;
+    ~pa_block() { std::free(fibers); std::free(stacks); }
 };
 static const size_t PA_STACK = 1 << 17;
 static thread_local pa_block pa_state;
@@ -98,7 +122,18 @@ static void pa_wait(int state) {
     f.state = state;
     swapcontext(&f.context, &b.host);
 }
-static inline void __syncthreads() { pa_wait(PA_BLOCK); }
+static inline void __syncthreads() { pa_state.spins = 0; pa_wait(PA_BLOCK); }
+static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static const int PA_WAIT_SECONDS = 2;  /* far longer than any block of a launch takes to set a flag */
+static inline void pa_spin() {  /* a waiter lets the other threads of its block, then the other blocks, run */
+    pa_block &b = pa_state;
+    if (b.spins++ == 0) b.waiting = std::chrono::steady_clock::now();
+    if (b.spins < 64) std::this_thread::yield();
+    else std::this_thread::sleep_for(std::chrono::microseconds(50));  /* a long wait: leave the CPU to the others */
+    const bool stuck = b.spins % 64 == 0 &&
+                       std::chrono::steady_clock::now() - b.waiting > std::chrono::seconds(PA_WAIT_SECONDS);
+    pa_wait(stuck ? PA_STUCK : PA_RUN);
+}
 static inline void __syncwarp(unsigned = 0xffffffffu) { pa_wait(PA_WARP); }
 template <typename T> static inline T pa_shuffle(T v, int lane) {  /* lane < 0: the thread's own value */
     static_assert(sizeof(T) <= 8, "a shuffle moves at most 8 bytes");
@@ -143,12 +178,15 @@ static bool pa_release(unsigned threads) {
         }
     }
     if (released) return true;
+    for (unsigned t = 0; t < threads; t++)  /* a thread waiting on a flag (pa_spin) runs again */
+        if (b.fibers[t].state == PA_RUN) return true;
     for (unsigned t = 0; t < threads; t++)  /* __syncthreads: every thread of the block waits (none has ended) */
         if (b.fibers[t].state != PA_BLOCK) return false;
     for (unsigned t = 0; t < threads; t++) b.fibers[t].state = PA_RUN;
     return true;
 }
-/* One block of a cooperative launch; 1 when a barrier can never be released (the threads disagree). */
+/* One block of a cooperative launch, on the calling OS thread (its __shared__ arrays, thread_local, are the block's);
+   1 when a barrier can never be released (the threads disagree) or a flag never set. */
 static int pa_run_block(pa_kernel kernel, unsigned threads, const int64_t *E, void *const *B, int64_t *R) {
     pa_block &b = pa_state;
     if (b.room < threads) {
@@ -158,7 +196,7 @@ static int pa_run_block(pa_kernel kernel, unsigned threads, const int64_t *E, vo
         if (!b.fibers || !b.stacks) std::abort();
         b.room = threads;
     }
-    b.kernel = kernel; b.E = E; b.B = B; b.R = R;
+    b.kernel = kernel; b.E = E; b.B = B; b.R = R; b.spins = 0;
     for (unsigned t = 0; t < threads; t++) {
         pa_fiber &f = b.fibers[t];
         getcontext(&f.context);
@@ -183,6 +221,19 @@ static int pa_run_block(pa_kernel kernel, unsigned threads, const int64_t *E, vo
         if (b.fibers[t].state != PA_DONE) return 1;
     return 0;
 }
+/* A cooperative launch: every block at once, each on an OS thread of its own, as a GPU runs its resident blocks. */
+static int pa_cooperate(pa_kernel kernel, unsigned blocks, unsigned threads, const int64_t *E, void *const *B,
+                        int64_t *R) {
+    std::atomic<int> failed{0};
+    std::vector<std::thread> workers;
+    for (unsigned k = 0; k < blocks; k++)
+        workers.emplace_back([=, &failed] {
+            gridDim = {blocks, 1, 1}; blockDim = {threads, 1, 1}; blockIdx = {k, 0, 0};
+            if (pa_run_block(kernel, threads, E, B, R)) failed = 1;
+        });
+    for (std::thread &w : workers) w.join();
+    return failed;
+}
 """
 
 LAUNCHER = """extern "C" void pa_launch_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
@@ -194,12 +245,7 @@ LAUNCHER = """extern "C" void pa_launch_{name}(unsigned gx, unsigned gy, unsigne
         }}
 }}
 extern "C" int pa_cooperate_{name}(unsigned blocks, unsigned threads, const int64_t *E, void *const *B, int64_t *R) {{
-    gridDim = {{blocks, 1, 1}}; blockDim = {{threads, 1, 1}};
-    for (unsigned b = 0; b < blocks; b++) {{
-        blockIdx = {{b, 0, 0}};
-        if (pa_run_block({name}, threads, E, B, R)) return 1;
-    }}
-    return 0;
+    return pa_cooperate({name}, blocks, threads, E, B, R);
 }}"""
 
 BLOCK = 32  # few threads per block: each emulated thread is a call, and the grid-stride loops cover the rest
@@ -264,6 +310,9 @@ class EmulatedDevice:
     def copy(self, dst: int, src: int, nbytes: int) -> None:
         ctypes.memmove(dst, src, nbytes)
 
+    def zero(self, pointer: int, nbytes: int) -> None:
+        ctypes.memset(pointer, 0, nbytes)
+
     def load(self, source: str) -> ctypes.CDLL:
         nvrtc.compile_cubin(source, self.arch)  # it must compile for the GPU too
         names = re.findall(r'extern "C" __global__ void (\w+)\(', source)
@@ -274,7 +323,16 @@ class EmulatedDevice:
 
             def make(tmp: Path, companions: dict[str, Path]) -> None:
                 companions[".cpp"].write_text(full)
-                cmd = ["g++", "-O1", "-std=c++17", "-fPIC", "-shared", "-fno-fast-math", "-ffp-contract=off"]
+                cmd = [
+                    "g++",
+                    "-O1",
+                    "-std=c++17",
+                    "-pthread",
+                    "-fPIC",
+                    "-shared",
+                    "-fno-fast-math",
+                    "-ffp-contract=off",
+                ]
                 result = subprocess.run([*cmd, "-o", str(tmp), str(companions[".cpp"])], capture_output=True, text=True)
                 if result.returncode:
                     raise CompileError(f"cuda emulator: g++ rejected the module:\n{result.stderr[:4000]}")

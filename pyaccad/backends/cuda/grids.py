@@ -1,8 +1,9 @@
 """2-D and 3-D launches: a thread per element of a shape of rank 2 or more, positions by multiply-add.
 
-A kernel whose threads take one element each of a shape (a map's or stencil's output, a fold's or scan's
-lines a thread each, a permute's sources) runs, when the shape has two axes or more, over a 3-D grid: ``x``
-over the last axis, ``y`` over the one before, ``z`` over the others flattened, each a grid-stride loop of
+A kernel whose threads take one element each of a shape (a map's or stencil's output, a scan's lines a
+thread each, a permute's sources; a fold runs on blocks, :mod:`.blocks`, its short lines a thread each there)
+runs, when the shape has two axes or more, over a 3-D grid: ``x`` over the last axis, ``y`` over the one
+before, ``z`` over the others flattened, each a grid-stride loop of
 its own (a grid has at most 65535 blocks along ``y`` and ``z``). Only ``z`` is unravelled into the outer
 axes' positions, once per ``z`` step (no division at all below rank 4); the flat position is a multiply-add,
 where a 1-D loop over flat positions divides by every extent per element (a 64-bit division is dozens of

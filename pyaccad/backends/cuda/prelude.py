@@ -55,6 +55,28 @@ template <typename T> __device__ __forceinline__ T pa_shuffle_bits(T v, int how,
     }
     return v;
 }
+/* A read of a value another block published (after its flag and a fence): volatile, never a stale cached copy. */
+template <typename T> __device__ __forceinline__ T pa_load_volatile(const T *p) {
+    T v;
+    if constexpr (sizeof(T) == 8) {
+        unsigned long long w = *(const volatile unsigned long long *)p; memcpy(&v, &w, sizeof(T));
+    } else if constexpr (sizeof(T) == 4) {
+        unsigned w = *(const volatile unsigned *)p; memcpy(&v, &w, sizeof(T));
+    } else if constexpr (sizeof(T) == 2) {
+        unsigned short w = *(const volatile unsigned short *)p; memcpy(&v, &w, sizeof(T));
+    } else {
+        unsigned char w = *(const volatile unsigned char *)p; memcpy(&v, &w, sizeof(T));
+    }
+    return v;
+}
+#ifdef __CUDACC_RTC__
+/* A waiter's pause between reads of a flag another block sets (the emulator's yields to its other threads). */
+__device__ __forceinline__ void pa_spin() {
+#if __CUDA_ARCH__ >= 700
+    __nanosleep(100);
+#endif
+}
+#endif
 template <typename T> __device__ __forceinline__ T pa_shfl_down(T v, int d) { return pa_shuffle_bits(v, 0, d); }
 template <typename T> __device__ __forceinline__ T pa_shfl_up(T v, int d) { return pa_shuffle_bits(v, 1, d); }
 #define PA_RECORD_AT 3

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pyaccad.backends.cuda import linalg, rows
-from pyaccad.backends.cuda.blocks import Blocks, plan_fold, plan_scan
+from pyaccad.backends.cuda.blocks import VALUES, WARP, Blocks, plan_fold
 from pyaccad.backends.cuda.prelude import PRELUDE
+from pyaccad.backends.cuda.scans import plan_scan
 from pyaccad.backends.cuda.skeletons import CudaCtx, function_source, grid_extents, kernel_source, work_items
-from pyaccad.ir import FLOAT32, FLOAT64, PRIMITIVES, Lit, Primitive, Program, Var
+from pyaccad.ir import FLOAT32, FLOAT64, INT64, PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import matrix_transpose_source, plan_program
 from pyaccad.opt.kernels import Kernel, Plan, body_outputs, in_place_components, output_sources
@@ -39,13 +40,15 @@ from pyaccad.opt.rows import RowGroup, group_rows, iterated
 @dataclass(frozen=True)
 class Launch:
     """Run kernel ``kernel`` over ``items`` work items (threads, grid-stride), or, when ``threads`` is given (a
-    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them.
+    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them;
+    ``clear``: the slot and bytes of a buffer zeroed before every launch (a scan's tile status and counter).
     A ``grid`` ``(nz, ny, nx)`` makes the launch 3-D: the work items are those of a shape of rank 2 or more
     (:mod:`.grids`), ``items`` of them in all."""
 
     kernel: str
     items: int
     threads: int = 0
+    clear: tuple[int, int] | None = None
     grid: tuple[int, ...] = ()
 
 
@@ -176,33 +179,45 @@ class _Generator:
             ctx.delayed[var] = plan.delayed[var]
         return Launch(name, *blocks.launch(iterated(group.kernels[0]).shape[0]))
 
-    def partials(self, kernel: Kernel, blocks: Blocks) -> Blocks:
-        """``blocks`` with workspace buffers for its slices' (tiles') results, per statement and component."""
-        lines = kernel.roots[0].outs[0].type.size if kernel.kind == "fold" else work_items(kernel)[0]
-        partials = tuple(
-            tuple(Var(ArrayType(v.dtype, (lines * blocks.count,)), "part") for v in stmt.outs) for stmt in kernel.roots
-        )
-        for var in (v for group in partials for v in group):
-            self.work(var)
-        return dataclasses.replace(blocks, partials=partials)
+    def scratch(self, dtype: np.dtype, size: int, name: str) -> Var:
+        """A workspace array of ``size`` elements for a kernel's own bookkeeping (0: unused at this shape, but the
+        kernel, the same at every shape, still names it)."""
+        var = Var(ArrayType(dtype, (size,)), name)
+        self.work(var)
+        return var
 
     def fold(self, kernel: Kernel) -> list[Step]:
-        """A thread per line, a block per line (or per 32 lines), or for few long lines slices and their merge."""
-        return self.on_blocks(kernel, plan_fold(kernel), "fold_block", ("fold_slices", "fold_merge"))
+        """The fold on blocks, and when :func:`.blocks.plan_fold` cuts its lines into slices, their merge: both
+        kernels are in the module whatever the shapes (only the launches and run-time integers follow them)."""
+        blocks = plan_fold(kernel)
+        lines = kernel.roots[0].outs[0].type.size
+        used = lines * blocks.count if blocks.count > 1 else 0
+        partials = tuple(tuple(self.scratch(v.dtype, used, "part") for v in stmt.outs) for stmt in kernel.roots)
+        blocks = dataclasses.replace(blocks, partials=partials)
+        steps = [self.launch(kernel, "fold_lines", blocks)]
+        merge = self.launch(kernel, "fold_merge", blocks)
+        return [*steps, merge] if blocks.count > 1 else steps
 
     def scan(self, kernel: Kernel) -> list[Step]:
-        """A thread per line, or tiles on blocks: lines of one tile in one launch, of several in three."""
-        return self.on_blocks(kernel, plan_scan(kernel), "scan_block", ("scan_totals", "scan_offsets", "scan_block"))
-
-    def on_blocks(self, kernel: Kernel, blocks: Blocks | None, whole: str, parts: tuple[str, ...]) -> list[Step]:
-        """The launches of a fold or scan as :mod:`.blocks` planned it: a thread per line (``blocks`` None), one
-        cooperative launch (``whole``) when each line is one block's, else ``parts`` over workspace partials."""
+        """A thread per line, or tiles on blocks in one pass (:mod:`.scans`, its tile status cleared first): both
+        kernels are in the module whatever the shapes; :func:`.scans.plan_scan` picks one at these."""
+        blocks = plan_scan(kernel)
+        by_thread = self.launch(kernel)
+        lines = work_items(kernel)[0]
+        units = lines * blocks.count if blocks is not None else 0
+        tiles = blocks or Blocks(WARP, 1, 1, WARP * VALUES)  # the kernel's source, not launched
+        (stmt,) = kernel.roots
+        used = units if tiles.count > 1 else 0
+        tiles = dataclasses.replace(
+            tiles,
+            partials=(tuple(self.scratch(v.dtype, used, "aggregate") for v in stmt.outs),),
+            prefixes=tuple(self.scratch(v.dtype, used, "prefix") for v in stmt.outs),
+            flags=self.scratch(INT64, units + 1, "flags"),
+        )
+        on_blocks = self.launch(kernel, "scan_tiles", tiles)
         if blocks is None:
-            return [self.launch(kernel)]
-        if blocks.count == 1:
-            return [self.launch(kernel, whole, blocks)]
-        blocks = self.partials(kernel, blocks)
-        return [self.launch(kernel, part, blocks) for part in parts]
+            return [by_thread]
+        return [dataclasses.replace(on_blocks, clear=(self.slot_of(tiles.flags), (units + 1) * 8))]
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx

@@ -54,7 +54,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
-from pyaccad.backends.cuda.blocks import SHORT, WARP, block_threads, fold_line, units_loop
+from pyaccad.backends.cuda.blocks import SHORT, THREADS, WARP, block_threads, fold_line, units_loop
 from pyaccad.backends.cuda.skeletons import fold_serial, map_element
 from pyaccad.ir import INT64, Var
 from pyaccad.opt.kernels import Kernel, Plan
@@ -116,9 +116,10 @@ def plan_group(plan: Plan, group: RowGroup, bound: Container[Var]) -> RowBlocks:
     later = {v for v in plan.program.outputs if isinstance(v, Var)}
     for kernel in plan.kernels[group.end :]:
         later |= kernel_reads(kernel, plan.delayed, set(made))
-    # a block's folds exchange a value per warp and component (blocks._fold_line); a warp's only shuffle
+    # a block's folds exchange their parts through an array of THREADS per component (blocks._fold_line, the same
+    # at every block size); a warp's only shuffle
     room = SHARED_BYTES - sum(
-        _aligned(v.dtype.itemsize * (threads // WARP))
+        _aligned(v.dtype.itemsize * THREADS)
         for k in group.kernels
         if _block_folds(k) and per_block == 1
         for s in k.roots
@@ -178,12 +179,12 @@ def _kernels(ctx: Ctx, group: RowGroup, blocks: RowBlocks, row: _Row, names: dic
         if n:
             ctx.emit(f"{row.barrier}  /* the row the kernels before wrote, read by any of its threads */")
         with ctx.block():
-            (_fold_row if kernel.kind == "fold" else _map_row)(ctx, kernel, row, blocks.threads)
+            (_fold_row if kernel.kind == "fold" else _map_row)(ctx, kernel, row)
     for var in names:
         del ctx.buffers[var], ctx.row_offsets[var]
 
 
-def _map_row(ctx: Ctx, kernel: Kernel, row: _Row, threads: int) -> None:
+def _map_row(ctx: Ctx, kernel: Kernel, row: _Row) -> None:
     shape = ctx.shape(kernel.outs[0])
     rest = product(shape[1:])
     j = ctx.fresh("j")
@@ -191,20 +192,20 @@ def _map_row(ctx: Ctx, kernel: Kernel, row: _Row, threads: int) -> None:
         map_element(ctx, kernel, Index([row.u, *unravel(ctx, j, shape[1:])], shape, f"({row.u} * {rest} + {j})"))
 
 
-def _fold_row(ctx: Ctx, kernel: Kernel, row: _Row, threads: int) -> None:
+def _fold_row(ctx: Ctx, kernel: Kernel, row: _Row) -> None:
     """Row ``u`` of a fold of the last axis: its lines (one, for a matrix) folded by the row's threads together,
     or a thread each."""
     inner = ctx.shape(kernel.roots[0].args[0])[1:-1]
     q = ctx.fresh("q")
     if not _block_folds(kernel):
         with ctx.block(f"for (int64_t {q} = {row.lane}; {q} < {product(inner)}; {q} += {row.count})"):
-            fold_serial(ctx, kernel, f"({row.u} * {product(inner)} + {q})")
+            fold_serial(ctx, kernel, f"({row.u} * {product(inner)} + {q})", [row.u, *unravel(ctx, q, inner)])
         return
     if not inner:
-        fold_line(ctx, kernel, row.u, [row.u], threads, row.warp)
+        fold_line(ctx, kernel, row.u, [row.u], row.warp)
         return
     with ctx.block(f"for (int64_t {q} = 0; {q} < {product(inner)}; {q}++)"):
         line = ctx.declare(INT64, f"{row.u} * {product(inner)} + {q}", "line")
-        fold_line(ctx, kernel, line, [row.u, *unravel(ctx, q, inner)], threads, row.warp)
+        fold_line(ctx, kernel, line, [row.u, *unravel(ctx, q, inner)], row.warp)
         if not row.warp:  # a warp's fold only shuffles
             ctx.emit("__syncthreads();  /* the reduction's arrays are read before the next line writes them */")

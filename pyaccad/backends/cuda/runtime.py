@@ -151,14 +151,7 @@ class Executable:
         for step in steps:
             if isinstance(step, Launch):
                 if step.items:
-                    device.launch(
-                        self.loaded,
-                        step.kernel,
-                        step.items,
-                        (self.ints, self.table, self.record),
-                        step.threads,
-                        grid=step.grid,
-                    )
+                    self._launch(step)
                     if check and self._recorded()[0]:
                         raise _Failed(step)
             elif isinstance(step, Gemm):
@@ -175,6 +168,13 @@ class Executable:
                     self._run(step.body, check)
             elif isinstance(step, Branch):
                 self._run(step.then_ if self._flag(step.pred) else step.else_, check)
+
+    def _launch(self, step: Launch) -> None:
+        if step.clear is not None:
+            slot, nbytes = step.clear
+            self.device.zero(self._slot(slot), nbytes)
+        args = (self.ints, self.table, self.record)
+        self.device.launch(self.loaded, step.kernel, step.items, args, step.threads, grid=step.grid)
 
     def _gemm(self, step: Gemm) -> None:
         """A product on cuBLAS; nothing to multiply when an extent is 0 (an empty inner axis: zeros)."""
@@ -210,14 +210,7 @@ class Executable:
         except _Failed as failed:
             position = int(self._recorded()[1])
             self._reset_record(mode=1, position=position)
-            self.device.launch(
-                self.loaded,
-                failed.launch.kernel,
-                failed.launch.items,
-                (self.ints, self.table, self.record),
-                failed.launch.threads,
-                grid=failed.launch.grid,
-            )
+            self._launch(failed.launch)
         record = self._recorded()
         entry = self.module.errors[int(record[0]) - 1]
         if not isinstance(entry, OutOfBounds):

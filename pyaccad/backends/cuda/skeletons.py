@@ -16,11 +16,10 @@ shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native 
 The work items, and so the threads a launch needs (:func:`work_items`):
 
 * ``map`` (element-wise chains, ``generate``, gathers, index maps): one output element each;
-* ``fold``: a line shorter than a warp, or along an inner axis with lines enough to fill the GPU, one thread
-  each, folding its line in index order (a combine need not commute); a longer line is a block's work, and a
-  few long lines are cut into slices folded by blocks and merged in order (:mod:`.blocks`);
+* ``fold``: always on blocks (:mod:`.blocks`: a thread per line for short lines, else a block's threads on a
+  line, a few long lines cut into slices merged in order), the split chosen at run time;
 * ``scan``: a short line one thread each, in order along the axis (``scanl``/``scanr``, with or without a
-  start); a longer one in tiles scanned by blocks, from offsets a first pass computes (:mod:`.blocks`);
+  start); a longer one in tiles scanned by blocks in one pass (:mod:`.scans`); the module holds both kernels;
 * ``permute``: the defaults copied element by element (a kernel of its own), then one source element each
   for ``+`` (``atomicAdd``) and ``max``/``min`` (compare-and-swap loops keeping NumPy's NaN and tie rules);
   any other combine in one thread, in source order;
@@ -35,7 +34,7 @@ On an array of rank 2 or more, the work items are a 3-D grid's, in three nested 
 axis, the one before, the others), the flat position ``w`` a multiply-add rather than a division per axis
 (:mod:`.grids`); its launch names the extents (:func:`grid_extents`).
 
-A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
+A kernel on blocks (:mod:`.blocks`, :mod:`.scans`) loops over block work units instead (``u = blockIdx.x; u < units;
 u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
 its block size (:class:`.program.Launch`).
 
@@ -53,8 +52,9 @@ from collections.abc import Callable
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
-from pyaccad.backends.cuda.blocks import PARTS, Blocks, assign, grid_loop, part_launch
+from pyaccad.backends.cuda.blocks import Blocks, assign, fold_lines, fold_merge, grid_loop, line_layout, merge_threads
 from pyaccad.backends.cuda.grids import extents, nest
+from pyaccad.backends.cuda.scans import scan_tiles
 from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
@@ -112,12 +112,16 @@ def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> 
     """``(items, threads)`` of a launch of ``kernel`` (or of its ``part``) at the traced shapes: work items
     (threads, grid-stride) and 0, or for a kernel on ``blocks`` its block work units and block size."""
     if blocks is not None:
-        return part_launch(kernel, part, blocks)
+        lines, _, _ = line_layout(kernel.roots[0])
+        if part == "fold_merge":
+            return lines, merge_threads(blocks)
+        groups = -(-lines // blocks.group) if part == "fold_lines" else lines  # scan_tiles: a line each
+        return groups * blocks.count, blocks.threads
     stmt = kernel.roots[0]
     kind = part or kernel.kind
     if kind == "matmul":
         return tiles(kernel), THREADS
-    if kind in ("map", "stencil", "fold", "permute_copy"):
+    if kind in ("map", "stencil", "permute_copy"):
         return stmt.outs[0].type.size, 0
     if kind == "scan":  # the lines: an empty axis still has its start to write
         axis = stmt.params["axis"]
@@ -140,7 +144,7 @@ def grid_extents(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -
         return extents(kernel.outs[0].shape)
     if kind in ("stencil", "permute_copy"):
         return extents(stmt.args[0].shape)
-    if kind in ("fold", "scan"):  # the lines, a thread each
+    if kind == "scan":  # the lines, a thread each
         return extents([n for a, n in enumerate(stmt.args[0].shape) if a != stmt.params["axis"]])
     if kind == "permute_scatter" and _atomic(stmt):
         return extents(stmt.args[1].shape)
@@ -159,22 +163,13 @@ def map_element(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
             ctx.emit(f"{ctx.element(var, idx.linear())} = {value};")
 
 
-def _fold(ctx: Ctx, kernel: Kernel) -> None:
-    first = kernel.roots[0]
-    x_shape = ctx.shape(first.args[0])
-    out_shape = [n for a, n in enumerate(x_shape) if a != first.params["axis"]]
-    nest(ctx, out_shape, lambda w, outer: fold_serial(ctx, kernel, w, outer))
-
-
-def fold_serial(ctx: Ctx, kernel: Kernel, w: str, outer: list[str] | None = None) -> None:
-    """Output element ``w`` of a fold kernel (at positions ``outer``, else ``w`` unravelled), its line folded by
-    one thread in index order: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
+def fold_serial(ctx: Ctx, kernel: Kernel, w: str, outer: list[str]) -> None:
+    """Output element ``w`` of a fold kernel (at positions ``outer``), its line folded by one thread in index order:
+    ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line (a short line of a row group, :mod:`.rows`;
+    a fold kernel of its own runs on blocks, :mod:`.blocks`, a line a thread when the lines are short)."""
     first = kernel.roots[0]
     axis = first.params["axis"]
     x_shape = ctx.shape(first.args[0])
-    out_shape = [n for a, n in enumerate(x_shape) if a != axis]
-    if outer is None:
-        outer = unravel(ctx, w, out_shape)
     length = x_shape[axis]
     for stmt in kernel.roots:
         lam, k = stmt.params["lam"], len(stmt.outs)
@@ -377,9 +372,15 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
     nest(ctx, shape, item)
 
 
+PARTS: dict[str, Callable[[Ctx, Kernel, Blocks], None]] = {
+    "fold_lines": fold_lines,
+    "fold_merge": fold_merge,
+    "scan_tiles": scan_tiles,
+}
+"""The kernels on blocks (:mod:`.blocks`, :mod:`.scans`), by part."""
+
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {
     "map": _map,
-    "fold": _fold,
     "scan": _scan,
     "permute_copy": _permute_copy,
     "permute_scatter": _permute_scatter,
