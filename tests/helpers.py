@@ -183,14 +183,34 @@ def logsumexp_bound(x: np.ndarray) -> tuple[float, float]:
     >>> round(value, 12) == round(float(np.log(2)), 12), bool(0 < bound < 1e-6)
     (True, True)
     """
+    rows, err = _logsumexp_rows(x)
+    return float(rows.sum()), float(err.sum() + sum_bound((np.abs(rows) + err).sum(), x.shape[0] + 1, x.dtype))
+
+
+def _logsumexp_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``logsumexp`` in float64, and how far it may be when computed in ``x``'s dtype
+    (:func:`logsumexp_bound`)."""
     d, e, _, sigma = _exp_sums(x, 1)
     u, n = unit_roundoff(x.dtype), x.shape[1]
     s = e.sum(axis=1, keepdims=True)
     rows = (x.max(axis=1, keepdims=True) + np.log(s))[:, 0]
     shift = -np.log1p(-(sigma + _float64_exp_sums(d, n).max(axis=1, keepdims=True)))[:, 0]
     err = shift + 2 * LIBM_ULPS * (u + unit_roundoff(np.float64)) * (np.abs(np.log(s[:, 0])) + shift)
-    err = err + (u + unit_roundoff(np.float64)) * (np.abs(rows) + err)
-    return float(rows.sum()), float(err.sum() + sum_bound((np.abs(rows) + err).sum(), x.shape[0] + 1, x.dtype))
+    return rows, err + (u + unit_roundoff(np.float64)) * (np.abs(rows) + err)
+
+
+def log_softmax_bound(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log_softmax`` of the rows of ``x`` in float64, and how far it may be when computed in ``x``'s dtype:
+    ``x - logsumexp(x)``, the row's ``logsumexp`` within its bound (:func:`logsumexp_bound`), then one rounding.
+
+    >>> import numpy as np
+    >>> exact, bound = log_softmax_bound(np.float32([[0.0, 0.0]]))
+    >>> bool(np.allclose(exact, -np.log(2))), bool(0 < bound.max() < 1e-6)
+    (True, True)
+    """
+    rows, err = _logsumexp_rows(x)
+    exact = x.astype(np.float64) - rows[:, None]
+    return exact, err[:, None] + (unit_roundoff(x.dtype) + unit_roundoff(np.float64)) * (np.abs(exact) + err[:, None])
 
 
 def assert_within(actual: np.ndarray, reference: np.ndarray, bound: np.ndarray | float, dtype: Any = None) -> None:

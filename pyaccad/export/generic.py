@@ -54,6 +54,9 @@ _PRELUDE = {
     "floordiv": "(if {1} == 0 then 0 else {0} `div` {1})",
     "trunc": "fromIntegral (truncate {0} :: Int)",
     "select": "if {0} then {1} else {2}",
+    "maximum": "max {0} {1}",  # the accelerate target's NaN guard is written with accelerate's (?)
+    "minimum": "min {0} {1}",
+    "ne": "{0} /= {1}",
 }
 _UNSUPPORTED = {"erf", "mod"}
 

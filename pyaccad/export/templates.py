@@ -72,13 +72,23 @@ def _template_of_row(stmt: Stmt) -> str:
     if stmt.args[0].dtype in INT_DTYPES and name in _INT_TEMPLATES:
         template = _INT_TEMPLATES[name]
         divisor = stmt.args[1]
-        if name in ("floordiv", "mod") and not (isinstance(divisor, Lit) and divisor.value != 0):
-            # pyaccad defines integer division by zero as 0; Haskell's div and mod raise.
-            return f"{{1}} == 0 ? (0, {template})"
+        if name in ("floordiv", "mod") and not (isinstance(divisor, Lit) and divisor.value not in (0, -1)):
+            # pyaccad defines integer division by zero as 0; Haskell's div and mod raise. And minBound `div` -1
+            # overflows: accelerate-llvm's sdiv then traps (SIGFPE, the whole process); pyaccad wraps, as C does.
+            guarded = f"{{1}} == 0 ? (0, {template})"
+            if stmt.args[0].dtype.name.startswith("int"):
+                guarded = f"{{1}} == 0 ? (0, {{1}} == -1 ? ({'negate {0}' if name == 'floordiv' else '0'}, {template}))"
+            return guarded
         if name == "pow" and not (isinstance(divisor, Lit) and divisor.value >= 0):
             # A negative exponent gives the power truncated toward zero (pyaccad's choice); Haskell's ^ raises.
             return "{1} < 0 ? ({0} == 1 ? (1, {0} == -1 ? ({1} `mod` 2 == 0 ? (1, -1), 0)), {0} ^ {1})"
         return template
+    if name in ("maximum", "minimum") and stmt.args[0].dtype in FLOAT_DTYPES:
+        # NumPy's max and min propagate a NaN; accelerate-llvm's compare and select drops it
+        tests = " || ".join(f"isNaN {{{i}}}" for i, a in enumerate(stmt.args) if not isinstance(a, Lit))
+        return f"{tests} ? ({{0}} + {{1}}, {ELEMENTWISE[name].hs})" if tests else ELEMENTWISE[name].hs
+    if name == "ne" and stmt.args[0].dtype in FLOAT_DTYPES:
+        return "not ({0} == {1})"  # accelerate-llvm's float /= is an ordered compare, false when a NaN is there
     if name == "mod" and not (isinstance(stmt.args[1], Lit) and stmt.args[1].value != 0):
         # a float remainder by zero is NaN (NumPy's, and pyaccad's, np.mod); accelerate's mod' gives 0
         return f"{{1}} == 0 ? (0/0, {ELEMENTWISE[name].hs})"
@@ -91,7 +101,8 @@ def _cast_template(source, target) -> str:
     if source == target == BOOL:
         return "{0}"  # accelerate has no FromIntegral Int Bool: the general Bool rule below would not compile
     if target == BOOL:
-        return "{0} /= 0"
+        # accelerate-llvm prints a float /= as an ordered compare (fcmp one), false for NaN, which is truthy
+        return "not ({0} == 0)" if source in FLOAT_DTYPES else "{0} /= 0"
     if source == BOOL:
         convert = "boolToInt {0}" if target.name == "int64" else "fromIntegral (boolToInt {0})"
     elif source in FLOAT_DTYPES:
@@ -267,6 +278,27 @@ HELPERS = {
         "            + 221.76239823732856465394) * x + 309.09872225312059774938) * x",
         "            + 216.42788614495947685003) * x + 60.118660497603843919306",
         "  in  (u < 0.70710678118654752440 || u > 1.41421356237309504880) ? (log u, x + (x * (z * p / q) - 0.5 * z))",
+    ],
+    "floorFloat": [
+        "-- | floor within the float type: accelerate's floor gives an integer, which overflows past 2^63 and",
+        "-- is undefined for NaN and infinities; a float that large is already whole, and returned as it is.",
+        "floorFloat :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
+        "floorFloat x = abs x < 4.0e18 ? (fromIntegral (floor x :: Exp Int), x)",
+    ],
+    "ceilingFloat": [
+        "-- | ceiling within the float type (see floorFloat).",
+        "ceilingFloat :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
+        "ceilingFloat x = abs x < 4.0e18 ? (fromIntegral (ceiling x :: Exp Int), x)",
+    ],
+    "rint": [
+        "-- | Rounding to the nearest whole float, ties to even (NumPy's rint): accelerate-llvm's round takes",
+        "-- ties away from zero. x - floor x is exact below 2^52; larger floats are whole (see floorFloat).",
+        "rint :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
+        "rint x =",
+        "  let f = floor x :: Exp Int",
+        "      d = x - fromIntegral f",
+        "      up = d > 0.5 || d == 0.5 && f `mod` 2 /= 0",
+        "  in  abs x < 4.0e18 ? (fromIntegral (up ? (f + 1, f)), x)",
     ],
 }
 HELPER_PRAGMA = "{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}"  # their class contexts need it

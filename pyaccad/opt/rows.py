@@ -75,6 +75,8 @@ class RowLimits:
 
     row_max: int
     buffer_max: int
+    elements: bool = False
+    """Whether the backend runs element groups (:func:`element_group_end`) in loop bodies."""
 
 
 MAX_GROUP_KERNELS = 16
@@ -133,7 +135,7 @@ def row_groups(plan: Plan, limits: RowLimits) -> dict[int, RowGroup]:
     groups: dict[int, RowGroup] = {}
     n = 0
     while n < len(plan.kernels):
-        end = element_group_end(plan, n) if plan.in_loop else n + 1
+        end = element_group_end(plan, n) if plan.in_loop and limits.elements else n + 1
         if end - n >= 2:
             groups[n] = RowGroup(end, plan.kernels[n:end], [], [], elements=True)
             n = end

@@ -224,9 +224,12 @@ def test_positions_split_in_32_bits_unless_an_array_reaches_2_to_the_31(cuda: st
     def f(a):
         return acc.map(lambda v: v * 2.0, a.T) + 1.0
 
-    small = generate(optimize(trace_program(f, [ArrayType(FLOAT32, (3, 5))])[0], "cuda"))
-    large = generate(optimize(trace_program(f, [ArrayType(FLOAT32, (1 << 16, 1 << 15))])[0], "cuda"))
-    assert "= (uint32_t)(w);" in small.source and "= (uint32_t)(w);" not in large.source
+    small = generate(optimize(trace_program(f, [ArrayType(FLOAT32, (3, 5, 2, 4))])[0], "cuda"))
+    large = generate(optimize(trace_program(f, [ArrayType(FLOAT32, (1 << 8, 1 << 8, 1 << 8, 1 << 7))])[0], "cuda"))
+    # the grid's counters, and the outer axes' split (:mod:`pyaccad.backends.cuda.grids`)
+    for text in ("for (uint32_t x = ", "= (uint32_t)(z);"):
+        assert text in small.source and text not in large.source
+    assert "for (int64_t x = " in large.source
     # and the 32-bit split computes what interp does (a transpose reads every position through it)
-    x = RNG.standard_normal((37, 53)).astype(np.float32)
+    x = RNG.standard_normal((5, 7, 3, 6)).astype(np.float32)
     np.testing.assert_array_equal(acc.run(f, x, backend=cuda), acc.run(f, x, backend="interp"))

@@ -66,6 +66,24 @@ def test_round_is_half_to_even_like_numpy(backend: str) -> None:
     assert _elementwise(backend, "round", x).tolist() == [0.0, 2.0, 2.0, -0.0, -2.0, 0.0, -1.0]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floor_ceil_round_keep_huge_values_infinities_and_nan(backend: str, dtype: str) -> None:
+    # Past 2^63 no integer type holds the value (a conversion through one overflows): such floats are whole.
+    x = np.array([1e30, -1e30, 2.0**62 + 2**40, np.inf, -np.inf, np.nan, -3.5, 4.5, 2.0**52 + 1], dtype)
+    for name, reference in (("floor", np.floor), ("ceil", np.ceil), ("round", np.rint)):
+        np.testing.assert_array_equal(_elementwise(backend, name, x), reference(x), err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nan_compares_unequal_and_propagates_through_max_and_min(backend: str, dtype: str) -> None:
+    a = np.array([np.nan, 1.0, np.nan, 2.0, -0.0], dtype)
+    b = np.array([1.0, np.nan, np.nan, 2.0, 0.0], dtype)
+    for name, reference in (("ne", np.not_equal), ("eq", np.equal), ("lt", np.less), ("ge", np.greater_equal)):
+        assert _elementwise(backend, name, a, b).tolist() == reference(a, b).tolist(), name
+    for name, reference in (("maximum", np.maximum), ("minimum", np.minimum)):
+        np.testing.assert_array_equal(_elementwise(backend, name, a, b)[:4], reference(a, b)[:4], err_msg=name)
+
+
 def test_cast_truncates_toward_zero_and_nonzero_is_true(backend: str) -> None:
     x = np.array([1.9, -1.9, 0.0, -0.0, np.nan], np.float64)
     program = program_of(lambda a: prim("cast", a, dtype=np.dtype("int32")), [x[:4]])

@@ -44,7 +44,7 @@ gmmGrad (T4 alphas means icf x) =
       az = map (2.0 *) ay
       ba = backpermute (I2 n (m - 4)) (\(I2 i j1) -> I2 i (j1 + 4)) icf
       bb = map (2.0 *) ba
-      bc = maximum ax
+      bc = fold1 (\a1 b1 -> isNaN a1 || isNaN b1 ? (a1 + b1, max a1 b1)) ax
       bd = replicate (lift (Z :. All :. n)) bc
       be = zipWith (==) ax bd
       bf = map (\v1 -> v1 ? (1.0, 0.0)) be
@@ -55,7 +55,7 @@ gmmGrad (T4 alphas means icf x) =
       bk = compute (map exp bj)
       bl = sum bk
       bm = compute (map (1.0 /) bl)
-      bn = maximum alphas
+      bn = fold1 (\a2 b2 -> isNaN a2 || isNaN b2 ? (a2 + b2, max a2 b2)) alphas
       bo = fill (I1 n) (the bn)
       bp = zipWith (==) alphas bo
       bq = map (\v1 -> v1 ? (1.0, 0.0)) bp

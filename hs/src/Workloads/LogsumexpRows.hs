@@ -8,14 +8,14 @@ import Prelude ()
 logsumexpRows :: Acc (Matrix Float) -> Acc (Scalar Float)
 logsumexpRows a =
   let I2 n m = shape a
-      b = maximum a
-      c = reshape (I2 n 1) b
-      d = backpermute (I2 n m) (\(I2 i _) -> I2 i 0) c
-      e = zipWith (-) a d
-      f = map exp e
-      g = sum f
-      h = map log g
-      o = sum c
-      p = zipWith (+) h o
+      c = fold1 (\a1 b -> isNaN a1 || isNaN b ? (a1 + b, max a1 b)) a
+      d = reshape (I2 n 1) c
+      e = backpermute (I2 n m) (\(I2 i _) -> I2 i 0) d
+      f = zipWith (-) a e
+      g = map exp f
+      h = sum g
+      o = map log h
+      p = sum d
+      q = zipWith (+) o p
   in
-  sum p
+  sum q

@@ -29,7 +29,7 @@ mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
       v = replicate (lift (Z :. q :. All)) params21
       w = zipWith (+) u v
       (y, z) = unzip (generate (I1 q) (\(I1 i) -> T2 i (labels ! I1 i)))
-      aa = maximum w
+      aa = fold1 (\a1 b1 -> isNaN a1 || isNaN b1 ? (a1 + b1, max a1 b1)) w
       ab = replicate (lift (Z :. All :. p)) aa
       ac = zipWith (==) w ab
       ad = fill (I2 q p) (0.0 :: Exp Float)

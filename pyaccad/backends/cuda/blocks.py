@@ -225,12 +225,16 @@ class _Line:
     read: Callable[[Stmt, str], list[str]]
 
 
-def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap: bool = False) -> tuple[list, str]:
+def _fold_line(
+    ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap: bool = False, warp: bool = False
+) -> tuple[list, str]:
     """Fold ``spec``'s range of each line in index order across the block: returns the accumulators, valid in the
-    first piece's thread of each line (``threadIdx.x < group``), and the C flag whether the range had elements."""
+    first piece's thread of each line (``threadIdx.x < group``), and the C flag whether the range had elements.
+    With ``warp`` (``threads`` 32, ``group`` 1), one warp of the block folds the line, its lane 0 holding the result
+    (the other warps fold lines of their own: no shared memory, no barrier of the block)."""
     pieces = threads // group
     strided = _commutes(stmt) and not swap
-    p = "threadIdx.x / 32" if group > 1 else "threadIdx.x"
+    p = "(threadIdx.x & 31)" if warp else "threadIdx.x / 32" if group > 1 else "threadIdx.x"
     span = ctx.declare(INT64, f"{spec.hi} - {spec.lo}", "span")
     if strided:  # thread p: elements p, p + P, ...
         have = ctx.declare(INT64, f"PA_MIN_I({span}, (int64_t){pieces})", "have")
@@ -249,19 +253,22 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap
         with ctx.block(f"for (int64_t t = {start} + {step}; t < {stop}; t += {step})"):
             values = [ctx.declare(v.dtype, x, "x") for v, x in zip(stmt.outs, spec.read(stmt, "t"), strict=True)]
             _combine(ctx, stmt, accs, accs, values, swap, spec.line)
-    shared = _shared(ctx, stmt.outs, threads)
     if group == 1:  # a warp's pieces joined in a neighbour tree: lane l takes lane l + d's, l a multiple of 2d
         with ctx.block("for (int d = 1; d < 32; d *= 2)"):
             others = [
                 ctx.declare(v.dtype, f"pa_shfl_down({acc}, d)", "o") for v, acc in zip(stmt.outs, accs, strict=True)
             ]
-            with ctx.block(f"if ((threadIdx.x & (2 * d - 1)) == 0 && (int64_t)threadIdx.x + d < {have})"):
+            with ctx.block(f"if (({p} & (2 * d - 1)) == 0 && (int64_t){p} + d < {have})"):
                 _combine(ctx, stmt, accs, accs, others, swap, spec.line)
+        if warp:
+            return accs, f"({have} > 0)"
+        shared = _shared(ctx, stmt.outs, threads // WARP)  # each warp's result
         with ctx.block("if (threadIdx.x % 32 == 0)"):
             for sh, acc in zip(shared, accs, strict=True):
                 ctx.emit(f"{sh}[threadIdx.x / 32] = {acc};")
         parts, stride = f"({have} + 31) / 32", 1
     else:
+        shared = _shared(ctx, stmt.outs, threads)  # each lane's
         for sh, acc in zip(shared, accs, strict=True):
             ctx.emit(f"{sh}[threadIdx.x] = {acc};")
         parts, stride = have, group
@@ -278,12 +285,14 @@ def _fold_line(ctx: Ctx, stmt: Stmt, spec: _Line, group: int, threads: int, swap
     return accs, f"({have} > 0)"
 
 
-def _with_start(ctx: Ctx, stmt: Stmt, accs: list[str], nonempty: str, line: str) -> None:
-    """``acc = f(z, acc)`` for a fold with a start value, or ``z`` alone for an empty line."""
+def _store_line(ctx: Ctx, stmt: Stmt, accs: list[str], nonempty: str, line: str) -> None:
+    """The fold's result at output position ``line``: ``f(z, acc)`` for a fold with a start value (``z`` alone for
+    an empty line), else ``acc``."""
     inits = stmt.args[len(stmt.outs) :]
-    if not inits:
-        return
-    _fold_into(ctx, stmt, accs, [atom(ctx, z) for z in inits], nonempty, False, line, values_first=True)
+    if inits:
+        _fold_into(ctx, stmt, accs, [atom(ctx, z) for z in inits], nonempty, False, line, values_first=True)
+    for acc, var in zip(accs, stmt.outs, strict=True):
+        ctx.emit(f"{ctx.element(var, line)} = {acc};")
 
 
 def _fold_reader(ctx: Ctx, axis: int, outer: list[str]) -> Callable[[Stmt, str], list[str]]:
@@ -328,9 +337,7 @@ def _fold_pass(ctx: Ctx, kernel: Kernel, blocks: Blocks, sliced: bool) -> None:
                         for acc, part in zip(accs, blocks.partials[n], strict=True):
                             ctx.emit(f"{ctx.element(part, f'{line} * {count} + ({piece})')} = {acc};")
                     else:
-                        _with_start(ctx, stmt, accs, nonempty, line)
-                        for acc, var in zip(accs, stmt.outs, strict=True):
-                            ctx.emit(f"{ctx.element(var, line)} = {acc};")
+                        _store_line(ctx, stmt, accs, nonempty, line)
 
     units_loop(ctx, f"{tiles} * {count}", unit)
 
@@ -341,6 +348,20 @@ def fold_block(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
 
 def fold_slices(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
     _fold_pass(ctx, kernel, blocks, sliced=True)
+
+
+def fold_line(ctx: Ctx, kernel: Kernel, line: str, outer: list[str], threads: int, warp: bool = False) -> None:
+    """The block (with ``warp``, one warp of it: ``threads`` 32) folds line ``line`` (its output position;
+    ``outer``, its indices) of each of ``kernel``'s folds in index order, and its first thread stores the results: a
+    fold's row in a row group (:mod:`.rows`)."""
+    axis = kernel.roots[0].params["axis"]
+    length = ctx.shape(kernel.roots[0].args[0])[axis]
+    spec = _Line(line, "1", "((int64_t)0)", length, _fold_reader(ctx, axis, outer))
+    for stmt in kernel.roots:
+        with ctx.block(), ctx.inside("fold", line):
+            accs, nonempty = _fold_line(ctx, stmt, spec, 1, threads, warp=warp)
+            with ctx.block(f"if ({'(threadIdx.x & 31)' if warp else 'threadIdx.x'} == 0)"):
+                _store_line(ctx, stmt, accs, nonempty, line)
 
 
 def fold_merge(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
@@ -359,9 +380,7 @@ def fold_merge(ctx: Ctx, kernel: Kernel, blocks: Blocks) -> None:
             with ctx.block():
                 accs, nonempty = _fold_line(ctx, stmt, spec, 1, merge_threads(blocks))
                 with ctx.block("if (threadIdx.x == 0)"):
-                    _with_start(ctx, stmt, accs, nonempty, u)
-                    for acc, var in zip(accs, stmt.outs, strict=True):
-                        ctx.emit(f"{ctx.element(var, u)} = {acc};")
+                    _store_line(ctx, stmt, accs, nonempty, u)
 
     units_loop(ctx, lines, unit)
 

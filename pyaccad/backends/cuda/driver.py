@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
+from pyaccad.backends.cuda.grids import geometry
 from pyaccad.errors import BackendUnavailable, Error, ResourceError
 from pyaccad.resources import describe_bytes
 
@@ -114,17 +115,20 @@ class Device:
         self._current()
         return _Loaded(self, _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData"))
 
-    def launch(self, module: Any, kernel: str, items: int, args: tuple[int, ...], threads: int = 0) -> None:
+    def launch(
+        self, module: Any, kernel: str, items: int, args: tuple[int, ...], threads: int = 0, grid: tuple[int, ...] = ()
+    ) -> None:
         """Run ``kernel`` on pointer arguments: with enough threads for ``items`` work items (grid-stride loops), or,
         given ``threads`` (a cooperative kernel's block size), one block per block work unit, up to :data:`MAX_BLOCKS`
-        (its blocks loop over the rest)."""
+        (its blocks loop over the rest); given ``grid`` ``(nz, ny, nx)``, on a 3-D grid (:func:`.grids.geometry`)."""
         block = threads or BLOCK
         blocks = max(1, min(items if threads else (items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
+        (gx, gy, gz), (bx, by, bz) = geometry(grid, BLOCK, MAX_BLOCKS) if grid else ((blocks, 1, 1), (block, 1, 1))
         values = [np.array([a], dtype=np.uint64) for a in args]
         params = np.array([v.ctypes.data for v in values], dtype=np.uint64)
         self._current()
         _check(
-            self.driver.cuLaunchKernel(module.function(kernel), blocks, 1, 1, block, 1, 1, 0, 0, params.ctypes.data, 0),
+            self.driver.cuLaunchKernel(module.function(kernel), gx, gy, gz, bx, by, bz, 0, 0, params.ctypes.data, 0),
             f"cuLaunchKernel({kernel})",
         )
 

@@ -43,6 +43,7 @@ import numpy as np
 from pyaccad.backends.cuda import nvrtc
 from pyaccad.backends.cuda.cublas import GemmCall, emulate
 from pyaccad.backends.cuda.driver import DeviceError
+from pyaccad.backends.cuda.grids import geometry
 from pyaccad.errors import CompileError, ResourceError
 from pyaccad.resources import describe_bytes
 from pyaccad.store import Store
@@ -184,12 +185,13 @@ static int pa_run_block(pa_kernel kernel, unsigned threads, const int64_t *E, vo
 }
 """
 
-LAUNCHER = """extern "C" void pa_launch_{name}(unsigned blocks, unsigned threads, const int64_t *E, void *const *B,
-                                     int64_t *R) {{
-    gridDim = {{blocks, 1, 1}}; blockDim = {{threads, 1, 1}};
-    for (unsigned b = 0; b < blocks; b++) for (unsigned t = 0; t < threads; t++) {{
-        blockIdx = {{b, 0, 0}}; threadIdx = {{t, 0, 0}}; {name}(E, B, R);
-    }}
+LAUNCHER = """extern "C" void pa_launch_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                                     unsigned bz, const int64_t *E, void *const *B, int64_t *R) {{
+    gridDim = {{gx, gy, gz}}; blockDim = {{bx, by, bz}};
+    for (unsigned k = 0; k < gz; k++) for (unsigned j = 0; j < gy; j++) for (unsigned i = 0; i < gx; i++)
+        for (unsigned c = 0; c < bz; c++) for (unsigned b = 0; b < by; b++) for (unsigned a = 0; a < bx; a++) {{
+            blockIdx = {{i, j, k}}; threadIdx = {{a, b, c}}; {name}(E, B, R);
+        }}
 }}
 extern "C" int pa_cooperate_{name}(unsigned blocks, unsigned threads, const int64_t *E, void *const *B, int64_t *R) {{
     gridDim = {{blocks, 1, 1}}; blockDim = {{threads, 1, 1}};
@@ -280,14 +282,24 @@ class EmulatedDevice:
             found = STORE.publish(key, make, companions=(".cpp",))
         return ctypes.CDLL(str(found))
 
-    def launch(self, module: ctypes.CDLL, kernel: str, items: int, args: tuple[int, ...], threads: int = 0) -> None:
+    def launch(
+        self,
+        module: ctypes.CDLL,
+        kernel: str,
+        items: int,
+        args: tuple[int, ...],
+        threads: int = 0,
+        grid: tuple[int, ...] = (),
+    ) -> None:
         """Run ``kernel`` as the driver would (:meth:`~pyaccad.backends.cuda.driver.Device.launch`): grid-stride
-        over ``items`` work items, or with ``threads`` a block, cooperatively over ``items`` block work units."""
+        over ``items`` work items (on a 3-D grid given ``grid``, with the emulator's few blocks, so that every
+        grid-stride loop wraps), or with ``threads`` a block, cooperatively over ``items`` block work units."""
         self.launches.append((kernel, items))
         pointers = [ctypes.c_void_p(a) for a in args]
         if not threads:
             blocks = max(1, min((items + BLOCK - 1) // BLOCK, MAX_BLOCKS))
-            getattr(module, f"pa_launch_{kernel}")(ctypes.c_uint(blocks), ctypes.c_uint(BLOCK), *pointers)
+            dims = geometry(grid, BLOCK, MAX_BLOCKS) if grid else ((blocks, 1, 1), (BLOCK, 1, 1))
+            getattr(module, f"pa_launch_{kernel}")(*(ctypes.c_uint(d) for d in (*dims[0], *dims[1])), *pointers)
             return
         blocks = max(1, min(items, MAX_COOPERATIVE_BLOCKS))
         if getattr(module, f"pa_cooperate_{kernel}")(ctypes.c_uint(blocks), ctypes.c_uint(threads), *pointers):

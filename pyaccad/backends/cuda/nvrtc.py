@@ -4,14 +4,15 @@ CUBIN for one architecture, never PTX: a driver older than NVRTC may not load NV
 CUBIN for the device's own architecture always loads. Without a GPU (CI, a laptop) the architecture is
 :data:`DEFAULT_ARCH`, so every generated kernel can still be compiled and checked. ``--fmad=false``
 keeps ``a * b + c`` two roundings, as the native backend does (``-ffp-contract=off``), so results do not
-depend on which multiply-adds the compiler fused.
+depend on which multiply-adds the compiler fused. ``--split-compile=0`` lets NVRTC optimise the kernels of
+a module on every core at once: a reverse-mode loop's module of ~200 kernels took 7.4 s on one core.
 
 CUBINs live in the backends' store (:mod:`pyaccad.store`) as
 ``$PYACCAD_CACHE_DIR/cuda/KEY.cubin``, the key a hash of the source, NVRTC's version, the architecture
 and the options, with the source beside them.
 
 >>> OPTIONS
-('--std=c++17', '--fmad=false')
+('--std=c++17', '--fmad=false', '--split-compile=0')
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pyaccad.store import Store
 
 DEFAULT_ARCH = "sm_90"
 """The architecture compiled for when no device says its own (Hopper, the GPUs this backend is tuned for)."""
-OPTIONS = ("--std=c++17", "--fmad=false")
+OPTIONS = ("--std=c++17", "--fmad=false", "--split-compile=0")
 STORE = Store("cuda", ".cubin")
 
 

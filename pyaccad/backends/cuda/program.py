@@ -24,25 +24,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pyaccad.backends.cuda import linalg
+from pyaccad.backends.cuda import linalg, rows
 from pyaccad.backends.cuda.blocks import Blocks, plan_fold, plan_scan
 from pyaccad.backends.cuda.prelude import PRELUDE
-from pyaccad.backends.cuda.skeletons import CudaCtx, kernel_source, work_items
+from pyaccad.backends.cuda.skeletons import CudaCtx, function_source, grid_extents, kernel_source, work_items
 from pyaccad.ir import FLOAT32, FLOAT64, PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import matrix_transpose_source, plan_program
 from pyaccad.opt.kernels import Kernel, Plan, body_outputs, in_place_components, output_sources
 from pyaccad.opt.memory import Workspace
+from pyaccad.opt.rows import RowGroup, group_rows, iterated
 
 
 @dataclass(frozen=True)
 class Launch:
     """Run kernel ``kernel`` over ``items`` work items (threads, grid-stride), or, when ``threads`` is given (a
-    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them."""
+    cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them.
+    A ``grid`` ``(nz, ny, nx)`` makes the launch 3-D: the work items are those of a shape of rank 2 or more
+    (:mod:`.grids`), ``items`` of them in all."""
 
     kernel: str
     items: int
     threads: int = 0
+    grid: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,10 +151,30 @@ class _Generator:
         return self.ctx.slots[atom]  # type: ignore[index]
 
     def launch(self, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> Launch:
-        name = f"k{len(self.kernels)}"
-        self.kernels.append(name)
+        name = self.name()
         self.sources.append(kernel_source(self.ctx, name, kernel, part, blocks))
-        return Launch(name, *work_items(kernel, part, blocks))
+        return Launch(name, *work_items(kernel, part, blocks), grid=grid_extents(kernel, part, blocks))
+
+    def name(self) -> str:
+        """The name of the next ``__global__`` function of the module."""
+        self.kernels.append(f"k{len(self.kernels)}")
+        return self.kernels[-1]
+
+    def row_group(self, plan: Plan, group: RowGroup) -> Launch:
+        """A row group as one kernel, a block per row (:mod:`.rows`); a value written once per row is computed
+        again by later kernels (it is delayed there), as on the native backend."""
+        ctx = self.ctx
+        for var in group.materialised:
+            del ctx.delayed[var]
+        blocks = rows.plan_group(plan, group, ctx.slots)
+        for var in (v for k in group.kernels for v in k.outs):
+            if var not in ctx.slots and var not in blocks.shared:
+                self.work(var)
+        name = self.name()
+        self.sources.append(function_source(ctx, name, lambda: rows.group_body(ctx, group, blocks)))
+        for var in group.row_local:
+            ctx.delayed[var] = plan.delayed[var]
+        return Launch(name, *blocks.launch(iterated(group.kernels[0]).shape[0]))
 
     def partials(self, kernel: Kernel, blocks: Blocks) -> Blocks:
         """``blocks`` with workspace buffers for its slices' (tiles') results, per statement and component."""
@@ -191,13 +215,21 @@ class _Generator:
             self.bind(var, slot)  # the kernel writes the result in place
         steps: list[Step] = []
         top = plan is self.plan
-        for n, kernel in enumerate(plan.kernels):
+        n = 0
+        while n < len(plan.kernels):
+            group = plan.row_groups.get(n)
             if top:
-                self.workspace.during = (n, n)
+                self.workspace.during = (n, n if group is None else group.end - 1)
+            if group is not None:  # kernels sharing one loop over rows: one kernel
+                steps.append(self.row_group(plan, group))
+                n = group.end
+                continue
+            kernel = plan.kernels[n]
             for var in kernel.outs:
                 if var not in ctx.slots:
                     self.work(var)
             steps += SCHEDULES[PRIMITIVES[kernel.kind]](self, kernel)
+            n += 1
         for dst, a in copies:
             steps.append(self.copy_into(dst, a))
         return steps
@@ -264,7 +296,7 @@ class _Generator:
 
     def run(self) -> Module:
         ctx = self.ctx
-        plan = self.plan = plan_program(self.program)
+        plan = self.plan = group_rows(plan_program(self.program), rows.LIMITS)
         program = plan.program
         for n, var in enumerate(program.inputs):
             self.slot(var, "input", n)

@@ -152,7 +152,12 @@ class Executable:
             if isinstance(step, Launch):
                 if step.items:
                     device.launch(
-                        self.loaded, step.kernel, step.items, (self.ints, self.table, self.record), step.threads
+                        self.loaded,
+                        step.kernel,
+                        step.items,
+                        (self.ints, self.table, self.record),
+                        step.threads,
+                        grid=step.grid,
                     )
                     if check and self._recorded()[0]:
                         raise _Failed(step)
@@ -211,6 +216,7 @@ class Executable:
                 failed.launch.items,
                 (self.ints, self.table, self.record),
                 failed.launch.threads,
+                grid=failed.launch.grid,
             )
         record = self._recorded()
         entry = self.module.errors[int(record[0]) - 1]

@@ -27,7 +27,13 @@ The work items, and so the threads a launch needs (:func:`work_items`):
 * ``stencil``: one output element each, every neighbour through the boundary rule;
 * ``matmul`` of integers: a block per tile of the product, staged through shared memory (:mod:`.tiles`;
   float products are no kernel: cuBLAS runs them, :mod:`.cublas`);
-* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`).
+* ``cholesky``, ``triangular_solve``, ``solve``: one matrix of the batch each (:mod:`.linalg`);
+* a row group (maps and folds of the last axis computed row by row, :mod:`pyaccad.opt.rows`): one kernel, a
+  block per row, each kernel's row in turn (:mod:`.rows`, with :func:`map_element` and :func:`fold_serial`).
+
+On an array of rank 2 or more, the work items are a 3-D grid's, in three nested grid-stride loops (last
+axis, the one before, the others), the flat position ``w`` a multiply-add rather than a division per axis
+(:mod:`.grids`); its launch names the extents (:func:`grid_extents`).
 
 A kernel on blocks (:mod:`.blocks`) loops over block work units instead (``u = blockIdx.x; u < units;
 u += gridDim.x``), its threads sharing memory and exchanging values by warp shuffles; its launch names
@@ -48,6 +54,7 @@ from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, prod
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.blocks import PARTS, Blocks, assign, grid_loop, part_launch
+from pyaccad.backends.cuda.grids import extents, nest
 from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
 from pyaccad.ir import INT64, Stmt, Var
 from pyaccad.ir.monoids import monoid_of
@@ -80,17 +87,22 @@ _BEATEN = {"maximum": "<", "minimum": ">"}
 def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> str:
     """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter, or a
     fold's or scan's kernel on ``blocks``, :mod:`.blocks`)."""
+    if blocks is None:
+        return function_source(ctx, name, lambda: _BODIES[kernel.kind if not part else part](ctx, kernel))
+    return function_source(ctx, name, lambda: PARTS[part](ctx, kernel, blocks))
+
+
+def function_source(ctx: CudaCtx, name: str, emit: Callable[[], None]) -> str:
+    """The ``__global__`` function ``name`` whose body ``emit()`` writes: the pointers it uses taken from ``B``."""
     with ctx.capture() as body:
         prologue_start = len(ctx.prologue)
         with ctx.block():
-            if blocks is None:
-                _BODIES[kernel.kind if not part else part](ctx, kernel)
-            else:
-                PARTS[part](ctx, kernel, blocks)
+            emit()
         prologue = ctx.prologue[prologue_start:]
         del ctx.prologue[prologue_start:]
     text = "\n".join([*body, *prologue])
-    used = [(var, buf) for var, buf in ctx.buffers.items() if re.search(rf"\b{buf}\b", text)]
+    words = set(re.findall(r"\w+", text))  # one pass: a module's kernels times its buffers is quadratic
+    used = [(var, buf) for var, buf in ctx.buffers.items() if buf in words]
     pointers = [f"    {CTYPE[v.dtype]} *{buf} = ({CTYPE[v.dtype]} *)B[{ctx.slots[v]}];" for v, buf in used]
     head = f'extern "C" __global__ void {name}(const int64_t *E, void *const *B, int64_t *R) {{'
     return "\n".join([head, *pointers, *prologue, *body, "}"])
@@ -117,57 +129,80 @@ def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> 
     raise ValueError(f"cuda: no kernel for a {kind} kernel")
 
 
+def grid_extents(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> tuple[int, ...]:
+    """``(nz, ny, nx)`` of a launch of ``kernel`` (or of its ``part``) whose threads take an element each of a shape
+    of rank 2 or more, on a 3-D grid (:mod:`.grids`), at the traced shapes; ``()`` for a 1-D launch."""
+    if blocks is not None:
+        return ()
+    stmt = kernel.roots[0]
+    kind = part or kernel.kind
+    if kind == "map":
+        return extents(kernel.outs[0].shape)
+    if kind in ("stencil", "permute_copy"):
+        return extents(stmt.args[0].shape)
+    if kind in ("fold", "scan"):  # the lines, a thread each
+        return extents([n for a, n in enumerate(stmt.args[0].shape) if a != stmt.params["axis"]])
+    if kind == "permute_scatter" and _atomic(stmt):
+        return extents(stmt.args[1].shape)
+    return ()
+
+
 def _map(ctx: Ctx, kernel: Kernel) -> None:
     shape = ctx.shape(kernel.outs[0])
+    nest(ctx, shape, lambda w, multi: map_element(ctx, kernel, Index(multi, shape, w)))
 
-    def item(w: str) -> None:
-        idx = Index(unravel(ctx, w, shape), shape, w)
-        for stmt in kernel.roots:
-            for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
-                ctx.emit(f"{ctx.element(var, w)} = {value};")
 
-    grid_loop(ctx, product(shape), item)
+def map_element(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
+    """A map kernel's element at ``idx`` (its flat position known), each root's results written there."""
+    for stmt in kernel.roots:
+        for var, value in zip(stmt.outs, produce(ctx, stmt, idx), strict=True):
+            ctx.emit(f"{ctx.element(var, idx.linear())} = {value};")
 
 
 def _fold(ctx: Ctx, kernel: Kernel) -> None:
-    """Each output element folds its line: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
+    first = kernel.roots[0]
+    x_shape = ctx.shape(first.args[0])
+    out_shape = [n for a, n in enumerate(x_shape) if a != first.params["axis"]]
+    nest(ctx, out_shape, lambda w, outer: fold_serial(ctx, kernel, w, outer))
+
+
+def fold_serial(ctx: Ctx, kernel: Kernel, w: str, outer: list[str] | None = None) -> None:
+    """Output element ``w`` of a fold kernel (at positions ``outer``, else ``w`` unravelled), its line folded by
+    one thread in index order: ``fold f z xs = f z (fold1 f xs)``, ``z`` alone for an empty line."""
     first = kernel.roots[0]
     axis = first.params["axis"]
     x_shape = ctx.shape(first.args[0])
     out_shape = [n for a, n in enumerate(x_shape) if a != axis]
-
-    def item(w: str) -> None:
+    if outer is None:
         outer = unravel(ctx, w, out_shape)
-        length = x_shape[axis]
-        for stmt in kernel.roots:
-            lam, k = stmt.params["lam"], len(stmt.outs)
-            xs, inits = stmt.args[:k], stmt.args[k:]
-            accs = [ctx.fresh("acc") for _ in stmt.outs]
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{CTYPE[var.dtype]} {acc};")
+    length = x_shape[axis]
+    for stmt in kernel.roots:
+        lam, k = stmt.params["lam"], len(stmt.outs)
+        xs, inits = stmt.args[:k], stmt.args[k:]
+        accs = [ctx.fresh("acc") for _ in stmt.outs]
+        for acc, var in zip(accs, stmt.outs, strict=True):
+            ctx.emit(f"{CTYPE[var.dtype]} {acc};")
 
-            def at(t: str) -> Index:
-                return Index([*outer[:axis], t, *outer[axis:]], x_shape)
+        def at(t: str) -> Index:
+            return Index([*outer[:axis], t, *outer[axis:]], x_shape)
 
-            with ctx.block(f"if ({length} > 0)"), ctx.inside("fold", w):
-                with ctx.block():
-                    for acc, x in zip(accs, xs, strict=True):
-                        ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
-                with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
-                    values = [elem(ctx, x, at("t")) for x in xs]
-                    assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
-                if inits:
-                    with ctx.block():
-                        starts = [atom(ctx, z) for z in inits]
-                        assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
+        with ctx.block(f"if ({length} > 0)"), ctx.inside("fold", w):
+            with ctx.block():
+                for acc, x in zip(accs, xs, strict=True):
+                    ctx.emit(f"{acc} = {elem(ctx, x, at(ZERO))};")
+            with ctx.block(f"for (int64_t t = 1; t < {length}; t++)"):
+                values = [elem(ctx, x, at("t")) for x in xs]
+                assign(ctx, accs, call_lambda(ctx, lam, accs + values, "fold", w), stmt.outs)
             if inits:
-                with ctx.block("else"):
-                    for acc, z in zip(accs, inits, strict=True):
-                        ctx.emit(f"{acc} = {atom(ctx, z)};")
-            for acc, var in zip(accs, stmt.outs, strict=True):
-                ctx.emit(f"{ctx.element(var, w)} = {acc};")
-
-    grid_loop(ctx, product(out_shape), item)
+                with ctx.block():
+                    starts = [atom(ctx, z) for z in inits]
+                    assign(ctx, accs, call_lambda(ctx, lam, starts + accs, "fold", w), stmt.outs)
+        if inits:
+            with ctx.block("else"):
+                for acc, z in zip(accs, inits, strict=True):
+                    ctx.emit(f"{acc} = {atom(ctx, z)};")
+        for acc, var in zip(accs, stmt.outs, strict=True):
+            ctx.emit(f"{ctx.element(var, w)} = {acc};")
 
 
 def _scan(ctx: Ctx, kernel: Kernel) -> None:
@@ -179,8 +214,7 @@ def _scan(ctx: Ctx, kernel: Kernel) -> None:
     x_shape, out_shape = ctx.shape(xs[0]), ctx.shape(stmt.outs[0])
     lines = [n for a, n in enumerate(x_shape) if a != axis]
 
-    def item(w: str) -> None:
-        outer = unravel(ctx, w, lines)
+    def item(w: str, outer: list[str]) -> None:
         length = x_shape[axis]
         accs = [ctx.fresh("acc") for _ in stmt.outs]
         for acc, var in zip(accs, stmt.outs, strict=True):
@@ -227,7 +261,7 @@ def _scan(ctx: Ctx, kernel: Kernel) -> None:
                     assign(ctx, accs, call_lambda(ctx, lam, pair, "scan", w), stmt.outs)
                     write("t")
 
-    grid_loop(ctx, product(lines), item)
+    nest(ctx, lines, item)
 
 
 def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
@@ -235,12 +269,10 @@ def _permute_copy(ctx: Ctx, kernel: Kernel) -> None:
     (stmt,) = kernel.roots
     (out,) = stmt.outs
     shape = ctx.shape(out)
-    grid_loop(
+    nest(
         ctx,
-        product(shape),
-        lambda w: ctx.emit(
-            f"{ctx.element(out, w)} = {elem(ctx, stmt.args[0], Index(unravel(ctx, w, shape), shape, w))};"
-        ),
+        shape,
+        lambda w, multi: ctx.emit(f"{ctx.element(out, w)} = {elem(ctx, stmt.args[0], Index(multi, shape, w))};"),
     )
 
 
@@ -261,8 +293,8 @@ def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
     combine = stmt.params["combine"]
     found = monoid_of(combine)
 
-    def scatter(w: str) -> None:
-        idx = Index(unravel(ctx, w, x_shape), x_shape, w)
+    def scatter(w: str, multi: list[str]) -> None:
+        idx = Index(multi, x_shape, w)
         keep, *target = call_lambda(ctx, stmt.params["index"], idx.multi, "permute", w)
         with ctx.block(f"if ({keep})"), ctx.inside("permute", w):
             flag = ctx.check_bounds("permute", out, target, stmt.source)
@@ -279,11 +311,11 @@ def _permute_scatter(ctx: Ctx, kernel: Kernel) -> None:
                     _compare_and_swap(ctx, out.dtype, address, value, _BEATEN[found.name])
 
     if _atomic(stmt):
-        grid_loop(ctx, product(x_shape), scatter)
+        nest(ctx, x_shape, scatter)
     else:  # one thread, sources in order: any combine, NumPy's order of writes
         with ctx.block("if (blockIdx.x == 0 && threadIdx.x == 0)"):
             with ctx.block(f"for (int64_t w = 0; w < {product(x_shape)}; w++)"):
-                scatter("w")
+                scatter("w", unravel(ctx, "w", x_shape))
 
 
 def _atomic_type(dtype) -> str:
@@ -320,8 +352,7 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
     boundary = stmt.params["boundary"]
     radius = [n // 2 for n in stmt.params["size"]]
 
-    def item(w: str) -> None:
-        multi = unravel(ctx, w, shape)
+    def item(w: str, multi: list[str]) -> None:
         coords: list[dict[int, str]] = []
         inside: list[dict[int, str]] = []
         for i, n, r in zip(multi, shape, radius, strict=True):
@@ -343,7 +374,7 @@ def _stencil(ctx: Ctx, kernel: Kernel) -> None:
         for var, result in zip(stmt.outs, results, strict=True):
             ctx.emit(f"{ctx.element(var, w)} = {result};")
 
-    grid_loop(ctx, product(shape), item)
+    nest(ctx, shape, item)
 
 
 _BODIES: dict[str, Callable[[Ctx, Kernel], None]] = {

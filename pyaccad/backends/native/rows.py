@@ -10,7 +10,8 @@ Which kernels share the loop, and which values are written once per row, is deci
         { /* kernel 3, row o: out[o, j] = exp(a[o, j] - m[o]) / s[o] */ }
     }
 
-:data:`LIMITS` are this backend's: rows of 2¹⁸ float32 are 1 MiB, half of the 2-core
+:data:`LIMITS` are this backend's (it runs element groups too, :func:`emit_elements`): rows of 2¹⁸ float32 are
+1 MiB, half of the 2-core
 machine's L2, from where sharing the loop saves little; materialised values with rows of
 up to 2¹³ elements (32–64 KiB: a ``malloc`` from the thread's arena, no page faults) live in
 per-thread row buffers rather than a workspace array: 8–10 % off the log-sum-exp gradient
@@ -28,7 +29,7 @@ from pyaccad.ir import BOOL, Var
 from pyaccad.opt.kernels import Kernel
 from pyaccad.opt.rows import RowLimits, iterated
 
-LIMITS = RowLimits(row_max=1 << 18, buffer_max=1 << 13)
+LIMITS = RowLimits(row_max=1 << 18, buffer_max=1 << 13, elements=True)
 """The native backend's row-group limits (see the module doc)."""
 
 

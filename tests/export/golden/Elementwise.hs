@@ -15,7 +15,7 @@ elementwise (T2 x y) =
       f = map (1.0 +) e
       g = zipWith (/) d f
       h = zipWith (+) b g
-      o = map (\v -> max v 0.0) x
+      o = map (\v -> isNaN v ? (v + 0.0, max v 0.0)) x
       p = map (** (2.0 :: Exp Float)) o
   in
   zipWith (-) h p

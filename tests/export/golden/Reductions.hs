@@ -10,9 +10,9 @@ reductions a =
   let I2 n m = shape a
       b = sum a
       c = transpose a
-      d = maximum c
+      d = fold1 (\a1 b1 -> isNaN a1 || isNaN b1 ? (a1 + b1, max a1 b1)) c
       e = product (transpose a)
-      f = minimum a
+      f = fold1 (\p q -> isNaN p || isNaN q ? (p + q, min p q)) a
       g = reshape (I1 (n * m)) a
       h = sum g
   in
