@@ -95,6 +95,7 @@ def _kernel_lines(plan: Plan, lines: list[str], indent: str) -> None:
         for name, body in kernel.bodies.items():
             lines.append(f"{indent}   {name}:")
             _kernel_lines(body, lines, indent + "     ")
+            lines += [f"{indent}     {group.describe(first)}" for first, group in body.row_groups.items()]
 
 
 def in_place_components(cond: Program, body: Program) -> set[int]:

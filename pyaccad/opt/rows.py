@@ -29,6 +29,12 @@ may differ in the last place (see "Reproducible bits" in
 gradient over 1024×1024 went 0.96 → 0.77 ms with the shared loop, 0.85 →
 0.68 ms with ``exp`` written once (medians of interleaved runs).
 
+Inside a loop body (run once per trip, on small arrays) a second kind of group,
+an *element group* (:func:`element_group_end`), runs consecutive maps of one
+shape in one loop over their elements when each reads what the others produce
+only at the element it computes: a value is then passed on in a register, and
+the trip pays one loop's setup instead of one per map.
+
 :func:`row_groups` decides which kernels form a group, from the index
 expressions through which each kernel reads (:func:`_row_reads`): a read of
 an array produced earlier in the group must be at the row being computed.
@@ -69,6 +75,8 @@ class RowLimits:
 
     row_max: int
     buffer_max: int
+    elements: bool = False
+    """Whether the backend runs element groups (:func:`element_group_end`) in loop bodies."""
 
 
 MAX_GROUP_KERNELS = 16
@@ -89,9 +97,13 @@ class RowGroup:
     row_local: list[Var]
     """The materialised values with rows of at most ``RowLimits.buffer_max`` elements: the loop holds their
     current row in a buffer of its own (nothing outside the group reads them: they are delayed there)."""
+    elements: bool = False
+    """An element group (:func:`element_group_end`): maps of one shape sharing one loop over every element."""
 
     def describe(self, first: int) -> str:
         """A line for ``acc.lower``: which kernels share the loop, and what they write once per row."""
+        if self.elements:
+            return f"element loop: kernels {first + 1}-{self.end} share one loop over every element"
         line = f"row loop: kernels {first + 1}-{self.end} share one parallel loop over rows"
         kept = [s.prim.name for k in self.kernels for s in k.roots if any(v in self.materialised for v in s.outs)]
         return line + (f"; {', '.join(kept)} written once per row, not recomputed" if kept else "")
@@ -123,6 +135,11 @@ def row_groups(plan: Plan, limits: RowLimits) -> dict[int, RowGroup]:
     groups: dict[int, RowGroup] = {}
     n = 0
     while n < len(plan.kernels):
+        end = element_group_end(plan, n) if plan.in_loop and limits.elements else n + 1
+        if end - n >= 2:
+            groups[n] = RowGroup(end, plan.kernels[n:end], [], [], elements=True)
+            n = end
+            continue
         rows = _row_extent(plan.kernels[n], limits, plan.in_loop)
         end = n + 1
         while (
@@ -136,6 +153,60 @@ def row_groups(plan: Plan, limits: RowLimits) -> dict[int, RowGroup]:
             groups[n] = _materialise_shared(plan.kernels[n:end], end, rows, plan.delayed, limits)
         n = end
     return groups
+
+
+MAX_ELEMENT_KERNELS = 32
+"""Kernels per element group at most (as :data:`MAX_GROUP_KERNELS`: one loop is one unit of gcc's work)."""
+
+
+def element_group_end(plan: Plan, first: int) -> int:
+    """The end of the element group starting at kernel ``first`` (``first + 1``: none): the map kernels from
+    ``first`` on over one shape, each reading what the earlier ones produced only at the element it computes.
+
+    One loop over the elements then runs each kernel's element in turn; a value an earlier kernel wrote is
+    read back from the register it was computed in. Only for loop bodies (the caller's choice): there a trip
+    runs many small maps (the LSTM's reverse trip, 35 maps over 14 elements), each paying a loop's setup,
+    its vector remainder and a pass over memory; outside loops a value is made manifest to be written once,
+    and the arrays are large enough for their loops to pay for themselves.
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> def f(x, flip):  # t = tanh(exp(x) + x), written by one map, read by the next
+    ...     e = acc.exp(x)
+    ...     t = acc.tanh(e + x)
+    ...     return e * t, t - e, t[::-1] if flip else x * t
+    >>> for flip in (False, True):  # reversed, t is read at other elements than the one computed
+    ...     plan = plan_program(trace(lambda x: f(x, flip), np.ones(8)).program, in_loop=True)
+    ...     print(len(plan.kernels), element_group_end(plan, 0))
+    2 2
+    2 1
+    """
+    kernels = plan.kernels
+    shape = _element_shape(kernels[first], kernels[first - 1] if first else None)
+    end = first + 1
+    while (
+        shape is not None
+        and end < len(kernels)
+        and end - first < MAX_ELEMENT_KERNELS
+        and _element_shape(kernels[end], kernels[end - 1]) == shape
+    ):
+        produced = {v for k in kernels[first:end] for v in k.outs}
+        reads = _row_reads(kernels[end], plan.delayed, element=True)
+        if not all(reads[v] for v in reads if v in produced):
+            break
+        end += 1
+    return end
+
+
+def _element_shape(kernel: Kernel, before: Kernel | None) -> tuple[int, ...] | None:
+    """The shape of a map kernel that may join an element group (None: it may not). A map right after a
+    ``matmul`` may run inside the GEMM's loop instead, and one reading a ``pad`` gets a loop of its own split
+    where the pads are known (the native backend's ``interior``)."""
+    if kernel.kind != "map" or (before is not None and before.kind == "matmul"):
+        return None
+    shape = kernel.outs[0].shape
+    return shape if shape and all(s.prim.name != "pad" for s in kernel.fused) else None
 
 
 def _joins(
@@ -210,8 +281,9 @@ def _row_extent(kernel: Kernel, limits: RowLimits, in_loop: bool = False) -> int
     return rows if walked.type.size < limits.row_max * max(1, rows) else None
 
 
-def _row_reads(kernel: Kernel, delayed: dict[Var, Stmt]) -> dict[Var, bool]:
-    """Every manifest array the kernel reads, and whether all of its reads are at the row being computed."""
+def _row_reads(kernel: Kernel, delayed: dict[Var, Stmt], element: bool = False) -> dict[Var, bool]:
+    """Every manifest array the kernel reads, and whether all of its reads are at the row being computed (with
+    ``element``: at the element being computed)."""
     found: dict[Var, bool] = {}
     seen: set[tuple[Stmt, bool]] = set()
 
@@ -227,7 +299,7 @@ def _row_reads(kernel: Kernel, delayed: dict[Var, Stmt]) -> dict[Var, bool]:
         for sub in stmt.subprograms():  # lambdas read arrays with `index`: anywhere
             for var in sub.free_vars:
                 read(var, False)
-        for var, arg_aligned in _arg_alignment(stmt, aligned):
+        for var, arg_aligned in _arg_alignment(stmt, aligned, element):
             read(var, arg_aligned)
 
     for root in kernel.roots:
@@ -235,11 +307,14 @@ def _row_reads(kernel: Kernel, delayed: dict[Var, Stmt]) -> dict[Var, bool]:
     return found
 
 
-def _arg_alignment(stmt: Stmt, aligned: bool) -> list[tuple[Var, bool]]:
-    """For each array argument: is it read at row ``o`` when ``stmt``'s element is wanted at row ``o``?"""
+def _arg_alignment(stmt: Stmt, aligned: bool, element: bool = False) -> list[tuple[Var, bool]]:
+    """For each array argument: is it read at row ``o`` when ``stmt``'s element is wanted at row ``o``? (With
+    ``element``: at the element wanted; only element-wise operations and maps read their operands there.)"""
     args = [a for a in stmt.args if isinstance(a, Var)]
     if stmt.prim.family == "elementwise" or stmt.prim.name == "map":
         return [(a, aligned and a.type.ndim >= 1) for a in args]
+    if element:
+        return [(a, False) for a in args]
     if stmt.prim.name == "fold":  # a row fold reads x[o, .., j]
         return [(a, aligned and stmt.params["axis"] != 0 and a.type.ndim >= 1) for a in args]
     index_map = INDEX_MAPS.get(stmt.prim)

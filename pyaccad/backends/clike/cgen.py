@@ -125,6 +125,7 @@ class Ctx:
         self.delayed: dict[Var, Stmt] = {}
         # pads known to read inside (True) or their value (False) in the loop being emitted (native/interior.py)
         self.known_pads: dict[Stmt, bool] = {}
+        self.in_loop = False  # emitting a plan run once per trip of a `while` (native: small loops run in tiles)
         self.errors: list[str] = []
         self.scopes: list[dict[Any, Any]] = [{}]
         self.helpers: set[str] = set()
@@ -234,7 +235,7 @@ class Ctx:
         ...     ctx.fail_unless("ok", ctx.error("index out of bounds"), ["k"])
         >>> for line in ctx.lines:
         ...     print(line.strip())
-        int bad1 = 0;
+        int64_t bad1 = 0;
         #pragma omp simd reduction(|:bad1)
         for (int64_t j = 0; j < n; j++) {
         bad1 |= !ok;
@@ -259,7 +260,10 @@ class Ctx:
         loop = lines[at + 1 :]
         lines[at] += f" reduction(|:{', '.join(flags.values())})"
         indent = "    " * self.indent
-        lines[at:at] = [f"{indent}int {name} = 0;" for name in flags.values()]
+        # 64-bit flags: gcc vectorises with as many lanes as the narrowest type in the loop has in a vector, and
+        # an `int` flag in a loop of doubles made that 16 (two vectors per double operation): a loop of 14
+        # elements then never entered its vector body (the LSTM's trips)
+        lines[at:at] = [f"{indent}int64_t {name} = 0;" for name in flags.values()]
         any_bad = " | ".join(flags.values())
         self.emit(f"if (__builtin_expect({any_bad}, 0)) {{  /* cold: run again to record the failing index */")
         lines.extend("    " + self.cold_checks.pop(line, line) for line in loop)
@@ -325,10 +329,15 @@ def product(exprs: list[str]) -> str:
 def in_bounds(indices: list[str], shape: list[str]) -> str:
     """The C condition that every index lies in ``[0, extent)`` (one unsigned comparison each).
 
+    The comparisons are joined with ``&``, not ``&&``: every one is evaluated, so no extent is read
+    conditionally. Inside a vector loop a short-circuit read of ``E[k]`` became a masked load of one address,
+    which gcc cannot vectorise, and the whole loop ran scalar (an element loop of the LSTM's trip, with a
+    ``backpermute`` of a row).
+
     >>> in_bounds(["i", "j"], ["E[0]", "E[1]"]), in_bounds([], [])
-    ('(uint64_t)i < (uint64_t)E[0] && (uint64_t)j < (uint64_t)E[1]', '1')
+    ('(uint64_t)i < (uint64_t)E[0] & (uint64_t)j < (uint64_t)E[1]', '1')
     """
-    return " && ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(indices, shape, strict=True)) or "1"
+    return " & ".join(f"(uint64_t){i} < (uint64_t){n}" for i, n in zip(indices, shape, strict=True)) or "1"
 
 
 def unravel(ctx: Ctx, flat: str, shape: list[str]) -> list[str]:

@@ -264,12 +264,18 @@ def _index_map(ctx: Ctx, stmt: Stmt, idx: Index) -> list[str]:
     branch); each branch then loads (or computes, when delayed) only its own operand's element.
     """
     printer = _IndexPrinter(ctx, stmt, idx)
+    candidates = reads_of(stmt)
     known = ctx.known_pads.get(stmt)
-    if known is not None:  # a run of a map loop where this pad is known inside (or outside) its operand
-        inside, outside = reads_of(stmt)
-        return [printer.load(inside, printer.index(inside)) if known else printer.load(outside, None)]
+    if known is not None:  # a run of a map loop where this pad is known inside (or outside) along its last axis
+        inside, outside = candidates
+        if not known:
+            return [printer.load(outside, None)]
+        if not any(stmt.params["lo"][:-1]) and not any(stmt.params["hi"][:-1]):
+            return [printer.load(inside, printer.index(inside))]
+        # padded along other axes too: their tests stay (two per axis, the last axis's last)
+        candidates = [Read(inside.arg, inside.index, inside.valid[:-2], inside.flat), outside]
     reads = []
-    for read in reads_of(stmt):
+    for read in candidates:
         conds = [printer.cond(c) for c in read.valid]
         reads.append((read, printer.index(read), conds))
         if not conds:

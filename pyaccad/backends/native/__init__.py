@@ -26,7 +26,8 @@ order fixed by the code: 16 lanes, the lanes in order, then the remainder
 (:mod:`.fold`; never ``omp simd reduction``, which leaves the order to the
 vectoriser and so to the vector width). So a program made of those
 operations gives the same bits on any x86-64 CPU, with or without AVX-512 or
-FMA, and whether kernels share a loop over rows (:mod:`.rows`) or not.
+FMA, whether kernels share a loop over rows or over elements (:mod:`.rows`) or not, and whether a loop
+body's small loops run in tiles (:func:`.map.index_loop`).
 libm's functions (``exp``, ``log``, ``sin``, ``tanh``, ``pow``, ``erf``, ...)
 do not: a vectorised loop calls glibc's libmvec (within 4 ulp, not libm's
 bits) and its remainder calls libm, so an element's bits depend on where the

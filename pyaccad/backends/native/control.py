@@ -1,4 +1,5 @@
-"""Array-level control: ``awhile`` and ``acond`` as host-side C between kernels, in the entry function.
+"""Array-level control: ``awhile`` as host-side C between kernels, in the entry function (``acond``:
+:meth:`.program._Generator.emit_cond`).
 
 The bodies are plans of their own (:mod:`pyaccad.opt.kernels`), emitted
 inline. The loop state lives in two buffers per component that swap after
@@ -11,9 +12,7 @@ each iteration, so a body never overwrites what it is still reading::
     }
     memcpy(out, cur);
 
-    if (p) { <then plan -> out> } else { <else plan -> out> }
-
->>> callable(while_kernel) and callable(cond_kernel)
+>>> callable(while_kernel)
 True
 """
 
@@ -23,7 +22,6 @@ import re
 from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
-from pyaccad.backends.clike.element import atom
 from pyaccad.ir import ArrayType, Var
 from pyaccad.opt.kernels import Kernel, Plan, in_place_components
 
@@ -136,12 +134,3 @@ def _traced(product: str, ints: list[int]) -> int:
     for slot in re.findall(r"E\[(\d+)\]", product):
         value *= ints[int(slot)]
     return value
-
-
-def cond_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str]) -> None:
-    (stmt,) = kernel.roots
-    outs = [ctx.buffers[v] for v in stmt.outs]
-    with ctx.block(f"if ({atom(ctx, stmt.args[0])})"):
-        emit_plan(ctx, kernel.bodies["then_"], outs)
-    with ctx.block("else"):
-        emit_plan(ctx, kernel.bodies["else_"], outs)

@@ -29,8 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import Ctx, Index, product
-from pyaccad.backends.clike.element import produce
-from pyaccad.backends.native.interior import split
+from pyaccad.backends.clike.element import elem, produce
+from pyaccad.backends.native.interior import segments, split
+from pyaccad.ir import Program
 from pyaccad.opt.kernels import Kernel
 
 BLOCK = 1024
@@ -46,13 +47,18 @@ def index_loop(
     parallel: bool = True,
     simd: bool = True,
     interior: tuple[str, str, Callable[[Index], None]] | None = None,
+    tile: int = 0,
+    runs: list[tuple[str, str, int, Callable[[Index], None]]] | None = None,
 ) -> None:
     """Emit a loop running ``body`` (which emits C) at every index of ``shape``.
 
     Nested loops over the outer axes and over blocks of the last one, collapsed into one OpenMP
     iteration space (so no index needs a division), then a contiguous inner loop. With ``interior``
     ``(lo, hi, inner)`` (C expressions and a body), each block runs ``inner`` on its part of ``[lo, hi)``
-    and ``body`` on the rest, in one plain loop around it (:mod:`.interior`).
+    and ``body`` on the rest, in one plain loop around it (:mod:`.interior`). With ``runs``
+    ``[(lo, hi, tile, inner), ..]`` (covering the last axis, in order), each block runs each ``inner`` on its
+    part of ``[lo, hi)``, and never ``body``. A ``tile`` (a number of elements, else 0) runs a loop in tiles of
+    that many (:func:`_tiles`; the caller checks with :func:`tiling` that each range holds that many).
     """
     if not shape:
         with ctx.block():
@@ -68,30 +74,96 @@ def index_loop(
             )
         for i, n in zip(outer, shape[:-1], strict=True):
             ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
-        header = "for (int64_t j = j0; j < j1; j++)"
         with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
             row = Index(outer, shape[:-1]).linear() if outer else "0"
             ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
+            at = Index([*outer, "j"], shape, "f")
+            if runs is not None:
+                for lo, hi, run_tile, inner in runs:
+                    with ctx.block():
+                        ctx.emit(f"const int64_t m0 = {lo} > j0 ? {lo} : j0, m1 = {hi} < j1 ? {hi} : j1;")
+                        _range(ctx, "m0", "m1", run_tile, lambda inner=inner: inner(at))
+                return
+            lo = "j0"
             if interior is not None:
-                lo, hi, inner = interior
-                ctx.emit(f"const int64_t m0 = PA_MIN_I({lo} > j0 ? {lo} : j0, j1);")
-                ctx.emit(f"const int64_t m1 = PA_MIN_I({hi} > m0 ? {hi} : m0, j1), nleft = m0 - j0;")
+                start, stop, inner = interior
+                ctx.emit(f"const int64_t m0 = PA_MIN_I({start} > j0 ? {start} : j0, j1);")
+                ctx.emit(f"const int64_t m1 = PA_MIN_I({stop} > m0 ? {stop} : m0, j1), nleft = m0 - j0;")
                 with ctx.block("for (int64_t t = 0; t < nleft + (j1 - m1); t++)"):
                     ctx.emit("const int64_t j = t < nleft ? j0 + t : m1 - nleft + t, f = base + j;")
-                    body(Index([*outer, "j"], shape, "f"))
-                body, header = inner, "for (int64_t j = m0; j < m1; j++)"
-            # iterations are independent; the outlined OpenMP body loses `restrict`, `omp simd` restores it
-            with ctx.simd_block(header) if simd else ctx.block(header):
-                ctx.emit("const int64_t f = base + j;")
-                body(Index([*outer, "j"], shape, "f"))
+                    body(at)
+                _range(ctx, "m0", "m1", 0, lambda: inner(at))
+                return
+            if not simd:
+                with ctx.block("for (int64_t j = j0; j < j1; j++)"):
+                    ctx.emit("const int64_t f = base + j;")
+                    body(at)
+                return
+            _range(ctx, lo, "j1", tile, lambda: body(at))
+
+
+def tiling(length: int, last: int, itemsize: int) -> int:
+    """The tile (:func:`_tiles`) for a loop over ``length`` elements of a last axis of ``last`` (traced extents),
+    of elements of ``itemsize`` bytes: one 64-byte vector's worth (8 float64), or 0 where the range is shorter or
+    the axis spans several blocks (one may be short). The source then depends on these extents, as it does
+    where :func:`.control.serial_when_small` drops a parallel copy.
+
+    >>> tiling(14, 14, 8), tiling(5, 14, 8), tiling(14, 14, 4), tiling(2000, 2000, 8)
+    (8, 0, 0, 0)
+    """
+    tile = TILE_BYTES // itemsize
+    return tile if tile <= length and last <= BLOCK else 0
+
+
+TILE_BYTES = 64
+"""A tile is this many bytes of elements: one AVX-512 vector, two AVX2 ones."""
+
+
+def _range(ctx: Ctx, lo: str, hi: str, tile: int, body: Callable[[], None]) -> None:
+    """``body`` at every ``j`` of ``[lo, hi)`` (C expressions; ``body`` sees ``j`` and ``f = base + j``): one
+    ``omp simd`` loop, or tiles of ``tile`` elements (:func:`_tiles`)."""
+    if tile:
+        _tiles(ctx, lo, hi, tile, body)
+        return
+    # iterations are independent; the outlined OpenMP body loses `restrict`, `omp simd` restores it
+    with ctx.simd_block(f"for (int64_t j = {lo}; j < {hi}; j++)"):
+        ctx.emit("const int64_t f = base + j;")
+        body()
+
+
+def _tiles(ctx: Ctx, lo: str, hi: str, tile: int, body: Callable[[], None]) -> None:
+    """``body`` at every ``j`` of ``[lo, hi)``, which holds at least ``tile`` elements, in vector loops of exactly
+    ``tile`` iterations; the last tile starts at ``hi - tile``, computing again (and writing again, the same
+    values) elements of the one before it. A plain loop has a vector body and, for the rest, a shorter vector
+    loop and a scalar one: a loop body's 14 elements ran as 8 + 4 + 2, the last two through libm's scalar ``exp``
+    and ``tanh`` (several times slower per element than libmvec's). Tiles run every element through the
+    vector functions, and their loops have no remainder for gcc to compile.
+    """
+    with ctx.block(f"for (int64_t s = {lo}; s < {hi}; s += {tile})"):
+        ctx.emit(f"const int64_t s0 = PA_MIN_I(s, {hi} - {tile});")
+        with ctx.simd_block(f"for (int64_t l = 0; l < {tile}; l++)"):
+            ctx.emit("const int64_t j = s0 + l, f = base + j;")
+            body()
 
 
 def write_elements(ctx: Ctx, kernel: Kernel, idx: Index) -> None:
-    """Emit the writes of a map kernel's outputs at one index (the body of its loop)."""
+    """Emit the writes of a map kernel's outputs at one index (the body of its loop); the values written are
+    remembered as those outputs' elements there, for later kernels sharing the loop (:func:`.rows.emit_elements`)."""
     for stmt in kernel.roots:
         values = produce(ctx, stmt, idx)
         for var, value in zip(stmt.outs, values, strict=True):
             ctx.emit(f"{ctx.element(var, idx.linear())} = {value};")
+            ctx.remember((var, idx.key()), value)
+
+
+def load_scalars(ctx: Ctx, kernels: list[Kernel]) -> None:
+    """Read, before the kernels' loop, each rank-0 array they read (a loop's step, a sum): one load, not one per
+    element. gcc did not hoist such a load out of a long loop body (an element loop of the LSTM's trip), and an
+    index computed from it (``seq[t, j]``) then left it no contiguous, vectorisable access."""
+    stmts = tuple(s for k in kernels for s in (*k.fused, *k.roots))
+    for var in Program((), stmts, ()).free_vars:
+        if var.type.ndim == 0 and var not in ctx.delayed and var in ctx.buffers:
+            elem(ctx, var, Index([], []))
 
 
 def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
@@ -100,11 +172,42 @@ def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
     Where the kernel reads pads along its last axis, the run of that axis on which each is known to read
     inside or outside gets a copy of the loop without their tests (:mod:`.interior`).
     """
-    found = split(ctx, kernel)
-    if found is None:
-        index_loop(ctx, ctx.shape(kernel.outs[0]), lambda idx: write_elements(ctx, kernel, idx))
+    if not kernel.outs[0].type.ndim:
+        index_loop(ctx, [], lambda idx: write_elements(ctx, kernel, idx))
         return
-    known, lo, hi = found
+    with ctx.block():  # the scalars' loads, and their names, stay inside
+        load_scalars(ctx, [kernel])
+        _map_loop(ctx, kernel)
+
+
+def _map_loop(ctx: Ctx, kernel: Kernel) -> None:
+    out = kernel.outs[0]
+    shape = ctx.shape(out)
+    found = split(ctx, kernel)
+    if found is not None:
+        known, lo, hi = found
+        inner = _knowing(ctx, kernel, known)
+        index_loop(ctx, shape, lambda idx: write_elements(ctx, kernel, idx), interior=(ctx.ext(lo), ctx.ext(hi), inner))
+        return
+    last = out.shape[-1]
+
+    def tile(length: int) -> int:  # loop bodies run their small loops in tiles
+        return tiling(length, last, out.dtype.itemsize) if ctx.in_loop else 0
+
+    runs = segments(ctx, kernel)
+    index_loop(
+        ctx,
+        shape,
+        lambda idx: write_elements(ctx, kernel, idx),
+        tile=tile(last),
+        runs=None
+        if runs is None
+        else [(ctx.ext(lo), ctx.ext(hi), tile(hi - lo), _knowing(ctx, kernel, known)) for lo, hi, known in runs],
+    )
+
+
+def _knowing(ctx: Ctx, kernel: Kernel, known: dict) -> Callable[[Index], None]:
+    """The kernel's element, emitted with the pads in ``known`` read without their tests."""
 
     def inner(idx: Index) -> None:
         before, ctx.known_pads = ctx.known_pads, known
@@ -113,5 +216,4 @@ def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
         finally:
             ctx.known_pads = before
 
-    shape = ctx.shape(kernel.outs[0])
-    index_loop(ctx, shape, lambda idx: write_elements(ctx, kernel, idx), interior=(ctx.ext(lo), ctx.ext(hi), inner))
+    return inner

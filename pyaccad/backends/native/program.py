@@ -38,11 +38,13 @@ assemble the outputs.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 import numpy as np
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, c_literal
+from pyaccad.backends.clike.element import atom
 from pyaccad.backends.native import blas, control, fold, lapack, map, permute, rows, scan, stencil
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.build import UNIT_BREAK
@@ -79,7 +81,7 @@ SKELETONS: dict[Primitive, Skeleton] = {
     PRIMITIVES["matmul"]: lambda gen, kernel, epilogue: blas.matmul_kernel(gen.ctx, kernel, epilogue),
     **{PRIMITIVES[kind]: _plain(emit) for kind, emit in lapack.KERNELS.items()},
     PRIMITIVES["while"]: _control(control.while_kernel),
-    PRIMITIVES["cond"]: _control(control.cond_kernel),
+    PRIMITIVES["cond"]: lambda gen, kernel, epilogue: gen.emit_cond(kernel),
 }
 """The C of each kind of kernel a plan holds (:attr:`.Kernel.kind`, a primitive's name: ``map`` for fused
 element-wise work), by primitive; what a kernel computes inside comes from the shared printer
@@ -96,6 +98,8 @@ class _Generator:
         self.consts: list[np.ndarray] = []
         self.slots: list[tuple[str, int]] = []
         self.entry_lines: list[str] = []
+        self.branches: list[list[str]] = []  # the bodies of the functions `pyaccad_branchN` (see emit_cond)
+        self.at_top = False  # emitting a kernel of the program's own plan (not of a control body)
 
     def buffer_slot(self, var: Var, kind: str, number: int) -> str:
         name = self.ctx.fresh("in" if kind != "buffer" else "o")
@@ -113,6 +117,13 @@ class _Generator:
         return name
 
     def emit_plan(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
+        before, ctx.in_loop = ctx.in_loop, plan.in_loop
+        try:
+            self.emit_kernels(ctx, plan, out_names)
+        finally:
+            ctx.in_loop = before
+
+    def emit_kernels(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
         ctx.delayed.update(plan.delayed)
         for stmt in plan.consts:
             self.buffer_slot(stmt.outs[0], "const", len(self.consts))
@@ -142,6 +153,7 @@ class _Generator:
             for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
                 if var not in ctx.buffers:
                     self.scratch(var)
+            self.at_top = top
             self.emit_kernel(kernel, epilogue)
             ctx.emit("if (err) goto done;")
             self.mark_unit_break(ctx)
@@ -184,8 +196,12 @@ class _Generator:
             ctx.buffers[var] = ctx.fresh("t")
         for var in [v for k in group.kernels for v in k.outs if v not in ctx.buffers]:
             self.scratch(var)
-        title = f"row loop of {len(group.kernels)} kernels"
-        self.timed(title, lambda: rows.emit_group(ctx, group.kernels, group.row_local))
+        if group.elements:
+            title = f"element loop of {len(group.kernels)} kernels"
+            self.timed(title, lambda: rows.emit_elements(ctx, group.kernels))
+        else:
+            title = f"row loop of {len(group.kernels)} kernels"
+            self.timed(title, lambda: rows.emit_group(ctx, group.kernels, group.row_local))
         for var in group.row_local:  # later kernels compute it again: it is delayed there
             ctx.delayed[var] = plan.delayed[var]
             del ctx.buffers[var]
@@ -199,6 +215,38 @@ class _Generator:
             self.ctx.emit("const double t0 = omp_get_wtime();")
             emit()
             self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
+
+    def emit_cond(self, kernel: Kernel) -> None:
+        """An ``acond``: its branches inline, or, at the top of the program and longer than :data:`UNIT_LINES`
+        together, each as a function of its own (``pyaccad_branchN(B, E)``, in a translation unit of its own).
+
+        A top-level branch reads and writes only the entry's buffers, which every unit declares, so it can be
+        compiled apart. The LSTM gradient's ``acond`` between its tape and its bisection fallback was one
+        function of 4400 lines, half of the program's gcc time, compiled on one core.
+        """
+        ctx = self.ctx
+        (stmt,) = kernel.roots
+        outs = [ctx.buffers[v] for v in stmt.outs]
+        top = self.at_top
+        branches = []
+        for name in ("then_", "else_"):
+            with ctx.capture() as lines:
+                ctx.indent += 2
+                with ctx.block():
+                    self.emit_plan(ctx, kernel.bodies[name], outs)
+            branches.append(lines)
+        with ctx.block():
+            if top and sum(len(lines) for lines in branches) > UNIT_LINES:
+                calls = []
+                for lines in branches:
+                    calls.append([f"if ((err = pyaccad_branch{len(self.branches)}(B, E))) goto done;"])
+                    self.branches.append(lines)
+                branches = [["    " * (ctx.indent + 1) + line for line in call] for call in calls]
+            ctx.emit(f"if ({atom(ctx, stmt.args[0])}) {{")
+            ctx.lines += branches[0]
+            ctx.emit("} else {")
+            ctx.lines += branches[1]
+            ctx.emit("}")
 
     def emit_skeleton(self, kernel: Kernel, epilogue: Kernel | None) -> None:
         SKELETONS[PRIMITIVES[kernel.kind]](self, kernel, epilogue)
@@ -233,12 +281,17 @@ class _Generator:
         setup = ["    if (nthreads > 0) omp_set_num_threads(nthreads);"]
         setup += [f"    {blas_library().setup}"] if uses_blas else []
         declarations = self.entry_lines + ctx.prologue + allocs
-        parts = _units(body)
-        if len(parts) == 1:
+        parts = [_extent_locals(part) for part in _units(body)]
+        branches = [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(self.branches))]
+        headers += branches
+        if len(parts) == 1 and not branches:
             lines = [*headers, "int pyaccad_entry(void **B, const int64_t *E, int nthreads) {", "    int err = 0;"]
             lines += setup + declarations + parts[0] + ["done:", "    return err;", "}"]
         else:  # each part a function in a unit of its own (compiled in parallel), the entry calling them in turn
             lines = []
+            for n, branch in enumerate(self.branches):
+                lines += [*headers, f"int pyaccad_branch{n}(void **B, const int64_t *E) {{", "    int err = 0;"]
+                lines += declarations + _extent_locals(branch) + ["done:", "    return err;", "}", UNIT_BREAK]
             for n, part in enumerate(parts):
                 lines += [*headers, f"int pyaccad_part{n}(void **B, const int64_t *E) {{", "    int err = 0;"]
                 lines += declarations + part + ["done:", "    return err;", "}", UNIT_BREAK]
@@ -266,6 +319,30 @@ UNIT_LINES = 400
 """Lines of kernel code per translation unit, about: gcc compiles the generator's C at some 0.7 ms a line
 (-O3, AVX-512), and a unit of its own costs some 60 ms more (the prelude, a process), so a program is cut
 into units of this size, each compiled in its own process (:func:`.build.build`)."""
+
+
+_EXTENT = re.compile(r"\bE\[(\d+)\]")
+
+
+def _extent_locals(part: list[str]) -> list[str]:
+    """``part``'s lines reading each run-time integer ``E[n]`` from a local ``En`` declared before them.
+
+    A local whose address is never taken is loop-invariant to gcc; a load of ``E[n]`` inside a loop, read
+    again on every iteration, was not hoisted out of long loops (an element loop of the LSTM's trip), so an
+    index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
+    a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
+
+    >>> _extent_locals(["for (j = 0; j < E[3]; j++) x[j] = E[3] * E[10];"])
+    ['    const int64_t E3 = E[3];', '    const int64_t E10 = E[10];', 'for (j = 0; j < E3; j++) x[j] = E3 * E10;']
+    """
+    slots: dict[str, None] = {}
+
+    def local(match: re.Match) -> str:
+        slots.setdefault(match.group(1))
+        return f"E{match.group(1)}"
+
+    lines = [_EXTENT.sub(local, line) for line in part]
+    return [f"    const int64_t E{n} = E[{n}];" for n in slots] + lines
 
 
 def _units(body: list[str]) -> list[list[str]]:

@@ -10,7 +10,8 @@ Which kernels share the loop, and which values are written once per row, is deci
         { /* kernel 3, row o: out[o, j] = exp(a[o, j] - m[o]) / s[o] */ }
     }
 
-:data:`LIMITS` are this backend's: rows of 2¹⁸ float32 are 1 MiB, half of the 2-core
+:data:`LIMITS` are this backend's (it runs element groups too, :func:`emit_elements`): rows of 2¹⁸ float32 are
+1 MiB, half of the 2-core
 machine's L2, from where sharing the loop saves little; materialised values with rows of
 up to 2¹³ elements (32–64 KiB: a ``malloc`` from the thread's arena, no page faults) live in
 per-thread row buffers rather than a workspace array: 8–10 % off the log-sum-exp gradient
@@ -23,12 +24,12 @@ from collections.abc import Sequence
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product
 from pyaccad.backends.native.fold import fold_rows
-from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, write_elements
+from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, load_scalars, tiling, write_elements
 from pyaccad.ir import BOOL, Var
 from pyaccad.opt.kernels import Kernel
 from pyaccad.opt.rows import RowLimits, iterated
 
-LIMITS = RowLimits(row_max=1 << 18, buffer_max=1 << 13)
+LIMITS = RowLimits(row_max=1 << 18, buffer_max=1 << 13, elements=True)
 """The native backend's row-group limits (see the module doc)."""
 
 
@@ -79,6 +80,23 @@ def emit_group(ctx: Ctx, kernels: list[Kernel], row_local: Sequence[Var] = ()) -
             for var in local:
                 ctx.emit(f"free({ctx.buffers[var]});")
                 del ctx.row_offsets[var]
+
+
+def emit_elements(ctx: Ctx, kernels: list[Kernel]) -> None:
+    """Emit an element group (:func:`pyaccad.opt.rows.element_group_end`): one loop over the shape of its maps,
+    computing each kernel's element in turn; a later kernel reads an earlier one's value from its register
+    (:func:`.map.write_elements` remembers it) and shares the delayed values they both compute there."""
+    ctx.emit(f"/* elements: {' + '.join(_title(k) for k in kernels)} */")
+    outs = [v for k in kernels for v in k.outs]
+
+    def body(idx: Index) -> None:
+        for kernel in kernels:
+            write_elements(ctx, kernel, idx)
+
+    with ctx.block():  # the scalars' loads, and their names, stay inside
+        load_scalars(ctx, kernels)
+        last = outs[0].shape[-1]
+        index_loop(ctx, ctx.shape(outs[0]), body, tile=tiling(last, last, min(v.dtype.itemsize for v in outs)))
 
 
 def _rows_loop(ctx: Ctx, kernels: list[Kernel], row: str, first: str) -> None:

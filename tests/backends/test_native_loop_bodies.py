@@ -1,0 +1,166 @@
+"""Loop bodies on the native backend: element groups, tiles and runs of tiling pads.
+
+Inside an ``awhile`` body the maps of one shape that read each other only at
+the element they compute share one loop (an *element group*, ``opt/rows.py``),
+a small loop runs in vector tiles (``backends/native/map.py``), and a kernel
+summing pads that tile its last axis (the cotangent of slices) runs one loop
+per run of the axis (``backends/native/interior.py``); long branches of an
+``acond`` at the top of a program are functions of their own
+(``backends/native/program.py``). The programs here use
+only ``+ - * /``, each rounded once in C as in NumPy, so the native results
+must equal the interpreter's bit for bit whatever the grouping, tiling and
+runs; the plans are checked to hold what is tested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pyaccad as acc
+from pyaccad import ad
+from pyaccad.backends.clike.cgen import Ctx
+from pyaccad.backends.native import interior, rows
+from pyaccad.backends.native.build import UNIT_BREAK
+from pyaccad.backends.native.program import generate
+from pyaccad.frontend import trace
+from pyaccad.opt import optimize
+from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.rows import element_group_end, row_groups
+
+
+def _plan(fn, *args):
+    return plan_program(optimize(trace(fn, *args).program, "native"))
+
+
+def _bodies(plan):
+    for kernel in plan.kernels:
+        for name, body in kernel.bodies.items():
+            if kernel.kind == "while" and name == "body":
+                yield body
+            yield from _bodies(body)
+
+
+def _element_groups(fn, *args):
+    return [g for body in _bodies(_plan(fn, *args)) for g in row_groups(body, rows.LIMITS).values() if g.elements]
+
+
+def _same_bits(fn, *args):
+    native, interp = acc.run(fn, *args, backend="native"), acc.run(fn, *args, backend="interp")
+    for a, b in zip(np.atleast_1d(native), np.atleast_1d(interp), strict=True):
+        np.testing.assert_array_equal(np.asarray(a).view(np.uint64), np.asarray(b).view(np.uint64))
+
+
+def _steps(x, flip=False):
+    """Ten trips of arithmetic whose shared values (``a``, ``b``) are written once per trip by one map and read
+    by others at the same element (``b`` by a reversal too, with ``flip``)."""
+
+    def body(s):
+        t, v, u = s
+        a = v / (v * v + 1.0) / (u * u + 3.0) / (v * v + 5.0)  # three divisions: too dear to compute twice
+        b = a / (a * a + 2.0) / (a * a + 4.0) / (u * u + 7.0) - v
+        w = a * b + u * 0.5 - b / (a * a + 3.0) + (b[::-1] if flip else b) * 0.25
+        return t + 1, w, (a - b) / (a * a + b * b + 1.0)
+
+    return acc.awhile(lambda s: s[0] < 10, body, (0, x, x * 0.5))[1:]
+
+
+@pytest.mark.parametrize("n", [5, 14, 37, 2100])  # below a tile, tiles overlapping at the end, several blocks
+def test_an_element_group_gives_the_interpreters_bits(n):
+    x = np.random.default_rng(n).standard_normal(n)
+    groups = _element_groups(_steps, x)
+    assert groups and all(len(g.kernels) >= 2 for g in groups)
+    _same_bits(_steps, x)
+
+
+def test_a_read_at_another_element_ends_the_group():
+    x = np.random.default_rng(1).standard_normal(14)
+    for body in _bodies(_plan(lambda v: _steps(v, flip=True), x)):
+        for first, group in row_groups(body, rows.LIMITS).items():
+            produced = {v for k in body.kernels[first : group.end] for v in k.outs}
+            reversed_reads = [s for k in body.kernels[first : group.end] for s in k.fused if s.prim.name == "reverse"]
+            assert all(s.args[0] not in produced for s in reversed_reads)
+    _same_bits(lambda v: _steps(v, flip=True), x)
+
+
+def test_element_groups_only_in_loop_bodies():
+    x = np.random.default_rng(2).standard_normal(14)
+
+    def unrolled(v):  # the same arithmetic, no loop: each plan is planned as outside loops
+        a = v / (v * v + 1.0)
+        b = a / (a * a + 2.0) - v
+        return a * b, b - a, a + b / 3.0
+
+    plan = _plan(unrolled, x)
+    assert all(element_group_end(plan, n) == n + 1 for n in range(len(plan.kernels)))  # not asked for here
+    assert not any(g.elements for g in row_groups(plan, rows.LIMITS).values())
+    _same_bits(unrolled, x)
+
+
+def _sliced(w):
+    """Products of slices that tile the last axis of ``w`` (and its rows): the gradient sums pads of them."""
+    return ((w[0, :4] * w[1, 4:8] + w[0, 8:] * w[1, 8:]) * w[1, :4] - w[0, 4:8]).sum()
+
+
+def test_pads_tiling_an_axis_run_one_loop_per_run_with_the_interpreters_bits():
+    w = np.random.default_rng(3).standard_normal((2, 12))
+    plan = _plan(ad.grad(_sliced), w)
+    ctx = Ctx()
+    ctx.delayed.update(plan.delayed)
+    last = plan.kernels[-1]
+    assert interior.split(ctx, last) is None  # no one run covers most of the axis
+    runs = interior.segments(ctx, last)
+    assert [(lo, hi) for lo, hi, _ in runs] == [(0, 4), (4, 8), (8, 12)]
+    assert all(known and any(known.values()) for _, _, known in runs)  # in each run some pad reads inside
+    _same_bits(ad.grad(_sliced), w)
+
+
+def test_runs_inside_a_loop_body_agree_with_the_interpreter():
+    w = np.random.default_rng(4).standard_normal((2, 12))
+
+    def looped(v):
+        def body(s):
+            t, acc_w = s
+            return t + 1, acc_w + ad.grad(_sliced)(v + acc_w * 0.125)
+
+        return acc.awhile(lambda s: s[0] < 3, body, (0, v * 0.0))[1]
+
+    _same_bits(looped, w)
+
+
+def test_the_lstm_gradients_reverse_trip_is_a_few_element_loops():
+    """Its 35 maps over a row share a handful of loops (the values: ``tests/test_bench.py`` against JAX)."""
+    from pyaccad.bench import lstm
+
+    params, data = lstm.WORKLOAD.inputs("tiny")
+    reverse = [b for b in _bodies(_plan(ad.grad(lstm.pyaccad_f), params, *data)) if len(b.kernels) > 30]
+    assert reverse
+    for body in reverse:
+        groups = {n: g for n, g in row_groups(body, rows.LIMITS).items() if g.elements}
+        assert sum(g.end - n for n, g in groups.items()) >= 30 and len(groups) <= 6
+
+
+def _branches(x):
+    """An ``acond`` at the top of the program whose branches are long (12 steps each, a reversal in every step)."""
+
+    def branch(sign):
+        def go():
+            v = x * sign
+            for k in range(12):
+                v = v / (v * v + (k + 1.0)) + v[::-1] * 0.5
+            return v
+
+        return go
+
+    return acc.acond(acc.unit(acc.the(x.sum()) > 0.0), branch(1.0), branch(-1.0))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_long_top_level_branches_are_functions_of_their_own(sign):
+    x = sign * np.abs(np.random.default_rng(5).standard_normal(37))  # each sign takes one branch
+    source, _ = generate(optimize(trace(_branches, x).program, "native"))
+    units = source.split(f"\n{UNIT_BREAK}\n")
+    for n in (0, 1):  # each defined in a unit of its own, called from the program's
+        assert sum(f"int pyaccad_branch{n}(void **B, const int64_t *E) {{" in unit for unit in units) == 1
+        assert f"pyaccad_branch{n}(B, E)))" in source
+    _same_bits(_branches, x)
