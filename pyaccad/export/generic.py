@@ -54,6 +54,7 @@ _PRELUDE = {
     "floordiv": "(if {1} == 0 then 0 else {0} `div` {1})",
     "trunc": "fromIntegral (truncate {0} :: Int)",
     "select": "if {0} then {1} else {2}",
+    "tanh": "tanh {0}",  # the accelerate target's tanh' is for accelerate-llvm's speed; the Prelude's is exact
 }
 _UNSUPPORTED = {"erf", "mod"}
 

@@ -30,9 +30,9 @@ from pyaccad.export.printer import Printer, Rule
 from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
 from pyaccad.export.templates import (
-    HELPERS,
     fill_template,
     function_of,
+    helpers_in,
     param_names,
     template_of,
     top_operator,
@@ -46,9 +46,7 @@ RULES: dict[str, Rule] = {}
 # Literals print bare where another operand fixes their type; ``pow``'s exponent is the exception.
 def _elementwise(p: Printer, stmt: Stmt, array_level: bool) -> str:
     template = template_of(stmt)
-    helper = template.split(" ", 1)[0]
-    if helper in HELPERS:
-        p.helpers.add(helper)
+    p.helpers.update(helpers_in(template))
     has_var = any(not isinstance(a, Lit) for a in stmt.args)
     if not array_level:
         bare = has_var and stmt.prim.name != "pow"
