@@ -96,6 +96,8 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
     imports = ["import Data.Array.Accelerate"]
     if printer.blas and any("BLAS." in line for line in definition):
         imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra as BLAS")
+    if printer.blas and any("BLAS.gemm" in line for line in definition):  # gemm and its Transpose (N, T)
+        imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra.BLAS.Level3 as BLAS")
     if any("Bits." in line for line in definition):  # the bitwise operations (element-wise table)
         imports.append("import qualified Data.Array.Accelerate.Data.Bits as Bits")
     imports.append("import Prelude ()")

@@ -147,6 +147,19 @@ def test_blas_product_means_the_matrix_product():
     assert "BLAS.<>" in check_meaning(lambda x, y: x @ y, (a, b), "blasProduct", blas=True)
 
 
+def test_blas_products_of_transposes_read_them_in_place():
+    """A transpose only products use is gemm's T on its source, not a `transpose` binding; one that is also
+    used elsewhere stays (and the product reads it as it is)."""
+    a, b, c = (RNG.standard_normal(shape).astype(np.float32) for shape in [(3, 4), (3, 2), (5, 2)])
+
+    def products(x, y, z):
+        return x.T @ y, y @ z.T, (y.T @ x) + y.T.sum()
+
+    source = check_meaning(products, (a, b, c), "blasTransposed", blas=True)
+    assert "BLAS.gemm 1 BLAS.T x BLAS.N y" in source and "BLAS.gemm 1 BLAS.N y BLAS.T z" in source
+    assert source.count("transpose") == 1 and "transpose y" in source  # the one also summed
+
+
 HS = Path(__file__).parents[2] / "hs"
 
 
