@@ -47,9 +47,11 @@ class Printer:
     ('sum1', 'v', 'v1')
     """
 
-    def __init__(self, rules: Mapping[str, Rule] | None = None, blas: bool = False) -> None:
+    def __init__(self, rules: Mapping[str, Rule] | None = None, blas: bool = False, ordered_folds: bool = True) -> None:
         self.rules = dict(rules or {})
         self.blas = blas
+        self.ordered_folds = ordered_folds
+        """Float max/min folds as integer folds of ordered bits (:func:`pyaccad.export.rules.ordered_fold`)."""
         self.names: dict[Var, str] = {}
         self.used: set[str] = set(RESERVED)
         self.array_level: set[Var] = set()

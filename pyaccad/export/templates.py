@@ -287,6 +287,30 @@ HELPERS["tanh'"] = [
     "      t = 1 - 2 / (exp (y + y) + 1)",
     "  in  y < 0.625 ? (near, x < 0 ? (negate t, t))",
 ]
+
+
+def _ordered_bits(width: int, float_type: str, int_type: str) -> dict[str, list[str]]:
+    """The two helpers of ordered folds of one float type (:func:`pyaccad.export.rules.ordered_fold`)."""
+    flip = str(2 ** (width - 1) - 1)  # every bit but the sign's
+    return {
+        f"orderedBits{width}": [
+            f"-- | A {float_type}'s bits as an {int_type} ordered as the {float_type}s are (-inf < ... < +inf;",
+            "-- a NaN with its sign bit clear above all, set below all): an integer maximum or minimum of these",
+            "-- vectorises, where accelerate-llvm's max and min of floats call libm's fmax and fmin one element at",
+            "-- a time.",
+            f"orderedBits{width} :: Exp {float_type} -> Exp {int_type}",
+            f"orderedBits{width} x = let b = bitcast x :: Exp {int_type} in b < 0 ? (b `Bits.xor` {flip}, b)",
+        ],
+        f"fromOrderedBits{width}": [
+            f"-- | The {float_type} whose orderedBits{width} is b.",
+            f"fromOrderedBits{width} :: Exp {int_type} -> Exp {float_type}",
+            f"fromOrderedBits{width} b = bitcast (b < 0 ? (b `Bits.xor` {flip}, b)) :: Exp {float_type}",
+        ],
+    }
+
+
+HELPERS.update(_ordered_bits(32, "Float", "Int32"))
+HELPERS.update(_ordered_bits(64, "Double", "Int64"))
 HELPER_PRAGMA = "{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}"  # their class contexts need it
 
 

@@ -140,6 +140,19 @@ def test_the_printed_erf_expm1_log1p_tanh_are_accurate(dtype):
         assert (error <= 32 * ulp + np.spacing(np.abs(want))).all(), (name, dtype, x[inside], error / ulp)
 
 
+def test_float_max_and_min_folds_keep_nan_infinities_and_order():
+    """The export prints them as integer folds of ordered bits (vectorised by accelerate-llvm): NaN wins, as in
+    NumPy and interp, where accelerate's own max (libm's fmax) would drop it."""
+    _require_bridge()
+    from meaning_programs import SPECIALS, ordered_folds
+
+    args = (SPECIALS.astype(np.float32), SPECIALS[::-1].copy())
+    got = acc.jit(ordered_folds, backend="accelerate")(*args)
+    want = acc.jit(ordered_folds, backend="interp")(*args)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)  # one of the elements (or the init), exactly
+
+
 def test_a_gradient_through_jit_matches_native():
     _require_bridge()
     rng = np.random.default_rng(1)

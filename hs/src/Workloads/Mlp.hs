@@ -4,6 +4,7 @@
 module Workloads.Mlp (mlp) where
 
 import Data.Array.Accelerate
+import qualified Data.Array.Accelerate.Data.Bits as Bits
 import Prelude ()
 
 mlp :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Scalar Float)
@@ -26,7 +27,7 @@ mlp (T8 params00 params01 params10 params11 params20 params21 x labels) =
       r = replicate (lift (Z :. q :. All)) params21
       s = compute (zipWith (+) o r)
       t = generate (I1 q) (\(I1 i) -> s ! I2 i (labels ! I1 i))
-      u = maximum s
+      u = map fromOrderedBits32 (maximum (map (\v -> orderedBits32 (isNaN v ? (abs v, v))) s))
       v = reshape (I2 q 1) u
       w = backpermute (I2 q p) (\(I2 i1 _) -> I2 i1 0) v
       y = zipWith (-) s w
@@ -39,6 +40,17 @@ mlp (T8 params00 params01 params10 params11 params20 params21 x labels) =
       af = sum ae
   in
   map (/ (fromIntegral q)) af
+
+-- | The Float whose orderedBits32 is b.
+fromOrderedBits32 :: Exp Int32 -> Exp Float
+fromOrderedBits32 b = bitcast (b < 0 ? (b `Bits.xor` 2147483647, b)) :: Exp Float
+
+-- | A Float's bits as an Int32 ordered as the Floats are (-inf < ... < +inf;
+-- a NaN with its sign bit clear above all, set below all): an integer maximum or minimum of these
+-- vectorises, where accelerate-llvm's max and min of floats call libm's fmax and fmin one element at
+-- a time.
+orderedBits32 :: Exp Float -> Exp Int32
+orderedBits32 x = let b = bitcast x :: Exp Int32 in b < 0 ? (b `Bits.xor` 2147483647, b)
 
 -- | tanh from exp, which vectorises (accelerate's tanh calls libm one element at a time): Cephes' rational
 -- x + x^3 P(x^2)/Q(x^2) for |x| < 0.625, else 1 - 2/(exp (2|x|) + 1) (a few ulps in Float and Double).

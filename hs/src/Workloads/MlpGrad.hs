@@ -4,6 +4,7 @@
 module Workloads.MlpGrad (mlpGrad) where
 
 import Data.Array.Accelerate
+import qualified Data.Array.Accelerate.Data.Bits as Bits
 import Prelude ()
 
 mlpGrad :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float)
@@ -30,7 +31,7 @@ mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
       v = replicate (lift (Z :. q :. All)) params21
       w = zipWith (+) u v
       (y, z) = unzip (generate (I1 q) (\(I1 i) -> T2 i (labels ! I1 i)))
-      aa = maximum w
+      aa = map fromOrderedBits32 (maximum (map (\v1 -> orderedBits32 (isNaN v1 ? (abs v1, v1))) w))
       ab = replicate (lift (Z :. All :. p)) aa
       ac = zipWith (==) w ab
       ad = fill (I2 q p) (0.0 :: Exp Float)
@@ -79,6 +80,17 @@ mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
                                 (replicate (lift (Z :. n :. All :. All)) (transpose bn)))
   in
   T6 bq bo bk bi be bc
+
+-- | The Float whose orderedBits32 is b.
+fromOrderedBits32 :: Exp Int32 -> Exp Float
+fromOrderedBits32 b = bitcast (b < 0 ? (b `Bits.xor` 2147483647, b)) :: Exp Float
+
+-- | A Float's bits as an Int32 ordered as the Floats are (-inf < ... < +inf;
+-- a NaN with its sign bit clear above all, set below all): an integer maximum or minimum of these
+-- vectorises, where accelerate-llvm's max and min of floats call libm's fmax and fmin one element at
+-- a time.
+orderedBits32 :: Exp Float -> Exp Int32
+orderedBits32 x = let b = bitcast x :: Exp Int32 in b < 0 ? (b `Bits.xor` 2147483647, b)
 
 -- | tanh from exp, which vectorises (accelerate's tanh calls libm one element at a time): Cephes' rational
 -- x + x^3 P(x^2)/Q(x^2) for |x| < 0.625, else 1 - 2/(exp (2|x|) + 1) (a few ulps in Float and Double).

@@ -43,7 +43,11 @@ def library(program: Program, target: str) -> tuple[str, dict[str, str]]:
     modules, named by the key."""
     modules = {
         f"PyaccadProgram{_PLACEHOLDER}": export_program(
-            program, module=f"PyaccadProgram{_PLACEHOLDER}", name="f", blas=build.uses_blas()
+            program,
+            module=f"PyaccadProgram{_PLACEHOLDER}",
+            name="f",
+            blas=build.uses_blas(),
+            ordered_folds=target != "interpreter",  # its bitcast is wrong (accelerate 1.4)
         ),
         f"PyaccadEntry{_PLACEHOLDER}": entry_source(program, _PLACEHOLDER, target),
     }
