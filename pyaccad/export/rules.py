@@ -159,9 +159,10 @@ def _fold(p: Printer, stmt: Stmt, array_level: bool) -> str:
     function = _reduction_function(p, lam, n)
     source = _zipped_along(p, arrays, axis)
     init = tuple_of([p.exp(z, operand_with_var=True) for z in inits]) if inits else None
-    if p.ordered_folds and n == 1 and function in ("max", "min") and stmt.outs[0].dtype in _ORDERED_WIDTH:
+    extremum = _extremum_of(lam)  # by the lambda's primitive: how `max` itself prints may change
+    if p.ordered_folds and n == 1 and extremum and stmt.outs[0].dtype in _ORDERED_WIDTH:
         typed_init = p.exp(inits[0]) if inits else None  # annotated: nothing else fixes a literal's type there
-        return ordered_fold(p, function, _ORDERED_WIDTH[stmt.outs[0].dtype], source, typed_init)
+        return ordered_fold(p, extremum, _ORDERED_WIDTH[stmt.outs[0].dtype], source, typed_init)
     named = _NAMED_FOLDS.get((function, init.replace(".0", "") if init else None))
     if named and n == 1:
         return f"{named} {source}"
@@ -171,6 +172,16 @@ def _fold(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 
 _ORDERED_WIDTH = {FLOAT32: 32, FLOAT64: 64}
+
+
+def _extremum_of(lam: Program) -> str | None:
+    """``"max"``/``"min"`` when the fold's lambda is one ``maximum``/``minimum`` of its two inputs, else None."""
+    if len(lam.stmts) != 1 or len(lam.outputs) != 1 or lam.outputs[0] is not lam.stmts[0].outs[0]:
+        return None
+    (stmt,) = lam.stmts
+    if stmt.prim.name not in ("maximum", "minimum") or set(stmt.args) != set(lam.inputs) or len(lam.inputs) != 2:
+        return None
+    return "max" if stmt.prim.name == "maximum" else "min"
 
 
 def ordered_fold(p: Printer, function: str, width: int, source: str, init: str | None) -> str:
