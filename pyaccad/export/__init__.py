@@ -80,11 +80,15 @@ def export_haskell(
     blas: bool = False,
     optimized: bool = True,
     generic: bool = True,
+    ordered_folds: bool = True,
 ) -> str:
     """The ``accelerate`` Haskell module of ``f`` traced at ``example_args`` (NumPy arrays or pytrees).
 
     ``blas=True`` prints float matrix products as ``accelerate-blas``'s ``<>``
     (the module then imports ``Data.Array.Accelerate.Numeric.LinearAlgebra``).
+    Float ``max``/``min`` reductions print as integer folds of the elements' ordered bits (``orderedBits32``),
+    which accelerate-llvm vectorises, NaN winning as in NumPy; ``ordered_folds=False`` prints ``maximum``/
+    ``minimum`` (accelerate 1.4's Interpreter miscomputes ``bitcast``, and its ``max`` drops NaN).
     ``optimized=False`` prints the program as traced, before :func:`pyaccad.opt.optimize`.
     The module is written in terms of the inputs' extents (``let I2 n m = shape x``), found
     by tracing ``f`` again at other sizes (:mod:`pyaccad.export.extents`): it holds at every size at which
@@ -102,11 +106,14 @@ def export_haskell(
         def tracer(fn: Callable[..., Any], args: tuple) -> Program:
             return _traced(fn, args, optimized)
 
-        return shape_generic_module_source(f, example_args, tracer, module, name, blas)[0]
-    return export_program(_traced(f, example_args, optimized), module=module, name=name, blas=blas)
+        return shape_generic_module_source(f, example_args, tracer, module, name, blas, ordered_folds)[0]
+    traced = _traced(f, example_args, optimized)
+    return export_program(traced, module=module, name=name, blas=blas, ordered_folds=ordered_folds)
 
 
-def export_program(program: Program, module: str = "M", name: str = "f", blas: bool = False) -> str:
+def export_program(
+    program: Program, module: str = "M", name: str = "f", blas: bool = False, ordered_folds: bool = True
+) -> str:
     """:func:`export_haskell` for an IR program already in hand (a derivative, an optimised program).
 
     >>> import numpy as np
@@ -115,7 +122,7 @@ def export_program(program: Program, module: str = "M", name: str = "f", blas: b
     ...                                                                  name="neg")
     True
     """
-    return module_source(program, module, name, blas=blas)
+    return module_source(program, module, name, blas=blas, ordered_folds=ordered_folds)
 
 
 def export_generic(

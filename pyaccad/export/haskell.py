@@ -54,7 +54,14 @@ from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import plan_program
 
 
-def module_source(program: Program, module: str, name: str, blas: bool = False, extents: Extents | None = None) -> str:
+def module_source(
+    program: Program,
+    module: str,
+    name: str,
+    blas: bool = False,
+    extents: Extents | None = None,
+    ordered_folds: bool = True,
+) -> str:
     """The Haskell module exporting ``name``, the accelerate version of ``program`` (see the module doc).
 
     With ``extents``, ``program`` is ``extents.annotate``'s: its extents print as the symbols, bound
@@ -67,7 +74,7 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
             f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
             "Data.Array.Accelerate exports)"
         )
-    printer = Printer(RULES, blas)
+    printer = Printer(RULES, blas, ordered_folds)
     printer.computed = materialised(program)
     printer.used.add(name)
     printer.used |= set(extents.names if extents else ())
@@ -96,7 +103,9 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
     imports = ["import Data.Array.Accelerate"]
     if printer.blas and any("BLAS." in line for line in definition):
         imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra as BLAS")
-    if any("Bits." in line for line in definition):  # the bitwise operations (element-wise table)
+    if printer.blas and any("BLAS.gemm" in line for line in definition):  # gemm and its Transpose (N, T)
+        imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra.BLAS.Level3 as BLAS")
+    if any("Bits." in line for line in definition + helpers):  # bitwise operations (element-wise table, helpers)
         imports.append("import qualified Data.Array.Accelerate.Data.Bits as Bits")
     imports.append("import Prelude ()")
     lines = [header, *pragmas, f"module {module} ({name}) where", "", *imports, "", sig, *definition, *helpers]
@@ -104,7 +113,13 @@ def module_source(program: Program, module: str, name: str, blas: bool = False, 
 
 
 def shape_generic_module_source(
-    f: Callable[..., Any], args: tuple, tracer: Tracer, module: str, name: str, blas: bool = False
+    f: Callable[..., Any],
+    args: tuple,
+    tracer: Tracer,
+    module: str,
+    name: str,
+    blas: bool = False,
+    ordered_folds: bool = True,
 ) -> tuple[str, Extents]:
     """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`), and the fit
     it is printed from (:meth:`.Extents.describes` tells which programs it computes).
@@ -128,17 +143,18 @@ def shape_generic_module_source(
     <BLANKLINE>
     """
     extents = fit_extents(f, args, tracer)
-    source = module_source(extents.annotate(extents.example), module, name, blas, extents)
+    source = module_source(extents.annotate(extents.example), module, name, blas, extents, ordered_folds)
     if extents.check is None:
         return source, extents
-    other = module_source(extents.annotate(extents.check, extents.check_values), module, name, blas, extents)
+    checked = extents.annotate(extents.check, extents.check_values)
+    other = module_source(checked, module, name, blas, extents, ordered_folds)
     code = [line for line in source.split("\n") if not line.startswith("--")]
     other_code = [line for line in other.split("\n") if not line.startswith("--")]
     differing = next((a for a, b in zip(code, other_code, strict=False) if a != b), None)
     if differing is None and len(code) == len(other_code):
         return source, extents
     extents.fix_all(f"the export wrote a number of an extent without its expression (in {differing!r})")
-    return module_source(extents.annotate(extents.example), module, name, blas, extents), extents
+    return module_source(extents.annotate(extents.example), module, name, blas, extents, ordered_folds), extents
 
 
 def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:

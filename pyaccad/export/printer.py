@@ -21,7 +21,7 @@ import numpy as np
 
 from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
 from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
-from pyaccad.ir import BOOL, FLOAT16, Atom, Lit, Program, Stmt, Var
+from pyaccad.ir import BOOL, FLOAT16, FLOAT_DTYPES, Atom, Lit, Program, Stmt, Var
 
 Rule = Callable[["Printer", Stmt, bool], str]
 """``rule(printer, stmt, array_level)``: the right-hand side of the statement's binding."""
@@ -47,9 +47,11 @@ class Printer:
     ('sum1', 'v', 'v1')
     """
 
-    def __init__(self, rules: Mapping[str, Rule] | None = None, blas: bool = False) -> None:
+    def __init__(self, rules: Mapping[str, Rule] | None = None, blas: bool = False, ordered_folds: bool = True) -> None:
         self.rules = dict(rules or {})
         self.blas = blas
+        self.ordered_folds = ordered_folds
+        """Float max/min folds as integer folds of ordered bits (:func:`pyaccad.export.rules.ordered_fold`)."""
         self.names: dict[Var, str] = {}
         self.used: set[str] = set(RESERVED)
         self.array_level: set[Var] = set()
@@ -59,6 +61,8 @@ class Printer:
         self.helpers: set[str] = set()
         self.computed: set[Var] = set()
         """Array-level values printed as ``compute (...)`` (:func:`pyaccad.export.haskell.materialised`)."""
+        self.blas_transposed: dict[Var, Atom] = {}
+        """Matrix transposes left unprinted: their products read the source transposed (``BLAS.gemm``'s ``T``)."""
 
     def rule(self, name: str) -> Rule:
         """The export rule of primitive ``name`` (this target's table), or an ExportError naming it."""
@@ -177,8 +181,12 @@ class Printer:
             [self.fold_fills(s) for s in program.stmts] if array_level else program.stmts, program.outputs
         )
         uses = use_counts(program, stmts)
+        if self.blas and array_level:
+            self.blas_transposed.update(blas_operand_transposes(stmts, uses))
         bindings: list[list[str]] = []
         for position, stmt in enumerate(stmts):
+            if len(stmt.outs) == 1 and stmt.outs[0] in self.blas_transposed:
+                continue
             with self.scope():
                 text = self.rule(stmt.prim.name)(self, stmt, array_level)
             if position == len(stmts) - 1 and _is_sole_result(stmt, program, uses) and result is None:
@@ -257,6 +265,32 @@ def use_counts(program: Program, stmts: Sequence[Stmt]) -> Counter:
         for sub in stmt.subprograms():
             counts.update(2 * list(sub.free_vars))
     return counts
+
+
+def blas_operand_transposes(stmts: Sequence[Stmt], uses: Counter) -> dict[Var, Atom]:
+    """Matrix transposes (output → source) whose every use is an operand of a float matrix product.
+
+    accelerate-blas's ``gemm`` reads such an operand transposed in place (its ``T``), where ``transpose``
+    would be materialised first, a pass over the matrix, for the foreign call: the mlp gradient's four.
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> prog = trace(lambda a, b: a.T @ b, np.ones((3, 2)), np.ones((3, 4))).program
+    >>> found = blas_operand_transposes(prog.stmts, use_counts(prog, prog.stmts))
+    >>> [source is prog.inputs[0] for source in found.values()]
+    [True]
+    """
+    operand_uses: Counter = Counter()
+    for stmt in stmts:
+        if stmt.prim.name == "matmul" and len(stmt.args[0].shape) == 2 and stmt.args[0].dtype in FLOAT_DTYPES:
+            operand_uses.update(a for a in stmt.args if isinstance(a, Var))
+    return {
+        stmt.outs[0]: stmt.args[0]
+        for stmt in stmts
+        if stmt.prim.name == "transpose"
+        and list(stmt.params["perm"]) == [1, 0]
+        and operand_uses[stmt.outs[0]] == uses[stmt.outs[0]] > 0
+    }
 
 
 def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:

@@ -257,9 +257,17 @@ def stencil_by_generate(p: Printer, stmt: Stmt) -> str:
 def _matmul(p: Printer, stmt: Stmt, array_level: bool) -> str:
     a, b = stmt.args
     (out,) = stmt.outs
-    left, right = p.array(a), p.array(b)
     if len(a.shape) == 2 and p.blas and a.dtype in FLOAT_DTYPES:
-        return f"{paren(left)} BLAS.<> {paren(right)}"
+        if a not in p.blas_transposed and b not in p.blas_transposed:
+            return f"{paren(p.array(a))} BLAS.<> {paren(p.array(b))}"
+        # an operand that is a transpose only products read: gemm reads its source transposed in place
+        transposed = p.blas_transposed
+        operands = [
+            f"BLAS.T {paren(p.array(transposed[x]))}" if x in transposed else f"BLAS.N {paren(p.array(x))}"
+            for x in (a, b)
+        ]
+        return f"BLAS.gemm 1 {' '.join(operands)}"
+    left, right = p.array(a), p.array(b)
     m, k = a.shape[-2:]
     n = b.shape[-1]
     if len(a.shape) == 2:

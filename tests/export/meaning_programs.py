@@ -195,6 +195,19 @@ def cast_in_comparison(labels):
     return acc.generate((labels.shape[0], 3), lambda i, j: acc.where(j == acc.cast(labels[i], "int64"), 1.0, 0.0))
 
 
+def ordered_folds(x, y):
+    # float max/min folds print as integer folds of ordered bits: NaN must win (as in NumPy), infinities and
+    # signed zeros keep their order, an init takes part; float32 and float64, along each axis
+    return (
+        x.max(axis=1),
+        x.min(axis=0),
+        acc.fold(lambda a, b: acc.maximum(a, b), -3.0, y, axis=1),
+        acc.fold(lambda a, b: acc.minimum(a, b), 0.5, y, axis=0),
+    )
+
+
+SPECIALS = np.array([[np.nan, 1.0, -2.0, 0.5], [-np.inf, -0.0, 0.0, -1e-30], [3.0, np.inf, -np.inf, -np.nan]])
+
 NEAR_ZERO = np.array([1e-12, -3e-9, 2e-5, -0.29, 0.4, 0.499, -0.5, 0.7, -0.9, 3.0, 0.0, 0.02, -0.2, 0.3, 1.4, 0.25])
 
 MEANING_CASES = [
@@ -223,4 +236,5 @@ MEANING_CASES = [
     Case("boolLiterals", bool_literals, (f32(6),)),
     Case("nearZero", near_zero, (NEAR_ZERO, NEAR_ZERO.astype(np.float32))),
     Case("castInComparison", cast_in_comparison, (np.array([0, 2, 1, 2], np.int32),)),
+    Case("orderedFolds", ordered_folds, (SPECIALS.astype(np.float32), SPECIALS[::-1].copy())),
 ]

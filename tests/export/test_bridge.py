@@ -127,27 +127,44 @@ def test_programs_and_gradients_agree_with_interp(name, fn, args):
                 np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=f"{name} at step {step}")
 
 
-# Where exp x - 1 and log (1 + x) lose their digits, and erf across its three intervals (Cody's breaks at 0.46875
-# and 4). The naive formulas miss by 1e4 to 1e11 ulps at the tiny arguments.
-SPECIAL_ARGUMENTS = np.array([1e-12, -3e-9, 2e-5, -1e-3, 0.3, -0.29, 0.49, -0.5, 0.46875, 2.0, -3.9, 4.0, 5.5, -0.9, 6])
+# Where exp x - 1 and log (1 + x) lose their digits, erf across its three intervals (Cody's breaks at 0.46875
+# and 4), tanh' on both sides of 0.625 and where it is 1. The naive formulas miss by 1e4 to 1e11 ulps at the tiny
+# arguments.
+SPECIAL_ARGUMENTS = np.array(
+    [1e-12, -3e-9, 2e-5, -1e-3, 0.3, -0.29, 0.49, -0.5, 0.46875, 0.62, -0.63, 2.0, -3.9, 4.0, 5.5, -0.9, 6, 20, -40]
+)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_printed_erf_expm1_log1p_are_accurate(dtype):
-    """accelerate has no erf, expm1 or log1p: the export prints rational approximations (HELPERS) whose own error
-    is far below rounding. Allowed: 32 ulps of the result, a generous multiple of the first-order rounding bound
-    of their Horner-form polynomials (positive coefficients at the arguments where the quotient is taken), and
-    the reference's own ulp (CPython's math functions, in float64)."""
+def test_the_printed_erf_expm1_log1p_tanh_are_accurate(dtype):
+    """accelerate has no erf, expm1 or log1p (and its tanh does not vectorise): the export prints rational
+    approximations (HELPERS) whose own error is far below rounding. Allowed: 32 ulps of the result, a generous
+    multiple of the first-order rounding bound of their Horner-form polynomials (coefficients of one sign at the
+    arguments where the quotient is taken), and the reference's own ulp (CPython's math functions, in float64)."""
     _require_bridge()
     x = SPECIAL_ARGUMENTS.astype(dtype)
-    got = acc.jit(lambda v: (acc.erf(v), acc.expm1(v), acc.log1p(v)), backend="accelerate")(x)
-    for name, values, reference in zip(("erf", "expm1", "log1p"), got, (math.erf, math.expm1, math.log1p), strict=True):
+    got = acc.jit(lambda v: (acc.erf(v), acc.expm1(v), acc.log1p(v), acc.tanh(v)), backend="accelerate")(x)
+    names, references = ("erf", "expm1", "log1p", "tanh"), (math.erf, math.expm1, math.log1p, math.tanh)
+    for name, values, reference in zip(names, got, references, strict=True):
         inside = x > -1 if name == "log1p" else np.ones(x.shape, bool)
         assert np.isnan(values[~inside]).all(), (name, dtype, values[~inside])  # log1p below -1: NaN, as NumPy's
         want = np.array([reference(float(v)) for v in x[inside]])
         ulp = np.spacing(np.abs(want).astype(dtype)).astype(np.float64)
         error = np.abs(values[inside].astype(np.float64) - want)
         assert (error <= 32 * ulp + np.spacing(np.abs(want))).all(), (name, dtype, x[inside], error / ulp)
+
+
+def test_float_max_and_min_folds_keep_nan_infinities_and_order():
+    """The export prints them as integer folds of ordered bits (vectorised by accelerate-llvm): NaN wins, as in
+    NumPy and interp, where accelerate's own max (libm's fmax) would drop it."""
+    _require_bridge()
+    from meaning_programs import SPECIALS, ordered_folds
+
+    args = (SPECIALS.astype(np.float32), SPECIALS[::-1].copy())
+    got = acc.jit(ordered_folds, backend="accelerate")(*args)
+    want = acc.jit(ordered_folds, backend="interp")(*args)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)  # one of the elements (or the init), exactly
 
 
 def test_a_gradient_through_jit_matches_native():

@@ -130,7 +130,9 @@ def test_accelerate_interpreter_agrees_with_interp(tmp_path):
     _require(flags, "accelerate", "Data.Array.Accelerate.Interpreter", tmp_path)
     modules, cases, expected = {}, [], {}
     for module, function, fn, args in _programs():
-        modules[module] = export_haskell(fn, *args, module=module, name=function)
+        # the Interpreter's bitcast is wrong (accelerate 1.4): float max/min folds as maximum/minimum here;
+        # test_bridge.py runs the ordered folds through accelerate-llvm-native
+        modules[module] = export_haskell(fn, *args, module=module, name=function, ordered_folds=False)
         inputs = [np.asarray(a) for a in flatten(tuple(args))[0]]
         outputs = flatten(acc.run(fn, *args, backend="interp"))[0]
         cases.append((module, function, inputs, len(outputs)))

@@ -1,8 +1,10 @@
 -- | gmm, exported by pyaccad from a trace at the example arguments alphas :: f32[3], means :: f32[3,4], icf :: f32[3,10], x :: f32[5,4].
 -- Written for every size: n = alphas's axis 0, means's axis 0, icf's axis 0; m = icf's axis 1; p = x's axis 0. Fixed: 4 (means's axis 1, x's axis 1): the program traced is different when it alone changes (a Python loop over it, a size written in f, or an extent that must change with it).
+{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
 module Workloads.Gmm (gmm) where
 
 import Data.Array.Accelerate
+import qualified Data.Array.Accelerate.Data.Bits as Bits
 import Prelude ()
 
 gmm :: Acc (Vector Float, Matrix Float, Matrix Float, Matrix Float) -> Acc (Scalar Float)
@@ -42,7 +44,7 @@ gmm (T4 alphas means icf x) =
       an = sum am
       ao = zipWith (+) aj an
       ap = map (0.5 *) ao
-      aq = fold1 (\a1 b1 -> isNaN a1 || isNaN b1 ? (a1 + b1, max a1 b1)) af
+      aq = map fromOrderedBits32 (maximum (map (\v1 -> orderedBits32 (isNaN v1 ? (abs v1, v1))) af))
       ar = reshape (I2 p 1) aq
       at = backpermute (I2 p n) (\(I2 i _) -> I2 i 0) ar
       au = zipWith (-) af at
@@ -52,7 +54,7 @@ gmm (T4 alphas means icf x) =
       ay = sum ar
       az = zipWith (+) ax ay
       ba = sum az
-      bb = fold1 (\a2 b2 -> isNaN a2 || isNaN b2 ? (a2 + b2, max a2 b2)) alphas
+      bb = map fromOrderedBits32 (maximum (map (\v1 -> orderedBits32 (isNaN v1 ? (abs v1, v1))) alphas))
       bc = reshape (I1 1) bb
       bd = backpermute (I1 n) (\(I1 _) -> I1 0) bc
       be = zipWith (-) alphas bd
@@ -68,3 +70,14 @@ gmm (T4 alphas means icf x) =
       bo = sum bn
   in
   zipWith (-) bm bo
+
+-- | The Float whose orderedBits32 is b.
+fromOrderedBits32 :: Exp Int32 -> Exp Float
+fromOrderedBits32 b = bitcast (b < 0 ? (b `Bits.xor` 2147483647, b)) :: Exp Float
+
+-- | A Float's bits as an Int32 ordered as the Floats are (-inf < ... < +inf;
+-- a NaN with its sign bit clear above all, set below all): an integer maximum or minimum of these
+-- vectorises, where accelerate-llvm's max and min of floats call libm's fmax and fmin one element at
+-- a time.
+orderedBits32 :: Exp Float -> Exp Int32
+orderedBits32 x = let b = bitcast x :: Exp Int32 in b < 0 ? (b `Bits.xor` 2147483647, b)

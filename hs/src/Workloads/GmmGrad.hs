@@ -1,8 +1,10 @@
 -- | gmmGrad, exported by pyaccad from a trace at the example arguments alphas :: f32[3], means :: f32[3,4], icf :: f32[3,10], x :: f32[5,4].
 -- Written for every size: n = alphas's axis 0, means's axis 0, icf's axis 0; m = icf's axis 1; p = x's axis 0. Fixed: 4 (means's axis 1, x's axis 1): the program traced is different when it alone changes (a Python loop over it, a size written in f, or an extent that must change with it).
+{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
 module Workloads.GmmGrad (gmmGrad) where
 
 import Data.Array.Accelerate
+import qualified Data.Array.Accelerate.Data.Bits as Bits
 import Prelude ()
 
 gmmGrad :: Acc (Vector Float, Matrix Float, Matrix Float, Matrix Float) -> Acc (Vector Float, Matrix Float, Matrix Float)
@@ -44,7 +46,7 @@ gmmGrad (T4 alphas means icf x) =
       az = map (2.0 *) ay
       ba = backpermute (I2 n (m - 4)) (\(I2 i j1) -> I2 i (j1 + 4)) icf
       bb = map (2.0 *) ba
-      bc = fold1 (\a1 b1 -> isNaN a1 || isNaN b1 ? (a1 + b1, max a1 b1)) ax
+      bc = map fromOrderedBits32 (maximum (map (\v1 -> orderedBits32 (isNaN v1 ? (abs v1, v1))) ax))
       bd = replicate (lift (Z :. All :. n)) bc
       be = zipWith (==) ax bd
       bf = map (\v1 -> v1 ? (1.0, 0.0)) be
@@ -55,7 +57,7 @@ gmmGrad (T4 alphas means icf x) =
       bk = compute (map exp bj)
       bl = sum bk
       bm = compute (map (1.0 /) bl)
-      bn = fold1 (\a2 b2 -> isNaN a2 || isNaN b2 ? (a2 + b2, max a2 b2)) alphas
+      bn = map fromOrderedBits32 (maximum (map (\v1 -> orderedBits32 (isNaN v1 ? (abs v1, v1))) alphas))
       bo = fill (I1 n) (the bn)
       bp = zipWith (==) alphas bo
       bq = map (\v1 -> v1 ? (1.0, 0.0)) bp
@@ -122,3 +124,14 @@ gmmGrad (T4 alphas means icf x) =
       ea = compute (zipWith (+) dy dz)
   in
   T3 dj dr ea
+
+-- | The Float whose orderedBits32 is b.
+fromOrderedBits32 :: Exp Int32 -> Exp Float
+fromOrderedBits32 b = bitcast (b < 0 ? (b `Bits.xor` 2147483647, b)) :: Exp Float
+
+-- | A Float's bits as an Int32 ordered as the Floats are (-inf < ... < +inf;
+-- a NaN with its sign bit clear above all, set below all): an integer maximum or minimum of these
+-- vectorises, where accelerate-llvm's max and min of floats call libm's fmax and fmin one element at
+-- a time.
+orderedBits32 :: Exp Float -> Exp Int32
+orderedBits32 x = let b = bitcast x :: Exp Int32 in b < 0 ? (b `Bits.xor` 2147483647, b)

@@ -56,21 +56,25 @@ _PLACEHOLDER = "PyaccadKey"  # the modules are printed once with this in their n
 _MODULE = f"PyaccadProgram{_PLACEHOLDER}"
 
 
-def program_module(program: Program, retrace: Retrace | None = None) -> str:
+def program_module(program: Program, retrace: Retrace | None = None, ordered_folds: bool = True) -> str:
     """The export of ``program`` that its library runs (its module named with the placeholder): written for
     every size where ``retrace`` says how ``program`` was traced, else at ``program``'s extents. The header
     line naming the example's arguments is left out: the module is the same at every size it serves."""
     blas = build.uses_blas()
     if retrace is None:
-        return _without_header(export_program(program, module=_MODULE, name="f", blas=blas))
-    entry = remembered.key(program, blas)
-    written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas), [])
+        return _without_header(
+            export_program(program, module=_MODULE, name="f", blas=blas, ordered_folds=ordered_folds)
+        )
+    entry = remembered.key(program, blas, ordered_folds)
+    written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas, ordered_folds), [])
     source = next((text for extents, text in written if extents.describes(program)), None)
     if source is None:
         source = remembered.find(entry)
         if source is not None:
             return source
-        printed, extents = shape_generic_module_source(retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas)
+        printed, extents = shape_generic_module_source(
+            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, ordered_folds
+        )
         source = _without_header(printed)
         written.append((extents, source))
     remembered.remember(entry, source)
@@ -87,7 +91,7 @@ def library(program: Program, target: str, retrace: Retrace | None = None) -> tu
     """The cache key of ``program``'s library (a hash of its modules, GHC, the packages and the target) and its
     modules, named by the key (see :func:`program_module` for ``retrace``)."""
     modules = {
-        _MODULE: program_module(program, retrace),
+        _MODULE: program_module(program, retrace, ordered_folds=target != "interpreter"),  # its bitcast is wrong
         f"PyaccadEntry{_PLACEHOLDER}": entry_source(program, _PLACEHOLDER, target),
     }
     compiler = ghc.ghc() or ""

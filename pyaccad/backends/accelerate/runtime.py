@@ -8,6 +8,8 @@ library and exits without ``hs_exit`` crashes with SIGSEGV. It cannot be restart
 after ``hs_exit``. Before it starts, ``$PYACCAD_NUM_THREADS`` becomes
 ``$ACCELERATE_LLVM_NATIVE_THREADS`` (accelerate-llvm-native's worker count) unless
 that is set already, and accelerate's kernels get vector math (:mod:`.veclib`).
+Before the first library is loaded (and with it accelerate-blas's OpenBLAS), OpenBLAS
+is told the CPU's kernel set where the CPU hides its model (:mod:`.openblas`).
 
 Calls release the GIL (cffi does), so several Python threads can run programs at
 once; the runtime schedules them.
@@ -25,7 +27,7 @@ from typing import Any
 import cffi
 import numpy as np
 
-from pyaccad.backends.accelerate import veclib
+from pyaccad.backends.accelerate import openblas, veclib
 from pyaccad.errors import CompileError, RunError, ShapeError, with_location
 from pyaccad.ir import BOOL, ArrayType
 
@@ -60,6 +62,7 @@ def _start_runtime(lib: Any) -> None:
 
 def load(path: Path) -> Any:
     """The library at ``path``, with the GHC runtime running."""
+    openblas.configure()  # read when OpenBLAS loads, with the first library that links it
     try:
         lib = ffi.dlopen(str(path))
     except OSError as exc:

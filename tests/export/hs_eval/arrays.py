@@ -317,6 +317,18 @@ class Boundary:
     function: object | None = None
 
 
+def gemm(alpha: object, op_a: object, a: object, op_b: object, b: object) -> Arr:
+    """accelerate-blas's ``gemm alpha opA a opB b``: ``alpha`` times the product of ``a`` and ``b``, each
+    transposed where its ``Transpose`` is ``T``."""
+    operands = []
+    for op, x in ((op_a, a), (op_b, b)):
+        if op not in ("N", "T"):
+            raise HsTypeError(f"gemm: {op!r} where a Transpose (BLAS.N or BLAS.T) is due")
+        operands.append(transpose(x) if op == "T" else expect_arr(x, "gemm"))
+    product = matmul(*operands)
+    return Arr(product.shape, [scalar.mul(alpha, e) for e in product.elems])
+
+
 def builtins() -> dict[str, object]:
     """The array operations by their accelerate names."""
     table = {
@@ -351,6 +363,9 @@ def builtins() -> dict[str, object]:
         "flatten": Builtin("flatten", 1, flatten),
         "++": Builtin("++", 2, concat),
         "BLAS.<>": Builtin("BLAS.<>", 2, matmul),
+        "BLAS.gemm": Builtin("BLAS.gemm", 5, gemm),
+        "BLAS.N": "N",  # accelerate-blas's Transpose: leave the matrix as is, or read it transposed
+        "BLAS.T": "T",
         "stencil": Builtin("stencil", 3, stencil),
         "function": Builtin("function", 1, lambda g: Boundary("function", g)),
         "clamp": Boundary("clamp"),

@@ -19,6 +19,7 @@ import numpy as np
 from .errors import HsEvalError, HsTypeError, Unsupported
 from .prelude import builtins
 from .runtime import Builtin, Thunk, apply, force
+from .scalar import Bitcast
 from .syntax import (
     App,
     Con,
@@ -320,6 +321,8 @@ def _scalar_annotation(value: object, dtype: np.dtype, exp: bool) -> object:
         if isinstance(value, np.bool_) or (not exp and isinstance(value, bool)):
             return value
         raise HsTypeError(f"{value!r} annotated as {'Exp ' if exp else ''}Bool")
+    if isinstance(value, Bitcast):
+        return value.to(dtype)
     if not isinstance(value, Num):
         raise HsTypeError(f"{value!r} annotated as a number")
     return typed(value, dtype, "annotation")

@@ -27,6 +27,7 @@ KNOWN_IMPORTS = {
     "Data.Array.Accelerate": "",
     "Prelude": "",
     "Data.Array.Accelerate.Numeric.LinearAlgebra": "BLAS",  # accelerate-blas, for the `blas=True` export
+    "Data.Array.Accelerate.Numeric.LinearAlgebra.BLAS.Level3": "BLAS",  # its gemm, and N and T
     "Data.Array.Accelerate.Data.Bits": "Bits",  # the bitwise operations
 }
 

@@ -164,6 +164,7 @@ def builtins() -> dict[str, object]:
         "Bits.shiftR": Builtin("Bits.shiftR", 2, functools.partial(scalar.shift, "shiftR")),
         "Bits.finiteBitSize": Builtin("Bits.finiteBitSize", 1, scalar.finite_bit_size),
         "toFloating": Builtin("toFloating", 1, scalar.to_floating),
+        "bitcast": Builtin("bitcast", 1, scalar.bitcast),
         "boolToInt": Builtin("boolToInt", 1, scalar.bool_to_int),
         "isNaN": Builtin("isNaN", 1, scalar.is_nan),
         "isInfinite": Builtin("isInfinite", 1, scalar.is_infinite),

@@ -21,11 +21,15 @@ count of each operand and ``r`` the result,
 * ``abs``, ``negate``, ``min``, ``max`` and exact operations (``floor``, comparisons) add nothing:
   ``min``/``max`` move by at most the larger operand error, and a comparison is assumed not to
   flip (test data keep away from ties).
+* ``bitcast`` of a float to an integer carries the float's ``(m, k)`` on the integer, through the bitwise
+  operations, ``min``/``max`` and choices, back to the float it is reinterpreted as: the export's ordered folds
+  (``orderedBits32``) pick one of their elements, which moves by at most the largest element error.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -283,11 +287,35 @@ def _bits_operand(a: object, what: str) -> Num:
 
 
 def bitwise(name: str, a: object, b: object) -> Num:
-    """``.&.``, ``.|.``, ``xor`` of Data.Array.Accelerate.Data.Bits: NumPy's on the same integer (or Bool) type."""
+    """``.&.``, ``.|.``, ``xor`` of Data.Array.Accelerate.Data.Bits: NumPy's on the same integer (or Bool) type
+    (a float's bound carried by ``bitcast`` stays with the result)."""
     what = f"Bits.{name}"
-    a, b = unify(_bits_operand(a, what), _bits_operand(b, what), what)
+    a, b = unify(_as_num(a, what), _as_num(b, what), what)  # a literal takes the other operand's type
+    a, b = _bits_operand(a, what), _bits_operand(b, what)
     op = {".&.": np.bitwise_and, ".|.": np.bitwise_or, "xor": np.bitwise_xor}[name]
-    return exact(op(a.v, b.v), a.t)
+    carrier = a if a.k >= b.k else b
+    result = op(a.v, b.v)
+    return Num(result, a.t, carrier.m, carrier.k) if carrier.k else exact(result, a.t)
+
+
+@dataclass(frozen=True)
+class Bitcast:
+    """``bitcast x``, waiting for its annotation (``:: Exp Int32``) to name the type it reinterprets ``x`` as."""
+
+    num: Num
+
+    def to(self, t: np.dtype) -> Num:
+        source = self.num
+        if source.t is None or source.t.itemsize != t.itemsize or (source.t.kind == "f") == (t.kind == "f"):
+            raise HsTypeError(f"bitcast: a {source.t} reinterpreted as {t} (floats and integers of one size only)")
+        value = np.asarray(source.v, source.t).view(t)[()]
+        if t.kind == "f" and not source.k:
+            return exact(value, t)
+        return Num(value, t, source.m, source.k)  # a float's bound, carried on its bits (see the module doc)
+
+
+def bitcast(a: object) -> Bitcast:
+    return Bitcast(_as_num(a, "bitcast"))
 
 
 def complement(a: object) -> Num:
