@@ -271,3 +271,34 @@ def test_a_process_keeps_ctrl_c_and_exits_cleanly():
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert ran.returncode == 0, ran.stderr  # without hs_exit at exit this process would die of SIGSEGV
     assert ran.stdout.split() == ["12.0", "True"]
+
+
+# Lanes reversed together from a tape in an awhile: each trip drops the state of the one before while kernels
+# of that trip (the tape's permute) may still read it. Before the bridge kept accelerate's recent arrays alive
+# (runtime.KEEP_ARRAYS_BYTES), a garbage collection freed such states under the worker threads: this crashed
+# within the first few calls nearly every time, or returned wrong values.
+LANE_TAPE = """
+import numpy as np, pyaccad as acc
+from pyaccad import ad
+
+def f(x):
+    def per(i):
+        body = lambda s: (0.5 * s[0] + acc.tanh(s[0] * x[s[1] % 4] + 0.3 * x[i % 4]), s[1] + 1)
+        return acc.while_(lambda s: s[1] < 5 + 9 * i, body, (x[i % 4], np.int64(0)))[0]
+    return (acc.generate((5,), per) ** 2).sum()
+
+x = np.array([0.3, -0.55, 0.7, 0.9])
+expected = acc.jit(ad.grad(f), backend="interp")(x)
+gradient = acc.jit(ad.grad(f), backend="accelerate")
+for call in range(40):
+    np.testing.assert_allclose(gradient(x), expected, rtol=1e-9, atol=1e-9, err_msg=f"call {call}")
+print("agreed")
+"""
+
+
+def test_loops_whose_past_states_kernels_still_read_are_right_on_every_call():
+    """In a process of its own, so that a crash is this test's failure. 1e-9: the file's float64 tolerance."""
+    _require_bridge()
+    ran = subprocess.run([sys.executable, "-c", LANE_TAPE], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert ran.returncode == 0, f"exit status {ran.returncode}: {ran.stderr[-2000:]}"
+    assert ran.stdout.split() == ["agreed"]

@@ -7,7 +7,10 @@ off), and stopped by an exit handler: a process that ran accelerate through such
 library and exits without ``hs_exit`` crashes with SIGSEGV. It cannot be restarted
 after ``hs_exit``. Before it starts, ``$PYACCAD_NUM_THREADS`` becomes
 ``$ACCELERATE_LLVM_NATIVE_THREADS`` (accelerate-llvm-native's worker count) unless
-that is set already, and accelerate's kernels get vector math (:mod:`.veclib`).
+that is set already, and accelerate's kernels get vector math (:mod:`.veclib`). Then
+accelerate allocates its arrays through the first library's ``pyaccad_keep_arrays``, which
+keeps the last ``KEEP_ARRAYS_BYTES`` of them alive: accelerate-llvm-native's kernels hold
+raw pointers only, and a garbage collection could free an array while a worker runs on it.
 Before the first library is loaded (and with it accelerate-blas's OpenBLAS), OpenBLAS
 is told the CPU's kernel set where the CPU hides its model (:mod:`.openblas`).
 
@@ -36,12 +39,15 @@ ffi.cdef(
     """
     void pyaccad_hs_start(void);
     void hs_exit(void);
+    void pyaccad_keep_arrays(int64_t bytes);
     int pyaccad_call(void **inputs, const int64_t *input_extents, void **outputs, const int64_t *output_extents,
                      char *message, int capacity);
     """
 )
 
 MESSAGE_CAPACITY = 8192
+# How many bytes of the arrays accelerate allocated last stay alive (see `_start_runtime`).
+KEEP_ARRAYS_BYTES = 256 << 20
 _runtime_lock = threading.Lock()
 _runtime_started = False
 
@@ -56,6 +62,9 @@ def _start_runtime(lib: Any) -> None:
             os.environ["ACCELERATE_LLVM_NATIVE_THREADS"] = threads
         veclib.configure()
         lib.pyaccad_hs_start()
+        # accelerate-llvm-native's kernels hold raw pointers only: without this, a garbage collection can free an
+        # array (an awhile state of a past trip) while a worker thread still runs on it (see .entry).
+        lib.pyaccad_keep_arrays(KEEP_ARRAYS_BYTES)
         atexit.register(lib.hs_exit)
         _runtime_started = True
 
