@@ -332,9 +332,16 @@ def _extent_locals(part: list[str]) -> list[str]:
     index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
     a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
 
-    >>> _extent_locals(["for (j = 0; j < E[3]; j++) x[j] = E[3] * E[10];"])
-    ['    const int64_t E3 = E[3];', '    const int64_t E10 = E[10];', 'for (j = 0; j < E3; j++) x[j] = E3 * E10;']
+    Only in a part that holds a loop (``for (;;)``): outside loops nothing is read again, and a thousand locals
+    live across one long function made gcc 4x slower on a 3-D stencil's gradient (the CI suite's compile time).
+
+    >>> _extent_locals(["for (;;) {", "for (j = 0; j < E[3]; j++) x[j] = E[3] * E[10];", "}"])[:2]
+    ['    const int64_t E3 = E[3];', '    const int64_t E10 = E[10];']
+    >>> _extent_locals(["x[0] = E[3];"])
+    ['x[0] = E[3];']
     """
+    if not any("for (;;)" in line for line in part):
+        return part
     slots: dict[str, None] = {}
 
     def local(match: re.Match) -> str:
