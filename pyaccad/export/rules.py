@@ -115,7 +115,7 @@ def single_op(lam: Program) -> str | None:
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad.frontend import trace
-    >>> prog = trace(lambda x: acc.fold(lambda a, b: acc.maximum(a, b), 0.0, x), np.ones(3)).program
+    >>> prog = trace(lambda x: acc.fold(lambda a, b: acc.maximum(a, b), 0, x), np.ones(3, np.int32)).program
     >>> single_op(prog.stmts[-1].params["lam"])
     'max'
     """

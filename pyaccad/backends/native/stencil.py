@@ -77,7 +77,7 @@ def stencil_kernel(ctx: Ctx, kernel: Kernel) -> None:
     >>> from pyaccad.backends.native.program import generate
     >>> source, _ = generate(trace(lambda a: acc.stencil(lambda n: n[0] - n[2], a, 3, "wrap"), np.ones(9)).program)
     >>> interior = source[source.rindex("#pragma omp simd") :]  # the last loop
-    >>> "% E0" in source, "%" in interior  # wrap's rule: in the border loop only
+    >>> "% E[0]" in source, "%" in interior  # wrap's rule: in the border loop only
     (True, False)
     """
     (stmt,) = kernel.roots
