@@ -1,7 +1,8 @@
 """Element-wise templates: the Haskell text of a scalar operation, and placing operands in it.
 
 Templates come from the ``hs`` column of :data:`pyaccad.ir.ELEMENTWISE` (``"{0} + {1}"``,
-``"sin {0}"``), overridden here where one template cannot fit every dtype. Operands are
+``"sin {0}"``), the one for the operands' kind of element type, printed inside the guards that its
+literal operands leave (:class:`~pyaccad.ir.primitives.elementwise.Guard`). Operands are
 bracketed only where Haskell's fixities need it, so ``sin v * v + 1.0`` reads as written.
 ``HELPERS`` are the few scalar functions accelerate lacks, printed into a module that uses them.
 
@@ -18,16 +19,10 @@ import numpy as np
 
 from pyaccad.export.printer import Printer
 from pyaccad.export.syntax import HS_SCALAR, literal_text, paren
-from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT16, FLOAT32, FLOAT_DTYPES, INT_DTYPES, Lit, Stmt
+from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT16, FLOAT32, FLOAT_DTYPES, Lit, Stmt
+from pyaccad.ir.primitives.elementwise import GUARD_TESTS
 
-# Templates that differ by dtype, where the ELEMENTWISE row's single template fits only floats:
-# accelerate's (**) is Floating-only, integers use (^); mod' is for fractional types, mod for integral ones.
-_INT_TEMPLATES = {"pow": "{0} ^ {1}", "mod": "{0} `mod` {1}", "floordiv": "{0} `div` {1}"}
 _OPERATOR_CHARS = set("+-*/<>=&|^!?.")
-# Functions printed as a helper of HELPERS instead of accelerate's own: accelerate-llvm calls libm's tanh one
-# element at a time, where the helper's exp vectorises (clang's libmvec has exp but no tanh): the mlp's
-# hidden layers ran 1.4 ms of their 2.2 ms in tanh through the bridge, 0.1 ms as tanh'.
-_HELPER_TEMPLATES = {"tanh": "tanh' {0}"}
 
 
 def template_of(stmt: Stmt) -> str:
@@ -73,31 +68,28 @@ def _in_float(stmt: Stmt, template: str) -> str:
 
 
 def _template_of_row(stmt: Stmt) -> str:
-    name = stmt.prim.name
-    if stmt.args[0].dtype in INT_DTYPES and name in _INT_TEMPLATES:
-        template = _INT_TEMPLATES[name]
-        divisor = stmt.args[1]
-        if name in ("floordiv", "mod") and not (isinstance(divisor, Lit) and divisor.value not in (0, -1)):
-            # pyaccad defines integer division by zero as 0; Haskell's div and mod raise. And minBound `div` -1
-            # overflows: accelerate-llvm's sdiv then traps (SIGFPE, the whole process); pyaccad wraps, as C does.
-            guarded = f"{{1}} == 0 ? (0, {template})"
-            if stmt.args[0].dtype.name.startswith("int"):
-                guarded = f"{{1}} == 0 ? (0, {{1}} == -1 ? ({'negate {0}' if name == 'floordiv' else '0'}, {template}))"
-            return guarded
-        if name == "pow" and not (isinstance(divisor, Lit) and divisor.value >= 0):
-            # A negative exponent gives the power truncated toward zero (pyaccad's choice); Haskell's ^ raises.
-            return "{1} < 0 ? ({0} == 1 ? (1, {0} == -1 ? ({1} `mod` 2 == 0 ? (1, -1), 0)), {0} ^ {1})"
-        return template
-    if name in ("maximum", "minimum") and stmt.args[0].dtype in FLOAT_DTYPES:
-        # NumPy's max and min propagate a NaN; accelerate-llvm's compare and select drops it
-        tests = " || ".join(f"isNaN {{{i}}}" for i, a in enumerate(stmt.args) if not isinstance(a, Lit))
-        return f"{tests} ? ({{0}} + {{1}}, {ELEMENTWISE[name].hs})" if tests else ELEMENTWISE[name].hs
-    if name == "ne" and stmt.args[0].dtype in FLOAT_DTYPES:
-        return "not ({0} == {1})"  # accelerate-llvm's float /= is an ordered compare, false when a NaN is there
-    if name == "mod" and not (isinstance(stmt.args[1], Lit) and stmt.args[1].value != 0):
-        # a float remainder by zero is NaN (NumPy's, and pyaccad's, np.mod); accelerate's mod' gives 0
-        return f"{{1}} == 0 ? (0/0, {ELEMENTWISE[name].hs})"
-    return _HELPER_TEMPLATES.get(name) or ELEMENTWISE[name].hs
+    """The row's template for the operands' kind inside its guards, less what the literal operands rule out.
+
+    >>> from pyaccad.ir import INT64, PRIMITIVES, ArrayType, Var
+    >>> i, out = Var(ArrayType(INT64, ())), Var(ArrayType(INT64, ()))
+    >>> _template_of_row(Stmt(PRIMITIVES["floordiv"], (i, i), {}, (out,)))
+    '{1} == 0 ? (0, {1} == -1 ? (negate {0}, {0} `div` {1}))'
+    >>> _template_of_row(Stmt(PRIMITIVES["floordiv"], (i, Lit(2, INT64)), {}, (out,)))
+    '{0} `div` {1}'
+    """
+    row = ELEMENTWISE[stmt.prim.name].hs_for(stmt.args[0].dtype)
+    template = row.template
+    for guard in reversed(row.guards):
+        tested = [k for k in guard.operands if not _rules_out(guard.test, stmt.args[k])]
+        if tested:
+            condition = " || ".join(guard.test.format(f"{{{k}}}") for k in tested)
+            template = f"{condition} ? ({guard.value}, {template})"
+    return template
+
+
+def _rules_out(test: str, operand: object) -> bool:
+    """Whether ``operand`` is a literal the guard's ``test`` is false of."""
+    return isinstance(operand, Lit) and not GUARD_TESTS[test](operand.value)
 
 
 def _cast_template(source, target) -> str:

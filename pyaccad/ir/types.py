@@ -101,6 +101,22 @@ def is_unsigned(dtype: np.dtype) -> bool:
     return dtype.kind == "u"
 
 
+def kinds(dtype: np.dtype) -> tuple[str, ...]:
+    """The keys a table by kind of element type is read by for ``dtype``, most specific first: ``float``,
+    ``int`` (signed), ``uint`` (else ``int``) or ``bool``, then ``all``.
+
+    The C helpers' bodies and the Haskell templates of element-wise primitives are such tables.
+
+    >>> kinds(FLOAT16), kinds(UINT8), kinds(BOOL)
+    (('float', 'all'), ('uint', 'int', 'all'), ('bool', 'all'))
+    """
+    if dtype in FLOAT_DTYPES:
+        return ("float", "all")
+    if dtype in INT_DTYPES:
+        return ("uint", "int", "all") if is_unsigned(dtype) else ("int", "all")
+    return ("bool", "all")
+
+
 @dataclass(frozen=True)
 class ArrayType:
     """The static type of an IR value: element dtype and shape (rank 0 = scalar)."""

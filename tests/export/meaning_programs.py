@@ -206,6 +206,12 @@ def ordered_folds(x, y):
     )
 
 
+def literal_operands(x, n):
+    # guards that a literal operand decides: a NaN literal wins a max or min (accelerate's drops it); an integer
+    # division by a literal 0 or -1 needs only the guard of its own divisor (minBound // -1 wraps)
+    return acc.maximum(x, np.nan), acc.minimum(np.nan, x), n // 0, n % 0, n // -1, n % -1, n // 3
+
+
 SPECIALS = np.array([[np.nan, 1.0, -2.0, 0.5], [-np.inf, -0.0, 0.0, -1e-30], [3.0, np.inf, -np.inf, -np.nan]])
 
 NEAR_ZERO = np.array([1e-12, -3e-9, 2e-5, -0.29, 0.4, 0.499, -0.5, 0.7, -0.9, 3.0, 0.0, 0.02, -0.2, 0.3, 1.4, 0.25])
@@ -237,4 +243,5 @@ MEANING_CASES = [
     Case("nearZero", near_zero, (NEAR_ZERO, NEAR_ZERO.astype(np.float32))),
     Case("castInComparison", cast_in_comparison, (np.array([0, 2, 1, 2], np.int32),)),
     Case("orderedFolds", ordered_folds, (SPECIALS.astype(np.float32), SPECIALS[::-1].copy())),
+    Case("literalOperands", literal_operands, (SPECIALS[0], np.array([-7, 0, 5, np.iinfo(np.int64).min]))),
 ]

@@ -17,7 +17,7 @@ own where the signed ones would compare with -1 (C converts -1 to the largest un
 from __future__ import annotations
 
 from pyaccad.backends.clike.cgen import CTYPE
-from pyaccad.ir.types import FLOAT16, NUMERIC_DTYPES, short_name
+from pyaccad.ir.types import FLOAT16, NUMERIC_DTYPES, from_short_name, kinds, short_name
 
 CTYPES = {short_name(d): CTYPE[d] for d in NUMERIC_DTYPES if d != FLOAT16}
 """The element types a helper is defined for, by suffix (float16 is computed in float, so needs none)."""
@@ -67,16 +67,15 @@ HELPERS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
 }
-"""name -> (parameters, body by kind: "float", "int", "uint" (else "int"), or "all"), each ``PYACCAD_<NAME>``;
-a helper with no body for a kind is not defined for it."""
-
-_KINDS = {"f": ("float", "all"), "i": ("int", "all"), "u": ("uint", "int", "all")}  # by suffix, bodies to try
+"""name -> (parameters, body by kind: "float", "int", "uint" (else "int"), or "all", as
+:func:`pyaccad.ir.types.kinds` reads them), each ``PYACCAD_<NAME>``; a helper with no body for a kind is not
+defined for it."""
 
 
 def body(helper: tuple[str, dict[str, str]], suffix: str) -> str | None:
     """The helper's body for the element type of ``suffix`` (a key of :data:`CTYPES`), None where it has none."""
     bodies = helper[1]
-    code = next((bodies[k] for k in _KINDS[suffix[0]] if k in bodies), None)
+    code = next((bodies[k] for k in kinds(from_short_name(suffix)) if k in bodies), None)
     return None if code is None else code.replace("{T}", CTYPES[suffix])
 
 

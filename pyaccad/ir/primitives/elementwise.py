@@ -8,11 +8,17 @@ values, so a lambda body is an ordinary program over these rows.
 Each row gives: the name, the arity, which dtypes it accepts, the result
 dtype rule, the NumPy function (the interpreter's semantics), a C99
 expression template (``{0}``, ``{1}`` are the operands; ``<tgmath.h>``
-resolves float/double), and an ``accelerate`` Haskell template.
+resolves float/double, and a ``PYACCAD_`` helper has a body per kind of
+element type, ``pyaccad.backends.clike.helpers``), and an ``accelerate``
+Haskell template: one, or one per kind of element type
+(:func:`~pyaccad.ir.types.kinds`) where Haskell's classes or accelerate's
+semantics differ by kind, each with the :class:`Guard` s that give NumPy's
+result where accelerate's would differ.
 
 >>> from pyaccad.ir.primitives.elementwise import ELEMENTWISE
->>> ELEMENTWISE["sin"].c
-'sin({0})'
+>>> from pyaccad.ir.types import FLOAT32, INT8
+>>> ELEMENTWISE["sin"].c, ELEMENTWISE["mod"].hs_for(FLOAT32).template, ELEMENTWISE["mod"].hs_for(INT8).template
+('sin({0})', "{0} `mod'` {1}", '{0} `mod` {1}')
 """
 
 from __future__ import annotations
@@ -26,7 +32,37 @@ import numpy as np
 
 from pyaccad.errors import DTypeError, ShapeError
 from pyaccad.ir.core import Primitive, declare
-from pyaccad.ir.types import BOOL, DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, ArrayType
+from pyaccad.ir.types import BOOL, DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, ArrayType, kinds
+
+GUARD_TESTS: dict[str, Callable[[Any], bool]] = {
+    "{} == 0": lambda v: v == 0,
+    "{} == -1": lambda v: v == -1,
+    "{} < 0": lambda v: v < 0,
+    "isNaN {}": math.isnan,
+}
+"""The Haskell tests a :class:`Guard` may make of an operand (``{}``), each with its value on a literal."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A case accelerate computes otherwise than NumPy: where ``test`` (a key of :data:`GUARD_TESTS`) holds of
+    any of the ``operands``, the result is ``value`` (a template), not the template's.
+
+    The export tests a literal operand while printing: one the test is false of drops out of the guard, and a
+    guard with no operand left drops out of the template (``x `div` 2`` needs no guard against 0).
+    """
+
+    test: str
+    operands: tuple[int, ...]
+    value: str
+
+
+@dataclass(frozen=True)
+class HsTemplate:
+    """An ``accelerate`` template (``{0}``, ``{1}``... the operands) and its guards, tried first in their order."""
+
+    template: str
+    guards: tuple[Guard, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,8 +75,17 @@ class ElementwiseOp:
     result: str  # "same": the operands' dtype; "bool": a predicate
     numpy: Callable[..., np.ndarray]
     c: str
-    hs: str
+    hs: Mapping[str, HsTemplate]  # by kind of element type (a key of kinds(dtype))
     primitive: Primitive | None = None
+
+    def hs_for(self, dtype: np.dtype) -> HsTemplate:
+        """The Haskell template for operands of ``dtype``: its kind's, else ``all``'s.
+
+        >>> from pyaccad.ir.types import FLOAT64, INT32
+        >>> ELEMENTWISE["ne"].hs_for(FLOAT64).template, ELEMENTWISE["ne"].hs_for(INT32).template
+        ('not ({0} == {1})', '{0} /= {1}')
+        """
+        return next(self.hs[kind] for kind in kinds(dtype) if kind in self.hs)
 
 
 def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,9 +117,34 @@ def _np_erf(a: np.ndarray) -> np.ndarray:
     return np.asarray(_ERF(a), dtype=np.asarray(a).dtype)
 
 
+# pyaccad's integer division by zero is 0 where Haskell's div and mod raise; and minBound `div` -1 overflows,
+# where accelerate-llvm's sdiv traps (SIGFPE, the whole process): pyaccad wraps, as C does.
+_BY_ZERO = Guard("{} == 0", (1,), "0")
+_INT_DIV = {
+    "int": HsTemplate("{0} `div` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "negate {0}"))),
+    "uint": HsTemplate("{0} `div` {1}", (_BY_ZERO,)),
+}
+# mod' is for fractional types, mod for integral ones; a float remainder by zero is NaN (NumPy's np.mod), where
+# accelerate's mod' gives 0.
+_MOD = {
+    "float": HsTemplate("{0} `mod'` {1}", (Guard("{} == 0", (1,), "0/0"),)),
+    "int": HsTemplate("{0} `mod` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "0"))),
+    "uint": HsTemplate("{0} `mod` {1}", (_BY_ZERO,)),
+}
+# accelerate's (**) is Floating-only; integers use (^), which raises on a negative exponent, where pyaccad's power
+# is truncated toward zero.
+_NEGATIVE_POWER = "{0} == 1 ? (1, {0} == -1 ? ({1} `mod` 2 == 0 ? (1, -1), 0))"
+_POW = {"float": "{0} ** {1}", "int": HsTemplate("{0} ^ {1}", (Guard("{} < 0", (1,), _NEGATIVE_POWER),))}
+
+
+def _nan_aware(template: str) -> dict[str, str | HsTemplate]:
+    """A max or min by kind: NumPy's propagate a NaN, where accelerate-llvm's compare and select drops it."""
+    return {"float": HsTemplate(template, (Guard("isNaN {}", (0, 1), "{0} + {1}"),)), "int": template}
+
+
 F, Z, N, A = FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, DTYPES  # Z: the integers
-_ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
-    # name, arity, accepts, result, numpy, C template, Haskell template
+_ROWS: list[tuple[str, int, tuple, str, Callable, str, str | dict[str, str | HsTemplate]]] = [
+    # name, arity, accepts, result, numpy, C template, Haskell template (or one by kind of element type)
     ("neg", 1, N, "same", np.negative, "(-{0})", "negate {0}"),
     ("sin", 1, F, "same", np.sin, "sin({0})", "sin {0}"),
     ("cos", 1, F, "same", np.cos, "cos({0})", "cos {0}"),
@@ -84,7 +154,10 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("atan", 1, F, "same", np.arctan, "atan({0})", "atan {0}"),
     ("sinh", 1, F, "same", np.sinh, "sinh({0})", "sinh {0}"),
     ("cosh", 1, F, "same", np.cosh, "cosh({0})", "cosh {0}"),
-    ("tanh", 1, F, "same", np.tanh, "tanh({0})", "tanh {0}"),
+    # tanh', a helper of the export's (pyaccad.export.templates.HELPERS): accelerate-llvm calls libm's tanh one
+    # element at a time, where the helper's exp vectorises (clang's libmvec has exp but no tanh): the mlp's hidden
+    # layers ran 1.4 ms of their 2.2 ms in tanh through the bridge, 0.1 ms as tanh'.
+    ("tanh", 1, F, "same", np.tanh, "tanh({0})", "tanh' {0}"),
     ("asinh", 1, F, "same", np.arcsinh, "asinh({0})", "asinh {0}"),
     ("acosh", 1, F, "same", np.arccosh, "acosh({0})", "acosh {0}"),
     ("atanh", 1, F, "same", np.arctanh, "atanh({0})", "atanh {0}"),
@@ -107,14 +180,15 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str]] = [
     ("sub", 2, N, "same", np.subtract, "({0} - {1})", "{0} - {1}"),
     ("mul", 2, N, "same", np.multiply, "({0} * {1})", "{0} * {1}"),
     ("div", 2, F, "same", np.divide, "({0} / {1})", "{0} / {1}"),
-    ("floordiv", 2, Z, "same", _np_floordiv, "PYACCAD_FLOORDIV({0}, {1})", "{0} `div` {1}"),
-    ("mod", 2, N, "same", np.mod, "PYACCAD_MOD({0}, {1})", "{0} `mod'` {1}"),
-    ("pow", 2, N, "same", _np_pow, "PYACCAD_POW({0}, {1})", "{0} ** {1}"),
+    ("floordiv", 2, Z, "same", _np_floordiv, "PYACCAD_FLOORDIV({0}, {1})", _INT_DIV),
+    ("mod", 2, N, "same", np.mod, "PYACCAD_MOD({0}, {1})", _MOD),
+    ("pow", 2, N, "same", _np_pow, "PYACCAD_POW({0}, {1})", _POW),
     ("atan2", 2, F, "same", np.arctan2, "atan2({0}, {1})", "atan2 {0} {1}"),
-    ("minimum", 2, N, "same", np.minimum, "PYACCAD_MIN({0}, {1})", "min {0} {1}"),
-    ("maximum", 2, N, "same", np.maximum, "PYACCAD_MAX({0}, {1})", "max {0} {1}"),
+    ("minimum", 2, N, "same", np.minimum, "PYACCAD_MIN({0}, {1})", _nan_aware("min {0} {1}")),
+    ("maximum", 2, N, "same", np.maximum, "PYACCAD_MAX({0}, {1})", _nan_aware("max {0} {1}")),
     ("eq", 2, A, "bool", np.equal, "({0} == {1})", "{0} == {1}"),
-    ("ne", 2, A, "bool", np.not_equal, "({0} != {1})", "{0} /= {1}"),
+    # accelerate-llvm's float /= is an ordered compare, false when a NaN is there
+    ("ne", 2, A, "bool", np.not_equal, "({0} != {1})", {"float": "not ({0} == {1})", "all": "{0} /= {1}"}),
     ("lt", 2, N, "bool", np.less, "({0} < {1})", "{0} < {1}"),
     ("le", 2, N, "bool", np.less_equal, "({0} <= {1})", "{0} <= {1}"),
     ("gt", 2, N, "bool", np.greater, "({0} > {1})", "{0} > {1}"),
@@ -187,7 +261,9 @@ for _name, _arity, _accepts, _result, _np_fn, _c, _hs in _ROWS:
             commutative=_name in ("add", "mul", "eq", "ne", "and", "or", "bitwise_and", "bitwise_or", "bitwise_xor"),
         )
     )
-    ELEMENTWISE[_name] = ElementwiseOp(_name, _arity, _accepts, _result, _np_fn, _c, _hs, _prim)
+    _by_kind = {"all": _hs} if isinstance(_hs, str) else _hs
+    _templates = {kind: t if isinstance(t, HsTemplate) else HsTemplate(t) for kind, t in _by_kind.items()}
+    ELEMENTWISE[_name] = ElementwiseOp(_name, _arity, _accepts, _result, _np_fn, _c, _templates, _prim)
 
 
 def _select_rule(args: Sequence[ArrayType], params: Mapping[str, Any]) -> list[ArrayType]:
