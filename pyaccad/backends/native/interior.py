@@ -21,23 +21,23 @@ pads of slices per element) becomes a vector loop over ``[1, n - 1)``::
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad import ad
->>> from pyaccad.frontend import trace
->>> from pyaccad.opt import optimize
->>> from pyaccad.opt.fusion import plan_program
->>> from pyaccad.backends.clike.cgen import Ctx
 >>> grad = ad.grad(lambda x: (acc.stencil(lambda n: n[0] * n[2], x, 3, "clamp") ** 2).sum())
->>> plan = plan_program(optimize(trace(grad, np.ones(10)).program, "native"))
->>> ctx = Ctx()
->>> ctx.delayed.update(plan.delayed)
->>> known, lo, hi = split(ctx, plan.kernels[-1])  # the cotangent: x[j-1] and x[j+1] inside, the edges outside
->>> sorted(known.values()), (lo, hi)
+>>> known, lo, hi = split(*_last_kernel(grad, np.ones(10)))  # the cotangent's kernel
+>>> sorted(known.values()), (lo, hi)  # x[j-1] and x[j+1] known inside, the edge terms outside
 ([False, False, True, True], (1, 9))
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from pyaccad.backends.clike.cgen import Ctx
+from pyaccad.frontend import trace
 from pyaccad.ir import Stmt, Var
+from pyaccad.opt import optimize
+from pyaccad.opt.fusion import plan_program
 from pyaccad.opt.kernels import Kernel
 
 Affine = tuple[int, int] | None
@@ -45,6 +45,15 @@ Affine = tuple[int, int] | None
 
 MIN_FRACTION = 2
 """The run must cover at least 1/MIN_FRACTION of the axis to be worth a second copy of the loop body."""
+
+
+def _last_kernel(fn: Callable, *args: np.ndarray) -> tuple[Ctx, Kernel]:
+    """The examples' set-up: the last kernel of ``fn`` at ``args`` as the native backend plans it, and a context
+    that knows the plan's delayed (fused) arrays, which :func:`split` and :func:`segments` walk into."""
+    plan = plan_program(optimize(trace(fn, *args).program, "native"))
+    ctx = Ctx()
+    ctx.delayed.update(plan.delayed)
+    return ctx, plan.kernels[-1]
 
 
 def split(ctx: Ctx, kernel: Kernel) -> tuple[dict[Stmt, bool], int, int] | None:
@@ -80,15 +89,8 @@ def segments(ctx: Ctx, kernel: Kernel) -> list[tuple[int, int, dict[Stmt, bool]]
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad import ad
-    >>> from pyaccad.frontend import trace
-    >>> from pyaccad.opt import optimize
-    >>> from pyaccad.opt.fusion import plan_program
-    >>> from pyaccad.backends.clike.cgen import Ctx
     >>> grad = ad.grad(lambda x: (acc.sin(x[:4]) * x[4:8] + x[8:]).sum())
-    >>> plan = plan_program(optimize(trace(grad, np.ones(12)).program, "native"))
-    >>> ctx = Ctx()
-    >>> ctx.delayed.update(plan.delayed)
-    >>> [(lo, hi, sorted(known.values())) for lo, hi, known in segments(ctx, plan.kernels[-1])]
+    >>> [(lo, hi, sorted(known.values())) for lo, hi, known in segments(*_last_kernel(grad, np.ones(12)))]
     [(0, 4, [False, False, True]), (4, 8, [False, False, True]), (8, 12, [False, False, True])]
     """
     shape = kernel.outs[0].shape
