@@ -88,8 +88,9 @@ def _template_of_row(stmt: Stmt) -> str:
 
 
 def _rules_out(test: str, operand: object) -> bool:
-    """Whether ``operand`` is a literal the guard's ``test`` is false of."""
-    return isinstance(operand, Lit) and not GUARD_TESTS[test](operand.value)
+    """Whether ``operand`` is a literal the guard's ``test`` is false of at every extent (a literal computed
+    from extents, ``Lit.from_extents``, may be 0 at another size of a shape-generic export: it keeps its guard)."""
+    return isinstance(operand, Lit) and not operand.from_extents and not GUARD_TESTS[test](operand.value)
 
 
 def _cast_template(source, target) -> str:
