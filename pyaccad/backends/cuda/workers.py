@@ -6,9 +6,9 @@ caller's): it reads one length-prefixed pickled ``(source, arch)`` from its stdi
 :func:`.nvrtc.compile_source` and writes one pickled ``("cubin", bytes)`` or ``("rejected", log)`` to its
 stdout. Every worker is started before any is sent its source, so their interpreters start together.
 
-A worker ignores SIGINT: Ctrl-C interrupts the caller, whose ``finally`` kills the workers still running
-(and a worker whose caller died sees its stdin close and exits), so none is left behind; a worker that
-dies is a CompileError with its exit status and stderr.
+A worker ignores SIGINT: Ctrl-C interrupts the caller, whose ``finally`` kills the workers still running,
+so none is left behind; on Linux a caller killed outright (no ``finally`` runs) takes its workers with it
+(``PR_SET_PDEATHSIG``). A worker that dies is a CompileError with its exit status and stderr.
 
 How many workers: :func:`count`. ``PYACCAD_CUDA_COMPILE_WORKERS`` sets it (1: compile in this process).
 
@@ -46,7 +46,7 @@ def count() -> int:
 def compile_all(sources: list[str], arch: str) -> list[tuple[str, bytes | str]]:
     """Each of ``sources`` compiled in its own worker process: ``("cubin", bytes)`` or ``("rejected", log)``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "pyaccad.backends.cuda.workers"]
+    command = [sys.executable, "-m", "pyaccad.backends.cuda.workers", str(os.getpid())]
     workers: list[subprocess.Popen] = []
     try:
         pipe = subprocess.PIPE
@@ -84,6 +84,7 @@ def main() -> None:
     from pyaccad.backends.cuda.nvrtc import Rejected, compile_source
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C and ends its workers
+    _die_with(int(sys.argv[1]))
     stdin = sys.stdin.buffer
     header = stdin.read(8)
     if len(header) < 8:  # the caller ended before sending anything
@@ -94,6 +95,16 @@ def main() -> None:
     except Rejected as exc:
         answer = ("rejected", exc.log)
     sys.stdout.buffer.write(pickle.dumps(answer))
+
+
+def _die_with(caller: int) -> None:
+    """This process killed when ``caller`` dies (Linux), and ended now if it already has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != caller:
+        sys.exit(0)
 
 
 if __name__ == "__main__":
