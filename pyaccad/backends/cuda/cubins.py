@@ -9,12 +9,13 @@ architecture and the options. A module whose kernels are all cached compiles not
 or a program sharing kernels with one compiled before.
 
 The kernels not found are compiled in *groups*, one translation unit each (the prelude once, the kernels
-renamed ``pa_k0``, ``pa_k1``, ...): NVRTC costs ~20–30 ms per unit before any kernel, so a unit per kernel
-would double a large module's work. Few kernels, or one core, make one group compiled here; more make one
-group per worker process (:mod:`.workers`, NVRTC holds the GIL), balanced by source length. A group's
-CUBIN is stored under its own key (``KEY.cubin`` with its ``KEY.cu``), and each of its kernels gets a
-record ``KEY.kernel`` naming the group and the function, both with the store's checksum and atomic
-publication (:mod:`pyaccad.store`): a kernel whose record or group is missing or damaged compiles again.
+renamed ``pa_k0``, ``pa_k1``, ...): NVRTC costs ~30 ms per unit before any kernel, so a unit per kernel
+would double a large module's work. Little work, or one core, makes one group compiled here; more makes
+one group per worker process (:mod:`.workers`, NVRTC holds the GIL), balanced by their estimated cost
+(:data:`KERNEL_COST`). A group's CUBIN is stored under its own key (``KEY.cubin`` with its ``KEY.cu``), and
+each of its kernels gets a record ``KEY.kernel`` naming the group and the function, both with the store's
+checksum and atomic publication (:mod:`pyaccad.store`): a kernel whose record or group is missing or
+damaged compiles again.
 The device loads each group's CUBIN as one module (:meth:`.driver.Device.load`).
 
 >>> compiled = compile_module('extern "C" __global__ void k0(int *x) { x[0] = 1; }\\n')
@@ -36,12 +37,15 @@ from pyaccad.store import Store
 
 GROUPS = Store("cuda", ".cubin")
 RECORDS = Store("cuda", ".kernel")
-PARALLEL_FROM = 24_000
-"""Characters of kernels to compile below which one group compiled here beats starting workers: NVRTC takes
-~10–20 µs a character (24 KB: ~0.3 s), a worker ~0.15 s to start and ~0.02 s more for its unit's fixed cost."""
-PER_WORKER = 8_000
-"""Characters of kernels at least per worker process, so that each repays its start (the start runs beside the others'
-on idle cores, the time to beat is the largest group's)."""
+KERNEL_COST = 4_000
+"""What a kernel costs NVRTC whatever its length, in characters of text: ~30 ms, then ~7 µs a character (the
+lstm gradient's kernels compiled one by one: 618 to 24 000 characters, 0.03 to 0.19 s)."""
+PARALLEL_FROM = 60_000
+"""Work (characters, :data:`KERNEL_COST` a kernel) below which one group compiled here beats starting workers:
+~0.4 s of NVRTC, where a worker takes ~0.15 s to start and ~0.02 s more for its unit's fixed cost."""
+PER_WORKER = 16_000
+"""Work at least per worker process, so that each repays its start (the starts run side by side on idle cores;
+the time to beat is the largest group's)."""
 
 _HEAD = re.compile(r'^extern "C" __global__ void (\w+)\(', re.M)
 
@@ -125,18 +129,18 @@ def _cached(key: str, cubins: dict[str, bytes]) -> tuple[str, str] | None:
 
 
 def _groups(kernels: list[_Kernel]) -> list[list[_Kernel]]:
-    """The kernels in groups: one, or one per worker, each kernel (the longest first) placed in the group with the
-    fewest characters so far (NVRTC's time grows with them)."""
-    total = sum(len(k.text) for k in kernels)
-    count = min(workers.count(), len(kernels), total // PER_WORKER) if total >= PARALLEL_FROM else 1
+    """The kernels in groups: one, or one per worker, each kernel (the costliest first) placed in the group with
+    the least work so far."""
+    work = [KERNEL_COST + len(k.text) for k in kernels]
+    count = min(workers.count(), len(kernels), sum(work) // PER_WORKER) if sum(work) >= PARALLEL_FROM else 1
     if count <= 1:
         return [kernels]
     groups: list[list[_Kernel]] = [[] for _ in range(count)]
-    sizes = [0] * count
-    for kernel in sorted(kernels, key=lambda k: -len(k.text)):
-        n = sizes.index(min(sizes))
+    loads = [0] * count
+    for cost, kernel in sorted(zip(work, kernels, strict=True), key=lambda pair: -pair[0]):
+        n = loads.index(min(loads))
         groups[n].append(kernel)
-        sizes[n] += len(kernel.text)
+        loads[n] += cost
     return groups
 
 
