@@ -188,3 +188,41 @@ def test_programs_compiled_in_parallel_run_as_on_the_interpreter(cuda: str, in_p
     gradient = ad.grad(lambda a: (f(a) * a).sum())
     assert_close(acc.run(gradient, x, backend=cuda), acc.run(gradient, x, backend="interp"))
     assert in_parallel  # its module went through the workers
+
+
+class _Driver:
+    """The driver calls :meth:`.driver.Device.load` makes, recorded: a module per CUBIN, functions by name."""
+
+    def __init__(self) -> None:
+        from cuda.bindings import driver
+
+        self.ok = driver.CUresult.CUDA_SUCCESS
+        self.loaded: list[bytes] = []
+
+    def cuCtxSetCurrent(self, context):
+        return (self.ok,)
+
+    def cuModuleLoadData(self, pointer):
+        import ctypes
+
+        self.loaded.append(ctypes.string_at(pointer, 4))
+        return self.ok, len(self.loaded) - 1
+
+    def cuModuleGetFunction(self, module, name):
+        return self.ok, (module, name.decode())
+
+
+def test_the_device_loads_each_cubin_once_and_finds_each_kernel_in_its_own(in_parallel) -> None:
+    import threading
+
+    from pyaccad.backends.cuda.driver import Device
+
+    device = Device.__new__(Device)  # no GPU here: the driver's calls recorded instead
+    device.driver, device.context, device.arch = _Driver(), None, "sm_90"
+    device.loading, device.modules = threading.Lock(), {}
+    source = _source(ad.grad(_shared_then_scaled), np.ones((3, 4)))
+    loaded = device.load(source)
+    assert device.load(source) is loaded and device.driver.loaded == [b"\x7fELF"] * 2
+    compiled = cubins.compile_module(source)  # from the cache now: the same places
+    for name, (n, function) in compiled.functions.items():
+        assert loaded.function(name) == (n, function)
