@@ -60,10 +60,10 @@ def test_nvrtc_errors_carry_its_log() -> None:
     reason = _nvrtc_reason()
     if reason is not None:
         pytest.skip(f"NVRTC is not installed: {reason}")
-    from pyaccad.backends.cuda.nvrtc import compile_cubin
+    from pyaccad.backends.cuda.cubins import compile_module
 
     with pytest.raises(acc.CompileError, match="undefined_thing"):
-        compile_cubin('extern "C" __global__ void k(int *x) { x[0] = undefined_thing; }')
+        compile_module('extern "C" __global__ void k(int *x) { x[0] = undefined_thing; }')
 
 
 def test_control_flow_on_cuda(cuda: str) -> None:

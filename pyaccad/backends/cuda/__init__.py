@@ -2,10 +2,11 @@
 
 Programs are planned (fused) as for the native backend (:mod:`pyaccad.opt`); each kernel becomes a
 ``__global__`` function of one module (:mod:`.skeletons`, sharing the native backend's element printer,
-:mod:`pyaccad.backends.clike`), compiled to a CUBIN for the GPU's architecture (:mod:`.nvrtc`, cached on
-disk) and launched by a host schedule that also runs ``awhile``/``acond`` (:mod:`.program`,
-:mod:`.runtime`). Kernels that run row by row (a softmax's row maximum, sum and division) are one kernel, a
-block per row, their row-local values in shared memory (:mod:`.rows`). No cffi: the GPU machines have none.
+:mod:`pyaccad.backends.clike`), compiled to CUBINs for the GPU's architecture (:mod:`.nvrtc`; in groups, in
+parallel worker processes, cached on disk a kernel at a time: :mod:`.cubins`) and launched by a host schedule
+that also runs ``awhile``/``acond`` (:mod:`.program`, :mod:`.runtime`). Kernels that run row by row (a
+softmax's row maximum, sum and division) are one kernel, a block per row, their row-local values in shared
+memory (:mod:`.rows`). No cffi: the GPU machines have none.
 
 Without a GPU, ``acc.backends()["cuda"]`` says why (no cuda-bindings, no driver, no device), and
 ``acc.lower(f, *args, backend="cuda")`` still prints every kernel's CUDA C++ and compiles it with NVRTC
@@ -68,7 +69,7 @@ class CudaBackend:
 
         Works without a GPU: only NVRTC is needed.
         """
-        from pyaccad.backends.cuda.nvrtc import compile_cubin
+        from pyaccad.backends.cuda.cubins import compile_module
         from pyaccad.backends.cuda.program import generate
         from pyaccad.backends.cuda.rows import LIMITS
         from pyaccad.opt.fusion import plan_program
@@ -76,7 +77,7 @@ class CudaBackend:
         from pyaccad.opt.rows import group_rows
 
         module = generate(program)
-        compile_cubin(module.source)
+        compile_module(module.source)
         kernels = module.source[module.source.index('extern "C"') :] if module.kernels else ""
         plan = describe_plan(group_rows(plan_program(program), LIMITS))
         return f"{plan}\ncuda kernels (compiled by NVRTC):\n{kernels}"

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.backends.cuda import nvrtc
+from pyaccad.backends.cuda.cubins import compile_module
 from pyaccad.backends.cuda.grids import geometry
 from pyaccad.errors import BackendUnavailable, Error, ResourceError
 from pyaccad.resources import describe_bytes
@@ -121,10 +121,13 @@ class Device:
         kernels read every extent at run time, so a new batch size gives the same source."""
         with self.loading:
             if source not in self.modules:
-                cubin = np.frombuffer(nvrtc.compile_cubin(source, self.arch), np.uint8)
+                compiled = compile_module(source, self.arch)
                 self._current()
-                module = _check(self.driver.cuModuleLoadData(cubin.ctypes.data), "cuModuleLoadData")
-                self.modules[source] = _Loaded(self, module)
+                modules = []
+                for cubin in compiled.cubins:
+                    data = np.frombuffer(cubin, np.uint8)
+                    modules.append(_check(self.driver.cuModuleLoadData(data.ctypes.data), "cuModuleLoadData"))
+                self.modules[source] = _Loaded(self, modules, compiled.functions)
             return self.modules[source]
 
     def launch(
@@ -166,16 +169,19 @@ MAX_BLOCKS = 1 << 16
 
 
 class _Loaded:
-    """A loaded module and its functions (looked up once each)."""
+    """A program's loaded modules (one per CUBIN, :class:`.cubins.Compiled`) and its kernels' functions, each
+    kernel found in its module under its name there (looked up once each)."""
 
-    def __init__(self, device: Device, module: Any) -> None:
-        self.device, self.module = device, module
+    def __init__(self, device: Device, modules: list[Any], places: dict[str, tuple[int, str]]) -> None:
+        self.device, self.modules, self.places = device, modules, places
         self.functions: dict[str, Any] = {}
 
     def function(self, name: str) -> Any:
         if name not in self.functions:
+            n, there = self.places[name]
             self.functions[name] = _check(
-                self.device.driver.cuModuleGetFunction(self.module, name.encode()), f"cuModuleGetFunction({name})"
+                self.device.driver.cuModuleGetFunction(self.modules[n], there.encode()),
+                f"cuModuleGetFunction({name}: {there})",
             )
         return self.functions[name]
 

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from pyaccad.backends.cuda import nvrtc
+from pyaccad.backends.cuda.cubins import compile_module
 from pyaccad.backends.cuda.cublas import GemmCall, emulate
 from pyaccad.backends.cuda.driver import DeviceError
 from pyaccad.backends.cuda.grids import geometry
@@ -314,7 +315,7 @@ class EmulatedDevice:
         ctypes.memset(pointer, 0, nbytes)
 
     def load(self, source: str) -> ctypes.CDLL:
-        nvrtc.compile_cubin(source, self.arch)  # it must compile for the GPU too
+        compile_module(source, self.arch)  # it must compile for the GPU too
         names = re.findall(r'extern "C" __global__ void (\w+)\(', source)
         full = "\n".join([SHIM, source, *(LAUNCHER.format(name=name) for name in names)])
         key = hashlib.sha256(full.encode()).hexdigest()[:32]

@@ -1,33 +1,39 @@
-"""Compiling CUDA C++ to CUBIN with NVRTC (``cuda-bindings``), cached on disk.
+"""NVRTC (``cuda-bindings``): one CUDA C++ translation unit to one CUBIN.
 
 CUBIN for one architecture, never PTX: a driver older than NVRTC may not load NVRTC's PTX, while a
 CUBIN for the device's own architecture always loads. Without a GPU (CI, a laptop) the architecture is
 :data:`DEFAULT_ARCH`, so every generated kernel can still be compiled and checked. ``--fmad=false``
 keeps ``a * b + c`` two roundings, as the native backend does (``-ffp-contract=off``), so results do not
-depend on which multiply-adds the compiler fused. ``--split-compile=0`` lets NVRTC optimise the kernels of
-a module on every core at once: a reverse-mode loop's module of ~200 kernels took 7.4 s on one core.
+depend on which multiply-adds the compiler fused. ``-minimal`` leaves out what the generated code never
+uses (textures, the device runtime, launches from the device): a third less of NVRTC's fixed cost per
+translation unit, which :mod:`.cubins` pays once per group of kernels.
 
-CUBINs live in the backends' store (:mod:`pyaccad.store`) as
-``$PYACCAD_CACHE_DIR/cuda/KEY.cubin``, the key a hash of the source, NVRTC's version, the architecture
-and the options, with the source beside them.
+A module's kernels are compiled in groups, in parallel and cached one by one: :mod:`.cubins`.
 
 >>> OPTIONS
-('--std=c++17', '--fmad=false', '--split-compile=0')
+('--std=c++17', '--fmad=false', '-minimal')
 """
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
-from pathlib import Path
 
 from pyaccad.errors import BackendUnavailable, CompileError
-from pyaccad.store import Store
 
 DEFAULT_ARCH = "sm_90"
 """The architecture compiled for when no device says its own (Hopper, the GPUs this backend is tuned for)."""
-OPTIONS = ("--std=c++17", "--fmad=false", "--split-compile=0")
-STORE = Store("cuda", ".cubin")
+OPTIONS = ("--std=c++17", "--fmad=false", "-minimal")
+FILENAME = "pyaccad.cu"
+"""The name NVRTC gives the translation unit in its log (``pyaccad.cu(12): error: ...``)."""
+
+
+class Rejected(Exception):
+    """NVRTC did not compile the translation unit; ``log`` is its log (named by the caller, which knows the
+    kernels)."""
+
+    def __init__(self, status: object, log: str) -> None:
+        super().__init__(log)
+        self.status, self.log = status, log
 
 
 def _nvrtc():
@@ -53,32 +59,23 @@ def version() -> str:
     return f"{major}.{minor}"
 
 
-def compile_cubin(source: str, arch: str = DEFAULT_ARCH) -> bytes:
-    """The CUBIN of ``source`` for ``arch`` (``sm_90``), from the cache or compiled now; CompileError with
-    NVRTC's log when it does not compile."""
-    key = hashlib.sha256("\0".join([source, version(), arch, *OPTIONS]).encode()).hexdigest()[:32]
-    found = STORE.find(key)
-    if found is not None:
-        return found.read_bytes()
+def compile_source(source: str, arch: str = DEFAULT_ARCH) -> bytes:
+    """The CUBIN of the translation unit ``source`` for ``arch``, compiled now (no cache); Rejected with NVRTC's
+    log when it does not compile, CompileError when NVRTC fails otherwise.
 
-    def make(tmp: Path, companions: dict[str, Path]) -> None:
-        companions[".cu"].write_text(source)
-        tmp.write_bytes(_compile(source, arch))
-
-    return STORE.publish(key, make, companions=(".cu",)).read_bytes()
-
-
-def _compile(source: str, arch: str) -> bytes:
+    >>> len(compile_source('extern "C" __global__ void k(int *x) { x[0] = 1; }')) > 0
+    True
+    """
     nvrtc = _nvrtc()
     ok = nvrtc.nvrtcResult.NVRTC_SUCCESS
-    err, program = nvrtc.nvrtcCreateProgram(source.encode(), b"pyaccad.cu", 0, [], [])
+    err, program = nvrtc.nvrtcCreateProgram(source.encode(), FILENAME.encode(), 0, [], [])
     if err != ok:
         raise CompileError(f"cuda: NVRTC could not take the program: {err}")
     try:
         options = [f"--gpu-architecture={arch}".encode(), *(o.encode() for o in OPTIONS)]
         (err,) = nvrtc.nvrtcCompileProgram(program, len(options), options)
         if err != ok:
-            raise CompileError(f"cuda: NVRTC rejected the generated CUDA C++ ({err}):\n{_log(nvrtc, program)}")
+            raise Rejected(err, _log(nvrtc, program))
         err, size = nvrtc.nvrtcGetCUBINSize(program)
         cubin = b" " * size
         (err,) = nvrtc.nvrtcGetCUBIN(program, cubin)
