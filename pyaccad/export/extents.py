@@ -236,7 +236,9 @@ def fit_extents(f: Any, args: tuple, tracer: Tracer | None = None) -> Extents:
                 sized.append(leaf)
                 continue
             new = tuple(values.get(symbols[n], n) for n in shape)
-            sized.append(np.zeros(new, np.asarray(leaf).dtype))
+            # a read-only view of one zero: tracing reads shapes and dtypes only, and a design point's extents
+            # multiply (a (3, 5) input at two fitted extents past 2^18 would be a 256 GiB array)
+            sized.append(np.broadcast_to(np.zeros((), np.asarray(leaf).dtype), new))
         try:
             return numbers(tracer(f, tuple(unflatten(tree, sized))))
         # f cannot be traced at a size nobody asked for (its own check of a shape, an `assert`): those extents

@@ -122,6 +122,17 @@ def test_a_loop_over_an_extent_keeps_it_fixed():
     assert "Fixed: 3 (x's axis 0): the program traced is different when it alone changes" in source
 
 
+def test_small_extents_beside_a_large_one_fit_without_allocating_the_design_points():
+    # The fit traces at extents above every example extent: beside a 2^18 vector, a (3, 5) matrix is traced at
+    # about (2^18)^2 elements. Tracing needs shapes only; this once asked NumPy for 256 GiB (a MemoryError).
+    def fn(m, v):
+        return m.sum(1) * 2.0, v.sum()
+
+    fitted = fit_extents(fn, (np.ones((3, 5)), np.ones(2**18)))
+    assert [s.fixed for s in fitted.symbols] == [None, None, None]
+    assert [s.extent for s in fitted.symbols] == [3, 5, 2**18]
+
+
 def test_a_number_the_printer_computed_from_an_extent_is_caught(monkeypatch):
     # A printer that computes with an extent's value (here: the mirror stencil's period, as a plain int)
     # would print the example's number: the export sees its text change with the size and fixes the extents.
