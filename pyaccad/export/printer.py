@@ -63,6 +63,9 @@ class Printer:
         """Array-level values printed as ``compute (...)`` (:func:`pyaccad.export.haskell.materialised`)."""
         self.blas_transposed: dict[Var, Atom] = {}
         """Matrix transposes left unprinted: their products read the source transposed (``BLAS.gemm``'s ``T``)."""
+        self.swapped: dict[Var, Var] = {}
+        """Arrays whose last two axes swapped are bound too, to that binding (both ways), in the ``let`` being
+        printed: a product reads its right operand that way (:mod:`pyaccad.export.products`)."""
 
     def rule(self, name: str) -> Rule:
         """The export rule of primitive ``name`` (this target's table), or an ExportError naming it."""
@@ -184,6 +187,7 @@ class Printer:
         if self.blas and array_level:
             self.blas_transposed.update(blas_operand_transposes(stmts, uses))
         bindings: list[list[str]] = []
+        outer_swapped = dict(self.swapped)
         for position, stmt in enumerate(stmts):
             if len(stmt.outs) == 1 and stmt.outs[0] in self.blas_transposed:
                 continue
@@ -202,6 +206,9 @@ class Printer:
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
             lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
             bindings.append(hang(f"{lhs} = ", text))
+            if array_level and _swaps_last_axes(stmt):
+                self.swapped[stmt.args[0]], self.swapped[stmt.outs[0]] = stmt.outs[0], stmt.args[0]
+        self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
         out = result(outputs) if result is not None else tuple_of(outputs, "result")
         if not bindings:
@@ -291,6 +298,12 @@ def blas_operand_transposes(stmts: Sequence[Stmt], uses: Counter) -> dict[Var, A
         and list(stmt.params["perm"]) == [1, 0]
         and operand_uses[stmt.outs[0]] == uses[stmt.outs[0]] > 0
     }
+
+
+def _swaps_last_axes(stmt: Stmt) -> bool:
+    perm = tuple(stmt.params.get("perm", ())) if stmt.prim.name == "transpose" else ()
+    n = len(perm)
+    return n >= 2 and isinstance(stmt.args[0], Var) and perm == (*range(n - 2), n - 1, n - 2)
 
 
 def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:
