@@ -64,8 +64,9 @@ class Printer:
         self.blas_transposed: dict[Var, Atom] = {}
         """Matrix transposes left unprinted: their products read the source transposed (``BLAS.gemm``'s ``T``)."""
         self.swapped: dict[Var, Var] = {}
-        """Arrays whose last two axes swapped are bound too, to that binding (both ways), in the ``let`` being
-        printed: a product reads its right operand that way (:mod:`pyaccad.export.products`)."""
+        """Arrays whose transpose (last two axes swapped) is bound too, in the ``let`` being printed, to that
+        binding: a long product sum reads its right operand so (:mod:`pyaccad.export.products`). Not the other
+        way: a ``transpose`` read through accelerate's fusion is the same reads of its source."""
 
     def rule(self, name: str) -> Rule:
         """The export rule of primitive ``name`` (this target's table), or an ExportError naming it."""
@@ -207,7 +208,7 @@ class Printer:
             lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
             bindings.append(hang(f"{lhs} = ", text))
             if array_level and _swaps_last_axes(stmt):
-                self.swapped[stmt.args[0]], self.swapped[stmt.outs[0]] = stmt.outs[0], stmt.args[0]
+                self.swapped[stmt.args[0]] = stmt.outs[0]
         self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
         out = result(outputs) if result is not None else tuple_of(outputs, "result")
