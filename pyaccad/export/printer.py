@@ -22,6 +22,7 @@ import numpy as np
 from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
 from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
 from pyaccad.ir import BOOL, FLOAT16, FLOAT_DTYPES, Atom, Lit, Program, Stmt, Var
+from pyaccad.opt.fusion import matrix_transpose_source
 
 Rule = Callable[["Printer", Stmt, bool], str]
 """``rule(printer, stmt, array_level)``: the right-hand side of the statement's binding."""
@@ -207,8 +208,9 @@ class Printer:
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
             lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
             bindings.append(hang(f"{lhs} = ", text))
-            if array_level and _swaps_last_axes(stmt):
-                self.swapped[stmt.args[0]] = stmt.outs[0]
+            source = matrix_transpose_source(stmt.outs[0], {stmt.outs[0]: stmt}) if len(stmt.outs) == 1 else None
+            if array_level and source is not None:
+                self.swapped[source] = stmt.outs[0]
         self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
         out = result(outputs) if result is not None else tuple_of(outputs, "result")
@@ -299,12 +301,6 @@ def blas_operand_transposes(stmts: Sequence[Stmt], uses: Counter) -> dict[Var, A
         and list(stmt.params["perm"]) == [1, 0]
         and operand_uses[stmt.outs[0]] == uses[stmt.outs[0]] > 0
     }
-
-
-def _swaps_last_axes(stmt: Stmt) -> bool:
-    perm = tuple(stmt.params.get("perm", ())) if stmt.prim.name == "transpose" else ()
-    n = len(perm)
-    return n >= 2 and isinstance(stmt.args[0], Var) and perm == (*range(n - 2), n - 1, n - 2)
 
 
 def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:
