@@ -18,11 +18,14 @@ True
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
+from pyaccad.backends.native.map import PARALLEL_MIN
 from pyaccad.ir import ArrayType, Var
+from pyaccad.ir.monoids import monoid_of
 from pyaccad.opt.kernels import Kernel, Plan, in_place_components
 
 EmitPlan = Callable[[Ctx, Plan, list[str]], None]
@@ -46,24 +49,116 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         current.append(cur)
         following.append(nxt)
     flag = scratch(Var(ArrayType(BOOL, ()), "going"))
+    if not one_region([cond, body]):
+        _trips(ctx, kernel, emit_plan, current, following, flag, written)
+    else:  # one parallel region for the whole loop (native/region.py)
+        stop = ctx.fresh("stop")
+        ctx.emit(f"int {stop} = 0;")
+        ctx.emit("#pragma omp parallel")
+        with ctx.block():
+            ctx.region, ctx.kernel_order = True, 0
+            try:
+                _trips(ctx, kernel, emit_plan, current, following, flag, written, stop)
+            finally:
+                ctx.region, ctx.kernel_order = False, 0
+    for j, (cur, out) in enumerate(zip(current, stmt.outs, strict=True)):
+        if j not in written:
+            ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
+
+
+def _trips(
+    ctx: Ctx,
+    kernel: Kernel,
+    emit_plan: EmitPlan,
+    current: list[str],
+    following: list[str],
+    flag: str,
+    written: set[int],
+    stop: str = "",
+) -> None:
+    """The loop over trips: the condition's plan, the test, the body's plan, the swaps of the state's buffers.
+
+    With ``stop`` (a shared int), inside one parallel region: one thread tests (``err`` too, after the condition
+    and after the body: no ``goto`` leaves a region) and swaps, and every thread reads the same ``stop`` after
+    the ``single``'s barrier; the next write of it follows at least one more barrier (a kernel's, or a copy's
+    ``single``), so no thread reads it then. A kernel after a failed one still runs in that trip, and its
+    failures are ordered after it (:data:`pyaccad.backends.clike.cgen.ORDER_SHIFT`); the trip after it does not run.
+    """
+    (stmt,) = kernel.roots
+    cond, body = kernel.bodies["cond"], kernel.bodies["body"]
     with ctx.block("for (;;)"):
         for var, cur in zip(cond.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
         with ctx.block():
             emit_plan(ctx, cond, [flag])
-        ctx.emit(f"if (!{flag}[0]) break;")
+        if stop:
+            ctx.emit("#pragma omp single")
+            ctx.emit(f"{stop} = err || !{flag}[0];")
+            ctx.emit(f"if ({stop}) break;")
+        else:
+            ctx.emit(f"if (!{flag}[0]) break;")
         for var, cur in zip(body.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
         start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, body, following)
-        ctx.lines[start:] = serial_when_small(ctx.lines[start:], ctx.ints)
-        for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True)):
-            if j not in written:
-                ctx.emit(f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}")
-    for j, (cur, out) in enumerate(zip(current, stmt.outs, strict=True)):
-        if j not in written:
-            ctx.emit(f"memcpy({ctx.buffers[out]}, {cur}, sizeof(*{cur}) * {ctx.size(out)});")
+        if not stop:
+            ctx.lines[start:] = serial_when_small(ctx.lines[start:], ctx.ints)
+        swaps = [
+            f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}"
+            for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True))
+            if j not in written
+        ]
+        if stop:
+            ctx.emit("#pragma omp single")
+            with ctx.block():
+                for swap in swaps:
+                    ctx.emit(swap)
+                ctx.emit(f"{stop} = err;")
+            ctx.emit(f"if ({stop}) break;")
+        else:
+            for swap in swaps:
+                ctx.emit(swap)
+
+
+MIN_PARALLEL = 2
+"""Large kernels (above :data:`.map.PARALLEL_MIN` elements) per trip from which a loop runs in one region."""
+
+WORKSHARED = frozenset({"map", "fold", "stencil", "matmul"})
+"""Kernels whose skeletons emit worksharing loops inside a region."""
+
+SERIAL = frozenset({"permute", "scan"})
+"""Kernels whose work (a scan's, a scatter's; a scatter's copy of its defaults is worksharing) runs under
+``omp single`` inside a region: only where it is small or serial anyway (:func:`one_region`)."""
+
+
+def one_region(plans: list[Plan]) -> bool:
+    """Whether a loop with these condition and body plans runs in one region: only kernels that can, and at
+    least :data:`MIN_PARALLEL` large ones (a row group counts once)."""
+    large = 0
+    for plan in plans:
+        grouped = {n for first, group in plan.row_groups.items() for n in range(first + 1, group.end)}
+        for n, kernel in enumerate(plan.kernels):
+            big = _work(kernel) > PARALLEL_MIN
+            if kernel.kind in WORKSHARED:
+                large += n not in grouped and big
+            elif kernel.kind == "scan" and big or kernel.kind == "permute" and big and _chunked(kernel):
+                return False
+            elif kernel.kind not in SERIAL:
+                return False
+    return large >= MIN_PARALLEL
+
+
+def _work(kernel: Kernel) -> int:
+    """The elements of the largest array the kernel reads or writes (its loop's size, about)."""
+    arrays = [*kernel.outs, *(a for s in kernel.roots for a in s.args if isinstance(a, Var))]
+    return max((math.prod(a.type.shape) for a in arrays), default=0)
+
+
+def _chunked(scatter: Kernel) -> bool:
+    """Whether a scatter runs in parallel chunks when large (a monoid combines it); another runs on one thread
+    everywhere (:mod:`.permute`), so under ``single`` it loses nothing."""
+    return monoid_of(scatter.roots[0].params["combine"]) is not None
 
 
 SERIAL_COPY_LINES = 80
