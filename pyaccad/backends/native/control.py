@@ -52,13 +52,13 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
     if not one_region([cond, body]):
         _trips(ctx, kernel, emit_plan, current, following, flag, written)
     else:  # one parallel region for the whole loop (native/region.py)
-        stop = ctx.fresh("stop")
-        ctx.emit(f"int {stop} = 0;")
+        stops = (ctx.fresh("stop"), ctx.fresh("stop"))
+        ctx.emit(f"int {stops[0]} = 0, {stops[1]} = 0;")
         ctx.emit("#pragma omp parallel")
         with ctx.block():
             ctx.region, ctx.kernel_order = True, 0
             try:
-                _trips(ctx, kernel, emit_plan, current, following, flag, written, stop)
+                _trips(ctx, kernel, emit_plan, current, following, flag, written, stops)
             finally:
                 ctx.region, ctx.kernel_order = False, 0
     for j, (cur, out) in enumerate(zip(current, stmt.outs, strict=True)):
@@ -74,27 +74,29 @@ def _trips(
     following: list[str],
     flag: str,
     written: set[int],
-    stop: str = "",
+    stops: tuple[str, str] | None = None,
 ) -> None:
     """The loop over trips: the condition's plan, the test, the body's plan, the swaps of the state's buffers.
 
-    With ``stop`` (a shared int), inside one parallel region: one thread tests (``err`` too, after the condition
-    and after the body: no ``goto`` leaves a region) and swaps, and every thread reads the same ``stop`` after
-    the ``single``'s barrier; the next write of it follows at least one more barrier (a kernel's, or a copy's
-    ``single``), so no thread reads it then. A kernel after a failed one still runs in that trip, and its
-    failures are ordered after it (:data:`pyaccad.backends.clike.cgen.ORDER_SHIFT`); the trip after it does not run.
+    With ``stops`` (two shared ints), inside one parallel region: one thread tests (``err`` too, after the
+    condition and after the body: no ``goto`` leaves a region) and swaps, and every thread reads the same
+    flag after the ``single``'s barrier. Each test has a flag of its own: a thread may still be reading the
+    body's when another, past that barrier, writes the condition's (the next trip's first ``single``), but
+    between one test's write and its next there is always the other's barrier, so no thread reads a flag
+    while it is written. A kernel after a failed one still runs in that trip, and its failures are ordered
+    after it (:data:`pyaccad.backends.clike.cgen.ORDER_SHIFT`); the trip after it does not run.
     """
     (stmt,) = kernel.roots
     cond, body = kernel.bodies["cond"], kernel.bodies["body"]
     with ctx.block("for (;;)"):
         for var, cur in zip(cond.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
+        start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, cond, [flag])
-        if stop:
-            ctx.emit("#pragma omp single")
-            ctx.emit(f"{stop} = err || !{flag}[0];")
-            ctx.emit(f"if ({stop}) break;")
+        if stops:
+            once(ctx, start, [f"{stops[0]} = err || !{flag}[0];"])
+            ctx.emit(f"if ({stops[0]}) break;")
         else:
             ctx.emit(f"if (!{flag}[0]) break;")
         for var, cur in zip(body.program.inputs, current, strict=True):
@@ -102,23 +104,49 @@ def _trips(
         start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, body, following)
-        if not stop:
+        if not stops:
             ctx.lines[start:] = serial_when_small(ctx.lines[start:], ctx.ints)
         swaps = [
             f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}"
             for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True))
             if j not in written
         ]
-        if stop:
-            ctx.emit("#pragma omp single")
-            with ctx.block():
-                for swap in swaps:
-                    ctx.emit(swap)
-                ctx.emit(f"{stop} = err;")
-            ctx.emit(f"if ({stop}) break;")
+        if stops:
+            once(ctx, start, [*swaps, f"{stops[1]} = err;"])
+            ctx.emit(f"if ({stops[1]}) break;")
         else:
             for swap in swaps:
                 ctx.emit(swap)
+
+
+def once(ctx: Ctx, start: int, statements: list[str]) -> None:
+    """Run ``statements`` on one thread of a loop's region, after the lines from ``start``: at the end of the
+    ``single`` those lines end with (but for closing braces), else in a ``single`` of their own. Each
+    ``single`` ends with a barrier, which under load costs as much as a kernel's region (a descheduled thread):
+    the test after a condition whose flag one thread writes, and the swaps after a body ending with a fold's
+    combine or a rank-0 value, share theirs.
+
+    >>> ctx = Ctx()
+    >>> ctx.lines = ["    #pragma omp single", "    {", "        x[0] = 1;", "    }", "}"]
+    >>> once(ctx, 0, ["stop = !x[0];"])
+    >>> [line.strip() for line in ctx.lines]
+    ['#pragma omp single', '{', 'x[0] = 1;', 'stop = !x[0];', '}', '}']
+    """
+    lines = ctx.lines
+    end = len(lines)
+    while end > start and lines[end - 1].strip() == "}":
+        end -= 1
+    for close in range(end, len(lines)):  # the trailing closing braces, innermost first: one closes a single?
+        indent = lines[close][: len(lines[close]) - len(lines[close].lstrip())]
+        opening = max((k for k in range(start, close) if lines[k] == indent + "{"), default=start)
+        inside = all(line.startswith(indent + " ") for line in lines[opening + 1 : close])
+        if inside and opening > start and lines[opening - 1] == indent + "#pragma omp single":
+            lines[close:close] = [indent + "    " + s for s in statements]
+            return
+    ctx.emit("#pragma omp single")
+    with ctx.block():
+        for statement in statements:
+            ctx.emit(statement)
 
 
 MIN_PARALLEL = 2

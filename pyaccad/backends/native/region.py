@@ -12,12 +12,12 @@ whole loop, and every thread runs the loop's control redundantly::
     for (;;) {
         <cond kernels: `omp for` loops>
         #pragma omp single
-        stop = err || !going[0];          /* single's barrier: every thread reads the same stop */
-        if (stop) break;
+        stop0 = err || !going[0];         /* single's barrier: every thread reads the same stop0 */
+        if (stop0) break;
         <body kernels: `omp for` loops>
         #pragma omp single
-        { swap(cur, nxt); stop = err; }   /* the pointers are the function's locals: shared */
-        if (stop) break;
+        { swap(cur, nxt); stop1 = err; }  /* the pointers are the function's locals: shared */
+        if (stop1) break;
     }
 
 Inside (``ctx.region``) the skeletons emit worksharing loops (:func:`parallel_for`) over the same
@@ -25,11 +25,12 @@ iteration spaces with the same static schedules, so every element, every row's r
 of a split fold (:data:`.fold.SLICES`, combined in slice order) is computed exactly as before: the results
 are bit-identical to the per-kernel regions'. The implicit barrier at the end of each ``omp for`` orders a
 kernel before those reading it. Writes of one value (a rank-0 result, a combined fold, a copy, a swap) run
-under ``omp single`` (:func:`one_thread`). A GEMM keeps its blocks, one per thread of the team
-(:mod:`.blas`). A scan, or a scatter that runs on one thread anyway or is small, runs under ``single`` as
-it is; a large parallel one, a nested ``while`` or ``acond`` or a LAPACK call keeps the loop on the
-per-kernel path (:func:`.control.one_region`), as does a loop with fewer large kernels (its small ones run
-serially: :func:`.control.serial_when_small`).
+under ``omp single`` (:func:`one_thread`); the tests and the swaps join the ``single`` that ends the
+condition's or the body's plan where there is one (:func:`.control.once`: a barrier fewer each). A GEMM
+keeps its blocks, one per thread of the team (:mod:`.blas`). A scan, or a scatter that runs on one thread
+anyway or is small, runs under ``single`` as it is; a large parallel one, a nested ``while`` or ``acond``
+or a LAPACK call keeps the loop on the per-kernel path (:func:`.control.one_region`), as does a loop with
+fewer large kernels (its small ones run serially: :func:`.control.serial_when_small`).
 
 No ``goto`` may leave a region: an error (``err``, written atomically by the failing thread) ends the loop
 at the next ``stop``, and the kernel after the ``while`` jumps out as before. The kernels after a failed one
