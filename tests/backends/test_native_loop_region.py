@@ -137,3 +137,25 @@ def test_a_failure_names_the_interpreters_first_bad_read(monkeypatch):
         acc.run(f, *args, backend="interp")
     assert str(native.value) == str(interp.value)
     assert "index (50,)" in str(native.value)
+
+
+def test_every_thread_leaves_the_loop_at_the_same_test(monkeypatch):
+    """Many short loops on two threads: a thread still reading the last trip's stop flag while another
+    wrote the next test's would leave the loop alone and hang the other at a barrier (it did, under load,
+    when both tests shared one flag)."""
+    monkeypatch.setenv("PYACCAD_NUM_THREADS", "2")
+    monkeypatch.setattr(control, "PARALLEL_MIN", 100)  # small arrays counted as large: short trips
+    u0, src = (a[:12, :16] for a in _inputs())
+
+    def f(u):
+        def body(s):
+            t, v = s
+            w = v * 0.999 + 0.001 * acc.stencil(lambda n: n[0][0] + n[2][0], v, (3, 1), "clamp")
+            return t + 1, w - 0.001 * src * w
+
+        return acc.awhile(lambda s: s[0] < 3, body, (np.int64(0), u))[1]
+
+    assert _loops(generate(optimize(trace(f, u0).program, "native"))[0]) == [(True, 0)]
+    native, reference = acc.jit(f, backend="native"), _bits(acc.run(f, u0, backend="interp"))
+    for _ in range(600):  # each call leaves its loop once
+        np.testing.assert_array_equal(_bits(native(u0)), reference)
