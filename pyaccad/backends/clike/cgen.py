@@ -57,6 +57,10 @@ ZERO = "((int64_t)0)"
 """Index 0, typed: an index may reach a lambda (a ``generate``'s, a ``backpermute``'s), where C++ overloads need
 its type (``PYACCAD_MIN(0, i)`` would be ambiguous in CUDA) and C's ``_Generic`` would take a bare 0 for int32."""
 
+ORDER_SHIFT = 40
+"""Failures inside a native loop's region are ordered by kernel, then position: ``order << ORDER_SHIFT`` plus the
+position (an array has fewer than 2⁴⁰ elements; the position is never shown)."""
+
 HALF = "pa_half"
 """The C type of float16 elements, which each prelude defines: stored as half, computed in float
 (:func:`~pyaccad.backends.clike.element.apply_elementwise`)."""
@@ -126,6 +130,9 @@ class Ctx:
         # pads known to read inside (True) or their value (False) in the loop being emitted (native/interior.py)
         self.known_pads: dict[Stmt, bool] = {}
         self.in_loop = False  # emitting a plan run once per trip of a `while` (native: small loops run in tiles)
+        self.region = False  # native: inside one `omp parallel` around a whole loop (native/region.py)
+        # native, in such a region: the kernel's place in the trip, which orders failures before their positions
+        self.kernel_order = 0
         self.errors: list[str] = []
         self.scopes: list[dict[Any, Any]] = [{}]
         self.helpers: set[str] = set()
@@ -276,7 +283,10 @@ class Ctx:
         (whatever the threads' timing). Inside an ``omp simd`` loop the check only sets a flag;
         :meth:`simd_block` records the index.
         """
-        fail = f"if (!{ok}) PA_FAIL_AT({', '.join([str(error), self.position, *indices])});"
+        position = self.position
+        if self.kernel_order:  # a kernel after a failure still runs in that trip: its failures come later
+            position = f"(((int64_t){self.kernel_order} << {ORDER_SHIFT}) + {position})"
+        fail = f"if (!{ok}) PA_FAIL_AT({', '.join([str(error), position, *indices])});"
         if not self.simd_flags:
             self.emit(fail)
             return

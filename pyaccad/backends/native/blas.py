@@ -26,6 +26,7 @@ from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.clike.element import elem
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.map import write_elements
+from pyaccad.backends.native.region import parallel_for
 from pyaccad.errors import CompileError
 from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, Var
 from pyaccad.opt.fusion import matrix_transpose_source
@@ -99,8 +100,10 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
             # the kernels that follow. Measured on the idle 2-core machine: 256x784 @ 784x256 in 0.54 ms on two
             # threads, 0.92 ms on one; on an oversubscribed machine the thread policy (runtime.py) uses one.
             ctx.emit("const int split_m = m >= n;")
-            ctx.emit(f"const int nt = (m * n * k > {BLAS_PARALLEL_MIN}) ? omp_get_max_threads() : 1;")
-            ctx.emit("#pragma omp parallel for collapse(2) schedule(static) num_threads(nt)")
+            # inside a loop's region (native/region.py) its team is the one that ran this outside, as large
+            team = "omp_get_num_threads()" if ctx.region else "omp_get_max_threads()"
+            ctx.emit(f"const int nt = (m * n * k > {BLAS_PARALLEL_MIN}) ? {team} : 1;")
+            parallel_for(ctx, "collapse(2) schedule(static)" + ("" if ctx.region else " num_threads(nt)"), None)
             with ctx.block("for (int64_t q = 0; q < batch; q++)"):
                 with ctx.block("for (int p = 0; p < nt; p++)"):
                     # Columns are cut at multiples of EPILOGUE_STEP, so an epilogue's vector loop over a row's
@@ -128,7 +131,7 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
             return
         if epilogue is not None:
             raise CompileError("native backend: an epilogue needs a float GEMM")  # epilogue_fits rules it out
-        ctx.emit("#pragma omp parallel for schedule(static)")
+        parallel_for(ctx, "schedule(static)", None)
         with ctx.block("for (int64_t t = 0; t < batch * m; t++)"):
             ctx.emit("const int64_t q = t / m, i = t - q * m;")
             batch_idx = unravel(ctx, "q", sa[:-2])

@@ -34,6 +34,7 @@ import numpy as np
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, elementwise_c
 from pyaccad.backends.native.map import PARALLEL_MIN
+from pyaccad.backends.native.region import one_thread, parallel_for
 from pyaccad.ir import INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
@@ -142,7 +143,7 @@ def _store(ctx: Ctx, folds: list[_Fold], results: list[tuple[list, str]], positi
 def _row_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str) -> None:
     with ctx.block():
         ctx.emit(f"const int64_t rows = {product(prefix)};")
-        ctx.emit(f"#pragma omp parallel for schedule(static) if (rows * {n} > {PARALLEL_MIN})")
+        parallel_for(ctx, "schedule(static)", f"rows * {n} > {PARALLEL_MIN}")
         with ctx.block("for (int64_t o = 0; o < rows; o++)"):
             _fold_one(ctx, folds, unravel(ctx, "o", prefix), "o", [*prefix, n])
 
@@ -187,20 +188,28 @@ def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:
         # A fixed number of slices (not one per thread): the result does not depend on the thread count.
         ctx.emit(f"const int nt = n > {PARALLEL_MIN} ? {SLICES} : 1;")
         parts = [[ctx.fresh("part") for _ in f.dtypes] for f in folds]
-        ctx.emit("bool part_has[nt];")
-        for f, names in zip(folds, parts, strict=True):
-            for name, dtype in zip(names, f.dtypes, strict=True):
-                ctx.emit(f"{CTYPE[dtype]} {name}[nt];")
-        ctx.emit("#pragma omp parallel for schedule(static) if (nt > 1)")
+        has = "part_has"
+        if ctx.region:  # the partials are shared: declared outside the loop's region, at their largest
+            has = ctx.fresh("part_has")
+            ctx.prologue.append(f"    bool {has}[{SLICES}];")
+            for f, names in zip(folds, parts, strict=True):
+                ctx.prologue += [f"    {CTYPE[d]} {name}[{SLICES}];" for name, d in zip(names, f.dtypes, strict=True)]
+        else:
+            ctx.emit(f"bool {has}[nt];")
+            for f, names in zip(folds, parts, strict=True):
+                for name, dtype in zip(names, f.dtypes, strict=True):
+                    ctx.emit(f"{CTYPE[dtype]} {name}[nt];")
+        parallel_for(ctx, "schedule(static)", "nt > 1")
         with ctx.block("for (int tid = 0; tid < nt; tid++)"):
             ctx.emit("const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;")
             results = _reduce(ctx, folds, lambda j: Index([j], [n], j), "lo", "hi")
             for names, (accs, _) in zip(parts, results, strict=True):
                 for name, acc in zip(names, accs, strict=True):
                     ctx.emit(f"{name}[tid] = {acc};")
-            ctx.emit(f"part_has[tid] = {results[0][1]};")
-        totals = _combine_parts(ctx, folds, parts)
-        _store(ctx, folds, totals, "0")
+            ctx.emit(f"{has}[tid] = {results[0][1]};")
+        with one_thread(ctx):  # the partials in slice order, as outside a region
+            totals = _combine_parts(ctx, folds, parts, has)
+            _store(ctx, folds, totals, "0")
 
 
 def _combine_or_start(ctx: Ctx, folds: list[_Fold], accs: list[list[str]], values: list[list[str]], flag: str) -> None:
@@ -217,7 +226,7 @@ def _combine_or_start(ctx: Ctx, folds: list[_Fold], accs: list[list[str]], value
         ctx.emit(f"{flag} = 1;")
 
 
-def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]]) -> list[tuple[list, str]]:
+def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]], has: str) -> list[tuple[list, str]]:
     seen = ctx.fresh("seen")
     ctx.emit(f"bool {seen} = 0;")
     totals = [[ctx.fresh("a") for _ in f.dtypes] for f in folds]
@@ -225,7 +234,7 @@ def _combine_parts(ctx: Ctx, folds: list[_Fold], parts: list[list[str]]) -> list
         for name, dtype in zip(names, f.dtypes, strict=True):
             ctx.emit(f"{CTYPE[dtype]} {name} = {c_literal(0, dtype)};")
     with ctx.block("for (int p = 0; p < nt; p++)"):
-        ctx.emit("if (!part_has[p]) continue;")
+        ctx.emit(f"if (!{has}[p]) continue;")
         _combine_or_start(ctx, folds, totals, [[f"{q}[p]" for q in part] for part in parts], seen)
     return [(names, seen) for names in totals]
 
@@ -236,7 +245,7 @@ def _column_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str, suffix
     with ctx.block():
         ctx.emit(f"const int64_t outer = {product(prefix)}, n = {n}, inner = {product(suffix)};")
         ctx.emit(f"const int64_t nblk = (inner + {b - 1}) / {b};")
-        ctx.emit(f"#pragma omp parallel for schedule(static) if (outer * n * inner > {PARALLEL_MIN})")
+        parallel_for(ctx, "schedule(static)", f"outer * n * inner > {PARALLEL_MIN}")
         with ctx.block("for (int64_t t = 0; t < outer * nblk; t++)"):
             ctx.emit(f"const int64_t o = t / nblk, i0 = (t - o * nblk) * {b}, i1 = PA_MIN_I(i0 + {b}, inner);")
             outer = unravel(ctx, "o", prefix)

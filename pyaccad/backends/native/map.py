@@ -27,10 +27,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from pyaccad.backends.clike.cgen import Ctx, Index, product
 from pyaccad.backends.clike.element import elem, produce
 from pyaccad.backends.native.interior import segments, split
+from pyaccad.backends.native.region import one_thread, parallel_for
 from pyaccad.ir import Program
 from pyaccad.opt.kernels import Kernel
 
@@ -61,17 +63,14 @@ def index_loop(
     that many (:func:`_tiles`; the caller checks with :func:`tiling` that each range holds that many).
     """
     if not shape:
-        with ctx.block():
+        with one_thread(ctx) if parallel else nullcontext(), ctx.block():
             body(Index([], [], "0"))
         return
     outer = [ctx.fresh("i") for _ in shape[:-1]]
     with ctx.block():
         ctx.emit(f"const int64_t last = {shape[-1]}, nblk = (last + {BLOCK - 1}) / {BLOCK};")
         if parallel:
-            ctx.emit(
-                f"#pragma omp parallel for collapse({len(shape)}) schedule(static) "
-                f"if ({product(shape)} > {PARALLEL_MIN})"
-            )
+            parallel_for(ctx, f"collapse({len(shape)}) schedule(static)", f"{product(shape)} > {PARALLEL_MIN}")
         for i, n in zip(outer, shape[:-1], strict=True):
             ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
         with ctx.block("for (int64_t b = 0; b < nblk; b++)"):

@@ -44,6 +44,7 @@ from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.clike.element import call_lambda, elem, elementwise_c
 from pyaccad.backends.native.fold import identity
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
+from pyaccad.backends.native.region import one_thread
 from pyaccad.ir import INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
@@ -65,15 +66,16 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
         index_loop(ctx, out_shape, lambda idx: ctx.emit(f"{buf}[{idx.linear()}] = {elem(ctx, defaults, idx)};"))
     combine = stmt.params["combine"]
     monoid = monoid_of(combine)
-    if monoid is not None:
-        _chunked_scatter(ctx, stmt, monoid)
-        return
 
     def update(position: str, value: str) -> None:
         (new,) = call_lambda(ctx, combine, [value, f"{buf}[{position}]"], "permute")
         ctx.emit(f"{buf}[{position}] = {new};")
 
-    index_loop(ctx, ctx.shape(x), lambda idx: _scatter_one(ctx, stmt, idx, update), parallel=False, simd=False)
+    with one_thread(ctx):  # in a loop's region only where that loses nothing (native/control.py: one_region)
+        if monoid is not None:
+            _chunked_scatter(ctx, stmt, monoid)
+        else:
+            index_loop(ctx, ctx.shape(x), lambda idx: _scatter_one(ctx, stmt, idx, update), parallel=False, simd=False)
 
 
 def _scatter_one(ctx: Ctx, stmt: Stmt, idx: Index, update: Update) -> None:

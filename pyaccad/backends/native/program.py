@@ -45,7 +45,7 @@ import numpy as np
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.clike.element import atom
-from pyaccad.backends.native import blas, control, fold, lapack, map, permute, rows, scan, stencil
+from pyaccad.backends.native import blas, control, fold, lapack, map, permute, region, rows, scan, stencil
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.build import UNIT_BREAK
 from pyaccad.backends.native.prelude import PRELUDE
@@ -135,12 +135,14 @@ class _Generator:
         top = plan is self.plan
         n = 0
         while n < len(kernels):
+            if ctx.region:  # the order of failures in a loop's region (native/region.py)
+                ctx.kernel_order += 1
             if n in groups:  # kernels sharing one loop over rows
                 if top:
                     self.workspace.during = (n, groups[n].end - 1)
                 self.emit_group(ctx, plan, groups[n])
                 n = groups[n].end
-                ctx.emit("if (err) goto done;")
+                _check_err(ctx)
                 self.mark_unit_break(ctx)
                 continue
             kernel, after = kernels[n], kernels[n + 1] if n + 1 < len(kernels) else None
@@ -155,13 +157,16 @@ class _Generator:
                     self.scratch(var)
             self.at_top = top
             self.emit_kernel(kernel, epilogue)
-            ctx.emit("if (err) goto done;")
+            _check_err(ctx)
             self.mark_unit_break(ctx)
-        for dest, a in copies:
-            if isinstance(a, Lit):
-                ctx.emit(f"{dest}[0] = {c_literal(a.value, a.dtype)};")
-            else:
-                ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
+        if not copies:
+            return
+        with region.one_thread(ctx):
+            for dest, a in copies:
+                if isinstance(a, Lit):
+                    ctx.emit(f"{dest}[0] = {c_literal(a.value, a.dtype)};")
+                else:
+                    ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
 
     def workspace_lines(self, plan: Plan) -> tuple[list[str], int]:
         """The entry's declarations of the intermediates, each at its planned offset, and the workspace bytes."""
@@ -214,7 +219,8 @@ class _Generator:
         with self.ctx.block():
             self.ctx.emit("const double t0 = omp_get_wtime();")
             emit()
-            self.ctx.emit(f'fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
+            once = "if (omp_get_thread_num() == 0) " if self.ctx.region else ""  # each thread of a loop's region
+            self.ctx.emit(f'{once}fprintf(stderr, "%9.3f ms  {title}\\n", 1e3 * (omp_get_wtime() - t0));')
 
     def emit_cond(self, kernel: Kernel) -> None:
         """An ``acond``: its branches inline, or, at the top of the program and longer than :data:`UNIT_LINES`
@@ -313,6 +319,13 @@ class _Generator:
             2 + ctx.record_rank if ctx.record_rank else 0,
         )
         return "\n".join(lines) + "\n", layout
+
+
+def _check_err(ctx: Ctx) -> None:
+    """After a kernel: leave the entry on an error; inside a loop's parallel region, which no jump may leave,
+    the loop's test does (:mod:`.region`)."""
+    if not ctx.region:
+        ctx.emit("if (err) goto done;")
 
 
 UNIT_LINES = 400

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product
 from pyaccad.backends.native.fold import fold_rows
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, load_scalars, tiling, write_elements
+from pyaccad.backends.native.region import parallel_for
 from pyaccad.ir import BOOL, Var
 from pyaccad.opt.kernels import Kernel
 from pyaccad.opt.rows import RowLimits, iterated
@@ -62,12 +63,13 @@ def emit_group(ctx: Ctx, kernels: list[Kernel], row_local: Sequence[Var] = ()) -
         row = ctx.fresh("o")
         local = list(row_local)
         if not local:
-            ctx.emit(f"#pragma omp parallel for schedule(static) if (work > {PARALLEL_MIN})")
+            parallel_for(ctx, "schedule(static)", f"work > {PARALLEL_MIN}")
             _rows_loop(ctx, kernels, row, "")
             return
         # each thread's row of the materialised values lives in a buffer of its own: L1-sized, never written back
         error = ctx.error("native backend: no memory for a thread's row buffer (malloc failed)")
-        ctx.emit(f"#pragma omp parallel if (work > {PARALLEL_MIN})")
+        if not ctx.region:  # else each thread of the loop's region allocates its buffers here
+            ctx.emit(f"#pragma omp parallel if (work > {PARALLEL_MIN})")
         with ctx.block():
             for var in local:
                 ctype, rest = CTYPE[var.dtype], product(ctx.shape(var)[1:])

@@ -29,6 +29,7 @@ from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, product, u
 from pyaccad.backends.clike.element import atom, call_lambda, elem
 from pyaccad.backends.native.fold import SLICES
 from pyaccad.backends.native.map import PARALLEL_MIN
+from pyaccad.backends.native.region import one_thread
 from pyaccad.ir import INT64, Stmt
 from pyaccad.opt.kernels import Kernel
 
@@ -104,10 +105,11 @@ def scan_kernel(ctx: Ctx, kernel: Kernel) -> None:
     axis = stmt.params["axis"]
     shape = ctx.shape(scan.xs[0])
     prefix, n, suffix = shape[:axis], shape[axis], shape[axis + 1 :]
-    if prefix or suffix:
-        _line_scan(ctx, scan, prefix, n, suffix)
-    else:
-        _two_pass(ctx, scan, n)
+    with one_thread(ctx):  # in a loop's region only where it is small (native/control.py: one_region)
+        if prefix or suffix:
+            _line_scan(ctx, scan, prefix, n, suffix)
+        else:
+            _two_pass(ctx, scan, n)
 
 
 def _line_scan(ctx: Ctx, scan: _Scan, prefix: list[str], n: str, suffix: list[str]) -> None:

@@ -44,6 +44,7 @@ import itertools
 from pyaccad.backends.clike.cgen import Ctx, Index, c_literal, product
 from pyaccad.backends.clike.element import call_lambda, elem
 from pyaccad.backends.native.map import BLOCK, PARALLEL_MIN
+from pyaccad.backends.native.region import one_thread, parallel_for
 from pyaccad.ir import INT64, Stmt
 from pyaccad.opt.kernels import Kernel
 
@@ -85,7 +86,7 @@ def stencil_kernel(ctx: Ctx, kernel: Kernel) -> None:
     shape = ctx.shape(x)
     radius = [s // 2 for s in stmt.params["size"]]
     if not shape:  # rank 0: the one neighbour is the element itself
-        with ctx.block():
+        with one_thread(ctx), ctx.block():
             _write(ctx, stmt, [elem(ctx, x, Index([], [], "0"))], "0")
         return
     outer = [ctx.fresh("i") for _ in shape[:-1]]
@@ -93,7 +94,7 @@ def stencil_kernel(ctx: Ctx, kernel: Kernel) -> None:
     with ctx.block():
         ctx.emit(f"const int64_t last = {shape[-1]}, nblk = (last + {BLOCK - 1}) / {BLOCK};")
         # more work per element than a map, but a parallel region costs the same: the map's threshold is safe
-        ctx.emit(f"#pragma omp parallel for collapse({rank}) schedule(static) if ({product(shape)} > {PARALLEL_MIN})")
+        parallel_for(ctx, f"collapse({rank}) schedule(static)", f"{product(shape)} > {PARALLEL_MIN}")
         for i, n in zip(outer, shape[:-1], strict=True):
             ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
         with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
