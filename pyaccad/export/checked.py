@@ -7,14 +7,17 @@ version of a program: every read inside a lambda becomes a *checked* ``index`` s
 only where the index is inside the array (``undef`` elsewhere: memory safe) and yields a flag beside
 the value; a ``backpermute`` becomes the ``generate`` of such a read, and a ``permute`` drops a target
 outside its result (as accelerate's ``Nothing_``) and flags it. The flags follow the control flow: only
-a taken ``cond`` branch's reads count (the branches return their flag), a ``while`` carries its
-body's flag in its state, stops when a read fails and checks its condition's reads once more on the
-final state, and each collective operation whose lambda reads returns an array of flags, folded to
-one. The program gets one more output, a rank-0 bool: True where every read was inside its array.
-Where it is False the bridge runs the program on the interpreter, which raises the exact error.
+a taken ``cond`` branch's reads count (the branches return their flag), a ``while`` carries the flag
+in its state (from the reads before it, whose garbage could keep it running, through every trip's
+body), stops when a read fails and checks its condition's reads once more on the final state, a
+``custom_rule``/``remat`` body returns its flag, and each collective operation whose lambda reads
+returns an array of flags, folded to one. The program gets one more output, a rank-0 bool: True
+where every read was inside its array. Where it is False the bridge runs the program on the
+interpreter, which raises the exact error.
 
 Not followed (the read is still memory safe, but a failure there is not reported): reads inside
-``fold``/``scan`` combiners, ``stencil`` lambdas and ``custom_rule``/``remat`` bodies.
+``fold``/``scan`` combiners and ``stencil`` lambdas, whose flags have no way out of accelerate's
+operation.
 
 >>> import numpy as np, pyaccad as acc
 >>> from pyaccad.frontend import trace
@@ -60,15 +63,29 @@ def _both(a: Atom, b: Atom, out: list[Stmt]) -> Atom:
     return result
 
 
-def _stmts(stmts: Sequence[Stmt]) -> tuple[list[Stmt], Atom]:
-    """The statements with their reads checked, and their flag (``True`` where nothing reads)."""
+def _stmts(stmts: Sequence[Stmt], flag: Atom = _TRUE) -> tuple[list[Stmt], Atom]:
+    """The statements with their reads checked, and the flag (``flag`` and theirs: ``True`` where nothing reads)."""
     out: list[Stmt] = []
-    flag: Atom = _TRUE
     for stmt in stmts:
         rule = _RULES.get(stmt.prim.name)
-        stmt_flag = rule(stmt, out) if rule is not None else out.append(stmt)
-        flag = _both(flag, stmt_flag if stmt_flag is not None else _TRUE, out)
+        if rule is not None:
+            flag = rule(stmt, out, flag)
+        elif stmt.prim.subprogram_params:  # fold/scan combiners, stencils: their reads are made safe, not followed
+            params = {**stmt.params, **{name: _guarded(sub) for name, sub in _subprograms(stmt)}}
+            out.append(Stmt(stmt.prim, stmt.args, params, stmt.outs, stmt.source))
+        else:
+            out.append(stmt)
     return out, flag
+
+
+def _subprograms(stmt: Stmt) -> list[tuple[str, Program]]:
+    return [(name, stmt.params[name]) for name in stmt.prim.subprogram_params if stmt.params.get(name) is not None]
+
+
+def _guarded(program: Program) -> Program:
+    """``program`` whose reads (nested ones too) are checked reads, their flags unused: never outside an array."""
+    stmts, _ = _stmts(program.stmts)
+    return Program(program.inputs, tuple(stmts), program.outputs)
 
 
 def _lambda(lam: Program) -> Program | None:
@@ -77,62 +94,63 @@ def _lambda(lam: Program) -> Program | None:
     return None if flag is _TRUE else Program(lam.inputs, tuple(stmts), (*lam.outputs, flag))
 
 
-def _index(stmt: Stmt, out: list[Stmt]) -> Atom | None:
+def _index(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     if len(stmt.args) == 1:  # a rank-0 array's one element
         out.append(stmt)
-        return None
+        return flag
     ok = _flag()
     out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "checked": True}, (*stmt.outs, ok), stmt.source))
-    return ok
+    return _both(flag, ok, out)
 
 
-def _cond(stmt: Stmt, out: list[Stmt]) -> Atom | None:
+def _cond(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     branches = [_stmts(stmt.params[name].stmts) for name in ("then_", "else_")]
-    if all(flag is _TRUE for _, flag in branches):
+    if all(branch_flag is _TRUE for _, branch_flag in branches):
         out.append(stmt)
-        return None
+        return flag
     params = dict(stmt.params)
-    for name, (stmts, flag) in zip(("then_", "else_"), branches, strict=True):
-        params[name] = Program((), tuple(stmts), (*stmt.params[name].outputs, flag))
+    for name, (stmts, branch_flag) in zip(("then_", "else_"), branches, strict=True):
+        params[name] = Program((), tuple(stmts), (*stmt.params[name].outputs, branch_flag))
     ok = _flag()
     out.append(Stmt(stmt.prim, stmt.args, params, (*stmt.outs, ok), stmt.source))
-    return ok
+    return _both(flag, ok, out)
 
 
-def _while(stmt: Stmt, out: list[Stmt]) -> Atom | None:
+def _while(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """The loop's state carries the flag, from the reads before it (a loop whose bound was read out of bounds
+    would run on garbage) through every trip's body; a failed read ends the loop."""
     cond, body = stmt.params["cond"], stmt.params["body"]
-    cond_stmts, cond_flag = _stmts(cond.stmts)
-    body_stmts, body_flag = _stmts(body.stmts)
-    if cond_flag is _TRUE and body_flag is _TRUE:
-        out.append(stmt)
-        return None
-    # The state carries the flag: the body's reads count on every trip, and a failed read ends the loop.
     state_in, cond_in = _flag("okSoFar"), _flag("okSoFar")
-    body_out = _both(state_in, body_flag, body_stmts)
+    cond_stmts, cond_flag = _stmts(cond.stmts, cond_in)
+    body_stmts, body_out = _stmts(body.stmts, state_in)
+    if flag is _TRUE and cond_flag is cond_in and body_out is state_in:
+        out.append(stmt)  # nothing read before or inside
+        return flag
     (going,) = cond.outputs
-    going = _both(_both(cond_in, cond_flag, cond_stmts), going, cond_stmts)
+    going = _both(cond_flag, going, cond_stmts)
     params = dict(stmt.params)
     params["cond"] = Program((*cond.inputs, cond_in), tuple(cond_stmts), (going,))
     params["body"] = Program((*body.inputs, state_in), tuple(body_stmts), (*body.outputs, body_out))
     ok = _flag()
-    out.append(Stmt(stmt.prim, (*stmt.args, _TRUE), params, (*stmt.outs, ok), stmt.source))
-    if cond_flag is _TRUE:
+    out.append(Stmt(stmt.prim, (*stmt.args, flag), params, (*stmt.outs, ok), stmt.source))
+    if cond_flag is cond_in:
         return ok
     # The condition's reads at the final state: the loop stopped there, perhaps because one of them failed.
-    final = substitute(Program((), tuple(cond_stmts), (cond_flag,)), dict(zip(cond.inputs, stmt.outs, strict=True)))
+    final_state = dict(zip((*cond.inputs, cond_in), (*stmt.outs, ok), strict=True))
+    final = substitute(Program((), tuple(cond_stmts), (cond_flag,)), final_state)
     out.extend(final.stmts)
-    return _both(ok, final.outputs[0], out)
+    return final.outputs[0]
 
 
-def _collective(stmt: Stmt, out: list[Stmt]) -> Atom | None:
+def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     """``generate``/``map``: one more output, the flags of the elements, folded to one flag."""
     lam = _lambda(stmt.params["lam"])
     if lam is None:
         out.append(stmt)
-        return None
+        return flag
     flags = Var(ArrayType(BOOL, stmt.outs[0].shape), "oks")
     out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": lam}, (*stmt.outs, flags), stmt.source))
-    return _all(flags, out)
+    return _both(flag, _all(flags, out), out)
 
 
 def _all(flags: Var, out: list[Stmt]) -> Var:
@@ -146,20 +164,20 @@ def _all(flags: Var, out: list[Stmt]) -> Var:
     return flags
 
 
-def _backpermute(stmt: Stmt, out: list[Stmt]) -> Atom | None:
+def _backpermute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     """The ``generate`` of a checked read of the source at the index lambda's result."""
     (x,), index = stmt.args, stmt.params["index"]
     if not x.shape:
         out.append(stmt)
-        return None
+        return flag
     value = Var(ArrayType(x.dtype, ()), "v")
     read = Stmt(_INDEX, (x, *index.outputs), {}, (value,), stmt.source)
     lam = Program(index.inputs, (*index.stmts, read), (value,))
     generate = Stmt(PRIMITIVES["generate"], (), {"shape": stmt.params["shape"], "lam": lam}, stmt.outs, stmt.source)
-    return _collective(generate, out)
+    return _collective(generate, out, flag)
 
 
-def _permute(stmt: Stmt, out: list[Stmt]) -> Atom | None:
+def _permute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     """A target outside the result is dropped (accelerate would write there) and flagged, where it is kept.
 
     The flags come from a ``generate`` over the source of the same index lambda (a copy), whose target is
@@ -167,31 +185,43 @@ def _permute(stmt: Stmt, out: list[Stmt]) -> Atom | None:
     """
     defaults, x = stmt.args
     index = stmt.params["index"]
-    stmts, flag = _stmts(index.stmts)
+    stmts, index_flag = _stmts(index.stmts)
     keep, *target = index.outputs
-    if not target and flag is _TRUE:  # a rank-0 result: every target is its one element
+    if not target and index_flag is _TRUE:  # a rank-0 result: every target is its one element
         out.append(stmt)
-        return None
-    inside = Var(ArrayType(BOOL, ()), "inside")
-    unused = Var(ArrayType(defaults.dtype, ()), "unused")
+        return flag
+    inside: Atom = _TRUE
     if target:
+        inside = _flag("inside")
+        unused = Var(ArrayType(defaults.dtype, ()), "unused")
         stmts.append(Stmt(_INDEX, (defaults, *target), {"checked": True}, (unused, inside), stmt.source))
-    else:
-        stmts.append(Stmt(PRIMITIVES["or"], (_TRUE, _TRUE), {}, (inside,)))
     kept = _both(keep, inside, stmts)
     checked_index = Program(index.inputs, tuple(stmts), (kept, *target))
     out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "index": checked_index}, stmt.outs, stmt.source))
     # Each source element's flag: its lambda's reads succeeded, and a kept target is inside.
-    dropped = Var(ArrayType(BOOL, ()), "dropped")
+    dropped = _flag("dropped")
     stmts.append(Stmt(PRIMITIVES["not"], (keep,), {}, (dropped,)))
-    fine = Var(ArrayType(BOOL, ()), "fine")
+    fine = _flag("fine")
     stmts.append(Stmt(PRIMITIVES["or"], (dropped, inside), {}, (fine,)))
-    fine = _both(flag, fine, stmts)
+    fine = _both(index_flag, fine, stmts)
     flags_lam = substitute(Program(index.inputs, tuple(stmts), (fine,)), {})
     flags = Var(ArrayType(BOOL, x.shape), "oks")
     generate = Stmt(PRIMITIVES["generate"], (), {"shape": tuple(x.shape), "lam": flags_lam}, (flags,), stmt.source)
     out.append(generate)
-    return _all(flags, out)
+    return _both(flag, _all(flags, out), out)
+
+
+def _inlined(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """``custom_rule``/``remat``: their body (which every backend runs) returns its flag too."""
+    body = stmt.params["body"]
+    stmts, body_flag = _stmts(body.stmts)
+    if body_flag is _TRUE:
+        out.append(stmt)
+        return flag
+    params = {**stmt.params, "body": Program(body.inputs, tuple(stmts), (*body.outputs, body_flag))}
+    ok = _flag()
+    out.append(Stmt(stmt.prim, stmt.args, params, (*stmt.outs, ok), stmt.source))
+    return _both(flag, ok, out)
 
 
 _RULES = {
@@ -202,4 +232,6 @@ _RULES = {
     "map": _collective,
     "backpermute": _backpermute,
     "permute": _permute,
+    "custom_rule": _inlined,
+    "remat": _inlined,
 }

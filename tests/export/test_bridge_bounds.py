@@ -30,6 +30,11 @@ def _loop_sum(x, start, stop, condition_reads: bool):
     return acc.while_(going, lambda state: (state[0] + x[state[1]], state[1] + 1), (0.0, start))[0]
 
 
+def _count_to(bound):
+    """``bound`` rounded up, counted by a scalar loop that reads nothing."""
+    return acc.while_(lambda s: s < bound, lambda s: s + 1.0, 0.0)
+
+
 # name -> (function of (x, n), n in bounds, n out of bounds): every read depends on the scalar n.
 PROGRAMS = {
     "lambda": (lambda x, n: acc.generate((3,), lambda i: x[i + n]), 1, FAR),
@@ -37,6 +42,8 @@ PROGRAMS = {
     "loop body": (lambda x, n: acc.generate((2,), lambda i: _loop_sum(x, i, i + n, False)), 2, FAR),
     # the body reads x[1..3], then the condition x[4]
     "loop condition": (lambda x, n: acc.generate((2,), lambda i: _loop_sum(x, i, i + n, True)), 2, 3),
+    # the loop's bound is read out of bounds before it: the loop stops (the flag is in its state), the read is reported
+    "loop bound": (lambda x, n: acc.generate((2,), lambda i: _count_to(x[i + n] * 0.0 + 3.0)), 1, FAR),
     "backpermute": (lambda x, n: acc.backpermute((3,), lambda i: i + n, x), 1, FAR),
     "permute": (lambda x, n: acc.permute(lambda a, b: a + b, acc.fill((4,), 0.0), lambda i: i + n, x), 0, FAR),
     "array level branch": (
