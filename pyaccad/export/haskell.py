@@ -47,12 +47,14 @@ from pyaccad.export.checked import checked_reads as with_checked_reads
 from pyaccad.export.extents import Extents, Symbol, Tracer, fit_extents
 from pyaccad.export.names import RESERVED
 from pyaccad.export.printer import Printer
+from pyaccad.export.products import is_gemm
 from pyaccad.export.rules import RULES
 from pyaccad.export.syntax import ExportError, paren, shape_exp, signature_type, tuple_of
 from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
-from pyaccad.ir import Program, Var
+from pyaccad.ir import Program, Stmt, Var
 from pyaccad.ir.types import ArrayType
-from pyaccad.opt.fusion import plan_program
+from pyaccad.opt.fusion import collect_fused, element_cost, matrix_transpose_source, plan_program
+from pyaccad.opt.kernels import Plan
 
 
 def module_source(
@@ -79,7 +81,7 @@ def module_source(
             "Data.Array.Accelerate exports)"
         )
     printer = Printer(RULES, blas, ordered_folds)
-    printer.computed = materialised(program)
+    printer.computed = materialised(program, blas)
     if checked_reads:
         program = with_checked_reads(program)
     printer.used.add(name)
@@ -210,14 +212,14 @@ def _generic_note(extents: Extents, inputs: list[str]) -> str:
     return note
 
 
-def materialised(program: Program) -> set[Var]:
+def materialised(program: Program, blas: bool = False) -> set[Var]:
     """The element-wise values that pyaccad's own fusion plan writes to memory, which the export marks with
-    accelerate's ``compute``.
+    accelerate's ``compute``, except cheap operands of the products printed as sums (:func:`summed_operands`).
 
     accelerate fuses a producer used once into its consumer, whatever the consumer does with it: the ``tanh``
-    of one layer of an MLP, read by the next matrix product's ``replicate``, would be recomputed once per
-    output column (measured: 192 ms instead of 54 ms for the mlp primal). pyaccad's plan materialises exactly
-    the values worth computing once (:mod:`pyaccad.opt.fusion`), so the export says so.
+    of one layer of an MLP, read by the next matrix product, would be recomputed once per output column
+    (measured: 192 ms instead of 54 ms for the mlp primal). pyaccad's plan materialises exactly the values
+    worth computing once (:mod:`pyaccad.opt.fusion`), so the export says so.
 
     >>> import numpy as np, pyaccad as acc
     >>> from pyaccad.frontend import trace
@@ -226,11 +228,54 @@ def materialised(program: Program) -> set[Var]:
     [(4, 3)]
     """
     plan = plan_program(program)
+    left_delayed = summed_operands(plan, blas)
     return {
         v
         for kernel in plan.kernels
         if kernel.kind == "map"
         for stmt in kernel.roots
-        if stmt.prim.family == "elementwise" or stmt.prim.name == "map"
+        if (stmt.prim.family == "elementwise" or stmt.prim.name == "map") and stmt not in left_delayed
         for v in stmt.outs
     }
+
+
+CHEAP_OPERATIONS = 2
+"""At most this many element-wise operations, none expensive, make a value cheap to recompute."""
+
+
+def summed_operands(plan: Plan, blas: bool) -> set[Stmt]:
+    """The statements computing an operand of a product printed as sums (:mod:`pyaccad.export.products`; not
+    a BLAS ``gemm``) that are cheap: each element costs about what reading it back would, no expensive
+    operation (:func:`pyaccad.opt.fusion.element_cost`) among it and the producers fused into it, and at most
+    :data:`CHEAP_OPERATIONS` element-wise ones beside index moves.
+
+    pyaccad's plan writes every product operand to memory (its products are library calls). The export's
+    sums are fused by accelerate, which itself materialises an array read twice, so a ``compute`` of a cheap
+    operand only adds a pass: gmm's centred data ``x - means`` was written by ``compute``, then its transpose,
+    read by the products, written again by accelerate (about 2 ms of the primal's 8).
+
+    >>> import numpy as np
+    >>> from pyaccad.frontend import trace
+    >>> plan = plan_program(trace(lambda x, y: (x - y) @ y, np.ones((2, 2)), np.ones((2, 2))).program)
+    >>> [s.prim.name for s in summed_operands(plan, blas=False)], summed_operands(plan, blas=True)
+    (['sub'], set())
+    """
+    producer = {v: s for kernel in plan.kernels for s in kernel.roots for v in s.outs}
+    found = set()
+    for kernel in plan.kernels:
+        for product in kernel.roots:
+            if product.prim.name != "matmul" or is_gemm(product, blas):
+                continue
+            for operand in product.args:
+                source = producer.get(matrix_transpose_source(operand, plan.delayed) or operand)
+                if source is not None and _cheap(source, plan):
+                    found.add(source)
+    return found
+
+
+def _cheap(stmt: Stmt, plan: Plan) -> bool:
+    fused: dict[Stmt, None] = {}
+    collect_fused(stmt, plan.delayed, fused)
+    chain = [stmt, *fused]
+    operations = sum(s.prim.family == "elementwise" for s in chain)
+    return operations <= CHEAP_OPERATIONS and all(element_cost(s) == 0 for s in chain)

@@ -22,6 +22,7 @@ import numpy as np
 from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
 from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
 from pyaccad.ir import BOOL, FLOAT16, FLOAT_DTYPES, Atom, Lit, Program, Stmt, Var
+from pyaccad.opt.fusion import matrix_transpose_source
 
 Rule = Callable[["Printer", Stmt, bool], str]
 """``rule(printer, stmt, array_level)``: the right-hand side of the statement's binding."""
@@ -63,6 +64,10 @@ class Printer:
         """Array-level values printed as ``compute (...)`` (:func:`pyaccad.export.haskell.materialised`)."""
         self.blas_transposed: dict[Var, Atom] = {}
         """Matrix transposes left unprinted: their products read the source transposed (``BLAS.gemm``'s ``T``)."""
+        self.swapped: dict[Var, Var] = {}
+        """Arrays whose transpose (last two axes swapped) is bound too, in the ``let`` being printed, to that
+        binding: a long product sum reads its right operand so (:mod:`pyaccad.export.products`). Not the other
+        way: a ``transpose`` read through accelerate's fusion is the same reads of its source."""
 
     def rule(self, name: str) -> Rule:
         """The export rule of primitive ``name`` (this target's table), or an ExportError naming it."""
@@ -184,6 +189,7 @@ class Printer:
         if self.blas and array_level:
             self.blas_transposed.update(blas_operand_transposes(stmts, uses))
         bindings: list[list[str]] = []
+        outer_swapped = dict(self.swapped)
         for position, stmt in enumerate(stmts):
             if len(stmt.outs) == 1 and stmt.outs[0] in self.blas_transposed:
                 continue
@@ -202,6 +208,10 @@ class Printer:
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
             lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
             bindings.append(hang(f"{lhs} = ", text))
+            source = matrix_transpose_source(stmt.outs[0], {stmt.outs[0]: stmt}) if len(stmt.outs) == 1 else None
+            if array_level and source is not None:
+                self.swapped[source] = stmt.outs[0]
+        self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
         out = result(outputs) if result is not None else tuple_of(outputs, "result")
         if not bindings:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyaccad.errors import NotDifferentiable, with_location
-from pyaccad.export import structural
+from pyaccad.export import products, structural
 from pyaccad.export.printer import Printer, Rule
 from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
@@ -375,6 +375,7 @@ def _body(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 RULES.update({"cond": _cond, "while": _while, "index": _index, "custom_rule": _body, "remat": _body})
 RULES.update(structural.RULES)
+RULES["matmul"] = products.matmul
 
 NO_ACCELERATE = sorted(p.name for p in PRIMITIVES.values() if p.family == "linalg")
 """Primitives accelerate has no counterpart of (it has no LAPACK): exporting one is an :class:`ExportError`."""

@@ -4,10 +4,8 @@ Where accelerate has the operation on the innermost axis or on matrices
 (``reshape``, ``transpose``, ``reverse``, ``replicate``, ``(++)``, ``fill``)
 it is used directly; otherwise the move is a ``backpermute`` whose index
 lambda is written out (``\\(I2 i j) -> I2 j i``), and ``pad`` is a
-``generate`` that reads the source where an index lands on it. ``matmul``
-is the usual accelerate expression — both operands replicated to
-``m × n × k``, multiplied, summed over the innermost axis — or
-``accelerate-blas``'s ``<>`` when the printer was asked for BLAS.
+``generate`` that reads the source where an index lands on it (``matmul``
+is in :mod:`pyaccad.export.products`).
 
 >>> from pyaccad.export.printer import Printer
 >>> gather(Printer(), (3, 2), "x", lambda i, j: [j, i])
@@ -25,7 +23,7 @@ import numpy as np
 from pyaccad.export.printer import Printer, live_stmts, use_counts
 from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import hs_array_type, index_pattern, lambda_text, let_block, literal_text, paren, shape_exp
-from pyaccad.ir import FLOAT_DTYPES, Lit, Stmt
+from pyaccad.ir import Lit, Stmt
 
 IndexMap = Callable[..., Sequence[str]]
 
@@ -254,33 +252,6 @@ def stencil_by_generate(p: Printer, stmt: Stmt) -> str:
     return f"generate {paren(shape_exp(x.shape))} ({lambda_text([index_pattern(names)], body)})"
 
 
-def _matmul(p: Printer, stmt: Stmt, array_level: bool) -> str:
-    a, b = stmt.args
-    (out,) = stmt.outs
-    if len(a.shape) == 2 and p.blas and a.dtype in FLOAT_DTYPES:
-        if a not in p.blas_transposed and b not in p.blas_transposed:
-            return f"{paren(p.array(a))} BLAS.<> {paren(p.array(b))}"
-        # an operand that is a transpose only products read: gemm reads its source transposed in place
-        transposed = p.blas_transposed
-        operands = [
-            f"BLAS.T {paren(p.array(transposed[x]))}" if x in transposed else f"BLAS.N {paren(p.array(x))}"
-            for x in (a, b)
-        ]
-        return f"BLAS.gemm 1 {' '.join(operands)}"
-    left, right = p.array(a), p.array(b)
-    m, k = a.shape[-2:]
-    n = b.shape[-1]
-    if len(a.shape) == 2:
-        lhs = f"replicate {replicate_spec(['All', n, 'All'])} {paren(left)}"
-        rhs = f"replicate {replicate_spec([m, 'All', 'All'])} (transpose {paren(right)})"
-    else:
-        batch = list(a.shape[:-2])
-        shape = [*batch, m, n, k]
-        lhs = gather(p, shape, left, lambda *ix: [*ix[:-3], ix[-3], ix[-1]])
-        rhs = gather(p, shape, right, lambda *ix: [*ix[:-3], ix[-1], ix[-2]])
-    return f"fold (+) 0 (zipWith (*) ({lhs})\n                      ({rhs}))"
-
-
 RULES: dict[str, Callable[[Printer, Stmt, bool], str]] = {
     "const": _const,
     "broadcast_in_dim": _broadcast,
@@ -290,5 +261,4 @@ RULES: dict[str, Callable[[Printer, Stmt, bool], str]] = {
     "slice": _slice,
     "pad": _pad,
     "concatenate": _concatenate,
-    "matmul": _matmul,
 }

@@ -115,7 +115,8 @@ def test_grad_matches_jax(backend: str, boundary: str, size: tuple[int, ...], sh
     value, pad = BOUNDARIES[boundary]
     x, weights = _inputs(shape)
     got = acc.jit(ad.grad(_acc_loss(size, value, weights)), backend=backend)(x)
-    assert_close(got, np.asarray(jax.grad(_jax_loss(size, pad, weights))(x)))
+    # jit: one XLA compile of the whole reference, not one per operation and slice (most of this test's time)
+    assert_close(got, np.asarray(jax.jit(jax.grad(_jax_loss(size, pad, weights)))(x)))
 
 
 @pytest.mark.parametrize("boundary", list(BOUNDARIES))
@@ -124,7 +125,7 @@ def test_float32_grad_matches_jax(backend: str, boundary: str, size: tuple[int, 
     value, pad = BOUNDARIES[boundary]
     x, weights = _inputs(shape, seed=1)
     got = acc.jit(ad.grad(_acc_loss(size, value, weights)), backend=backend)(x.astype(np.float32))
-    expected = np.asarray(jax.grad(_jax_loss(size, pad, weights))(x.astype(np.float32).astype(np.float64)))
+    expected = np.asarray(jax.jit(jax.grad(_jax_loss(size, pad, weights)))(x.astype(np.float32).astype(np.float64)))
     assert_close(got, expected.astype(np.float32))
 
 
@@ -153,6 +154,6 @@ def test_vmap_of_grad_and_hessian(backend: str, boundary: str) -> None:
     batch = np.random.default_rng(4).normal(size=(2, 3, 4))
     loss, reference = _acc_loss((3, 5), value, weights), _jax_loss((3, 5), pad, weights)
     got = acc.jit(ad.vmap(ad.grad(loss)), backend=backend)(batch)
-    assert_close(got, np.asarray(jax.vmap(jax.grad(reference))(batch)))
+    assert_close(got, np.asarray(jax.jit(jax.vmap(jax.grad(reference)))(batch)))
     hessian = acc.jit(ad.hessian(loss), backend=backend)(x)
-    assert_close(hessian, np.asarray(jax.hessian(reference)(x)))
+    assert_close(hessian, np.asarray(jax.jit(jax.hessian(reference))(x)))

@@ -165,6 +165,15 @@ def batched_matmul(a, b):
     return acc.matmul(a, b)
 
 
+def products(a, b, n, c, d):
+    """Matrix products as the export prints them (pyaccad.export.products): a long sum (``a @ b``, inner extent
+    17, not a multiple of the eight partial sums), an integer sum written out (inner extent 4, fixed by the
+    constant), and a batched long sum whose right operand's transpose the program holds too (read instead)."""
+    weights = acc.use(np.array([[1, -2], [3, 0], [-1, 5], [2, 2]], dtype=np.int32))
+    c_t = acc.transpose(c, (0, 2, 1))
+    return a @ b, n @ weights, c_t * 2.0, acc.matmul(d, c)
+
+
 def multi_map(x, y):
     return acc.zip_with(lambda p, q: (p + q, p * q, p > q), x, y)
 
@@ -218,6 +227,11 @@ CASES = [
     Case("multiMap", multi_map, (np.arange(3, dtype=np.int32), np.ones(3, np.int32))),
     Case("logsumexpRows", logsumexp_rows, (f32(4, 6),)),
     Case("customRules", custom_rules, (f32(4), f32(4))),
+    Case(
+        "products",
+        products,
+        (f32(3, 17), f32(17, 2), RNG.integers(-9, 9, (3, 4)).astype(np.int32), f32(2, 19, 3), f32(2, 4, 19)),
+    ),
 ]
 
 
@@ -253,7 +267,7 @@ GENERIC_WORKLOADS = [
 ]
 
 
-GOLDEN = ["elementwise", "reductions", "scatterAdd", "loops", "logsumexpRows"]
+GOLDEN = ["elementwise", "reductions", "scatterAdd", "loops", "logsumexpRows", "products"]
 
 
 def module_name(name: str) -> str:

@@ -200,27 +200,34 @@ def any_backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-def test_a_chain_ten_thousand_operations_long_compiles_and_differentiates(any_backend):
+STEPS, RATE = 10_000, 1.0001
+
+
+def _recurrence(a):
+    """An unrolled recurrence of :data:`STEPS` steps: a chain of 20,000 element-wise operations, and a sum."""
+    for _ in range(STEPS):
+        a = a * RATE + 0.5
+    return a.sum()
+
+
+def test_a_chain_ten_thousand_operations_long_is_cut_every_max_depth_producers():
     # An unrolled recurrence this long used to overflow Python's recursion limit in the emitters: fusion now
     # cuts a delayed chain every MAX_DEPTH producers, so neither gcc nor NVRTC sees a 10,000-deep expression.
-    steps, rate = 10_000, 1.0001
+    # (The plan does not depend on the backend: the test below runs the chain on each, this one plans it once.)
+    p = plan(_recurrence, np.linspace(-1, 1, 5))
+    assert max(len(k.fused) for k in p.kernels) <= 2 * MAX_DEPTH + 2 and len(p.kernels) > STEPS // MAX_DEPTH
 
-    def recurrence(a):
-        for _ in range(steps):
-            a = a * rate + 0.5
-        return a.sum()
 
+def test_a_chain_ten_thousand_operations_long_compiles_and_differentiates(any_backend):
     x = np.linspace(-1, 1, 5)
     want = x.copy()
-    for _ in range(steps):
-        want = want * rate + 0.5
-    p = plan(recurrence, x)
-    assert max(len(k.fused) for k in p.kernels) <= 2 * MAX_DEPTH + 2 and len(p.kernels) > steps // MAX_DEPTH
+    for _ in range(STEPS):
+        want = want * RATE + 0.5
     # every step rounds twice (no multiply-add is fused), and so does the reference: 4·steps roundings apart
-    bound = gamma(4 * steps + 5, "float64") * abs(want).sum()
-    assert_within(acc.run(recurrence, x, backend=any_backend), want.sum(), bound)
-    grad = acc.run(ad.grad(recurrence), x, backend=any_backend)
-    assert_within(grad, np.full(5, rate**steps), gamma(2 * steps, "float64") * rate**steps)
+    bound = gamma(4 * STEPS + 5, "float64") * abs(want).sum()
+    assert_within(acc.run(_recurrence, x, backend=any_backend), want.sum(), bound)
+    grad = acc.run(ad.grad(_recurrence), x, backend=any_backend)
+    assert_within(grad, np.full(5, RATE**STEPS), gamma(2 * STEPS, "float64") * RATE**STEPS)
 
 
 def _sigmoid_read_thrice(a):

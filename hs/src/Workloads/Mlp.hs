@@ -9,21 +9,18 @@ import Prelude ()
 
 mlp :: Acc (Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Float, Matrix Float, Vector Int) -> Acc (Scalar Float)
 mlp (T8 params00 params01 params10 params11 params20 params21 x labels) =
-  let I2 _ m = shape params00
+  let I2 n m = shape params00
       I2 _ p = shape params20
       I2 q _ = shape x
-      a = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) x)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose params00)))
+      a = generate (I2 q m) (\(I2 i j) -> sumOver n (\k -> x ! I2 i k * params00 ! I2 k j))
       b = replicate (lift (Z :. q :. All)) params01
       c = zipWith (+) a b
       d = compute (map tanh' c)
-      e = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) d)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose params10)))
+      e = generate (I2 q m) (\(I2 i j) -> sumOver m (\k -> d ! I2 i k * params10 ! I2 k j))
       f = replicate (lift (Z :. q :. All)) params11
       g = zipWith (+) e f
       h = compute (map tanh' g)
-      o = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. p :. All)) h)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose params20)))
+      o = generate (I2 q p) (\(I2 i j) -> sumOver m (\k -> h ! I2 i k * params20 ! I2 k j))
       r = replicate (lift (Z :. q :. All)) params21
       s = compute (zipWith (+) o r)
       t = generate (I1 q) (\(I1 i) -> s ! I2 i (labels ! I1 i))
@@ -51,6 +48,19 @@ fromOrderedBits32 b = bitcast (b < 0 ? (b `Bits.xor` 2147483647, b)) :: Exp Floa
 -- a time.
 orderedBits32 :: Exp Float -> Exp Int32
 orderedBits32 x = let b = bitcast x :: Exp Int32 in b < 0 ? (b `Bits.xor` 2147483647, b)
+
+-- | The sum of term l for l from 0 to n - 1, kept in eight partial sums: each addition waits only on
+-- the one eight terms back, where one running sum would wait on every addition before it.
+sumOver :: Num a => Exp Int -> (Exp Int -> Exp a) -> Exp a
+sumOver n term =
+  let eights = n - n `mod` 8
+      eight (T9 l a b c d e f g h) =
+        T9 (l + 8) (a + term l) (b + term (l + 1)) (c + term (l + 2)) (d + term (l + 3))
+                   (e + term (l + 4)) (f + term (l + 5)) (g + term (l + 6)) (h + term (l + 7))
+      T9 _ a b c d e f g h = while (\(T9 l _ _ _ _ _ _ _ _) -> l < eights) eight (T9 0 0 0 0 0 0 0 0 0)
+      one (T2 l s) = T2 (l + 1) (s + term l)
+      T2 _ s = while (\(T2 l _) -> l < n) one (T2 eights 0)
+  in  ((a + b) + (c + d)) + ((e + f) + (g + h)) + s
 
 -- | tanh from exp, which vectorises (accelerate's tanh calls libm one element at a time): Cephes' rational
 -- x + x^3 P(x^2)/Q(x^2) for |x| < 0.625, else 1 - 2/(exp (2|x|) + 1) (a few ulps in Float and Double).

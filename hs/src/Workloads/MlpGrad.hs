@@ -12,22 +12,19 @@ mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
   let I2 n m = shape params00
       I2 _ p = shape params20
       I2 q _ = shape x
-      a = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) x)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose params00)))
+      a = generate (I2 q m) (\(I2 i j) -> sumOver n (\k -> x ! I2 i k * params00 ! I2 k j))
       b = replicate (lift (Z :. q :. All)) params01
       c = zipWith (+) a b
       d = compute (map tanh' c)
       e = zipWith (*) d d
       f = map (1.0 -) e
-      g = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) d)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose params10)))
+      g = generate (I2 q m) (\(I2 i j) -> sumOver m (\k -> d ! I2 i k * params10 ! I2 k j))
       h = replicate (lift (Z :. q :. All)) params11
       o = zipWith (+) g h
       r = compute (map tanh' o)
       s = zipWith (*) r r
       t = map (1.0 -) s
-      u = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. p :. All)) r)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose params20)))
+      u = generate (I2 q p) (\(I2 i j) -> sumOver m (\k -> r ! I2 i k * params20 ! I2 k j))
       v = replicate (lift (Z :. q :. All)) params21
       w = zipWith (+) u v
       (y, z) = unzip (generate (I1 q) (\(I1 i) -> T2 i (labels ! I1 i)))
@@ -60,24 +57,19 @@ mlpGrad (T8 params00 params01 params10 params11 params20 params21 x labels) =
       bb = compute (zipWith (+) az ba)
       bc = fold1 (+) (transpose bb)
       bd = transpose r
-      be = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. p :. All)) bd)
-                                (replicate (lift (Z :. m :. All :. All)) (transpose bb)))
+      be = generate (I2 m p) (\(I2 i1 j) -> sumOver q (\k -> bd ! I2 i1 k * bb ! I2 k j))
       bf = transpose params20
-      bg = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bb)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose bf)))
+      bg = generate (I2 q m) (\(I2 i1 j) -> sumOver p (\k -> bb ! I2 i1 k * bf ! I2 k j))
       bh = compute (zipWith (*) bg t)
       bi = fold1 (+) (transpose bh)
       bj = transpose d
-      bk = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bj)
-                                (replicate (lift (Z :. m :. All :. All)) (transpose bh)))
+      bk = generate (I2 m m) (\(I2 i1 j) -> sumOver q (\k -> bj ! I2 i1 k * bh ! I2 k j))
       bl = transpose params10
-      bm = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bh)
-                                (replicate (lift (Z :. q :. All :. All)) (transpose bl)))
+      bm = generate (I2 q m) (\(I2 i1 j) -> sumOver m (\k -> bh ! I2 i1 k * bl ! I2 k j))
       bn = compute (zipWith (*) bm f)
       bo = fold1 (+) (transpose bn)
       bp = transpose x
-      bq = fold (+) 0 (zipWith (*) (replicate (lift (Z :. All :. m :. All)) bp)
-                                (replicate (lift (Z :. n :. All :. All)) (transpose bn)))
+      bq = generate (I2 n m) (\(I2 i1 j) -> sumOver q (\k -> bp ! I2 i1 k * bn ! I2 k j))
   in
   T6 bq bo bk bi be bc
 
@@ -91,6 +83,19 @@ fromOrderedBits32 b = bitcast (b < 0 ? (b `Bits.xor` 2147483647, b)) :: Exp Floa
 -- a time.
 orderedBits32 :: Exp Float -> Exp Int32
 orderedBits32 x = let b = bitcast x :: Exp Int32 in b < 0 ? (b `Bits.xor` 2147483647, b)
+
+-- | The sum of term l for l from 0 to n - 1, kept in eight partial sums: each addition waits only on
+-- the one eight terms back, where one running sum would wait on every addition before it.
+sumOver :: Num a => Exp Int -> (Exp Int -> Exp a) -> Exp a
+sumOver n term =
+  let eights = n - n `mod` 8
+      eight (T9 l a b c d e f g h) =
+        T9 (l + 8) (a + term l) (b + term (l + 1)) (c + term (l + 2)) (d + term (l + 3))
+                   (e + term (l + 4)) (f + term (l + 5)) (g + term (l + 6)) (h + term (l + 7))
+      T9 _ a b c d e f g h = while (\(T9 l _ _ _ _ _ _ _ _) -> l < eights) eight (T9 0 0 0 0 0 0 0 0 0)
+      one (T2 l s) = T2 (l + 1) (s + term l)
+      T2 _ s = while (\(T2 l _) -> l < n) one (T2 eights 0)
+  in  ((a + b) + (c + d)) + ((e + f) + (g + h)) + s
 
 -- | tanh from exp, which vectorises (accelerate's tanh calls libm one element at a time): Cephes' rational
 -- x + x^3 P(x^2)/Q(x^2) for |x| < 0.625, else 1 - 2/(exp (2|x|) + 1) (a few ulps in Float and Double).

@@ -45,8 +45,8 @@ BLAS_MODULE = "Data.Array.Accelerate.Numeric.LinearAlgebra"
 
 def uses_blas() -> bool:
     """Whether exports for the bridge print float matrix products as ``accelerate-blas``'s ``<>``: where GHC
-    finds that package. accelerate's own product (``replicate``/``zipWith``/``fold``) runs at about 1 GMAC/s,
-    a BLAS ``gemm`` at tens (accelerate-blas calls it on the native target, and falls back to accelerate's
+    finds that package. The export's own product (scalar sums, :mod:`pyaccad.export.products`) runs at about
+    1 GMAC/s, a BLAS ``gemm`` at tens (accelerate-blas calls it on the native target, and falls back to accelerate's
     product on the interpreter)."""
     return ghc.ghc() is not None and ghc.missing_module(BLAS_MODULE) is None
 

@@ -5,9 +5,10 @@ driver: slowly, a thread at a time in each block, but through every kernel and e
 so the GPU code can be tested and debugged on any machine with g++ and NVRTC. The test suite uses it when
 there is no GPU. :class:`EmulatedDevice` has the interface of :class:`pyaccad.backends.cuda.driver.Device`.
 Its memory is host memory; loading a module compiles the generated CUDA C++ twice: with NVRTC for ``sm_90`` (so every
-module the tests generate must compile for the GPU), and with g++ behind a small header (:data:`SHIM`) that
-gives C++ what CUDA's device code takes for granted (``blockIdx``/``threadIdx``, ``__global__``, the math
-overloads, atomics, ``__longlong_as_double``, ``__shared__``, ``__syncthreads``, warp shuffles).
+module the tests generate must compile for the GPU), and with g++ behind a small header (:data:`SHIM`, precompiled
+once per cache folder) that gives C++ what CUDA's device code takes for granted (``blockIdx``/``threadIdx``,
+``__global__``, the math overloads, atomics, ``__longlong_as_double``, ``__shared__``, ``__syncthreads``, warp
+shuffles).
 
 A launch of independent work items (``threads == 0``: grid-stride loops whose threads never meet) runs its blocks one
 after another, every thread of a block to its end, one after the other: each work item is independent, or updates its
@@ -37,9 +38,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +54,7 @@ from pyaccad.backends.cuda.driver import DeviceError
 from pyaccad.backends.cuda.grids import geometry
 from pyaccad.errors import CompileError, ResourceError
 from pyaccad.resources import describe_bytes
-from pyaccad.store import Store
+from pyaccad.store import Store, write_atomically
 
 SHIM = r"""#include <cstdint>
 #include <cmath>
@@ -266,6 +269,39 @@ def unavailable_reason() -> str | None:
     return None
 
 
+GXX_FLAGS = ("-O1", "-std=c++17", "-pthread", "-fPIC", "-fno-fast-math", "-ffp-contract=off")
+"""g++'s flags for a module, and for the precompiled :data:`SHIM`, which must be built with the same ones."""
+
+
+def _gxx(what: str, *args: str) -> None:
+    result = subprocess.run(["g++", *GXX_FLAGS, *args], capture_output=True, text=True)
+    if result.returncode:
+        raise CompileError(f"cuda emulator: g++ rejected {what}:\n{result.stderr[:4000]}")
+
+
+def _shim_header() -> Path:
+    """:data:`SHIM` as a header in the store's folder, beside its precompiled form (``.gch``), built once per store.
+
+    The shim's C++ headers (threads, atomics, fibers) were two thirds of g++'s time on a typical module; a module
+    that includes the header first gets the precompiled one instead, the same code. Where g++ finds the ``.gch``
+    unusable (another g++), it reads the header itself: slower, the same module.
+    """
+    header = STORE.directory / f"shim-{hashlib.sha256(SHIM.encode()).hexdigest()[:16]}.h"
+    pch = header.with_name(header.name + ".gch")
+    if not (pch.exists() and header.exists()):
+        STORE.directory.mkdir(parents=True, exist_ok=True)
+        write_atomically(header, SHIM.encode())
+        fd, name = tempfile.mkstemp(prefix=pch.name, dir=STORE.directory)
+        os.close(fd)
+        try:
+            _gxx("the shim", "-x", "c++-header", "-o", name, str(header))
+            os.replace(name, pch)  # whole or not at all: another process may be building it too
+        finally:
+            if os.path.exists(name):
+                os.unlink(name)
+    return header
+
+
 class EmulatedDevice:
     """Host memory, modules compiled by g++, launches as loops (see the module doc).
 
@@ -323,20 +359,9 @@ class EmulatedDevice:
         if found is None:
 
             def make(tmp: Path, companions: dict[str, Path]) -> None:
-                companions[".cpp"].write_text(full)
-                cmd = [
-                    "g++",
-                    "-O1",
-                    "-std=c++17",
-                    "-pthread",
-                    "-fPIC",
-                    "-shared",
-                    "-fno-fast-math",
-                    "-ffp-contract=off",
-                ]
-                result = subprocess.run([*cmd, "-o", str(tmp), str(companions[".cpp"])], capture_output=True, text=True)
-                if result.returncode:
-                    raise CompileError(f"cuda emulator: g++ rejected the module:\n{result.stderr[:4000]}")
+                # the shim's #include, first in the file, is what lets g++ take its precompiled header
+                companions[".cpp"].write_text(f'#include "{_shim_header().name}"\n' + full[len(SHIM) + 1 :])
+                _gxx("the module", "-shared", "-o", str(tmp), str(companions[".cpp"]))
 
             found = STORE.publish(key, make, companions=(".cpp",))
         return ctypes.CDLL(str(found))
