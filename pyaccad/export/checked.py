@@ -143,13 +143,29 @@ def _while(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
 
 
 def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
-    """``generate``/``map``: one more output, the flags of the elements, folded to one flag."""
+    """``generate``/``map``: the values as before (their reads made safe), and the flags of the elements by the
+    same operation of a copy of the lambda that keeps only its flag, folded to one flag.
+
+    Two operations, not one of pairs: the values stay fusible into their consumers, and the flags' operation
+    fuses into the fold (an array of pairs would be written to memory, being read twice).
+    """
     lam = _lambda(stmt.params["lam"])
     if lam is None:
         out.append(stmt)
         return flag
+    *values, lam_flag = lam.outputs
+    out.append(
+        Stmt(
+            stmt.prim,
+            stmt.args,
+            {**stmt.params, "lam": Program(lam.inputs, lam.stmts, tuple(values))},
+            stmt.outs,
+            stmt.source,
+        )
+    )
     flags = Var(ArrayType(BOOL, stmt.outs[0].shape), "oks")
-    out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": lam}, (*stmt.outs, flags), stmt.source))
+    only_flag = substitute(Program(lam.inputs, lam.stmts, (lam_flag,)), {})
+    out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": only_flag}, (flags,), stmt.source))
     return _both(flag, _all(flags, out), out)
 
 
