@@ -25,6 +25,12 @@ cache has seen finds the module there (:mod:`.remembered`), without a fit.
 ``acc.lower(f, *args, backend="accelerate")`` prints both modules even where GHC or
 accelerate is missing.
 
+accelerate does not check its reads (out of bounds, accelerate-llvm reads any memory), so the
+library runs a checked export (:mod:`pyaccad.export.checked`): every read stays inside its array,
+and the program returns one more value, whether all were in bounds. Where one was not, the
+program runs once more on the interpreter, which raises the same ``IndexOutOfBounds`` as the
+other backends, naming the read's line.
+
 >>> BACKEND.name
 'accelerate'
 """
