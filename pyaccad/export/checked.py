@@ -11,7 +11,7 @@ a taken ``cond`` branch's reads count (the branches return their flag), a ``whil
 in its state (from the reads before it, whose garbage could keep it running, through every trip's
 body), stops when a read fails and checks its condition's reads once more on the final state, a
 ``custom_rule``/``remat`` body returns its flag, and each collective operation whose lambda reads
-returns an array of flags, folded to one. The program gets one more output, a rank-0 bool: True
+has its flags computed by a second operation (fused into their fold) and folded to one. The program gets one more output, a rank-0 bool: True
 where every read was inside its array. Where it is False the bridge runs the program on the
 interpreter, which raises the exact error.
 
@@ -25,8 +25,8 @@ operation.
 >>> checked = checked_reads(program)
 >>> [str(t) for t in checked.output_types]
 ['f64[2]', 'bool[]']
->>> [s.prim.name for s in checked.stmts]
-['generate', 'fold']
+>>> [s.prim.name for s in checked.stmts]  # the values, the flags, the flags folded
+['generate', 'generate', 'fold']
 """
 
 from __future__ import annotations
