@@ -11,9 +11,10 @@ a taken ``cond`` branch's reads count (the branches return their flag), a ``whil
 in its state (from the reads before it, whose garbage could keep it running, through every trip's
 body), stops when a read fails and checks its condition's reads once more on the final state, a
 ``custom_rule``/``remat`` body returns its flag, and each collective operation whose lambda reads
-has its flags computed by a second operation (fused into their fold) and folded to one. The program gets one more output, a rank-0 bool: True
-where every read was inside its array. Where it is False the bridge runs the program on the
-interpreter, which raises the exact error.
+has its flags computed by a second operation (fused into their fold) and folded to one, the fold
+starting from the flag so far. The program gets one more output, a rank-0 bool: True where every
+read was inside its array. Where it is False the bridge runs the program on the interpreter, which
+raises the exact error.
 
 Not followed (the read is still memory safe, but a failure there is not reported): reads inside
 ``fold``/``scan`` combiners and ``stencil`` lambdas, whose flags have no way out of accelerate's
@@ -166,16 +167,21 @@ def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     flags = Var(ArrayType(BOOL, stmt.outs[0].shape), "oks")
     only_flag = substitute(Program(lam.inputs, lam.stmts, (lam_flag,)), {})
     out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": only_flag}, (flags,), stmt.source))
-    return _both(flag, _all(flags, out), out)
+    return _all(flags, flag, out)
 
 
-def _all(flags: Var, out: list[Stmt]) -> Var:
-    """``flags`` folded to one (innermost axis first, as accelerate folds), by statements appended to ``out``."""
+def _all(flags: Var, flag: Atom, out: list[Stmt]) -> Atom:
+    """``flag`` and all of ``flags``: ``flags`` folded (innermost axis first, as accelerate folds), the last fold
+    starting from ``flag`` (where a separate ``&&`` would be one more operation: a loop's trip runs each once)."""
+    if not flags.shape:
+        return _both(flag, flags, out)
     a, b, c = _flag(), _flag(), _flag()
     both = Program((a, b), (Stmt(_AND, (a, b), {}, (c,)),), (c,))
     for axis in reversed(range(len(flags.shape))):
         folded = Var(ArrayType(BOOL, flags.shape[:axis]), "oks" if axis else "ok")
-        out.append(Stmt(PRIMITIVES["fold"], (flags, _TRUE), {"lam": both, "axis": axis}, (folded,)))
+        out.append(
+            Stmt(PRIMITIVES["fold"], (flags, flag if axis == 0 else _TRUE), {"lam": both, "axis": axis}, (folded,))
+        )
         flags = folded
     return flags
 
@@ -224,7 +230,7 @@ def _permute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     flags = Var(ArrayType(BOOL, x.shape), "oks")
     generate = Stmt(PRIMITIVES["generate"], (), {"shape": tuple(x.shape), "lam": flags_lam}, (flags,), stmt.source)
     out.append(generate)
-    return _both(flag, _all(flags, out), out)
+    return _all(flags, flag, out)
 
 
 def _inlined(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
