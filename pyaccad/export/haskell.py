@@ -43,6 +43,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from pyaccad.export.checked import checked_reads as with_checked_reads
 from pyaccad.export.extents import Extents, Symbol, Tracer, fit_extents
 from pyaccad.export.names import RESERVED
 from pyaccad.export.printer import Printer
@@ -63,11 +64,14 @@ def module_source(
     blas: bool = False,
     extents: Extents | None = None,
     ordered_folds: bool = True,
+    checked_reads: bool = False,
 ) -> str:
     """The Haskell module exporting ``name``, the accelerate version of ``program`` (see the module doc).
 
     With ``extents``, ``program`` is ``extents.annotate``'s: its extents print as the symbols, bound
-    from the inputs' shapes at the top of the function (``let I2 n m = shape x``).
+    from the inputs' shapes at the top of the function (``let I2 n m = shape x``). With ``checked_reads``
+    (the bridge's), its reads are checked and it returns one more value, whether all were in bounds
+    (:mod:`pyaccad.export.checked`).
     """
     if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
         raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
@@ -78,6 +82,8 @@ def module_source(
         )
     printer = Printer(RULES, blas, ordered_folds)
     printer.computed = materialised(program, blas)
+    if checked_reads:
+        program = with_checked_reads(program)
     printer.used.add(name)
     printer.used |= set(extents.names if extents else ())
     ins = [printer.bind(v, True) for v in program.inputs]
@@ -109,6 +115,8 @@ def module_source(
         imports.append("import qualified Data.Array.Accelerate.Numeric.LinearAlgebra.BLAS.Level3 as BLAS")
     if any("Bits." in line for line in definition + helpers):  # bitwise operations (element-wise table, helpers)
         imports.append("import qualified Data.Array.Accelerate.Data.Bits as Bits")
+    if any("Unsafe." in line for line in helpers):  # the checked reads' undef (pyaccad.export.checked)
+        imports.append("import qualified Data.Array.Accelerate.Unsafe as Unsafe")
     imports.append("import Prelude ()")
     lines = [header, *pragmas, f"module {module} ({name}) where", "", *imports, "", sig, *definition, *helpers]
     return "\n".join(lines) + "\n"
@@ -122,6 +130,7 @@ def shape_generic_module_source(
     name: str,
     blas: bool = False,
     ordered_folds: bool = True,
+    checked_reads: bool = False,
 ) -> tuple[str, Extents]:
     """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`), and the fit
     it is printed from (:meth:`.Extents.describes` tells which programs it computes).
@@ -145,18 +154,20 @@ def shape_generic_module_source(
     <BLANKLINE>
     """
     extents = fit_extents(f, args, tracer)
-    source = module_source(extents.annotate(extents.example), module, name, blas, extents, ordered_folds)
+    source = module_source(extents.annotate(extents.example), module, name, blas, extents, ordered_folds, checked_reads)
     if extents.check is None:
         return source, extents
     checked = extents.annotate(extents.check, extents.check_values)
-    other = module_source(checked, module, name, blas, extents, ordered_folds)
+    other = module_source(checked, module, name, blas, extents, ordered_folds, checked_reads)
     code = [line for line in source.split("\n") if not line.startswith("--")]
     other_code = [line for line in other.split("\n") if not line.startswith("--")]
     differing = next((a for a, b in zip(code, other_code, strict=False) if a != b), None)
     if differing is None and len(code) == len(other_code):
         return source, extents
     extents.fix_all(f"the export wrote a number of an extent without its expression (in {differing!r})")
-    return module_source(extents.annotate(extents.example), module, name, blas, extents, ordered_folds), extents
+    return module_source(
+        extents.annotate(extents.example), module, name, blas, extents, ordered_folds, checked_reads
+    ), extents
 
 
 def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:

@@ -349,7 +349,11 @@ def _index(p: Printer, stmt: Stmt, array_level: bool) -> str:
     array, *indices = stmt.args
     if not indices:
         return f"the {p.names[array]}"
-    return f"{p.names[array]} ! I{len(indices)} " + " ".join(paren(p.exp(i, operand_with_var=True)) for i in indices)
+    operands = " ".join(paren(p.exp(i, operand_with_var=True)) for i in indices)
+    if stmt.params.get("checked"):  # pyaccad.export.checked: the value and whether the index was inside
+        p.helpers.add(f"readChecked{len(indices)}")
+        return f"readChecked{len(indices)} {p.names[array]} {operands}"
+    return f"{p.names[array]} ! I{len(indices)} {operands}"
 
 
 def _body(p: Printer, stmt: Stmt, array_level: bool) -> str:

@@ -335,6 +335,23 @@ def _ordered_bits(width: int, float_type: str, int_type: str) -> dict[str, list[
     }
 
 
+def _read_checked(rank: int) -> list[str]:
+    """The read of a checked export (:mod:`pyaccad.export.checked`) from an array of ``rank``."""
+    i = [f"i{k}" for k in range(rank)]
+    n = [f"n{k}" for k in range(rank)]
+    inside = " && ".join(f"0 <= {a} && {a} < {b}" for a, b in zip(i, n, strict=True))
+    return [
+        "-- | a ! ix and True where ix is inside a, else undef and False: accelerate does not check its reads",
+        "-- (out of bounds, accelerate-llvm reads any memory), so the bridge reads through this, and reports a False.",
+        f"readChecked{rank} :: Elt e => Acc (Array DIM{rank} e) -> {' -> '.join(['Exp Int'] * rank)} -> Exp (e, Bool)",
+        f"readChecked{rank} a {' '.join(i)} =",
+        f"  let I{rank} {' '.join(n)} = shape a",
+        f"      ok = {inside}",
+        f"  in  T2 (ok ? (a ! I{rank} {' '.join(i)}, Unsafe.undef)) ok",
+    ]
+
+
+HELPERS.update({f"readChecked{rank}": _read_checked(rank) for rank in range(1, 10)})
 HELPERS["sumOver"] = SUM_OVER
 HELPERS.update(_ordered_bits(32, "Float", "Int32"))
 HELPERS.update(_ordered_bits(64, "Double", "Int64"))

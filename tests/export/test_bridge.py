@@ -73,7 +73,9 @@ def test_the_entry_module_parses_with_ghc(hs_parse, name, fn, args):
 def test_lower_prints_the_exported_program_and_its_entry_point():
     text = acc.lower(lambda x: acc.sin(x) * x, np.ones(3, np.float32), backend="accelerate")
     assert text.startswith("-- accelerate target: ") and "module PyaccadProgram" in text and "map sin x" in text
-    assert "compiled = Target.runN P.f" in text and "foreign export ccall pyaccad_call" in text
+    # P.f's last result is the checked reads' flag (pyaccad.export.checked), a Bool: it crosses as a byte
+    assert "compiled = Target.runN (\\(a0) -> case P.f (a0) of A.T2 r0 r1 -> A.T2 r0 (A.map fromBool r1))" in text
+    assert "foreign export ccall pyaccad_call" in text
 
 
 def test_missing_ghc_or_packages_are_named(monkeypatch, tmp_path):

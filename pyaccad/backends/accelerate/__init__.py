@@ -25,6 +25,12 @@ cache has seen finds the module there (:mod:`.remembered`), without a fit.
 ``acc.lower(f, *args, backend="accelerate")`` prints both modules even where GHC or
 accelerate is missing.
 
+accelerate does not check its reads (out of bounds, accelerate-llvm reads any memory), so the
+library runs a checked export (:mod:`pyaccad.export.checked`): every read stays inside its array,
+and the program returns one more value, whether all were in bounds. Where one was not, the
+program runs once more on the interpreter, which raises the same ``IndexOutOfBounds`` as the
+other backends, naming the read's line.
+
 >>> BACKEND.name
 'accelerate'
 """
@@ -32,16 +38,21 @@ accelerate is missing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from pyaccad.backends import Retrace
 from pyaccad.backends.accelerate import build, remembered
 from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
-from pyaccad.export import export_program, ghc
+from pyaccad.errors import IndexOutOfBounds
+from pyaccad.export import ghc
 from pyaccad.export.extents import Extents, numbers
-from pyaccad.export.haskell import shape_generic_module_source
-from pyaccad.ir import Program
+from pyaccad.export.haskell import module_source, shape_generic_module_source
+from pyaccad.ir import BOOL, Program, Var
+from pyaccad.ir.types import ArrayType
 from pyaccad.store import Store
 
 STORE = Store("accelerate", ".so")
@@ -63,7 +74,7 @@ def program_module(program: Program, retrace: Retrace | None = None, ordered_fol
     blas = build.uses_blas()
     if retrace is None:
         return _without_header(
-            export_program(program, module=_MODULE, name="f", blas=blas, ordered_folds=ordered_folds)
+            module_source(program, _MODULE, "f", blas=blas, ordered_folds=ordered_folds, checked_reads=True)
         )
     entry = remembered.key(program, blas, ordered_folds)
     written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas, ordered_folds), [])
@@ -73,7 +84,7 @@ def program_module(program: Program, retrace: Retrace | None = None, ordered_fol
         if source is not None:
             return source
         printed, extents = shape_generic_module_source(
-            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, ordered_folds
+            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, ordered_folds, checked_reads=True
         )
         source = _without_header(printed)
         written.append((extents, source))
@@ -92,13 +103,35 @@ def library(program: Program, target: str, retrace: Retrace | None = None) -> tu
     modules, named by the key (see :func:`program_module` for ``retrace``)."""
     modules = {
         _MODULE: program_module(program, retrace, ordered_folds=target != "interpreter"),  # its bitcast is wrong
-        f"PyaccadEntry{_PLACEHOLDER}": entry_source(program, _PLACEHOLDER, target),
+        f"PyaccadEntry{_PLACEHOLDER}": entry_source(_with_flag(program), _PLACEHOLDER, target),
     }
     compiler = ghc.ghc() or ""
     text = "\0".join([*modules.values(), START_C, ghc.ghc_version(compiler) if compiler else "", target])
     text += "\0".join(["", *build.link_flags(), ghc.environment_fingerprint()])
     key = "K" + hashlib.sha256(text.encode()).hexdigest()[:24]
     return key, {name.replace(_PLACEHOLDER, key): source.replace(_PLACEHOLDER, key) for name, source in modules.items()}
+
+
+def _with_flag(program: Program) -> Program:
+    """``program``'s interface as its module has it: one more output, whether every read was in bounds."""
+    return Program(program.inputs, program.stmts, (*program.outputs, Var(ArrayType(BOOL, ()), "ok")))
+
+
+class _Checked:
+    """A library's program that raises :class:`pyaccad.IndexOutOfBounds` where a read failed: its module says
+    so (:mod:`pyaccad.export.checked`), and the interpreter, given the same inputs, says which read and where."""
+
+    def __init__(self, executable: Any, program: Program) -> None:
+        self.executable, self.program = executable, program
+
+    def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        *outputs, ok = self.executable(inputs)
+        if not ok:
+            from pyaccad.backends.interp import BACKEND as INTERP
+
+            INTERP.compile(self.program)(inputs)
+            raise IndexOutOfBounds("accelerate: a read was out of bounds (the interpreter found none: a bug)")
+        return outputs
 
 
 class AccelerateBackend:
@@ -130,7 +163,7 @@ class AccelerateBackend:
 
                 STORE.publish(key, make)
             _LOADED[key] = lib
-        return runtime.Executable(lib, program.input_types, program.output_types)
+        return _Checked(runtime.Executable(lib, program.input_types, _with_flag(program).output_types), program)
 
     def describe(self, program: Program, retrace: Retrace | None = None) -> str:
         """The two Haskell modules of the program's library."""

@@ -1,0 +1,259 @@
+"""Checked reads: a program that also says whether every read it made was inside its array.
+
+accelerate does not check the indices of its reads (``a ! ix`` outside ``a`` is undefined behaviour in
+accelerate-llvm: garbage, or a crash of the process that loaded the library), where pyaccad's other
+backends raise :class:`pyaccad.IndexOutOfBounds`. The bridge therefore runs :func:`checked_reads`'s
+version of a program: every read inside a lambda becomes a *checked* ``index`` statement, which reads
+only where the index is inside the array (``undef`` elsewhere: memory safe) and yields a flag beside
+the value; a ``backpermute`` becomes the ``generate`` of such a read, and a ``permute`` drops a target
+outside its result (as accelerate's ``Nothing_``) and flags it. The flags follow the control flow: only
+a taken ``cond`` branch's reads count (the branches return their flag), a ``while`` carries the flag
+in its state (from the reads before it, whose garbage could keep it running, through every trip's
+body), stops when a read fails and checks its condition's reads once more on the final state, a
+``custom_rule``/``remat`` body returns its flag, and each collective operation whose lambda reads
+has its flags computed by a second operation (fused into their fold) and folded to one, the fold
+starting from the flag so far. The program gets one more output, a rank-0 bool: True where every
+read was inside its array. Where it is False the bridge runs the program on the interpreter, which
+raises the exact error.
+
+Not followed (the read is still memory safe, but a failure there is not reported): reads inside
+``fold``/``scan`` combiners and ``stencil`` lambdas, whose flags have no way out of accelerate's
+operation.
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad.frontend import trace
+>>> program = trace(lambda x: acc.generate((2,), lambda i: x[i + 2]), np.ones(3)).program
+>>> checked = checked_reads(program)
+>>> [str(t) for t in checked.output_types]
+['f64[2]', 'bool[]']
+>>> [s.prim.name for s in checked.stmts]  # the values, the flags, the flags folded
+['generate', 'generate', 'fold']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyaccad.ir import BOOL, PRIMITIVES, Atom, Lit, Program, Stmt, Var
+from pyaccad.ir.rewrite import substitute
+from pyaccad.ir.types import ArrayType
+
+_AND, _INDEX = PRIMITIVES["and"], PRIMITIVES["index"]
+_TRUE = Lit(True, BOOL)
+_FLAG = ArrayType(BOOL, ())
+
+
+def checked_reads(program: Program) -> Program:
+    """``program`` with its reads checked and one more output, True where all were in bounds (module doc)."""
+    stmts, flag = _stmts(program.stmts)
+    return Program(program.inputs, tuple(stmts), (*program.outputs, flag))
+
+
+def _flag(hint: str = "ok") -> Var:
+    return Var(_FLAG, hint)
+
+
+def _both(a: Atom, b: Atom, out: list[Stmt]) -> Atom:
+    """``a && b`` (a statement appended to ``out`` unless either is the literal True)."""
+    if a is _TRUE:
+        return b
+    if b is _TRUE:
+        return a
+    result = _flag()
+    out.append(Stmt(_AND, (a, b), {}, (result,)))
+    return result
+
+
+def _stmts(stmts: Sequence[Stmt], flag: Atom = _TRUE) -> tuple[list[Stmt], Atom]:
+    """The statements with their reads checked, and the flag (``flag`` and theirs: ``True`` where nothing reads)."""
+    out: list[Stmt] = []
+    for stmt in stmts:
+        rule = _RULES.get(stmt.prim.name)
+        if rule is not None:
+            flag = rule(stmt, out, flag)
+        elif stmt.prim.subprogram_params:  # fold/scan combiners, stencils: their reads are made safe, not followed
+            params = {**stmt.params, **{name: _guarded(sub) for name, sub in _subprograms(stmt)}}
+            out.append(Stmt(stmt.prim, stmt.args, params, stmt.outs, stmt.source))
+        else:
+            out.append(stmt)
+    return out, flag
+
+
+def _subprograms(stmt: Stmt) -> list[tuple[str, Program]]:
+    return [(name, stmt.params[name]) for name in stmt.prim.subprogram_params if stmt.params.get(name) is not None]
+
+
+def _guarded(program: Program) -> Program:
+    """``program`` whose reads (nested ones too) are checked reads, their flags unused: never outside an array."""
+    stmts, _ = _stmts(program.stmts)
+    return Program(program.inputs, tuple(stmts), program.outputs)
+
+
+def _lambda(lam: Program) -> Program | None:
+    """The lambda with its reads checked and its flag as one more output, or None where it reads nothing."""
+    stmts, flag = _stmts(lam.stmts)
+    return None if flag is _TRUE else Program(lam.inputs, tuple(stmts), (*lam.outputs, flag))
+
+
+def _index(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    if len(stmt.args) == 1:  # a rank-0 array's one element
+        out.append(stmt)
+        return flag
+    ok = _flag()
+    out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "checked": True}, (*stmt.outs, ok), stmt.source))
+    return _both(flag, ok, out)
+
+
+def _cond(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    branches = [_stmts(stmt.params[name].stmts) for name in ("then_", "else_")]
+    if all(branch_flag is _TRUE for _, branch_flag in branches):
+        out.append(stmt)
+        return flag
+    params = dict(stmt.params)
+    for name, (stmts, branch_flag) in zip(("then_", "else_"), branches, strict=True):
+        params[name] = Program((), tuple(stmts), (*stmt.params[name].outputs, branch_flag))
+    ok = _flag()
+    out.append(Stmt(stmt.prim, stmt.args, params, (*stmt.outs, ok), stmt.source))
+    return _both(flag, ok, out)
+
+
+def _while(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """The loop's state carries the flag, from the reads before it (a loop whose bound was read out of bounds
+    would run on garbage) through every trip's body; a failed read ends the loop."""
+    cond, body = stmt.params["cond"], stmt.params["body"]
+    state_in, cond_in = _flag("okSoFar"), _flag("okSoFar")
+    cond_stmts, cond_flag = _stmts(cond.stmts, cond_in)
+    body_stmts, body_out = _stmts(body.stmts, state_in)
+    if flag is _TRUE and cond_flag is cond_in and body_out is state_in:
+        out.append(stmt)  # nothing read before or inside
+        return flag
+    (going,) = cond.outputs
+    going = _both(cond_flag, going, cond_stmts)
+    params = dict(stmt.params)
+    params["cond"] = Program((*cond.inputs, cond_in), tuple(cond_stmts), (going,))
+    params["body"] = Program((*body.inputs, state_in), tuple(body_stmts), (*body.outputs, body_out))
+    ok = _flag()
+    out.append(Stmt(stmt.prim, (*stmt.args, flag), params, (*stmt.outs, ok), stmt.source))
+    if cond_flag is cond_in:
+        return ok
+    # The condition's reads at the final state: the loop stopped there, perhaps because one of them failed.
+    final_state = dict(zip((*cond.inputs, cond_in), (*stmt.outs, ok), strict=True))
+    final = substitute(Program((), tuple(cond_stmts), (cond_flag,)), final_state)
+    out.extend(final.stmts)
+    return final.outputs[0]
+
+
+def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """``generate``/``map``: the values as before (their reads made safe), and the flags of the elements by the
+    same operation of a copy of the lambda that keeps only its flag, folded to one flag.
+
+    Two operations, not one of pairs: the values stay fusible into their consumers, and the flags' operation
+    fuses into the fold (an array of pairs would be written to memory, being read twice).
+    """
+    lam = _lambda(stmt.params["lam"])
+    if lam is None:
+        out.append(stmt)
+        return flag
+    *values, lam_flag = lam.outputs
+    out.append(
+        Stmt(
+            stmt.prim,
+            stmt.args,
+            {**stmt.params, "lam": Program(lam.inputs, lam.stmts, tuple(values))},
+            stmt.outs,
+            stmt.source,
+        )
+    )
+    flags = Var(ArrayType(BOOL, stmt.outs[0].shape), "oks")
+    only_flag = substitute(Program(lam.inputs, lam.stmts, (lam_flag,)), {})
+    out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": only_flag}, (flags,), stmt.source))
+    return _all(flags, flag, out)
+
+
+def _all(flags: Var, flag: Atom, out: list[Stmt]) -> Atom:
+    """``flag`` and all of ``flags``: ``flags`` folded (innermost axis first, as accelerate folds), the last fold
+    starting from ``flag`` (where a separate ``&&`` would be one more operation: a loop's trip runs each once)."""
+    if not flags.shape:
+        return _both(flag, flags, out)
+    a, b, c = _flag(), _flag(), _flag()
+    both = Program((a, b), (Stmt(_AND, (a, b), {}, (c,)),), (c,))
+    for axis in reversed(range(len(flags.shape))):
+        folded = Var(ArrayType(BOOL, flags.shape[:axis]), "oks" if axis else "ok")
+        out.append(
+            Stmt(PRIMITIVES["fold"], (flags, flag if axis == 0 else _TRUE), {"lam": both, "axis": axis}, (folded,))
+        )
+        flags = folded
+    return flags
+
+
+def _backpermute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """The ``generate`` of a checked read of the source at the index lambda's result."""
+    (x,), index = stmt.args, stmt.params["index"]
+    if not x.shape:
+        out.append(stmt)
+        return flag
+    value = Var(ArrayType(x.dtype, ()), "v")
+    read = Stmt(_INDEX, (x, *index.outputs), {}, (value,), stmt.source)
+    lam = Program(index.inputs, (*index.stmts, read), (value,))
+    generate = Stmt(PRIMITIVES["generate"], (), {"shape": stmt.params["shape"], "lam": lam}, stmt.outs, stmt.source)
+    return _collective(generate, out, flag)
+
+
+def _permute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """A target outside the result is dropped (accelerate would write there) and flagged, where it is kept.
+
+    The flags come from a ``generate`` over the source of the same index lambda (a copy), whose target is
+    checked against the result's extents by a checked read of ``defaults`` (its value unused).
+    """
+    defaults, x = stmt.args
+    index = stmt.params["index"]
+    stmts, index_flag = _stmts(index.stmts)
+    keep, *target = index.outputs
+    if not target and index_flag is _TRUE:  # a rank-0 result: every target is its one element
+        out.append(stmt)
+        return flag
+    inside: Atom = _TRUE
+    if target:
+        inside = _flag("inside")
+        unused = Var(ArrayType(defaults.dtype, ()), "unused")
+        stmts.append(Stmt(_INDEX, (defaults, *target), {"checked": True}, (unused, inside), stmt.source))
+    kept = _both(keep, inside, stmts)
+    checked_index = Program(index.inputs, tuple(stmts), (kept, *target))
+    out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "index": checked_index}, stmt.outs, stmt.source))
+    # Each source element's flag: its lambda's reads succeeded, and a kept target is inside.
+    dropped = _flag("dropped")
+    stmts.append(Stmt(PRIMITIVES["not"], (keep,), {}, (dropped,)))
+    fine = _flag("fine")
+    stmts.append(Stmt(PRIMITIVES["or"], (dropped, inside), {}, (fine,)))
+    fine = _both(index_flag, fine, stmts)
+    flags_lam = substitute(Program(index.inputs, tuple(stmts), (fine,)), {})
+    flags = Var(ArrayType(BOOL, x.shape), "oks")
+    generate = Stmt(PRIMITIVES["generate"], (), {"shape": tuple(x.shape), "lam": flags_lam}, (flags,), stmt.source)
+    out.append(generate)
+    return _all(flags, flag, out)
+
+
+def _inlined(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
+    """``custom_rule``/``remat``: their body (which every backend runs) returns its flag too."""
+    body = stmt.params["body"]
+    stmts, body_flag = _stmts(body.stmts)
+    if body_flag is _TRUE:
+        out.append(stmt)
+        return flag
+    params = {**stmt.params, "body": Program(body.inputs, tuple(stmts), (*body.outputs, body_flag))}
+    ok = _flag()
+    out.append(Stmt(stmt.prim, stmt.args, params, (*stmt.outs, ok), stmt.source))
+    return _both(flag, ok, out)
+
+
+_RULES = {
+    "index": _index,
+    "cond": _cond,
+    "while": _while,
+    "generate": _collective,
+    "map": _collective,
+    "backpermute": _backpermute,
+    "permute": _permute,
+    "custom_rule": _inlined,
+    "remat": _inlined,
+}
