@@ -43,7 +43,8 @@ printer makes does: a prefix and a number)."""
 @dataclass(frozen=True)
 class Frame:
     """What a kernel's local numbers stand for: its ``B[k]`` is the module's slot ``slots[k]``, its ``E[k]`` the
-    module's run-time integer ``ints[k]``, its error id ``k + 1`` the module's error ``errors[k]`` (0-based)."""
+    printer's run-time integer ``ctx.ints[ints[k]]``, its error id ``k + 1`` the printer's error
+    ``ctx.errors[errors[k]]``."""
 
     slots: tuple[int, ...]
     ints: tuple[int, ...]

@@ -48,8 +48,8 @@ class Launch:
     ``clear``: the slot and bytes of a buffer zeroed before every launch (a scan's tile status and counter).
     A ``grid`` ``(nz, ny, nx)`` makes the launch 3-D: the work items are those of a shape of rank 2 or more
     (:mod:`.grids`), ``items`` of them in all. The kernel's ``E`` and ``B`` start at ``ints`` and ``table`` in
-    the module's :attr:`Module.ints` and :attr:`Module.table`; its error id ``k + 1`` is the module's
-    ``errors[k]`` (:mod:`.frames`)."""
+    the module's :attr:`Module.ints` and :attr:`Module.table`; its error id ``k + 1`` is the module's error
+    ``errors[k]`` (an index into :attr:`Module.errors`, :mod:`.frames`)."""
 
     kernel: str
     items: int
@@ -176,7 +176,9 @@ class _Generator:
         to the module's runs of them (:mod:`.frames`)."""
         text, frame = source
         self.sources.append(text)
-        launch = Launch(name, items, threads, None, grid, len(self.ints), len(self.table), frame.errors)
+        launch = Launch(
+            name, items, threads, grid=grid, ints=len(self.ints), table=len(self.table), errors=frame.errors
+        )
         self.ints += [self.ctx.ints[n] for n in frame.ints]
         self.table += frame.slots
         return launch
