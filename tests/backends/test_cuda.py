@@ -106,6 +106,18 @@ def test_out_of_bounds_on_cuda_names_the_index_as_interp_does(cuda: str) -> None
     _same_bounds_error(lambda t, i: acc.map(lambda k: t[k] * 2.0, i), (np.arange(5.0), idx), cuda, "(7,)")
 
 
+def test_out_of_bounds_in_a_later_kernel_names_its_own_read(cuda: str) -> None:
+    """Each kernel numbers its errors from 1 (``frames.py``): a failure in the second kernel with a check is named by
+    that kernel's read (of an array of 5 elements), not by the first kernel's read (of 7) of the same error number."""
+    good, bad = np.array([0, 6, 1]), np.array([1, 6, 2])
+
+    def f(u, t, i, j):
+        total = acc.map(lambda k: u[k], i).sum()
+        return acc.map(lambda k: t[k] * total, j)
+
+    _same_bounds_error(f, (np.arange(7.0), np.arange(5.0), good, bad), cuda, "shape (5,)")
+
+
 def test_out_of_bounds_in_a_scan_of_many_tiles_names_the_first_index(cuda: str) -> None:
     """A gather fused into a scan's reads fails in a tile that took its prefix by look-back: the failing launch runs
     again (its tiles' status cleared again) to find the first failure, as the interpreter names it."""

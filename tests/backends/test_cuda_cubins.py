@@ -18,6 +18,7 @@ from pyaccad import ad
 from pyaccad.backends.cuda import cubins, workers
 from pyaccad.backends.cuda.program import generate
 from pyaccad.frontend import trace
+from pyaccad.opt import optimize
 
 RNG = np.random.default_rng(31)
 
@@ -113,6 +114,34 @@ def test_a_kernel_of_the_primal_is_not_compiled_again_for_its_gradient(compiled_
     assert 0 < len(compiled_kernels) < total
     assert set(first.cubins) & set(second.cubins)  # the shared kernels' CUBIN, loaded from the primal's
     _check_places(second, [name for name, _ in cubins.split(gradient)[1]])
+
+
+def _bodies(f, *args) -> dict[str, str]:
+    """Each kernel of the module the cuda backend runs for ``f`` (optimised as ``acc.run`` does), by name: its text
+    but its first line, which names it."""
+    source = generate(optimize(trace(f, *args).program, "cuda")).source
+    return {name: text.split("\n", 1)[1] for name, text in cubins.split(source)[1]}
+
+
+def _looped(a):
+    s = acc.awhile(lambda s: s[1] < 3, lambda s: (acc.sin(s[0]) * a, s[1] + 1), (a, acc.unit(0)))[0]
+    return (s * s).sum()
+
+
+def test_a_gradient_compiles_only_the_kernels_its_primal_does_not_hold(cuda: str, compiled_kernels) -> None:
+    """Kernels number their buffers, integers, errors and names on their own (``frames.py``), so the kernels of a
+    gradient that its primal has too (the loop's trip, at other slots) come from the cache, and a kernel the
+    gradient holds twice (its loops' trips) is compiled once; both programs still compute the interpreter's values."""
+    x = RNG.uniform(0.5, 1.5, (5, 6))
+    gradient = ad.grad(_looped)
+    primal_kernels, gradient_kernels = _bodies(_looped, x), _bodies(gradient, x)
+    new = set(gradient_kernels.values()) - set(primal_kernels.values())
+    assert len(new) < len(set(gradient_kernels.values())) < len(gradient_kernels)  # shared, and repeated
+    assert_close(acc.run(_looped, x, backend=cuda), acc.run(_looped, x, backend="interp"))
+    assert sorted(compiled_kernels) == sorted(primal_kernels)  # a new cache: every kernel, each text once
+    del compiled_kernels[:]
+    assert_close(acc.run(gradient, x, backend=cuda), acc.run(gradient, x, backend="interp"))
+    assert len(compiled_kernels) == len(new) and {gradient_kernels[name] for name in compiled_kernels} == new
 
 
 def test_a_new_batch_size_compiles_nothing(compiled_kernels) -> None:

@@ -5,8 +5,10 @@ nothing else at file scope (a kernel declares its shared memory inside itself; t
 ``__forceinline__`` or templates, and there are no ``__device__`` globals), so a kernel compiles alone with
 the prelude and means the same. Each kernel is cached under its own key: the prelude, the kernel's text
 with its name left out (``k17`` of a gradient may be ``k3`` of its primal), NVRTC's version, the
-architecture and the options. A module whose kernels are all cached compiles nothing: a new batch size,
-or a program sharing kernels with one compiled before.
+architecture and the options. A kernel numbers its buffers, run-time integers and names on its own
+(:mod:`.frames`), so its text is the same wherever it sits in a module. A module whose kernels are all cached
+compiles nothing: a new batch size, or a program sharing kernels with one compiled before; a kernel a module
+holds twice (a loop's trip, repeated by a gradient) is compiled once.
 
 The kernels not found are compiled in *groups*, one translation unit each (the prelude once, the kernels
 renamed ``pa_k0``, ``pa_k1``, ...): NVRTC costs ~30 ms per unit before any kernel, so a unit per kernel

@@ -4,9 +4,11 @@ The plan (:mod:`pyaccad.opt.fusion`, shared with the native backend) gives the k
 becomes a ``__global__`` function of one module (:mod:`.skeletons`); the host runs a *schedule*: launches,
 device-to-device copies, and the array-level control flow, which stays on the host as accelerate's does
 (an ``awhile`` launches its condition's kernels, reads back the one flag, then launches its body's; an
-``acond`` reads back its predicate). Buffers are entries of the pointer table ``B`` every kernel takes:
-inputs, embedded constants, outputs, and intermediates carved out of one device workspace at offsets
-planned so that values with disjoint lifetimes share memory (:mod:`pyaccad.opt.memory`).
+``acond`` reads back its predicate). Buffers are the module's *slots*: inputs, embedded constants, outputs,
+and intermediates carved out of one device workspace at offsets planned so that values with disjoint
+lifetimes share memory (:mod:`pyaccad.opt.memory`). A kernel takes the pointers to those it uses in a table
+``B`` of its own, and its run-time integers in an ``E`` of its own, numbered in its own order
+(:mod:`.frames`): one kernel's text, and so its compiled CUBIN, serves wherever its buffers sit.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -24,8 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyaccad.backends.clike.cgen import CTYPE
 from pyaccad.backends.cuda import linalg, rows
 from pyaccad.backends.cuda.blocks import VALUES, WARP, Blocks, plan_fold
+from pyaccad.backends.cuda.frames import Frame
 from pyaccad.backends.cuda.prelude import PRELUDE
 from pyaccad.backends.cuda.scans import plan_scan
 from pyaccad.backends.cuda.skeletons import CudaCtx, function_source, grid_extents, kernel_source, work_items
@@ -43,13 +47,18 @@ class Launch:
     cooperative kernel's block size), over ``items`` block work units (rows, tiles), blocks looping over them;
     ``clear``: the slot and bytes of a buffer zeroed before every launch (a scan's tile status and counter).
     A ``grid`` ``(nz, ny, nx)`` makes the launch 3-D: the work items are those of a shape of rank 2 or more
-    (:mod:`.grids`), ``items`` of them in all."""
+    (:mod:`.grids`), ``items`` of them in all. The kernel's ``E`` and ``B`` start at ``ints`` and ``table`` in
+    the module's :attr:`Module.ints` and :attr:`Module.table`; its error id ``k + 1`` is the module's error
+    ``errors[k]`` (an index into :attr:`Module.errors`, :mod:`.frames`)."""
 
     kernel: str
     items: int
     threads: int = 0
     clear: tuple[int, int] | None = None
     grid: tuple[int, ...] = ()
+    ints: int = 0
+    table: int = 0
+    errors: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,9 @@ class Module:
 
     source: str
     steps: list[Step]
-    ints: list[int]
-    slots: list[tuple[str, int]]  # each entry of B: ("input", i) | ("const", j) | ("output", k) | ("work", offset)
+    ints: list[int]  # each kernel's run-time integers in turn
+    slots: list[tuple[str, int]]  # each buffer: ("input", i) | ("const", j) | ("output", k) | ("work", offset)
+    table: list[int]  # each kernel's buffers in turn, by slot: its pointer table is a run of this one's
     consts: list[np.ndarray]
     workspace: int
     outputs: list[tuple[str, object]]  # ("buffer", k) | ("input", i) | ("const", j) | ("output", k) | ("lit", v)
@@ -134,6 +144,8 @@ class _Generator:
         self.consts: list[np.ndarray] = []
         self.kernels: list[str] = []
         self.sources: list[str] = []
+        self.ints: list[int] = []
+        self.table: list[int] = []
         self.workspace = Workspace()
         self.plan: Plan | None = None
 
@@ -145,6 +157,7 @@ class _Generator:
     def bind(self, var: Var, slot: int) -> None:
         self.ctx.slots[var] = slot
         self.ctx.buffers[var] = self.ctx.fresh("b")
+        self.ctx.pointers[self.ctx.buffers[var]] = (CTYPE[var.dtype], slot)
 
     def work(self, var: Var) -> int:
         """A slot for an intermediate in the workspace (its offset is planned once every lifetime is known)."""
@@ -155,8 +168,20 @@ class _Generator:
 
     def launch(self, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> Launch:
         name = self.name()
-        self.sources.append(kernel_source(self.ctx, name, kernel, part, blocks))
-        return Launch(name, *work_items(kernel, part, blocks), grid=grid_extents(kernel, part, blocks))
+        source = kernel_source(self.ctx, name, kernel, part, blocks)
+        return self.add(name, source, *work_items(kernel, part, blocks), grid=grid_extents(kernel, part, blocks))
+
+    def add(self, name: str, source: tuple[str, Frame], items: int, threads: int, grid: tuple[int, ...] = ()) -> Launch:
+        """The launch of the kernel ``name`` over ``items``, its text added to the module, its integers and pointers
+        to the module's runs of them (:mod:`.frames`)."""
+        text, frame = source
+        self.sources.append(text)
+        launch = Launch(
+            name, items, threads, grid=grid, ints=len(self.ints), table=len(self.table), errors=frame.errors
+        )
+        self.ints += [self.ctx.ints[n] for n in frame.ints]
+        self.table += frame.slots
+        return launch
 
     def name(self) -> str:
         """The name of the next ``__global__`` function of the module."""
@@ -174,10 +199,10 @@ class _Generator:
             if var not in ctx.slots and var not in blocks.shared:
                 self.work(var)
         name = self.name()
-        self.sources.append(function_source(ctx, name, lambda: rows.group_body(ctx, group, blocks)))
+        source = function_source(ctx, name, lambda: rows.group_body(ctx, group, blocks))
         for var in group.row_local:
             ctx.delayed[var] = plan.delayed[var]
-        return Launch(name, *blocks.launch(iterated(group.kernels[0]).shape[0]))
+        return self.add(name, source, *blocks.launch(iterated(group.kernels[0]).shape[0]))
 
     def scratch(self, dtype: np.dtype, size: int, name: str) -> Var:
         """A workspace array of ``size`` elements for a kernel's own bookkeeping (0: unused at this shape, but the
@@ -325,8 +350,9 @@ class _Generator:
         return Module(
             source,
             steps,
-            list(ctx.ints),
+            self.ints,
             slots,
+            self.table,
             self.consts,
             workspace,
             outputs,

@@ -1,10 +1,11 @@
 """Running a generated module on a device: buffers, the pointer table, the schedule, errors.
 
-An :class:`Executable` holds, on its device, the module's run-time integers ``E``, its embedded
-constants and its workspace (one allocation, carved by the planned offsets). A call uploads the inputs,
-allocates the outputs, fills the pointer table ``B`` (inputs, constants, outputs, workspace slices),
-runs the schedule (:mod:`.program`) and downloads the outputs. Calls are serialised per executable (its
-workspace is one).
+An :class:`Executable` holds, on its device, the module's run-time integers (each kernel's ``E`` in turn),
+its embedded constants and its workspace (one allocation, carved by the planned offsets). A call uploads the
+inputs, allocates the outputs, fills the pointer table (each kernel's ``B`` in turn, of inputs, constants,
+outputs, workspace slices: one upload), runs the schedule (:mod:`.program`), each launch given its kernel's
+runs of both (:mod:`.frames`), and downloads the outputs. Calls are serialised per executable (its workspace
+is one).
 
 A failed bounds check leaves ``R[0]`` set (:mod:`.prelude`); the executable then runs the schedule again,
 checking the record after each launch, and runs the first failing launch once more in record mode, so
@@ -46,6 +47,7 @@ class Executable:
         self.loaded = device.load(module.source)
         self.ints = self._resident(np.array(module.ints or [0], dtype=np.int64))
         self.consts = [self._resident(np.ascontiguousarray(c)) for c in module.consts]
+        self.places = np.array(module.table or [0], np.intp)  # the slot of each entry of the kernels' tables
         self.workspace = device.alloc(module.workspace)
         self.record = device.alloc(8 * module.record_size)
         self.lock = threading.Lock()
@@ -79,7 +81,7 @@ class Executable:
         kept = False
         try:
             self.pointers = np.array([self._pointer(kind, n, ins, outs) for kind, n in module.slots] or [0], np.uint64)
-            self.table = self._resident(self.pointers)
+            self.table = self._resident(self.pointers[self.places])
             try:
                 self._reset_record()
                 self._run(module.steps, check=False)
@@ -173,7 +175,7 @@ class Executable:
         if step.clear is not None:
             slot, nbytes = step.clear
             self.device.zero(self._slot(slot), nbytes)
-        args = (self.ints, self.table, self.record)
+        args = (self.ints + 8 * step.ints, self.table + 8 * step.table, self.record)
         self.device.launch(self.loaded, step.kernel, step.items, args, step.threads, grid=step.grid)
 
     def _gemm(self, step: Gemm) -> None:
@@ -211,8 +213,11 @@ class Executable:
             position = int(self._recorded()[1])
             self._reset_record(mode=1, position=position)
             self._launch(failed.launch)
+            launch = failed.launch
+        else:  # a check's failure depends on the data alone: it fails again
+            return IndexOutOfBounds("cuda: an index was out of bounds, but not when the program ran again to name it")
         record = self._recorded()
-        entry = self.module.errors[int(record[0]) - 1]
+        entry = self.module.errors[launch.errors[int(record[0]) - 1]]  # the kernel's error id is its own
         if not isinstance(entry, OutOfBounds):
             return IndexOutOfBounds(str(entry))
         return entry.error(tuple(int(k) for k in record[3 : 3 + len(entry.shape)]))

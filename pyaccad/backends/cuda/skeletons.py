@@ -1,12 +1,14 @@
 """CUDA kernels for the skeletons of a plan: most a grid-stride loop over independent work items.
 
-Every kernel has one signature, ``(const int64_t *E, void *const *B, int64_t *R)``: the run-time
-integers (extents, float literals' bits), the table of buffer pointers, the error record
-(:mod:`.prelude`). A work item is one thread's share of the kernel, its element code printed by the
+Every kernel has one signature, ``(const int64_t *E, void *const *B, int64_t *R)``: its run-time
+integers (extents, float literals' bits), its table of buffer pointers, the error record
+(:mod:`.prelude`), each numbered from 0 in the kernel's own order (:mod:`.frames`), so the same kernel is the
+same text wherever it is. A work item is one thread's share of the kernel, its element code printed by the
 shared C-like printer (:mod:`pyaccad.backends.clike`) exactly as for the native backend::
 
     extern "C" __global__ void k3(const int64_t *E, void *const *B, int64_t *R) {
-        float *b2 = (float *)B[1]; const float *in0 = (const float *)B[0];
+        float *b1 = (float *)B[0];
+        float *b2 = (float *)B[1];
         const int64_t n = E[0];
         for (int64_t w = blockIdx.x * blockDim.x + threadIdx.x; w < n; w += gridDim.x * blockDim.x) {
             <work item w>
@@ -46,13 +48,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Callable
 
 from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.blocks import Blocks, assign, fold_lines, fold_merge, grid_loop, line_layout, merge_threads
+from pyaccad.backends.cuda.frames import Frame, localise
 from pyaccad.backends.cuda.grids import extents, nest
 from pyaccad.backends.cuda.scans import scan_tiles
 from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
@@ -69,11 +71,20 @@ BOUNDARY_RULES = {
 
 
 class CudaCtx(Ctx):
-    """The printer's state for one CUDA module: also the slot of the pointer table ``B`` each buffer is in."""
+    """The printer's state for one CUDA module: also the slot each buffer is in, and what a kernel's text is
+    renumbered by (:mod:`.frames`): the prefix of every name :meth:`fresh` made, and each buffer pointer's
+    C type and slot, by name."""
 
     def __init__(self) -> None:
         super().__init__()
         self.slots: dict[Var, int] = {}
+        self.prefixes: dict[str, str] = {}
+        self.pointers: dict[str, tuple[str, int]] = {}
+
+    def fresh(self, prefix: str = "v") -> str:
+        name = super().fresh(prefix)
+        self.prefixes[name] = prefix
+        return name
 
 
 _ATOMIC_CAS = {
@@ -84,28 +95,26 @@ _BEATEN = {"maximum": "<", "minimum": ">"}
 """For max/min: ``new BEATEN old`` when the old value beats the new one (false on ties and on NaNs)."""
 
 
-def kernel_source(ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> str:
+def kernel_source(
+    ctx: CudaCtx, name: str, kernel: Kernel, part: str = "", blocks: Blocks | None = None
+) -> tuple[str, Frame]:
     """The ``__global__`` function ``name`` running ``kernel`` (``part`` picks a permute's copy or scatter, or a
-    fold's or scan's kernel on ``blocks``, :mod:`.blocks`)."""
+    fold's or scan's kernel on ``blocks``, :mod:`.blocks`), and its frame."""
     if blocks is None:
         return function_source(ctx, name, lambda: _BODIES[kernel.kind if not part else part](ctx, kernel))
     return function_source(ctx, name, lambda: PARTS[part](ctx, kernel, blocks))
 
 
-def function_source(ctx: CudaCtx, name: str, emit: Callable[[], None]) -> str:
-    """The ``__global__`` function ``name`` whose body ``emit()`` writes: the pointers it uses taken from ``B``."""
+def function_source(ctx: CudaCtx, name: str, emit: Callable[[], None]) -> tuple[str, Frame]:
+    """The ``__global__`` function ``name`` whose body ``emit()`` writes, numbered on its own (:mod:`.frames`: the
+    pointers it uses taken from ``B``), and its frame."""
     with ctx.capture() as body:
         prologue_start = len(ctx.prologue)
         with ctx.block():
             emit()
         prologue = ctx.prologue[prologue_start:]
         del ctx.prologue[prologue_start:]
-    text = "\n".join([*body, *prologue])
-    words = set(re.findall(r"\w+", text))  # one pass: a module's kernels times its buffers is quadratic
-    used = [(var, buf) for var, buf in ctx.buffers.items() if buf in words]
-    pointers = [f"    {CTYPE[v.dtype]} *{buf} = ({CTYPE[v.dtype]} *)B[{ctx.slots[v]}];" for v, buf in used]
-    head = f'extern "C" __global__ void {name}(const int64_t *E, void *const *B, int64_t *R) {{'
-    return "\n".join([head, *pointers, *prologue, *body, "}"])
+    return localise(ctx, name, [*prologue, *body])
 
 
 def work_items(kernel: Kernel, part: str = "", blocks: Blocks | None = None) -> tuple[int, int]:
