@@ -277,8 +277,8 @@ def test_a_process_keeps_ctrl_c_and_exits_cleanly():
 
 # Lanes reversed together from a tape in an awhile: each trip drops the state of the one before while kernels
 # of that trip (the tape's permute) may still read it. Before the bridge kept accelerate's recent arrays alive
-# (runtime.KEEP_ARRAYS_BYTES), a garbage collection freed such states under the worker threads: this crashed
-# within the first few calls nearly every time, or returned wrong values.
+# (runtime.KEEP_ARRAYS and KEEP_ARRAYS_BYTES), a garbage collection freed such states under the worker threads:
+# this crashed within the first few calls nearly every time, or returned wrong values.
 LANE_TAPE = """
 import numpy as np, pyaccad as acc
 from pyaccad import ad

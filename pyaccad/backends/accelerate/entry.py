@@ -20,13 +20,14 @@ written to ``message``, and the call returns 1 instead of aborting the process.
 program. Module names carry the library's key: the libraries of one process share
 one GHC runtime, and their symbols must not meet.
 
-Each library also exports ``void pyaccad_keep_arrays(int64_t bytes)``, which the runtime
-calls once, from the first library: it makes accelerate allocate its arrays through an
-allocator that keeps the most recent ``bytes`` of them alive. accelerate-llvm-native (1.4)
-hands its kernels raw pointers and keeps nothing alive for them: an array the executor no
-longer refers to (an ``awhile`` state of a past trip, a ``permute``'s lock array) can be
-freed by a garbage collection while a worker thread still reads or writes it, which
-crashes or corrupts results at random when there are several workers.
+Each library also exports ``void pyaccad_keep_arrays(int64_t count, int64_t bytes)``, which the
+runtime calls once, from the first library: it makes accelerate allocate its arrays through an
+allocator that keeps the most recent of them alive, at most ``count`` arrays and ``bytes`` bytes.
+accelerate-llvm-native (1.4) hands its kernels raw pointers and keeps nothing alive for
+them: an array the executor no longer refers to (an ``awhile`` state of a past trip, a
+``permute``'s lock array) can be freed by a garbage collection while a worker thread
+still reads or writes it, which crashes or corrupts results at random when there are
+several workers.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -139,33 +140,37 @@ toBool = (A./= 0)
 fromBool :: A.Exp Bool -> A.Exp Word8
 fromBool b = b A.? (1, 0)
 
--- | The arrays accelerate allocated most recently, up to a number of bytes: @Kept bytes oldest newest@, the
--- oldest first in one list and the newest first in the other (a queue).
-data Kept = Kept !Int [(Int, ForeignPtr Word8)] [(Int, ForeignPtr Word8)]
+-- | The arrays accelerate allocated most recently, up to a number of them and of bytes:
+-- @Kept count bytes oldest newest@, the oldest first in one list and the newest first in the other (a queue).
+data Kept = Kept !Int !Int [(Int, ForeignPtr Word8)] [(Int, ForeignPtr Word8)]
 
 {-# NOINLINE kept #-}
 kept :: IORef Kept
-kept = unsafePerformIO (newIORef (Kept 0 [] []))
+kept = unsafePerformIO (newIORef (Kept 0 0 [] []))
 
 -- | accelerate-llvm-native passes its kernels raw pointers and keeps nothing alive for them, so an array that its
 -- executor drops while a worker still runs a kernel on it (an awhile state of a past trip, a permute's locks) would
--- be freed by the next garbage collection. Arrays allocated here stay alive until @budget@ newer bytes are.
-keepingAllocator :: Int -> Int -> IO (ForeignPtr Word8)
-keepingAllocator budget bytes = do
+-- be freed by the next garbage collection. Arrays allocated here stay alive until @most@ newer arrays or @budget@
+-- newer bytes are.
+keepingAllocator :: Int -> Int -> Int -> IO (ForeignPtr Word8)
+keepingAllocator most budget bytes = do
   array <- mallocPlainForeignPtrAlignedBytes bytes 64  -- accelerate's own alignment (a cache line)
-  atomicModifyIORef' kept $ \\(Kept total oldest newest) ->
-    (evict (Kept (total + bytes) oldest ((bytes, array) : newest)), ())
+  atomicModifyIORef' kept $ \\(Kept count total oldest newest) ->
+    (evict (Kept (count + 1) (total + bytes) oldest ((bytes, array) : newest)), ())
   return array
   where
-    evict (Kept total ((size, _) : oldest) newest) | total > budget = evict (Kept (total - size) oldest newest)
-    evict (Kept total [] newest@(_ : _ : _)) | total > budget = evict (Kept total (reverse newest) [])
+    over count total = count > most || total > budget
+    evict (Kept count total ((size, _) : oldest) newest)
+      | over count total = evict (Kept (count - 1) (total - size) oldest newest)
+    evict (Kept count total [] newest@(_ : _ : _)) | over count total = evict (Kept count total (reverse newest) [])
     evict k = k
 
-foreign export ccall pyaccad_keep_arrays :: Int64 -> IO ()
+foreign export ccall pyaccad_keep_arrays :: Int64 -> Int64 -> IO ()
 
 -- | From now on accelerate's arrays come from 'keepingAllocator' (called once, before any program runs).
-pyaccad_keep_arrays :: Int64 -> IO ()
-pyaccad_keep_arrays budget = registerForeignPtrAllocator (keepingAllocator (fromIntegral budget))
+pyaccad_keep_arrays :: Int64 -> Int64 -> IO ()
+pyaccad_keep_arrays most budget =
+  registerForeignPtrAllocator (keepingAllocator (fromIntegral most) (fromIntegral budget))
 
 foreign export ccall pyaccad_call :: Ptr (Ptr ()) -> Ptr Int64 -> Ptr (Ptr ()) -> Ptr Int64 -> CString -> CInt
                                    -> IO CInt

@@ -9,7 +9,7 @@ after ``hs_exit``. Before it starts, ``$PYACCAD_NUM_THREADS`` becomes
 ``$ACCELERATE_LLVM_NATIVE_THREADS`` (accelerate-llvm-native's worker count) unless
 that is set already, and accelerate's kernels get vector math (:mod:`.veclib`). Then
 accelerate allocates its arrays through the first library's ``pyaccad_keep_arrays``, which
-keeps the last ``KEEP_ARRAYS_BYTES`` of them alive: accelerate-llvm-native's kernels hold
+keeps the last ``KEEP_ARRAYS`` of them (at most ``KEEP_ARRAYS_BYTES``) alive: accelerate-llvm-native's kernels hold
 raw pointers only, and a garbage collection could free an array while a worker runs on it.
 Before the first library is loaded (and with it accelerate-blas's OpenBLAS), OpenBLAS
 is told the CPU's kernel set where the CPU hides its model (:mod:`.openblas`).
@@ -39,14 +39,18 @@ ffi.cdef(
     """
     void pyaccad_hs_start(void);
     void hs_exit(void);
-    void pyaccad_keep_arrays(int64_t bytes);
+    void pyaccad_keep_arrays(int64_t count, int64_t bytes);
     int pyaccad_call(void **inputs, const int64_t *input_extents, void **outputs, const int64_t *output_extents,
                      char *message, int capacity);
     """
 )
 
 MESSAGE_CAPACITY = 8192
-# How many bytes of the arrays accelerate allocated last stay alive (see `_start_runtime`).
+# How many of the arrays accelerate allocated last stay alive, at most, and at most how many bytes of them (see
+# `_start_runtime`). A kernel can only outlive its inputs by the ops accelerate's executor issues before it waits on
+# that kernel's result, a trip of a loop; keeping more costs: a loop's thousands of small arrays a call, kept alive
+# for 256 MB, made the garbage collector's work, and every call, several times slower (BENCHMARKS.md, session 9).
+KEEP_ARRAYS = 4096
 KEEP_ARRAYS_BYTES = 256 << 20
 _runtime_lock = threading.Lock()
 _runtime_started = False
@@ -64,7 +68,7 @@ def _start_runtime(lib: Any) -> None:
         lib.pyaccad_hs_start()
         # accelerate-llvm-native's kernels hold raw pointers only: without this, a garbage collection can free an
         # array (an awhile state of a past trip) while a worker thread still runs on it (see .entry).
-        lib.pyaccad_keep_arrays(KEEP_ARRAYS_BYTES)
+        lib.pyaccad_keep_arrays(KEEP_ARRAYS, KEEP_ARRAYS_BYTES)
         atexit.register(lib.hs_exit)
         _runtime_started = True
 
