@@ -16,6 +16,7 @@ import pyaccad as acc
 from pyaccad.export.checked import checked_reads
 from pyaccad.export.haskell import module_source
 from pyaccad.frontend import trace
+from pyaccad.ir import verify
 
 FAR = 10**9
 RNG = np.random.default_rng(7)
@@ -75,6 +76,13 @@ def test_the_checked_program_has_one_more_output_a_bool_scalar():
     checked = checked_reads(program)
     assert checked.output_types[:-1] == program.output_types
     assert (checked.output_types[-1].dtype, checked.output_types[-1].shape) == (np.dtype(bool), ())
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_the_checked_program_is_valid_ir(name):
+    """The IR declares ``index``'s ``checked`` param: a checked read's second value, its flag, is typed."""
+    program = trace(PROGRAMS[name][0], np.ones(4), np.int64(1)).program
+    verify(checked_reads(program))
 
 
 @pytest.mark.parametrize("name", list(PROGRAMS))
