@@ -13,8 +13,9 @@ body), stops when a read fails and checks its condition's reads once more on the
 ``custom_rule``/``remat`` body returns its flag, and each collective operation whose lambda reads
 has its flags computed by a second operation (fused into their fold) and folded to one, the fold
 starting from the flag so far. A read that every element of a ``generate``/``map`` makes at the same
-index (but for the ``generate``'s own indices) is checked once instead, by a one-element ``generate``
-(:func:`_once`): a loop reading one row per trip then pays one small operation, not a fold of flags.
+index (but for the ``generate``'s own indices), and a ``permute`` whose targets are alike
+(:func:`_decided_by_the_last`), are checked once instead, by a one-element ``generate`` (:func:`_once`):
+a loop reading or writing one row per trip then pays one small operation, not a fold of flags.
 The program gets one more output, a rank-0 bool: True where every read was inside its array. Where it
 is False the bridge runs the program on the interpreter, which raises the exact error.
 
@@ -218,8 +219,25 @@ def _once(stmt: Stmt, out: list[Stmt], flag: Atom) -> tuple[Program, Atom]:
         ok = _both(ok, inside, check)
     if ok is _TRUE:
         return lam, flag
+    once = _checked_once(check, ok, extents, flag, out, stmt.source)
+    return Program(lam.inputs, tuple(stmts), lam.outputs), once
+
+
+def _checked_once(
+    check: list[Stmt],
+    ok: Atom,
+    extents: Sequence[int],
+    flag: Atom,
+    out: list[Stmt],
+    source: str | None,
+    at: dict[Var, Atom] | None = None,
+) -> Var:
+    """``flag`` and ``ok``, which ``check`` computes for the elements of an operation of ``extents`` (the
+    statements of its lambda, whose inputs ``at`` gives), by a one-element ``generate`` appended to ``out``.
+    At a generic extent ``ok`` also holds where it is 0: there are then no elements, and no reads."""
+    check = list(check)
     for n in extents:
-        if isinstance(n, SymInt):  # a generic extent: at some sizes there may be no elements, and no reads
+        if isinstance(n, SymInt):
             empty = _flag("empty")
             check.append(Stmt(PRIMITIVES["eq"], (Lit(n, INDEX_DTYPE), Lit(0, INDEX_DTYPE)), {}, (empty,)))
             either = _flag()
@@ -227,9 +245,9 @@ def _once(stmt: Stmt, out: list[Stmt], flag: Atom) -> tuple[Program, Atom]:
             ok = either
     ok = _both(flag, ok, check)
     once = Var(_FLAG, "ok")
-    lam_once = substitute(Program((), tuple(check), (ok,)), {})
-    out.append(Stmt(PRIMITIVES["generate"], (), {"shape": (), "lam": lam_once}, (once,), stmt.source))
-    return Program(lam.inputs, tuple(stmts), lam.outputs), once
+    lam = substitute(Program((), tuple(check), (ok,)), dict(at or {}))
+    out.append(Stmt(PRIMITIVES["generate"], (), {"shape": (), "lam": lam}, (once,), source))
+    return once
 
 
 def _point(
@@ -314,11 +332,60 @@ def _permute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     fine = _flag("fine")
     stmts.append(Stmt(PRIMITIVES["or"], (dropped, inside), {}, (fine,)))
     fine = _both(index_flag, fine, stmts)
+    if index_flag is _TRUE and all(x.shape) and _decided_by_the_last(index):
+        last = {i: Lit(n - 1, INDEX_DTYPE) for i, n in zip(index.inputs, x.shape, strict=True)}
+        return _checked_once(stmts, fine, x.shape, flag, out, stmt.source, last)
     flags_lam = substitute(Program(index.inputs, tuple(stmts), (fine,)), {})
     flags = Var(ArrayType(BOOL, x.shape), "oks")
     generate = Stmt(PRIMITIVES["generate"], (), {"shape": tuple(x.shape), "lam": flags_lam}, (flags,), stmt.source)
     out.append(generate)
     return _all(flags, flag, out)
+
+
+def _decided_by_the_last(index: Program) -> bool:
+    """Whether a ``permute``'s index lambda keeps every source element or none, and sends some kept one outside
+    exactly where it sends the last one there: each of its targets' axes is the same for every element, or
+    one of the element's indices (``0`` to ``n - 1``), directly or as a branch's result, where every element
+    takes the same branch (the scatter to the LSTM's tape, at a row the loop's counter gives, or nowhere).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> def scatter(index):
+    ...     f = lambda x, t: acc.permute(lambda a, b: a, acc.fill((4, 3), 0.0), index(t), x)
+    ...     return trace(f, np.ones(3), np.int64(1)).program.stmts[-1].params["index"]
+    >>> _decided_by_the_last(scatter(lambda t: lambda j: (t, j)))
+    True
+    >>> _decided_by_the_last(scatter(lambda t: lambda j: (t, j + 1)))
+    False
+    >>> _decided_by_the_last(scatter(lambda t: lambda j: (j, j)))
+    True
+    """
+    keep, *target = _sources(index, {i: i for i in index.inputs})
+    return keep is _SAME and all(t is not None for t in target)
+
+
+_SAME = "same"
+
+
+def _sources(program: Program, known: dict[Var, object]) -> list[object]:
+    """What each output of ``program`` is for all elements: :data:`_SAME` (the same for all), one of the
+    element's indices (an input of the lambda: that input itself) or None (anything else)."""
+    known = dict(known)
+
+    def of(atom: Atom) -> object:
+        return known.get(atom, _SAME) if isinstance(atom, Var) else _SAME  # a free variable is the same for all
+
+    for s in program.stmts:
+        if s.prim.name == "cond" and of(s.args[0]) is _SAME:  # every element takes the same branch
+            branches = zip(*(_sources(s.params[name], known) for name in ("then_", "else_")), strict=True)
+            for var, pair in zip(s.outs, branches, strict=True):
+                indices = {a for a in pair if a is not _SAME}
+                known[var] = None if None in indices or len(indices) > 1 else indices.pop() if indices else _SAME
+            continue
+        uses = [*s.args, *(v for sub in s.subprograms() for v in sub.free_vars)]
+        same = all(of(a) is _SAME for a in uses) and not (s.prim is _INDEX and len(s.args) > 1)
+        known.update(dict.fromkeys(s.outs, _SAME if same else None))
+    return [of(a) for a in program.outputs]
 
 
 def _inlined(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:

@@ -74,6 +74,17 @@ ONCE = {
     "loop's row": (_rows_from, {"inside": 2, "outside on the first trip": 4, "outside on a later trip": 3}),
     "scalar index": (lambda x, n: acc.generate((3,), lambda i: x[n, 2] * i), {"inside": 3, "outside": FAR}),
     "map": (lambda x, n: acc.map(lambda v: v + x[1, n - 1], x), {"inside": 3, "outside": 4}),
+    "scatter to a row": (
+        lambda x, n: acc.permute(lambda a, b: a + b, acc.fill((4, 3), 0.0), lambda j: (n, j), x[0]),
+        {"inside": 3, "outside": 4},
+    ),
+    # every element kept (n < 10) or none (n = FAR: no target, no error)
+    "scatter to a row or nowhere": (
+        lambda x, n: acc.permute(
+            lambda a, b: a + b, acc.fill((4, 3), 0.0), lambda j: acc.cond(n < 10, (n, j), acc.IGNORE), x[0]
+        ),
+        {"inside": 3, "outside": 4, "inside, dropped": FAR},
+    ),
 }
 ONCE_CASES = [(name, case) for name, (_, values) in ONCE.items() for case in values]
 
@@ -87,7 +98,9 @@ def _folds(program) -> int:
 def test_a_read_the_same_for_every_element_is_checked_once_without_a_fold_of_flags(name):
     f, values = ONCE[name]
     program = trace(f, RNG.standard_normal((4, 3)), np.int64(values["inside"])).program
-    assert _folds(checked_reads(program)) == _folds(program), name
+    checked = checked_reads(program)
+    verify(checked)
+    assert _folds(checked) == _folds(program), name
 
 
 def _row(x, n):
@@ -168,7 +181,7 @@ def test_reads_checked_once_give_the_interpreters_results_or_error(name, case):
     _bridge_available()
     f, values = ONCE[name]
     x, n = RNG.standard_normal((4, 3)), np.int64(values[case])
-    if case == "inside":
+    if case.startswith("inside"):
         np.testing.assert_array_equal(acc.jit(f, backend="accelerate")(x, n), acc.jit(f, backend="interp")(x, n))
         return
     with pytest.raises(acc.IndexOutOfBounds) as on_interp:
