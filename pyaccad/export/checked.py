@@ -12,9 +12,12 @@ in its state (from the reads before it, whose garbage could keep it running, thr
 body), stops when a read fails and checks its condition's reads once more on the final state, a
 ``custom_rule``/``remat`` body returns its flag, and each collective operation whose lambda reads
 has its flags computed by a second operation (fused into their fold) and folded to one, the fold
-starting from the flag so far. The program gets one more output, a rank-0 bool: True where every
-read was inside its array. Where it is False the bridge runs the program on the interpreter, which
-raises the exact error.
+starting from the flag so far. A read that every element of a ``generate``/``map`` makes at the same
+index (but for the ``generate``'s own indices), and a ``permute`` whose targets are alike
+(:func:`_decided_by_the_last`), are checked once instead, by a one-element ``generate`` (:func:`_once`):
+a loop reading or writing one row per trip then pays one small operation, not a fold of flags.
+The program gets one more output, a rank-0 bool: True where every read was inside its array. Where it
+is False the bridge runs the program on the interpreter, which raises the exact error.
 
 Not followed (the read is still memory safe, but a failure there is not reported): reads inside
 ``fold``/``scan`` combiners and ``stencil`` lambdas, whose flags have no way out of accelerate's
@@ -34,9 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyaccad.export.symbolic import SymInt
 from pyaccad.ir import BOOL, PRIMITIVES, Atom, Lit, Program, Stmt, Var
 from pyaccad.ir.rewrite import substitute
-from pyaccad.ir.types import ArrayType
+from pyaccad.ir.types import INDEX_DTYPE, ArrayType
 
 _AND, _INDEX = PRIMITIVES["and"], PRIMITIVES["index"]
 _TRUE = Lit(True, BOOL)
@@ -96,7 +100,7 @@ def _lambda(lam: Program) -> Program | None:
 
 
 def _index(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
-    if len(stmt.args) == 1:  # a rank-0 array's one element
+    if len(stmt.args) == 1 or stmt.params.get("checked"):  # a rank-0 array's one element; a read checked apart
         out.append(stmt)
         return flag
     ok = _flag()
@@ -145,15 +149,19 @@ def _while(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
 
 def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     """``generate``/``map``: the values as before (their reads made safe), and the flags of the elements by the
-    same operation of a copy of the lambda that keeps only its flag, folded to one flag.
+    same operation of a copy of the lambda that keeps only its flag, folded to one flag; the reads that
+    :func:`_once` checks once for all elements leave that flag.
 
     Two operations, not one of pairs: the values stay fusible into their consumers, and the flags' operation
     fuses into the fold (an array of pairs would be written to memory, being read twice).
     """
-    lam = _lambda(stmt.params["lam"])
-    if lam is None:
-        out.append(stmt)
+    lam, flag = _once(stmt, out, flag)
+    checked = _lambda(lam)
+    if checked is None:
+        same = lam is stmt.params["lam"]
+        out.append(stmt if same else Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": lam}, stmt.outs, stmt.source))
         return flag
+    lam = checked
     *values, lam_flag = lam.outputs
     out.append(
         Stmt(
@@ -168,6 +176,104 @@ def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     only_flag = substitute(Program(lam.inputs, lam.stmts, (lam_flag,)), {})
     out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": only_flag}, (flags,), stmt.source))
     return _all(flags, flag, out)
+
+
+def _once(stmt: Stmt, out: list[Stmt], flag: Atom) -> tuple[Program, Atom]:
+    """The reads of a ``generate``/``map`` lambda that can be checked once for all its elements, checked by one
+    one-element ``generate`` appended to ``out``: the lambda with those reads checked (their flags unused), and
+    ``flag`` and their check.
+
+    Such a read runs for every element (it is in the lambda's body, not in a branch or a loop there), and on
+    each axis its index is either the same for all elements (a literal, a value from outside, arithmetic on
+    those: no read, no branch) or a ``generate``'s index along an axis of extent ``n``, whose elements read
+    ``0`` to ``n - 1``: some element's read is outside exactly where the read at the last of those is, unless
+    there are no elements. A loop reading the row ``t`` of an array (the LSTM's sequence) so checks one index
+    per trip, where the elements' flags took a fold.
+    """
+    lam = stmt.params["lam"]
+    extents = stmt.outs[0].shape
+    if not all(extents):  # no elements: no reads
+        return lam, flag
+    ranges = dict(zip(lam.inputs, extents, strict=True)) if stmt.prim.name == "generate" else {}
+    varying: set[Var] = set(lam.inputs)  # the values that may differ between elements
+    defined: dict[Var, Stmt] = {}  # the others' statements
+    stmts: list[Stmt] = []
+    check: list[Stmt] = []  # the one-element generate's lambda: what the points need, the reads at them
+    ok: Atom = _TRUE
+    for s in lam.stmts:
+        free = [a for a in s.args if isinstance(a, Var)] + [v for sub in s.subprograms() for v in sub.free_vars]
+        if any(v in varying for v in free):
+            varying.update(s.outs)
+        else:
+            defined.update(dict.fromkeys(s.outs, s))
+        found = _point(s, varying, defined, ranges, lam.stmts)
+        if found is None:
+            stmts.append(s)
+            continue
+        point, needed = found
+        stmts.append(Stmt(s.prim, s.args, {**s.params, "checked": True}, (*s.outs, _flag("unused")), s.source))
+        check += [d for d in needed if d not in check]
+        inside = _flag("inside")
+        unused = Var(s.outs[0].type, "unused")
+        check.append(Stmt(_INDEX, (s.args[0], *point), {"checked": True}, (unused, inside), s.source))
+        ok = _both(ok, inside, check)
+    if ok is _TRUE:
+        return lam, flag
+    once = _checked_once(check, ok, extents, flag, out, stmt.source)
+    return Program(lam.inputs, tuple(stmts), lam.outputs), once
+
+
+def _checked_once(
+    check: list[Stmt],
+    ok: Atom,
+    extents: Sequence[int],
+    flag: Atom,
+    out: list[Stmt],
+    source: str | None,
+    at: dict[Var, Atom] | None = None,
+) -> Var:
+    """``flag`` and ``ok``, which ``check`` computes for the elements of an operation of ``extents`` (the
+    statements of its lambda, whose inputs ``at`` gives), by a one-element ``generate`` appended to ``out``.
+    At a generic extent ``ok`` also holds where it is 0: there are then no elements, and no reads."""
+    check = list(check)
+    for n in extents:
+        if isinstance(n, SymInt):
+            empty = _flag("empty")
+            check.append(Stmt(PRIMITIVES["eq"], (Lit(n, INDEX_DTYPE), Lit(0, INDEX_DTYPE)), {}, (empty,)))
+            either = _flag()
+            check.append(Stmt(PRIMITIVES["or"], (ok, empty), {}, (either,)))
+            ok = either
+    ok = _both(flag, ok, check)
+    once = Var(_FLAG, "ok")
+    lam = substitute(Program((), tuple(check), (ok,)), dict(at or {}))
+    out.append(Stmt(PRIMITIVES["generate"], (), {"shape": (), "lam": lam}, (once,), source))
+    return once
+
+
+def _point(
+    s: Stmt, varying: set[Var], defined: dict[Var, Stmt], ranges: dict[Var, int], order: Sequence[Stmt]
+) -> tuple[list[Atom], list[Stmt]] | None:
+    """Where a read ``s`` of every element is checked once (:func:`_once`), and the statements that compute that
+    index from outside the lambda, in order; None where it is not such a read."""
+    if s.prim is not _INDEX or len(s.args) == 1 or s.params.get("checked"):
+        return None
+    point: list[Atom] = []
+    for i in s.args[1:]:
+        if isinstance(i, Var) and i in ranges:  # a generate's index: its last value
+            point.append(Lit(ranges[i] - 1, INDEX_DTYPE))
+        elif isinstance(i, Var) and i in varying:
+            return None
+        else:
+            point.append(i)
+    needed: set[Stmt] = set()
+    pending = [a for a in point if isinstance(a, Var) and a in defined]
+    while pending:
+        d = defined[pending.pop()]
+        if d.prim is _INDEX and len(d.args) > 1 or d.prim.subprogram_params:  # a read that may fail, a branch
+            return None
+        needed.add(d)
+        pending += [a for a in d.args if isinstance(a, Var) and a in defined]
+    return point, [d for d in order if d in needed]
 
 
 def _all(flags: Var, flag: Atom, out: list[Stmt]) -> Atom:
@@ -226,11 +332,60 @@ def _permute(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     fine = _flag("fine")
     stmts.append(Stmt(PRIMITIVES["or"], (dropped, inside), {}, (fine,)))
     fine = _both(index_flag, fine, stmts)
+    if index_flag is _TRUE and all(x.shape) and _decided_by_the_last(index):
+        last = {i: Lit(n - 1, INDEX_DTYPE) for i, n in zip(index.inputs, x.shape, strict=True)}
+        return _checked_once(stmts, fine, x.shape, flag, out, stmt.source, last)
     flags_lam = substitute(Program(index.inputs, tuple(stmts), (fine,)), {})
     flags = Var(ArrayType(BOOL, x.shape), "oks")
     generate = Stmt(PRIMITIVES["generate"], (), {"shape": tuple(x.shape), "lam": flags_lam}, (flags,), stmt.source)
     out.append(generate)
     return _all(flags, flag, out)
+
+
+def _decided_by_the_last(index: Program) -> bool:
+    """Whether a ``permute``'s index lambda keeps every source element or none, and sends some kept one outside
+    exactly where it sends the last one there: each of its targets' axes is the same for every element, or
+    one of the element's indices (``0`` to ``n - 1``), directly or as a branch's result, where every element
+    takes the same branch (the scatter to the LSTM's tape, at a row the loop's counter gives, or nowhere).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> def scatter(index):
+    ...     f = lambda x, t: acc.permute(lambda a, b: a, acc.fill((4, 3), 0.0), index(t), x)
+    ...     return trace(f, np.ones(3), np.int64(1)).program.stmts[-1].params["index"]
+    >>> _decided_by_the_last(scatter(lambda t: lambda j: (t, j)))
+    True
+    >>> _decided_by_the_last(scatter(lambda t: lambda j: (t, j + 1)))
+    False
+    >>> _decided_by_the_last(scatter(lambda t: lambda j: (j, j)))
+    True
+    """
+    keep, *target = _sources(index, {i: i for i in index.inputs})
+    return keep is _SAME and all(t is not None for t in target)
+
+
+_SAME = "same"
+
+
+def _sources(program: Program, known: dict[Var, object]) -> list[object]:
+    """What each output of ``program`` is for all elements: :data:`_SAME` (the same for all), one of the
+    element's indices (an input of the lambda: that input itself) or None (anything else)."""
+    known = dict(known)
+
+    def of(atom: Atom) -> object:
+        return known.get(atom, _SAME) if isinstance(atom, Var) else _SAME  # a free variable is the same for all
+
+    for s in program.stmts:
+        if s.prim.name == "cond" and of(s.args[0]) is _SAME:  # every element takes the same branch
+            branches = zip(*(_sources(s.params[name], known) for name in ("then_", "else_")), strict=True)
+            for var, pair in zip(s.outs, branches, strict=True):
+                indices = {a for a in pair if a is not _SAME}
+                known[var] = None if None in indices or len(indices) > 1 else indices.pop() if indices else _SAME
+            continue
+        uses = [*s.args, *(v for sub in s.subprograms() for v in sub.free_vars)]
+        same = all(of(a) is _SAME for a in uses) and not (s.prim is _INDEX and len(s.args) > 1)
+        known.update(dict.fromkeys(s.outs, _SAME if same else None))
+    return [of(a) for a in program.outputs]
 
 
 def _inlined(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:

@@ -131,6 +131,9 @@ class Ctx:
         self.known_pads: dict[Stmt, bool] = {}
         self.in_loop = False  # emitting a plan run once per trip of a `while` (native: small loops run in tiles)
         self.region = False  # native: inside one `omp parallel` around a whole loop (native/region.py)
+        # native, in such a region: the line closing the body of the last `omp single` and that body's depth, while
+        # nothing but closing braces followed it (:meth:`single`; native/control.py's `once` appends there)
+        self.single_end: tuple[int, int] | None = None
         # native, in such a region: the kernel's place in the trip, which orders failures before their positions
         self.kernel_order = 0
         self.errors: list[str] = []
@@ -209,6 +212,7 @@ class Ctx:
     # -- output -----------------------------------------------------------------------------------
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
+        self.single_end = None
 
     def declare(self, dtype: np.dtype, expr: str, prefix: str = "v") -> str:
         name = self.fresh(prefix)
@@ -226,7 +230,26 @@ class Ctx:
         finally:
             self.scopes.pop()
             self.indent -= 1
-            self.emit("}")
+            self.lines.append("    " * self.indent + "}")  # not :meth:`emit`: a `single` it closes stays the last
+
+    @contextmanager
+    def single(self) -> Iterator[None]:
+        """A block under ``#pragma omp single`` (one thread of a parallel region runs it; a barrier follows). Until
+        something other than a closing brace follows it, :attr:`single_end` says where its body ends.
+
+        >>> ctx = Ctx()
+        >>> with ctx.block(), ctx.single():
+        ...     ctx.emit("x[0] = 1;")
+        >>> ctx.single_end, ctx.lines[4]
+        ((4, 3), '        }')
+        >>> ctx.emit("y = x[0];")
+        >>> ctx.single_end is None
+        True
+        """
+        self.emit("#pragma omp single")
+        with self.block():
+            yield
+        self.single_end = (len(self.lines) - 1, self.indent + 1)
 
     @contextmanager
     def simd_block(self, header: str) -> Iterator[None]:
@@ -309,12 +332,12 @@ class Ctx:
     @contextmanager
     def capture(self) -> Iterator[list[str]]:
         """Collect the lines emitted inside into a separate list (for prologues written later)."""
-        saved, indent = self.lines, self.indent
+        saved, indent, single_end = self.lines, self.indent, self.single_end
         self.lines = []
         try:
             yield self.lines
         finally:
-            self.lines, self.indent = saved, indent
+            self.lines, self.indent, self.single_end = saved, indent, single_end
 
     # -- scoped memo: lambda-bound scalars and delayed elements already computed ------------------
     def lookup(self, key: Any) -> Any:

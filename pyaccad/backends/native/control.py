@@ -91,11 +91,10 @@ def _trips(
     with ctx.block("for (;;)"):
         for var, cur in zip(cond.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
-        start = len(ctx.lines)
         with ctx.block():
             emit_plan(ctx, cond, [flag])
         if stops:
-            once(ctx, start, [f"{stops[0]} = err || !{flag}[0];"])
+            once(ctx, [f"{stops[0]} = err || !{flag}[0];"])
             ctx.emit(f"if ({stops[0]}) break;")
         else:
             ctx.emit(f"if (!{flag}[0]) break;")
@@ -112,41 +111,51 @@ def _trips(
             if j not in written
         ]
         if stops:
-            once(ctx, start, [*swaps, f"{stops[1]} = err;"])
+            once(ctx, [*swaps, f"{stops[1]} = err;"])
             ctx.emit(f"if ({stops[1]}) break;")
         else:
             for swap in swaps:
                 ctx.emit(swap)
 
 
-def once(ctx: Ctx, start: int, statements: list[str]) -> None:
-    """Run ``statements`` on one thread of a loop's region, after the lines from ``start``: at the end of the
-    ``single`` those lines end with (but for closing braces), else in a ``single`` of their own. Each
+def once(ctx: Ctx, statements: list[str]) -> None:
+    """Run ``statements`` on one thread of a loop's region: at the end of the ``single`` that the lines emitted
+    last end with (but for closing braces: :attr:`.Ctx.single_end`), else in a ``single`` of their own. Each
     ``single`` ends with a barrier, which under load costs as much as a kernel's region (a descheduled thread):
     the test after a condition whose flag one thread writes, and the swaps after a body ending with a fold's
     combine or a rank-0 value, share theirs.
 
     >>> ctx = Ctx()
-    >>> ctx.lines = ["    #pragma omp single", "    {", "        x[0] = 1;", "    }", "}"]
-    >>> once(ctx, 0, ["stop = !x[0];"])
-    >>> [line.strip() for line in ctx.lines]
-    ['#pragma omp single', '{', 'x[0] = 1;', 'stop = !x[0];', '}', '}']
+    >>> with ctx.block(), ctx.single():
+    ...     ctx.emit("x[0] = 1;")
+    >>> once(ctx, ["stop = !x[0];"])
+    >>> once(ctx, ["go = 1;"])
+    >>> ctx.emit("if (stop) break;")
+    >>> once(ctx, ["swap(a, b);"])
+    >>> for line in ctx.lines:
+    ...     print(line)
+        {
+            #pragma omp single
+            {
+                x[0] = 1;
+                stop = !x[0];
+                go = 1;
+            }
+        }
+        if (stop) break;
+        #pragma omp single
+        {
+            swap(a, b);
+        }
     """
-    lines = ctx.lines
-    end = len(lines)
-    while end > start and lines[end - 1].strip() == "}":
-        end -= 1
-    for close in range(end, len(lines)):  # the trailing closing braces, innermost first: one closes a single?
-        indent = lines[close][: len(lines[close]) - len(lines[close].lstrip())]
-        opening = max((k for k in range(start, close) if lines[k] == indent + "{"), default=start)
-        inside = all(line.startswith(indent + " ") for line in lines[opening + 1 : close])
-        if inside and opening > start and lines[opening - 1] == indent + "#pragma omp single":
-            lines[close:close] = [indent + "    " + s for s in statements]
-            return
-    ctx.emit("#pragma omp single")
-    with ctx.block():
-        for statement in statements:
-            ctx.emit(statement)
+    if ctx.single_end is None:
+        with ctx.single():
+            for statement in statements:
+                ctx.emit(statement)
+        return
+    end, depth = ctx.single_end
+    ctx.lines[end:end] = ["    " * depth + statement for statement in statements]
+    ctx.single_end = (end + len(statements), depth)
 
 
 MIN_PARALLEL = 2

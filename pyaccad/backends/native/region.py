@@ -82,10 +82,9 @@ def one_thread(ctx: Ctx) -> Iterator[None]:
     if not ctx.region:
         yield
         return
-    ctx.emit("#pragma omp single")
     ctx.region = False
     try:
-        with ctx.block():
+        with ctx.single():
             yield
     finally:
         ctx.region = True

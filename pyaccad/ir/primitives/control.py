@@ -9,9 +9,19 @@ Programs; branches take no inputs and use the enclosing scope lexically.
 enclosing scope; it may appear only inside lambdas. Indices are int64 and
 must be in bounds (the interpreter checks; compiled backends may not).
 
+Its one param, ``checked`` (absent, or False, by default), is the bridge's: where True the read yields a
+second value, a bool, whether the index lies inside ``a``, and the value is unspecified where it does not
+(a read that is memory safe, never an error). Only :func:`pyaccad.export.checked.checked_reads` writes it,
+and only the Haskell printer reads it (``readChecked``); the programs it is in go to no other backend, so
+those may ignore it.
+
 >>> from pyaccad.ir import PRIMITIVES
 >>> PRIMITIVES["while"].subprogram_params
 ('cond', 'body')
+>>> from pyaccad.ir import ArrayType, FLOAT64, INDEX_DTYPE
+>>> a, i = ArrayType(FLOAT64, (3,)), ArrayType(INDEX_DTYPE, ())
+>>> [str(t) for t in PRIMITIVES["index"].type_rule([a, i], {"checked": True})]
+['f64[]', 'bool[]']
 """
 
 from __future__ import annotations
@@ -63,6 +73,8 @@ def _index_rule(args: Sequence[ArrayType], params: Params) -> list[ArrayType]:
     for idx in indices:
         if idx.shape != () or idx.dtype != INDEX_DTYPE:
             raise DTypeError(f"index: indices must be scalar ints, got {idx}")
+    if params.get("checked"):  # the value and whether the index was inside (module doc)
+        return [scalar_type(array.dtype), scalar_type(BOOL)]
     return [scalar_type(array.dtype)]
 
 
@@ -87,5 +99,11 @@ WHILE = declare(
     )
 )
 INDEX = declare(
-    Primitive("index", _index_rule, scope="scalar", doc="index(a, *i): read a[i] inside a lambda", family="read")
+    Primitive(
+        "index",
+        _index_rule,
+        scope="scalar",
+        doc="index(a, *i[; checked]): read a[i] inside a lambda (checked: and whether i is inside a)",
+        family="read",
+    )
 )
