@@ -289,6 +289,11 @@ HELPERS = {
         "ceilingFloat :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
         "ceilingFloat x = abs x < 4.0e18 ? (fromIntegral (ceiling x :: Exp Int), x)",
     ],
+    "truncateFloat": [
+        "-- | truncation toward zero within the float type (see floorFloat).",
+        "truncateFloat :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
+        "truncateFloat x = abs x < 4.0e18 ? (fromIntegral (truncate x :: Exp Int), x)",
+    ],
     "rint": [
         "-- | Rounding to the nearest whole float, ties to even (NumPy's rint): accelerate-llvm's round takes",
         "-- ties away from zero. x - floor x is exact below 2^52; larger floats are whole (see floorFloat).",

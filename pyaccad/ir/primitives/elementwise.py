@@ -171,7 +171,7 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str | dict[str, str | HsT
     ("floor", 1, F, "same", np.floor, "floor({0})", "floorFloat {0}"),
     ("ceil", 1, F, "same", np.ceil, "ceil({0})", "ceilingFloat {0}"),
     ("round", 1, F, "same", np.rint, "rint({0})", "rint {0}"),
-    ("trunc", 1, F, "same", np.trunc, "trunc({0})", "fromIntegral (truncate {0} :: Exp Int)"),
+    ("trunc", 1, F, "same", np.trunc, "trunc({0})", "truncateFloat {0}"),
     ("erf", 1, F, "same", _np_erf, "erf({0})", "erf {0}"),
     ("isnan", 1, F, "bool", np.isnan, "isnan({0})", "isNaN {0}"),
     ("isinf", 1, F, "bool", np.isinf, "isinf({0})", "isInfinite {0}"),
