@@ -142,6 +142,7 @@ def _nan_aware(template: str) -> dict[str, str | HsTemplate]:
     return {"float": HsTemplate(template, (Guard("isNaN {}", (0, 1), "{0} + {1}"),)), "int": template}
 
 
+_KEEP_NAN = HsTemplate("signum {0}", (Guard("isNaN {}", (0,), "{0}"),))
 F, Z, N, A = FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, DTYPES  # Z: the integers
 _ROWS: list[tuple[str, int, tuple, str, Callable, str, str | dict[str, str | HsTemplate]]] = [
     # name, arity, accepts, result, numpy, C template, Haskell template (or one by kind of element type)
@@ -167,7 +168,8 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str | dict[str, str | HsT
     ("log1p", 1, F, "same", np.log1p, "log1p({0})", "log1p {0}"),
     ("sqrt", 1, F, "same", np.sqrt, "sqrt({0})", "sqrt {0}"),
     ("abs", 1, N, "same", np.abs, "PYACCAD_ABS({0})", "abs {0}"),
-    ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", "signum {0}"),
+    # accelerate-llvm's float signum compares, and gives 0 for a NaN, where NumPy's sign keeps it
+    ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", {"float": _KEEP_NAN, "all": "signum {0}"}),
     ("floor", 1, F, "same", np.floor, "floor({0})", "floorFloat {0}"),
     ("ceil", 1, F, "same", np.ceil, "ceil({0})", "ceilingFloat {0}"),
     ("round", 1, F, "same", np.rint, "rint({0})", "rint {0}"),
