@@ -144,6 +144,8 @@ def fill_template(template: str, operands: Sequence[str]) -> str:
 
     >>> fill_template("{0} + {1}", ["sin x * y", "y - z"])
     'sin x * y + (y - z)'
+    >>> fill_template("isNaN {0} ? ({0}, signum {0})", ["v * 2.0"])  # an argument, though * binds tighter than ?
+    'isNaN (v * 2.0) ? ((v * 2.0), signum (v * 2.0))'
     """
     outer = top_operator(template)
     parts = template.split("{")
@@ -153,10 +155,14 @@ def fill_template(template: str, operands: Sequence[str]) -> str:
         index, rest = part.split("}", 1)
         operand = operands[int(index)]
         side = "l" if index == "0" else "r"
-        out.append(operand if depth == 0 and outer and _fits(top_operator(operand), outer, side) else paren(operand))
+        bare = depth == 0 and outer and not _APPLIED.search(out[-1]) and _fits(top_operator(operand), outer, side)
+        out.append(operand if bare else paren(operand))
         out.append(rest)
         depth += rest.count("(") - rest.count(")")
     return "".join(out)
+
+
+_APPLIED = re.compile(r"[\w')]\s+$")  # text before a slot that makes it a function's argument (`isNaN {0}`)
 
 
 def _fits(inner: str | None, outer: str, side: str) -> bool:

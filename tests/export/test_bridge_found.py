@@ -32,6 +32,24 @@ def _unary(name: str, x: np.ndarray) -> tuple[Program, list[np.ndarray]]:
     return program_of(lambda v: prim(name, v), [x]), [x]
 
 
+def _binary(name: str, x: np.ndarray, y: np.ndarray) -> tuple[Program, list[np.ndarray]]:
+    return program_of(lambda a, b: prim(name, a, b), [x, y]), [x, y]
+
+
+def _guards_of_compound_operands() -> tuple[Program, list[np.ndarray]]:
+    x, y = _SPECIAL_PAIRS
+
+    def fn(a, b):
+        return acc.map(lambda v, w: (acc.maximum(v * 2.0, w), acc.sign(v * 2.0), (v * 2.0) % (w + 1.0)), a, b)
+
+    return program_of(fn, [x, y]), [x, y]
+
+
+# every pair of a few signed values, zeros, infinities and NaN
+_SPECIALS = np.array([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan])
+_SPECIAL_PAIRS = (np.repeat(_SPECIALS, len(_SPECIALS)), np.tile(_SPECIALS, len(_SPECIALS)))
+
+
 FOUND = {
     "select_of_one_array_twice": _select_of_one_array_twice,
     # float16 computes in Float and converts back: the integer between was of no fixed type (the primitive suite)
@@ -39,6 +57,12 @@ FOUND = {
     # floats past Int's range, infinities and NaN are whole already, and truncate to Int is undefined for them
     "trunc_beyond_int": lambda: _unary("trunc", np.array([1e300, -1e19, np.inf, -np.inf, np.nan, -2.5, 7.75])),
     "trunc_beyond_int_float32": lambda: _unary("trunc", np.array([3e38, -1e19, np.inf, np.nan, -2.5], np.float32)),
+    # a float remainder of an infinity is NaN, by an infinity the dividend or the infinity (the sweep below)
+    "mod_of_infinities": lambda: _binary("mod", *_SPECIAL_PAIRS),
+    "mod_of_infinities_float32": lambda: _binary("mod", *(a.astype(np.float32) for a in _SPECIAL_PAIRS)),
+    "mod_of_infinities_float16": lambda: _binary("mod", *(a.astype(np.float16) for a in _SPECIAL_PAIRS)),
+    # a guard's test applied to an operand that is an expression: `isNaN v * 2.0` read as `(isNaN v) * 2.0`
+    "guards_of_compound_operands": _guards_of_compound_operands,
     # the sign of NaN is NaN (accelerate-llvm's signum gave 0; tests/opt's random program gradients, seed 10)
     "sign_of_nan": lambda: _unary("sign", np.array([np.nan, -np.inf, -0.5, 0.0, 3.0])),
     "sign_of_nan_float16": lambda: _unary("sign", np.array([np.nan, -2.0, 0.0, np.inf], np.float16)),

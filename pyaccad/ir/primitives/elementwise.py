@@ -39,6 +39,7 @@ GUARD_TESTS: dict[str, Callable[[Any], bool]] = {
     "{} == -1": lambda v: v == -1,
     "{} < 0": lambda v: v < 0,
     "isNaN {}": math.isnan,
+    "isInfinite {}": math.isinf,
 }
 """The Haskell tests a :class:`Guard` may make of an operand (``{}``), each with its value on a literal."""
 
@@ -124,10 +125,19 @@ _INT_DIV = {
     "int": HsTemplate("{0} `div` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "negate {0}"))),
     "uint": HsTemplate("{0} `div` {1}", (_BY_ZERO,)),
 }
-# mod' is for fractional types, mod for integral ones; a float remainder by zero is NaN (NumPy's np.mod), where
-# accelerate's mod' gives 0.
+# mod' is for fractional types, mod for integral ones. NumPy's float remainder by zero, and of an infinity, is NaN,
+# where accelerate's mod' gives 0 and the infinity; by an infinity it is the dividend where the signs agree (or it
+# is 0), else the infinity, where mod' gives NaN; and mod' of a NaN floors it to an Int, which is undefined.
 _MOD = {
-    "float": HsTemplate("{0} `mod'` {1}", (Guard("{} == 0", (1,), "0/0"),)),
+    "float": HsTemplate(
+        "{0} `mod'` {1}",
+        (
+            Guard("isNaN {}", (0, 1), "{0} + {1}"),
+            Guard("{} == 0", (1,), "0/0"),
+            Guard("isInfinite {}", (0,), "0/0"),
+            Guard("isInfinite {}", (1,), "{0} == 0 || ({0} < 0) == ({1} < 0) ? ({0}, {1})"),
+        ),
+    ),
     "int": HsTemplate("{0} `mod` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "0"))),
     "uint": HsTemplate("{0} `mod` {1}", (_BY_ZERO,)),
 }
