@@ -42,8 +42,32 @@ def template_of(stmt: Stmt) -> str:
     if name == "cast":
         return _cast_template(stmt.args[0].dtype, stmt.params["dtype"])
     if stmt.args[0].dtype == FLOAT16:
-        return _in_float(stmt, _template_of_row(stmt))
-    return _template_of_row(stmt)
+        return _in_float(stmt, _past_the_simplifier(stmt, _template_of_row(stmt)))
+    return _past_the_simplifier(stmt, _template_of_row(stmt))
+
+
+def _past_the_simplifier(stmt: Stmt, template: str) -> str:
+    """``template``, guarded where accelerate's simplifier would change a float result: it rewrites ``0 * x`` and
+    ``x - x`` to 0 (``Data.Array.Accelerate.Trafo.Algebra``, rules "x*0" and "x-x"), which is NaN for an infinite
+    or NaN ``x``; the guard's test is no constant, so the NaN stays.
+
+    >>> from pyaccad.ir import FLOAT64, PRIMITIVES, ArrayType, Var
+    >>> x = Var(ArrayType(FLOAT64, ()))
+    >>> _past_the_simplifier(Stmt(PRIMITIVES["mul"], (Lit(0.0, FLOAT64), x), {}, (Var(x.type),)), "{0} * {1}")
+    'isNaN {1} || isInfinite {1} ? (0/0, {0} * {1})'
+    """
+    args = stmt.args
+    if args[0].dtype not in FLOAT_DTYPES:
+        return template
+    if stmt.prim.name == "mul" and any(isinstance(a, Lit) and a.value == 0 for a in args):
+        varying = [k for k, a in enumerate(args) if not isinstance(a, Lit)]
+    elif stmt.prim.name == "sub" and args[0] == args[1] and not isinstance(args[0], Lit):
+        varying = [0]
+    else:
+        return template
+    if not varying:
+        return template
+    return f"isNaN {{{varying[0]}}} || isInfinite {{{varying[0]}}} ? (0/0, {template})"
 
 
 def _in_float(stmt: Stmt, template: str) -> str:

@@ -45,6 +45,21 @@ def _guards_of_compound_operands() -> tuple[Program, list[np.ndarray]]:
     return program_of(fn, [x, y]), [x, y]
 
 
+def _zero_times(x: np.ndarray) -> tuple[Program, list[np.ndarray]]:
+    def fn(v):
+        (zeros,) = prim("broadcast_in_dim", Lit(0.0, x.dtype), shape=x.shape, dims=())
+        return prim("mul", zeros, v)  # printed `map (0.0 *) v`, as the zero cotangent of seed 4
+
+    return program_of(fn, [x]), [x]
+
+
+def _specials_minus_themselves() -> tuple[Program, list[np.ndarray]]:
+    def fn(x):
+        return prim("sub", x, x)[0], acc.map(lambda v: (v * 2.0) * 0.0 + (v - v), x)
+
+    return program_of(fn, [_SPECIALS]), [_SPECIALS]
+
+
 # every pair of a few signed values, zeros, infinities and NaN
 _SPECIALS = np.array([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan])
 _SPECIAL_PAIRS = (np.repeat(_SPECIALS, len(_SPECIALS)), np.tile(_SPECIALS, len(_SPECIALS)))
@@ -64,6 +79,11 @@ FOUND = {
     "mod_of_infinities_float16": lambda: _binary("mod", *(a.astype(np.float16) for a in _SPECIAL_PAIRS)),
     # a guard's test applied to an operand that is an expression: `isNaN v * 2.0` read as `(isNaN v) * 2.0`
     "guards_of_compound_operands": _guards_of_compound_operands,
+    # accelerate's simplifier rewrites 0 * x and x - x to 0: NaN for x infinite or NaN (tests/opt's random program
+    # gradients, seed 4: a zero cotangent times a NaN)
+    "zero_times_specials": lambda: _zero_times(_SPECIALS),
+    "specials_minus_themselves": _specials_minus_themselves,
+    "zero_times_specials_float16": lambda: _zero_times(_SPECIALS.astype(np.float16)),
     # the sign of NaN is NaN (accelerate-llvm's signum gave 0; tests/opt's random program gradients, seed 10)
     "sign_of_nan": lambda: _unary("sign", np.array([np.nan, -np.inf, -0.5, 0.0, 3.0])),
     "sign_of_nan_float16": lambda: _unary("sign", np.array([np.nan, -2.0, 0.0, np.inf], np.float16)),
@@ -71,10 +91,12 @@ FOUND = {
 
 
 # What the export must print where hs_eval cannot tell the difference: it has no Half, and it follows Haskell's
-# signum (NaN for NaN) where accelerate-llvm's gives 0.
+# signum (NaN for NaN) where accelerate-llvm's gives 0, and it does not simplify as accelerate does.
 PRINTS = {
     "trunc_float16": "toFloating (truncateFloat (toFloating v :: Exp Float)) :: Exp Half",
     "sign_of_nan": "isNaN v ? (v, signum v)",
+    "zero_times_specials": "isNaN v || isInfinite v ? (0/0, 0.0 * v)",
+    "specials_minus_themselves": "isNaN (v * 2.0) || isInfinite (v * 2.0) ? (0/0, ",
     "sign_of_nan_float16": "isNaN (toFloating v :: Exp Float) ? ((toFloating v :: Exp Float), signum",
 }
 
