@@ -57,6 +57,10 @@ _PRELUDE = {
     "maximum": "max {0} {1}",  # the accelerate target's NaN guard is written with accelerate's (?)
     "minimum": "min {0} {1}",
     "ne": "{0} /= {1}",
+    # the accelerate target guards these against accelerate-llvm's signum of NaN and accelerate's simplifier
+    "sign": "signum {0}",
+    "mul": "{0} * {1}",
+    "sub": "{0} - {1}",
     "tanh": "tanh {0}",  # the accelerate target's tanh' is for accelerate-llvm's speed; the Prelude's is exact
 }
 _UNSUPPORTED = {"erf", "mod"}

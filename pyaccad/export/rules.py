@@ -62,7 +62,7 @@ def _elementwise(p: Printer, stmt: Stmt, array_level: bool) -> str:
 
 def _with_literals(p: Printer, stmt: Stmt, template: str) -> str:
     """An element-wise op of arrays and literals: a section (``map (> 0.5) x``) or a lambda over the arrays."""
-    arrays = [a for a in stmt.args if not isinstance(a, Lit)]
+    arrays = list(dict.fromkeys(a for a in stmt.args if not isinstance(a, Lit)))  # one parameter per array
     bare = stmt.prim.name != "pow"  # an exponent's type is not fixed by the base: annotate it
     op = top_operator(template)
     if len(stmt.args) == 2 and len(arrays) == 1 and template in (f"{{0}} {op} {{1}}", f"{{1}} {op} {{0}}"):

@@ -42,8 +42,32 @@ def template_of(stmt: Stmt) -> str:
     if name == "cast":
         return _cast_template(stmt.args[0].dtype, stmt.params["dtype"])
     if stmt.args[0].dtype == FLOAT16:
-        return _in_float(stmt, _template_of_row(stmt))
-    return _template_of_row(stmt)
+        return _in_float(stmt, _past_the_simplifier(stmt, _template_of_row(stmt)))
+    return _past_the_simplifier(stmt, _template_of_row(stmt))
+
+
+def _past_the_simplifier(stmt: Stmt, template: str) -> str:
+    """``template``, guarded where accelerate's simplifier would change a float result: it rewrites ``0 * x`` and
+    ``x - x`` to 0 (``Data.Array.Accelerate.Trafo.Algebra``, rules "x*0" and "x-x"), which is NaN for an infinite
+    or NaN ``x``; the guard's test is no constant, so the NaN stays.
+
+    >>> from pyaccad.ir import FLOAT64, PRIMITIVES, ArrayType, Var
+    >>> x = Var(ArrayType(FLOAT64, ()))
+    >>> _past_the_simplifier(Stmt(PRIMITIVES["mul"], (Lit(0.0, FLOAT64), x), {}, (Var(x.type),)), "{0} * {1}")
+    'isNaN {1} || isInfinite {1} ? (0/0, {0} * {1})'
+    """
+    args = stmt.args
+    if args[0].dtype not in FLOAT_DTYPES:
+        return template
+    if stmt.prim.name == "mul" and any(isinstance(a, Lit) and a.value == 0 for a in args):
+        varying = [k for k, a in enumerate(args) if not isinstance(a, Lit)]
+    elif stmt.prim.name == "sub" and args[0] == args[1] and not isinstance(args[0], Lit):
+        varying = [0]
+    else:
+        return template
+    if not varying:
+        return template
+    return f"isNaN {{{varying[0]}}} || isInfinite {{{varying[0]}}} ? (0/0, {template})"
 
 
 def _in_float(stmt: Stmt, template: str) -> str:
@@ -144,6 +168,8 @@ def fill_template(template: str, operands: Sequence[str]) -> str:
 
     >>> fill_template("{0} + {1}", ["sin x * y", "y - z"])
     'sin x * y + (y - z)'
+    >>> fill_template("isNaN {0} ? ({0}, signum {0})", ["v * 2.0"])  # an argument, though * binds tighter than ?
+    'isNaN (v * 2.0) ? ((v * 2.0), signum (v * 2.0))'
     """
     outer = top_operator(template)
     parts = template.split("{")
@@ -153,10 +179,14 @@ def fill_template(template: str, operands: Sequence[str]) -> str:
         index, rest = part.split("}", 1)
         operand = operands[int(index)]
         side = "l" if index == "0" else "r"
-        out.append(operand if depth == 0 and outer and _fits(top_operator(operand), outer, side) else paren(operand))
+        bare = depth == 0 and outer and not _APPLIED.search(out[-1]) and _fits(top_operator(operand), outer, side)
+        out.append(operand if bare else paren(operand))
         out.append(rest)
         depth += rest.count("(") - rest.count(")")
     return "".join(out)
+
+
+_APPLIED = re.compile(r"[\w')]\s+$")  # text before a slot that makes it a function's argument (`isNaN {0}`)
 
 
 def _fits(inner: str | None, outer: str, side: str) -> bool:
@@ -288,6 +318,11 @@ HELPERS = {
         "-- | ceiling within the float type (see floorFloat).",
         "ceilingFloat :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
         "ceilingFloat x = abs x < 4.0e18 ? (fromIntegral (ceiling x :: Exp Int), x)",
+    ],
+    "truncateFloat": [
+        "-- | truncation toward zero within the float type (see floorFloat).",
+        "truncateFloat :: (RealFrac a, FromIntegral Int a) => Exp a -> Exp a",
+        "truncateFloat x = abs x < 4.0e18 ? (fromIntegral (truncate x :: Exp Int), x)",
     ],
     "rint": [
         "-- | Rounding to the nearest whole float, ties to even (NumPy's rint): accelerate-llvm's round takes",

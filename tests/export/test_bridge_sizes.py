@@ -10,6 +10,8 @@ and a gradient at three sizes through the bridge, counts GHC's builds and compar
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -221,3 +223,12 @@ def test_one_bridge_library_serves_a_program_and_its_gradient_at_every_size(monk
                 assert g.dtype == w.dtype and g.shape == w.shape
                 np.testing.assert_array_equal(g, w, err_msg=f"{name} at n={n}")  # exact: see W
             assert len(bridge.BUILDS) == builds + 1, (name, n)  # built at the first size, never again
+
+
+def test_the_remembered_modules_are_keyed_by_the_element_templates_too():
+    # a fix to an element-wise operation's Haskell (its row in the IR's table) must not find modules printed before
+    from pyaccad.ir.primitives import elementwise
+
+    root = Path(remembered.__file__).resolve().parents[2]
+    printers = {(root / part).resolve() for part in remembered._PRINTER}
+    assert Path(elementwise.__file__).resolve().parent in printers

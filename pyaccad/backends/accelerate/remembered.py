@@ -6,7 +6,8 @@ start. So next to the libraries, ``KEY.module`` remembers the module printed for
 program already run, under a key made of the program itself
 (:func:`pyaccad.opt.cse.program_key`: primitives, parameters, constants' bytes,
 literals' bits, every type with its extents), the blas flag and the source of the
-code that prints it (export, optimiser, this backend). A module remembered for a
+code that prints it (export, optimiser, this backend, and the IR's primitive tables, which hold the
+element-wise operations' Haskell templates). A module remembered for a
 program computes that program at its sizes, whichever function it was fitted from:
 it is remembered only for programs its fit describes. Programs whose parameters hold
 anything but plain data (numbers, strings, dtypes, arrays, programs) are not
@@ -32,7 +33,8 @@ from pyaccad.ir import Program
 from pyaccad.opt.cse import program_key
 from pyaccad.store import cache_root, write_atomically
 
-_PRINTER = ("export", "opt", "backends/accelerate")  # the code whose output a remembered module is
+# The code whose output a remembered module is: the element-wise primitives' Haskell templates are the IR table's.
+_PRINTER = ("export", "opt", "backends/accelerate", "ir/primitives")
 
 
 @cache

@@ -39,6 +39,7 @@ GUARD_TESTS: dict[str, Callable[[Any], bool]] = {
     "{} == -1": lambda v: v == -1,
     "{} < 0": lambda v: v < 0,
     "isNaN {}": math.isnan,
+    "isInfinite {}": math.isinf,
 }
 """The Haskell tests a :class:`Guard` may make of an operand (``{}``), each with its value on a literal."""
 
@@ -124,10 +125,19 @@ _INT_DIV = {
     "int": HsTemplate("{0} `div` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "negate {0}"))),
     "uint": HsTemplate("{0} `div` {1}", (_BY_ZERO,)),
 }
-# mod' is for fractional types, mod for integral ones; a float remainder by zero is NaN (NumPy's np.mod), where
-# accelerate's mod' gives 0.
+# mod' is for fractional types, mod for integral ones. NumPy's float remainder by zero, and of an infinity, is NaN,
+# where accelerate's mod' gives 0 and the infinity; by an infinity it is the dividend where the signs agree (or it
+# is 0), else the infinity, where mod' gives NaN; and mod' of a NaN floors it to an Int, which is undefined.
 _MOD = {
-    "float": HsTemplate("{0} `mod'` {1}", (Guard("{} == 0", (1,), "0/0"),)),
+    "float": HsTemplate(
+        "{0} `mod'` {1}",
+        (
+            Guard("isNaN {}", (0, 1), "{0} + {1}"),
+            Guard("{} == 0", (1,), "0/0"),
+            Guard("isInfinite {}", (0,), "0/0"),
+            Guard("isInfinite {}", (1,), "{0} == 0 || ({0} < 0) == ({1} < 0) ? ({0}, {1})"),
+        ),
+    ),
     "int": HsTemplate("{0} `mod` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "0"))),
     "uint": HsTemplate("{0} `mod` {1}", (_BY_ZERO,)),
 }
@@ -142,6 +152,7 @@ def _nan_aware(template: str) -> dict[str, str | HsTemplate]:
     return {"float": HsTemplate(template, (Guard("isNaN {}", (0, 1), "{0} + {1}"),)), "int": template}
 
 
+_KEEP_NAN = HsTemplate("signum {0}", (Guard("isNaN {}", (0,), "{0}"),))
 F, Z, N, A = FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, DTYPES  # Z: the integers
 _ROWS: list[tuple[str, int, tuple, str, Callable, str, str | dict[str, str | HsTemplate]]] = [
     # name, arity, accepts, result, numpy, C template, Haskell template (or one by kind of element type)
@@ -167,11 +178,12 @@ _ROWS: list[tuple[str, int, tuple, str, Callable, str, str | dict[str, str | HsT
     ("log1p", 1, F, "same", np.log1p, "log1p({0})", "log1p {0}"),
     ("sqrt", 1, F, "same", np.sqrt, "sqrt({0})", "sqrt {0}"),
     ("abs", 1, N, "same", np.abs, "PYACCAD_ABS({0})", "abs {0}"),
-    ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", "signum {0}"),
+    # accelerate-llvm's float signum compares, and gives 0 for a NaN, where NumPy's sign keeps it
+    ("sign", 1, N, "same", _np_sign, "PYACCAD_SIGN({0})", {"float": _KEEP_NAN, "all": "signum {0}"}),
     ("floor", 1, F, "same", np.floor, "floor({0})", "floorFloat {0}"),
     ("ceil", 1, F, "same", np.ceil, "ceil({0})", "ceilingFloat {0}"),
     ("round", 1, F, "same", np.rint, "rint({0})", "rint {0}"),
-    ("trunc", 1, F, "same", np.trunc, "trunc({0})", "fromIntegral (truncate {0} :: Exp Int)"),
+    ("trunc", 1, F, "same", np.trunc, "trunc({0})", "truncateFloat {0}"),
     ("erf", 1, F, "same", _np_erf, "erf({0})", "erf {0}"),
     ("isnan", 1, F, "bool", np.isnan, "isnan({0})", "isNaN {0}"),
     ("isinf", 1, F, "bool", np.isinf, "isinf({0})", "isInfinite {0}"),
