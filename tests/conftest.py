@@ -4,7 +4,7 @@ Hypothesis profiles: ``dev`` (the default: few examples, quick) and ``ci``
 (more examples, derandomised so a failure reproduces); choose with
 ``HYPOTHESIS_PROFILE=ci``. Neither has a deadline: the first call of a
 backend may compile. On ``accelerate`` a hypothesis test draws at most
-:data:`BRIDGE_MAX_EXAMPLES` examples and does not shrink a failure
+:data:`helpers.BRIDGE_MAX_EXAMPLES` examples and does not shrink a failure
 (:func:`pytest_runtest_call`): each new program is a GHC build there.
 
 ``backend`` runs a test once per available backend (``interp`` always;
@@ -29,18 +29,14 @@ import zlib
 
 import numpy as np
 import pytest
-from helpers import available_backends
-from hypothesis import HealthCheck, Phase, settings
+from helpers import available_backends, examples_on
+from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-# Examples of one hypothesis test on the accelerate bridge: each draws a new program (shape, dtype, parameters), and
-# a new program is a GHC build of 5-30 s, so the profile's 25 would take an hour for tests/primitives alone.
-BRIDGE_MAX_EXAMPLES = 3
 
 
 @pytest.fixture(scope="session", params=available_backends())
@@ -75,24 +71,10 @@ def _reproducible_rng(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> object:
-    """A hypothesis test on the accelerate bridge runs with at most :data:`BRIDGE_MAX_EXAMPLES` examples and
-    reports a failure as drawn (each shrinking step would be another GHC build); on every other backend it keeps
-    the profile's or its own settings. The settings live on the test function, which every parametrisation
-    shares, so they are swapped for this call only (as hypothesis's pytest plugin swaps its database key)."""
-    function = getattr(item, "obj", None)
+    """A hypothesis test on the accelerate bridge draws few examples (:func:`helpers.examples_on`)."""
     callspec = getattr(item, "callspec", None)
-    own = getattr(function, "_hypothesis_internal_use_settings", None)
-    if own is None or callspec is None or callspec.params.get("backend") != "accelerate":
+    with examples_on(getattr(item, "obj", None), callspec.params.get("backend") if callspec is not None else None):
         yield
-        return
-    phases = tuple(phase for phase in own.phases if phase is not Phase.shrink)
-    function._hypothesis_internal_use_settings = settings(
-        own, max_examples=min(own.max_examples, BRIDGE_MAX_EXAMPLES), phases=phases
-    )
-    try:
-        yield
-    finally:
-        function._hypothesis_internal_use_settings = own
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -10,13 +10,15 @@ the public front end lowers to.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from hypothesis import Phase, settings
 
 from pyaccad.backends import BACKEND_NAMES, get_backend
 from pyaccad.errors import BackendUnavailable
@@ -389,3 +391,30 @@ def available_backends() -> list[str]:
     if wanted:
         names = [name for name in names if name in wanted.split(",")]
     return names
+
+
+# Examples of one hypothesis test on the accelerate bridge: each draws a new program (shape, dtype, parameters), and
+# a new program is a GHC build of 5-30 s, so the profile's 25 would take an hour for tests/primitives alone.
+BRIDGE_MAX_EXAMPLES = 3
+
+
+@contextlib.contextmanager
+def examples_on(function: Any, backend: str | None) -> Iterator[None]:
+    """While inside, the hypothesis test ``function`` run on ``backend`` draws at most :data:`BRIDGE_MAX_EXAMPLES`
+    examples and reports a failure as drawn where ``backend`` is ``accelerate`` (each shrinking step would be
+    another GHC build); on every other backend, and for a function that is no hypothesis test, nothing changes.
+    The settings live on the test function, which every parametrisation shares, so they are swapped for the
+    call only (as hypothesis's pytest plugin swaps its database key); ``tests/conftest.py`` wraps every test
+    call in this."""
+    own = getattr(function, "_hypothesis_internal_use_settings", None)
+    if own is None or backend != "accelerate":
+        yield
+        return
+    phases = tuple(phase for phase in own.phases if phase is not Phase.shrink)
+    function._hypothesis_internal_use_settings = settings(
+        own, max_examples=min(own.max_examples, BRIDGE_MAX_EXAMPLES), phases=phases
+    )
+    try:
+        yield
+    finally:
+        function._hypothesis_internal_use_settings = own

@@ -3,10 +3,8 @@ each example is a GHC build, and the profile's count everywhere else."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import conftest
 import pytest
+from helpers import BRIDGE_MAX_EXAMPLES, examples_on
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -19,19 +17,15 @@ def _examples_on(backend: str) -> tuple[int, tuple[Phase, ...]]:
     def test(backend: str, x: int) -> None:
         drawn.append(x)
 
-    item = SimpleNamespace(obj=test, callspec=SimpleNamespace(params={"backend": backend}))
-    call = conftest.pytest_runtest_call(item)
-    next(call)  # the hook wraps the call: the settings it gives hold until it resumes
-    phases = test._hypothesis_internal_use_settings.phases
-    test(backend)
-    with pytest.raises(StopIteration):
-        next(call)
+    with examples_on(test, backend):
+        phases = test._hypothesis_internal_use_settings.phases
+        test(backend)
     return len(drawn), phases
 
 
 def test_the_bridge_draws_a_few_examples_and_does_not_shrink() -> None:
     count, phases = _examples_on("accelerate")
-    assert count == conftest.BRIDGE_MAX_EXAMPLES == 3
+    assert count == BRIDGE_MAX_EXAMPLES == 3
     assert Phase.shrink not in phases and Phase.generate in phases
 
 
