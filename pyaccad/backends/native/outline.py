@@ -1,37 +1,38 @@
-"""The bodies of host-side control (a loop's condition and body, a ``cond``'s branches) as functions of their own.
+"""Loops (``awhile``'s host-side C) as functions of their own, each with the loops inside it called.
 
 gcc's register allocation and its data-flow passes grow faster than the size of a function: the second
-derivative of a loop (a loop of loops, each trip's plans inline) was one function of 5 800 lines that took
-gcc 13 s of CPU, 30-40 s of wall time under load, on one core, most of it in ``df live regs`` and
-``integrated RA``. So :meth:`.program._Generator.emit_plan` marks the lines of each nested plan
-(:func:`begin`, :func:`end`), and :func:`outline` moves every marked run of at least :data:`OUTLINE_LINES`
-lines (the runs it holds already moved) into a ``static`` function of the same translation unit, called in
-its place::
+derivative of a loop (loops inside loops inside ``acond`` branches) was one function of 5 800 lines that took
+gcc 12-14 s of CPU (30-40 s of wall time under load) on one core, most of it in ``df live regs``,
+``integrated RA`` and LRA. So :func:`.program._control` marks the lines of each loop (:func:`begin`,
+:func:`end`), and :func:`outline` moves every marked run of at least :data:`OUTLINE_LINES` lines (the loops
+inside it moved already) into a ``static`` function of the same translation unit, called in its place::
 
-    static __attribute__((noinline)) int pyaccad_body7(void **B, const int64_t *E, double *cur3, double *nxt4) {
+    static __attribute__((noinline)) int pyaccad_loop7(void **B, const int64_t *E, double *cur3) {
         int err = 0;
-        <the entry's declarations that the body uses>
-        <the body>
+        <the entry's declarations that the loop uses, its run-time integers as locals>
+        double *cur9 = b4, *nxt10 = b5;  for (;;) { ... }  /* the loop, as it was */
     done:
         return err;
     }
     ...
-    if ((err = pyaccad_body7(B, E, cur3, nxt4))) goto done;
+    if ((err = pyaccad_loop7(B, E, cur3))) goto done;
 
-The body reads the entry's buffers and run-time integers through its own declarations (the same lines as
-the entry's, so the same ``restrict`` qualifiers), and the loop state's pointers, which the loop swaps
-between trips (:mod:`.control`: ``cur``/``nxt``), as arguments. The kernels are the same statements in the
-same order, so they compute the same bits. Not inside a loop's parallel region (:mod:`.region`): every
-thread runs the region's lines, and no ``goto`` may leave it.
+The loop reads the entry's buffers and run-time integers through its own declarations (the same lines as the
+entry's, so the same ``restrict`` qualifiers), and the state of the loops around it (:mod:`.control`'s
+``cur``/``nxt`` pointers, which those loops swap between trips) as arguments. The kernels are the same
+statements in the same order, so they compute the same bits. A loop is called once each time it runs, not
+once a trip: the LSTM gradient with its trip's kernels as a function of their own took 1.55-1.59 ms against
+1.33-1.48 ms (best of 30, three runs each, load 14). Not inside a loop's parallel region (:mod:`.region`):
+every thread runs the region's lines, and no ``goto`` may leave it.
 
 ``noinline``: gcc inlines a static function called once, which would give back the one large function.
 
 >>> lines = ["    double *cur3 = b1, *nxt4 = b2;", "    for (;;) {", begin(7), "        x = cur3[0];", end(7), "    }"]
 >>> functions, body = outline(lines, ["    double *b1 = (double *)(W + E[0]);"], minimum=1)
 >>> body[2]
-'        if ((err = pyaccad_body7(B, E, cur3))) goto done;'
+'        if ((err = pyaccad_loop7(B, E, cur3))) goto done;'
 >>> functions[0]
-'static __attribute__((noinline)) int pyaccad_body7(void **B, const int64_t *E, double *cur3) {'
+'static __attribute__((noinline)) int pyaccad_loop7(void **B, const int64_t *E, double *cur3) {'
 """
 
 from __future__ import annotations
@@ -39,27 +40,27 @@ from __future__ import annotations
 import re
 
 OUTLINE_LINES = 60
-"""The fewest lines of a nested plan made a function of its own: below it the call and the declarations cost
-about as much to compile as they save, and a trip of a small body pays the call."""
+"""The fewest lines of a loop made a function of its own: below it the call and the declarations cost about
+as much to compile as they save."""
 
-_MARK = re.compile(r"^\s*/\* pyaccad: body (\d+) ([{}]) \*/$")
+_MARK = re.compile(r"^\s*/\* pyaccad: loop (\d+) ([{}]) \*/$")
 _NAME = re.compile(r"\b[A-Za-z_]\w*\b")
 _DECLARED = re.compile(r"^\s*(?:const )?[\w ]*?\**\s*(?:restrict )?([A-Za-z_]\w*)(?: = |\[)")
 _STATE = re.compile(r"\b(\w+) \*((?:cur|nxt)\d+) = [^,;]*(?:, \*(nxt\d+) = )?")
 
 
 def begin(number: int) -> str:
-    """The line before the lines of nested plan ``number``."""
-    return f"/* pyaccad: body {number} {{ */"
+    """The line before the lines of loop ``number``."""
+    return f"/* pyaccad: loop {number} {{ */"
 
 
 def end(number: int) -> str:
     """The line after them."""
-    return f"/* pyaccad: body {number} }} */"
+    return f"/* pyaccad: loop {number} }} */"
 
 
 def outline(lines: list[str], declarations: list[str], minimum: int = OUTLINE_LINES) -> tuple[list[str], list[str]]:
-    """The static functions made of ``lines``' marked plans of at least ``minimum`` lines, and ``lines`` with
+    """The static functions made of ``lines``' marked loops of at least ``minimum`` lines, and ``lines`` with
     each of them replaced by its call and every mark removed. ``declarations``: the entry's (each ``name =``
     something of ``B`` and ``E``), from which each function takes those it uses."""
     state = _state_types(lines)
@@ -86,7 +87,7 @@ def outline(lines: list[str], declarations: list[str], minimum: int = OUTLINE_LI
 
 
 def _function(number: int, body: list[str], declared: dict[str, str], state: dict[str, str]) -> tuple[str, list[str]]:
-    """The call of plan ``number``'s function and the function's lines."""
+    """The call of loop ``number``'s function and the function's lines."""
     used = _names(body)
     if "PA_FAIL_AT" in used:  # the prelude's macro records the failure in the entry's ``R``
         used.add("R")
@@ -99,7 +100,7 @@ def _function(number: int, body: list[str], declared: dict[str, str], state: dic
         used |= _names(lines)
     inner = _state_types(body)  # the state of the loops inside: declared there
     arguments = [name for name in state if name in used and name not in inner]
-    name = f"pyaccad_body{number}"
+    name = f"pyaccad_loop{number}"
     parameters = "".join(f", {state[a]} *{a}" for a in arguments)
     head = f"static __attribute__((noinline)) int {name}(void **B, const int64_t *E{parameters}) {{"
     function = [head, "    int err = 0;", *lines, *extent_locals(body, always=True), "done:", "    return err;", "}"]
@@ -134,7 +135,7 @@ def extent_locals(part: list[str], always: bool = False) -> list[str]:
     index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
     a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
 
-    Only in a part that holds a loop (``for (;;)``), or ``always`` (a loop's body, :func:`outline`): outside
+    Only in a part that holds a loop (``for (;;)``), or ``always`` (a loop's function, :func:`outline`): outside
     loops nothing is read again, and a thousand locals live across one long function made gcc 4x slower on a
     3-D stencil's gradient (the CI suite's compile time).
 

@@ -65,8 +65,17 @@ def _plain(emit: Callable[[Ctx, Kernel], None]) -> Skeleton:
 
 def _control(emit: Callable[..., None]) -> Skeleton:
     def skeleton(gen: _Generator, kernel: Kernel, epilogue: Kernel | None) -> None:
-        with gen.ctx.block():  # host-side control flow over the plans of its bodies
-            emit(gen.ctx, kernel, gen.emit_plan, gen.scratch)
+        # host-side control flow over the plans of its bodies; a loop is a function of its own where it is long
+        # (:mod:`.outline`), but not inside a loop's parallel region, which every thread runs
+        ctx, number = gen.ctx, gen.marks
+        marked = not ctx.region
+        gen.marks += marked
+        if marked:
+            ctx.emit(outline.begin(number))
+        with ctx.block():
+            emit(ctx, kernel, gen.emit_plan, gen.scratch)
+        if marked:
+            ctx.emit(outline.end(number))
 
     return skeleton
 
@@ -99,7 +108,7 @@ class _Generator:
         self.entry_lines: list[str] = []
         self.branches: list[list[str]] = []  # the bodies of the functions `pyaccad_branchN` (see emit_cond)
         self.at_top = False  # emitting a kernel of the program's own plan (not of a control body)
-        self.marks = 0  # nested plans marked for outlining (see emit_plan)
+        self.marks = 0  # loops marked for outlining (see _control)
 
     def buffer_slot(self, var: Var, kind: str, number: int) -> str:
         name = self.ctx.fresh("in" if kind != "buffer" else "o")
@@ -117,20 +126,11 @@ class _Generator:
         return name
 
     def emit_plan(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
-        """The kernels of ``plan``; a nested one's between marks, to become a function of its own where it is
-        long (:mod:`.outline`), but not inside a loop's parallel region."""
-        marked = plan is not self.plan and not ctx.region
-        number = self.marks
-        self.marks += marked
-        if marked:
-            ctx.emit(outline.begin(number))
         before, ctx.in_loop = ctx.in_loop, plan.in_loop
         try:
             self.emit_kernels(ctx, plan, out_names)
         finally:
             ctx.in_loop = before
-        if marked:
-            ctx.emit(outline.end(number))
 
     def emit_kernels(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
         ctx.delayed.update(plan.delayed)
