@@ -6,13 +6,15 @@ a small loop runs in vector tiles (``backends/native/map.py``), and a kernel
 summing pads that tile its last axis (the cotangent of slices) runs one loop
 per run of the axis (``backends/native/interior.py``); long branches of an
 ``acond`` at the top of a program are functions of their own
-(``backends/native/program.py``). The programs here use
+(``backends/native/program.py``), and so are loops (``backends/native/outline.py``). The programs here use
 only ``+ - * /``, each rounded once in C as in NumPy, so the native results
 must equal the interpreter's bit for bit whatever the grouping, tiling and
 runs; the plans are checked to hold what is tested.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -164,3 +166,28 @@ def test_long_top_level_branches_are_functions_of_their_own(sign):
         assert sum(f"int pyaccad_branch{n}(void **B, const int64_t *E) {{" in unit for unit in units) == 1
         assert f"pyaccad_branch{n}(B, E)))" in source
     _same_bits(_branches, x)
+
+
+def _loop_in_loop(x):
+    """Three trips of a loop whose body runs :func:`_steps`' loop from its state (a loop inside a loop)."""
+
+    def body(s):
+        t, v = s
+        w, u = _steps(v, flip=True)
+        return t + 1, w + u * 0.5
+
+    return acc.awhile(lambda s: s[0] < 3, body, (0, x))[1]
+
+
+def test_loops_are_functions_of_their_own():
+    """Each loop is a function (``backends/native/outline.py``); the inner one, called from the outer one's,
+    takes the outer loop's state as an argument."""
+    x = np.random.default_rng(6).standard_normal(37)
+    source, _ = generate(optimize(trace(_loop_in_loop, x).program, "native"))
+    loops = re.findall(r"static __attribute__\(\(noinline\)\) int (pyaccad_loop\d+)\(void \*\*B, (.*)\) \{", source)
+    assert len(loops) == 2
+    (inner, parameters), (outer, _) = loops  # the inner one first: defined before its caller
+    assert re.fullmatch(r"const int64_t \*E(, double \*cur\d+)+", parameters)
+    outer_loop = source.split(f"int {outer}(void **B")[1].split("\ndone:")[0].split("for (;;)", 1)[1]
+    assert f"if ((err = {inner}(B, E, cur" in outer_loop  # called on each trip of the outer loop
+    _same_bits(_loop_in_loop, x)

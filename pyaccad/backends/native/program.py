@@ -23,7 +23,9 @@ with the same declarations, in translation units of their own (separated by
 :data:`.build.UNIT_BREAK` lines), which :func:`.build.build` compiles in
 parallel; the entry then calls the parts in turn. The gmm gradient (about 900
 lines of kernels, three parts) went from 1.9–2.9 s to 1.3–1.4 s on its first
-call on the 2-core machine.
+call on the 2-core machine. Each loop longer than :data:`.outline.OUTLINE_LINES`
+becomes a ``static`` function of its part's unit (:mod:`.outline`), so that no
+function holds loops inside loops.
 
 :class:`.runtime.Layout` tells the runtime how to fill ``B`` and ``E`` and how to
 assemble the outputs.
@@ -38,14 +40,13 @@ assemble the outputs.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 
 import numpy as np
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, c_literal
 from pyaccad.backends.clike.element import atom
-from pyaccad.backends.native import blas, control, fold, lapack, map, permute, region, rows, scan, stencil
+from pyaccad.backends.native import blas, control, fold, lapack, map, outline, permute, region, rows, scan, stencil
 from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.build import UNIT_BREAK
 from pyaccad.backends.native.prelude import PRELUDE
@@ -66,8 +67,17 @@ def _plain(emit: Callable[[Ctx, Kernel], None]) -> Skeleton:
 
 def _control(emit: Callable[..., None]) -> Skeleton:
     def skeleton(gen: _Generator, kernel: Kernel, epilogue: Kernel | None) -> None:
-        with gen.ctx.block():  # host-side control flow over the plans of its bodies
-            emit(gen.ctx, kernel, gen.emit_plan, gen.scratch)
+        # host-side control flow over the plans of its bodies; a loop is a function of its own where it is long
+        # (:mod:`.outline`), but not inside a loop's parallel region, which every thread runs
+        ctx, number = gen.ctx, gen.marks
+        marked = not ctx.region
+        gen.marks += marked
+        if marked:
+            ctx.emit(outline.begin(number))
+        with ctx.block():
+            emit(ctx, kernel, gen.emit_plan, gen.scratch)
+        if marked:
+            ctx.emit(outline.end(number))
 
     return skeleton
 
@@ -100,6 +110,7 @@ class _Generator:
         self.entry_lines: list[str] = []
         self.branches: list[list[str]] = []  # the bodies of the functions `pyaccad_branchN` (see emit_cond)
         self.at_top = False  # emitting a kernel of the program's own plan (not of a control body)
+        self.marks = 0  # loops marked for outlining (see _control)
 
     def buffer_slot(self, var: Var, kind: str, number: int) -> str:
         name = self.ctx.fresh("in" if kind != "buffer" else "o")
@@ -287,20 +298,25 @@ class _Generator:
         setup = ["    if (nthreads > 0) omp_set_num_threads(nthreads);"]
         setup += [f"    {blas_library().setup}"] if uses_blas else []
         declarations = self.entry_lines + ctx.prologue + allocs
-        parts = [_extent_locals(part) for part in _units(body)]
-        branches = [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(self.branches))]
-        headers += branches
+        # each function's nested plans as functions of its own unit, before it
+        parts = [outline.outline(part, declarations) for part in _units(body)]
+        branches = [outline.outline(branch, declarations) for branch in self.branches]
+        headers += [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(branches))]
         if len(parts) == 1 and not branches:
-            lines = [*headers, "int pyaccad_entry(void **B, const int64_t *E, int nthreads) {", "    int err = 0;"]
-            lines += setup + declarations + parts[0] + ["done:", "    return err;", "}"]
+            functions, part = parts[0]
+            lines = [*headers, *functions, "int pyaccad_entry(void **B, const int64_t *E, int nthreads) {"]
+            lines += ["    int err = 0;", *setup, *declarations, *outline.extent_locals(part)]
+            lines += ["done:", "    return err;", "}"]
         else:  # each part a function in a unit of its own (compiled in parallel), the entry calling them in turn
             lines = []
-            for n, branch in enumerate(self.branches):
-                lines += [*headers, f"int pyaccad_branch{n}(void **B, const int64_t *E) {{", "    int err = 0;"]
-                lines += declarations + _extent_locals(branch) + ["done:", "    return err;", "}", UNIT_BREAK]
-            for n, part in enumerate(parts):
-                lines += [*headers, f"int pyaccad_part{n}(void **B, const int64_t *E) {{", "    int err = 0;"]
-                lines += declarations + part + ["done:", "    return err;", "}", UNIT_BREAK]
+            for n, (functions, branch) in enumerate(branches):
+                lines += [*headers, *functions, f"int pyaccad_branch{n}(void **B, const int64_t *E) {{"]
+                lines += ["    int err = 0;", *declarations, *outline.extent_locals(branch)]
+                lines += ["done:", "    return err;", "}", UNIT_BREAK]
+            for n, (functions, part) in enumerate(parts):
+                lines += [*headers, *functions, f"int pyaccad_part{n}(void **B, const int64_t *E) {{"]
+                lines += ["    int err = 0;", *declarations, *outline.extent_locals(part)]
+                lines += ["done:", "    return err;", "}", UNIT_BREAK]
             lines += [*headers, *(f"int pyaccad_part{n}(void **B, const int64_t *E);" for n in range(len(parts)))]
             lines += ["int pyaccad_entry(void **B, const int64_t *E, int nthreads) {", "    int err = 0;", *setup]
             lines += [f"    if ((err = pyaccad_part{n}(B, E))) return err;" for n in range(len(parts))]
@@ -332,37 +348,6 @@ UNIT_LINES = 400
 """Lines of kernel code per translation unit, about: gcc compiles the generator's C at some 0.7 ms a line
 (-O3, AVX-512), and a unit of its own costs some 60 ms more (the prelude, a process), so a program is cut
 into units of this size, each compiled in its own process (:func:`.build.build`)."""
-
-
-_EXTENT = re.compile(r"\bE\[(\d+)\]")
-
-
-def _extent_locals(part: list[str]) -> list[str]:
-    """``part``'s lines reading each run-time integer ``E[n]`` from a local ``En`` declared before them.
-
-    A local whose address is never taken is loop-invariant to gcc; a load of ``E[n]`` inside a loop, read
-    again on every iteration, was not hoisted out of long loops (an element loop of the LSTM's trip), so an
-    index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
-    a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
-
-    Only in a part that holds a loop (``for (;;)``): outside loops nothing is read again, and a thousand locals
-    live across one long function made gcc 4x slower on a 3-D stencil's gradient (the CI suite's compile time).
-
-    >>> _extent_locals(["for (;;) {", "for (j = 0; j < E[3]; j++) x[j] = E[3] * E[10];", "}"])[:2]
-    ['    const int64_t E3 = E[3];', '    const int64_t E10 = E[10];']
-    >>> _extent_locals(["x[0] = E[3];"])
-    ['x[0] = E[3];']
-    """
-    if not any("for (;;)" in line for line in part):
-        return part
-    slots: dict[str, None] = {}
-
-    def local(match: re.Match) -> str:
-        slots.setdefault(match.group(1))
-        return f"E{match.group(1)}"
-
-    lines = [_EXTENT.sub(local, line) for line in part]
-    return [f"    const int64_t E{n} = E[{n}];" for n in slots] + lines
 
 
 def _units(body: list[str]) -> list[list[str]]:
