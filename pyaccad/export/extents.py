@@ -138,6 +138,7 @@ class Walk:
         self.on_int, self.on_float = on_int, on_float
         self.skeleton: list[object] = []
         self.vars: dict[Var, Var] = {}
+        self.positions: dict[Var, int] = {}  # each var's place in ``vars`` (a list's index() made this quadratic)
 
     def program(self, program: Program) -> Program:
         inputs = tuple(self.bind(v) for v in program.inputs)
@@ -155,11 +156,12 @@ class Walk:
         self.skeleton.append(("var", var.dtype.str, var.type.ndim))
         new = Var(ArrayType(var.dtype, tuple(self.on_int(n) for n in var.shape)), var.hint)
         self.vars[var] = new
+        self.positions.setdefault(var, len(self.positions))
         return new
 
     def atom(self, atom: Var | Lit) -> Var | Lit:
         if isinstance(atom, Var):
-            self.skeleton.append(("use", list(self.vars).index(atom)))
+            self.skeleton.append(("use", self.positions[atom]))
             return self.vars[atom]
         self.skeleton.append(("lit", atom.dtype.str, atom.from_extents))
         return Lit(self.number(atom.value, atom.dtype), atom.dtype, atom.from_extents)

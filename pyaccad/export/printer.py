@@ -13,13 +13,16 @@ all build on it.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 
 import numpy as np
 
-from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
+from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, letters_index, sanitize
 from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
 from pyaccad.ir import BOOL, FLOAT16, FLOAT_DTYPES, Atom, Lit, Program, Stmt, Var
 from pyaccad.opt.fusion import matrix_transpose_source
@@ -39,6 +42,52 @@ def is_elementwise(stmt: Stmt) -> bool:
     return stmt.prim.family == "elementwise"
 
 
+class _Taken(set):
+    """The names taken: a set that also lists, in order, those taken since it was made, so that
+    :meth:`Printer.scope` can free the ones taken inside it without copying the set (a copy per lambda made
+    printing a long program quadratic)."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        super().__init__(names)
+        self.order: list[str] = []
+
+    def add(self, name: str) -> None:
+        if name not in self:
+            super().add(name)
+            self.order.append(name)
+
+    def update(self, *groups: Iterable[str]) -> None:
+        for group in groups:
+            for name in group:
+                self.add(name)
+
+    def __ior__(self, names: AbstractSet[str]) -> _Taken:
+        self.update(names)
+        return self
+
+
+def _index_names() -> Iterator[str]:
+    """Names for unhinted index variables: ``i`` to ``n``, then ``i1`` to ``n1``, ``i2``, ..."""
+    yield from INDEX_NAMES
+    for n in itertools.count(1):
+        yield from (f"{c}{n}" for c in INDEX_NAMES)
+
+
+def _numbered_name(base: str, position: int) -> str:
+    return f"{base}{position}" if base else letters(position)
+
+
+def _sequence_positions(name: str) -> Iterator[tuple[str, int]]:
+    """Every ``(base, position)`` whose :func:`_numbered_name` is ``name`` (``w12``: ``w`` 12 and ``w1`` 2)."""
+    if name.isascii() and name.isalpha() and name.islower() and name not in INDEX_NAMES:
+        yield "", letters_index(name)
+    for cut in range(len(name) - 1, 0, -1):
+        if not name[cut:].isdigit():
+            break
+        if name[cut] != "0":
+            yield name[:cut], int(name[cut:])
+
+
 class Printer:
     """Names, scopes and layout while printing one exported function.
 
@@ -54,7 +103,9 @@ class Printer:
         self.ordered_folds = ordered_folds
         """Float max/min folds as integer folds of ordered bits (:func:`pyaccad.export.rules.ordered_fold`)."""
         self.names: dict[Var, str] = {}
-        self.used: set[str] = set(RESERVED)
+        self.used = _Taken(RESERVED)
+        self._searched: dict[str, int] = {}  # by base ("": a, b, ...): every name before this position is taken
+        self._freed: dict[str, list[int]] = {}  # by base: heaps of positions before that, freed since
         self.array_level: set[Var] = set()
         self.inlined: dict[Var, str] = {}
         self.kept: set[str] = set()
@@ -85,13 +136,15 @@ class Printer:
         sees is shadowed. Safe because a printed lambda refers only to its own names and to names
         bound before it.
         """
-        saved_used, saved_kept = set(self.used), self.kept
+        saved_kept, taken = self.kept, len(self.used.order)
         self.kept = set()
         try:
             yield
         finally:
-            self.kept |= saved_kept
-            self.used = saved_used | self.kept
+            saved_kept |= self.kept  # the few names kept in here join the many outside (not the other way)
+            self.kept = saved_kept
+            self._release([name for name in self.used.order[taken:] if name not in self.kept])
+            del self.used.order[taken:]  # what stays taken is kept: no enclosing scope frees it either
 
     # --- names -------------------------------------------------------------------------------------
     def bind(self, var: Var, array_level: bool, index: bool = False) -> str:
@@ -99,11 +152,12 @@ class Printer:
         if array_level:
             self.array_level.add(var)
         base = sanitize(var.hint)
-        name = base if base and base not in self.used else ""
-        candidates = (f"{base}{n}" for n in range(1, 10**6)) if base else self._fresh(index)
-        while not name:
-            candidate = next(candidates)
-            name = candidate if candidate not in self.used else ""
+        if base and base not in self.used:
+            name = base
+        elif index and not base:
+            name = next(candidate for candidate in _index_names() if candidate not in self.used)
+        else:
+            name = self._numbered(base)
         self.used.add(name)
         if not index or base:  # the user's names stay unique; only unnamed indices (i, j) are reused
             self.kept.add(name)
@@ -118,15 +172,31 @@ class Printer:
         self.used.add(name)
         return name
 
-    @staticmethod
-    def _fresh(index: bool):
-        if index:
-            yield from INDEX_NAMES
-            for n in range(1, 10**6):
-                yield from (f"{c}{n}" for c in INDEX_NAMES)
-        for n in range(10**6):
-            if letters(n) not in INDEX_NAMES:  # keep i..n for indices
-                yield letters(n)
+    def _numbered(self, base: str) -> str:
+        """The first free name of ``base``'s sequence: ``base1``, ``base2``, ...; without a base ``a``, ``b``, ...
+        (``i`` to ``n`` left for indices).
+
+        Each sequence remembers how far it was searched (every name before that was taken) and which names
+        before that :meth:`scope` freed since, so that a long program's thousands of names cost no more each
+        than the first (searching from the start each time made printing quadratic)."""
+        freed = self._freed.setdefault(base, [])
+        while freed:
+            name = _numbered_name(base, heapq.heappop(freed))
+            if name not in self.used:
+                return name
+        position = self._searched.get(base, 1 if base else 0)
+        while _numbered_name(base, position) in self.used or (not base and letters(position) in INDEX_NAMES):
+            position += 1
+        self._searched[base] = position + 1
+        return _numbered_name(base, position)
+
+    def _release(self, names: list[str]) -> None:
+        """Free ``names`` (bound inside a scope that ends), and tell the sequences searched past them."""
+        self.used.difference_update(names)
+        for name in names:
+            for base, position in _sequence_positions(name):
+                if position < self._searched.get(base, 0):
+                    heapq.heappush(self._freed[base], position)
 
     # --- atoms -------------------------------------------------------------------------------------
     def array(self, atom: Atom) -> str:
