@@ -40,14 +40,31 @@ def test_a_users_choice_is_left_alone(environ):
     assert environ == before
 
 
-def test_the_wrappers_add_the_flags_and_pass_everything_else(tmp_path):
+def _writing_linker(folder: Path, status: int = 0) -> Path:
+    """A stand-in linker that writes its arguments into its ``-o`` file (and its path as they name it), and exits
+    with ``status``."""
+    tool = folder / "cc"
+    tool.write_text(
+        '#!/bin/sh\nprev=\nfor a do\n  if [ "$prev" = -o ]; then out=$a; fi\n  prev=$a\ndone\n'
+        f'echo "$0 $@" > "$out"\nexit {status}\n'
+    )
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    return tool
+
+
+def _configured(tmp_path: Path, linker_status: int = 0) -> tuple[dict[str, str], Path, Path]:
     if platform.system() != "Linux" or platform.machine() != "x86_64" or ctypes.util.find_library("mvec") is None:
         pytest.skip("needs x86-64 Linux with glibc's libmvec")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    clang, linker = _echo_tool(bin_dir, "clang"), _echo_tool(bin_dir, "cc")
+    clang, linker = _echo_tool(bin_dir, "clang"), _writing_linker(bin_dir, linker_status)
     environ = {"PATH": str(bin_dir), "CC": str(linker)}
     assert veclib.configure(environ) is True  # the stand-in clang accepts the flag (it exits 0)
+    return environ, clang, linker
+
+
+def test_the_wrappers_add_the_flags_and_pass_everything_else(tmp_path):
+    environ, clang, linker = _configured(tmp_path)
     compiled = subprocess.run(
         [environ["ACCELERATE_LLVM_CLANG_PATH"], "-O3", "-c", "-o", "k.o", "-"],
         text=True,
@@ -55,10 +72,22 @@ def test_the_wrappers_add_the_flags_and_pass_everything_else(tmp_path):
         check=True,
     ).stdout.split()
     assert compiled == [str(clang), "-fveclib=libmvec", "-O3", "-c", "-o", "k.o", "-"]
-    linked = subprocess.run(
-        [environ["LD"], "--shared", "-o", "k.so", "k.o", "-lm"], text=True, capture_output=True, check=True
-    ).stdout.split()
-    assert linked == [str(linker), "--shared", "-o", "k.so", "k.o", "-lm", "-lmvec"]
+    work = tmp_path / "kernels"
+    work.mkdir()
+    subprocess.run([environ["LD"], "--shared", "-o", "k.so", "k.o", "-lm"], cwd=work, check=True)
+    linked = (work / "k.so").read_text().split()
+    # linked under a temporary name beside k.so, then renamed into place: no other process sees it half-written
+    assert linked[:3] == [str(linker), "--shared", "-o"] and linked[3].startswith("k.so.tmp") and linked[3] != "k.so"
+    assert linked[4:] == ["k.o", "-lm", "-lmvec"]
+    assert sorted(p.name for p in work.iterdir()) == ["k.so"]
+
+
+def test_a_failed_link_leaves_nothing_and_says_so(tmp_path):
+    environ, _, _ = _configured(tmp_path, linker_status=3)
+    work = tmp_path / "kernels"
+    work.mkdir()
+    ran = subprocess.run([environ["LD"], "--shared", "-o", "k.so", "k.o"], cwd=work)
+    assert ran.returncode == 3 and list(work.iterdir()) == []
 
 
 def test_a_clang_refusing_the_flag_is_not_wrapped(tmp_path):
