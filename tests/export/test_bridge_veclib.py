@@ -25,19 +25,27 @@ def _echo_tool(folder: Path, name: str) -> Path:
     return tool
 
 
-@pytest.mark.parametrize(
-    "environ",
-    [
-        {"PYACCAD_ACCELERATE_VECLIB": "0"},
-        {"ACCELERATE_LLVM_CLANG_PATH": "/opt/llvm/bin/clang"},
-        {"LD": "/usr/bin/ld.gold"},
-    ],
-    ids=["turned-off", "users-clang", "users-linker"],
-)
-def test_a_users_choice_is_left_alone(environ):
-    before = dict(environ)
+def test_a_users_linker_is_left_alone():
+    environ = {"LD": "/usr/bin/ld.gold"}
     assert veclib.configure(environ) is False
-    assert environ == before
+    assert environ == {"LD": "/usr/bin/ld.gold"}
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{"PYACCAD_ACCELERATE_VECLIB": "0"}, {"ACCELERATE_LLVM_CLANG_PATH": "/opt/llvm/bin/clang"}],
+    ids=["turned-off", "users-clang"],
+)
+def test_without_vector_math_the_linker_still_renames_into_place(tmp_path, choice):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    linker = _writing_linker(bin_dir)
+    environ = {"PATH": str(bin_dir), "CC": str(linker), **choice}
+    assert veclib.configure(environ) is False
+    assert environ.get("ACCELERATE_LLVM_CLANG_PATH") == choice.get("ACCELERATE_LLVM_CLANG_PATH")
+    linked = _link(environ, tmp_path)
+    assert linked[:3] == [str(linker), "--shared", "-o"] and linked[3].startswith("k.so.tmp")
+    assert linked[4:] == ["k.o", "-lm"]  # no -lmvec: the kernels were compiled without vector math
 
 
 def _writing_linker(folder: Path, status: int = 0) -> Path:
@@ -50,6 +58,16 @@ def _writing_linker(folder: Path, status: int = 0) -> Path:
     )
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
     return tool
+
+
+def _link(environ: dict[str, str], tmp_path: Path) -> list[str]:
+    """What the stand-in linker was called with, linking ``k.so`` through ``$LD`` in a fresh folder (where
+    ``k.so`` must then be the only file: the temporary renamed into place)."""
+    work = tmp_path / "kernels"
+    work.mkdir()
+    subprocess.run([environ["LD"], "--shared", "-o", "k.so", "k.o", "-lm"], cwd=work, check=True)
+    assert sorted(p.name for p in work.iterdir()) == ["k.so"]
+    return (work / "k.so").read_text().split()
 
 
 def _configured(tmp_path: Path, linker_status: int = 0) -> tuple[dict[str, str], Path, Path]:
@@ -72,14 +90,10 @@ def test_the_wrappers_add_the_flags_and_pass_everything_else(tmp_path):
         check=True,
     ).stdout.split()
     assert compiled == [str(clang), "-fveclib=libmvec", "-O3", "-c", "-o", "k.o", "-"]
-    work = tmp_path / "kernels"
-    work.mkdir()
-    subprocess.run([environ["LD"], "--shared", "-o", "k.so", "k.o", "-lm"], cwd=work, check=True)
-    linked = (work / "k.so").read_text().split()
+    linked = _link(environ, tmp_path)
     # linked under a temporary name beside k.so, then renamed into place: no other process sees it half-written
     assert linked[:3] == [str(linker), "--shared", "-o"] and linked[3].startswith("k.so.tmp") and linked[3] != "k.so"
     assert linked[4:] == ["k.o", "-lm", "-lmvec"]
-    assert sorted(p.name for p in work.iterdir()) == ["k.so"]
 
 
 def test_a_failed_link_leaves_nothing_and_says_so(tmp_path):
@@ -99,4 +113,5 @@ def test_a_clang_refusing_the_flag_is_not_wrapped(tmp_path):
     _echo_tool(bin_dir, "cc")
     environ = {"PATH": str(bin_dir)}
     assert veclib.configure(environ) is False
-    assert "ACCELERATE_LLVM_CLANG_PATH" not in environ and "LD" not in environ
+    assert "ACCELERATE_LLVM_CLANG_PATH" not in environ
+    assert "-lmvec" not in Path(environ["LD"]).read_text()  # the renaming linker only

@@ -12,13 +12,14 @@ that processes sharing accelerate's cache never load one half-written. Measured
 through the bridge (2-core Xeon, 2^20 float32): ``Σ sin(x)·x`` 8.1–23.7 → 0.65 ms, its
 gradient 9.6 → 1.5 ms, a row-wise log-sum-exp 3.3 → 0.63 ms.
 
-Nothing is changed where the user chose (``$ACCELERATE_LLVM_CLANG_PATH`` or ``$LD``
-set), where ``$PYACCAD_ACCELERATE_VECLIB`` is ``0``, off x86-64 Linux, without
-``libmvec``, or when this clang does not take the flag.
+The vector math is left out where the user chose (``$ACCELERATE_LLVM_CLANG_PATH``
+or ``$LD`` set), where ``$PYACCAD_ACCELERATE_VECLIB`` is ``0``, off x86-64 Linux, without
+``libmvec``, or when this clang does not take the flag; the renaming linker is still
+installed then (without ``-lmvec``), unless the user set ``$LD``.
 
->>> env = {"PYACCAD_ACCELERATE_VECLIB": "0"}
+>>> env = {"PYACCAD_ACCELERATE_VECLIB": "0", "LD": "/usr/bin/ld.gold"}
 >>> configure(env), env
-(False, {'PYACCAD_ACCELERATE_VECLIB': '0'})
+(False, {'PYACCAD_ACCELERATE_VECLIB': '0', 'LD': '/usr/bin/ld.gold'})
 """
 
 from __future__ import annotations
@@ -39,21 +40,28 @@ FLAG = "-fveclib=libmvec"
 
 
 def configure(environ: MutableMapping[str, str] = os.environ) -> bool:
-    """Point accelerate-llvm-native at the vector-math wrappers (see the module doc); whether it did."""
-    if environ.get("PYACCAD_ACCELERATE_VECLIB", "1") == "0":
-        return False
-    if "ACCELERATE_LLVM_CLANG_PATH" in environ or "LD" in environ:
-        return False  # the user's own toolchain
-    if platform.system() != "Linux" or platform.machine() != "x86_64" or ctypes.util.find_library("mvec") is None:
-        return False
-    clang = shutil.which("clang", path=environ.get("PATH"))
+    """Point accelerate-llvm-native at the wrappers (see the module doc); whether its kernels get vector math."""
+    vector_math = _vector_math_clang(environ)
+    if vector_math is not None:
+        compiler = f'#!/bin/sh\nexec {shlex.join([vector_math, FLAG])} "$@"\n'
+        environ["ACCELERATE_LLVM_CLANG_PATH"] = str(_wrapper("clang", compiler))
     linker = environ.get("CC") or shutil.which("cc", path=environ.get("PATH"))
-    if clang is None or linker is None or not _takes_the_flag(clang):
-        return False
-    compiler = f'#!/bin/sh\nexec {shlex.join([clang, FLAG])} "$@"\n'
-    environ["ACCELERATE_LLVM_CLANG_PATH"] = str(_wrapper("clang", compiler))
-    environ["LD"] = str(_wrapper("ld", _LINK.format(linker=shlex.quote(linker))))
-    return True
+    if "LD" not in environ and linker is not None:  # a user's own $LD is theirs
+        libraries = " -lmvec" if vector_math is not None else ""
+        environ["LD"] = str(_wrapper("ld", _LINK.format(linker=shlex.quote(linker), libraries=libraries)))
+    return vector_math is not None
+
+
+def _vector_math_clang(environ: MutableMapping[str, str]) -> str | None:
+    """The clang to give ``-fveclib=libmvec``, where vector math is wanted and possible (see the module doc)."""
+    if environ.get("PYACCAD_ACCELERATE_VECLIB", "1") == "0":
+        return None
+    if "ACCELERATE_LLVM_CLANG_PATH" in environ or "LD" in environ:  # the user's own toolchain (-lmvec is ours)
+        return None
+    if platform.system() != "Linux" or platform.machine() != "x86_64" or ctypes.util.find_library("mvec") is None:
+        return None
+    clang = shutil.which("clang", path=environ.get("PATH"))
+    return clang if clang is not None and _takes_the_flag(clang) else None
 
 
 # accelerate-llvm-native links each kernel in place (`ld --shared -o FILE`) once it finds no FILE, so another process
@@ -68,7 +76,7 @@ for arg do
   set -- "$@" "$arg"
   prev=$arg
 done
-{linker} "$@" -lmvec || {{ status=$?; rm -f "$out.tmp$$"; exit $status; }}
+{linker} "$@"{libraries} || {{ status=$?; rm -f "$out.tmp$$"; exit $status; }}
 [ -z "$out" ] || mv -f "$out.tmp$$" "$out"
 """
 
