@@ -133,6 +133,9 @@ def _check_ad(fn, args: tuple, rtol: float) -> int:
     with np.printoptions(precision=17, threshold=50):
         print(f"pyaccad.ad.grad: {result.pyaccad}")
         print(f"Numeric.AD.grad: {result.ad}")
+    if result.own_derivative is not None:
+        note = f"note: f defines its own derivative ({result.own_derivative})"
+        print(f"{note}; Numeric.AD differentiates what f computes")
     verdict = "agree" if result.ok else "DISAGREE"
     print(f"largest difference {result.max_difference:.3g} (tolerance {result.tolerance:.3g}): {verdict}")
     return 0 if result.ok else 1

@@ -121,11 +121,16 @@ class Printer:
         way: a ``transpose`` read through accelerate's fusion is the same reads of its source."""
 
     def rule(self, name: str) -> Rule:
-        """The export rule of primitive ``name`` (this target's table), or an ExportError naming it."""
+        """The export rule of primitive ``name`` (this target's table), or :meth:`no_rule`'s error naming it."""
         rule = self.rules.get(name)
         if rule is None:
-            raise ExportError(f"export: no accelerate export rule for primitive {name!r}")
+            raise self.no_rule(name)
         return rule
+
+    @staticmethod
+    def no_rule(name: str) -> ExportError:
+        """The error for a primitive this target has no rule for."""
+        return ExportError(f"export: no accelerate export rule for primitive {name!r}")
 
     @contextmanager
     def scope(self) -> Iterator[None]:
@@ -199,6 +204,11 @@ class Printer:
                     heapq.heappush(self._freed[base], position)
 
     # --- atoms -------------------------------------------------------------------------------------
+    @staticmethod
+    def tuple(items: Sequence[str], what: str = "tuple") -> str:
+        """Several values as one (a binding's pattern, a result): accelerate's ``T2 a b`` here."""
+        return tuple_of(items, what)
+
     def array(self, atom: Atom) -> str:
         """An array-level atom as an ``Acc`` expression (literals become ``unit``)."""
         if isinstance(atom, Lit):
@@ -276,14 +286,14 @@ class Printer:
                 text = "compute (" + text.replace("\n", "\n" + " " * len("compute (")) + ")"
             names = [self.bind(v, array_level) for v in stmt.outs]
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
-            lhs = f"({', '.join(names)})" if text.startswith("unzip") else tuple_of(names)
+            lhs = f"({', '.join(names)})" if text.startswith("unzip") else self.tuple(names)
             bindings.append(hang(f"{lhs} = ", text))
             source = matrix_transpose_source(stmt.outs[0], {stmt.outs[0]: stmt}) if len(stmt.outs) == 1 else None
             if array_level and source is not None:
                 self.swapped[source] = stmt.outs[0]
         self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
-        out = result(outputs) if result is not None else tuple_of(outputs, "result")
+        out = result(outputs) if result is not None else self.tuple(outputs, "result")
         if not bindings:
             return out.split("\n")
         lines = ["let " + bindings[0][0]] + ["    " + line for line in bindings[0][1:]]

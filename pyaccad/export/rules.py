@@ -313,14 +313,18 @@ RULES.update(
 
 
 def _cond(p: Printer, stmt: Stmt, array_level: bool) -> str:
-    then_, else_ = stmt.params["then_"], stmt.params["else_"]
-    branches = [_block(p.body(branch, array_level)) for branch in (then_, else_)]
+    branches = cond_branches(p, stmt, array_level)
     head = f"acond (the {p.array(stmt.args[0])})" if array_level else f"cond {paren(p.exp(stmt.args[0]))}"
     if "\n" not in "".join(branches):
         return f"{head} {branches[0]} {branches[1]}"
     # A branch of several lines starts a line of its own, so that its `let` block's column (set by the
     # first binding) is where the following bindings stand too: Haskell's layout rule reads them by column.
     return head + "".join("\n  " + branch.replace("\n", "\n  ") for branch in branches)
+
+
+def cond_branches(p: Printer, stmt: Stmt, array_level: bool) -> list[str]:
+    """A ``cond``'s two branches, each one bracketed expression (its continuation lines one column in)."""
+    return [_block(p.body(branch, array_level)) for branch in (stmt.params["then_"], stmt.params["else_"])]
 
 
 def _block(lines: list[str]) -> str:
@@ -330,19 +334,22 @@ def _block(lines: list[str]) -> str:
     return "(" + "\n ".join(lines) + ")"
 
 
-def _while(p: Printer, stmt: Stmt, array_level: bool) -> str:
-    cond, body = stmt.params["cond"], stmt.params["body"]
+def while_functions(p: Printer, stmt: Stmt, array_level: bool) -> tuple[str, str, str]:
+    """A ``while``'s condition and body as bracketed lambdas over its state, and its initial state (in the
+    printer's tuples: accelerate's here, Haskell's in the generic target)."""
     functions = []
-    for sub in (cond, body):
+    for sub in (stmt.params["cond"], stmt.params["body"]):
         names = [p.bind(v, array_level) for v in sub.inputs]
         lines = p.body(sub, array_level)
-        head = f"\\{paren(tuple_of(names))} ->"
+        head = f"\\{paren(p.tuple(names))} ->"
         functions.append(f"({head} {lines[0]})" if len(lines) == 1 else f"({head}\n   " + "\n   ".join(lines) + ")")
-    if array_level:
-        init = tuple_of([p.array(a) for a in stmt.args])
-        return f"awhile {functions[0]}\n  {functions[1]}\n  {paren(init)}"
-    init = tuple_of([p.exp(a) for a in stmt.args])
-    return f"while {functions[0]}\n  {functions[1]}\n  {paren(init)}"
+    init = p.tuple([p.array(a) if array_level else p.exp(a) for a in stmt.args])
+    return functions[0], functions[1], paren(init)
+
+
+def _while(p: Printer, stmt: Stmt, array_level: bool) -> str:
+    cond, body, init = while_functions(p, stmt, array_level)
+    return f"{'awhile' if array_level else 'while'} {cond}\n  {body}\n  {init}"
 
 
 def _index(p: Printer, stmt: Stmt, array_level: bool) -> str:
@@ -356,7 +363,7 @@ def _index(p: Printer, stmt: Stmt, array_level: bool) -> str:
     return f"{p.names[array]} ! I{len(indices)} {operands}"
 
 
-def _body(p: Printer, stmt: Stmt, array_level: bool) -> str:
+def spliced_body(p: Printer, stmt: Stmt, array_level: bool) -> str:
     """``custom_rule``/``remat``: their body, its inputs naming the arguments (what the optimiser splices in)."""
     error = stmt.params["rule"].forward_error if stmt.prim.name == "custom_rule" else None
     if error is not None:
@@ -373,7 +380,7 @@ def _body(p: Printer, stmt: Stmt, array_level: bool) -> str:
     return lines[0] if len(lines) == 1 else "\n" + "\n".join(lines)  # a let block keeps its own layout
 
 
-RULES.update({"cond": _cond, "while": _while, "index": _index, "custom_rule": _body, "remat": _body})
+RULES.update({"cond": _cond, "while": _while, "index": _index, "custom_rule": spliced_body, "remat": spliced_body})
 RULES.update(structural.RULES)
 RULES["matmul"] = products.matmul
 

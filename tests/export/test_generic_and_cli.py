@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from programs import GENERIC_WORKLOADS
 
 import pyaccad as acc
-from pyaccad.export import GenericExportError, export_generic
+from pyaccad.export import export_generic
 
 
 def test_workloads_export_generically_and_parse(hs_parse):
@@ -20,20 +19,6 @@ def test_workloads_export_generically_and_parse(hs_parse):
         sources[module] = export_generic(fn, *args, module=module, name=name)
         assert f"{name}Flat :: RealFloat a => [a] -> a" in sources[module]
     hs_parse(sources)
-
-
-@pytest.mark.parametrize(
-    "fn",
-    [
-        lambda x: acc.erf(x).sum(),
-        lambda x: acc.scanl1(lambda a, b: a + b, x),
-        lambda x: acc.permute(lambda a, b: a + b, acc.fill(2, 0.0), lambda i: (i % 2,), x),
-    ],
-)
-def test_unsupported_programs_raise_a_typed_error(fn):
-    with pytest.raises(GenericExportError, match="export_generic"):
-        export_generic(fn, np.ones(4))
-    assert issubclass(GenericExportError, acc.Error)
 
 
 def test_cli_exports_with_arg_specs_and_example_args_convention(tmp_path):

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyaccad as acc
-from pyaccad.export.generic import GenericPrinter
+from pyaccad.export.generic_printer import GenericPrinter
+from pyaccad.export.generic_rules import GENERIC_RULES
 from pyaccad.export.syntax import literal_text
 from pyaccad.frontend import trace
 
@@ -93,7 +94,7 @@ def check(expressions, tmp_path_factory) -> None:
         xs, ys = POINTS[:, 0].copy(), POINTS[:, 1].copy()
         lam = trace(fn, xs, ys).program.stmts[-1].params["lam"]
         lines.append(f"f{k} :: Double -> Double -> Double")
-        lines.append(f"f{k} = {GenericPrinter().lam(lam)}".replace("\n", "\n  "))
+        lines.append(f"f{k} = {GenericPrinter(GENERIC_RULES).lam(lam)}".replace("\n", "\n  "))
         expected.append(acc.run(fn, xs, ys, backend="interp"))
     points = ", ".join(f"({literal_text(a, POINTS.dtype)}, {literal_text(b, POINTS.dtype)})" for a, b in POINTS)
     calls = ", ".join(f"map (uncurry f{k}) ps" for k in range(len(expressions)))

@@ -1,0 +1,355 @@
+"""The generic target's rule for each primitive it prints (see :mod:`pyaccad.export.generic`).
+
+``GENERIC_RULES[name](printer, stmt, array_level)`` returns the right-hand side of the statement's binding,
+as :data:`pyaccad.export.rules.RULES` does for the accelerate target, in plain Haskell over flat
+``Data.Vector`` values (:mod:`.generic_printer`). Collective operations print as ``V.generate`` over the
+result's positions with list folds inside (shapes are fixed, clarity beats speed: the module exists to be
+differentiated by ``Numeric.AD``), the index maps from their one description
+(:mod:`pyaccad.ir.index_maps`), ``permute`` as ``V.accum`` (its writes in source order), loops as ``until``.
+
+>>> import numpy as np, pyaccad as acc
+>>> from pyaccad.export.generic import generic_module_source
+>>> from pyaccad.frontend import trace
+>>> program = trace(lambda x: acc.scanl1(lambda a, b: a + b, x), np.ones(4)).program
+>>> src = generic_module_source(program, "Cum", "cum")
+>>> print(src[src.index("cum ::"):].strip())
+cum :: RealFloat a => Vector a -> Vector a
+cum x =
+  V.generate 4 (\\o1 -> foldl1 (+) [x V.! k1 | k1 <- [0 .. o1]])
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from math import prod
+
+from pyaccad.export.generic_printer import GenericExportError, GenericPrinter, flat_index, unflatten
+from pyaccad.export.printer import Rule
+from pyaccad.export.rules import cond_branches, single_op, spliced_body, while_functions
+from pyaccad.export.syntax import lambda_text, let_block, literal_text, paren
+from pyaccad.export.templates import fill_template, function_of, param_names, template_of
+from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT_DTYPES, Lit, Program, Stmt
+from pyaccad.ir.index_maps import INDEX_MAPS, Bin, Const, Expr, Extent, Let, Out, OutFlat, Read, Unravel, reads_of
+
+# Prelude spellings where the accelerate template uses accelerate-only names.
+_PRELUDE = {
+    "floor": "fromIntegral (floor {0} :: Int)",
+    "ceil": "fromIntegral (ceiling {0} :: Int)",
+    "round": "fromIntegral (round {0} :: Int)",
+    "floordiv": "(if {1} == 0 then 0 else {0} `div` {1})",
+    "mod": "(if {1} == 0 then 0 else {0} `mod` {1})",  # of integers: floats raise (see _template)
+    "trunc": "fromIntegral (truncate {0} :: Int)",
+    "select": "if {0} then {1} else {2}",
+    "maximum": "max {0} {1}",  # the accelerate target's NaN guard is written with accelerate's (?)
+    "minimum": "min {0} {1}",
+    "ne": "{0} /= {1}",
+    # the accelerate target guards these against accelerate-llvm's signum of NaN and accelerate's simplifier
+    "sign": "signum {0}",
+    "mul": "{0} * {1}",
+    "sub": "{0} - {1}",
+    "tanh": "tanh {0}",  # the accelerate target's tanh' is for accelerate-llvm's speed; the Prelude's is exact
+}
+_UNSUPPORTED = {"erf"}
+
+
+def _template(stmt: Stmt) -> str:
+    if stmt.prim.name == "mod" and stmt.outs[0].dtype in FLOAT_DTYPES:
+        raise GenericExportError("export_generic: a float mod is not supported by the generic target")
+    if stmt.prim.name == "cast":
+        source, target = stmt.args[0].dtype, stmt.params["dtype"]
+        if source == BOOL:
+            return "if {0} then 1 else 0"
+        if target == BOOL:
+            return "{0} /= 0"
+        if source in FLOAT_DTYPES and target in FLOAT_DTYPES:
+            return "{0}"
+        if source in FLOAT_DTYPES:
+            raise GenericExportError("export_generic: a float -> int cast is not differentiable; not supported")
+        return "fromIntegral {0}"
+    return _PRELUDE.get(stmt.prim.name) or template_of(stmt).replace(" :: Exp Int", " :: Int")
+
+
+def _elementwise(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    template = _template(stmt)
+    if not array_level or not stmt.outs[0].shape:
+        return fill_template(template, [p.exp(a) for a in stmt.args])
+    arrays = [a for a in stmt.args if not isinstance(a, Lit) and a.shape]
+    n = len(arrays)
+    combinator = "V.map" if n == 1 else "V.zipWith" if n == 2 else f"V.zipWith{n}"
+    if n == len(stmt.args):
+        function = function_of(template, p, n)
+    else:  # literals and rank-0 values are operands of a lambda over the arrays
+        names = dict(zip(arrays, param_names(p, len(arrays)), strict=True))
+        operands = [names[a] if a in names else p.exp(a) for a in stmt.args]
+        function = f"\\{' '.join(names.values())} -> {fill_template(template, operands)}"
+    return f"{combinator} {paren(function)} " + " ".join(p.array(a) for a in arrays)
+
+
+def _const(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    value = stmt.params["value"]
+    items = [literal_text(v, value.dtype) for v in value.reshape(-1).tolist()]
+    return items[0] if value.ndim == 0 else f"V.fromList [{', '.join(items)}]"
+
+
+def _broadcast_literal(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    """A literal filling an array: ``V.replicate``; an array broadcast is an index map like the others."""
+    (x,) = stmt.args
+    if not isinstance(x, Lit):
+        return _index_map(p, stmt, array_level)
+    lit = literal_text(x.value, x.dtype)
+    return lit if not stmt.params["shape"] else f"V.replicate {prod(stmt.params['shape'])} {lit}"
+
+
+def _index_map(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    """Each element as its read (:func:`pyaccad.ir.index_maps.reads_of`); several reads as ``if``s, in order."""
+    shapes = [a.type.shape for a in stmt.args]
+    out_shape = stmt.outs[0].shape
+
+    def element(ix: list[str]) -> str:
+        def index(e: Expr) -> str:
+            if isinstance(e, Out):
+                return ix[e.axis]
+            if isinstance(e, OutFlat):
+                return flat_index(ix, out_shape)
+            if isinstance(e, Const):
+                return str(e.value)
+            if isinstance(e, Extent):
+                return str(shapes[e.arg][e.axis])
+            if isinstance(e, Let):  # computed once where it matters; here clarity: written where it is used
+                return index(e.expr)
+            if isinstance(e, Unravel):
+                return unflatten(index(e.flat), shapes[e.arg])[e.axis]
+            assert isinstance(e, Bin), e
+            op = {"/": "`div`", "%": "`mod`"}.get(e.op, e.op)  # of non-negative operands: div is C's division
+            return f"{paren(index(e.a))} {op} {paren(index(e.b))}"
+
+        def value(read: Read) -> str:
+            source = stmt.args[read.arg]
+            if read.flat is not None and source.shape:
+                return f"{p.names[source]} V.! {paren(index(read.flat))}"
+            return p.read(source, [index(i) for i in read.index])
+
+        *guarded, last = reads_of(stmt)
+        text = value(last)
+        for read in reversed(guarded):
+            test = " && ".join(f"{paren(index(c.a))} {c.op} {paren(index(c.b))}" for c in read.valid)
+            text = f"if {test} then {value(read)} else {text}"
+        return text
+
+    return p.tabulate(out_shape, element)
+
+
+def _reshape(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    """A flat vector is its every reshape: only rank 0 changes the representation."""
+    (x,) = stmt.args
+    if not x.shape:
+        return f"V.singleton {p.exp(x)}"
+    return p.exp(x) if stmt.outs[0].shape else f"V.head {p.exp(x)}"
+
+
+def _fold(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    lam: Program = stmt.params["lam"]
+    if len(lam.outputs) != 1:
+        raise GenericExportError("export_generic: folds over tuples of arrays are not supported")
+    (x, *init) = stmt.args
+    axis, shape = stmt.params["axis"], x.shape
+    function = single_op(lam) or p.lam(lam)
+    k = p.fresh("k")
+
+    def element(ix: list[str]) -> str:
+        items = f"[{p.read(x, [*ix[:axis], k, *ix[axis:]])} | {k} <- [0 .. {shape[axis] - 1}]]"
+        if init:
+            return f"foldl {paren(function)} {paren(p.exp(init[0]))} {items}"
+        return f"foldl1 {paren(function)} {items}"
+
+    if len(shape) == 1 and function == "(+)" and init and p.exp(init[0]) in ("0", "0.0"):
+        return f"V.sum {p.exp(x)}"
+    if len(shape) == 1:
+        start = f"{paren(p.exp(init[0]))} " if init else ""
+        return f"V.foldl{'' if init else '1'} {paren(function)} {start}{p.exp(x)}"
+    return p.tabulate(stmt.outs[0].shape, element)
+
+
+def _map(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    lam: Program = stmt.params["lam"]
+    if len(lam.outputs) != 1:
+        raise GenericExportError("export_generic: maps with several results are not supported")
+    n = len(stmt.args)
+    combinator = "V.map" if n == 1 else "V.zipWith" if n == 2 else f"V.zipWith{n}"
+    return f"{combinator} ({p.lam(lam)}) " + " ".join(p.exp(a) for a in stmt.args)
+
+
+def _at_each(flat: str, shape: Sequence[int], names: Sequence[str], body: list[str]) -> str:
+    """``\\flat -> let i = ..; j = .. in body``: ``names`` bound to the multi-index of position ``flat``."""
+    bindings = [f"{n} = {e}" for n, e in zip(names, unflatten(flat, shape), strict=True)]
+    return lambda_text([flat], let_block(bindings, body))
+
+
+def _indexed(p: GenericPrinter, shape: Sequence[int], names: Sequence[str], body: list[str]) -> str:
+    """``V.generate n (\\o -> let i = ..; j = .. in body)``: ``names`` bound to the multi-index of ``o``."""
+    return f"V.generate {prod(shape)} ({_at_each(p.fresh('o'), shape, names, body)})"
+
+
+def _generate(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    lam: Program = stmt.params["lam"]
+    if len(lam.outputs) != 1:
+        raise GenericExportError("export_generic: generate with several results is not supported")
+    names = p.bind_inputs(lam, index=True)
+    return _indexed(p, stmt.params["shape"], names, p.body(lam, array_level=False))
+
+
+def _backpermute(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    lam: Program = stmt.params["index"]
+    (x,) = stmt.args
+    names = p.bind_inputs(lam, index=True)
+    body = p.body(lam, array_level=False, result=lambda outs: p.read(x, outs))
+    return _indexed(p, stmt.params["shape"], names, body)
+
+
+def _matmul(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    a, b = stmt.args
+    k = p.fresh("k")
+    inner = a.shape[-1]
+
+    def element(ix: list[str]) -> str:
+        batch, i, j = ix[:-2], ix[-2], ix[-1]
+        return f"sum [{p.read(a, [*batch, i, k])} * {p.read(b, [*batch, k, j])} | {k} <- [0 .. {inner - 1}]]"
+
+    return p.tabulate(stmt.outs[0].shape, element)
+
+
+def _index(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    array, *indices = stmt.args
+    return p.read(array, [p.exp(i) for i in indices])
+
+
+def _scan(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    """Each element as the fold of its prefix (``foldl``) or suffix (``foldr``, reverse), with the init where
+    there is one (the result then one longer along the axis)."""
+    lam: Program = stmt.params["lam"]
+    if len(lam.outputs) != 1:
+        raise GenericExportError("export_generic: scans over tuples of arrays are not supported")
+    (x, *init) = stmt.args
+    axis, n = stmt.params["axis"], x.shape[stmt.params["axis"]]
+    function = paren(single_op(lam) or p.lam(lam))
+    k = p.fresh("k")
+
+    def element(ix: list[str]) -> str:
+        t = ix[axis]
+
+        def items(first: str, last: str) -> str:
+            return f"[{p.read(x, [*ix[:axis], k, *ix[axis + 1 :]])} | {k} <- [{first} .. {last}]]"
+
+        if stmt.params["reverse"]:
+            fold = f"foldr {function} {paren(p.exp(init[0]))}" if init else f"foldr1 {function}"
+            return f"{fold} {items(t, str(n - 1))}"
+        if init:
+            return f"foldl {function} {paren(p.exp(init[0]))} {items('0', f'{paren(t)} - 1')}"
+        return f"foldl1 {function} {items('0', t)}"
+
+    return p.tabulate(stmt.outs[0].shape, element)
+
+
+def _permute(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    """``V.accum`` of the kept elements' writes, in source order: ``out[j] = combine(x[i], out[j])``."""
+    defaults, x = stmt.args
+    combine, index = stmt.params["combine"], stmt.params["index"]
+    function = paren(single_op(combine) or p.lam(combine))
+    s = p.fresh("s")
+    value = f"{p.names[x]} V.! {s}" if x.shape else p.exp(x)
+    names = p.bind_inputs(index, index=True)
+
+    def write(outs: list[str]) -> str:
+        return f"if {outs[0]} then [({flat_index(outs[1:], defaults.shape)}, {value})] else []"
+
+    at_each = _at_each(s, x.shape, names, p.body(index, array_level=False, result=write))
+    writes = f"(concatMap ({at_each}) [0 .. {prod(x.shape) - 1}])"
+    if not defaults.shape:
+        return f"V.head (V.accum (flip {function}) (V.singleton {paren(p.exp(defaults))}) {writes})"
+    return f"V.accum (flip {function}) {p.exp(defaults)} {writes}"
+
+
+def _shifted(i: str, offset: int) -> str:
+    """``i + offset`` (``i - 1``, never ``i + -1``: Haskell's unary minus does not follow ``+``)."""
+    return f"{paren(i)} {'+' if offset > 0 else '-'} {abs(offset)}"
+
+
+def _neighbour(i: str, offset: int, n: int, boundary: str) -> str:
+    """Index ``i + offset`` along an axis of ``n``, brought back inside by ``boundary`` (``constant``: clamped,
+    the caller tests whether it was inside). As the interpreter's ``_axis_indices``."""
+    if offset == 0:
+        return i
+    shifted = _shifted(i, offset)
+    if boundary == "wrap":
+        return f"({shifted}) `mod` {n}"
+    if boundary == "mirror":  # about the edge without repeating it; period 2n - 2 when the stencil is wider
+        if n == 1:
+            return "0"
+        period = 2 * (n - 1)
+        return f"(\\m -> if m >= {n} then {period} - m else m) (({shifted}) `mod` {period})"
+    return f"max 0 (min {n - 1} ({shifted}))"
+
+
+def _stencil(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    """The lambda applied to each element's neighbours, row-major in their offsets (first axis slowest)."""
+    (x,) = stmt.args
+    lam: Program = stmt.params["lam"]
+    if len(lam.outputs) != 1:
+        raise GenericExportError("export_generic: stencils with several results are not supported")
+    boundary = stmt.params["boundary"]
+    function = paren(p.lam(lam))
+    offsets = list(itertools.product(*(range(-(s // 2), s // 2 + 1) for s in stmt.params["size"])))
+
+    def neighbour(ix: list[str], offset: tuple[int, ...]) -> str:
+        read = p.read(x, [_neighbour(i, d, n, boundary) for i, d, n in zip(ix, offset, x.shape, strict=True)])
+        if boundary != "constant" or not any(offset):
+            return read
+        bounds = [(_shifted(i, d), n) for i, d, n in zip(ix, offset, x.shape, strict=True) if d]
+        inside = " && ".join(f"{t} >= 0 && {t} < {n}" for t, n in bounds)
+        return f"if {inside} then {read} else {literal_text(stmt.params['value'], x.dtype)}"
+
+    return p.tabulate(x.shape, lambda ix: f"{function} " + " ".join(paren(neighbour(ix, o)) for o in offsets))
+
+
+def _cond(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    then_, else_ = cond_branches(p, stmt, array_level)
+    head = f"if {p.exp(stmt.args[0])}"
+    if "\n" not in then_ + else_:
+        return f"{head} then {then_} else {else_}"
+    # each branch under its keyword, its continuation lines as far in as its first, for the layout rule
+    return head + "".join(
+        f"\n  {word} " + branch.replace("\n", "\n" + " " * len(f"  {word} "))
+        for word, branch in (("then", then_), ("else", else_))
+    )
+
+
+def _while(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
+    cond, body, init = while_functions(p, stmt, array_level)
+    return f"until (not . {cond})\n  {body}\n  {init}"
+
+
+GENERIC_RULES: dict[str, Rule] = {
+    name: _elementwise for name in (*ELEMENTWISE, "select", "cast") if name not in _UNSUPPORTED
+}
+"""The generic target's rule of every primitive it prints, by name (a primitive missing here is a
+:class:`GenericExportError` naming it)."""
+GENERIC_RULES.update({prim.name: _index_map for prim in INDEX_MAPS})
+GENERIC_RULES.update(
+    {"while": _while},
+    const=_const,
+    broadcast_in_dim=_broadcast_literal,
+    reshape=_reshape,
+    fold=_fold,
+    scan=_scan,
+    map=_map,
+    generate=_generate,
+    backpermute=_backpermute,
+    permute=_permute,
+    stencil=_stencil,
+    matmul=_matmul,
+    index=_index,
+    cond=_cond,
+    custom_rule=spliced_body,
+    remat=spliced_body,
+)

@@ -1,0 +1,168 @@
+"""The generic (``Numeric.AD``) target's reach: scans, scatters, stencils, pads, concatenations, loops,
+branches and checkpoints, and every benchmark workload.
+
+Everywhere GHC is installed, each function's export parses. Where GHC also sees the ``ad`` package
+(``$PYACCAD_GHC_ENV``), ``Numeric.AD.grad`` of the export, a tape over plain Haskell, agrees with
+``pyaccad.ad.grad`` (a transformation of the IR; itself checked against finite differences and JAX
+elsewhere) within :data:`~pyaccad.export.ad_check.RTOL` of the largest component: two independent
+reverse modes over float64, whose sums may run in other orders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pyaccad as acc
+from pyaccad import ad
+from pyaccad.bench.registry import WORKLOADS
+from pyaccad.export import GenericExportError, check_ad, export_generic
+from pyaccad.export.ghc import missing_module
+
+RNG = np.random.default_rng(7)
+IDX = np.array([0, 3, 1, 3, 4, 0])
+
+
+def _scans(v, a):
+    return (
+        (acc.scanl(lambda x, y: x + y, 0.5, v) ** 2).sum()
+        + acc.scanr1(lambda x, y: x * y, a, axis=0).sum()
+        + acc.scanr(lambda x, y: acc.maximum(x, y), -1.0, v).sum()
+        + (acc.scanl1(lambda x, y: acc.minimum(x, y), a, axis=1) * a).sum()
+        + (acc.scanr(lambda x, y: x + y, 0.0, a, axis=1) ** 2).sum()
+    )
+
+
+def _pad(x, value, lo, hi, interior):
+    # pad has no public combinator (it is what AD transposes a slice into): emitted directly
+    from pyaccad.frontend.tracing import emit, wrap
+    from pyaccad.ir import Lit
+
+    (var,) = emit("pad", (x.var, Lit(value, x.dtype)), {"lo": lo, "hi": hi, "interior": interior})
+    return wrap(var)
+
+
+def _index_maps(a):
+    parts = [
+        a[1:, ::2],
+        a.T,
+        acc.reverse(a, 0),
+        a.reshape(12)[::5],
+        acc.broadcast_to(a[:, :1], (3, 4)),
+        acc.concatenate([a, a * a], axis=0),
+        acc.concatenate([a, a[:, :1]], axis=-1),
+        _pad(a, 0.25, (1, 0), (0, 2), (0, 1)),
+    ]
+    return sum((p * p).sum() * (k + 1) for k, p in enumerate(parts))
+
+
+def _scatters(v):
+    use = acc.use(IDX)
+    hist = acc.permute(lambda x, y: x + y, acc.fill(5, 0.5), lambda i: (use[i],), v)
+    evens = acc.permute(lambda x, y: x, acc.fill(5, -1.0), lambda i: acc.cond(i % 2 == 0, (i // 2,), acc.IGNORE), v)
+    peak = acc.permute(lambda x, y: acc.maximum(x, y), acc.fill((), -10.0), lambda i: (), v * v)
+    return (hist * hist).sum() + (evens * v[:5]).sum() + peak
+
+
+def _stencils(a, v):
+    blur = acc.stencil(lambda n: (n[0][1] + n[1][0] + n[1][1] * n[1][1] + n[1][2] + n[2][1]) / 5.0, a, (3, 3))
+    diff = acc.stencil(lambda n: n[2] - n[0] * n[1], v, 3, boundary="mirror")
+    wrap5 = acc.stencil(lambda n: n[0] * n[4], v, 5, boundary="wrap")
+    zero = acc.stencil(lambda n: n[0] * n[2], v, 3, boundary=0.0)
+    wide = acc.stencil(lambda n: n[0] + n[10] * n[5], v, 11, boundary="mirror")  # wider than v: reflects again
+    edge = acc.stencil(lambda n: n[0][1] * n[0][0], a, (1, 3), boundary=1.5)
+    return sum((s * s).sum() for s in (blur, diff, wrap5, zero, wide, edge))
+
+
+def _loops(x):
+    grown = acc.awhile(lambda s: s.sum() < 100.0, lambda s: s * 1.5 + 1.0, x * x + 1.0)
+    chosen = acc.acond(x.sum() > 0.0, lambda w: w * acc.sin(w), lambda w: -w * w, x)
+    walked = acc.map(
+        lambda e: acc.while_(lambda s: s[0] < 10.0, lambda s: (s[0] * 2.0 + 1.0, s[1] * 1.5 + e), (e * e, e))[1], x
+    )
+    return grown.sum() + chosen.sum() + (walked * x).sum()
+
+
+def _product(pair):
+    return (pair[0] * pair[1]).sum()
+
+
+def _checkpointed(x):
+    return ad.checkpoint(lambda a: acc.sin(a) * a)(x).sum()
+
+
+REACH = [
+    ("scans", _scans, (RNG.standard_normal(5), RNG.standard_normal((3, 4)))),
+    ("indexMaps", _index_maps, (RNG.standard_normal((3, 4)),)),
+    ("scatters", _scatters, (RNG.standard_normal(6),)),
+    ("stencils", _stencils, (RNG.standard_normal((4, 5)), RNG.standard_normal(6))),
+    ("loops", _loops, (RNG.standard_normal(3),)),
+    ("checkpointed", _checkpointed, (RNG.standard_normal(4),)),
+]
+
+
+def _workload(name: str):
+    """The benchmark workload at its tiny size in float64, as a function of its parameters alone."""
+    workload = WORKLOADS[name]
+    params, data = workload.inputs("tiny")
+    data = tuple(d.astype(np.float64) if d.dtype.kind == "f" else d for d in data)
+    return (lambda *ps: workload.pyaccad(ps, *data)), tuple(p.astype(np.float64) for p in params)
+
+
+BENCH = [(name, *_workload(name)) for name in WORKLOADS]
+
+
+@pytest.mark.parametrize("name, fn, args", REACH + BENCH, ids=[c[0] for c in REACH + BENCH])
+def test_the_export_parses(name, fn, args, hs_parse):
+    module = "R" + name[0].upper() + name[1:]
+    source = export_generic(fn, *args, module=module, name=name)
+    assert f"{name}Flat :: RealFloat a => [a] -> a" in source
+    hs_parse({module: source})
+
+
+def _require_ad() -> None:
+    for module in ("Numeric.AD", "Data.Vector"):
+        missing = missing_module(module)
+        if missing is not None:
+            pytest.skip(f"ad is unavailable here: {missing}")
+
+
+@pytest.mark.parametrize("name, fn, args", REACH + BENCH, ids=[c[0] for c in REACH + BENCH])
+def test_numeric_ad_agrees(name, fn, args):
+    _require_ad()
+    result = check_ad(fn, *args)
+    assert result.ok, (name, result)
+    assert np.isfinite(result.pyaccad).all()
+
+
+@pytest.mark.parametrize(
+    "fn, match",
+    [
+        (lambda x: acc.erf(x).sum(), "'erf'"),
+        (lambda x: _product(acc.scanl1(lambda a, b: (a[0] + b[0], a[1] * a[0] + b[1]), (x, x))), "tuples"),
+        (lambda x: (x, x.sum()), "several results"),
+    ],
+    ids=["erf", "tuple-scan", "two-results"],
+)
+def test_what_the_target_cannot_print_is_named(fn, match):
+    with pytest.raises(GenericExportError, match=match):
+        export_generic(fn, np.ones(4))
+
+
+def test_a_function_with_its_own_derivative_says_so():
+    _require_ad()
+    # x * stop_gradient(x): pyaccad's gradient is x (the rule), ad's 2x (what f computes); named, not hidden
+    result = check_ad(lambda x: (x * ad.stop_gradient(x)).sum(), np.array([1.0, 2.0]))
+    assert not result.ok and "stop_gradient at test_generic_reach.py" in result.own_derivative
+    np.testing.assert_array_equal(result.ad, 2.0 * result.pyaccad)
+    # a log-sum-exp shifted by its stopped maximum (the workload's form): the rule changes nothing
+    name, fn, args = BENCH[1]
+    shifted = check_ad(fn, *args)
+    assert name == "logsumexp_rows" and shifted.ok and "stop_gradient" in shifted.own_derivative
+
+
+def test_equal_infinities_agree():
+    _require_ad()
+    # both gradients overflow alike: agreement, not a NaN difference
+    result = check_ad(lambda x: acc.exp(x * x).sum(), np.array([30.0, 1.0]))
+    assert result.ok and np.isinf(result.ad[0]) and result.pyaccad[0] == result.ad[0]
