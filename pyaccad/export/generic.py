@@ -16,10 +16,10 @@ Supported: element-wise operations but ``erf`` and float ``mod``, ``select``,
 ``generate``, ``backpermute``, ``permute``, ``stencil`` (every boundary),
 ``matmul``, ``cond`` and ``while`` at array level and inside lambdas (as
 ``until``), ``index``, and the bodies of ``custom_rule``/``remat`` — every
-benchmark workload. Lambdas of several results (tuple folds, maps and
-generates of several arrays) and programs of several results raise
-:class:`GenericExportError` naming what is missing, as does any other
-primitive. The printer (:mod:`.generic_printer`) and the rules
+benchmark workload. Lambdas of several results (tuple folds and scans,
+maps and generates of several arrays) print over Haskell tuples, unzipped
+(up to six, ``Data.Vector``'s ``unzip6``). Programs of several results
+raise :class:`GenericExportError`, as does any other primitive. The printer (:mod:`.generic_printer`) and the rules
 (:mod:`.generic_rules`) live beside this module.
 
 >>> import numpy as np

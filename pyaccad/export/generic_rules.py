@@ -148,36 +148,53 @@ def _reshape(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
     return p.exp(x) if stmt.outs[0].shape else f"V.head {p.exp(x)}"
 
 
+def _unzipped(k: int, shape: Sequence[int], text: str) -> str:
+    """``k`` arrays from ``text``, one vector of ``k``-tuples (``V.unzip``, ``V.unzip3``...); at rank 0 the tuple."""
+    if k == 1 or not shape:
+        return text
+    if k > 6:
+        raise GenericExportError(f"export_generic: a lambda of {k} results is wider than Data.Vector's unzip6")
+    return f"V.unzip{'' if k == 2 else k} ({text})"
+
+
+def _combiner(p: GenericPrinter, lam: Program, k: int) -> str:
+    """A fold's or scan's lambda of ``2k`` inputs (``k`` accumulated, ``k`` new) as a function of two
+    ``k``-tuples, bracketed."""
+    if k == 1:
+        return paren(single_op(lam) or p.lam(lam))
+    names = p.bind_inputs(lam)
+    return paren(p.lam(lam, patterns=[p.tuple(names[:k]), p.tuple(names[k:])]))
+
+
 def _fold(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
     lam: Program = stmt.params["lam"]
-    if len(lam.outputs) != 1:
-        raise GenericExportError("export_generic: folds over tuples of arrays are not supported")
-    (x, *init) = stmt.args
-    axis, shape = stmt.params["axis"], x.shape
-    function = single_op(lam) or p.lam(lam)
-    k = p.fresh("k")
+    k = len(lam.outputs)
+    xs, inits = stmt.args[:k], stmt.args[k:]
+    axis, shape = stmt.params["axis"], xs[0].shape
+    function = _combiner(p, lam, k)
+    if k == 1 and len(shape) == 1:
+        if function == "(+)" and inits and p.exp(inits[0]) in ("0", "0.0"):
+            return f"V.sum {p.exp(xs[0])}"
+        start = f"{paren(p.exp(inits[0]))} " if inits else ""
+        return f"V.foldl{'' if inits else '1'} {function} {start}{p.exp(xs[0])}"
+    j = p.fresh("k")
 
     def element(ix: list[str]) -> str:
-        items = f"[{p.read(x, [*ix[:axis], k, *ix[axis:]])} | {k} <- [0 .. {shape[axis] - 1}]]"
-        if init:
-            return f"foldl {paren(function)} {paren(p.exp(init[0]))} {items}"
-        return f"foldl1 {paren(function)} {items}"
+        at = [*ix[:axis], j, *ix[axis:]]
+        items = f"[{p.tuple([p.read(x, at) for x in xs])} | {j} <- [0 .. {shape[axis] - 1}]]"
+        if inits:
+            return f"foldl {function} {paren(p.tuple([p.exp(z) for z in inits]))} {items}"
+        return f"foldl1 {function} {items}"
 
-    if len(shape) == 1 and function == "(+)" and init and p.exp(init[0]) in ("0", "0.0"):
-        return f"V.sum {p.exp(x)}"
-    if len(shape) == 1:
-        start = f"{paren(p.exp(init[0]))} " if init else ""
-        return f"V.foldl{'' if init else '1'} {paren(function)} {start}{p.exp(x)}"
-    return p.tabulate(stmt.outs[0].shape, element)
+    return _unzipped(k, stmt.outs[0].shape, p.tabulate(stmt.outs[0].shape, element))
 
 
 def _map(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
     lam: Program = stmt.params["lam"]
-    if len(lam.outputs) != 1:
-        raise GenericExportError("export_generic: maps with several results are not supported")
     n = len(stmt.args)
     combinator = "V.map" if n == 1 else "V.zipWith" if n == 2 else f"V.zipWith{n}"
-    return f"{combinator} ({p.lam(lam)}) " + " ".join(p.exp(a) for a in stmt.args)
+    mapped = f"{combinator} ({p.lam(lam)}) " + " ".join(p.exp(a) for a in stmt.args)
+    return _unzipped(len(lam.outputs), stmt.outs[0].shape, mapped)
 
 
 def _at_each(flat: str, shape: Sequence[int], names: Sequence[str], body: list[str]) -> str:
@@ -193,10 +210,9 @@ def _indexed(p: GenericPrinter, shape: Sequence[int], names: Sequence[str], body
 
 def _generate(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
     lam: Program = stmt.params["lam"]
-    if len(lam.outputs) != 1:
-        raise GenericExportError("export_generic: generate with several results is not supported")
     names = p.bind_inputs(lam, index=True)
-    return _indexed(p, stmt.params["shape"], names, p.body(lam, array_level=False))
+    generated = _indexed(p, stmt.params["shape"], names, p.body(lam, array_level=False))
+    return _unzipped(len(lam.outputs), stmt.params["shape"], generated)
 
 
 def _backpermute(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
@@ -225,30 +241,31 @@ def _index(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
 
 
 def _scan(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
-    """Each element as the fold of its prefix (``foldl``) or suffix (``foldr``, reverse), with the init where
-    there is one (the result then one longer along the axis)."""
+    """Each element as the fold of its prefix (``foldl``) or suffix (``foldr``, reverse), with the inits where
+    there are some (the result then one longer along the axis)."""
     lam: Program = stmt.params["lam"]
-    if len(lam.outputs) != 1:
-        raise GenericExportError("export_generic: scans over tuples of arrays are not supported")
-    (x, *init) = stmt.args
-    axis, n = stmt.params["axis"], x.shape[stmt.params["axis"]]
-    function = paren(single_op(lam) or p.lam(lam))
-    k = p.fresh("k")
+    k = len(lam.outputs)
+    xs, inits = stmt.args[:k], stmt.args[k:]
+    axis, n = stmt.params["axis"], xs[0].shape[stmt.params["axis"]]
+    function = _combiner(p, lam, k)
+    init = paren(p.tuple([p.exp(z) for z in inits])) if inits else ""
+    j = p.fresh("k")
 
     def element(ix: list[str]) -> str:
         t = ix[axis]
 
         def items(first: str, last: str) -> str:
-            return f"[{p.read(x, [*ix[:axis], k, *ix[axis + 1 :]])} | {k} <- [{first} .. {last}]]"
+            at = [*ix[:axis], j, *ix[axis + 1 :]]
+            return f"[{p.tuple([p.read(x, at) for x in xs])} | {j} <- [{first} .. {last}]]"
 
         if stmt.params["reverse"]:
-            fold = f"foldr {function} {paren(p.exp(init[0]))}" if init else f"foldr1 {function}"
+            fold = f"foldr {function} {init}" if inits else f"foldr1 {function}"
             return f"{fold} {items(t, str(n - 1))}"
-        if init:
-            return f"foldl {function} {paren(p.exp(init[0]))} {items('0', f'{paren(t)} - 1')}"
+        if inits:
+            return f"foldl {function} {init} {items('0', f'{paren(t)} - 1')}"
         return f"foldl1 {function} {items('0', t)}"
 
-    return p.tabulate(stmt.outs[0].shape, element)
+    return _unzipped(k, stmt.outs[0].shape, p.tabulate(stmt.outs[0].shape, element))
 
 
 def _permute(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
