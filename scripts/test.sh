@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine and run the whole test suite.
-# Installs the Debian tools the Haskell-export checks use (ghc, hlint) when running as root with apt.
+# Installs the Debian tools the Haskell-export checks use (ghc, hlint, and the vector package that runs the
+# generic export) when running as root with apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! command -v hlint >/dev/null 2>&1; then
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghc hlint >/dev/null \
-    || echo "warning: could not install ghc/hlint; Haskell parse checks will skip" >&2
+haskell="ghc hlint libghc-vector-dev"
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! dpkg -s $haskell >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $haskell >/dev/null \
+    || echo "warning: could not install $haskell; Haskell checks will skip" >&2
 fi
 # the cuda extra (cuda-bindings, NVRTC): every CUDA module the tests generate is compiled for the GPU, and run on
 # the backend's CPU emulator where there is no GPU

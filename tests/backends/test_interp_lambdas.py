@@ -138,6 +138,15 @@ def test_permute_combines_collisions_in_source_order() -> None:
     assert run_program(program, [defaults, x])[0].tolist() == [1357, 246]
 
 
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_permute_into_a_rank_0_array_combines_every_element(backend: str) -> None:
+    # the interpreter's rank-0 defaults arrived as a NumPy scalar, whose reshape is a copy: nothing was written
+    v = np.array([0.5, -1.5, 1.25, 3.0])
+    peak = acc.run(lambda v: acc.permute(acc.maximum, acc.fill((), -10.0), lambda i: (), v * v), v, backend=backend)
+    total = acc.run(lambda v: acc.permute(lambda x, y: x + y, acc.fill((), 1.0), lambda i: (), v), v, backend=backend)
+    assert peak == np.max(v * v) and total == 1.0 + v.sum()  # exact: maxima, and a sum of halves and small ints
+
+
 def test_fold_applies_its_initial_value_once_per_result() -> None:
     x = np.array([[1, 2, 3], [4, 5, 6]], np.int32)
     add = lam(lambda a, b: prim("add", a, b), "int32", "int32")

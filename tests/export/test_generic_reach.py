@@ -10,14 +10,19 @@ reverse modes over float64, whose sums may run in other orders.
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
 import pyaccad as acc
 from pyaccad import ad
 from pyaccad.bench.registry import WORKLOADS
-from pyaccad.export import GenericExportError, check_ad, export_generic
+from pyaccad.export import GenericExportError, check_ad, export_generic, ghc
+from pyaccad.export.ad_check import RTOL
 from pyaccad.export.ghc import missing_module
+from pyaccad.export.syntax import literal_text
+from pyaccad.ir import FLOAT64
 
 RNG = np.random.default_rng(7)
 IDX = np.array([0, 3, 1, 3, 4, 0])
@@ -129,6 +134,29 @@ def test_the_export_parses(name, fn, args, hs_parse):
     source = export_generic(fn, *args, module=module, name=name)
     assert f"{name}Flat :: RealFloat a => [a] -> a" in source
     hs_parse({module: source})
+
+
+def test_the_export_computes_what_the_interpreter_does(tmp_path):
+    """Every function's export, compiled by plain GHC with ``vector`` (Debian's ``libghc-vector-dev``; no ``ad``
+    needed) and run at its arguments, against pyaccad's interpreter: both in float64, with sums in orders that
+    may differ, so within :data:`RTOL` of the value's scale, as :func:`check_ad`'s gradients."""
+    missing = missing_module("Data.Vector")
+    if missing is not None:
+        pytest.skip(f"GHC cannot import Data.Vector (Debian: libghc-vector-dev): {missing}")
+    modules, prints, expected = {}, [], []
+    for name, fn, args in REACH + BENCH:
+        module = "V" + name[0].upper() + name[1:]
+        modules[module] = export_generic(fn, *args, module=module, name=name)
+        values = ", ".join(literal_text(v, FLOAT64) for a in args for v in np.ravel(a).tolist())
+        prints.append(f"  print ({module}.{name}Flat [{values}] :: Double)")
+        expected.append(float(acc.run(fn, *args, backend="interp")))
+    imports = [f"import qualified {module}" for module in modules]
+    main = "\n".join(["module Main (main) where", *imports, "main :: IO ()", "main = do", *prints])
+    ghc.compile_modules("the generic values", {**modules, "Main": main}, tmp_path, ["-O0"], tmp_path / "values")
+    ran = subprocess.run([str(tmp_path / "values")], capture_output=True, text=True, timeout=120, check=True)
+    got = [float(line) for line in ran.stdout.split()]
+    for (name, _, _), value, reference in zip(REACH + BENCH, got, expected, strict=True):
+        assert abs(value - reference) <= RTOL * max(abs(reference), 1.0), (name, value, reference)
 
 
 def _require_ad() -> None:
