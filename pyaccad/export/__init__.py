@@ -27,8 +27,8 @@ Known gaps (kept here, in one place):
   (a Python loop over it, a size written into ``f``, an extent tied to another), and extents of 0 or 1.
   :func:`export_program`, which has no function to trace again, prints the example's extents.
 * generic target (:mod:`pyaccad.export.generic`): no ``erf``, float ``mod``, float → int casts,
-  LAPACK, lambdas of more than six results (``Data.Vector``'s ``unzip6``) or programs of several
-  results — each raises :class:`GenericExportError`.
+  LAPACK or lambdas of more than six results (``Data.Vector``'s ``unzip6``) — each raises
+  :class:`GenericExportError`.
 
 >>> import numpy as np, pyaccad as acc
 >>> src = acc.export_haskell(lambda x: acc.sin(x) * x, np.zeros(4, np.float32), module="Demo", name="f")

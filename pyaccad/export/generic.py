@@ -18,9 +18,10 @@ Supported: element-wise operations but ``erf`` and float ``mod``, ``select``,
 ``until``), ``index``, and the bodies of ``custom_rule``/``remat`` — every
 benchmark workload. Lambdas of several results (tuple folds and scans,
 maps and generates of several arrays) print over Haskell tuples, unzipped
-(up to six, ``Data.Vector``'s ``unzip6``). Programs of several results
-raise :class:`GenericExportError`, as does any other primitive. The printer (:mod:`.generic_printer`) and the rules
-(:mod:`.generic_rules`) live beside this module.
+(up to six, ``Data.Vector``'s ``unzip6``); a program of several results
+returns a Haskell tuple. Any other primitive raises
+:class:`GenericExportError`. The printer (:mod:`.generic_printer`) and the
+rules (:mod:`.generic_rules`) live beside this module.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -59,12 +60,11 @@ def generic_module_source(program: Program, module: str, name: str) -> str:
     p = GenericPrinter(GENERIC_RULES)
     p.used.update({name, f"{name}Flat", "o", "k"})
     ins = [p.bind(v, True) for v in program.inputs]
-    if len(program.outputs) > 1:
-        raise GenericExportError("export_generic: programs with several results are not supported")
     body = p.body(program, array_level=True)
-    sig = " -> ".join([*(_type(t) for t in program.input_types), _type(program.output_types[0])])
+    result = p.tuple([_type(t) for t in program.output_types])  # several: a Haskell tuple, as the body returns
+    sig = " -> ".join([*(_type(t) for t in program.input_types), result])
     floats = [v for v in program.inputs if v.dtype in FLOAT_DTYPES]
-    flat = len(floats) == len(program.inputs) and program.output_types[0].shape == ()
+    flat = len(floats) == len(program.inputs) and [t.shape for t in program.output_types] == [()]
     lines = [
         f"-- | {name}, exported by pyaccad (export_generic): flat row-major vectors, shapes fixed at export.",
         f"module {module} ({name}{f', {name}Flat' if flat else ''}) where",
