@@ -10,7 +10,7 @@ plain arithmetic on ``Int``. A scalar-valued ``f`` then differentiates with
 also exports ``nameFlat :: RealFloat a => [a] -> a`` doing exactly that).
 
 Supported: element-wise operations but ``erf`` and float ``mod``, ``select``,
-``cast`` (not float → int: not differentiable), constants, every index map
+``cast`` (float → int truncates; Haskell's ``Int`` holds every integer type), constants, every index map
 (broadcasts, reshapes, transposes, slices, reverses, pads, concatenations),
 ``fold`` and ``scan`` (any axis, any lambda of one array), ``map``,
 ``generate``, ``backpermute``, ``permute``, ``stencil`` (every boundary),

@@ -64,8 +64,8 @@ def _template(stmt: Stmt) -> str:
             return "{0} /= 0"
         if source in FLOAT_DTYPES and target in FLOAT_DTYPES:
             return "{0}"
-        if source in FLOAT_DTYPES:
-            raise GenericExportError("export_generic: a float -> int cast is not differentiable; not supported")
+        if source in FLOAT_DTYPES:  # towards zero, as C (pyaccad's cast); piecewise constant: ad's derivative 0
+            return "truncate {0}"
         return "fromIntegral {0}"
     return _PRELUDE.get(stmt.prim.name) or template_of(stmt).replace(" :: Exp Int", " :: Int")
 
