@@ -10,18 +10,19 @@ plain arithmetic on ``Int``. A scalar-valued ``f`` then differentiates with
 also exports ``nameFlat :: RealFloat a => [a] -> a`` doing exactly that).
 
 Supported: element-wise operations but ``erf`` and float ``mod``, ``select``,
-``cast`` (float → int truncates; Haskell's ``Int`` holds every integer type), constants, every index map
-(broadcasts, reshapes, transposes, slices, reverses, pads, concatenations),
-``fold`` and ``scan`` (any axis, any lambda of one array), ``map``,
-``generate``, ``backpermute``, ``permute``, ``stencil`` (every boundary),
-``matmul``, ``cond`` and ``while`` at array level and inside lambdas (as
-``until``), ``index``, and the bodies of ``custom_rule``/``remat`` — every
-benchmark workload. Lambdas of several results (tuple folds and scans,
-maps and generates of several arrays) print over Haskell tuples, unzipped
-(up to six, ``Data.Vector``'s ``unzip6``); a program of several results
-returns a Haskell tuple. Any other primitive raises
-:class:`GenericExportError`. The printer (:mod:`.generic_printer`) and the
-rules (:mod:`.generic_rules`) live beside this module.
+``cast`` (float → int truncates; Haskell's ``Int`` holds every integer
+type), constants, every index map (broadcasts, reshapes, transposes, slices,
+reverses, pads, concatenations), ``fold`` and ``scan`` (any axis),
+``map``, ``generate``, ``backpermute``, ``permute``, ``stencil`` (every
+boundary), ``matmul``, ``cholesky``, ``triangular_solve`` and ``solve``
+(:mod:`.generic_linalg`), ``cond`` and ``while`` at array level and inside
+lambdas (as ``until``), ``index``, and the bodies of
+``custom_rule``/``remat`` — every benchmark workload. Lambdas of several
+results (tuple folds and scans, maps and generates of several arrays) print
+over Haskell tuples, unzipped (up to six, ``Data.Vector``'s ``unzip6``); a
+program of several results returns a Haskell tuple. Any other primitive
+raises :class:`GenericExportError`. The printer (:mod:`.generic_printer`)
+and the rules (:mod:`.generic_rules`) live beside this module.
 
 >>> import numpy as np
 >>> from pyaccad.frontend import trace
@@ -39,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
+from pyaccad.export.generic_linalg import HELPERS as LINALG_HELPERS
 from pyaccad.export.generic_printer import GenericExportError, GenericPrinter
 from pyaccad.export.generic_rules import GENERIC_RULES
 from pyaccad.ir import BOOL, FLOAT_DTYPES, ArrayType, Program, Var
@@ -76,6 +78,8 @@ def generic_module_source(program: Program, module: str, name: str) -> str:
         f"{name} {' '.join(ins)} =",
     ]
     lines += ["  " + line for line in body]
+    for helper in sorted(p.helpers):
+        lines += ["", *LINALG_HELPERS[helper]]
     if flat:
         lines += _flat_wrapper(name, program.inputs)
     return "\n".join(lines) + "\n"

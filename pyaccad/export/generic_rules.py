@@ -24,6 +24,8 @@ import itertools
 from collections.abc import Sequence
 from math import prod
 
+from pyaccad.export.generic_linalg import HELPERS as LINALG_HELPERS
+from pyaccad.export.generic_linalg import linalg
 from pyaccad.export.generic_printer import GenericExportError, GenericPrinter, flat_index, unflatten
 from pyaccad.export.printer import Rule
 from pyaccad.export.rules import cond_branches, single_op, spliced_body, while_functions
@@ -352,6 +354,7 @@ GENERIC_RULES: dict[str, Rule] = {
 """The generic target's rule of every primitive it prints, by name (a primitive missing here is a
 :class:`GenericExportError` naming it)."""
 GENERIC_RULES.update({prim.name: _index_map for prim in INDEX_MAPS})
+GENERIC_RULES.update(dict.fromkeys(LINALG_HELPERS, linalg))
 GENERIC_RULES.update(
     {"while": _while},
     const=_const,

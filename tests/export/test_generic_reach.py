@@ -107,6 +107,17 @@ def _casts(x):
     return (x * steps.astype("float64") + acc.cast(steps % 2 == 0, "float64") * x * x).sum()
 
 
+def _linalg(m, b):
+    # a batch of two positive definite matrices m mᵀ + 3 I, factored, solved against, and solved directly
+    spd = m @ acc.transpose(m, (0, 2, 1)) + 3.0 * np.eye(3)
+    factor = acc.linalg.cholesky(spd)
+    down = acc.linalg.triangular_solve(factor, b)
+    up = acc.linalg.triangular_solve(factor, b, lower=True, transpose_a=True)
+    upper = acc.linalg.triangular_solve(acc.transpose(factor, (0, 2, 1)), b, lower=False)
+    direct = acc.linalg.solve(m + 2.0 * np.eye(3), b)  # not symmetric: pivoting
+    return sum((x * x).sum() for x in (factor, down, up, upper, direct))
+
+
 def _checkpointed(x):
     return ad.checkpoint(lambda a: acc.sin(a) * a)(x).sum()
 
@@ -119,6 +130,7 @@ REACH = [
     ("loops", _loops, (RNG.standard_normal(3),)),
     ("checkpointed", _checkpointed, (RNG.standard_normal(4),)),
     ("casts", _casts, (RNG.standard_normal(6),)),
+    ("linalg", _linalg, (RNG.standard_normal((2, 3, 3)), RNG.standard_normal((2, 3, 2)))),
     ("tuples", _tuples, (RNG.standard_normal((3, 4)), RNG.standard_normal(5))),
 ]
 
