@@ -1,7 +1,7 @@
 """Cross-checking pyaccad's gradient against Haskell's ``ad`` package (``Numeric.AD.grad``).
 
 :func:`check_ad` exports a scalar function as plain Haskell generic in its
-number type (:func:`pyaccad.export.export_generic`, in ``Double``), compiles a
+number type (:func:`pyaccad.export.targets.export_generic`, in ``Double``), compiles a
 program that prints ``Numeric.AD.grad`` of it at the given arguments, runs it,
 and compares with ``pyaccad.ad.grad``: an independent implementation of
 reverse mode (``ad``'s tape of a Haskell program) against ours (a
@@ -31,6 +31,7 @@ from pyaccad.errors import BackendUnavailable, Error
 from pyaccad.export import ghc
 from pyaccad.export.generic import GenericExportError
 from pyaccad.export.syntax import literal_text
+from pyaccad.export.targets import export_generic
 from pyaccad.ir import FLOAT64
 
 RTOL = 1e-9
@@ -66,8 +67,6 @@ def check_ad(f: Callable[..., Any], *args: Any, rtol: float = RTOL) -> AdCheck:
         missing = ghc.missing_module(module)
         if missing is not None:
             raise BackendUnavailable(f"check_ad: {missing}")
-    from pyaccad.export import export_generic
-
     source = export_generic(f, *arrays, module="Checked", name="checked")
     if "checkedFlat ::" not in source:
         raise GenericExportError("check_ad: the function must take float arrays and return one scalar")
