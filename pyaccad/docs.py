@@ -48,7 +48,7 @@ _GROUP_ORDER = [
     "pyaccad.frontend.operators",
     "pyaccad.frontend.values",
     "pyaccad.api",
-    "pyaccad.export",
+    "pyaccad.export.targets",
     "pyaccad.errors",
     "pyaccad.distributed.collectives",
     "pyaccad.distributed.parallel",

@@ -2,7 +2,9 @@
 
 Data flows one way: trace (``frontend``) → ``ad`` → ``opt`` → a backend. A stage that imported a later
 one would tie the two into a cycle, however it hid the import (inside a function, to dodge the
-import-time cycle). Every ``import`` statement of the package is read with :mod:`ast`.
+import-time cycle). Inside a stage the same holds for its files: each stands above the files it imports,
+so no two import each other, even through others. Every ``import`` statement of the package is read
+with :mod:`ast` (also those inside functions and under ``if TYPE_CHECKING:``).
 """
 
 from __future__ import annotations
@@ -79,20 +81,58 @@ def test_the_check_reads_function_local_imports(tmp_path: Path) -> None:
     assert [stage_of(m) for _, m in imports_of(source)] == ["api", "backends"]
 
 
-def test_no_stages_import_each_other_in_a_circle() -> None:
-    graph = stage_graph()
-    circles = []
+def module_graph(package: Path) -> dict[str, set[str]]:
+    """Which of ``package``'s modules each of its modules imports (a package is its ``__init__``; ``from p
+    import m`` of a submodule ``m`` is an import of ``p.m``)."""
+    paths = {".".join(p.relative_to(package.parent).with_suffix("").parts): p for p in package.rglob("*.py")}
+    modules = {name.removesuffix(".__init__"): path for name, path in paths.items()}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        found = graph.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name in modules)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in modules:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+                found.update(name if name in modules else node.module for name in names)
+        found.discard(module)
+    return graph
 
-    def visit(stage: str, path: list[str]) -> None:
-        for later in sorted(graph.get(stage, ())):
+
+def circles(graph: dict[str, set[str]]) -> list[str]:
+    """The circles a depth-first walk of ``graph`` meets, each as ``a -> b -> a`` (none when it has none)."""
+    found = []
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        for later in sorted(graph.get(node, ())):
             if later in path:
-                circles.append(" -> ".join([*path[path.index(later) :], later]))
+                found.append(" -> ".join([*path[path.index(later) :], later]))
             elif later not in done:
                 visit(later, [*path, later])
-        done.add(stage)
+        done.add(node)
 
-    done: set[str] = set()
-    for stage in sorted(graph):
-        visit(stage, [stage])
-    assert circles == [], circles
+    for node in sorted(graph):
+        visit(node, [node])
+    return found
+
+
+def test_no_stages_import_each_other_in_a_circle() -> None:
+    graph = stage_graph()
+    assert circles(graph) == []
     assert {"ad", "frontend", "opt", "backends", "export", "api"} <= set(graph)  # the walk saw the stages
+
+
+def test_no_modules_import_each_other_in_a_circle() -> None:
+    graph = module_graph(PACKAGE)
+    assert circles(graph) == []
+    assert {"pyaccad.frontend.values", "pyaccad.frontend.operators"} <= graph["pyaccad.frontend.methods"]
+
+
+def test_the_module_check_finds_a_circle_hidden_in_a_function(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "low.py").write_text("def f():\n    from pkg import high\n")
+    (package / "high.py").write_text("from pkg.low import f\n")
+    assert circles(module_graph(package)) == ["pkg.high -> pkg.low -> pkg.high"]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from math import prod
 from typing import Any
 
-from pyaccad.ad.api import bind_keywords, staged
+from pyaccad.ad.api import bind_keywords, grad, jvp, staged, vjp
 from pyaccad.ad.custom_rules import has_forward_mode
 from pyaccad.ad.vmap import vmap
 from pyaccad.errors import Error, NotDifferentiable
@@ -73,8 +73,6 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    from pyaccad.ad import grad  # the rest of pyaccad.ad imports this module
-
     return jacobian(grad(f, argnums), argnums, mode="fwd")
 
 
@@ -93,8 +91,6 @@ def hessian_product(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> 
     >>> acc.jit(ad.hessian_product(g, argnums=0), backend="interp")(np.ones(2), np.array([1.0, 3.0]), np.ones(2))
     array([2., 6.])
     """
-    from pyaccad.ad import grad, jvp
-
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
 
@@ -180,8 +176,6 @@ def _basis(shape: tuple[int, ...], dtype: Any) -> Value:
 
 def _forward(g: Callable[[Any], Any], x: Value) -> Any:
     """Columns ``J e_k`` of ``g`` at ``x`` for the whole basis at once, stacked last, as ``out.shape + x.shape``."""
-    from pyaccad.ad import jvp
-
     column = lambda t: jvp(g, (x,), (t,))[1]  # noqa: E731
     stacked, tree = flatten(vmap(column, out_axes=-1)(_basis(x.shape, x.dtype)))
     return unflatten(tree, [shapes.reshape(s, (*s.shape[:-1], *x.shape)) for s in stacked])
@@ -189,8 +183,6 @@ def _forward(g: Callable[[Any], Any], x: Value) -> Any:
 
 def _reverse(g: Callable[[Any], Any], x: Value) -> Any:
     """Rows ``e_k^T J`` of ``g`` at ``x`` for the basis of each output leaf at once, as ``out.shape + x.shape``."""
-    from pyaccad.ad import vjp
-
     out, pullback = vjp(g, x)
     outs, tree = flatten(out)
     zeros = [combinators.fill(o.shape, 0, dtype=o.dtype) for o in outs]

@@ -6,6 +6,9 @@
 'tuple'
 """
 
+# Imported for what it does: it gives the tracers their operators. Importing any module of the front end
+# runs this file first, so a traced value always has them.
+from pyaccad.frontend import methods  # noqa: F401
 from pyaccad.frontend.tracing import Array, Exp, Traced, Value, trace
 
 __all__ = ["Array", "Exp", "Traced", "Value", "trace"]

@@ -30,6 +30,7 @@ from pyaccad.frontend.lambdas import IGNORE, check_arity, checkpoint_params, con
 from pyaccad.frontend.operators import cast
 from pyaccad.frontend.permutations import backpermute, permute, stencil
 from pyaccad.frontend.pytree import unflatten
+from pyaccad.frontend.shapes import reshape
 from pyaccad.frontend.tracing import (
     Exp,
     Value,
@@ -253,8 +254,6 @@ def fold_all(f: Callable[..., Any], init: Any, a: Any) -> Any:
     >>> acc.run(lambda a: acc.fold_all(lambda x, y: x * y, 1.0, a), np.full((2, 2), 2.0))
     array(16.)
     """
-    from pyaccad.frontend.shapes import reshape
-
     values, is_tuple = _arrays(a, "fold_all")
     flat = tuple(reshape(v, (v.size,)) for v in values)
     return fold(f, init, flat if is_tuple else flat[0], axis=0)

@@ -5,6 +5,8 @@ primitive application and appends it to the innermost builder. Tracers
 (:class:`Array` at array level, :class:`Exp` inside lambdas) hold an atom and
 the builder that made it, so :func:`check_live` can reject a value used
 outside its (lexical) scope. :mod:`pyaccad.frontend.tracing` re-exports all of it.
+The tracers' operators and NumPy methods are the front end's operations, built on
+this module: :mod:`pyaccad.frontend.methods` attaches them to :class:`Value`.
 
 >>> import numpy as np
 >>> from pyaccad.frontend.tracing import trace
@@ -15,7 +17,7 @@ outside its (lexical) scope. :mod:`pyaccad.frontend.tracing` re-exports all of i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -153,19 +155,12 @@ def emit(
     return outs
 
 
-def _binary(op: str, swap: bool = False) -> Callable[[Value, Any], Value]:
-    """The method of a binary operator of :class:`Value`: the element-wise ``op`` of the value and the other
-    operand (in swapped order for a reflected operator)."""
-
-    def method(self: Value, other: Any) -> Value:
-        return _operator(op, self, other, swap=swap)
-
-    method.__doc__ = f"``{'other ' + op + ' self' if swap else 'self ' + op + ' other'}``, element-wise."
-    return method
-
-
 class Value:
-    """Common behaviour of traced values: an atom (a variable, or a literal inside lambdas) plus operators."""
+    """Common behaviour of traced values: an atom (a variable, or a literal inside lambdas) and its builder.
+
+    Its operators and NumPy methods (``x + y``, ``x[i]``, ``x.sum()``) are operations that build on this
+    module, so :mod:`pyaccad.frontend.methods`, above them all, attaches them.
+    """
 
     __slots__ = ("var", "builder")
     __array_priority__ = 1000  # make `ndarray op Array` defer to us
@@ -215,91 +210,6 @@ class Value:
     def __hash__(self) -> int:
         return id(self)
 
-    # NumPy's operators and methods. The operations they call build on this module (frontend.operators,
-    # indexing, shapes, reductions), so they are imported on first use. Each binary operator is its element-wise
-    # operation, the operands swapped for the reflected one (`2 - x` is x.__rsub__(2)); & | ^ ~ are bitwise on
-    # integers and logical on bool, as in NumPy (see operators.elementwise).
-    __add__, __radd__ = _binary("add"), _binary("add", swap=True)
-    __sub__, __rsub__ = _binary("sub"), _binary("sub", swap=True)
-    __mul__, __rmul__ = _binary("mul"), _binary("mul", swap=True)
-    __truediv__, __rtruediv__ = _binary("div"), _binary("div", swap=True)
-    __floordiv__, __rfloordiv__ = _binary("floordiv"), _binary("floordiv", swap=True)
-    __mod__, __rmod__ = _binary("mod"), _binary("mod", swap=True)
-    __pow__, __rpow__ = _binary("pow"), _binary("pow", swap=True)
-    __and__, __rand__ = _binary("bitwise_and"), _binary("bitwise_and", swap=True)
-    __or__, __ror__ = _binary("bitwise_or"), _binary("bitwise_or", swap=True)
-    __xor__, __rxor__ = _binary("bitwise_xor"), _binary("bitwise_xor", swap=True)
-    __lshift__, __rlshift__ = _binary("left_shift"), _binary("left_shift", swap=True)
-    __rshift__, __rrshift__ = _binary("right_shift"), _binary("right_shift", swap=True)
-    __lt__, __le__, __gt__, __ge__ = _binary("lt"), _binary("le"), _binary("gt"), _binary("ge")
-    __eq__ = _binary("eq")  # type: ignore[assignment]  (element-wise, as in NumPy)
-    __ne__ = _binary("ne")  # type: ignore[assignment]
-
-    def __neg__(self) -> Value:
-        return _operators().elementwise("neg", self)
-
-    def __pos__(self) -> Value:
-        return self
-
-    def __abs__(self) -> Value:
-        return _operators().elementwise("abs", self)
-
-    def __invert__(self) -> Value:
-        return _operators().elementwise("invert", self)
-
-    def __matmul__(self, other: Any) -> Value:
-        """The matrix product ``a @ b``, as ``acc.matmul`` (NumPy's ``matmul``).
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a, b: a @ b, np.eye(2), np.array([3.0, 4.0]))
-        array([3., 4.])
-        """
-        from pyaccad.frontend.shapes import matmul
-
-        return matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Value:
-        from pyaccad.frontend.shapes import matmul
-
-        return matmul(other, self)
-
-    def __getitem__(self, key: Any) -> Value:
-        """NumPy indexing (ints, slices, None, ``...``, integer arrays); inside lambdas ``a[i, j]`` reads an element.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a[1:, ::-1], np.arange(6).reshape(2, 3))
-        array([[5, 4, 3]])
-        >>> acc.run(lambda a, i: a[i, 0], np.arange(6).reshape(3, 2), np.array([2, 0]))
-        array([4, 0])
-        >>> acc.run(lambda a: acc.generate((2,), lambda i: a[i, 2 - i]), np.arange(6).reshape(2, 3))
-        array([2, 4])
-        """
-        from pyaccad.frontend.indexing import getitem
-
-        return getitem(self, key)
-
-    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        """NumPy's ufuncs on traced values call ``pyaccad.numpy``'s (``np.sin(x)``, ``ndarray + x``).
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: np.sin(a) + np.ones(2), np.zeros(2))
-        array([1., 1.])
-        """
-        from pyaccad.frontend.interop import array_ufunc
-
-        return array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        """NumPy's functions on traced values call ``pyaccad.numpy``'s (``np.sum(x)``, ``np.stack([x, y])``).
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: np.sum(a, axis=0), np.ones((2, 3)))
-        array([2., 2., 2.])
-        """
-        from pyaccad.frontend.interop import array_function
-
-        return array_function(func, args, kwargs)
-
     def __array__(self, *args: Any, **kwargs: Any) -> None:
         # NumPy calls this when a tracer meets a NumPy operation it cannot defer, e.g. `np_array[i]` in a lambda.
         fail(
@@ -307,115 +217,6 @@ class Value:
             f"a traced {type(self).__name__} ({self.var.type}) cannot become a NumPy array; "
             "to index a NumPy array with traced indices embed it first: acc.use(c)[i]",
         )
-
-    @property
-    def at(self) -> Any:
-        """JAX's functional updates: ``a.at[idx].set(v)``, ``.add``, ``.multiply``, ``.min``, ``.max``, ``.get``.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.at[np.array([0, 0, 2])].add(1.0), np.zeros(3))
-        array([2., 0., 1.])
-        """
-        from pyaccad.frontend.fancy import IndexUpdateHelper
-
-        return IndexUpdateHelper(self)
-
-    def astype(self, dtype: Any) -> Value:
-        """The values converted to ``dtype``, as ``acc.cast``.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.astype("int32"), np.array([1.5, -2.5]))
-        array([ 1, -2], dtype=int32)
-        """
-        return _operators().cast(self, dtype)
-
-    @property
-    def T(self) -> Value:  # noqa: N802  (NumPy's name)
-        """The axes reversed, as in NumPy.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.T, np.zeros((2, 3))).shape
-        (3, 2)
-        """
-        from pyaccad.frontend.shapes import transpose
-
-        return transpose(self)
-
-    def reshape(self, *shape: Any) -> Value:
-        """``a.reshape(2, 3)`` or ``a.reshape((2, 3))``, one extent may be -1.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.reshape(2, -1), np.arange(4))
-        array([[0, 1],
-               [2, 3]])
-        """
-        from pyaccad.frontend.shapes import reshape
-
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Sum over ``axis`` (default all), as ``numpy.sum``; booleans count as int64.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.sum(axis=-1), np.arange(6).reshape(2, 3))
-        array([ 3, 12])
-        """
-        return _reductions().METHODS["sum"](self, axis, keepdims)
-
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Product over ``axis`` (default all), as ``numpy.prod``.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.prod(axis=0), np.arange(1, 7).reshape(2, 3))
-        array([ 4, 10, 18])
-        """
-        return _reductions().METHODS["prod"](self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Maximum over ``axis`` (default all), as ``numpy.max``; an empty axis is an error.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.max(axis=1), np.array([[1, 5], [7, 2]]))
-        array([5, 7])
-        """
-        return _reductions().METHODS["max"](self, axis, keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Minimum over ``axis`` (default all), as ``numpy.min``; an empty axis is an error.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.min(), np.array([[1, 5], [7, 2]]))
-        array(1)
-        """
-        return _reductions().METHODS["min"](self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Value:
-        """Arithmetic mean over ``axis`` (default all); integers give float64, as in NumPy.
-
-        >>> import numpy as np, pyaccad as acc
-        >>> acc.run(lambda a: a.mean(axis=0), np.array([[1, 2], [4, 4]]))
-        array([2.5, 3. ])
-        """
-        return _reductions().METHODS["mean"](self, axis, keepdims)
-
-
-def _operators() -> Any:
-    from pyaccad.frontend import operators
-
-    return operators
-
-
-def _reductions() -> Any:
-    from pyaccad.frontend import reductions
-
-    return reductions
-
-
-def _operator(op: str, value: Value, other: Any, swap: bool = False) -> Value:
-    """``value op other`` (``other op value`` when ``swap``); NotImplemented for operands we do not take."""
-    if not (isinstance(other, (Value, np.ndarray)) or _operators().is_scalar_literal(other)):
-        return NotImplemented
-    return _operators().elementwise(op, other, value) if swap else _operators().elementwise(op, value, other)
 
 
 class Array(Value):

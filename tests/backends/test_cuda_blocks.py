@@ -370,7 +370,7 @@ def test_the_emulator_shows_a_read_of_shared_memory_that_lacks_its_barrier() -> 
 
 
 def test_the_emulator_stops_at_a_barrier_that_not_every_thread_reaches() -> None:
-    from pyaccad.backends.cuda.driver import DeviceError
+    from pyaccad.backends.cuda.errors import DeviceError
 
     device, module = _emulated_module()
     ints, table, record = _pointers(device, np.zeros(1, np.int64), np.zeros(2, np.uint64), np.zeros(8, np.int64))
@@ -381,7 +381,7 @@ def test_the_emulator_stops_at_a_barrier_that_not_every_thread_reaches() -> None
 def test_the_emulator_runs_a_launchs_blocks_at_once_and_a_waiter_lets_them() -> None:
     """Blocks that wait on each other's flags in global memory (as a scan's look-back does) all make progress, as on
     a GPU whose blocks are resident; a flag no block sets is a deadlock, reported."""
-    from pyaccad.backends.cuda.driver import DeviceError
+    from pyaccad.backends.cuda.errors import DeviceError
 
     device, module = _emulated_module()
     steps = RNG.integers(1, 100, size=8).astype(np.int64)

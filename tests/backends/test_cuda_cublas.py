@@ -18,7 +18,7 @@ from helpers import assert_within, dot_bound
 
 import pyaccad as acc
 from pyaccad.backends.cuda import cublas
-from pyaccad.backends.cuda.driver import DeviceError
+from pyaccad.backends.cuda.errors import DeviceError
 from pyaccad.backends.cuda.program import Gemm, Launch, generate
 from pyaccad.errors import ResourceError
 from pyaccad.frontend import trace

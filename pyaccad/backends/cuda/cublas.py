@@ -9,7 +9,7 @@ The library is located by ``cuda.pathfinder`` (``load_nvidia_dynamic_lib("cublas
 wheel, or the CUDA toolkit's) and called through ``ctypes``: one handle per device context, on the stream the
 backend launches its kernels on (the legacy default stream), in ``CUBLAS_DEFAULT_MATH`` mode: full FP32
 (and FP64) arithmetic, no TF32 tensor cores. A failing call is a
-:class:`~pyaccad.backends.cuda.driver.DeviceError` naming the call and cuBLAS's status.
+:class:`~pyaccad.backends.cuda.errors.DeviceError` naming the call and cuBLAS's status.
 
 Without a GPU the emulator (:mod:`.emulator`) runs the same :class:`GemmCall` with NumPy, reading the host
 memory exactly as the column-major arguments say: the operand swap is tested everywhere, cuBLAS itself only
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from pyaccad.backends.cuda.driver import DeviceError
+from pyaccad.backends.cuda.errors import DeviceError
 from pyaccad.errors import ResourceError
 
 STATUS = {
@@ -132,7 +132,7 @@ def check(status: int, what: str, lib: Any = None) -> None:
     >>> check(7, "cublasSgemmStridedBatched")
     Traceback (most recent call last):
       ...
-    pyaccad.backends.cuda.driver.DeviceError: cuda: cublasSgemmStridedBatched failed: CUBLAS_STATUS_INVALID_VALUE (7)
+    pyaccad.backends.cuda.errors.DeviceError: cuda: cublasSgemmStridedBatched failed: CUBLAS_STATUS_INVALID_VALUE (7)
     """
     if status == 0:
         return

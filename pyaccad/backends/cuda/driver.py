@@ -3,11 +3,12 @@
 :class:`Device` is what the runtime (:mod:`.runtime`) drives; tests drive the same runtime with a device
 that runs the generated code on the CPU. It uses the device's *primary* context
 (``cuDevicePrimaryCtxRetain``), the one JAX and PyTorch use too, so they share a process with pyaccad.
-Pointers are plain ints (``CUdeviceptr`` values). A failing driver call is an :class:`pyaccad.Error`
-carrying the driver's name and description of the status.
+Pointers are plain ints (``CUdeviceptr`` values). A failing driver call is a
+:class:`~pyaccad.backends.cuda.errors.DeviceError` carrying the driver's name and description of the status.
+A float ``matmul`` runs on cuBLAS (:mod:`.cublas`), with one handle per device.
 
->>> DeviceError.__mro__[1].__name__
-'Error'
+>>> BLOCK, MAX_BLOCKS
+(256, 65536)
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.cuda.cubins import compile_module
+from pyaccad.backends.cuda.cublas import Blas, GemmCall
+from pyaccad.backends.cuda.errors import DeviceError
 from pyaccad.backends.cuda.grids import geometry
-from pyaccad.errors import BackendUnavailable, Error, ResourceError
+from pyaccad.errors import BackendUnavailable, ResourceError
 from pyaccad.resources import describe_bytes
-
-
-class DeviceError(Error):
-    """A CUDA driver call failed."""
 
 
 def _driver() -> Any:
@@ -77,7 +76,7 @@ class Device:
         name = _check(driver.cuDeviceGetName(256, self.device), "cuDeviceGetName")
         self.name = name.split(b"\0", 1)[0].decode()
         self.lock = threading.Lock()
-        self.blas: Any = None  # cuBLAS, on the first float matmul
+        self.blas: Blas | None = None  # cuBLAS, on the first float matmul
         self.modules: dict[str, _Loaded] = {}  # by source: a program traced again at a new shape loads nothing
         self.loading = threading.Lock()
 
@@ -147,10 +146,8 @@ class Device:
             f"cuLaunchKernel({kernel})",
         )
 
-    def gemm(self, call: Any) -> None:
+    def gemm(self, call: GemmCall) -> None:
         """A strided batched GEMM through cuBLAS (:mod:`.cublas`: one handle for this device's context)."""
-        from pyaccad.backends.cuda.cublas import Blas
-
         with self.lock:  # one handle for the context, whichever thread multiplies first
             if self.blas is None:
                 self.blas = Blas()

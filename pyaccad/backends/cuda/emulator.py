@@ -24,7 +24,7 @@ forward and backward on alternate rounds, so code that reads another thread's sh
 between sees a different order than the one it was written for. A thread waiting on a flag another block sets
 (``pa_spin()``, the GPU's ``__nanosleep``) lets the other threads of its block, and the other blocks, run. A barrier
 that can never be released (a shuffle or ``__syncthreads()`` some threads skip), or a flag still unset after two
-seconds of waits (``PA_WAIT_SECONDS``), stops the launch with a :class:`~pyaccad.backends.cuda.driver.DeviceError`.
+seconds of waits (``PA_WAIT_SECONDS``), stops the launch with a :class:`~pyaccad.backends.cuda.errors.DeviceError`.
 
 A float ``matmul``, a cuBLAS call on the GPU, runs on NumPy here (:meth:`EmulatedDevice.gemm`: the same
 column-major arguments, read from host memory as cuBLAS reads device memory); cuBLAS itself runs only on a GPU.
@@ -50,7 +50,7 @@ import numpy as np
 from pyaccad.backends.cuda import nvrtc
 from pyaccad.backends.cuda.cubins import compile_module
 from pyaccad.backends.cuda.cublas import GemmCall, emulate
-from pyaccad.backends.cuda.driver import DeviceError
+from pyaccad.backends.cuda.errors import DeviceError
 from pyaccad.backends.cuda.grids import geometry
 from pyaccad.errors import CompileError, ResourceError
 from pyaccad.resources import describe_bytes

@@ -6,11 +6,11 @@ those numbers differs between a primal and its gradient, or two programs, even w
 thing on the same kinds of buffers, and so does its compiled CUBIN's cache key (:mod:`.cubins`). Each kernel
 is therefore renumbered once printed (:func:`localise`): its names from 1 in the order they first appear,
 its buffers ``B[0]``, ``B[1]``, ... in the order of their names, its integers ``E[0]``, ``E[1]``, ... and its
-error ids 1, 2, ... likewise. Its :class:`Frame` says what each local number stands for in the module; the
+error ids 1, 2, ... likewise, by what the printer's state (:class:`CudaCtx`) recorded of each name and
+buffer. Its :class:`Frame` says what each local number stands for in the module; the
 runtime gives each launch ``E`` and ``B`` pointing at the kernel's own run of the module's integers and of a
 pointer table filled once per call (:mod:`.runtime`), and maps a recorded error id back to the module's.
 
->>> from pyaccad.backends.cuda.skeletons import CudaCtx
 >>> ctx = CudaCtx()
 >>> b, x, ints = ctx.fresh("b"), ctx.fresh("x"), [ctx.ext(5) for _ in range(4)]
 >>> ctx.pointers[b] = ("double", 12)
@@ -30,14 +30,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pyaccad.backends.cuda.skeletons import CudaCtx
+from pyaccad.backends.clike.cgen import Ctx
+from pyaccad.ir import Var
 
 _TOKEN = re.compile(r"(\bE\[\d+\]|\bPA_FAIL_AT\(\d+|\b[A-Za-z_]\w*\d\b)")
 """What a kernel numbers module-wide: an integer's slot, an error id, a name ending in a digit (as every name the
 printer makes does: a prefix and a number)."""
+
+
+class CudaCtx(Ctx):
+    """The printer's state for one CUDA module: also the slot each buffer is in, and what a kernel's text is
+    renumbered by (:func:`localise`): the prefix of every name :meth:`fresh` made, and each buffer pointer's
+    C type and slot, by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slots: dict[Var, int] = {}
+        self.prefixes: dict[str, str] = {}
+        self.pointers: dict[str, tuple[str, int]] = {}
+
+    def fresh(self, prefix: str = "v") -> str:
+        name = super().fresh(prefix)
+        self.prefixes[name] = prefix
+        return name
 
 
 @dataclass(frozen=True)

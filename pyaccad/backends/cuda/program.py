@@ -29,10 +29,10 @@ import numpy as np
 from pyaccad.backends.clike.cgen import CTYPE
 from pyaccad.backends.cuda import linalg, rows
 from pyaccad.backends.cuda.blocks import VALUES, WARP, Blocks, plan_fold
-from pyaccad.backends.cuda.frames import Frame
+from pyaccad.backends.cuda.frames import CudaCtx, Frame
 from pyaccad.backends.cuda.prelude import PRELUDE
 from pyaccad.backends.cuda.scans import plan_scan
-from pyaccad.backends.cuda.skeletons import CudaCtx, function_source, grid_extents, kernel_source, work_items
+from pyaccad.backends.cuda.skeletons import function_source, grid_extents, kernel_source, work_items
 from pyaccad.ir import FLOAT32, FLOAT64, INT64, PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import matrix_transpose_source, plan_program

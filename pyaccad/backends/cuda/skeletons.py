@@ -54,11 +54,11 @@ from pyaccad.backends.clike.cgen import CTYPE, ZERO, Ctx, Index, c_literal, prod
 from pyaccad.backends.clike.element import atom, call_lambda, elem, produce
 from pyaccad.backends.cuda import linalg
 from pyaccad.backends.cuda.blocks import Blocks, assign, fold_lines, fold_merge, grid_loop, line_layout, merge_threads
-from pyaccad.backends.cuda.frames import Frame, localise
+from pyaccad.backends.cuda.frames import CudaCtx, Frame, localise
 from pyaccad.backends.cuda.grids import extents, nest
 from pyaccad.backends.cuda.scans import scan_tiles
 from pyaccad.backends.cuda.tiles import THREADS, matmul_tiles, tiles
-from pyaccad.ir import INT64, Stmt, Var
+from pyaccad.ir import INT64, Stmt
 from pyaccad.ir.monoids import monoid_of
 from pyaccad.opt.kernels import Kernel
 
@@ -68,23 +68,6 @@ BOUNDARY_RULES = {
     "wrap": "((({c}) % {n} + {n}) % {n})",
 }
 """A stencil neighbour's coordinate ``c`` on an axis of extent ``n`` outside the array, per boundary mode."""
-
-
-class CudaCtx(Ctx):
-    """The printer's state for one CUDA module: also the slot each buffer is in, and what a kernel's text is
-    renumbered by (:mod:`.frames`): the prefix of every name :meth:`fresh` made, and each buffer pointer's
-    C type and slot, by name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.slots: dict[Var, int] = {}
-        self.prefixes: dict[str, str] = {}
-        self.pointers: dict[str, tuple[str, int]] = {}
-
-    def fresh(self, prefix: str = "v") -> str:
-        name = super().fresh(prefix)
-        self.prefixes[name] = prefix
-        return name
 
 
 _ATOMIC_CAS = {
