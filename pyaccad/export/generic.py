@@ -9,7 +9,7 @@ plain arithmetic on ``Int``. A scalar-valued ``f`` then differentiates with
 ``Numeric.AD.grad`` after packing its float inputs into one list (the module
 also exports ``nameFlat :: RealFloat a => [a] -> a`` doing exactly that).
 
-Supported: element-wise operations but ``erf`` and float ``mod``, ``select``,
+Supported: element-wise operations but float ``mod`` (``erf`` through a series), ``select``,
 ``cast`` (float → int truncates; Haskell's ``Int`` holds every integer
 type), constants, every index map (broadcasts, reshapes, transposes, slices,
 reverses, pads, concatenations), ``fold`` and ``scan`` (any axis),
@@ -40,9 +40,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from pyaccad.export.generic_linalg import HELPERS as LINALG_HELPERS
 from pyaccad.export.generic_printer import GenericExportError, GenericPrinter
-from pyaccad.export.generic_rules import GENERIC_RULES
+from pyaccad.export.generic_rules import GENERIC_HELPERS, GENERIC_RULES
 from pyaccad.ir import BOOL, FLOAT_DTYPES, ArrayType, Program, Var
 
 __all__ = ["GenericExportError", "generic_module_source"]
@@ -79,7 +78,7 @@ def generic_module_source(program: Program, module: str, name: str) -> str:
     ]
     lines += ["  " + line for line in body]
     for helper in sorted(p.helpers):
-        lines += ["", *LINALG_HELPERS[helper]]
+        lines += ["", *GENERIC_HELPERS[helper]]
     if flat:
         lines += _flat_wrapper(name, program.inputs)
     return "\n".join(lines) + "\n"
