@@ -147,6 +147,16 @@ def test_permute_into_a_rank_0_array_combines_every_element(backend: str) -> Non
     assert peak == np.max(v * v) and total == 1.0 + v.sum()  # exact: maxima, and a sum of halves and small ints
 
 
+@pytest.mark.parametrize("backend", ["interp", "native"])
+def test_permute_into_a_transposed_array_writes_it(backend: str) -> None:
+    # defaults that are a transposed view: a copy that kept their order would have been reshaped into a copy
+    base, v = np.arange(6.0).reshape(2, 3), np.array([10.0, 20.0, 30.0])
+    out = acc.run(lambda b, v: acc.permute(lambda x, y: x + y, b.T, lambda i: (i, i % 2), v), base, v, backend=backend)
+    expected = base.T.copy()
+    expected[[0, 1, 2], [0, 1, 0]] += v
+    np.testing.assert_array_equal(out, expected)  # exact: sums of small integers
+
+
 def test_fold_applies_its_initial_value_once_per_result() -> None:
     x = np.array([[1, 2, 3], [4, 5, 6]], np.int32)
     add = lam(lambda a, b: prim("add", a, b), "int32", "int32")

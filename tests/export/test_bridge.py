@@ -205,6 +205,9 @@ pyaccad_call _ _ _ _ message _ = do
     Right () -> return 0
     Left e -> pokeArray0 0 message (map castCharToCChar (displayException (e :: SomeException))) >> return 1
 """
+    # the runtime started by a library of the bridge's own, whatever ran before in this process: the first library
+    # loaded starts it and installs the allocator, which this hand-written one does not export
+    acc.run(lambda x: x + 1.0, np.zeros(1), backend="accelerate")
     library = tmp_path / "failing.so"
     build.build_library({"PyaccadEntryFailing": failing}, START_C, library)
     executable = runtime.Executable(runtime.load(library), [], [])

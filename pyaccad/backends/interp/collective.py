@@ -160,8 +160,10 @@ def _permute(stmt: Stmt, args: list[np.ndarray], env: Env, ctx: Context) -> list
     values = x.reshape(-1)[keep]
     targets = [t[keep] for t in targets]
     check_bounds("permute", defaults.shape, targets, stmt.source)
-    out = np.array(defaults)  # a copy, and an array: a rank-0 value can be a NumPy scalar, which reshape copies
-    flat_out = out.reshape(-1)  # a view, written in place
+    # A C-ordered array copy, so that its reshape below is a view written in place: a rank-0 value can be a NumPy
+    # scalar, and another value a transposed view, whose reshapes are copies (the writes would be lost)
+    out = np.array(defaults, order="C")
+    flat_out = out.reshape(-1)
     flat = np.ravel_multi_index(targets, defaults.shape) if targets else np.zeros(values.size, dtype=np.int64)
     ufunc = _ufunc(stmt.params["combine"])
     if ufunc is not None:
