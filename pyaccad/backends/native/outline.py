@@ -75,7 +75,10 @@ class Names(dict[Var, str]):
         self.read: set[str] = set()
 
     def __getitem__(self, var: Var) -> str:
-        name = super().__getitem__(var)
+        return self.use(super().__getitem__(var))
+
+    def use(self, name: str) -> str:
+        """``name``, kept in :attr:`read`: for a name the code uses without reading it here."""
         self.read.add(name)
         return name
 
@@ -93,8 +96,6 @@ class Function:
     """The state pointers of the loops around it that it reads: name -> C element type."""
     prologue: list[str]
     """The declarations made for its lines (``ctx.prologue``: literals, the partials of a region's folds)."""
-    record_rank: int
-    """The largest rank a bounds check of its lines guards (``ctx.record_rank``; 0: none)."""
 
     def call(self) -> str:
         """The line calling it where the loop was."""
@@ -120,7 +121,8 @@ class Outliner:
         self.functions: list[Function] = []
         """The functions of the loops emitted since :meth:`apart` began (those of its translation unit)."""
         self.record_rank = 0
-        """The largest :attr:`Function.record_rank` (the program's error record, with ``ctx.record_rank``)."""
+        """The largest rank a bounds check of a function guards (the program's error record holds the largest
+        of it and ``ctx.record_rank``, the rest's)."""
 
     @contextmanager
     def loop(self, ctx: Ctx) -> Iterator[Loop]:
@@ -139,9 +141,11 @@ class Outliner:
             inside = self.names.read, ctx.prologue, ctx.record_rank
             self.names.read, ctx.prologue, ctx.record_rank = outside
         read, prologue, rank = inside
-        if any(around.in_body for around in self.loops):  # as the body around it has its lines
-            lines = serial_when_small(lines, ctx.ints)
-        if ctx.region or len(lines) < self.minimum:
+        if any(around.in_body for around in self.loops):  # its lines as the body around it will have them
+            own = serial_when_small(lines, ctx.ints)
+        else:
+            own = lines
+        if ctx.region or len(own) < self.minimum:
             ctx.lines += lines
             self.names.read |= read
             ctx.prologue += prologue
@@ -150,7 +154,7 @@ class Outliner:
         if rank:
             read.add("R")  # the prelude's PA_FAIL_AT records a failure there
         arguments = {name: ctype for around in self.loops for name, ctype in around.state.items() if name in read}
-        function = Function(f"pyaccad_loop{number}", lines, read, arguments, prologue, rank)
+        function = Function(f"pyaccad_loop{number}", own, read, arguments, prologue)
         self.functions.append(function)
         self.record_rank = max(self.record_rank, rank)
         self.names.read |= arguments.keys()

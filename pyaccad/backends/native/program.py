@@ -69,8 +69,9 @@ def _plain(emit: Callable[[Ctx, Kernel], None]) -> Skeleton:
 def _loop(gen: _Generator, kernel: Kernel, epilogue: Kernel | None) -> None:
     """An ``awhile``: host-side control flow over the plans of its bodies, a function of its own where it is long
     (:mod:`.outline`)."""
+    names = gen.outliner.names  # which records the buffers of its state and flag, named in its lines directly
     with gen.outliner.loop(gen.ctx) as loop, gen.ctx.block():
-        control.while_kernel(gen.ctx, kernel, gen.emit_plan, gen.scratch, loop)
+        control.while_kernel(gen.ctx, kernel, gen.emit_plan, lambda var: names.use(gen.scratch(var)), loop)
 
 
 SKELETONS: dict[Primitive, Skeleton] = {
@@ -121,7 +122,6 @@ class _Generator:
         self.workspace.add(var)
         self.scratch_names.append(name)
         self.ctx.buffers[var] = name
-        self.outliner.names.read.add(name)  # the caller may use it without reading it back (a loop's state)
         return name
 
     def emit_plan(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
@@ -240,7 +240,8 @@ class _Generator:
 
     def emit_cond(self, kernel: Kernel) -> None:
         """An ``acond``: its branches inline, or, at the top of the program and longer than :data:`UNIT_LINES`
-        together, each as a function of its own (``pyaccad_branchN(B, E)``, in a translation unit of its own).
+        together (:func:`_size`), each as a function of its own (``pyaccad_branchN(B, E)``, in a translation unit
+        of its own).
 
         A top-level branch reads and writes only the entry's buffers, which every unit declares, so it can be
         compiled apart. The LSTM gradient's ``acond`` between its tape and its bisection fallback was one
@@ -259,7 +260,7 @@ class _Generator:
             segments.append((lines, functions))
         branches = [lines for lines, _ in segments]
         with ctx.block():
-            if top and sum(len(lines) for lines in branches) > UNIT_LINES:
+            if top and sum(_size(segment) for segment in segments) > UNIT_LINES:
                 calls = []
                 for segment in segments:
                     calls.append([f"if ((err = pyaccad_branch{len(self.branches)}(B, E))) goto done;"])
@@ -306,8 +307,7 @@ class _Generator:
         setup = ["    if (nthreads > 0) omp_set_num_threads(nthreads);"]
         setup += [f"    {blas_library().setup}"] if uses_blas else []
         declarations = [*self.entry_lines.values(), *ctx.prologue, *allocs.values()]
-        sizes = [len(lines) for lines, _ in self.segments]
-        parts = [_joined([self.segments[k] for k in unit]) for unit in _units(sizes)]
+        parts = [_joined([self.segments[k] for k in unit]) for unit in _units([_size(s) for s in self.segments])]
         headers += [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(self.branches))]
 
         def functions(segment: Segment) -> list[str]:  # its loops' functions, before it in its unit
@@ -369,8 +369,8 @@ into units of this size, each compiled in its own process (:func:`.build.build`)
 
 
 def _units(sizes: list[int]) -> list[range]:
-    """The top-level kernels (:data:`Segment`, of ``sizes`` lines each) of each translation unit: about equal
-    runs of lines.
+    """The top-level kernels (:data:`Segment`, of ``sizes`` lines each: :func:`_size`) of each translation unit:
+    about equal runs of lines.
 
     >>> _units([1, 1])
     [range(0, 2)]
@@ -388,6 +388,12 @@ def _units(sizes: list[int]) -> list[range]:
             starts.append(k)
         done += size
     return [range(start, end) for start, end in zip(starts, [*starts[1:], len(sizes)], strict=True)]
+
+
+def _size(segment: Segment) -> int:
+    """Its lines of C, its loops' functions' counted."""
+    lines, functions = segment
+    return len(lines) + sum(len(function.lines) for function in functions)
 
 
 def _joined(segments: list[Segment]) -> Segment:
