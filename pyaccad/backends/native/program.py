@@ -24,8 +24,9 @@ with the same declarations, in translation units of their own (separated by
 parallel; the entry then calls the parts in turn. The gmm gradient (about 900
 lines of kernels, three parts) went from 1.9–2.9 s to 1.3–1.4 s on its first
 call on the 2-core machine. Each loop longer than :data:`.outline.OUTLINE_LINES`
-becomes a ``static`` function of its part's unit (:mod:`.outline`), so that no
-function holds loops inside loops.
+is emitted as a ``static`` function of its part's unit (:mod:`.outline`), so
+that no function holds loops inside loops; a top-level kernel's lines and its
+loops' functions make a :data:`Segment`, and the parts are runs of segments.
 
 :class:`.runtime.Layout` tells the runtime how to fill ``B`` and ``E`` and how to
 assemble the outputs.
