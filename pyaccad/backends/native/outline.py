@@ -21,13 +21,16 @@ What the loop uses from outside it, the generator records as it writes it (:clas
 it reads (``ctx.buffers`` is a :class:`Names`, which keeps each name read), the literals and partials it
 declared (``ctx.prologue``, which the loop collects apart), the error record ``R`` where it checks bounds
 (``ctx.record_rank``, likewise), and, among the names it read, the state pointers of the loops around it
-(:mod:`.control`'s ``cur``/``nxt``, which those loops swap between trips and tell their :class:`.control.Loop`), which
-it takes as arguments. The function declares the entry's buffers it reads with the entry's own lines (the
-same ``restrict`` qualifiers). The kernels are the same statements in the same order, so they compute the
-same bits. A loop is called once each time it runs, not once a trip: the LSTM gradient with its trip's
-kernels as a function of their own took 1.55-1.59 ms against 1.33-1.48 ms (best of 30, three runs each,
-load 14). Not inside a loop's parallel region (:mod:`.region`): every thread runs the region's lines, and
-no ``goto`` may leave it.
+(:mod:`.control`'s ``cur``/``nxt``, which those loops swap between trips and tell their
+:class:`.control.Loop`), which it takes as arguments. The function declares the entry's buffers it reads
+with the entry's own lines (the same ``restrict`` qualifiers), and reads its run-time integers into locals
+(:func:`extent_locals`). A loop inside another's body gets the small parallel loops of that body made serial
+(:func:`.control.serial_when_small`) before it is measured, as it would inline. The kernels are the same
+statements in the same order, so they compute the same bits; an error returns through each function's
+``goto done`` as through the entry's. A loop is called once each time it runs, not once a trip: the LSTM
+gradient with its trip's kernels as a function of their own took 1.55-1.59 ms against 1.33-1.48 ms (best of
+30, three runs each, load 14). Not inside a loop's parallel region (:mod:`.region`): every thread runs the
+region's lines, and no ``goto`` may leave it.
 
 ``noinline``: gcc inlines a static function called once, which would give back the one large function.
 
