@@ -53,15 +53,18 @@ def _same_bits(fn, *args):
         np.testing.assert_array_equal(np.asarray(a).view(np.uint64), np.asarray(b).view(np.uint64))
 
 
-def _steps(x, flip=False):
+def _steps(x, flip=False, shift=None):
     """Ten trips of arithmetic whose shared values (``a``, ``b``) are written once per trip by one map and read
-    by others at the same element (``b`` by a reversal too, with ``flip``)."""
+    by others at the same element (``b`` by a reversal too, with ``flip``; with ``shift``, the state is read
+    ``shift`` elements on, past its end where ``shift`` is positive)."""
 
     def body(s):
         t, v, u = s
         a = v / (v * v + 1.0) / (u * u + 3.0) / (v * v + 5.0)  # three divisions: too dear to compute twice
         b = a / (a * a + 2.0) / (a * a + 4.0) / (u * u + 7.0) - v
         w = a * b + u * 0.5 - b / (a * a + 3.0) + (b[::-1] if flip else b) * 0.25
+        if shift is not None:
+            w = w + acc.generate(v.shape, lambda i: v[i + shift])
         return t + 1, w, (a - b) / (a * a + b * b + 1.0)
 
     return acc.awhile(lambda s: s[0] < 10, body, (0, x, x * 0.5))[1:]
@@ -168,15 +171,22 @@ def test_long_top_level_branches_are_functions_of_their_own(sign):
     _same_bits(_branches, x)
 
 
-def _loop_in_loop(x):
-    """Three trips of a loop whose body runs :func:`_steps`' loop from its state (a loop inside a loop)."""
+def _loop_in_loop(x, past_the_end=False):
+    """Three trips of a loop whose body runs :func:`_steps`' loop from its state (a loop inside a loop); with
+    ``past_the_end``, the inner loop reads past its state's end on the outer loop's third trip."""
 
     def body(s):
         t, v = s
-        w, u = _steps(v, flip=True)
+        w, u = _steps(v, flip=True, shift=t // 2 if past_the_end else None)
         return t + 1, w + u * 0.5
 
     return acc.awhile(lambda s: s[0] < 3, body, (0, x))[1]
+
+
+def _functions(source):
+    """Each loop function of ``source``: its name, parameters and lines."""
+    heads = re.finditer(r"static __attribute__\(\(noinline\)\) int (pyaccad_loop\d+)\(void \*\*B, (.*)\) \{", source)
+    return [(m.group(1), m.group(2), source[m.end() :].split("\n}\n")[0]) for m in heads]
 
 
 def test_loops_are_functions_of_their_own():
@@ -184,10 +194,28 @@ def test_loops_are_functions_of_their_own():
     takes the outer loop's state as an argument."""
     x = np.random.default_rng(6).standard_normal(37)
     source, _ = generate(optimize(trace(_loop_in_loop, x).program, "native"))
-    loops = re.findall(r"static __attribute__\(\(noinline\)\) int (pyaccad_loop\d+)\(void \*\*B, (.*)\) \{", source)
+    loops = _functions(source)
     assert len(loops) == 2
-    (inner, parameters), (outer, _) = loops  # the inner one first: defined before its caller
+    (inner, parameters, _), (outer, _, outer_lines) = loops  # the inner one first: defined before its caller
     assert re.fullmatch(r"const int64_t \*E(, double \*cur\d+)+", parameters)
-    outer_loop = source.split(f"int {outer}(void **B")[1].split("\ndone:")[0].split("for (;;)", 1)[1]
-    assert f"if ((err = {inner}(B, E, cur" in outer_loop  # called on each trip of the outer loop
+    assert f"if ((err = {inner}(B, E, cur" in outer_lines.split("for (;;)", 1)[1]  # called on each outer trip
     _same_bits(_loop_in_loop, x)
+
+
+def test_a_failure_inside_a_loop_inside_a_loop_is_the_interpreters():
+    """The inner loop's function records the failed read in ``R`` and returns its error through the outer one's
+    and the entry; only the function whose lines check bounds declares ``R``."""
+    x = np.random.default_rng(7).standard_normal(37)
+    source, _ = generate(optimize(trace(lambda v: _loop_in_loop(v, past_the_end=True), x).program, "native"))
+    (inner, _, inner_lines), (outer, _, outer_lines) = _functions(source)
+    assert "int64_t *restrict R = B[" in inner_lines and "PA_FAIL_AT(" in inner_lines
+    assert f"if ((err = {inner}(B, E, cur" in outer_lines and "R = B[" not in outer_lines
+    assert f"if ((err = {outer}(B, E))) goto done;" in source
+    messages = []
+    for backend in ("native", "interp"):
+        with pytest.raises(acc.IndexOutOfBounds) as info:
+            acc.jit(lambda v: _loop_in_loop(v, past_the_end=True), backend=backend)(x)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "index (37,) is out of bounds for an array of shape (37,)" in messages[0]
+    assert "test_native_loop_bodies.py:" in messages[0]

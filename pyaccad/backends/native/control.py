@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
 from pyaccad.backends.native.map import PARALLEL_MIN
@@ -31,7 +32,17 @@ from pyaccad.opt.kernels import Kernel, Plan, in_place_components
 EmitPlan = Callable[[Ctx, Plan, list[str]], None]
 
 
-def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str]) -> None:
+@dataclass
+class Loop:
+    """What :func:`while_kernel` tells of the loop it emits, while it does (for :mod:`.outline`)."""
+
+    state: dict[str, str] = field(default_factory=dict)
+    """Its state pointers (``cur``/``nxt``): name -> C element type."""
+    in_body: bool = False
+    """Emitting its body's plan outside a parallel region: lines that then go through :func:`serial_when_small`."""
+
+
+def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str], loop: Loop) -> None:
     (stmt,) = kernel.roots
     cond, body = kernel.bodies["cond"], kernel.bodies["body"]
     written = in_place_components(cond.program, body.program)
@@ -48,9 +59,10 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         ctx.emit(f"memcpy({cur}, {ctx.buffers[init]}, sizeof(*{cur}) * {ctx.size(out)});")
         current.append(cur)
         following.append(nxt)
+        loop.state[cur] = loop.state[nxt] = CTYPE[out.dtype]
     flag = scratch(Var(ArrayType(BOOL, ()), "going"))
     if not one_region([cond, body]):
-        _trips(ctx, kernel, emit_plan, current, following, flag, written)
+        _trips(ctx, kernel, emit_plan, current, following, flag, written, loop)
     else:  # one parallel region for the whole loop (native/region.py)
         stops = (ctx.fresh("stop"), ctx.fresh("stop"))
         ctx.emit(f"int {stops[0]} = 0, {stops[1]} = 0;")
@@ -58,7 +70,7 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         with ctx.block():
             ctx.region, ctx.kernel_order = True, 0
             try:
-                _trips(ctx, kernel, emit_plan, current, following, flag, written, stops)
+                _trips(ctx, kernel, emit_plan, current, following, flag, written, loop, stops)
             finally:
                 ctx.region, ctx.kernel_order = False, 0
     for j, (cur, out) in enumerate(zip(current, stmt.outs, strict=True)):
@@ -74,6 +86,7 @@ def _trips(
     following: list[str],
     flag: str,
     written: set[int],
+    loop: Loop,
     stops: tuple[str, str] | None = None,
 ) -> None:
     """The loop over trips: the condition's plan, the test, the body's plan, the swaps of the state's buffers.
@@ -101,8 +114,10 @@ def _trips(
         for var, cur in zip(body.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
         start = len(ctx.lines)
+        loop.in_body = not stops
         with ctx.block():
             emit_plan(ctx, body, following)
+        loop.in_body = False
         if not stops:
             ctx.lines[start:] = serial_when_small(ctx.lines[start:], ctx.ints)
         swaps = [

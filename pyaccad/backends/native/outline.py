@@ -3,9 +3,9 @@
 gcc's register allocation and its data-flow passes grow faster than the size of a function: the second
 derivative of a loop (loops inside loops inside ``acond`` branches) was one function of 5 800 lines that took
 gcc 12-14 s of CPU (30-40 s of wall time under load) on one core, most of it in ``df live regs``,
-``integrated RA`` and LRA. So :func:`.program._control` marks the lines of each loop (:func:`begin`,
-:func:`end`), and :func:`outline` moves every marked run of at least :data:`OUTLINE_LINES` lines (the loops
-inside it moved already) into a ``static`` function of the same translation unit, called in its place::
+``integrated RA`` and LRA. So :func:`.program._loop` emits each loop inside :meth:`Outliner.loop`, which
+collects its lines apart and, where they are at least :data:`OUTLINE_LINES` (the loops inside it made
+functions already), makes them a ``static`` function of the same translation unit, called in their place::
 
     static __attribute__((noinline)) int pyaccad_loop7(void **B, const int64_t *E, double *cur3) {
         int err = 0;
@@ -17,110 +17,160 @@ inside it moved already) into a ``static`` function of the same translation unit
     ...
     if ((err = pyaccad_loop7(B, E, cur3))) goto done;
 
-The loop reads the entry's buffers and run-time integers through its own declarations (the same lines as the
-entry's, so the same ``restrict`` qualifiers), and the state of the loops around it (:mod:`.control`'s
-``cur``/``nxt`` pointers, which those loops swap between trips) as arguments. The kernels are the same
-statements in the same order, so they compute the same bits. A loop is called once each time it runs, not
-once a trip: the LSTM gradient with its trip's kernels as a function of their own took 1.55-1.59 ms against
-1.33-1.48 ms (best of 30, three runs each, load 14). Not inside a loop's parallel region (:mod:`.region`):
-every thread runs the region's lines, and no ``goto`` may leave it.
+What the loop uses from outside it, the generator records as it writes it (:class:`Function`): the buffers
+it reads (``ctx.buffers`` is a :class:`Names`, which keeps each name read), the literals and partials it
+declared (``ctx.prologue``, which the loop collects apart), the error record ``R`` where it checks bounds
+(``ctx.record_rank``, likewise), and, among the names it read, the state pointers of the loops around it
+(:mod:`.control`'s ``cur``/``nxt``, which those loops swap between trips and tell their
+:class:`.control.Loop`), which it takes as arguments. The function declares the entry's buffers it reads
+with the entry's own lines (the same ``restrict`` qualifiers), and reads its run-time integers into locals
+(:func:`extent_locals`). A loop inside another's body gets the small parallel loops of that body made serial
+(:func:`.control.serial_when_small`) before it is measured, as it would inline. The kernels are the same
+statements in the same order, so they compute the same bits; an error returns through each function's
+``goto done`` as through the entry's. A loop is called once each time it runs, not once a trip: the LSTM
+gradient with its trip's kernels as a function of their own took 1.55-1.59 ms against 1.33-1.48 ms (best of
+30, three runs each, load 14). Not inside a loop's parallel region (:mod:`.region`): every thread runs the
+region's lines, and no ``goto`` may leave it.
 
 ``noinline``: gcc inlines a static function called once, which would give back the one large function.
 
->>> lines = ["    double *cur3 = b1, *nxt4 = b2;", "    for (;;) {", begin(7), "        x = cur3[0];", end(7), "    }"]
->>> functions, body = outline(lines, ["    double *b1 = (double *)(W + E[0]);"], minimum=1)
->>> body[2]
-'        if ((err = pyaccad_loop7(B, E, cur3))) goto done;'
->>> functions[0]
-'static __attribute__((noinline)) int pyaccad_loop7(void **B, const int64_t *E, double *cur3) {'
+>>> from pyaccad.backends.clike.cgen import Ctx
+>>> from pyaccad.ir import ArrayType, FLOAT64, Var
+>>> ctx, x, s = Ctx(), Var(ArrayType(FLOAT64, (3,))), Var(ArrayType(FLOAT64, (3,)))
+>>> outliner = Outliner(ctx, minimum=3)
+>>> ctx.buffers[x] = "in1"
+>>> with outliner.loop(ctx) as outer, ctx.block("for (;;)"):
+...     outer.state["cur2"] = "double"  # as control.while_kernel tells it, binding its body's state there
+...     ctx.buffers[s] = "cur2"
+...     with outliner.loop(ctx) as inner, ctx.block("for (;;)"):
+...         ctx.emit(f"{ctx.buffers[s]}[0] += {ctx.buffers[x]}[0];")
+>>> [line.strip() for line in ctx.lines]
+['if ((err = pyaccad_loop0(B, E))) goto done;']
+>>> inner, outer = outliner.functions  # the inner one first: defined before its caller
+>>> inner.call(), sorted(inner.reads), inner.arguments
+('if ((err = pyaccad_loop1(B, E, cur2))) goto done;', ['cur2', 'in1'], {'cur2': 'double'})
+>>> inner.source(["    const double *restrict in1 = B[0];"])[0]
+'static __attribute__((noinline)) int pyaccad_loop1(void **B, const int64_t *E, double *cur2) {'
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pyaccad.backends.clike.cgen import Ctx
+from pyaccad.backends.native.control import Loop, serial_when_small
+from pyaccad.ir import Var
 
 OUTLINE_LINES = 60
 """The fewest lines of a loop made a function of its own: below it the call and the declarations cost about
 as much to compile as they save."""
 
-_MARK = re.compile(r"^\s*/\* pyaccad: loop (\d+) ([{}]) \*/$")
-_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
-_DECLARED = re.compile(r"^\s*(?:const )?[\w ]*?\**\s*(?:restrict )?([A-Za-z_]\w*)(?: = |\[)")
-_STATE = re.compile(r"\b(\w+) \*((?:cur|nxt)\d+) = [^,;]*(?:, \*(nxt\d+) = )?")
+
+class Names(dict[Var, str]):
+    """The native generator's ``ctx.buffers``: the C name of each array's buffer, keeping in :attr:`read` each
+    name read (what the code being emitted uses: a loop's function declares it or takes it as an argument)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def __getitem__(self, var: Var) -> str:
+        return self.use(super().__getitem__(var))
+
+    def use(self, name: str) -> str:
+        """``name``, kept in :attr:`read`: for a name the code uses without reading it here."""
+        self.read.add(name)
+        return name
 
 
-def begin(number: int) -> str:
-    """The line before the lines of loop ``number``."""
-    return f"/* pyaccad: loop {number} {{ */"
+@dataclass
+class Function:
+    """A loop's C as a function of its own."""
+
+    name: str
+    lines: list[str]
+    """The loop's block, as emitted (the loops inside it made functions already: their calls)."""
+    reads: set[str]
+    """The names it reads: the entry's buffers (``R``: it checks bounds) among them, and its own locals."""
+    arguments: dict[str, str]
+    """The state pointers of the loops around it that it reads: name -> C element type."""
+    prologue: list[str]
+    """The declarations made for its lines (``ctx.prologue``: literals, the partials of a region's folds)."""
+
+    def call(self) -> str:
+        """The line calling it where the loop was."""
+        return f"if ((err = {self.name}(B, E{''.join(', ' + a for a in self.arguments)}))) goto done;"
+
+    def source(self, declarations: list[str]) -> list[str]:
+        """Its lines, with ``declarations``: the entry's that it reads (:attr:`reads`), then :attr:`prologue`."""
+        parameters = "".join(f", {ctype} *{a}" for a, ctype in self.arguments.items())
+        head = f"static __attribute__((noinline)) int {self.name}(void **B, const int64_t *E{parameters}) {{"
+        body = extent_locals(self.lines, always=True)
+        return [head, "    int err = 0;", *declarations, *body, "done:", "    return err;", "}"]
 
 
-def end(number: int) -> str:
-    """The line after them."""
-    return f"/* pyaccad: loop {number} }} */"
+class Outliner:
+    """The loops of one program's generation: those being emitted, and the functions made of them."""
 
+    def __init__(self, ctx: Ctx, minimum: int = OUTLINE_LINES) -> None:
+        self.names = Names()
+        ctx.buffers = self.names
+        self.minimum = minimum
+        self.loops: list[Loop] = []
+        self.count = 0
+        self.functions: list[Function] = []
+        """The functions of the loops emitted since :meth:`apart` began (those of its translation unit)."""
+        self.record_rank = 0
+        """The largest rank a bounds check of a function guards (the program's error record holds the largest
+        of it and ``ctx.record_rank``, the rest's)."""
 
-def outline(lines: list[str], declarations: list[str], minimum: int = OUTLINE_LINES) -> tuple[list[str], list[str]]:
-    """The static functions made of ``lines``' marked loops of at least ``minimum`` lines, and ``lines`` with
-    each of them replaced by its call and every mark removed. ``declarations``: the entry's (each ``name =``
-    something of ``B`` and ``E``), from which each function takes those it uses."""
-    state = _state_types(lines)
-    declared = {m.group(1): line for line in declarations if (m := _DECLARED.match(line))}
-    functions: list[str] = []
-    out: list[str] = []
-    starts: list[int] = []
-    for line in lines:
-        mark = _MARK.match(line)
-        if mark is None:
-            out.append(line)
-        elif mark.group(2) == "{":
-            starts.append(len(out))
+    @contextmanager
+    def loop(self, ctx: Ctx) -> Iterator[Loop]:
+        """Emit a loop inside: its lines, what it reads and declares and its bounds checks are collected apart,
+        then made a :class:`Function` called in their place, or, short, put back where they were."""
+        loop, number = Loop(), self.count
+        self.count += 1
+        outside = self.names.read, ctx.prologue, ctx.record_rank
+        self.names.read, ctx.prologue, ctx.record_rank = set(), [], 0
+        self.loops.append(loop)
+        try:
+            with ctx.capture() as lines:
+                yield loop
+        finally:
+            self.loops.pop()
+            inside = self.names.read, ctx.prologue, ctx.record_rank
+            self.names.read, ctx.prologue, ctx.record_rank = outside
+        read, prologue, rank = inside
+        if any(around.in_body for around in self.loops):  # its lines as the body around it will have them
+            own = serial_when_small(lines, ctx.ints)
         else:
-            start = starts.pop()
-            if len(out) - start >= minimum:
-                body = out[start:]
-                del out[start:]
-                indent = body[0][: len(body[0]) - len(body[0].lstrip())]
-                call, function = _function(int(mark.group(1)), body, declared, state)
-                out.append(indent + call)
-                functions += function
-    return functions, out
+            own = lines
+        if ctx.region or len(own) < self.minimum:
+            ctx.lines += lines
+            self.names.read |= read
+            ctx.prologue += prologue
+            ctx.record_rank = max(ctx.record_rank, rank)
+            return
+        if rank:
+            read.add("R")  # the prelude's PA_FAIL_AT records a failure there
+        arguments = {name: ctype for around in self.loops for name, ctype in around.state.items() if name in read}
+        function = Function(f"pyaccad_loop{number}", own, read, arguments, prologue)
+        self.functions.append(function)
+        self.record_rank = max(self.record_rank, rank)
+        self.names.read |= arguments.keys()
+        ctx.emit(function.call())
 
-
-def _function(number: int, body: list[str], declared: dict[str, str], state: dict[str, str]) -> tuple[str, list[str]]:
-    """The call of loop ``number``'s function and the function's lines."""
-    used = _names(body)
-    if "PA_FAIL_AT" in used:  # the prelude's macro records the failure in the entry's ``R``
-        used.add("R")
-    lines: list[str] = []
-    while True:  # the declarations used, and those they use (the workspace ``W``, for its arrays)
-        wanted = [line for name, line in declared.items() if name in used]
-        if len(wanted) == len(lines):
-            break
-        lines = wanted
-        used |= _names(lines)
-    inner = _state_types(body)  # the state of the loops inside: declared there
-    arguments = [name for name in state if name in used and name not in inner]
-    name = f"pyaccad_loop{number}"
-    parameters = "".join(f", {state[a]} *{a}" for a in arguments)
-    head = f"static __attribute__((noinline)) int {name}(void **B, const int64_t *E{parameters}) {{"
-    function = [head, "    int err = 0;", *lines, *extent_locals(body, always=True), "done:", "    return err;", "}"]
-    call = f"if ((err = {name}(B, E{''.join(', ' + a for a in arguments)}))) goto done;"
-    return call, function
-
-
-def _names(lines: list[str]) -> set[str]:
-    return {name for line in lines for name in _NAME.findall(line)}
-
-
-def _state_types(lines: list[str]) -> dict[str, str]:
-    """The C element type of each loop state pointer (``cur``/``nxt``, :mod:`.control`) declared in ``lines``."""
-    types: dict[str, str] = {}
-    for line in lines:
-        for ctype, cur, nxt in _STATE.findall(line):
-            types[cur] = ctype
-            if nxt:
-                types[nxt] = ctype
-    return types
+    @contextmanager
+    def apart(self) -> Iterator[list[Function]]:
+        """The functions of the loops emitted inside, in a list of their own (a translation unit's)."""
+        outside, self.functions = self.functions, []
+        try:
+            yield self.functions
+        finally:
+            self.functions = outside
 
 
 _EXTENT = re.compile(r"\bE\[(\d+)\]")
@@ -135,7 +185,7 @@ def extent_locals(part: list[str], always: bool = False) -> list[str]:
     index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
     a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
 
-    Only in a part that holds a loop (``for (;;)``), or ``always`` (a loop's function, :func:`outline`): outside
+    Only in a part that holds a loop (``for (;;)``), or ``always`` (a loop's :class:`Function`): outside
     loops nothing is read again, and a thousand locals live across one long function made gcc 4x slower on a
     3-D stencil's gradient (the CI suite's compile time).
 

@@ -24,8 +24,9 @@ with the same declarations, in translation units of their own (separated by
 parallel; the entry then calls the parts in turn. The gmm gradient (about 900
 lines of kernels, three parts) went from 1.9–2.9 s to 1.3–1.4 s on its first
 call on the 2-core machine. Each loop longer than :data:`.outline.OUTLINE_LINES`
-becomes a ``static`` function of its part's unit (:mod:`.outline`), so that no
-function holds loops inside loops.
+is emitted as a ``static`` function of its part's unit (:mod:`.outline`), so
+that no function holds loops inside loops; a top-level kernel's lines and its
+loops' functions make a :data:`Segment`, and the parts are runs of segments.
 
 :class:`.runtime.Layout` tells the runtime how to fill ``B`` and ``E`` and how to
 assemble the outputs.
@@ -40,7 +41,8 @@ assemble the outputs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -65,21 +67,12 @@ def _plain(emit: Callable[[Ctx, Kernel], None]) -> Skeleton:
     return lambda gen, kernel, epilogue: emit(gen.ctx, kernel)
 
 
-def _control(emit: Callable[..., None]) -> Skeleton:
-    def skeleton(gen: _Generator, kernel: Kernel, epilogue: Kernel | None) -> None:
-        # host-side control flow over the plans of its bodies; a loop is a function of its own where it is long
-        # (:mod:`.outline`), but not inside a loop's parallel region, which every thread runs
-        ctx, number = gen.ctx, gen.marks
-        marked = not ctx.region
-        gen.marks += marked
-        if marked:
-            ctx.emit(outline.begin(number))
-        with ctx.block():
-            emit(ctx, kernel, gen.emit_plan, gen.scratch)
-        if marked:
-            ctx.emit(outline.end(number))
-
-    return skeleton
+def _loop(gen: _Generator, kernel: Kernel, epilogue: Kernel | None) -> None:
+    """An ``awhile``: host-side control flow over the plans of its bodies, a function of its own where it is long
+    (:mod:`.outline`)."""
+    names = gen.outliner.names  # which records the buffers of its state and flag, named in its lines directly
+    with gen.outliner.loop(gen.ctx) as loop, gen.ctx.block():
+        control.while_kernel(gen.ctx, kernel, gen.emit_plan, lambda var: names.use(gen.scratch(var)), loop)
 
 
 SKELETONS: dict[Primitive, Skeleton] = {
@@ -90,7 +83,7 @@ SKELETONS: dict[Primitive, Skeleton] = {
     PRIMITIVES["stencil"]: _plain(stencil.stencil_kernel),
     PRIMITIVES["matmul"]: lambda gen, kernel, epilogue: blas.matmul_kernel(gen.ctx, kernel, epilogue),
     **{PRIMITIVES[kind]: _plain(emit) for kind, emit in lapack.KERNELS.items()},
-    PRIMITIVES["while"]: _control(control.while_kernel),
+    PRIMITIVES["while"]: _loop,
     PRIMITIVES["cond"]: lambda gen, kernel, epilogue: gen.emit_cond(kernel),
 }
 """The C of each kind of kernel a plan holds (:attr:`.Kernel.kind`, a primitive's name: ``map`` for fused
@@ -98,24 +91,29 @@ element-wise work), by primitive; what a kernel computes inside comes from the s
 (:mod:`pyaccad.backends.clike`)."""
 
 
+Segment = tuple[list[str], list[outline.Function]]
+"""A top-level kernel's lines and the functions of its loops (:func:`_units` joins them into translation units)."""
+
+
 class _Generator:
     def __init__(self, program: Program) -> None:
         self.ctx = Ctx()
+        self.outliner = outline.Outliner(self.ctx)  # which records the buffers' names read (ctx.buffers)
         self.program = program
         self.workspace = Workspace()  # the intermediates, in the order made; their C names in `scratch_names`
         self.scratch_names: list[str] = []
         self.plan: Plan | None = None
         self.consts: list[np.ndarray] = []
         self.slots: list[tuple[str, int]] = []
-        self.entry_lines: list[str] = []
-        self.branches: list[list[str]] = []  # the bodies of the functions `pyaccad_branchN` (see emit_cond)
+        self.entry_lines: dict[str, str] = {}  # the declarations of the buffers in B, by name
+        self.segments: list[Segment] = []
+        self.branches: list[Segment] = []  # the bodies of the functions `pyaccad_branchN` (see emit_cond)
         self.at_top = False  # emitting a kernel of the program's own plan (not of a control body)
-        self.marks = 0  # loops marked for outlining (see _control)
 
     def buffer_slot(self, var: Var, kind: str, number: int) -> str:
         name = self.ctx.fresh("in" if kind != "buffer" else "o")
         # restrict: outputs and intermediates never alias anything (inputs may alias only each other, read-only)
-        self.entry_lines.append(f"    {CTYPE[var.dtype]} *restrict {name} = B[{len(self.slots)}];")
+        self.entry_lines[name] = f"    {CTYPE[var.dtype]} *restrict {name} = B[{len(self.slots)}];"
         self.slots.append((kind, number))
         self.ctx.buffers[var] = name
         return name
@@ -141,35 +139,14 @@ class _Generator:
             self.consts.append(stmt.params["value"])
         written, copies = body_outputs(plan, out_names, ctx.buffers) if out_names is not None else ([], [])
         ctx.buffers.update(written)
-        kernels = plan.kernels
-        groups = plan.row_groups
         top = plan is self.plan
         n = 0
-        while n < len(kernels):
+        while n < len(plan.kernels):
             if ctx.region:  # the order of failures in a loop's region (native/region.py)
                 ctx.kernel_order += 1
-            if n in groups:  # kernels sharing one loop over rows
-                if top:
-                    self.workspace.during = (n, groups[n].end - 1)
-                self.emit_group(ctx, plan, groups[n])
-                n = groups[n].end
+            with self.segment(top):
+                n = self.emit_at(ctx, plan, n, top)
                 _check_err(ctx)
-                self.mark_unit_break(ctx)
-                continue
-            kernel, after = kernels[n], kernels[n + 1] if n + 1 < len(kernels) else None
-            # a map right after a matmul, reading the product element for element, runs inside the GEMM loop
-            fits = kernel.kind == "matmul" and after is not None and blas.epilogue_fits(kernel, after)
-            epilogue = after if fits else None
-            if top:
-                self.workspace.during = (n, n + 1 if fits else n)
-            n += 2 if fits else 1
-            for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
-                if var not in ctx.buffers:
-                    self.scratch(var)
-            self.at_top = top
-            self.emit_kernel(kernel, epilogue)
-            _check_err(ctx)
-            self.mark_unit_break(ctx)
         if not copies:
             return
         with region.one_thread(ctx):
@@ -179,22 +156,51 @@ class _Generator:
                 else:
                     ctx.emit(f"memcpy({dest}, {ctx.buffers[a]}, sizeof(*{dest}) * {ctx.size(a)});")
 
-    def workspace_lines(self, plan: Plan) -> tuple[list[str], int]:
-        """The entry's declarations of the intermediates, each at its planned offset, and the workspace bytes."""
+    def emit_at(self, ctx: Ctx, plan: Plan, n: int, top: bool) -> int:
+        """The kernel (or row group) at ``n`` of ``plan``; the index of the next."""
+        groups = plan.row_groups
+        if n in groups:  # kernels sharing one loop over rows
+            if top:
+                self.workspace.during = (n, groups[n].end - 1)
+            self.emit_group(ctx, plan, groups[n])
+            return groups[n].end
+        kernels = plan.kernels
+        kernel, after = kernels[n], kernels[n + 1] if n + 1 < len(kernels) else None
+        # a map right after a matmul, reading the product element for element, runs inside the GEMM loop
+        fits = kernel.kind == "matmul" and after is not None and blas.epilogue_fits(kernel, after)
+        epilogue = after if fits else None
+        if top:
+            self.workspace.during = (n, n + 1 if fits else n)
+        for var in [*kernel.outs, *(epilogue.outs if epilogue else [])]:
+            if var not in ctx.buffers:
+                self.scratch(var)
+        self.at_top = top
+        self.emit_kernel(kernel, epilogue)
+        return n + 2 if fits else n + 1
+
+    @contextmanager
+    def segment(self, top: bool) -> Iterator[None]:
+        """With ``top``, a kernel of the program's own plan: its lines and its loops' functions make a
+        :data:`Segment`, after which the source may be cut into translation units (:func:`_units`)."""
+        if not top:
+            yield
+            return
+        with self.ctx.capture() as lines, self.outliner.apart() as functions:
+            yield
+        self.segments.append((lines, functions))
+
+    def workspace_lines(self, plan: Plan) -> tuple[dict[str, str], int]:
+        """The entry's declarations of the workspace ``W`` and of the intermediates, each at its planned offset,
+        by name, and the workspace bytes."""
         if not self.workspace.values:
-            return [], 0
+            return {}, 0
         offsets, total = self.workspace.offsets(plan)
-        lines = [f"    char *restrict W = B[{len(self.slots)}];"]
+        lines = {"W": f"    char *restrict W = B[{len(self.slots)}];"}
         self.slots.append(("workspace", 0))
         for name, v, offset in zip(self.scratch_names, self.workspace.values, offsets, strict=True):
             ctype = CTYPE[v.dtype]
-            lines.append(f"    {ctype} *{name} = ({ctype} *)(W + {self.ctx.ext(offset)});")
+            lines[name] = f"    {ctype} *{name} = ({ctype} *)(W + {self.ctx.ext(offset)});"
         return lines, total
-
-    def mark_unit_break(self, ctx: Ctx) -> None:
-        """Between two top-level kernels: where the source may be cut into translation units (:func:`_units`)."""
-        if ctx.indent == 1:
-            ctx.emit(UNIT_BREAK)
 
     def emit_kernel(self, kernel: Kernel, epilogue: Kernel | None = None) -> None:
         out = kernel.outs[0]  # no extents in the source: they are run-time arguments
@@ -235,7 +241,8 @@ class _Generator:
 
     def emit_cond(self, kernel: Kernel) -> None:
         """An ``acond``: its branches inline, or, at the top of the program and longer than :data:`UNIT_LINES`
-        together, each as a function of its own (``pyaccad_branchN(B, E)``, in a translation unit of its own).
+        together (:func:`_size`), each as a function of its own (``pyaccad_branchN(B, E)``, in a translation unit
+        of its own).
 
         A top-level branch reads and writes only the entry's buffers, which every unit declares, so it can be
         compiled apart. The LSTM gradient's ``acond`` between its tape and its bisection fallback was one
@@ -245,20 +252,23 @@ class _Generator:
         (stmt,) = kernel.roots
         outs = [ctx.buffers[v] for v in stmt.outs]
         top = self.at_top
-        branches = []
+        segments: list[Segment] = []
         for name in ("then_", "else_"):
-            with ctx.capture() as lines:
+            with ctx.capture() as lines, self.outliner.apart() as functions:
                 ctx.indent += 2
                 with ctx.block():
                     self.emit_plan(ctx, kernel.bodies[name], outs)
-            branches.append(lines)
+            segments.append((lines, functions))
+        branches = [lines for lines, _ in segments]
         with ctx.block():
-            if top and sum(len(lines) for lines in branches) > UNIT_LINES:
+            if top and sum(_size(segment) for segment in segments) > UNIT_LINES:
                 calls = []
-                for lines in branches:
+                for segment in segments:
                     calls.append([f"if ((err = pyaccad_branch{len(self.branches)}(B, E))) goto done;"])
-                    self.branches.append(lines)
+                    self.branches.append(segment)
                 branches = [["    " * (ctx.indent + 1) + line for line in call] for call in calls]
+            else:
+                self.outliner.functions += [f for _, functions in segments for f in functions]
             ctx.emit(f"if ({atom(ctx, stmt.args[0])}) {{")
             ctx.lines += branches[0]
             ctx.emit("} else {")
@@ -276,46 +286,48 @@ class _Generator:
             self.buffer_slot(var, "input", n)
         # Outputs: each produced value gets an output buffer once; anything else is copied by the runtime.
         outputs = output_sources(plan)
-        with ctx.capture() as body:
-            for n, (kind, _) in enumerate(outputs):
-                if kind == "buffer":
-                    self.buffer_slot(program.outputs[n], "buffer", n)
-            self.emit_plan(ctx, plan, None)
+        for n, (kind, _) in enumerate(outputs):
+            if kind == "buffer":
+                self.buffer_slot(program.outputs[n], "buffer", n)
+        self.emit_plan(ctx, plan, None)  # into self.segments
         # Intermediates live in one workspace the runtime owns and reuses (runtime.Executable.workspace): a
         # malloc per call of multi-megabyte buffers page-faults on every call once glibc trims its heap
         # (measured: the gmm gradient, 10 000 faults and 31 ms per call against 7.8 ms without them).
         # Those whose lifetimes are disjoint share bytes (opt.memory); the offsets are run-time integers, so
         # the source stays the same at every extent. Not `restrict`: two of them may be the same memory,
         # at different times.
-        allocs = []
-        if ctx.record_rank:  # the error record: error id, position and index of the first failed bounds check
-            allocs.append(f"    int64_t *restrict R = B[{len(self.slots)}];")
+        allocs: dict[str, str] = {}
+        record_rank = max(ctx.record_rank, self.outliner.record_rank)
+        if record_rank:  # the error record: error id, position and index of the first failed bounds check
+            allocs["R"] = f"    int64_t *restrict R = B[{len(self.slots)}];"
             self.slots.append(("record", 0))
         workspace_lines, workspace = self.workspace_lines(plan)
-        allocs += workspace_lines
+        allocs |= workspace_lines
         uses_blas = "blas" in ctx.helpers
         headers = [PRELUDE, *([blas_library().prelude] if uses_blas else [])]
         setup = ["    if (nthreads > 0) omp_set_num_threads(nthreads);"]
         setup += [f"    {blas_library().setup}"] if uses_blas else []
-        declarations = self.entry_lines + ctx.prologue + allocs
-        # each function's nested plans as functions of its own unit, before it
-        parts = [outline.outline(part, declarations) for part in _units(body)]
-        branches = [outline.outline(branch, declarations) for branch in self.branches]
-        headers += [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(branches))]
-        if len(parts) == 1 and not branches:
-            functions, part = parts[0]
-            lines = [*headers, *functions, "int pyaccad_entry(void **B, const int64_t *E, int nthreads) {"]
-            lines += ["    int err = 0;", *setup, *declarations, *outline.extent_locals(part)]
+        declarations = [*self.entry_lines.values(), *ctx.prologue, *allocs.values()]
+        parts = [_joined([self.segments[k] for k in unit]) for unit in _units([_size(s) for s in self.segments])]
+        headers += [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(self.branches))]
+
+        def functions(segment: Segment) -> list[str]:  # its loops' functions, before it in its unit
+            return [line for function in segment[1] for line in self.loop_function(function, allocs)]
+
+        if len(parts) == 1 and not self.branches:
+            part = parts[0]
+            lines = [*headers, *functions(part), "int pyaccad_entry(void **B, const int64_t *E, int nthreads) {"]
+            lines += ["    int err = 0;", *setup, *declarations, *outline.extent_locals(part[0])]
             lines += ["done:", "    return err;", "}"]
         else:  # each part a function in a unit of its own (compiled in parallel), the entry calling them in turn
             lines = []
-            for n, (functions, branch) in enumerate(branches):
-                lines += [*headers, *functions, f"int pyaccad_branch{n}(void **B, const int64_t *E) {{"]
-                lines += ["    int err = 0;", *declarations, *outline.extent_locals(branch)]
+            for n, branch in enumerate(self.branches):
+                lines += [*headers, *functions(branch), f"int pyaccad_branch{n}(void **B, const int64_t *E) {{"]
+                lines += ["    int err = 0;", *declarations, *outline.extent_locals(branch[0])]
                 lines += ["done:", "    return err;", "}", UNIT_BREAK]
-            for n, (functions, part) in enumerate(parts):
-                lines += [*headers, *functions, f"int pyaccad_part{n}(void **B, const int64_t *E) {{"]
-                lines += ["    int err = 0;", *declarations, *outline.extent_locals(part)]
+            for n, part in enumerate(parts):
+                lines += [*headers, *functions(part), f"int pyaccad_part{n}(void **B, const int64_t *E) {{"]
+                lines += ["    int err = 0;", *declarations, *outline.extent_locals(part[0])]
                 lines += ["done:", "    return err;", "}", UNIT_BREAK]
             lines += [*headers, *(f"int pyaccad_part{n}(void **B, const int64_t *E);" for n in range(len(parts)))]
             lines += ["int pyaccad_entry(void **B, const int64_t *E, int nthreads) {", "    int err = 0;", *setup]
@@ -332,9 +344,16 @@ class _Generator:
             uses_blas,
             [(v.dtype.itemsize, v.type.size) for v in self.workspace.values],
             workspace,
-            2 + ctx.record_rank if ctx.record_rank else 0,
+            2 + record_rank if record_rank else 0,
         )
         return "\n".join(lines) + "\n", layout
+
+    def loop_function(self, function: outline.Function, allocs: dict[str, str]) -> list[str]:
+        """A loop's function, declaring what it reads of the entry's buffers (``allocs``: ``R``, ``W`` and the
+        intermediates) as the entry does."""
+        reads = function.reads | ({"W"} if function.reads.intersection(self.scratch_names) else set())
+        entry = [line for name, line in self.entry_lines.items() if name in reads]
+        return function.source([*entry, *function.prologue, *(line for name, line in allocs.items() if name in reads)])
 
 
 def _check_err(ctx: Ctx) -> None:
@@ -350,33 +369,37 @@ UNIT_LINES = 400
 into units of this size, each compiled in its own process (:func:`.build.build`)."""
 
 
-def _units(body: list[str]) -> list[list[str]]:
-    """The body's top-level kernels, cut at :data:`UNIT_BREAK` marks into about equal runs of lines.
+def _units(sizes: list[int]) -> list[range]:
+    """The top-level kernels (:data:`Segment`, of ``sizes`` lines each: :func:`_size`) of each translation unit:
+    about equal runs of lines.
 
-    >>> [len(u) for u in _units(["a", UNIT_BREAK, "b", UNIT_BREAK])]
-    [2]
-    >>> [len(u) for u in _units(["a"] * 900 + [UNIT_BREAK])]  # one kernel: never cut
-    [900]
-    >>> [len(u) for u in _units((["a"] * 300 + [UNIT_BREAK]) * 3)]
-    [600, 300]
+    >>> _units([1, 1])
+    [range(0, 2)]
+    >>> _units([900])  # one kernel: never cut
+    [range(0, 1)]
+    >>> _units([300, 300, 300])
+    [range(0, 2), range(2, 3)]
     """
-    segments: list[list[str]] = [[]]
-    for line in body:
-        if line.strip() == UNIT_BREAK:
-            segments.append([])
-        else:
-            segments[-1].append(line)
-    segments = [seg for seg in segments if seg] or [[]]
-    total = sum(len(seg) for seg in segments)
-    count = max(1, min(len(segments), round(total / UNIT_LINES)))
-    units: list[list[str]] = [[]]
+    total = sum(sizes)
+    count = max(1, min(len(sizes), round(total / UNIT_LINES)))
+    starts = [0]
     done = 0
-    for seg in segments:
-        if len(units) < count and units[-1] and done >= total * len(units) / count:
-            units.append([])
-        units[-1] += seg
-        done += len(seg)
-    return units
+    for k, size in enumerate(sizes):
+        if len(starts) < count and k > starts[-1] and done >= total * len(starts) / count:
+            starts.append(k)
+        done += size
+    return [range(start, end) for start, end in zip(starts, [*starts[1:], len(sizes)], strict=True)]
+
+
+def _size(segment: Segment) -> int:
+    """Its lines of C, its loops' functions' counted."""
+    lines, functions = segment
+    return len(lines) + sum(len(function.lines) for function in functions)
+
+
+def _joined(segments: list[Segment]) -> Segment:
+    """One run of kernels: their lines and their functions."""
+    return [line for lines, _ in segments for line in lines], [f for _, functions in segments for f in functions]
 
 
 def generate(program: Program) -> tuple[str, Layout]:
