@@ -12,6 +12,7 @@ bracketed only where Haskell's fixities need it, so ``sin v * v + 1.0`` reads as
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -47,27 +48,38 @@ def template_of(stmt: Stmt) -> str:
 
 
 def _past_the_simplifier(stmt: Stmt, template: str) -> str:
-    """``template``, guarded where accelerate's simplifier would change a float result: it rewrites ``0 * x`` and
-    ``x - x`` to 0 (``Data.Array.Accelerate.Trafo.Algebra``, rules "x*0" and "x-x"), which is NaN for an infinite
-    or NaN ``x``; the guard's test is no constant, so the NaN stays.
+    """``template``, guarded where accelerate's simplifier would change a float result
+    (``Data.Array.Accelerate.Trafo.Algebra``): rule "x*0" gives ``0 * x`` the literal, where an infinite or NaN
+    ``x`` gives NaN and a negative one flips the zero's sign; "x-x" gives 0 for an infinite or NaN ``x``. The
+    guards' tests and values are no constants (``0 / x`` is a zero of x's sign), so the simplifier leaves them.
+    (Its "x+0", ``x + 0`` to ``x``, is -0 for -0 where IEEE adds to +0; a guard for that is undone by LLVM, to
+    which accelerate-llvm gives the fast-math flag nsz: docs/TESTING.md.)
 
     >>> from pyaccad.ir import FLOAT64, PRIMITIVES, ArrayType, Var
     >>> x = Var(ArrayType(FLOAT64, ()))
     >>> _past_the_simplifier(Stmt(PRIMITIVES["mul"], (Lit(0.0, FLOAT64), x), {}, (Var(x.type),)), "{0} * {1}")
-    'isNaN {1} || isInfinite {1} ? (0/0, {0} * {1})'
+    'isNaN {1} || isInfinite {1} ? (0/0, {1} == 0 ? ({1}, {0} / {1}))'
     """
-    args = stmt.args
-    if args[0].dtype not in FLOAT_DTYPES:
+    args, name = stmt.args, stmt.prim.name
+    varying = [k for k, a in enumerate(args) if not isinstance(a, Lit)]
+    if args[0].dtype not in FLOAT_DTYPES or not varying:
         return template
-    if stmt.prim.name == "mul" and any(isinstance(a, Lit) and a.value == 0 for a in args):
-        varying = [k for k, a in enumerate(args) if not isinstance(a, Lit)]
-    elif stmt.prim.name == "sub" and args[0] == args[1] and not isinstance(args[0], Lit):
-        varying = [0]
-    else:
-        return template
-    if not varying:
-        return template
-    return f"isNaN {{{varying[0]}}} || isInfinite {{{varying[0]}}} ? (0/0, {template})"
+    v = f"{{{varying[0]}}}"
+    zeros = [(k, _zero_sign(a)) for k, a in enumerate(args) if _zero_sign(a)]
+    if name == "mul" and zeros:
+        k, sign = zeros[0]
+        return f"isNaN {v} || isInfinite {v} ? (0/0, {v} == 0 ? ({'' if sign > 0 else 'negate '}{v}, {{{k}}} / {v}))"
+    if name == "sub" and args[0] == args[1]:
+        return f"isNaN {v} || isInfinite {v} ? (0/0, {template})"
+    return template
+
+
+def _zero_sign(arg: object) -> int:
+    """1 for a literal +0, -1 for a literal -0, else 0 (a literal computed from extents is no constant here)."""
+    if not isinstance(arg, Lit) or arg.from_extents or not isinstance(arg.value, int | float | np.number):
+        return 0
+    value = float(arg.value)
+    return 0 if value != 0 else -1 if math.copysign(1.0, value) < 0 else 1
 
 
 def _in_float(stmt: Stmt, template: str) -> str:

@@ -61,8 +61,20 @@ def _specials_minus_themselves() -> tuple[Program, list[np.ndarray]]:
     return program_of(fn, [_SPECIALS]), [_SPECIALS]
 
 
+def _signed_zeros(dtype) -> tuple[Program, list[np.ndarray]]:
+    # accelerate's simplifier rewrites 0 * x to the literal 0: for x negative IEEE's zero is -0 (and x + (-0) to x,
+    # which IEEE agrees with)
+    x = _SPECIALS.astype(dtype)
+
+    def fn(v):
+        return acc.map(lambda a: (a * 0.0, -0.0 * a, a + -0.0), v)
+
+    return program_of(fn, [x]), [x]
+
+
 # every pair of a few signed values, zeros, infinities and NaN
 _SPECIALS = np.array([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan])
+_SIGNED_ZEROS = ("signed_zeros", "signed_zeros_float32", "signed_zeros_float16")
 _SPECIAL_PAIRS = (np.repeat(_SPECIALS, len(_SPECIALS)), np.tile(_SPECIALS, len(_SPECIALS)))
 
 # Float remainders that accelerate's mod' (x - toFloating (floor (x / y) :: Exp Int64) * y) got wrong: quotients
@@ -125,6 +137,9 @@ FOUND = {
     # gradients, seed 4: a zero cotangent times a NaN)
     "zero_times_specials": lambda: _zero_times(_SPECIALS),
     "specials_minus_themselves": _specials_minus_themselves,
+    "signed_zeros": lambda: _signed_zeros(np.float64),
+    "signed_zeros_float32": lambda: _signed_zeros(np.float32),
+    "signed_zeros_float16": lambda: _signed_zeros(np.float16),
     "zero_times_specials_float16": lambda: _zero_times(_SPECIALS.astype(np.float16)),
     # the sign of NaN is NaN (accelerate-llvm's signum gave 0; tests/opt's random program gradients, seed 10)
     "sign_of_nan": lambda: _unary("sign", np.array([np.nan, -np.inf, -0.5, 0.0, 3.0])),
@@ -137,7 +152,8 @@ FOUND = {
 PRINTS = {
     "trunc_float16": "toFloating (truncateFloat (toFloating v :: Exp Float)) :: Exp Half",
     "sign_of_nan": "isNaN v ? (v, signum v)",
-    "zero_times_specials": "isNaN v || isInfinite v ? (0/0, 0.0 * v)",
+    "zero_times_specials": "isNaN v || isInfinite v ? (0/0, v == 0 ? (v, 0.0 / v))",
+    "signed_zeros": "a1 == 0 ? (negate a1, (-0.0) / a1)",
     "specials_minus_themselves": "isNaN (v * 2.0) || isInfinite (v * 2.0) ? (0/0, ",
     "sign_of_nan_float16": "isNaN (toFloating v :: Exp Float) ? ((toFloating v :: Exp Float), signum",
 }
@@ -169,7 +185,7 @@ def test_the_bridge_computes_what_interp_computes(name: str) -> None:
     got = get_backend("accelerate").compile(program)(inputs)
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
-        assert_close(g, w)
+        _assert_same_floats(g, w) if name in _SIGNED_ZEROS else assert_close(g, w)
 
 
 # The float remainder is exactly a float of the operands' type (fmod's x - n y is below |y| and a multiple of the
