@@ -354,9 +354,10 @@ def _mod_float() -> list[str]:
 
     accelerate's ``mod'`` (``x - toFloating (floor (x / y) :: Exp Int64) * y``) is wrong past 2^63, where floor
     overflows, and an ulp off below it wherever ``q * y`` rounds (float32 ``-97.798325 `mod'` 1.5045896`` gave
-    -3.3e-6 for NumPy's 1.5045862). Every step here is exact, so no rounding mode nor any of the fast-math flags
+    -3.3e-6 for NumPy's 1.5045862). Every step here but the final addition is exact, so none of the fast-math flags
     accelerate-llvm gives LLVM (contract, reassoc, arcp, nsz, afn) can change the result: a contracted
-    ``r - q * t`` is exact too, and reassociation finds no chain of one-use sums to regroup.
+    ``r - q * t`` is exact too, an estimate divided by a reciprocal is still within 1, and reassociation finds no
+    chain of one-use sums to regroup.
     """
     # Float (and Half, computed in Float): ten cuts of 28 quotient bits each, largest first, cover any quotient
     # (below 2^277 = 2^128 / 2^-149); no loop, so LLVM can vectorise the element loop around it.
@@ -366,15 +367,16 @@ def _mod_float() -> list[str]:
         "-- Float's or Half's values are Doubles), f = fmod u v, exact, moved to x's sign and then, by one rounded",
         "-- addition of y where nonzero, to y's (NumPy's npy_divmod); a zero takes y's sign (abs and negate of it:",
         "-- accelerate's simplifier takes a choice between the literals 0 and -0, equal by ==, for no choice).",
-        "-- Float: cut p r takes r < 2^28 v p below t = v p (a power of two times v, exact): its quotient",
-        "-- estimate q (within 1, however r / t rounds) is below 2^28 + 1, so q t (24 + 29 bits) and r - q t",
-        "-- (a multiple of t's last bit below 2t) are exact, and so is the correction by t.",
+        "-- Float: cut p r takes r < 2^28 t below t = v p (v times a power of two, exact), by the estimate q of",
+        "-- r / t (within 1 of its floor however the division rounds, so below 2^28 + 1): q t (24 + 29 bits) is",
+        "-- exact, and so are r - q t and its correction by t, each r - k t on the grid of r's or t's last bit and",
+        "-- below r or 2t: 53 or 25 bits. Ten cuts, largest first, cover any Float quotient (below 2^277).",
         "-- Double: |x| = mu 2^(eu - 1075) and |y| = mv 2^(ev - 1075) with integer significands below 2^53 (a",
         "-- subnormal's exponent field 0 counts as 1, without the leading bit); for u >= v, eu >= ev and",
         "-- f = (mu 2^(eu - ev) `rem` mv) 2^(ev - 1075): the integer remainder is taken 9 bits at a time (r < mv,",
         "-- so r 2^9 < 2^62), each digit from a Double estimate within 1 (normal y: mv >= 2^52, so the quotient",
         "-- is below 2^10), then corrected; f, below v and a multiple of y's last bit, is a Double, and",
-        "-- fromIntegral r (below 2^53) times the power of two is exact. At most 234 steps (a huge x by a tiny y).",
+        "-- fromIntegral r (below 2^53) times the power of two is exact. At most 228 steps (largest x, smallest y).",
         "modFloat :: (RealFloat a, ToFloating a Double, ToFloating Double a) => Exp a -> Exp a -> Exp a",
         "modFloat x y =",
         "  let u = abs (toFloating x) :: Exp Double",
