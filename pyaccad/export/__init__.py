@@ -18,8 +18,8 @@ Known gaps (kept here, in one place):
 
 * accelerate target: ``erf``, ``expm1`` and ``log1p``, which accelerate lacks, are
   printed as helpers (Cody's and Cephes' rational approximations, a few ulps in
-  ``Float`` and ``Double``); a float ``mod`` whose quotient is beyond ``Int``'s range (``1 mod 1e-88``) differs, since
-  accelerate's ``mod'`` truncates the quotient to an ``Int``; tuples are limited to accelerate's widths (16 arrays,
+  ``Float`` and ``Double``); float ``mod`` is the helper ``modFloat``, exact (accelerate's ``mod'`` floors the
+  quotient to an ``Int``), but it loops in ``Double``; tuples are limited to accelerate's widths (16 arrays,
   ``zipWith9``, ``I9``). Stencils of extents other than 3, 5, 7, 9 (or rank above 3),
   and mirror/wrap stencils reaching further than accelerate's single reflection on a short
   array, print as a ``generate`` that gathers the neighbours. Extents are written in terms of the

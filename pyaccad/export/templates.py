@@ -12,6 +12,7 @@ bracketed only where Haskell's fixities need it, so ``sin v * v + 1.0`` reads as
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -47,27 +48,38 @@ def template_of(stmt: Stmt) -> str:
 
 
 def _past_the_simplifier(stmt: Stmt, template: str) -> str:
-    """``template``, guarded where accelerate's simplifier would change a float result: it rewrites ``0 * x`` and
-    ``x - x`` to 0 (``Data.Array.Accelerate.Trafo.Algebra``, rules "x*0" and "x-x"), which is NaN for an infinite
-    or NaN ``x``; the guard's test is no constant, so the NaN stays.
+    """``template``, guarded where accelerate's simplifier would change a float result
+    (``Data.Array.Accelerate.Trafo.Algebra``): rule "x*0" gives ``0 * x`` the literal, where an infinite or NaN
+    ``x`` gives NaN and a negative one flips the zero's sign; "x-x" gives 0 for an infinite or NaN ``x``. The
+    guards' tests and values are no constants (``0 / x`` is a zero of x's sign), so the simplifier leaves them.
+    (Its "x+0", ``x + 0`` to ``x``, is -0 for -0 where IEEE adds to +0; a guard for that is undone by LLVM, to
+    which accelerate-llvm gives the fast-math flag nsz: docs/TESTING.md.)
 
     >>> from pyaccad.ir import FLOAT64, PRIMITIVES, ArrayType, Var
     >>> x = Var(ArrayType(FLOAT64, ()))
     >>> _past_the_simplifier(Stmt(PRIMITIVES["mul"], (Lit(0.0, FLOAT64), x), {}, (Var(x.type),)), "{0} * {1}")
-    'isNaN {1} || isInfinite {1} ? (0/0, {0} * {1})'
+    'isNaN {1} || isInfinite {1} ? (0/0, {1} == 0 ? ({1}, {0} / {1}))'
     """
-    args = stmt.args
-    if args[0].dtype not in FLOAT_DTYPES:
+    args, name = stmt.args, stmt.prim.name
+    varying = [k for k, a in enumerate(args) if not isinstance(a, Lit)]
+    if args[0].dtype not in FLOAT_DTYPES or not varying:
         return template
-    if stmt.prim.name == "mul" and any(isinstance(a, Lit) and a.value == 0 for a in args):
-        varying = [k for k, a in enumerate(args) if not isinstance(a, Lit)]
-    elif stmt.prim.name == "sub" and args[0] == args[1] and not isinstance(args[0], Lit):
-        varying = [0]
-    else:
-        return template
-    if not varying:
-        return template
-    return f"isNaN {{{varying[0]}}} || isInfinite {{{varying[0]}}} ? (0/0, {template})"
+    v = f"{{{varying[0]}}}"
+    zeros = [(k, _zero_sign(a)) for k, a in enumerate(args) if _zero_sign(a)]
+    if name == "mul" and zeros:
+        k, sign = zeros[0]
+        return f"isNaN {v} || isInfinite {v} ? (0/0, {v} == 0 ? ({'' if sign > 0 else 'negate '}{v}, {{{k}}} / {v}))"
+    if name == "sub" and args[0] == args[1]:
+        return f"isNaN {v} || isInfinite {v} ? (0/0, {template})"
+    return template
+
+
+def _zero_sign(arg: object) -> int:
+    """1 for a literal +0, -1 for a literal -0, else 0 (a literal computed from extents is no constant here)."""
+    if not isinstance(arg, Lit) or arg.from_extents or not isinstance(arg.value, int | float | np.number):
+        return 0
+    value = float(arg.value)
+    return 0 if value != 0 else -1 if math.copysign(1.0, value) < 0 else 1
 
 
 def _in_float(stmt: Stmt, template: str) -> str:
@@ -136,10 +148,8 @@ def _cast_template(source, target) -> str:
 
 
 # Fixities of the operators templates use (Haskell's and accelerate's): (precedence, associativity).
-# accelerate declares none for mod' (Data.Array.Accelerate.Classes.RealFrac), so it is Haskell's default, infixl 9.
 FIXITY = {
     "!": (9, "l"),
-    "`mod'`": (9, "l"),
     "^": (8, "r"),
     "**": (8, "r"),
     "*": (7, "l"),
@@ -335,6 +345,67 @@ HELPERS = {
         "  in  abs x < 4.0e18 ? (fromIntegral (up ? (f + 1, f)), x)",
     ],
 }
+
+
+def _mod_float() -> list[str]:
+    """The helper ``modFloat``: NumPy's float remainder (np.mod: C's fmod, exact, then moved to the divisor's sign by
+    one rounded addition) of a finite x by a finite nonzero y; the guards of the mod row of
+    :data:`pyaccad.ir.ELEMENTWISE` give the rest.
+
+    accelerate's ``mod'`` (``x - toFloating (floor (x / y) :: Exp Int64) * y``) is wrong past 2^63, where floor
+    overflows, and an ulp off below it wherever ``q * y`` rounds (float32 ``-97.798325 `mod'` 1.5045896`` gave
+    -3.3e-6 for NumPy's 1.5045862). Every step here but the final addition is exact, so none of the fast-math flags
+    accelerate-llvm gives LLVM (contract, reassoc, arcp, nsz, afn) can change the result: a contracted
+    ``r - q * t`` is exact too, an estimate divided by a reciprocal is still within 1, and reassociation finds no
+    chain of one-use sums to regroup.
+    """
+    # Float (and Half, computed in Float): ten cuts of 28 quotient bits each, largest first, cover any quotient
+    # (below 2^277 = 2^128 / 2^-149); no loop, so LLVM can vectorise the element loop around it.
+    cuts = [f"      r{j} = cut {float(2 ** (28 * j))!r} {'u' if j == 9 else f'r{j + 1}'}" for j in range(9, -1, -1)]
+    return [
+        "-- | NumPy's float remainder of a finite x by a finite y /= 0, exactly. u = |x| and v = |y| as Doubles (a",
+        "-- Float's or Half's values are Doubles), f = fmod u v, exact, moved to x's sign and then, by one rounded",
+        "-- addition of y where nonzero, to y's (NumPy's npy_divmod); a zero takes y's sign (abs and negate of it:",
+        "-- accelerate's simplifier takes a choice between the literals 0 and -0, equal by ==, for no choice).",
+        "-- Float: cut p r takes r < 2^28 t below t = v p (v times a power of two, exact), by the estimate q of",
+        "-- r / t (within 1 of its floor however the division rounds, so below 2^28 + 1): q t (24 + 29 bits) is",
+        "-- exact, and so are r - q t and its correction by t, each r - k t on the grid of r's or t's last bit and",
+        "-- below r or 2t: 53 or 25 bits. Ten cuts, largest first, cover any Float quotient (below 2^277).",
+        "-- Double: |x| = mu 2^(eu - 1075) and |y| = mv 2^(ev - 1075) with integer significands below 2^53 (a",
+        "-- subnormal's exponent field 0 counts as 1, without the leading bit); for u >= v, eu >= ev and",
+        "-- f = (mu 2^(eu - ev) `rem` mv) 2^(ev - 1075): the integer remainder is taken 9 bits at a time (r < mv,",
+        "-- so r 2^9 < 2^62), each digit from a Double estimate within 1 (normal y: mv >= 2^52, so the quotient",
+        "-- is below 2^10), then corrected; f, below v and a multiple of y's last bit, is a Double, and",
+        "-- fromIntegral r (below 2^53) times the power of two is exact. At most 228 steps (largest x, smallest y).",
+        "modFloat :: (RealFloat a, ToFloating a Double, ToFloating Double a) => Exp a -> Exp a -> Exp a",
+        "modFloat x y =",
+        "  let u = abs (toFloating x) :: Exp Double",
+        "      v = abs (toFloating y) :: Exp Double",
+        "      w = 1 / v",
+        "      part p r = r - fromIntegral (truncate (r * w / p) :: Exp Int32) * (v * p)",
+        "      fix t e = e < 0 ? (e + t, e >= t ? (e - t, e))",
+        "      cut p r = fix (v * p) (part p r)",
+        *cuts,
+        "      bu = bitcast u :: Exp Int64",
+        "      bv = bitcast v :: Exp Int64",
+        "      eu = Bits.shiftR bu 52",
+        "      ev = Bits.shiftR bv 52",
+        "      mu = bu Bits..&. 4503599627370495 + (eu > 0 ? (4503599627370496, 0))",
+        "      mv = bv Bits..&. 4503599627370495 + (ev > 0 ? (4503599627370496, 0))",
+        "      wv = 1 / fromIntegral mv :: Exp Double",
+        "      digit a = ev > 0 ? (fix mv (a - truncate (fromIntegral a * wv) * mv), a `rem` mv)",
+        "      step (T2 q d) = T2 (digit (Bits.shiftL q (fromIntegral (min d 9)))) (d - min d 9)",
+        "      T2 q1 d1 = step (T2 mu (max 0 (max 1 eu - max 1 ev)))",
+        "      T2 q _ = d1 > 0 ? (while (\\(T2 _ d) -> d > 0) step (T2 q1 d1), T2 q1 d1)",
+        "      one = 1 :: Exp Int64",
+        "      scale = bitcast (ev > 52 ? (Bits.shiftL (ev - 52) 52, Bits.shiftL one (fromIntegral (max 1 ev - 1))))",
+        "      f = u < v ? (u, floatDigits x < 53 ? (r0, (fromIntegral q :: Exp Double) * (scale :: Exp Double)))",
+        "      s = toFloating (x < 0 ? (negate f, f))",
+        "  in  s == 0 ? (y < 0 ? (negate (abs s), abs s), s < 0 && y > 0 || s > 0 && y < 0 ? (s + y, s))",
+    ]
+
+
+HELPERS["modFloat"] = _mod_float()
 HELPERS["tanh'"] = [
     "-- | tanh from exp, which vectorises (accelerate's tanh calls libm one element at a time): Cephes' rational",
     "-- x + x^3 P(x^2)/Q(x^2) for |x| < 0.625, else 1 - 2/(exp (2|x|) + 1) (a few ulps in Float and Double).",

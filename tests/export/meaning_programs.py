@@ -172,7 +172,8 @@ def int32_arithmetic(n, m, x):
 
 
 def float_mod(x, y):
-    # accelerate's mod' has no fixity declaration, so it is infixl 9 and binds tighter than (*).
+    # float mod prints as the helper modFloat, an operand that is an expression bracketed (as accelerate's mod',
+    # infixl 9 for want of a fixity declaration, once bound tighter than (*))
     return acc.map(lambda v: (v * 2.0) % 3.0 + v % 0.7, x), (x * y) % 1.5
 
 

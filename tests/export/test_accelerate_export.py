@@ -140,10 +140,11 @@ def test_optimized_programs_and_gradients_parse(hs_parse):
     hs_parse(sources)
 
 
-def test_float_mod_is_bracketed_for_its_fixity():
-    # accelerate declares no fixity for mod': infixl 9, so `v * 2.0 `mod'` 3.0` meant v * (2.0 `mod'` 3.0).
+def test_float_mod_is_bracketed_as_an_argument():
+    # float mod is the helper modFloat, applied: `modFloat v * 2.0 3.0` would apply it to v alone. (Printed as
+    # accelerate's mod', which has no fixity declaration, `v * 2.0 `mod'` 3.0` once meant v * (2.0 `mod'` 3.0).)
     src = export_haskell(lambda x: acc.map(lambda v: (v * 2.0) % 3.0, x), np.ones(3, np.float32))
-    assert "(v * 2.0) `mod'` 3.0" in src
+    assert "modFloat (v * 2.0) 3.0" in src
 
 
 def test_bool_literals_print_as_exp_bools():

@@ -215,7 +215,7 @@ def _mirror_printed_as_clamp(monkeypatch):
 
 
 def _division_binding_looser(monkeypatch):
-    # (mod' once had its fixity wrong here; its guards now bracket its operands, so no fixity of it shows)
+    # (mod' once had its fixity wrong here; float mod is now the helper modFloat, so no fixity of it shows)
     monkeypatch.setitem(FIXITY, "/", (6, "l"))
 
 

@@ -258,6 +258,26 @@ def test_integer_division_and_powers_follow_haskell_and_accelerate():
     np.testing.assert_array_equal(out, [-400 + 10 + 1 + 1, 300 + 10 + 1 + 1])
 
 
+def test_quot_and_rem_truncate_and_from_integer_wraps():
+    (out,) = run(
+        "(Vector Int)",
+        "map (\\v -> v `quot` 2 * 100 + v `rem` 2 * 10"
+        " + fromIntegral (fromIntegral (v * 4611686018427387905) :: Exp Int32))"
+        " (use (fromList (Z :. 2) [-7, 7] :: Vector Int))",
+    )
+    # quot/rem toward zero (Haskell's, and LLVM's sdiv/srem that accelerate-llvm prints them as); fromIntegral of an
+    # Int to Int32 keeps the low 32 bits: v (2^62 + 1) overflows Int, and its low 32 bits are v's
+    np.testing.assert_array_equal(out, [-300 - 10 - 7, 300 + 10 + 7])
+
+
+def test_float_digits_is_the_types_significand():
+    (out,) = run(
+        "(Vector Int)",
+        "use (fromList (Z :. 2) [floatDigits (1 :: Exp Float), floatDigits (1 :: Exp Double)] :: Vector Int)",
+    )
+    np.testing.assert_array_equal(out, [24, 53])
+
+
 def test_layout_and_laziness():
     (out,) = run(
         "(Vector Float)",

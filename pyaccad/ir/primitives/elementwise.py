@@ -18,7 +18,7 @@ result where accelerate's would differ.
 >>> from pyaccad.ir.primitives.elementwise import ELEMENTWISE
 >>> from pyaccad.ir.types import FLOAT32, INT8
 >>> ELEMENTWISE["sin"].c, ELEMENTWISE["mod"].hs_for(FLOAT32).template, ELEMENTWISE["mod"].hs_for(INT8).template
-('sin({0})', "{0} `mod'` {1}", '{0} `mod` {1}')
+('sin({0})', 'modFloat {0} {1}', '{0} `mod` {1}')
 """
 
 from __future__ import annotations
@@ -125,12 +125,13 @@ _INT_DIV = {
     "int": HsTemplate("{0} `div` {1}", (_BY_ZERO, Guard("{} == -1", (1,), "negate {0}"))),
     "uint": HsTemplate("{0} `div` {1}", (_BY_ZERO,)),
 }
-# mod' is for fractional types, mod for integral ones. NumPy's float remainder by zero, and of an infinity, is NaN,
-# where accelerate's mod' gives 0 and the infinity; by an infinity it is the dividend where the signs agree (or it
-# is 0), else the infinity, where mod' gives NaN; and mod' of a NaN floors it to an Int, which is undefined.
+# modFloat (a helper of the export's, pyaccad.export.templates.HELPERS) is NumPy's float remainder of finite
+# operands, exact where accelerate's mod' is not; mod is for integral types. NumPy's float remainder by zero, and
+# of an infinity, is NaN; by an infinity it is the dividend where the signs agree (or it is 0), else the infinity;
+# of a NaN it is NaN: the guards give these, so modFloat never sees an operand it would loop on.
 _MOD = {
     "float": HsTemplate(
-        "{0} `mod'` {1}",
+        "modFloat {0} {1}",
         (
             Guard("isNaN {}", (0, 1), "{0} + {1}"),
             Guard("{} == 0", (1,), "0/0"),

@@ -149,6 +149,8 @@ def builtins() -> dict[str, object]:
         "signum": Builtin("signum", 1, scalar.signum),
         "div": _binary("div", lambda a, b: scalar.integral(a, b, "div")),
         "mod": _binary("mod", lambda a, b: scalar.integral(a, b, "mod")),
+        "quot": _binary("quot", lambda a, b: scalar.integral(a, b, "quot")),
+        "rem": _binary("rem", lambda a, b: scalar.integral(a, b, "rem")),
         "mod'": _binary("mod'", scalar.mod_fractional),
         "^": _binary("^", scalar.power_int),
         "**": _binary("**", lambda a, b: scalar.float_binary("**", a, b)),
@@ -168,6 +170,7 @@ def builtins() -> dict[str, object]:
         "boolToInt": Builtin("boolToInt", 1, scalar.bool_to_int),
         "isNaN": Builtin("isNaN", 1, scalar.is_nan),
         "isInfinite": Builtin("isInfinite", 1, scalar.is_infinite),
+        "floatDigits": Builtin("floatDigits", 1, scalar.float_digits),
         # Eq, Ord, Bool
         "not": Builtin("not", 1, scalar.logical_not),
         "&&": Builtin("&&", 2, _and, lazy=True),

@@ -121,13 +121,18 @@ def signum(a: object) -> Num:
 
 
 def integral(a: object, b: object, name: str) -> Num:
-    """``div``/``mod`` of Integral values (floor division, as Haskell's); by zero is Haskell's DivideByZero."""
+    """``div``/``mod`` (floor division) and ``quot``/``rem`` (toward zero) of Integral values, as Haskell's; by zero
+    is Haskell's DivideByZero."""
     what = f"`{name}`"
     a, b = unify(_as_num(a, what), _as_num(b, what), what)
     if a.is_float or b.is_float:
         raise HsTypeError(f"{what}: needs an Integral type, got a Floating one")
     if b.v == 0:
         raise HsRuntimeError(f"{what}: division by zero ({a.v} `{name}` 0)")
+    if name in ("quot", "rem"):
+        q = abs(int(a.v)) // abs(int(b.v)) * (1 if (a.v < 0) == (b.v < 0) else -1)
+        r = q if name == "quot" else int(a.v) - q * int(b.v)
+        return Num(r if a.t is None else a.t.type(r), a.t)
     return Num(a.v // b.v if name == "div" else a.v % b.v, a.t)  # Python's and NumPy's // and % floor too
 
 
@@ -277,6 +282,12 @@ def is_nan(a: object) -> np.bool_:
 
 def is_infinite(a: object) -> np.bool_:
     return np.bool_(math.isinf(float(_float_arg(a, "isInfinite").v)))
+
+
+def float_digits(a: object) -> Num:
+    """``floatDigits``: the significand's bits of the argument's type (a constant), a Double's for an untyped one."""
+    a = _float_arg(a, "floatDigits")
+    return exact(np.finfo(a.t or np.float64).nmant + 1, INT64)
 
 
 def _bits_operand(a: object, what: str) -> Num:

@@ -75,7 +75,9 @@ def typed(num: Num, t: np.dtype, what: str) -> Num:
     if isinstance(num.v, float) and t.kind != "f":
         raise HsTypeError(f"{what}: the fractional literal {num.v!r} where an {hs_name(t)} is due")
     if t.kind != "f":
-        return Num(t.type(np.int64(num.v).astype(t)), t)  # fromInteger wraps, as Haskell's Int types do
+        bits = 8 * t.itemsize  # fromInteger wraps, as Haskell's Int types do (Python's ints are unbounded)
+        wrapped = int(num.v) % (1 << bits)
+        return Num(t.type(wrapped - (1 << bits) if t.kind == "i" and wrapped >> (bits - 1) else wrapped), t)
     value = t.type(num.v)
     rounded = float(value) != num.v
     k = num.k * UNIT_ROUNDOFF[None] / UNIT_ROUNDOFF[t] + (1.0 if rounded else 0.0)
