@@ -1,0 +1,60 @@
+"""Result arrays reused from one call of a compiled program to the next, where nobody else holds them.
+
+A fresh multi-megabyte NumPy array is fresh memory: its first write page-faults on every page and the kernel
+clears each one, which cost more than the program itself on a 4 MiB result (BENCHMARKS.md). So an executable
+keeps the arrays it returned, and its next call writes into each one that nothing but the executable
+references any more (no user variable, view, or exported buffer): no caller can observe the reuse. Several
+threads calling one executable each take the kept arrays or none, under a lock, so no array serves two calls.
+
+>>> import numpy as np
+>>> recycled = Recycled()
+>>> (a,) = recycled.arrays([((3,), np.dtype(np.float32))])
+>>> recycled.keep([a])
+>>> (b,) = recycled.arrays([((3,), np.dtype(np.float32))])  # `a` is still the caller's: a fresh array
+>>> b is a
+False
+>>> recycled.keep([b])
+>>> address = b.ctypes.data
+>>> del b
+>>> recycled.arrays([((3,), np.dtype(np.float32))])[0].ctypes.data == address  # nobody held it: reused
+True
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class Recycled:
+    """The arrays an executable returned last, for its next call to reuse (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[np.ndarray | None] = []
+
+    def arrays(self, types: Sequence[tuple[tuple[int, ...], np.dtype] | None]) -> list[np.ndarray | None]:
+        """An array of each ``(shape, dtype)`` (None for None): the one kept at its position where nothing else
+        references it and it has that shape and dtype, else a fresh one."""
+        with self._lock:
+            kept, self._kept = self._kept, []  # another thread calling now finds nothing to reuse
+        arrays: list[np.ndarray | None] = []
+        for n, t in enumerate(types):
+            old = None
+            if n < len(kept):
+                old, kept[n] = kept[n], None
+            if t is None:
+                arrays.append(None)
+            elif old is not None and sys.getrefcount(old) <= 2 and (old.shape, old.dtype) == t:
+                arrays.append(old)  # two references: `old` and getrefcount's argument
+            else:
+                arrays.append(np.empty(*t))
+        return arrays
+
+    def keep(self, arrays: Sequence[np.ndarray | None]) -> None:
+        """Keep ``arrays`` (a call's results, None where a position has none) for the next call."""
+        with self._lock:
+            self._kept = list(arrays)
