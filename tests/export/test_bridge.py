@@ -226,6 +226,18 @@ def test_a_result_of_another_extent_than_the_caller_expects_is_a_run_error():
         executable([x])
 
 
+def test_results_of_megabytes_copied_in_pieces_are_exact():
+    """Results of 1 MiB and more are copied out in one piece per capability: every byte arrives, at extents that
+    are no multiple of a page or of the piece count, and two results of one call do not mix."""
+    _require_bridge()
+    f = acc.jit(lambda v: (v * 2.0 + 1.0, v[::-1] - 3.0), backend="accelerate")
+    for n in (131_072, 300_001, 1_048_579):  # 1 MiB of float64 exactly, then odd extents
+        x = np.arange(float(n))
+        doubled, reversed_ = f(x)
+        np.testing.assert_array_equal(doubled, x * 2.0 + 1.0)
+        np.testing.assert_array_equal(reversed_, x[::-1] - 3.0)
+
+
 def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
     _require_bridge()
 
