@@ -205,6 +205,9 @@ pyaccad_call _ _ _ _ message _ = do
     Right () -> return 0
     Left e -> pokeArray0 0 message (map castCharToCChar (displayException (e :: SomeException))) >> return 1
 """
+    # the runtime starts with the first library a process loads, which must be a bridge library (it exports
+    # pyaccad_keep_arrays): run through one first, as this test may be the first of its process
+    acc.run(lambda v: v + 1.0, np.ones(1), backend="accelerate")
     library = tmp_path / "failing.so"
     build.build_library({"PyaccadEntryFailing": failing}, START_C, library)
     executable = runtime.Executable(runtime.load(library), [], [])
