@@ -17,6 +17,17 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def _alone() -> int:
+    """What ``sys.getrefcount`` says of an object that one local variable alone references, passed as
+    ``arrays`` passes its candidate. It is 2 through Python 3.13 (the variable and the argument), and can be
+    less where the interpreter borrows the argument's reference (3.14): measured, not assumed."""
+    probe = object()
+    return sys.getrefcount(probe)
+
+
+_ALONE = _alone()
+
+
 class Recycled:
     """The arrays an executable returned last, for its next call to reuse (see the module doc).
 
@@ -50,8 +61,8 @@ class Recycled:
                 old, kept[n] = kept[n], None
             if t is None:
                 arrays.append(None)
-            elif old is not None and sys.getrefcount(old) <= 2 and (old.shape, old.dtype) == t:
-                arrays.append(old)  # two references: `old` and getrefcount's argument
+            elif old is not None and sys.getrefcount(old) <= _ALONE and (old.shape, old.dtype) == t:
+                arrays.append(old)  # `old` is its only reference
             else:
                 arrays.append(np.empty(*t))
         return arrays
