@@ -8,7 +8,6 @@ array([0., 2., 4.])
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import numpy as np
 
 from pyaccad.backends.clike.cgen import OutOfBounds
 from pyaccad.backends.native.cache import ffi
+from pyaccad.backends.recycled import Recycled
 from pyaccad.errors import BackendUnavailable, IndexOutOfBounds
 
 
@@ -119,38 +119,22 @@ class Executable:
         self.ints = np.array(layout.ints or [0], dtype=np.int64)
         self.ints_c = ffi.cast("int64_t *", ffi.from_buffer(self.ints))
         self.consts = [np.require(c, requirements="C") for c in layout.consts]
-        self.previous: list[np.ndarray | None] = []
+        self.recycled = Recycled()  # the last call's output buffers, reused where nobody holds them
         self.workspace = _Workspace(layout.workspace)
-
-    def _output_buffers(self) -> list[np.ndarray | None]:
-        """Fresh output arrays, reusing those of the previous call that nobody references any more.
-
-        Reuse spares the page faults (and the kernel's zeroing) of a fresh multi-megabyte allocation on
-        every call; an array is reused only when this object holds its last reference (no user variable,
-        view or buffer export), so no caller can observe the reuse.
-        """
-        previous, self.previous = self.previous, []
-        outs: list[np.ndarray | None] = []
-        for n, ((kind, _), (dtype, shape)) in enumerate(zip(self.layout.outputs, self.layout.out_types, strict=True)):
-            if kind != "buffer":
-                outs.append(None)
-                continue
-            old = previous[n] if n < len(previous) else None
-            # three references: the list `previous`, the name `old`, getrefcount's argument
-            outs.append(old if old is not None and sys.getrefcount(old) <= 3 else np.empty(shape, dtype))
-        return outs
 
     def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         layout = self.layout
         inputs = [x if x.flags.c_contiguous else np.require(x, requirements="C") for x in inputs]
-        outs = self._output_buffers()
+        written = [kind == "buffer" for kind, _ in layout.outputs]  # the outputs the program writes
+        types = [(tuple(shape), dtype) for dtype, shape in layout.out_types]
+        outs = self.recycled.arrays([t if w else None for t, w in zip(types, written, strict=True)])
         record = np.zeros(layout.record_size, np.int64)
         with self.workspace.borrow() as scratch:
             pools = {"input": inputs, "const": self.consts, "buffer": outs, "workspace": [scratch], "record": [record]}
             views = [ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots]  # alive until the call returns
             buffers = ffi.new("void *[]", views or [ffi.NULL])
             err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
-        self.previous = [o if kind == "buffer" else None for o, (kind, _) in zip(outs, layout.outputs, strict=True)]
+        self.recycled.keep([o if w else None for o, w in zip(outs, written, strict=True)])
         if err:
             raise self._error(err, record)
         for n, (kind, value) in enumerate(layout.outputs):
