@@ -27,9 +27,9 @@ Known gaps (kept here, in one place):
   are equal, and keeps fixed (saying why in the header) an extent that changes the traced program
   (a Python loop over it, a size written into ``f``, an extent tied to another), and extents of 0 or 1.
   :func:`export_program`, which has no function to trace again, prints the example's extents.
-* generic target (:mod:`pyaccad.export.generic`): no float ``mod``
-  or lambdas of more than six results (``Data.Vector``'s ``unzip6``) — each raises
-  :class:`GenericExportError`.
+* generic target (:mod:`pyaccad.export.generic`): no lambdas of more than six results
+  (``Data.Vector``'s ``unzip6``; :class:`GenericExportError`); float ``mod`` is
+  ``x - y * floor (x / y)``, to rounding, not exact.
 
 >>> import numpy as np, pyaccad as acc
 >>> src = acc.export_haskell(lambda x: acc.sin(x) * x, np.zeros(4, np.float32), module="Demo", name="f")

@@ -9,7 +9,7 @@ plain arithmetic on ``Int``. A scalar-valued ``f`` then differentiates with
 ``Numeric.AD.grad`` after packing its float inputs into one list (the module
 also exports ``nameFlat :: RealFloat a => [a] -> a`` doing exactly that).
 
-Supported: element-wise operations but float ``mod`` (``erf`` through a series), ``select``,
+Supported: every element-wise operation (``erf`` through a series, float ``mod`` to rounding), ``select``,
 ``cast`` (float → int truncates; Haskell's ``Int`` holds every integer
 type), constants, every index map (broadcasts, reshapes, transposes, slices,
 reverses, pads, concatenations), ``fold`` and ``scan`` (any axis),

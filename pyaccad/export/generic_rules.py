@@ -69,13 +69,36 @@ ERF = [
 """``erf`` as a helper printed into the module (the differences from libm, at most 7.3e-16 relative across
 [-6, 6], were measured against Python's ``math.erf``)."""
 
-GENERIC_HELPERS = {**LINALG_HELPERS, "erf": ERF}
+MOD = [
+    "-- | NumPy's float remainder, of the divisor's sign: x - y * floor (x / y) to rounding where both are finite",
+    "-- (the accelerate export's modFloat is exact); NaN by a zero divisor or of an infinity; by an infinity, x",
+    "-- where the signs agree, else y. Its derivatives are 1 and -floor (x / y), as pyaccad's.",
+    "modFloating :: RealFloat a => a -> a -> a",
+    "modFloating x y",
+    "  | isNaN x || isNaN y || isInfinite x || y == 0 = 0 / 0",
+    "  | isInfinite y = if x == 0 then 0 * signum y else if (x < 0) == (y < 0) then x else y",
+    "  | r /= 0 && (r < 0) /= (y < 0) = r + y  -- rounding left it a hair across zero",
+    "  | r == 0 = 0 * signum y",
+    "  | otherwise = r",
+    "  where",
+    "    r = x - y * fromInteger (floor (x / y))",
+]
+"""Float ``mod`` as a helper printed into the module."""
+
+GENERIC_HELPERS = {**LINALG_HELPERS, "erf": ERF, "mod": MOD}
 """The Haskell helpers a rule can ask for (``printer.helpers``), each printed once into the module."""
 
 
+def _helper(stmt: Stmt) -> str | None:
+    """The helper (:data:`GENERIC_HELPERS`) an element-wise statement's template calls, if any."""
+    if stmt.prim.name == "mod":
+        return "mod" if stmt.outs[0].dtype in FLOAT_DTYPES else None
+    return stmt.prim.name if stmt.prim.name in GENERIC_HELPERS else None
+
+
 def _template(stmt: Stmt) -> str:
-    if stmt.prim.name == "mod" and stmt.outs[0].dtype in FLOAT_DTYPES:
-        raise GenericExportError("export_generic: a float mod is not supported by the generic target")
+    if _helper(stmt) == "mod":
+        return "modFloating {0} {1}"
     if stmt.prim.name == "cast":
         source, target = stmt.args[0].dtype, stmt.params["dtype"]
         if source == BOOL:
@@ -92,8 +115,8 @@ def _template(stmt: Stmt) -> str:
 
 def _elementwise(p: GenericPrinter, stmt: Stmt, array_level: bool) -> str:
     template = _template(stmt)
-    if stmt.prim.name in GENERIC_HELPERS:
-        p.helpers.add(stmt.prim.name)
+    if _helper(stmt) is not None:
+        p.helpers.add(_helper(stmt))
     if not array_level or not stmt.outs[0].shape:
         return fill_template(template, [p.exp(a) for a in stmt.args])
     arrays = [a for a in stmt.args if not isinstance(a, Lit) and a.shape]
