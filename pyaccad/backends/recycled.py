@@ -27,6 +27,10 @@ def _alone() -> int:
 
 _ALONE = _alone()
 
+KEEP_BYTES = 256 << 20
+"""The most an executable keeps between calls: results the caller dropped stay alive until its next call, so
+a program called once for a gigabyte would otherwise hold it for as long as the executable lives."""
+
 
 class Recycled:
     """The arrays an executable returned last, for its next call to reuse (see the module doc).
@@ -68,6 +72,8 @@ class Recycled:
         return arrays
 
     def keep(self, arrays: Sequence[np.ndarray | None]) -> None:
-        """Keep ``arrays`` (a call's results, None where a position has none) for the next call."""
+        """Keep ``arrays`` (a call's results, None where a position has none) for the next call, unless they are
+        more than :data:`KEEP_BYTES` together."""
+        large = sum(a.nbytes for a in arrays if a is not None) > KEEP_BYTES
         with self._lock:
-            self._kept = list(arrays)
+            self._kept = [] if large else list(arrays)

@@ -12,6 +12,7 @@ import pytest
 from helpers import available_backends
 
 import pyaccad as acc
+from pyaccad.backends import recycled
 
 RECYCLING = [name for name in available_backends() if name in ("native", "accelerate")]
 
@@ -57,3 +58,15 @@ def test_results_nobody_holds_are_written_again(backend):
     assert third is not second
     np.testing.assert_array_equal(second, _expected(_input(1))[0])
     np.testing.assert_array_equal(third, _expected(_input(2))[0])
+
+
+@pytest.mark.parametrize("backend", RECYCLING)
+def test_results_past_the_budget_are_not_kept(backend, monkeypatch):
+    """An executable keeps at most KEEP_BYTES of dropped results: past it, a dropped result is freed at once."""
+    monkeypatch.setattr(recycled, "KEEP_BYTES", 1000)  # one call's results are 8000 + 1000 bytes
+    f = acc.jit(_f, backend=backend)
+    first = f(_input(0))[0]
+    freed = weakref.ref(first)
+    del first
+    assert freed() is None
+    np.testing.assert_array_equal(f(_input(1))[0], _expected(_input(1))[0])
