@@ -69,20 +69,18 @@ def projection(loop: Stmt, earlier: Stmt) -> tuple[int, ...] | None:
         return None
     a_cond, a_body = earlier.params["cond"], earlier.params["body"]
     b_cond, b_body = loop.params["cond"], loop.params["body"]
-    state = tuple(Var(v.type) for v in a_body.inputs)  # A's components, free in every key below
+    # Cheap filters first, since most pairs of loops differ: the same initial value, then the same computation
+    # whatever the positions it reads.
+    inits = [atom_key(a, {}) for a in earlier.args]
+    candidates = [[i for i, a_init in enumerate(inits) if a_init == atom_key(init, {})] for init in loop.args]
+    if not all(candidates):
+        return None
     anywhere = {v.type: Var(v.type) for v in (*a_body.inputs, *b_body.inputs)}  # a component of any position
     a_erased, b_erased = _erased_keys(a_body, anywhere), _erased_keys(b_body, anywhere)
-    candidates = []
-    for j, init in enumerate(loop.args):
-        # A cheap filter first: the same initial value, and the same computation whatever the positions read.
-        same = [
-            i
-            for i, a_init in enumerate(earlier.args)
-            if atom_key(a_init, {}) == atom_key(init, {}) and a_erased[i] == b_erased[j]
-        ]
-        if not same:
-            return None
-        candidates.append(same)
+    candidates = [[i for i in same if a_erased[i] == b_erased[j]] for j, same in enumerate(candidates)]
+    if not all(candidates):
+        return None
+    state = tuple(Var(v.type) for v in a_body.inputs)  # A's components, free in every key below
     a_results = [_key(a_body, i, state) for i in range(len(state))]
     a_test = _key(a_cond, None, state)
     for sigma in itertools.islice(itertools.product(*candidates), MAX_MAPPINGS):
