@@ -27,12 +27,13 @@ from collections.abc import Hashable, Mapping, Sequence
 from pyaccad.ir import Atom, Program, Stmt, Var
 from pyaccad.ir.rewrite import rename_atom
 from pyaccad.opt.keys import stmt_key
-from pyaccad.opt.loops import projected_results
+from pyaccad.opt.loops import absorb, closed, projected_results
 
 
 class _Eliminator:
     def __init__(self) -> None:
         self.env: dict[Var, Atom] = {}
+        self.closed: dict[Var, Stmt] = {}  # the variables bound by closed statements (loops.closed), all scopes
 
     def program(self, program: Program, table: Mapping[Hashable, tuple[Var, ...]], loops: Sequence[Stmt]) -> Program:
         seen = dict(table)  # this scope sees its enclosing scopes' statements, not its siblings'
@@ -49,13 +50,23 @@ class _Eliminator:
             key = stmt_key(new)
             earlier = seen.get(key)
             if earlier is None and new.prim.name == "while":
-                earlier = projected_results(new, visible)
+                earlier = projected_results(new, visible, self.closed)
+                if earlier is None and (absorbed := absorb(new, stmts, self.closed)) is not None:
+                    replaced, placed = absorbed  # an earlier loop of this scope is part of this one
+                    self.env.update(
+                        (old, var) for old, var in zip(stmt.outs, placed.outs, strict=True) if old is not var
+                    )
+                    visible = [placed if v is replaced else v for v in visible]
+                    seen[key] = placed.outs
+                    continue
             if earlier is not None:
                 self.env.update(zip(stmt.outs, earlier, strict=True))
                 continue
             seen[key] = stmt.outs
             if new.prim.name == "while":
                 visible.append(new)
+            if closed(new):
+                self.closed.update((var, new) for var in new.outs)
             stmts.append(new)
         return Program(program.inputs, tuple(stmts), tuple(rename_atom(a, self.env) for a in program.outputs))
 

@@ -163,6 +163,57 @@ def test_a_loop_in_a_branch_follows_one_in_the_enclosing_scope(backend):
     _assert_runs(f, (x,), (x - 4.0, np.int64(4)), backend)
 
 
+def test_a_later_loop_that_extends_an_earlier_one_takes_its_place(backend):
+    def f(x: Any) -> Any:
+        (count,) = acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1,), (np.int64(0),))
+        _, y = acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] * 2.0), (np.int64(0), x))
+        return count, y
+
+    x = RNG.integers(-8, 9, 4).astype(np.float64)
+    assert _loops(f, x) == 1
+    _assert_runs(f, (x,), (np.int64(3), x * 8), backend)
+
+
+def test_an_earlier_loop_with_two_components_following_one_of_a_later_loop(backend):
+    """Both earlier counters follow the later loop's one: whatever the optimiser does, every result stays bound."""
+
+    def f(x: Any) -> Any:
+        i, j = acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] + 1), (np.int64(0), np.int64(0)))
+        _, y = acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] * 2.0), (np.int64(0), x))
+        return i, j, y
+
+    x = RNG.integers(-8, 9, 4).astype(np.float64)
+    verify(optimize(trace(f, x).program, "interp"))
+    _assert_runs(f, (x,), (np.int64(3), np.int64(3), x * 8), backend)
+
+
+def _shrinking(u0: Any, target: Any) -> Any:
+    """Smooth ``u`` (each point a quarter of itself and its clamped neighbours) while its sum passes 1."""
+    smooth = lambda u: acc.stencil(lambda n: 0.25 * (n[0] + n[1] + n[2]), u, 3, boundary="clamp")
+    d = acc.awhile(lambda u: u.sum() > 1.0, smooth, u0) - target
+    return (d * d).sum()
+
+
+def _shrinking_gradient(u0: np.ndarray, target: np.ndarray) -> np.ndarray:
+    padded = lambda u: np.concatenate([u[:1], u, u[-1:]])
+    m = np.stack([0.25 * (padded(e)[:-2] + e + padded(e)[2:]) for e in np.eye(len(u0))], axis=1)
+    u, power = u0, np.eye(len(u0))
+    while u.sum() > 1.0:  # the sum falls by a quarter a trip
+        u, power = m @ u, m @ power
+    return 2.0 * power.T @ (u - target)
+
+
+def test_the_gradient_of_a_loop_on_its_values_runs_the_forward_loop_once(backend):
+    """Without a counter, reverse mode's counting loop holds the whole state: it repeats the forward loop, whose
+    state is part of its own, and takes the forward loop's place."""
+    # Small integers: each trip adds two bits of fraction, the sum (at most 12) passes 1 for at most 9 trips,
+    # and the squares and the gradient stay inside float64's 53 bits, in NumPy too.
+    u0, target = RNG.integers(0, 3, 6).astype(np.float64), RNG.integers(0, 3, 6).astype(np.float64)
+    grad = ad.grad(_shrinking)
+    assert primitive_counts(trace(grad, u0, target).program)["while"] == 3 and _loops(grad, u0, target) == 2
+    _assert_runs(grad, (u0, target), _shrinking_gradient(u0, target), backend)
+
+
 # -- loops that differ in one detail stay --------------------------------------------------------------------------
 
 
@@ -231,6 +282,17 @@ def test_a_loop_that_differs_in_one_detail_stays(name, backend):
     _assert_runs(f, (X,), tuple(np.asarray(w, d) for w, d in zip(want, dtypes, strict=True)), backend)
 
 
+def test_a_later_loop_that_starts_from_the_earlier_ones_result_stays(backend):
+    def f(x: Any) -> Any:
+        (count,) = acc.awhile(lambda s: s[0] < 4, lambda s: (s[0] + 1,), (np.int64(0),))
+        start = x * count.astype("float64")  # it extends the counting loop, but cannot run before it
+        _, y = acc.awhile(lambda s: s[0] < 4, lambda s: (s[0] + 1, s[1] * 0.5), (np.int64(0), start))
+        return count, y
+
+    assert _loops(f, X) == 2
+    _assert_runs(f, (X,), (np.int64(4), X * 4 / 2**4), backend)
+
+
 # -- a property: restrictions of random loops merge, perturbed ones keep their results ----------------------------
 
 Component = tuple[int, int, int | None]  # (initial value, step, the component whose value the body adds, if any)
@@ -291,5 +353,5 @@ def test_random_restrictions_merge_and_every_loop_keeps_its_results(pair):
     assert [int(v) for v in got[1]] == _simulate(later, bound)
     if change == "none":
         assert _loops(f, x) == 1
-    elif change in ("start", "step", "bound"):  # a start or step no earlier component has; another condition
+    elif change == "bound":  # another condition: neither loop is part of the other
         assert _loops(f, x) == 2
