@@ -34,9 +34,10 @@ from collections.abc import Callable
 
 from pyaccad.ir import Program, pprint
 from pyaccad.opt.constant_fold import constant_fold
-from pyaccad.opt.cse import cse, program_key
+from pyaccad.opt.cse import cse
 from pyaccad.opt.dce import dce
 from pyaccad.opt.inline_rules import inline_custom_rules, inline_remat
+from pyaccad.opt.keys import program_key
 from pyaccad.opt.simplify import simplify
 
 Pass = Callable[[Program], Program]

@@ -63,7 +63,7 @@ def test_pipeline_removes_a_good_share_of_random_programs():
 
 @pytest.mark.parametrize("seed", range(10))
 def test_optimising_twice_changes_nothing(seed):
-    from pyaccad.opt.cse import program_key
+    from pyaccad.opt.keys import program_key
 
     once = optimize(random_program(seed, n_steps=20), "interp")
     assert program_key(optimize(once, "interp")) == program_key(once)

@@ -4,7 +4,7 @@ Writing a program for every size (:mod:`pyaccad.export.extents`) traces its func
 again 2^k + k + 2 times for k symbols (13 traces of an mlp's gradient), most of a warm
 start. So next to the libraries, ``KEY.module`` remembers the module printed for each
 program already run, under a key made of the program itself
-(:func:`pyaccad.opt.cse.program_key`: primitives, parameters, constants' bytes,
+(:func:`pyaccad.opt.keys.program_key`: primitives, parameters, constants' bytes,
 literals' bits, every type with its extents), the blas flag and the source of the
 code that prints it (export, optimiser, this backend, and the IR's primitive tables, which hold the
 element-wise operations' Haskell templates). A module remembered for a
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.ir import Program
-from pyaccad.opt.cse import program_key
+from pyaccad.opt.keys import program_key
 from pyaccad.store import cache_root, write_atomically
 
 # The code whose output a remembered module is: the element-wise primitives' Haskell templates are the IR table's.
