@@ -75,17 +75,16 @@ def module_source(
     """
     if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
         raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
-    if not re.fullmatch(r"[a-z_][\w']*", name) or name in RESERVED:
+    if not re.fullmatch(r"[a-z_][\w']*", name) or name in RESERVED or name in HELPERS:
         raise ExportError(
             f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
-            "Data.Array.Accelerate exports)"
+            "Data.Array.Accelerate exports or the export's own helpers)"
         )
     printer = Printer(RULES, blas, ordered_folds)
     printer.computed = materialised(program, blas)
     if checked_reads:
         program = with_checked_reads(program)
-    printer.used.add(name)
-    printer.used |= set(extents.names if extents else ())
+    printer.used |= {name, *HELPERS, *(extents.names if extents else ())}  # a value named orderedBits32 would hide it
     ins = [printer.bind(v, True) for v in program.inputs]
     sig = f"{name} :: {signature_type(program.input_types)} -> {signature_type(program.output_types)}"
     if not program.inputs:

@@ -1,7 +1,7 @@
 """Haskell names for IR variables: which names are taken, and how hints become identifiers.
 
->>> sanitize("Weights.1"), sanitize("1st"), letters(27), letters_index("ab"), "scatter" in RESERVED
-('weights_1', 'v1st', 'ab', 27, True)
+>>> sanitize("Weights.1"), sanitize("1st"), letters(27), "scatter" in RESERVED
+('weights_1', 'v1st', 'ab', True)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ RESERVED = set(
     fromFunction fromFunctionM fromList toList flip error undefined const otherwise fromString fromListN the
     max min compare erf expm1 log1p floorFloat ceilingFloat truncateFloat rint sumOver modFloat""".split()
 )
-INDEX_NAMES = "ijklmn"  # unhinted index variables take these first
+INDEX_NAMES = "ijklmn"  # unnamed index variables take these first; no unnamed value takes a run of them (jk)
 
 
 def sanitize(hint: str) -> str:
@@ -60,15 +60,3 @@ def letters(n: int) -> str:
         n, r = divmod(n - 1, 26)
         s = chr(ord("a") + r) + s
     return s
-
-
-def letters_index(name: str) -> int:
-    """The ``n`` whose :func:`letters` is ``name`` (lower-case letters).
-
-    >>> [letters_index(s) for s in ("a", "z", "aa")]
-    [0, 25, 26]
-    """
-    n = 0
-    for c in name:
-        n = n * 26 + ord(c) - ord("a") + 1
-    return n - 1

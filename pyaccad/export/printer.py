@@ -13,16 +13,14 @@ all build on it.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 
 import numpy as np
 
-from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, letters_index, sanitize
+from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
 from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
 from pyaccad.ir import BOOL, FLOAT16, FLOAT_DTYPES, Atom, Lit, Program, Stmt, Var
 from pyaccad.opt.fusion import matrix_transpose_source
@@ -42,50 +40,25 @@ def is_elementwise(stmt: Stmt) -> bool:
     return stmt.prim.family == "elementwise"
 
 
-class _Taken(set):
-    """The names taken: a set that also lists, in order, those taken since it was made, so that
-    :meth:`Printer.scope` can free the ones taken inside it without copying the set (a copy per lambda made
-    printing a long program quadratic)."""
-
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        super().__init__(names)
-        self.order: list[str] = []
-
-    def add(self, name: str) -> None:
-        if name not in self:
-            super().add(name)
-            self.order.append(name)
-
-    def update(self, *groups: Iterable[str]) -> None:
-        for group in groups:
-            for name in group:
-                self.add(name)
-
-    def __ior__(self, names: AbstractSet[str]) -> _Taken:
-        self.update(names)
-        return self
-
-
 def _index_names() -> Iterator[str]:
-    """Names for unhinted index variables: ``i`` to ``n``, then ``i1`` to ``n1``, ``i2``, ..."""
+    """Names for unnamed index variables: ``i`` to ``n``, then ``i1`` to ``n1``, ``i2``, ...
+
+    >>> list(itertools.islice(_index_names(), 8))
+    ['i', 'j', 'k', 'l', 'm', 'n', 'i1', 'j1']
+    """
     yield from INDEX_NAMES
     for n in itertools.count(1):
         yield from (f"{c}{n}" for c in INDEX_NAMES)
 
 
 def _numbered_name(base: str, position: int) -> str:
+    """Name ``position`` of ``base``'s numbered names: ``w1``, ``w2``, ...; with no base ``a``, ``b``, ...
+    (:meth:`Printer.bind` skips those that read as index names: ``i``, ``jk``).
+
+    >>> _numbered_name("w", 2), _numbered_name("", 0), _numbered_name("", 26)
+    ('w2', 'a', 'aa')
+    """
     return f"{base}{position}" if base else letters(position)
-
-
-def _sequence_positions(name: str) -> Iterator[tuple[str, int]]:
-    """Every ``(base, position)`` whose :func:`_numbered_name` is ``name`` (``w12``: ``w`` 12 and ``w1`` 2)."""
-    if name.isascii() and name.isalpha() and name.islower() and name not in INDEX_NAMES:
-        yield "", letters_index(name)
-    for cut in range(len(name) - 1, 0, -1):
-        if not name[cut:].isdigit():
-            break
-        if name[cut] != "0":
-            yield name[:cut], int(name[cut:])
 
 
 class Printer:
@@ -103,12 +76,12 @@ class Printer:
         self.ordered_folds = ordered_folds
         """Float max/min folds as integer folds of ordered bits (:func:`pyaccad.export.rules.ordered_fold`)."""
         self.names: dict[Var, str] = {}
-        self.used = _Taken(RESERVED)
-        self._searched: dict[str, int] = {}  # by base ("": a, b, ...): every name before this position is taken
-        self._freed: dict[str, list[int]] = {}  # by base: heaps of positions before that, freed since
+        self.used: set[str] = set(RESERVED)
+        """Every name in scope: a name taken here is no other variable's until a :meth:`scope` frees it."""
+        self._next: dict[str, int] = {}  # by base ("": a, b, ...): the position its next numbered name starts at
+        self._temporaries: list[str] = []  # taken in the innermost scope, freed when it ends
         self.array_level: set[Var] = set()
         self.inlined: dict[Var, str] = {}
-        self.kept: set[str] = set()
         self.fills: dict[Var, Lit] = {}
         self.helpers: set[str] = set()
         self.computed: set[Var] = set()
@@ -134,74 +107,79 @@ class Printer:
 
     @contextmanager
     def scope(self) -> Iterator[None]:
-        """Names bound inside (lambda parameters, a lambda's temporaries) are free again afterwards.
+        """The temporaries taken inside (:meth:`fresh` names, unnamed index variables) are free again afterwards.
 
-        Only index names (``i``, ``j``) and helper parameters are released, so that every lambda
-        can use ``i``/``j``; names of the program's own values stay unique, so nothing a reader
-        sees is shadowed. Safe because a printed lambda refers only to its own names and to names
-        bound before it.
+        So every lambda can use ``i``, ``j`` and ``v``. The names of the program's own values stay taken to the
+        end, so nothing a reader sees is shadowed. Safe because a printed lambda refers only to its own names
+        and to names bound before it.
+
+        >>> p = Printer()
+        >>> with p.scope():
+        ...     inner = p.fresh("v")
+        >>> inner, p.fresh("v")
+        ('v', 'v')
         """
-        saved_kept, taken = self.kept, len(self.used.order)
-        self.kept = set()
+        outer, self._temporaries = self._temporaries, []
         try:
             yield
         finally:
-            saved_kept |= self.kept  # the few names kept in here join the many outside (not the other way)
-            self.kept = saved_kept
-            self._release([name for name in self.used.order[taken:] if name not in self.kept])
-            del self.used.order[taken:]  # what stays taken is kept: no enclosing scope frees it either
+            self.used.difference_update(self._temporaries)
+            self._temporaries = outer
 
     # --- names -------------------------------------------------------------------------------------
     def bind(self, var: Var, array_level: bool, index: bool = False) -> str:
-        """A fresh Haskell name for ``var``, derived from its hint when it has one."""
+        """A name for ``var``: its hint when it has a free one, else the next of its hint's numbered names
+        (``x1``, ``x2``, ...; ``a``, ``b``, ... without a hint), taken to the end of the function. An unnamed
+        index variable is a temporary instead: the first free of ``i``, ``j``, ..., ``n``, ``i1``, ...
+
+        >>> from pyaccad.ir import Var, ArrayType, FLOAT32
+        >>> p, scalar = Printer(), ArrayType(FLOAT32, ())
+        >>> [p.bind(Var(scalar, hint), False) for hint in ("W", "W", "", "")], p.bind(Var(scalar), False, index=True)
+        (['w', 'w1', 'a', 'b'], 'i')
+        """
         if array_level:
             self.array_level.add(var)
         base = sanitize(var.hint)
-        if base and base not in self.used:
+        if index and not base:
+            name = self._temporary(_index_names())
+        elif base and base not in self.used:
             name = base
-        elif index and not base:
-            name = next(candidate for candidate in _index_names() if candidate not in self.used)
+            self.used.add(name)
         else:
             name = self._numbered(base)
-        self.used.add(name)
-        if not index or base:  # the user's names stay unique; only unnamed indices (i, j) are reused
-            self.kept.add(name)
         self.names[var] = name
         return name
 
     def fresh(self, base: str) -> str:
-        """A fresh name for something the IR does not name (a lambda parameter of a printed helper)."""
-        name, n = base, 1
-        while name in self.used:
-            name, n = f"{base}{n}", n + 1
+        """A temporary for something the IR does not name (a printed helper's parameter): ``base`` if it is
+        free, else the first free of ``base``'s numbered names after those :meth:`bind` took (``v1``, ...)."""
+        numbered = (f"{base}{n}" for n in itertools.count(self._next.get(base, 1)))
+        return self._temporary(itertools.chain([base], numbered))
+
+    def _temporary(self, candidates: Iterable[str]) -> str:
+        """The first free candidate, taken until the innermost scope ends.
+
+        Scopes free these names, so each search starts again from the first candidate; it passes only the
+        temporaries of the scopes around and the few names of values spelled the same (a program's values
+        named ``v`` end where ``fresh("v")`` starts)."""
+        name = next(name for name in candidates if name not in self.used)
         self.used.add(name)
+        self._temporaries.append(name)
         return name
 
     def _numbered(self, base: str) -> str:
-        """The first free name of ``base``'s sequence: ``base1``, ``base2``, ...; without a base ``a``, ``b``, ...
-        (``i`` to ``n`` left for indices).
+        """The next free name of ``base``'s numbered names, taken to the end of the function.
 
-        Each sequence remembers how far it was searched (every name before that was taken) and which names
-        before that :meth:`scope` freed since, so that a long program's thousands of names cost no more each
-        than the first (searching from the start each time made printing quadratic)."""
-        freed = self._freed.setdefault(base, [])
-        while freed:
-            name = _numbered_name(base, heapq.heappop(freed))
-            if name not in self.used:
-                return name
-        position = self._searched.get(base, 1 if base else 0)
-        while _numbered_name(base, position) in self.used or (not base and letters(position) in INDEX_NAMES):
+        Each sequence goes on from where its last name was found, so that a long program's thousands of
+        ``a``, ``b``, ... cost no more each than the first (searching from the start each time made printing
+        quadratic). Nothing before that position is free but what a scope freed since: a temporary the
+        search passed (``v`` in ``\\v -> ...``), left unused."""
+        position = self._next.get(base, 1 if base else 0)
+        while (name := _numbered_name(base, position)) in self.used or name in INDEX_NAMES:
             position += 1
-        self._searched[base] = position + 1
-        return _numbered_name(base, position)
-
-    def _release(self, names: list[str]) -> None:
-        """Free ``names`` (bound inside a scope that ends), and tell the sequences searched past them."""
-        self.used.difference_update(names)
-        for name in names:
-            for base, position in _sequence_positions(name):
-                if position < self._searched.get(base, 0):
-                    heapq.heappush(self._freed[base], position)
+        self._next[base] = position + 1
+        self.used.add(name)
+        return name
 
     # --- atoms -------------------------------------------------------------------------------------
     @staticmethod
