@@ -52,8 +52,8 @@ def _past_the_simplifier(stmt: Stmt, template: str) -> str:
     (``Data.Array.Accelerate.Trafo.Algebra``): rule "x*0" gives ``0 * x`` the literal, where an infinite or NaN
     ``x`` gives NaN and a negative one flips the zero's sign; "x-x" gives 0 for an infinite or NaN ``x``. The
     guards' tests and values are no constants (``0 / x`` is a zero of x's sign), so the simplifier leaves them.
-    (Its "x+0", ``x + 0`` to ``x``, is -0 for -0 where IEEE adds to +0; a guard for that is undone by LLVM, to
-    which accelerate-llvm gives the fast-math flag nsz: docs/TESTING.md.)
+    (Its "x+0", ``x + 0`` to ``x``, is -0 for -0 where IEEE adds to +0; a guard for that was undone by LLVM
+    while the bridge let accelerate-llvm give it the fast-math flag nsz: docs/TESTING.md.)
 
     >>> from pyaccad.ir import FLOAT64, PRIMITIVES, ArrayType, Var
     >>> x = Var(ArrayType(FLOAT64, ()))

@@ -12,7 +12,9 @@ accelerate allocates its arrays through the first library's ``pyaccad_keep_array
 keeps the last ``KEEP_ARRAYS`` of them (at most ``KEEP_ARRAYS_BYTES``) alive: accelerate-llvm-native's kernels hold
 raw pointers only, and a garbage collection could free an array while a worker runs on it.
 Before the first library is loaded (and with it accelerate-blas's OpenBLAS), OpenBLAS
-is told the CPU's kernel set where the CPU hides its model (:mod:`.openblas`).
+is told the CPU's kernel set where the CPU hides its model (:mod:`.openblas`), and
+accelerate (which reads its flags as its own shared library loads) is told to keep IEEE
+arithmetic, with a kernel cache of its own for that choice (:mod:`.fastmath`).
 
 Calls release the GIL (cffi does), so several Python threads can run programs at
 once; the runtime schedules them.
@@ -30,7 +32,7 @@ from typing import Any
 import cffi
 import numpy as np
 
-from pyaccad.backends.accelerate import openblas, veclib
+from pyaccad.backends.accelerate import fastmath, openblas, veclib
 from pyaccad.backends.recycled import Recycled
 from pyaccad.errors import CompileError, RunError, ShapeError, with_location
 from pyaccad.ir import BOOL, ArrayType
@@ -55,6 +57,19 @@ KEEP_ARRAYS = 4096
 KEEP_ARRAYS_BYTES = 256 << 20
 _runtime_lock = threading.Lock()
 _runtime_started = False
+_flags_set = False
+
+
+def _set_flags() -> None:
+    """accelerate's flags and kernel cache (:mod:`.fastmath`), once, before the first library (and with it
+    accelerate's, which reads ``$ACCELERATE_FLAGS`` as it loads) is loaded."""
+    global _flags_set
+    with _runtime_lock:
+        if not _flags_set:
+            # the C environment only, which accelerate reads at each kernel's lookup: os.environ, which other
+            # Python libraries read for their own caches, keeps the user's $XDG_CACHE_HOME
+            os.putenv("XDG_CACHE_HOME", str(fastmath.configure()))
+            _flags_set = True
 
 
 def _start_runtime(lib: Any) -> None:
@@ -77,6 +92,7 @@ def _start_runtime(lib: Any) -> None:
 def load(path: Path) -> Any:
     """The library at ``path``, with the GHC runtime running."""
     openblas.configure()  # read when OpenBLAS loads, with the first library that links it
+    _set_flags()
     try:
         lib = ffi.dlopen(str(path))
     except OSError as exc:
