@@ -78,8 +78,8 @@ def test_a_large_body_runs_in_one_region_with_the_per_kernel_regions_bits(monkey
     assert _bits(acc.jit(f, backend="native")(u0)) == _bits(value)
 
 
-@pytest.mark.parametrize("checkpoint", [None, "bisect"])
-def test_the_gradient_through_the_tape_and_bisection_in_regions(checkpoint, monkeypatch):
+@pytest.mark.parametrize("checkpoint, regions", [(None, 3), ("bisect", 2)])
+def test_the_gradient_through_the_tape_and_bisection_in_regions(checkpoint, regions, monkeypatch):
     # small arrays counted as large (the interpreter's run of the gradient at 520×512 took 2 s): the region's
     # code is the same, its `omp for` loops still split between the threads; the fold's slices are the test above's
     monkeypatch.setattr(control, "PARALLEL_MIN", 100)
@@ -87,8 +87,9 @@ def test_the_gradient_through_the_tape_and_bisection_in_regions(checkpoint, monk
     g = ad.grad(lambda u: _heat(u, src, checkpoint))
     loops = _loops(generate(optimize(trace(g, u0).program, "native"))[0])
     # the forward loops (recording or recomputing) and the reverse trips: one region each, none per kernel
-    # inside; bisection's outer loop holds its recomputing loop, which has its region
-    assert sum(region for region, _ in loops) >= 3
+    # inside; bisection's outer loop holds its recomputing loop, which has its region (the forward loop's
+    # trip-counting copy is merged into it by the optimiser: pyaccad/opt/loops.py)
+    assert sum(region for region, _ in loops) >= regions
     assert all(inner == 0 for region, inner in loops if region)
     np.testing.assert_array_equal(_bits(acc.jit(g, backend="native")(u0)), _bits(acc.run(g, u0, backend="interp")))
 
