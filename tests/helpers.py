@@ -418,3 +418,15 @@ def examples_on(function: Any, backend: str | None) -> Iterator[None]:
         yield
     finally:
         function._hypothesis_internal_use_settings = own
+
+
+def require_haskell_modules(*modules: str, why: str) -> None:
+    """Skip the test, saying ``why`` and what GHC said, unless GHC (with ``$PYACCAD_GHC_ENV``) imports every module."""
+    import pytest
+
+    from pyaccad.export.ghc import missing_module
+
+    for module in modules:
+        missing = missing_module(module)
+        if missing is not None:
+            pytest.skip(f"{why}: {missing}")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import require_haskell_modules
 from programs import GENERIC_WORKLOADS
 
 import pyaccad as acc
 from pyaccad.export import GenericExportError, check_ad
-from pyaccad.export.ghc import missing_module
 
 ROOT = Path(__file__).parents[2]
 SCRIPT = """\
@@ -29,10 +29,7 @@ def energy(x, y):
 
 
 def _require_ad() -> None:
-    for module in ("Numeric.AD", "Data.Vector"):
-        missing = missing_module(module)
-        if missing is not None:
-            pytest.skip(f"ad is unavailable here: {missing}")
+    require_haskell_modules("Numeric.AD", "Data.Vector", why="ad is unavailable here")
 
 
 @pytest.mark.parametrize("name, fn, args", GENERIC_WORKLOADS, ids=[w[0] for w in GENERIC_WORKLOADS])

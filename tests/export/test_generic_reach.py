@@ -14,13 +14,14 @@ import subprocess
 
 import numpy as np
 import pytest
+from helpers import require_haskell_modules
+from programs import pad
 
 import pyaccad as acc
 from pyaccad import ad
 from pyaccad.bench.registry import WORKLOADS
 from pyaccad.export import GenericExportError, check_ad, export_generic, ghc
 from pyaccad.export.ad_check import RTOL
-from pyaccad.export.ghc import missing_module
 from pyaccad.export.syntax import literal_text
 from pyaccad.ir import FLOAT64
 
@@ -38,15 +39,6 @@ def _scans(v, a):
     )
 
 
-def _pad(x, value, lo, hi, interior):
-    # pad has no public combinator (it is what AD transposes a slice into): emitted directly
-    from pyaccad.frontend.tracing import emit, wrap
-    from pyaccad.ir import Lit
-
-    (var,) = emit("pad", (x.var, Lit(value, x.dtype)), {"lo": lo, "hi": hi, "interior": interior})
-    return wrap(var)
-
-
 def _index_maps(a):
     parts = [
         a[1:, ::2],
@@ -56,7 +48,7 @@ def _index_maps(a):
         acc.broadcast_to(a[:, :1], (3, 4)),
         acc.concatenate([a, a * a], axis=0),
         acc.concatenate([a, a[:, :1]], axis=-1),
-        _pad(a, 0.25, (1, 0), (0, 2), (0, 1)),
+        pad(a, 0.25, (1, 0), (0, 2), (0, 1)),
     ]
     return sum((p * p).sum() * (k + 1) for k, p in enumerate(parts))
 
@@ -170,9 +162,7 @@ def test_the_export_computes_what_the_interpreter_does(tmp_path):
     """Every function's export, compiled by plain GHC with ``vector`` (Debian's ``libghc-vector-dev``; no ``ad``
     needed) and run at its arguments, against pyaccad's interpreter: both in float64, with sums in orders that
     may differ, so within :data:`RTOL` of the value's scale, as :func:`check_ad`'s gradients."""
-    missing = missing_module("Data.Vector")
-    if missing is not None:
-        pytest.skip(f"GHC cannot import Data.Vector (Debian: libghc-vector-dev): {missing}")
+    require_haskell_modules("Data.Vector", why="GHC cannot import Data.Vector (Debian: libghc-vector-dev)")
     modules, prints, expected = {}, [], []
     for name, fn, args in REACH + BENCH:
         module = "V" + name[0].upper() + name[1:]
@@ -190,9 +180,7 @@ def test_the_export_computes_what_the_interpreter_does(tmp_path):
 
 
 def test_a_program_of_several_results_returns_a_tuple(tmp_path):
-    missing = missing_module("Data.Vector")
-    if missing is not None:
-        pytest.skip(f"GHC cannot import Data.Vector (Debian: libghc-vector-dev): {missing}")
+    require_haskell_modules("Data.Vector", why="GHC cannot import Data.Vector (Debian: libghc-vector-dev)")
     x = np.array([0.5, -2.0, 3.0])
     source = export_generic(lambda x: (x * x, x.sum()), x, module="Pair", name="pair")
     assert "pair :: RealFloat a => Vector a -> (Vector a, a)" in source and "pairFlat" not in source
@@ -204,10 +192,7 @@ def test_a_program_of_several_results_returns_a_tuple(tmp_path):
 
 
 def _require_ad() -> None:
-    for module in ("Numeric.AD", "Data.Vector"):
-        missing = missing_module(module)
-        if missing is not None:
-            pytest.skip(f"ad is unavailable here: {missing}")
+    require_haskell_modules("Numeric.AD", "Data.Vector", why="ad is unavailable here")
 
 
 @pytest.mark.parametrize("name, fn, args", REACH + BENCH, ids=[c[0] for c in REACH + BENCH])
