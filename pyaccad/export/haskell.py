@@ -65,13 +65,14 @@ def module_source(
     extents: Extents | None = None,
     ordered_folds: bool = True,
     checked_reads: bool = False,
+    partial_sums: bool = False,
 ) -> str:
     """The Haskell module exporting ``name``, the accelerate version of ``program`` (see the module doc).
 
     With ``extents``, ``program`` is ``extents.annotate``'s: its extents print as the symbols, bound
     from the inputs' shapes at the top of the function (``let I2 n m = shape x``). With ``checked_reads``
     (the bridge's), its reads are checked and it returns one more value, whether all were in bounds
-    (:mod:`pyaccad.export.checked`).
+    (:mod:`pyaccad.export.checked`). ``ordered_folds`` and ``partial_sums`` are :class:`.Printer`'s.
     """
     if not re.fullmatch(r"[A-Z][\w']*(\.[A-Z][\w']*)*", module):
         raise ExportError(f"export: {module!r} is not a Haskell module name (Capitalised, dotted)")
@@ -80,7 +81,7 @@ def module_source(
             f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
             "Data.Array.Accelerate exports or the export's own helpers)"
         )
-    printer = Printer(RULES, blas, ordered_folds)
+    printer = Printer(RULES, blas, ordered_folds, partial_sums)
     printer.computed = materialised(program, blas)
     if checked_reads:
         program = with_checked_reads(program)
@@ -130,6 +131,7 @@ def shape_generic_module_source(
     blas: bool = False,
     ordered_folds: bool = True,
     checked_reads: bool = False,
+    partial_sums: bool = False,
 ) -> tuple[str, Extents]:
     """The module of ``f`` written in terms of its inputs' extents (:mod:`pyaccad.export.extents`), and the fit
     it is printed from (:meth:`.Extents.describes` tells which programs it computes).
@@ -153,20 +155,19 @@ def shape_generic_module_source(
     <BLANKLINE>
     """
     extents = fit_extents(f, args, tracer)
-    source = module_source(extents.annotate(extents.example), module, name, blas, extents, ordered_folds, checked_reads)
+    style = ordered_folds, checked_reads, partial_sums
+    source = module_source(extents.annotate(extents.example), module, name, blas, extents, *style)
     if extents.check is None:
         return source, extents
     checked = extents.annotate(extents.check, extents.check_values)
-    other = module_source(checked, module, name, blas, extents, ordered_folds, checked_reads)
+    other = module_source(checked, module, name, blas, extents, *style)
     code = [line for line in source.split("\n") if not line.startswith("--")]
     other_code = [line for line in other.split("\n") if not line.startswith("--")]
     differing = next((a for a, b in zip(code, other_code, strict=False) if a != b), None)
     if differing is None and len(code) == len(other_code):
         return source, extents
     extents.fix_all(f"the export wrote a number of an extent without its expression (in {differing!r})")
-    return module_source(
-        extents.annotate(extents.example), module, name, blas, extents, ordered_folds, checked_reads
-    ), extents
+    return module_source(extents.annotate(extents.example), module, name, blas, extents, *style), extents
 
 
 def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:

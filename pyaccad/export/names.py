@@ -29,7 +29,7 @@ RESERVED = set(
     unindex1 index2 unindex2 index3 unindex3 indexHead indexTail toIndex fromIndex intersect ord chr boolToInt
     bitcast foreignAcc foreignExp arrayRank arrayShape arraySize arrayReshape indexArray linearIndexArray
     fromFunction fromFunctionM fromList toList flip error undefined const otherwise fromString fromListN the
-    max min compare erf expm1 log1p floorFloat ceilingFloat truncateFloat rint sumOver modFloat""".split()
+    max min compare erf expm1 log1p floorFloat ceilingFloat truncateFloat rint sumOver sumLong modFloat""".split()
 )
 INDEX_NAMES = "ijklmn"  # unnamed index variables take these first; no unnamed value takes a run of them (jk)
 

@@ -70,11 +70,19 @@ class Printer:
     ('sum1', 'v', 'v1')
     """
 
-    def __init__(self, rules: Mapping[str, Rule] | None = None, blas: bool = False, ordered_folds: bool = True) -> None:
+    def __init__(
+        self,
+        rules: Mapping[str, Rule] | None = None,
+        blas: bool = False,
+        ordered_folds: bool = True,
+        partial_sums: bool = False,
+    ) -> None:
         self.rules = dict(rules or {})
         self.blas = blas
         self.ordered_folds = ordered_folds
         """Float max/min folds as integer folds of ordered bits (:func:`pyaccad.export.rules.ordered_fold`)."""
+        self.partial_sums = partial_sums
+        """Long float sums in chunks of partial sums, for accelerate without fast-math (:mod:`pyaccad.export.sums`)."""
         self.names: dict[Var, str] = {}
         self.used: set[str] = set(RESERVED)
         """Every name in scope: a name taken here is no other variable's until a :meth:`scope` frees it."""

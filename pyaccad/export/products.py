@@ -11,7 +11,7 @@ whatever reads the product (``generate`` is a delayed producer):
   out, ``let dot l = a ! I2 i l * b ! I2 l j in dot 0 + dot 1 + dot 2``, with
   no loop at all;
 * a longer or symbolic one calls the helper ``sumOver n (\\l -> ...)``
-  (:data:`SUM_OVER`), a scalar ``while`` that keeps eight partial sums, whose
+  (:data:`pyaccad.export.sums.SUM_OVER`), a scalar ``while`` that keeps eight partial sums, whose
   additions do not wait on one another (accelerate never lets LLVM reorder a
   float sum into vector lanes). Where the program also holds the right
   operand's transpose (the gmm gradient reads the centred data both ways), the
@@ -42,21 +42,6 @@ from pyaccad.ir import FLOAT_DTYPES, Lit, Stmt
 
 UNROLL_MAX = 16
 """Inner extents up to this (known at export) print their sum written out; longer ones loop (``sumOver``)."""
-
-SUM_OVER = [
-    "-- | The sum of term l for l from 0 to n - 1, kept in eight partial sums: each addition waits only on",
-    "-- the one eight terms back, where one running sum would wait on every addition before it.",
-    "sumOver :: Num a => Exp Int -> (Exp Int -> Exp a) -> Exp a",
-    "sumOver n term =",
-    "  let eights = n - n `mod` 8",
-    "      eight (T9 l a b c d e f g h) =",
-    "        T9 (l + 8) (a + term l) (b + term (l + 1)) (c + term (l + 2)) (d + term (l + 3))",
-    "                   (e + term (l + 4)) (f + term (l + 5)) (g + term (l + 6)) (h + term (l + 7))",
-    "      T9 _ a b c d e f g h = while (\\(T9 l _ _ _ _ _ _ _ _) -> l < eights) eight (T9 0 0 0 0 0 0 0 0 0)",
-    "      one (T2 l s) = T2 (l + 1) (s + term l)",
-    "      T2 _ s = while (\\(T2 l _) -> l < n) one (T2 eights 0)",
-    "  in  ((a + b) + (c + d)) + ((e + f) + (g + h)) + s",
-]
 
 
 def is_gemm(stmt: Stmt, blas: bool) -> bool:

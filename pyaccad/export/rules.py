@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyaccad.errors import NotDifferentiable, with_location
-from pyaccad.export import products, structural
+from pyaccad.export import products, structural, sums
 from pyaccad.export.printer import Printer, Rule
 from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
@@ -37,7 +37,7 @@ from pyaccad.export.templates import (
     template_of,
     top_operator,
 )
-from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, PRIMITIVES, Lit, Program, Stmt
+from pyaccad.ir import ELEMENTWISE, FLOAT32, FLOAT64, FLOAT_DTYPES, PRIMITIVES, Lit, Program, Stmt
 
 RULES: dict[str, Rule] = {}
 """The accelerate target's rule of every primitive, by name (what :class:`~.printer.Printer` is given)."""
@@ -164,6 +164,9 @@ def _fold(p: Printer, stmt: Stmt, array_level: bool) -> str:
         typed_init = p.exp(inits[0]) if inits else None  # annotated: nothing else fixes a literal's type there
         return ordered_fold(p, extremum, _ORDERED_WIDTH[stmt.outs[0].dtype], source, typed_init)
     named = _NAMED_FOLDS.get((function, init.replace(".0", "") if init else None))
+    long_float = stmt.outs[0].dtype in FLOAT_DTYPES and sums.is_long(arrays[0].shape[axis])
+    if p.partial_sums and named == "sum" and n == 1 and long_float:
+        return sums.long_sum(p, source)
     if named and n == 1:
         return f"{named} {source}"
     if inits:

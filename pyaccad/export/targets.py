@@ -39,6 +39,7 @@ def export_haskell(
     optimized: bool = True,
     generic: bool = True,
     ordered_folds: bool = True,
+    partial_sums: bool = False,
 ) -> str:
     """The ``accelerate`` Haskell module of ``f`` traced at ``example_args`` (NumPy arrays or pytrees).
 
@@ -47,6 +48,9 @@ def export_haskell(
     Float ``max``/``min`` reductions print as integer folds of the elements' ordered bits (``orderedBits32``),
     which accelerate-llvm vectorises, NaN winning as in NumPy; ``ordered_folds=False`` prints ``maximum``/
     ``minimum`` (accelerate 1.4's Interpreter miscomputes ``bitcast``, and its ``max`` drops NaN).
+    ``partial_sums=True`` prints float sums of long rows as chunks of partial sums (``sumLong``,
+    :mod:`pyaccad.export.sums`): for accelerate-llvm compiled without fast-math (``-fno-fast-math``), where
+    ``sum`` adds one term at a time, unvectorised; with accelerate's default flags ``sum`` is faster.
     ``optimized=False`` prints the program as traced, before :func:`pyaccad.opt.optimize`.
     The module is written in terms of the inputs' extents (``let I2 n m = shape x``), found
     by tracing ``f`` again at other sizes (:mod:`pyaccad.export.extents`): it holds at every size at which
@@ -64,13 +68,19 @@ def export_haskell(
         def tracer(fn: Callable[..., Any], args: tuple) -> Program:
             return _traced(fn, args, optimized)
 
-        return shape_generic_module_source(f, example_args, tracer, module, name, blas, ordered_folds)[0]
+        style = ordered_folds, False, partial_sums  # the bridge's checked reads: never in a user's export
+        return shape_generic_module_source(f, example_args, tracer, module, name, blas, *style)[0]
     traced = _traced(f, example_args, optimized)
-    return export_program(traced, module=module, name=name, blas=blas, ordered_folds=ordered_folds)
+    return export_program(traced, module, name, blas, ordered_folds, partial_sums)
 
 
 def export_program(
-    program: Program, module: str = "M", name: str = "f", blas: bool = False, ordered_folds: bool = True
+    program: Program,
+    module: str = "M",
+    name: str = "f",
+    blas: bool = False,
+    ordered_folds: bool = True,
+    partial_sums: bool = False,
 ) -> str:
     """:func:`export_haskell` for an IR program already in hand (a derivative, an optimised program).
 
@@ -80,7 +90,7 @@ def export_program(
     ...                                                                  name="neg")
     True
     """
-    return module_source(program, module, name, blas=blas, ordered_folds=ordered_folds)
+    return module_source(program, module, name, blas=blas, ordered_folds=ordered_folds, partial_sums=partial_sums)
 
 
 def export_generic(

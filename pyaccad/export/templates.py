@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pyaccad.export.printer import Printer
-from pyaccad.export.products import SUM_OVER
+from pyaccad.export.sums import SUM_LONG, SUM_OVER
 from pyaccad.export.syntax import HS_SCALAR, literal_text, paren
 from pyaccad.ir import BOOL, ELEMENTWISE, FLOAT16, FLOAT32, FLOAT_DTYPES, Lit, Stmt
 from pyaccad.ir.primitives.elementwise import GUARD_TESTS
@@ -459,9 +459,10 @@ def _read_checked(rank: int) -> list[str]:
 
 HELPERS.update({f"readChecked{rank}": _read_checked(rank) for rank in range(1, 10)})
 HELPERS["sumOver"] = SUM_OVER
+HELPERS["sumLong"] = SUM_LONG
 HELPERS.update(_ordered_bits(32, "Float", "Int32"))
 HELPERS.update(_ordered_bits(64, "Double", "Int64"))
-HELPER_PRAGMA = "{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}"  # their class contexts need it
+HELPER_PRAGMA = "{-# LANGUAGE ConstraintKinds, FlexibleContexts, TypeOperators #-}"  # their class contexts need it
 
 
 def helpers_in(template: str) -> set[str]:

@@ -189,3 +189,18 @@ def test_a_kernel_compiled_with_fast_math_is_not_run_without_it(tmp_path):
     }
     assert kernels["ieee"] and kernels["ieee"] == kernels["fast-math"]  # each compiled once per mode
     assert not (tmp_path / "xdg" / "accelerate").exists()
+
+
+def test_kernels_without_vector_math_have_a_cache_of_their_own(tmp_path):
+    """Vector math (``-fveclib=libmvec``) rounds otherwise than libm's scalar functions, and accelerate's kernel
+    key knows nothing of the clang's flags: a process with ``$PYACCAD_ACCELERATE_VECLIB=0`` compiles its kernels
+    into its own folder."""
+    _require_bridge()
+    env = {**os.environ, "PYACCAD_CACHE_DIR": str(tmp_path / "cache"), "PYACCAD_ACCELERATE_VECLIB": "0"}
+    for name in ("ACCELERATE_FLAGS", "PYACCAD_ACCELERATE_FAST_MATH", "ACCELERATE_LLVM_CLANG_PATH", "LD"):
+        env.pop(name, None)
+    ran = subprocess.run([sys.executable, "-c", CANCEL], capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert json.loads(ran.stdout)["ieee"]
+    kernels = tmp_path / "cache" / "accelerate" / "kernels"
+    assert list((kernels / "ieee-scalar-math").rglob("*.so")) and not (kernels / "ieee").exists()

@@ -19,7 +19,7 @@ import pyaccad as acc
 from pyaccad import ad, api
 from pyaccad.backends import Retrace, get_backend
 from pyaccad.backends import accelerate as bridge
-from pyaccad.backends.accelerate import build, remembered
+from pyaccad.backends.accelerate import build, fastmath, remembered
 from pyaccad.export import ghc
 from pyaccad.frontend import trace
 from pyaccad.frontend.pytree import flatten
@@ -91,24 +91,30 @@ def test_a_remembered_module_is_found_only_for_its_own_program_and_printer(monke
     args, blas = (_x(6), W), build.uses_blas()
     key = _key(forward, args, counter=traced)
     program = _optimized(forward, args)
-    entry = remembered.key(program, blas)
-    assert remembered.find(entry) == bridge.program_module(program, Retrace(forward, args, _optimized))
-    others = [remembered.key(program, not blas), remembered.key(_optimized(forward, (_x(7), W)), blas)]
+    style = True, not fastmath.reassociates()  # the bridge's: ordered folds, partial sums without fast-math
+    entry = remembered.key(program, blas, *style)
+    assert remembered.find(entry) == bridge.program_module(program, Retrace(forward, args, _optimized), *style)
+    others = [
+        remembered.key(program, not blas, *style),
+        remembered.key(program, blas, style[0], not style[1]),
+        remembered.key(_optimized(forward, (_x(7), W)), blas, *style),
+    ]
     assert None not in others and entry not in others
     bridge._WRITTEN.clear()
     remembered._path(entry).write_text('{"key": "another", "module": "f = undefined"}')  # a foreign entry: ignored
     fits = len(traced)
     assert _key(forward, args, counter=traced) == key and len(traced) > fits  # fitted again...
-    assert remembered.find(entry) == bridge.program_module(program, Retrace(forward, args, _optimized))  # ...kept
+    module = bridge.program_module(program, Retrace(forward, args, _optimized), *style)
+    assert remembered.find(entry) == module  # ...kept
     monkeypatch.setattr(remembered, "_printer_digest", lambda: "another printer")
-    assert remembered.key(program, blas) != entry
+    assert remembered.key(program, blas, *style) != entry
 
     class Opaque:  # a parameter program_key would write by its address: such a program is not remembered
         pass
 
     first, *rest = program.stmts
     odd = Stmt(first.prim, first.args, {**first.params, "rule": Opaque()}, first.outs, first.source)
-    assert remembered.key(Program(program.inputs, (odd, *rest), program.outputs), blas) is None
+    assert remembered.key(Program(program.inputs, (odd, *rest), program.outputs), blas, *style) is None
 
 
 def test_a_program_whose_extents_stay_fixed_has_a_library_per_size():

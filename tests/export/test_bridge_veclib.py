@@ -115,3 +115,17 @@ def test_a_clang_refusing_the_flag_is_not_wrapped(tmp_path):
     assert veclib.configure(environ) is False
     assert "ACCELERATE_LLVM_CLANG_PATH" not in environ
     assert "-lmvec" not in Path(environ["LD"]).read_text()  # the renaming linker only
+
+
+def test_a_child_process_knows_its_parents_wrappers_from_a_users_toolchain(tmp_path):
+    """A child inherits the environment the parent's bridge wrote: the same wrappers, vector math and all (its
+    kernels belong in the vector-math cache, :mod:`.runtime`); turned off in the child, they go; a user's clang
+    named in the child stays the user's."""
+    environ, _, _ = _configured(tmp_path)
+    child = dict(environ)
+    assert veclib.configure(child) is True and child == environ
+    off = {**environ, "PYACCAD_ACCELERATE_VECLIB": "0"}
+    assert veclib.configure(off) is False
+    assert "ACCELERATE_LLVM_CLANG_PATH" not in off and off["LD"] != environ["LD"]  # rebuilt without -lmvec
+    users = {**environ, "ACCELERATE_LLVM_CLANG_PATH": "/opt/llvm/bin/clang"}
+    assert veclib.configure(users) is False and users["ACCELERATE_LLVM_CLANG_PATH"] == "/opt/llvm/bin/clang"

@@ -1,6 +1,6 @@
 -- | gmm, exported by pyaccad from a trace at the example arguments alphas :: f32[3], means :: f32[3,4], icf :: f32[3,10], x :: f32[5,4].
 -- Written for every size: n = alphas's axis 0, means's axis 0, icf's axis 0; m = icf's axis 1; p = x's axis 0. Fixed: 4 (means's axis 1, x's axis 1): the program traced is different when it alone changes (a Python loop over it, a size written in f, or an extent that must change with it).
-{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
+{-# LANGUAGE ConstraintKinds, FlexibleContexts, TypeOperators #-}
 module Workloads.Gmm (gmm) where
 
 import Data.Array.Accelerate

@@ -1,6 +1,6 @@
 -- | logsumexpRows, exported by pyaccad from a trace at the example arguments a :: f32[4,5].
 -- Written for every size: n = a's axis 0; m = a's axis 1.
-{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
+{-# LANGUAGE ConstraintKinds, FlexibleContexts, TypeOperators #-}
 module Workloads.LogsumexpRows (logsumexpRows) where
 
 import Data.Array.Accelerate

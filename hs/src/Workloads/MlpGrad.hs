@@ -1,6 +1,6 @@
 -- | mlpGrad, exported by pyaccad from a trace at the example arguments params00 :: f32[6,5], params01 :: f32[5], params10 :: f32[5,5], params11 :: f32[5], params20 :: f32[5,3], params21 :: f32[3], x :: f32[4,6], labels :: i64[4].
 -- Written for every size: n = params00's axis 0, x's axis 1; m = params00's axis 1, params01's axis 0, params10's axis 0, params10's axis 1, params11's axis 0, params20's axis 0; p = params20's axis 1, params21's axis 0; q = x's axis 0, labels's axis 0.
-{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
+{-# LANGUAGE ConstraintKinds, FlexibleContexts, TypeOperators #-}
 module Workloads.MlpGrad (mlpGrad) where
 
 import Data.Array.Accelerate

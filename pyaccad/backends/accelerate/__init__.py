@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends import Retrace
-from pyaccad.backends.accelerate import build, remembered
+from pyaccad.backends.accelerate import build, fastmath, remembered
 from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
 from pyaccad.errors import IndexOutOfBounds
 from pyaccad.export import ghc
@@ -67,24 +67,26 @@ _PLACEHOLDER = "PyaccadKey"  # the modules are printed once with this in their n
 _MODULE = f"PyaccadProgram{_PLACEHOLDER}"
 
 
-def program_module(program: Program, retrace: Retrace | None = None, ordered_folds: bool = True) -> str:
+def program_module(
+    program: Program, retrace: Retrace | None = None, ordered_folds: bool = True, partial_sums: bool = False
+) -> str:
     """The export of ``program`` that its library runs (its module named with the placeholder): written for
     every size where ``retrace`` says how ``program`` was traced, else at ``program``'s extents. The header
-    line naming the example's arguments is left out: the module is the same at every size it serves."""
+    line naming the example's arguments is left out: the module is the same at every size it serves.
+    ``ordered_folds`` and ``partial_sums`` are :class:`pyaccad.export.printer.Printer`'s."""
     blas = build.uses_blas()
+    style = ordered_folds, True, partial_sums  # and checked reads
     if retrace is None:
-        return _without_header(
-            module_source(program, _MODULE, "f", blas=blas, ordered_folds=ordered_folds, checked_reads=True)
-        )
-    entry = remembered.key(program, blas, ordered_folds)
-    written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas, ordered_folds), [])
+        return _without_header(module_source(program, _MODULE, "f", blas, None, *style))
+    entry = remembered.key(program, blas, ordered_folds, partial_sums)
+    written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas, ordered_folds, partial_sums), [])
     source = next((text for extents, text in written if extents.describes(program)), None)
     if source is None:
         source = remembered.find(entry)
         if source is not None:
             return source
         printed, extents = shape_generic_module_source(
-            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, ordered_folds, checked_reads=True
+            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, *style
         )
         source = _without_header(printed)
         written.append((extents, source))
@@ -101,8 +103,9 @@ def _without_header(source: str) -> str:
 def library(program: Program, target: str, retrace: Retrace | None = None) -> tuple[str, dict[str, str]]:
     """The cache key of ``program``'s library (a hash of its modules, GHC, the packages and the target) and its
     modules, named by the key (see :func:`program_module` for ``retrace``)."""
+    compiled = target != "interpreter"  # the Interpreter's bitcast is wrong; it sums in order anyway
     modules = {
-        _MODULE: program_module(program, retrace, ordered_folds=target != "interpreter"),  # its bitcast is wrong
+        _MODULE: program_module(program, retrace, compiled, compiled and not fastmath.reassociates()),
         f"PyaccadEntry{_PLACEHOLDER}": entry_source(_with_flag(program), _PLACEHOLDER, target),
     }
     compiler = ghc.ghc() or ""

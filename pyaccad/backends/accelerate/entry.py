@@ -180,14 +180,27 @@ keepingAllocator :: Int -> Int -> Int -> IO (ForeignPtr Word8)
 keepingAllocator most budget bytes = do
   array <- mallocPlainForeignPtrAlignedBytes bytes 64  -- accelerate's own alignment (a cache line)
   atomicModifyIORef' kept $ \\(Kept count total oldest newest) ->
-    (evict (Kept (count + 1) (total + bytes) oldest ((bytes, array) : newest)), ())
+    (evictPast most budget (Kept (count + 1) (total + bytes) oldest ((bytes, array) : newest)), ())
   return array
+
+-- | The newest kept arrays, up to @most@ of them and @budget@ bytes, and the newest one whatever its size.
+evictPast :: Int -> Int -> Kept -> Kept
+evictPast most budget = evict
   where
     over count total = count > most || total > budget
     evict (Kept count total ((size, _) : oldest) newest)
       | over count total = evict (Kept (count - 1) (total - size) oldest newest)
     evict (Kept count total [] newest@(_ : _ : _)) | over count total = evict (Kept count total (reverse newest) [])
     evict k = k
+
+foreign export ccall pyaccad_trim_arrays :: Int64 -> Int64 -> IO ()
+
+-- | Lets go of the kept arrays past the newest @most@ and @budget@ bytes now (once no call is running, every
+-- kernel has finished: the arrays only wait for the next garbage collection, which gives their memory to the next
+-- call's arrays, where memory the allocator has not used yet costs a page fault every 4 KiB).
+pyaccad_trim_arrays :: Int64 -> Int64 -> IO ()
+pyaccad_trim_arrays most budget =
+  atomicModifyIORef' kept $ \\k -> (evictPast (fromIntegral most) (fromIntegral budget) k, ())
 
 foreign export ccall pyaccad_keep_arrays :: Int64 -> Int64 -> IO ()
 

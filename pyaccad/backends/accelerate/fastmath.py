@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 
 from pyaccad.store import cache_root
@@ -59,6 +59,21 @@ def configure(environ: MutableMapping[str, str] = os.environ, argv: Sequence[str
     else:
         name = "fast-math" if fast else "ieee"
     return cache_root() / "accelerate" / "kernels" / name
+
+
+def reassociates(environ: Mapping[str, str] = os.environ, argv: Sequence[str] = sys.orig_argv) -> bool:
+    """Whether the flags in force let LLVM reorder float arithmetic: the last of ``-ffast-math`` and
+    ``-fno-fast-math`` among the bridge's choice, ``$ACCELERATE_FLAGS`` and the command line's, as accelerate
+    reads them.
+
+    >>> reassociates({}, ()), reassociates({"PYACCAD_ACCELERATE_FAST_MATH": "1"}, ())
+    (False, True)
+    >>> reassociates({"ACCELERATE_FLAGS": "-ffast-math"}, ("python", "+ACC", "-fno-fast-math", "-ACC"))
+    False
+    """
+    ours = "-ffast-math" if environ.get("PYACCAD_ACCELERATE_FAST_MATH", "0") == "1" else "-fno-fast-math"
+    flags = [ours, *environ.get("ACCELERATE_FLAGS", "").split(), *_command_line_flags(argv)]
+    return [f for f in flags if f in ("-ffast-math", "-fno-fast-math")][-1] == "-ffast-math"
 
 
 def _command_line_flags(argv: Sequence[str]) -> list[str]:

@@ -56,12 +56,13 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float | str | np.dtype | np.generic | np.ndarray)
 
 
-def key(program: Program, blas: bool, ordered_folds: bool = True) -> str | None:
-    """The key of ``program``'s remembered module (printed with ``blas`` and ``ordered_folds``, as
-    :func:`pyaccad.export.export_program` takes them), or None when it cannot be remembered."""
+def key(program: Program, blas: bool, ordered_folds: bool = True, partial_sums: bool = False) -> str | None:
+    """The key of ``program``'s remembered module (printed with ``blas``, ``ordered_folds`` and ``partial_sums``,
+    as :func:`pyaccad.export.export_program` takes them), or None when it cannot be remembered."""
     if not _plain(program):
         return None
-    text = "\0".join([repr(program_key(program)), str(blas), str(ordered_folds), _printer_digest()])
+    style = [str(blas), str(ordered_folds), str(partial_sums)]
+    text = "\0".join([repr(program_key(program)), *style, _printer_digest()])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -39,8 +39,20 @@ from pyaccad.store import cache_root, write_atomically
 FLAG = "-fveclib=libmvec"
 
 
+MARK = "PYACCAD_ACCELERATE_TOOLCHAIN"
+"""Names the wrappers :func:`configure` set, so that a child process (which inherits them) tells them from a
+user's own ``$ACCELERATE_LLVM_CLANG_PATH`` and ``$LD``."""
+
+
 def configure(environ: MutableMapping[str, str] = os.environ) -> bool:
     """Point accelerate-llvm-native at the wrappers (see the module doc); whether its kernels get vector math."""
+    inherited = environ.get(MARK, "").split("\n")
+    if inherited[0] and inherited[0] == environ.get("ACCELERATE_LLVM_CLANG_PATH"):  # a parent pyaccad's wrappers
+        if environ.get("PYACCAD_ACCELERATE_VECLIB", "1") != "0":
+            return True
+        for name, ours in zip(("ACCELERATE_LLVM_CLANG_PATH", "LD"), inherited, strict=False):
+            if environ.get(name) == ours:
+                del environ[name]
     vector_math = _vector_math_clang(environ)
     if vector_math is not None:
         compiler = f'#!/bin/sh\nexec {shlex.join([vector_math, FLAG])} "$@"\n'
@@ -49,6 +61,8 @@ def configure(environ: MutableMapping[str, str] = os.environ) -> bool:
     if "LD" not in environ and linker is not None:  # a user's own $LD is theirs
         libraries = " -lmvec" if vector_math is not None else ""
         environ["LD"] = str(_wrapper("ld", _LINK.format(linker=shlex.quote(linker), libraries=libraries)))
+    if vector_math is not None:
+        environ[MARK] = f"{environ['ACCELERATE_LLVM_CLANG_PATH']}\n{environ.get('LD', '')}"
     return vector_math is not None
 
 

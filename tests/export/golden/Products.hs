@@ -1,6 +1,6 @@
 -- | products, exported by pyaccad from a trace at the example arguments a :: f32[3,17], b :: f32[17,2], n :: i32[3,4], c :: f32[2,19,3], d :: f32[2,4,19].
 -- Written for every size: m = a's axis 0, n's axis 0, c's axis 2; p = a's axis 1, b's axis 0; q = b's axis 1, c's axis 0, d's axis 0. Fixed: 4 (n's axis 1, d's axis 1): ShapeError: matmul: shapes (3, 29) and (4, 2) do not fit (inner extents differ); 19 (c's axis 1, d's axis 2): only 4 extents are fitted.
-{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
+{-# LANGUAGE ConstraintKinds, FlexibleContexts, TypeOperators #-}
 module Products (products) where
 
 import Data.Array.Accelerate

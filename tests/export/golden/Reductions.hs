@@ -1,6 +1,6 @@
 -- | reductions, exported by pyaccad from a trace at the example arguments a :: f32[3,4].
 -- Written for every size: n = a's axis 0; m = a's axis 1.
-{-# LANGUAGE ConstraintKinds, FlexibleContexts #-}
+{-# LANGUAGE ConstraintKinds, FlexibleContexts, TypeOperators #-}
 module Reductions (reductions) where
 
 import Data.Array.Accelerate

@@ -61,6 +61,7 @@ FIXITIES = {
     ">": (4, "n"),
     ">=": (4, "n"),
     ":.": (3, "l"),  # Data.Array.Accelerate.Sugar.Shape: infixl 3 :.
+    "::.": (3, "l"),  # Data.Array.Accelerate.Pattern.Shape: infixl 3 ::. (the :. of Exp indices)
     "&&": (3, "r"),  # Data.Array.Accelerate.Classes.Eq: infixr 3 &&
     "||": (2, "r"),  # infixr 2 ||
     "?": (0, "n"),  # Data.Array.Accelerate.Prelude: infix 0 ?
@@ -314,6 +315,9 @@ class Parser:
 
     def type(self) -> object:
         ty = self.btype()
+        while self.at(":."):  # a shape's type, `sh :. Int` (infixl 3, below application, above ->)
+            self.next()
+            ty = TCon(":.", (ty, self.btype()))
         if self.at("->"):
             self.next()
             return TFun(ty, self.type())

@@ -2,7 +2,7 @@
 
 Everything ``Data.Array.Accelerate`` (and the accelerate-blas ``BLAS.<>``, the ``Bits.`` operations) provides
 that the exporter prints, plus the few neighbours the accelerate documentation's
-examples use (``lift``, ``unlift``, ``shape``, ``size``, ``indexHead``,
+examples use (``lift``, ``unlift``, ``shape``, ``size``, ``indexHead``, ``indexTail``,
 ``unindex2``); a name not here makes evaluation fail naming it.
 """
 
@@ -104,6 +104,12 @@ def _index_head(ix: object) -> Num:
     return ix.items[-1]
 
 
+def _index_tail(ix: object) -> Index:
+    if not isinstance(ix, Index) or not ix.items:
+        raise HsTypeError(f"indexTail: {ix!r} is not a non-empty index")
+    return Index(ix.items[:-1])
+
+
 def _unindex2(ix: object) -> Tup:
     if not isinstance(ix, Index) or len(ix.items) != 2:
         raise HsTypeError(f"unindex2: {ix!r} is not a two-dimensional index")
@@ -130,6 +136,7 @@ def builtins() -> dict[str, object]:
         "Z": Index(()),
         "Z_": Index(()),
         ":.": _binary(":.", _snoc),
+        "::.": _binary("::.", _snoc),
         "All": ALL,
         "Any": Index((ANY,)),  # stands for the leading axes a slice specifier leaves alone
         "True_": np.True_,
@@ -196,6 +203,7 @@ def builtins() -> dict[str, object]:
         "lift": Builtin("lift", 1, _lift),
         "unlift": Builtin("unlift", 1, _unlift),
         "indexHead": Builtin("indexHead", 1, _index_head),
+        "indexTail": Builtin("indexTail", 1, _index_tail),
         "unindex2": Builtin("unindex2", 1, _unindex2),
     }
     for op in ("==", "/=", "<", "<=", ">", ">="):
