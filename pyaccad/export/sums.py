@@ -23,7 +23,9 @@ times instead of ``n - 1``. Measured through the bridge (2-core Xeon, quiet),
 ``sumLong`` 2.8 ms, 2.2e-7 (the native backend: 0.84 ms, 3.4e-7). With fast-math,
 ``sum`` (2.4 ms, 4.4e-6) beats ``sumLong`` (3.7 ms), which writes the
 materialised producer out and reads it back: so the export prints ``sum``
-unless asked.
+unless asked. A short row of a varying extent (the ten classes of a softmax)
+pays that too, for a row it would not need: the choice cannot follow the
+example's length, since the module is checked at longer ones to serve them all.
 
 >>> from pyaccad.export.printer import Printer
 >>> p = Printer()
