@@ -35,7 +35,8 @@ transpose's source (read in memory order). Dead statements are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator
+from typing import TypeVar
 
 from pyaccad.ir import ELEMENTWISE, PRIMITIVES, Atom, Program, Stmt, Var
 from pyaccad.opt.inline_rules import inline_bodies
@@ -57,6 +58,7 @@ a thousand times) is cut by making every ``MAX_DEPTH``-th value manifest, so the
 past Python's limit and the C compiler never sees an expression thousands of operations deep."""
 RECOMPUTE_BUDGET = 2
 """How much extra work (in expensive operations per element) recomputing a shared delayed value may cost."""
+_T = TypeVar("_T", bound=Hashable)
 _FORCES_OPERANDS = {"stencil"} | _CONTROL | {p.name for p in PRIMITIVES.values() if p.family == "linalg"}
 
 
@@ -70,10 +72,12 @@ def plan_program(program: Program, in_loop: bool = False) -> Plan:
     """
     program = inline_bodies(program)  # normally done by optimize; a program handed over unoptimised too
     stmts = _live_stmts(_folds_through_transposes(program))
-    pos = {s: n for n, s in enumerate(stmts)}
     producer = {v: s for s in stmts for v in s.outs}
-    ancestors = _ancestor_masks(stmts, producer, pos)
-    groups = _group([s for s in stmts if s.prim.name == "fold"], pos, ancestors, _fold_key)
+
+    def reads_from(stmt: Stmt) -> Iterator[Stmt]:
+        return (producer[v] for v in _reads(stmt) if v in producer)
+
+    groups = horizontal_groups(stmts, reads_from, {s for s in stmts if s.prim.name == "fold"}, _fold_key)
     group_of = {s: g for g in groups for s in g}
     forced = _forced_manifest(program, stmts, producer)
     cost = _recompute_costs(stmts, producer, forced) if in_loop else {s: element_cost(s) for s in stmts}
@@ -107,7 +111,7 @@ def plan_program(program: Program, in_loop: bool = False) -> Plan:
             sites.add(var, here, moves)
             depth[var] = max(depth.get(var, 0), deep)
 
-    map_groups = _group(sorted(manifest_maps, key=pos.__getitem__), pos, ancestors, lambda s: s.outs[0].shape)
+    map_groups = horizontal_groups(stmts, reads_from, set(manifest_maps), lambda s: s.outs[0].shape)
     group_of.update({s: g for g in map_groups for s in g})
     kernels: list[Kernel] = []
     for stmt in stmts:
@@ -335,38 +339,47 @@ def _live_stmts(program: Program) -> list[Stmt]:
     return kept[::-1]
 
 
-def _ancestor_masks(stmts: list[Stmt], producer: dict[Var, Stmt], pos: dict[Stmt, int]) -> list[int]:
-    """Bit ``j`` of ``masks[i]`` is set when statement ``i`` depends (transitively) on statement ``j``."""
-    masks: list[int] = []
-    for stmt in stmts:
-        mask = 0
-        for var in _reads(stmt):
-            if var in producer:
-                j = pos[producer[var]]
-                mask |= masks[j] | (1 << j)
-        masks.append(mask)
-    return masks
-
-
 def _fold_key(stmt: Stmt) -> tuple:
     return ("fold", stmt.args[0].shape, stmt.params["axis"])
 
 
-def _group(stmts: Iterable[Stmt], pos: dict[Stmt, int], ancestors: list[int], key) -> list[list[Stmt]]:
-    """Greedy horizontal grouping of ``stmts`` (in program order) by ``key``: a statement joins an earlier
-    group when no statement from the group's first member up to it depends on a member, so the whole
-    group can run at its last member's position. Returns the groups of two or more."""
-    open_groups: dict[tuple, list[list[Stmt]]] = {}
-    result: list[list[Stmt]] = []
+def horizontal_groups(
+    stmts: Iterable[_T],
+    reads_from: Callable[[_T], Iterable[_T]],
+    candidates: Container[_T],
+    key: Callable[[_T], Hashable],
+) -> list[list[_T]]:
+    """Greedy horizontal grouping of the ``candidates`` among ``stmts`` (in program order) by ``key``; the
+    groups of two or more. ``reads_from(s)``: the statements whose results ``s`` reads.
+
+    A group runs at its last member's position, so nothing from its first member up to there may depend on
+    a member: a candidate joins the earliest group of its key that no statement from that group's first
+    member up to the candidate (itself included) depends on, transitively, else it opens a new group. The
+    first statement that depends on a member reads one directly (the statement right after the member on
+    the dependency path depends on it too and comes no later), and a group that fails the test fails it
+    for every later candidate; so a group closes for good at the first statement reading a member, each
+    key has at most one open group, and one pass over the reads decides everything (the rule used to be
+    checked over the whole range for every candidate: quadratic time, and ancestor bitsets of quadratic
+    memory).
+
+    >>> reads = {0: [], 1: [], 2: [0], 3: [], 4: []}  # statement 2 reads statement 0
+    >>> horizontal_groups(range(5), reads.__getitem__, {0, 1, 3, 4}, key=lambda s: "fold")
+    [[0, 1], [3, 4]]
+    """
+    open_group: dict[Hashable, list[_T]] = {}
+    group_of: dict[_T, tuple[Hashable, list[_T]]] = {}
+    groups: list[list[_T]] = []
     for stmt in stmts:
-        here = pos[stmt]
-        for group in open_groups.get(key(stmt), []):
-            members = sum(1 << pos[m] for m in group)
-            if all(not ancestors[p] & members for p in range(pos[group[0]] + 1, here + 1)):
-                group.append(stmt)
-                break
-        else:
-            group = [stmt]
-            open_groups.setdefault(key(stmt), []).append(group)
-            result.append(group)
-    return [g for g in result if len(g) > 1]
+        for source in reads_from(stmt):
+            owner = group_of.get(source)
+            if owner is not None and open_group.get(owner[0]) is owner[1]:
+                del open_group[owner[0]]  # a member is read: the group can no longer run after this statement
+        if stmt in candidates:
+            k = key(stmt)
+            group = open_group.get(k)
+            if group is None:
+                group = open_group[k] = []
+                groups.append(group)
+            group.append(stmt)
+            group_of[stmt] = (k, group)
+    return [g for g in groups if len(g) > 1]
