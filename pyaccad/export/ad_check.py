@@ -31,9 +31,8 @@ from pyaccad.errors import BackendUnavailable, Error
 from pyaccad.export import ghc
 from pyaccad.export.generic import GenericExportError, generic_module_source
 from pyaccad.export.syntax import literal_text
-from pyaccad.frontend import trace
+from pyaccad.export.targets import traced_programs
 from pyaccad.ir import FLOAT64, Program, Stmt
-from pyaccad.opt import optimize
 
 RTOL = 1e-9
 """The default tolerance, relative to the largest gradient component: both sides compute in float64 with the
@@ -75,9 +74,9 @@ def check_ad(f: Callable[..., Any], *args: Any, rtol: float = RTOL) -> AdCheck:
         missing = ghc.missing_module(module)
         if missing is not None:
             raise BackendUnavailable(f"check_ad: {missing}")
-    program = trace(f, *arrays).program
-    own = _own_derivative(program)
-    source = generic_module_source(optimize(program, "export"), "Checked", "checked")
+    program, printed = traced_programs(f, tuple(arrays))
+    own = _own_derivative(program)  # in the traced program: the optimised one has the rules' bodies spliced in
+    source = generic_module_source(printed, "Checked", "checked")
     if "checkedFlat ::" not in source:
         raise GenericExportError("check_ad: the function must take float arrays and return one scalar")
     flat = np.concatenate([a.reshape(-1) for a in arrays])

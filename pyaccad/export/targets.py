@@ -23,11 +23,21 @@ from pyaccad.ir import Program
 from pyaccad.opt import optimize
 
 
-def _traced(f: Callable[..., Any], example_args: tuple, optimized: bool) -> Program:
+def traced_programs(f: Callable[..., Any], example_args: tuple, optimized: bool = True) -> tuple[Program, Program]:
+    """``f`` traced at ``example_args`` (a tuple): the program as traced, and as the export prints it (optimised
+    unless ``optimized=False``, then the same program). :mod:`pyaccad.export.ad_check` prints the second and
+    names the first's custom derivative rules (``stop_gradient``, ``custom_vjp``), which the optimiser splices in.
+
+    >>> import numpy as np
+    >>> from pyaccad import ad
+    >>> traced, printed = traced_programs(lambda x: ad.stop_gradient(x) * 2.0, (np.ones(3),))
+    >>> [s.prim.name for s in traced.stmts], [s.prim.name for s in printed.stmts]
+    (['custom_rule', 'broadcast_in_dim', 'mul'], ['broadcast_in_dim', 'mul'])
+    """
     program = trace(f, *example_args).program
     # What a backend would run (constant folding, simplification, CSE, DCE): derivatives in particular
     # read far better without their `1.0 *` and `+ 0.0`.
-    return optimize(program, "export") if optimized else program
+    return program, optimize(program, "export") if optimized else program
 
 
 def export_haskell(
@@ -66,11 +76,11 @@ def export_haskell(
     if generic:
 
         def tracer(fn: Callable[..., Any], args: tuple) -> Program:
-            return _traced(fn, args, optimized)
+            return traced_programs(fn, args, optimized)[1]
 
         style = ordered_folds, False, partial_sums  # the bridge's checked reads: never in a user's export
         return shape_generic_module_source(f, example_args, tracer, module, name, blas, *style)[0]
-    traced = _traced(f, example_args, optimized)
+    traced = traced_programs(f, example_args, optimized)[1]
     return export_program(traced, module, name, blas, ordered_folds, partial_sums)
 
 
@@ -103,4 +113,4 @@ def export_generic(
     >>> "sq :: RealFloat a => Vector a -> a" in src
     True
     """
-    return generic_module_source(_traced(f, example_args, optimized), module, name)
+    return generic_module_source(traced_programs(f, example_args, optimized)[1], module, name)

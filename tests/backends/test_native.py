@@ -18,6 +18,8 @@ from helpers import (
     assert_within,
     dot_bound,
     gamma,
+    lit,
+    program_of,
     softmax_bound,
     sum_bound,
     unit_roundoff,
@@ -554,6 +556,34 @@ def test_intermediates_workspace_is_safe_across_threads_and_sizes():
     for t in threads:
         t.join()
     assert not failures
+
+
+def test_every_kind_of_output_is_fresh_and_right_on_every_call():
+    """The runtime assembles each output from where the layout says it comes from (a buffer the program writes,
+    an input, a constant, a literal, an output repeated), on every call of one executable: values as NumPy's,
+    no result sharing memory with an input, a constant or another result, whatever the caller did to the last."""
+    from pyaccad.backends.native import BACKEND
+    from pyaccad.frontend.tracing import embed_constant
+
+    table = np.array([5.0, 6.0, 7.0])
+
+    def f(a):
+        doubled = a + a
+        return doubled, a, embed_constant(table), lit(1.5, "float64"), doubled
+
+    executable = BACKEND.compile(program_of(f, [table]))
+    assert [kind for kind, _ in executable.layout.outputs] == ["buffer", "input", "const", "lit", "output"]
+    for k in range(3):
+        x = np.arange(3.0) + k
+        results = executable([x])
+        for got, want in zip(results, [x * 2.0, x, table, np.array(1.5), x * 2.0], strict=True):
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == want.dtype
+        arrays = [x, table, *results]
+        assert not any(np.shares_memory(p, q) for i, p in enumerate(arrays) for q in arrays[i + 1 :])
+        for result in results:
+            result[...] = -1.0  # the caller's to change: the next call must not see it
+        del results  # the written buffer is free for the next call to reuse
 
 
 def test_every_primitive_fusion_may_delay_has_a_native_producer():

@@ -219,3 +219,57 @@ def test_a_failure_inside_a_loop_inside_a_loop_is_the_interpreters():
     assert messages[0] == messages[1]
     assert "index (37,) is out of bounds for an array of shape (37,)" in messages[0]
     assert "test_native_loop_bodies.py:" in messages[0]
+
+
+def _loops_and_kernels(x):
+    """Kernels outside any loop, a short loop (left inline in the entry) and a lambda's loop."""
+    n = x.shape[0]
+
+    def chase(i):  # a lambda's loop: three steps along x from i
+        return acc.while_(lambda s: s[1] < 3, lambda s: (s[0] + x[(i + s[1]) % n], s[1] + 1), (x[i], i * 0))[0]
+
+    y = x * 2.0 + x[::-1]
+    looped = acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] * 0.5 + s[1][::-1]), (0, y))[1]
+    return looped + acc.generate((n,), chase) - y
+
+
+_LOCAL = re.compile(r"^ *const int64_t E(\d+) = E\[\1\];$")
+_DECLARED_FROM_E = ("pa_f64_bits(E[", "(W + E[")  # declarations at the entry's top: literals, intermediates
+
+
+def _entry_extent_reads(source):
+    """The run-time integers the entry function of ``source`` declares as locals, the locals it reads (each with
+    whether inside a loop: a lambda's ``for (;;)`` block, a host-side ``while`` kernel's block), and its lines
+    reading ``E`` itself, by whether inside a loop."""
+    body = source.split("int pyaccad_entry(void **B, const int64_t *E, int nthreads) {\n", 1)[1].split("\n}\n")[0]
+    declared, locals_read, loads = set(), set(), {True: [], False: []}
+    closing = None  # the line closing the loop's block we are in
+    opening = ""  # the header of a loop's block: `for (;;) {`, or the `{` after a `/* while: ... */` title
+    for line in body.split("\n"):
+        if _LOCAL.match(line) or any(d in line for d in _DECLARED_FROM_E):
+            declared |= {int(n) for n in _LOCAL.findall(line)}
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        if closing is None and (line.lstrip() == "for (;;) {" or line == opening):
+            closing = indent + "}"
+        opening = indent + "{" if line.lstrip().startswith("/* while:") else ""
+        locals_read |= {(int(n), closing is not None) for n in re.findall(r"\bE(\d+)\b", line)}
+        if "E[" in line:
+            loads[closing is not None].append(line)
+        if line == closing:
+            closing = None
+    return declared, locals_read, loads
+
+
+def test_loops_read_run_time_integers_from_locals_and_nothing_else_does():
+    """Inside a loop (a host-side one left inline, a lambda's) each run-time integer is read from a local ``En``
+    that the function declares (gcc hoists it: ``backends/native/outline.py``'s ``Extents``; a loop's function
+    likewise); outside loops from ``E`` itself."""
+    x = np.random.default_rng(8).standard_normal(37)
+    source, _ = generate(optimize(trace(_loops_and_kernels, x).program, "native"))
+    assert "for (;;)" in source and not _functions(source)  # the loops inline in the entry
+    declared, locals_read, loads = _entry_extent_reads(source)
+    assert loads[False] and not loads[True]  # kernels outside the loops load E[n]; inside, none does
+    assert locals_read and {inside for _, inside in locals_read} == {True}  # locals only inside them
+    assert {n for n, _ in locals_read} <= declared
+    _same_bits(_loops_and_kernels, x)

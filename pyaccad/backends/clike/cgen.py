@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +70,11 @@ CTYPE = {
     for dtype in (*FLOAT_DTYPES, BOOL)
 } | {dtype: f"{'u' if is_unsigned(dtype) else ''}int{8 * dtype.itemsize}_t" for dtype in INT_DTYPES}
 """The C (and CUDA C++) type of each dtype's elements."""
+
+
+def extent_load(slot: int) -> str:
+    """Slot ``slot`` of the run-time integers, read from ``E``: :attr:`Ctx.extent` unless a backend says otherwise."""
+    return f"E[{slot}]"
 
 
 def c_literal(value: Any, dtype: np.dtype) -> str:
@@ -124,12 +129,16 @@ class Ctx:
         self.indent = 1
         self.ints: list[int] = []
         self.counter = 0
-        self.shapes: dict[Var, list[str]] = {}
+        self.shapes: dict[Var, list[int]] = {}  # each array's extents: their slots of E
+        # slot n of E as C: `E[n]`; the native generator writes a loop's as locals its function declares (outline.py)
+        self.extent: Callable[[int], str] = extent_load
         self.buffers: dict[Var, str] = {}
         self.delayed: dict[Var, Stmt] = {}
         # pads known to read inside (True) or their value (False) in the loop being emitted (native/interior.py)
         self.known_pads: dict[Stmt, bool] = {}
         self.in_loop = False  # emitting a plan run once per trip of a `while` (native: small loops run in tiles)
+        # emitting the lines of a `while`, a host-side one or a lambda's, which run again and again (:meth:`repeating`)
+        self.repeating_lines = False
         self.region = False  # native: inside one `omp parallel` around a whole loop (native/region.py)
         # native, in such a region: the line closing the body of the last `omp single` and that body's depth, while
         # nothing but closing braces followed it (:meth:`single`; native/control.py's `once` appends there)
@@ -156,27 +165,32 @@ class Ctx:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
-    def ext(self, value: int) -> str:
-        """An ``E`` slot holding ``value`` at run time (never a literal in the source)."""
+    def slot(self, value: int) -> int:
+        """A new slot of ``E``, holding ``value`` at run time."""
         self.ints.append(int(value))
-        return f"E[{len(self.ints) - 1}]"
+        return len(self.ints) - 1
+
+    def ext(self, value: int) -> str:
+        """An ``E`` slot holding ``value`` at run time (never a literal in the source), as C (:attr:`extent`)."""
+        return self.extent(self.slot(value))
 
     def float_lit(self, value: float, dtype: np.dtype) -> str:
         """A float literal read from ``E`` at run time (its IEEE bits): traced constants such as a mean's ``1/N``
         then leave the source, and so the compiled library, the same for every batch size.
 
-        One slot per use, in code generation order, so the slots are structural whatever the values.
+        One slot per use, in code generation order, so the slots are structural whatever the values. Declared
+        in :attr:`prologue`, at the top of a function: read from ``E`` itself.
         """
         bits = struct.unpack("<q", struct.pack("<d", float(value)))[0]
-        slot = self.ext(bits)
+        slot = extent_load(self.slot(bits))
         name = self.fresh("L")
         self.prologue.append(f"    const {CTYPE[dtype]} {name} = ({CTYPE[dtype]})pa_f64_bits({slot});")
         return name
 
     def shape(self, var: Var) -> list[str]:
         if var not in self.shapes:
-            self.shapes[var] = [self.ext(n) for n in var.shape]
-        return self.shapes[var]
+            self.shapes[var] = [self.slot(n) for n in var.shape]
+        return [self.extent(n) for n in self.shapes[var]]
 
     def element(self, var: Var, position: str) -> str:
         """``buffer[position]`` for a manifest array: the C lvalue of its element at flat ``position``.
@@ -328,6 +342,16 @@ class Ctx:
             yield
         finally:
             self.op, self.position = saved
+
+    @contextmanager
+    def repeating(self) -> Iterator[None]:
+        """Emit the lines of a loop, which run again and again, reading the run-time integers again each time:
+        :attr:`extent` may write them otherwise there (the native backend, as locals gcc can hoist)."""
+        saved, self.repeating_lines = self.repeating_lines, True
+        try:
+            yield
+        finally:
+            self.repeating_lines = saved
 
     @contextmanager
     def capture(self) -> Iterator[list[str]]:

@@ -177,7 +177,7 @@ def _scalar_while(ctx: Ctx, stmt: Stmt) -> None:
     names = _declare_outs(ctx, stmt.outs)
     for name, init in zip(names, stmt.args, strict=True):
         ctx.emit(f"{name} = {atom(ctx, init)};")
-    with ctx.block("for (;;)"):
+    with ctx.block("for (;;)"), ctx.repeating():
         (going,) = call_lambda(ctx, stmt.params["cond"], names)
         ctx.emit(f"if (!{going}) break;")
         with ctx.block():

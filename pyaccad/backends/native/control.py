@@ -218,7 +218,7 @@ SERIAL_COPY_LINES = 80
 loop does enough work per element that the region's entry matters less."""
 
 _GUARDED = re.compile(r"^(\s*)(#pragma omp parallel\b.*?) if \((.*)\)$")
-_SIZE_TEST = re.compile(r"^(E\[\d+\](?:\*E\[\d+\])*) > (\d+)$")
+_SIZE_TEST = re.compile(r"^(E\[?\d+\]?(?:\*E\[?\d+\]?)*) > (\d+)$")  # E[n], or the local En in a loop (.outline)
 
 
 def serial_when_small(lines: list[str], ints: list[int] | None = None) -> list[str]:
@@ -276,8 +276,8 @@ def serial_when_small(lines: list[str], ints: list[int] | None = None) -> list[s
 
 
 def _traced(product: str, ints: list[int]) -> int:
-    """The value of ``E[a]*E[b]*...`` at the traced extents."""
+    """The value of ``E[a]*E[b]*...`` (or ``Ea*Eb*...``, locals in a loop) at the traced extents."""
     value = 1
-    for slot in re.findall(r"E\[(\d+)\]", product):
+    for slot in re.findall(r"E\[?(\d+)", product):
         value *= ints[int(slot)]
     return value

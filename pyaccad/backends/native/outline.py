@@ -24,7 +24,7 @@ declared (``ctx.prologue``, which the loop collects apart), the error record ``R
 (:mod:`.control`'s ``cur``/``nxt``, which those loops swap between trips and tell their
 :class:`.control.Loop`), which it takes as arguments. The function declares the entry's buffers it reads
 with the entry's own lines (the same ``restrict`` qualifiers), and reads its run-time integers into locals
-(:func:`extent_locals`). A loop inside another's body gets the small parallel loops of that body made serial
+(:class:`Extents`). A loop inside another's body gets the small parallel loops of that body made serial
 (:func:`.control.serial_when_small`) before it is measured, as it would inline. The kernels are the same
 statements in the same order, so they compute the same bits; an error returns through each function's
 ``goto done`` as through the entry's. A loop is called once each time it runs, not once a trip: the LSTM
@@ -55,10 +55,9 @@ region's lines, and no ``goto`` may leave it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyaccad.backends.clike.cgen import Ctx
 from pyaccad.backends.native.control import Loop, serial_when_small
@@ -86,6 +85,60 @@ class Names(dict[Var, str]):
         return name
 
 
+class Extents:
+    """The native generator's ``ctx.extent``: slot ``n`` of the run-time integers as C, ``E[n]``, or, in the lines
+    of a loop (:meth:`Ctx.repeating <pyaccad.backends.clike.cgen.Ctx.repeating>`: a host-side ``while``'s, which
+    :meth:`Outliner.loop` emits, or a lambda's), the local ``En`` (:func:`extent_locals`), keeping in :attr:`read`
+    each slot so written: the function around declares them.
+
+    A local whose address is never taken is loop-invariant to gcc; a load of ``E[n]`` inside a loop, read
+    again on every iteration, was not hoisted out of long loops (an element loop of the LSTM's trip), so an
+    index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
+    a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
+    Outside loops nothing is read again, and a thousand locals live across one long function made gcc 4x slower
+    on a 3-D stencil's gradient (the CI suite's compile time): there they stay loads.
+
+    >>> from pyaccad.backends.clike.cgen import Ctx
+    >>> ctx = Ctx()
+    >>> extents = Extents(ctx)
+    >>> extents(3), extents.read
+    ('E[3]', set())
+    >>> with ctx.repeating():
+    ...     extents(3), extents(10), sorted(extents.read)
+    ('E3', 'E10', [3, 10])
+    """
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.read: set[int] = set()
+
+    def __call__(self, slot: int) -> str:
+        if not self.ctx.repeating_lines:
+            return f"E[{slot}]"
+        self.read.add(slot)
+        return f"E{slot}"
+
+
+def extent_locals(slots: set[int]) -> list[str]:
+    """The declarations of the locals ``En`` of ``slots`` (:class:`Extents`), at the top of a function.
+
+    >>> extent_locals({10, 3})
+    ['    const int64_t E3 = E[3];', '    const int64_t E10 = E[10];']
+    """
+    return [f"    const int64_t E{n} = E[{n}];" for n in sorted(slots)]
+
+
+@dataclass
+class Segment:
+    """Lines written apart (:meth:`Outliner.apart`): a top-level kernel's, or a branch's."""
+
+    lines: list[str] = field(default_factory=list)
+    functions: list[Function] = field(default_factory=list)
+    """The functions of its loops."""
+    extents: set[int] = field(default_factory=set)
+    """The run-time integers its lines read as locals (those of the loops left inline in it)."""
+
+
 @dataclass
 class Function:
     """A loop's C as a function of its own."""
@@ -99,6 +152,8 @@ class Function:
     """The state pointers of the loops around it that it reads: name -> C element type."""
     prologue: list[str]
     """The declarations made for its lines (``ctx.prologue``: literals, the partials of a region's folds)."""
+    extents: set[int]
+    """The run-time integers its lines read, as locals (:class:`Extents`)."""
 
     def call(self) -> str:
         """The line calling it where the loop was."""
@@ -108,7 +163,7 @@ class Function:
         """Its lines, with ``declarations``: the entry's that it reads (:attr:`reads`), then :attr:`prologue`."""
         parameters = "".join(f", {ctype} *{a}" for a, ctype in self.arguments.items())
         head = f"static __attribute__((noinline)) int {self.name}(void **B, const int64_t *E{parameters}) {{"
-        body = extent_locals(self.lines, always=True)
+        body = [*extent_locals(self.extents), *self.lines]
         return [head, "    int err = 0;", *declarations, *body, "done:", "    return err;", "}"]
 
 
@@ -118,6 +173,8 @@ class Outliner:
     def __init__(self, ctx: Ctx, minimum: int = OUTLINE_LINES) -> None:
         self.names = Names()
         ctx.buffers = self.names
+        self.extents = Extents(ctx)
+        ctx.extent = self.extents
         self.minimum = minimum
         self.loops: list[Loop] = []
         self.count = 0
@@ -133,17 +190,18 @@ class Outliner:
         then made a :class:`Function` called in their place, or, short, put back where they were."""
         loop, number = Loop(), self.count
         self.count += 1
-        outside = self.names.read, ctx.prologue, ctx.record_rank
-        self.names.read, ctx.prologue, ctx.record_rank = set(), [], 0
+        extents = self.extents
+        outside = self.names.read, ctx.prologue, ctx.record_rank, extents.read
+        self.names.read, ctx.prologue, ctx.record_rank, extents.read = set(), [], 0, set()
         self.loops.append(loop)
         try:
-            with ctx.capture() as lines:
+            with ctx.capture() as lines, ctx.repeating():
                 yield loop
         finally:
             self.loops.pop()
-            inside = self.names.read, ctx.prologue, ctx.record_rank
-            self.names.read, ctx.prologue, ctx.record_rank = outside
-        read, prologue, rank = inside
+            inside = self.names.read, ctx.prologue, ctx.record_rank, extents.read
+            self.names.read, ctx.prologue, ctx.record_rank, extents.read = outside
+        read, prologue, rank, slots = inside
         if any(around.in_body for around in self.loops):  # its lines as the body around it will have them
             own = serial_when_small(lines, ctx.ints)
         else:
@@ -153,54 +211,34 @@ class Outliner:
             self.names.read |= read
             ctx.prologue += prologue
             ctx.record_rank = max(ctx.record_rank, rank)
+            extents.read |= slots  # locals of the function around, which declares them
             return
         if rank:
             read.add("R")  # the prelude's PA_FAIL_AT records a failure there
         arguments = {name: ctype for around in self.loops for name, ctype in around.state.items() if name in read}
-        function = Function(f"pyaccad_loop{number}", own, read, arguments, prologue)
+        function = Function(f"pyaccad_loop{number}", own, read, arguments, prologue, slots)
         self.functions.append(function)
         self.record_rank = max(self.record_rank, rank)
         self.names.read |= arguments.keys()
         ctx.emit(function.call())
 
     @contextmanager
-    def apart(self) -> Iterator[list[Function]]:
-        """The functions of the loops emitted inside, in a list of their own (a translation unit's)."""
-        outside, self.functions = self.functions, []
+    def apart(self, ctx: Ctx) -> Iterator[Segment]:
+        """The lines emitted inside, the functions of their loops and the run-time integers they read as locals,
+        in a :class:`Segment` of their own (a translation unit's part, or a branch's function)."""
+        segment = Segment()
+        outside = self.functions, self.extents.read
+        self.functions, self.extents.read = segment.functions, segment.extents
         try:
-            yield self.functions
+            with ctx.capture() as lines:
+                segment.lines = lines
+                yield segment
         finally:
-            self.functions = outside
+            self.functions, self.extents.read = outside
 
-
-_EXTENT = re.compile(r"\bE\[(\d+)\]")
-
-
-def extent_locals(part: list[str], always: bool = False) -> list[str]:
-    """``part``'s lines (a function's) reading each run-time integer ``E[n]`` from a local ``En`` declared
-    before them.
-
-    A local whose address is never taken is loop-invariant to gcc; a load of ``E[n]`` inside a loop, read
-    again on every iteration, was not hoisted out of long loops (an element loop of the LSTM's trip), so an
-    index built from it was no affine function of the loop index, and a guarded load at it (a ``backpermute``)
-    a masked gather that gcc cannot vectorise: the whole loop ran scalar, ``exp`` and ``tanh`` included.
-
-    Only in a part that holds a loop (``for (;;)``), or ``always`` (a loop's :class:`Function`): outside
-    loops nothing is read again, and a thousand locals live across one long function made gcc 4x slower on a
-    3-D stencil's gradient (the CI suite's compile time).
-
-    >>> extent_locals(["for (;;) {", "for (j = 0; j < E[3]; j++) x[j] = E[3] * E[10];", "}"])[:2]
-    ['    const int64_t E3 = E[3];', '    const int64_t E10 = E[10];']
-    >>> extent_locals(["x[0] = E[3];"])
-    ['x[0] = E[3];']
-    """
-    if not always and not any("for (;;)" in line for line in part):
-        return part
-    slots: dict[str, None] = {}
-
-    def local(match: re.Match) -> str:
-        slots.setdefault(match.group(1))
-        return f"E{match.group(1)}"
-
-    lines = [_EXTENT.sub(local, line) for line in part]
-    return [f"    const int64_t E{n} = E[{n}];" for n in slots] + lines
+    def put_back(self, segments: list[Segment]) -> None:
+        """The functions and locals of ``segments``, written apart, among those around them after all (the caller
+        puts their lines back)."""
+        for segment in segments:
+            self.functions += segment.functions
+            self.extents.read |= segment.extents

@@ -91,8 +91,9 @@ element-wise work), by primitive; what a kernel computes inside comes from the s
 (:mod:`pyaccad.backends.clike`)."""
 
 
-Segment = tuple[list[str], list[outline.Function]]
-"""A top-level kernel's lines and the functions of its loops (:func:`_units` joins them into translation units)."""
+Segment = outline.Segment
+"""A top-level kernel's lines, the functions of its loops and its locals (:func:`_units` joins them into
+translation units)."""
 
 
 class _Generator:
@@ -185,9 +186,9 @@ class _Generator:
         if not top:
             yield
             return
-        with self.ctx.capture() as lines, self.outliner.apart() as functions:
+        with self.outliner.apart(self.ctx) as segment:
             yield
-        self.segments.append((lines, functions))
+        self.segments.append(segment)
 
     def workspace_lines(self, plan: Plan) -> tuple[dict[str, str], int]:
         """The entry's declarations of the workspace ``W`` and of the intermediates, each at its planned offset,
@@ -254,12 +255,12 @@ class _Generator:
         top = self.at_top
         segments: list[Segment] = []
         for name in ("then_", "else_"):
-            with ctx.capture() as lines, self.outliner.apart() as functions:
+            with self.outliner.apart(ctx) as segment:
                 ctx.indent += 2
                 with ctx.block():
                     self.emit_plan(ctx, kernel.bodies[name], outs)
-            segments.append((lines, functions))
-        branches = [lines for lines, _ in segments]
+            segments.append(segment)
+        branches = [segment.lines for segment in segments]
         with ctx.block():
             if top and sum(_size(segment) for segment in segments) > UNIT_LINES:
                 calls = []
@@ -268,7 +269,7 @@ class _Generator:
                     self.branches.append(segment)
                 branches = [["    " * (ctx.indent + 1) + line for line in call] for call in calls]
             else:
-                self.outliner.functions += [f for _, functions in segments for f in functions]
+                self.outliner.put_back(segments)
             ctx.emit(f"if ({atom(ctx, stmt.args[0])}) {{")
             ctx.lines += branches[0]
             ctx.emit("} else {")
@@ -312,22 +313,25 @@ class _Generator:
         headers += [f"int pyaccad_branch{n}(void **B, const int64_t *E);" for n in range(len(self.branches))]
 
         def functions(segment: Segment) -> list[str]:  # its loops' functions, before it in its unit
-            return [line for function in segment[1] for line in self.loop_function(function, allocs)]
+            return [line for function in segment.functions for line in self.loop_function(function, allocs)]
+
+        def body(segment: Segment) -> list[str]:  # its lines, after the declarations of the locals they read
+            return [*outline.extent_locals(segment.extents), *segment.lines]
 
         if len(parts) == 1 and not self.branches:
             part = parts[0]
             lines = [*headers, *functions(part), "int pyaccad_entry(void **B, const int64_t *E, int nthreads) {"]
-            lines += ["    int err = 0;", *setup, *declarations, *outline.extent_locals(part[0])]
+            lines += ["    int err = 0;", *setup, *declarations, *body(part)]
             lines += ["done:", "    return err;", "}"]
         else:  # each part a function in a unit of its own (compiled in parallel), the entry calling them in turn
             lines = []
             for n, branch in enumerate(self.branches):
                 lines += [*headers, *functions(branch), f"int pyaccad_branch{n}(void **B, const int64_t *E) {{"]
-                lines += ["    int err = 0;", *declarations, *outline.extent_locals(branch[0])]
+                lines += ["    int err = 0;", *declarations, *body(branch)]
                 lines += ["done:", "    return err;", "}", UNIT_BREAK]
             for n, part in enumerate(parts):
                 lines += [*headers, *functions(part), f"int pyaccad_part{n}(void **B, const int64_t *E) {{"]
-                lines += ["    int err = 0;", *declarations, *outline.extent_locals(part[0])]
+                lines += ["    int err = 0;", *declarations, *body(part)]
                 lines += ["done:", "    return err;", "}", UNIT_BREAK]
             lines += [*headers, *(f"int pyaccad_part{n}(void **B, const int64_t *E);" for n in range(len(parts)))]
             lines += ["int pyaccad_entry(void **B, const int64_t *E, int nthreads) {", "    int err = 0;", *setup]
@@ -393,13 +397,16 @@ def _units(sizes: list[int]) -> list[range]:
 
 def _size(segment: Segment) -> int:
     """Its lines of C, its loops' functions' counted."""
-    lines, functions = segment
-    return len(lines) + sum(len(function.lines) for function in functions)
+    return len(segment.lines) + sum(len(function.lines) for function in segment.functions)
 
 
 def _joined(segments: list[Segment]) -> Segment:
-    """One run of kernels: their lines and their functions."""
-    return [line for lines, _ in segments for line in lines], [f for _, functions in segments for f in functions]
+    """One run of kernels: their lines, their functions and their locals."""
+    return Segment(
+        [line for s in segments for line in s.lines],
+        [f for s in segments for f in s.functions],
+        {n for s in segments for n in s.extents},
+    )
 
 
 def generate(program: Program) -> tuple[str, Layout]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,17 +55,18 @@ class _Workspace:
         start = -raw.ctypes.data % 64
         return raw[start : start + self.nbytes]
 
-    @contextmanager
-    def borrow(self) -> Iterator[np.ndarray | None]:
+    def take(self) -> np.ndarray | None:
+        """The memory for one call (None where the program needs none); hand it back with :meth:`release`.
+
+        Two plain calls, not a context manager: the hot path of every call, and most programs need none.
+        """
         if self.memory is None:
-            yield None
-        elif self.lock.acquire(blocking=False):
-            try:
-                yield self.memory
-            finally:
-                self.lock.release()
-        else:
-            yield self._fresh()
+            return None
+        return self.memory if self.lock.acquire(blocking=False) else self._fresh()
+
+    def release(self, memory: np.ndarray | None) -> None:
+        if memory is not None and memory is self.memory:
+            self.lock.release()
 
 
 _CORES = os.cpu_count() or 1
@@ -121,33 +121,49 @@ class Executable:
         self.consts = [np.require(c, requirements="C") for c in layout.consts]
         self.recycled = Recycled()  # the last call's output buffers, reused where nobody holds them
         self.workspace = _Workspace(layout.workspace)
+        # What a call needs of the layout, worked out here once (a call of a tiny program costs microseconds):
+        # the (shape, dtype) of each output the program writes (None for the others), the pointers to the
+        # constants, and the outputs the runtime fills after the call.
+        self.written = [
+            (tuple(shape), dtype) if kind == "buffer" else None
+            for (kind, _), (dtype, shape) in zip(layout.outputs, layout.out_types, strict=True)
+        ]
+        self.const_views = [ffi.from_buffer(c) for c in self.consts]
+        self.copied = [
+            (n, kind, value, dtype, shape)
+            for n, ((kind, value), (dtype, shape)) in enumerate(zip(layout.outputs, layout.out_types, strict=True))
+            if kind in ("input", "const", "lit")
+        ]
+        self.repeated = [(n, value) for n, (kind, value) in enumerate(layout.outputs) if kind == "output"]
 
     def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         layout = self.layout
         inputs = [x if x.flags.c_contiguous else np.require(x, requirements="C") for x in inputs]
-        written = [kind == "buffer" for kind, _ in layout.outputs]  # the outputs the program writes
-        types = [(tuple(shape), dtype) for dtype, shape in layout.out_types]
-        outs = self.recycled.arrays([t if w else None for t, w in zip(types, written, strict=True)])
+        outs = self.recycled.arrays(self.written)  # None where the program does not write the output
         record = np.zeros(layout.record_size, np.int64)
-        with self.workspace.borrow() as scratch:
-            pools = {"input": inputs, "const": self.consts, "buffer": outs, "workspace": [scratch], "record": [record]}
-            views = [ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots]  # alive until the call returns
+        scratch = self.workspace.take()
+        try:
+            pools = {"input": inputs, "buffer": outs, "workspace": [scratch], "record": [record]}
+            # the views keep their arrays alive until the call returns
+            views = [
+                self.const_views[n] if kind == "const" else ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots
+            ]
             buffers = ffi.new("void *[]", views or [ffi.NULL])
             err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
-        self.recycled.keep([o if w else None for o, w in zip(outs, written, strict=True)])
+        finally:
+            self.workspace.release(scratch)
+        self.recycled.keep(outs)
         if err:
             raise self._error(err, record)
-        for n, (kind, value) in enumerate(layout.outputs):
-            dtype, shape = layout.out_types[n]
+        for n, kind, value, dtype, shape in self.copied:
             if kind == "input":
                 outs[n] = np.array(inputs[value], dtype=dtype, copy=True)
             elif kind == "const":
                 outs[n] = np.array(self.consts[value], copy=True)
-            elif kind == "lit":
+            else:
                 outs[n] = np.full(shape, value, dtype=dtype)
-        for n, (kind, value) in enumerate(layout.outputs):
-            if kind == "output":
-                outs[n] = outs[value].copy()
+        for n, value in self.repeated:
+            outs[n] = outs[value].copy()
         return outs  # type: ignore[return-value]
 
     def _error(self, err: int, record: np.ndarray) -> IndexOutOfBounds:
