@@ -15,6 +15,7 @@ array([3., 3.])
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +23,8 @@ import numpy as np
 
 from pyaccad.backends import Retrace, availability, describer, get_backend, resolve_name
 from pyaccad.errors import ArgumentError, ResourceError
-from pyaccad.frontend.pytree import flatten, unflatten
+from pyaccad.frontend.pytree import flatten, rebuilder, unflatten
+from pyaccad.frontend.signature import describe
 from pyaccad.frontend.tracing import (
     Traced,
     Value,
@@ -58,10 +60,25 @@ class Jitted:
         self.backend = backend
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-        self._cache: dict[tuple, tuple[Traced, Any]] = {}
+        self._any_static = bool(self.static_argnums or self.static_argnames)
+        self._cache: dict[tuple, _Compiled] = {}
+        self._fast: dict[tuple, _Compiled] = {}  # (backend chosen, describe(args)'s key) -> an entry of _cache
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        chosen = self.backend or os.environ.get("PYACCAD_BACKEND")  # what resolve_name resolves
+        # The fast path: arguments described cheaply (plain pytrees of NumPy arrays and Python numbers, see
+        # pyaccad.frontend.signature) whose description a full call has already met, outside any trace.
+        described = None if kwargs or self._any_static else describe(args)
+        if described is not None:
+            compiled = self._fast.get((chosen, described[1]))
+            if compiled is not None and current_builder() is None:
+                return compiled.run(described[0])
+        return self._full_call(chosen, args, kwargs, described)
+
+    def _full_call(self, chosen: str | None, args: tuple, kwargs: dict[str, Any], described: Any) -> Any:
+        """A call through the full path: its arguments checked, traced and compiled where their signature is new;
+        what :meth:`__call__` found of them (``described``) remembered for the fast path."""
         if current_builder() is not None or any(isinstance(x, Value) for x in flatten((args, kwargs))[0]):
             # Called while tracing (jit inside jit, or inside a derivative): just trace through.
             return self.fn(*args, **kwargs)
@@ -69,13 +86,13 @@ class Jitted:
         leaves, in_tree = flatten((args, kwargs))
         name = function_name(self.fn)
         arrays = [x if _on_device(x) else as_numpy_input(x, f"{name}: argument {i}") for i, x in enumerate(leaves)]
-        backend_name = resolve_name(self.backend)
+        backend_name = resolve_name(chosen)
         # a Python number is weakly typed (it takes the dtype of the arrays it meets): another program than for
         # a NumPy array of the same dtype
         weak = tuple(is_weak(x) for x in leaves)
         key = (backend_name, in_tree, tuple((a.dtype, a.shape) for a in arrays), weak, statics)
-        entry = self._cache.get(key)
-        if entry is None:
+        compiled = self._cache.get(key)
+        if compiled is None:
             backend = get_backend(backend_name)
             fn = _with_statics(self.fn, statics)
             check_arguments(self.fn, *_merge_statics(statics, args, kwargs))
@@ -86,18 +103,16 @@ class Jitted:
             fn, args = (fn, args) if not kwargs else (_with_keywords(fn), (args, kwargs))
             traced = trace(fn, *args)
             executable = _compile(backend, backend_name, traced, fn, args)
-            entry = self._cache[key] = (traced, executable)
-        traced, executable = entry
-        try:
-            if any(_on_device(a) for a in arrays) and hasattr(executable, "device_call"):
-                outputs = executable.device_call(arrays)  # device arrays in, device arrays out: nothing copied back
-            else:
-                outputs = executable([np.ascontiguousarray(a).reshape(a.shape) for a in arrays])  # keeps rank 0
-        except ResourceError:
-            raise  # a backend's own report (device memory): it names what it asked for
-        except MemoryError as exc:
-            raise out_of_memory(exc, traced.program, name, backend_name) from None
-        return unflatten(traced.out_tree, list(outputs))
+            compiled = self._cache[key] = _Compiled(traced, executable, rebuilder(traced.out_tree), name, backend_name)
+        # The description fixes the key (structure, weak types, dtypes, shapes; the backend by ``chosen``) where
+        # its arrays are those the full path runs: where as_numpy_input changed no array (its byte order).
+        if described is not None and all(
+            d.dtype == a.dtype and d.shape == a.shape for d, a in zip(described[0], arrays, strict=True)
+        ):
+            self._fast[(chosen, described[1])] = compiled
+        if any(_on_device(a) for a in arrays) and hasattr(compiled.executable, "device_call"):
+            return compiled.run(arrays, device=True)  # device arrays in, device arrays out: nothing copied back
+        return compiled.run(arrays)
 
     def _split_static(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, tuple, dict[str, Any]]:
         """``(statics, traced positional arguments, traced keyword arguments)``; ``statics`` is hashable:
@@ -137,6 +152,35 @@ class Jitted:
         2
         """
         return len(self._cache)
+
+
+class _Compiled:
+    """A traced program compiled for one signature: run it on host arrays (or device arrays)."""
+
+    __slots__ = ("traced", "executable", "rebuild", "name", "backend")
+
+    def __init__(self, traced: Traced, executable: Any, rebuild: Callable, name: str, backend: str) -> None:
+        self.traced, self.executable, self.rebuild, self.name, self.backend = traced, executable, rebuild, name, backend
+
+    def run(self, arrays: list[Any], device: bool = False) -> Any:
+        """The results, as the pytree the traced function returned."""
+        try:
+            if device:
+                outputs = self.executable.device_call(arrays)
+            else:
+                outputs = self.executable([_contiguous(a) for a in arrays])
+        except ResourceError:
+            raise  # a backend's own report (device memory): it names what it asked for
+        except MemoryError as exc:
+            raise out_of_memory(exc, self.traced.program, self.name, self.backend) from None
+        return self.rebuild(outputs)
+
+
+def _contiguous(a: Any) -> np.ndarray:
+    """``a`` as a C-contiguous host array of its shape (``np.ascontiguousarray`` makes rank 0 rank 1)."""
+    if type(a) is np.ndarray and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(a).reshape(a.shape)
 
 
 def _compile(backend: Any, name: str, traced: Traced, fn: Callable[..., Any], args: tuple) -> Any:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +88,21 @@ def unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
 
 
 _END = object()
+
+
+def rebuilder(treedef: TreeDef) -> Callable[[Sequence[Any]], Any]:
+    """``lambda leaves: unflatten(treedef, leaves)``, made once for a structure rebuilt many times (a jitted
+    function's results): a single leaf and a flat tuple skip the walk.
+
+    >>> _, tree = flatten((1, 2))
+    >>> rebuilder(tree)([10, 20]), rebuilder(LEAF)([10])
+    ((10, 20), 10)
+    """
+    if treedef.kind == "leaf":
+        return operator.itemgetter(0)
+    if treedef.kind == "tuple" and all(c.kind == "leaf" for c in treedef.children):
+        return tuple
+    return lambda leaves: unflatten(treedef, leaves)
 
 
 def _unflatten(treedef: TreeDef, it: Any) -> Any:
