@@ -112,7 +112,7 @@ class Jitted:
             self._fast[(chosen, described[1])] = compiled
         if any(_on_device(a) for a in arrays) and hasattr(compiled.executable, "device_call"):
             return compiled.run(arrays, device=True)  # device arrays in, device arrays out: nothing copied back
-        return compiled.run(arrays)
+        return compiled.run([_contiguous(a) for a in arrays])
 
     def _split_static(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, tuple, dict[str, Any]]:
         """``(statics, traced positional arguments, traced keyword arguments)``; ``statics`` is hashable:
@@ -163,12 +163,10 @@ class _Compiled:
         self.traced, self.executable, self.rebuild, self.name, self.backend = traced, executable, rebuild, name, backend
 
     def run(self, arrays: list[Any], device: bool = False) -> Any:
-        """The results, as the pytree the traced function returned."""
+        """The results of the program on ``arrays`` (C-contiguous host arrays, else device arrays where
+        ``device``), as the pytree the traced function returned."""
         try:
-            if device:
-                outputs = self.executable.device_call(arrays)
-            else:
-                outputs = self.executable([_contiguous(a) for a in arrays])
+            outputs = self.executable.device_call(arrays) if device else self.executable(arrays)
         except ResourceError:
             raise  # a backend's own report (device memory): it names what it asked for
         except MemoryError as exc:
