@@ -62,19 +62,33 @@ class Jitted:
         self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         self._any_static = bool(self.static_argnums or self.static_argnames)
         self._cache: dict[tuple, _Compiled] = {}
-        self._fast: dict[tuple, _Compiled] = {}  # (backend chosen, describe(args)'s key) -> an entry of _cache
+        self._fast: dict[tuple, _Compiled] = {}  # (backend chosen, _describe's key) -> an entry of _cache
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         chosen = self.backend or os.environ.get("PYACCAD_BACKEND")  # what resolve_name resolves
         # The fast path: arguments described cheaply (plain pytrees of NumPy arrays and Python numbers, see
         # pyaccad.frontend.signature) whose description a full call has already met, outside any trace.
-        described = None if kwargs or self._any_static else describe(args)
+        described = None if kwargs else self._describe(args)
         if described is not None:
             compiled = self._fast.get((chosen, described[1]))
             if compiled is not None and current_builder() is None:
                 return compiled.run(described[0])
         return self._full_call(chosen, args, kwargs, described)
+
+    def _describe(self, args: tuple[Any, ...]) -> tuple[list[np.ndarray], tuple] | None:
+        """:func:`describe`'s arrays and key for the positional ``args``, the static ones' values in the key;
+        None where the full path must look (a value describe leaves to it, a static argument it reports)."""
+        if not self._any_static:
+            return describe(args)
+        if current_builder() is not None:
+            return None  # traced through by the full path, the static arguments unchecked
+        try:
+            statics, traced_args, _ = self._split_static(args, {})
+        except ArgumentError:
+            return None  # the full path reports it, after the checks it makes first
+        described = describe(traced_args)
+        return None if described is None else (described[0], (statics, described[1]))
 
     def _full_call(self, chosen: str | None, args: tuple, kwargs: dict[str, Any], described: Any) -> Any:
         """A call through the full path: its arguments checked, traced and compiled where their signature is new;

@@ -160,14 +160,25 @@ def test_the_environments_backend_is_read_at_every_call(monkeypatch):
     assert f.trace_count == 2  # one program per backend
 
 
-def test_keywords_static_arguments_and_array_subclasses_take_the_full_path():
+def test_static_arguments_select_the_program_on_the_fast_path_too():
     f = acc.jit(lambda n, x, scale=1.0: acc.fill((n,), 1.0) * x * scale, static_argnums=0, backend=B)
     x = np.array(2.0)
-    np.testing.assert_array_equal(f(3, x), np.full(3, 2.0))
-    np.testing.assert_array_equal(f(3, x), np.full(3, 2.0))
-    np.testing.assert_array_equal(f(2, x, scale=np.array(3.0)), np.full(2, 6.0))
-    assert f.trace_count == 2
+    for n in (3, 3, 2, 3, -1 + 5, 2):
+        np.testing.assert_array_equal(f(n, x), np.full(n, 2.0))
+    assert f.trace_count == 3
+    np.testing.assert_array_equal(f(2, x, scale=np.array(3.0)), np.full(2, 6.0))  # a keyword: the full path
+    np.testing.assert_array_equal(f(2, x, 3.0), np.full(2, 6.0))  # a weak number where a keyword was
+    assert f.trace_count == 5
+    check_error(acc.ArgumentError, ["<lambda>", "hashable", "list"], lambda: f([2], x))
+    g = acc.jit(lambda x, n: x * n, static_argnums=-1, backend=B)
+    np.testing.assert_array_equal(g(np.arange(3.0), 2), np.arange(3.0) * 2)
+    np.testing.assert_array_equal(g(np.arange(3.0), 2), np.arange(3.0) * 2)
+    np.testing.assert_array_equal(g(np.arange(3.0), 5), np.arange(3.0) * 5)
+    check_error(acc.ArgumentError, ["<lambda>", "static_argnums -1", "0 positional"], lambda: g())
+    assert g.trace_count == 2
 
+
+def test_array_subclasses_take_the_full_path():
     class Tagged(np.ndarray):
         pass
 
