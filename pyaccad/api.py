@@ -2,7 +2,9 @@
 
 This module joins the stages: trace (front end) → optimise → compile and run
 (backend). ``jit`` caches one trace per input signature (pytree structure,
-dtypes, shapes) and one executable per traced program and backend.
+dtypes, shapes) and one executable per traced program and backend; a call
+whose arguments it has met in this form before finds its executable in one walk
+and one lookup (:mod:`pyaccad.frontend.signature`).
 
 >>> import numpy as np, pyaccad as acc
 >>> @acc.jit
