@@ -22,7 +22,7 @@ from outside: it is there to recompute (``ad.checkpoint``).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable
 
 from pyaccad.ir import Atom, Program, Stmt, Var
 from pyaccad.ir.rewrite import rename_atom
@@ -35,9 +35,22 @@ class _Eliminator:
         self.env: dict[Var, Atom] = {}
         self.closed: dict[Var, Stmt] = {}  # the variables bound by closed statements (loops.closed), all scopes
 
-    def program(self, program: Program, table: Mapping[Hashable, tuple[Var, ...]], loops: Sequence[Stmt]) -> Program:
-        seen = dict(table)  # this scope sees its enclosing scopes' statements, not its siblings'
-        visible = list(loops)  # and the same scopes' loops
+    def program(self, program: Program, seen: dict[Hashable, tuple[Var, ...]], visible: list[Stmt]) -> Program:
+        """``program`` with its repeated statements replaced; ``seen`` holds the enclosing scopes' statements by
+        key and ``visible`` their loops. Both grow while this scope is walked and are given back as they came
+        (this scope's entries dropped, so no sibling sees them): copying them for every nested program would
+        cost the enclosing program's size for every lambda in it."""
+        outer_seen, outer_loops = len(seen), len(visible)
+        try:
+            return self._scope(program, seen, visible, outer_loops)
+        finally:
+            while len(seen) > outer_seen:  # only this scope added keys (a nested one drops its own), and last
+                seen.popitem()
+            del visible[outer_loops:]
+
+    def _scope(
+        self, program: Program, seen: dict[Hashable, tuple[Var, ...]], visible: list[Stmt], own: int
+    ) -> Program:
         stmts: list[Stmt] = []
         for stmt in program.stmts:
             params = dict(stmt.params)
@@ -56,7 +69,7 @@ class _Eliminator:
                     self.env.update(
                         (old, var) for old, var in zip(stmt.outs, placed.outs, strict=True) if old is not var
                     )
-                    visible = [placed if v is replaced else v for v in visible]
+                    visible[own:] = [placed if v is replaced else v for v in visible[own:]]
                     seen[key] = placed.outs
                     continue
             if earlier is not None:
