@@ -48,9 +48,7 @@ class _Eliminator:
                 seen.popitem()
             del visible[outer_loops:]
 
-    def _scope(
-        self, program: Program, seen: dict[Hashable, tuple[Var, ...]], visible: list[Stmt], own: int
-    ) -> Program:
+    def _scope(self, program: Program, seen: dict[Hashable, tuple[Var, ...]], visible: list[Stmt], own: int) -> Program:
         stmts: list[Stmt] = []
         for stmt in program.stmts:
             params = dict(stmt.params)
