@@ -87,3 +87,39 @@ def abstract(program: Program, refs: Sequence[Atom]) -> Program:
     inputs = tuple(Var(r.type, r.hint if isinstance(r, Var) else "") for r in refs)
     renamed = substitute(program, {r: v for r, v in zip(refs, inputs, strict=True) if isinstance(r, Var)})
     return Program(inputs, renamed.stmts, renamed.outputs)
+
+
+def _same(new: Sequence[Any], old: Sequence[Any]) -> bool:
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
+
+
+def rebuild_stmt(
+    stmt: Stmt, args: Sequence[Atom], params: Mapping[str, Any], outs: Sequence[Var] | None = None
+) -> Stmt:
+    """``stmt`` with these arguments, parameters and results: ``stmt`` itself where each is the same object.
+
+    A pass copies every statement it walks; handing back the statements (and programs, with
+    :func:`rebuild_program`) it did not change keeps what a pass allocates, and so what Python's garbage
+    collector walks, in proportion to what it changed.
+
+    >>> from pyaccad.ir import ArrayType, FLOAT64, PRIMITIVES
+    >>> x, y = Var(ArrayType(FLOAT64, ())), Var(ArrayType(FLOAT64, ()))
+    >>> stmt = Stmt(PRIMITIVES["neg"], (x,), {}, (y,))
+    >>> rebuild_stmt(stmt, [x], {}) is stmt, rebuild_stmt(stmt, [y], {}).args == (y,)
+    (True, True)
+    """
+    outs = stmt.outs if outs is None else tuple(outs)
+    same_params = params.keys() == stmt.params.keys() and all(params[k] is v for k, v in stmt.params.items())
+    if same_params and _same(args, stmt.args) and _same(outs, stmt.outs):
+        return stmt
+    return Stmt(stmt.prim, tuple(args), params, outs, stmt.source)
+
+
+def rebuild_program(
+    program: Program, stmts: Sequence[Stmt], outputs: Sequence[Atom], inputs: Sequence[Var] | None = None
+) -> Program:
+    """``program`` with these statements and outputs (and inputs): ``program`` itself where all are the same."""
+    inputs = program.inputs if inputs is None else tuple(inputs)
+    if _same(stmts, program.stmts) and _same(outputs, program.outputs) and _same(inputs, program.inputs):
+        return program
+    return Program(inputs, tuple(stmts), tuple(outputs))

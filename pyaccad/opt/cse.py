@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from pyaccad.ir import Atom, Program, Stmt, Var
-from pyaccad.ir.rewrite import rename_atom
+from pyaccad.ir.rewrite import rebuild_program, rebuild_stmt, rename_atom
 from pyaccad.opt.keys import stmt_key
 from pyaccad.opt.loops import absorb, closed, projected_results
 
@@ -57,7 +57,7 @@ class _Eliminator:
                     outer = ({}, []) if stmt.prim.name == "remat" else (seen, visible)
                     params[name] = self.program(params[name], *outer)
             args = tuple(rename_atom(a, self.env) for a in stmt.args)
-            new = Stmt(stmt.prim, args, params, stmt.outs, stmt.source)
+            new = rebuild_stmt(stmt, args, params)
             key = stmt_key(new)
             earlier = seen.get(key)
             if earlier is None and new.prim.name == "while":
@@ -79,7 +79,7 @@ class _Eliminator:
             if closed(new):
                 self.closed.update((var, new) for var in new.outs)
             stmts.append(new)
-        return Program(program.inputs, tuple(stmts), tuple(rename_atom(a, self.env) for a in program.outputs))
+        return rebuild_program(program, stmts, [rename_atom(a, self.env) for a in program.outputs])
 
 
 def cse(program: Program) -> Program:
