@@ -42,25 +42,42 @@ def substitute_stmt(stmt: Stmt, env: MutableMapping[Var, Atom]) -> Stmt:
     return Stmt(stmt.prim, args, params, outs, stmt.source)
 
 
-def substitute_params(stmt: Stmt, env: Mapping[Var, Atom]) -> dict[str, Any]:
-    """``stmt.params`` with every nested program renamed under ``env``."""
+def substitute_params(stmt: Stmt, env: MutableMapping[Var, Atom]) -> dict[str, Any]:
+    """``stmt.params`` with every nested program renamed under ``env`` (which is given back as it came)."""
     if not stmt.prim.subprogram_params:
         return dict(stmt.params)
     params = dict(stmt.params)
     for name in stmt.prim.subprogram_params:
         if params.get(name) is not None:
-            params[name] = substitute(params[name], env)
+            params[name] = _substitute_within(params[name], env)
     return params
 
 
 def substitute(program: Program, env: Mapping[Var, Atom]) -> Program:
     """A copy of ``program`` with fresh bound variables and free variables mapped through ``env``."""
-    local: dict[Var, Atom] = dict(env)
-    inputs = tuple(fresh_like(v) for v in program.inputs)
-    local.update(zip(program.inputs, inputs, strict=True))
-    stmts = tuple(substitute_stmt(s, local) for s in program.stmts)
-    outputs = tuple(rename_atom(a, local) for a in program.outputs)
-    return Program(inputs, stmts, outputs)
+    return _substitute_within(program, dict(env))
+
+
+_UNBOUND = object()
+
+
+def _substitute_within(program: Program, env: MutableMapping[Var, Atom]) -> Program:
+    """:func:`substitute`, binding ``program``'s variables in ``env`` itself and undoing that at the end: a copy
+    of ``env`` for every nested program would cost the enclosing program's size for every lambda in it."""
+    bound = [*program.inputs, *(var for stmt in program.stmts for var in stmt.outs)]
+    saved = [(var, env.get(var, _UNBOUND)) for var in bound]
+    try:
+        inputs = tuple(fresh_like(v) for v in program.inputs)
+        env.update(zip(program.inputs, inputs, strict=True))
+        stmts = tuple(substitute_stmt(s, env) for s in program.stmts)
+        outputs = tuple(rename_atom(a, env) for a in program.outputs)
+        return Program(inputs, stmts, outputs)
+    finally:
+        for var, atom in reversed(saved):  # all saved before binding: a variable bound twice gets its first value
+            if atom is _UNBOUND:
+                env.pop(var, None)
+            else:
+                env[var] = atom
 
 
 def inline(
