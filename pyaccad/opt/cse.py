@@ -27,13 +27,14 @@ from collections.abc import Hashable
 from pyaccad.ir import Atom, Program, Stmt, Var
 from pyaccad.ir.rewrite import rebuild_program, rebuild_stmt, rename_atom
 from pyaccad.opt.keys import stmt_key
-from pyaccad.opt.loops import absorb, closed, projected_results
+from pyaccad.opt.loops import Signature, absorb, closed, may_project, projected_results, signature
 
 
 class _Eliminator:
     def __init__(self) -> None:
         self.env: dict[Var, Atom] = {}
         self.closed: dict[Var, Stmt] = {}  # the variables bound by closed statements (loops.closed), all scopes
+        self.signatures: dict[Stmt, Signature] = {}  # loops.signature of each loop met
 
     def program(self, program: Program, seen: dict[Hashable, tuple[Var, ...]], visible: list[Stmt]) -> Program:
         """``program`` with its repeated statements replaced; ``seen`` holds the enclosing scopes' statements by
@@ -61,13 +62,19 @@ class _Eliminator:
             key = stmt_key(new)
             earlier = seen.get(key)
             if earlier is None and new.prim.name == "while":
-                earlier = projected_results(new, visible, self.closed)
-                if earlier is None and (absorbed := absorb(new, stmts, self.closed)) is not None:
+                # Only loops that pass loops.may_project one way or the other can be merged: testing each pair
+                # by signature first keeps many unrelated loops from costing a projection attempt per pair.
+                mine = self.signatures[new] = signature(new)
+                candidates = [v for v in visible if may_project(mine, self.signatures[v])]
+                earlier = projected_results(new, candidates, self.closed) if candidates else None
+                extends = any(may_project(self.signatures[v], mine) for v in visible[own:])
+                if earlier is None and extends and (absorbed := absorb(new, stmts, self.closed)) is not None:
                     replaced, placed = absorbed  # an earlier loop of this scope is part of this one
                     self.env.update(
                         (old, var) for old, var in zip(stmt.outs, placed.outs, strict=True) if old is not var
                     )
                     visible[own:] = [placed if v is replaced else v for v in visible[own:]]
+                    self.signatures[placed] = mine
                     seen[key] = placed.outs
                     continue
             if earlier is not None:
