@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from pyaccad.ir import Program, pprint
 from pyaccad.opt.constant_fold import constant_fold
@@ -63,29 +63,34 @@ def stages(program: Program) -> list[tuple[str, Program]]:
     >>> [(name, len(p.stmts)) for name, p in stages(prog)][:6]
     [('input', 2), ('custom_rules', 2), ('constant_fold', 2), ('simplify', 1), ('cse', 1), ('dce', 0)]
     """
-    history = [("input", program)]
+    return list(_stages(program))
+
+
+def _stages(program: Program) -> Iterator[tuple[str, Program]]:
+    yield "input", program
     program = inline_custom_rules(program)
-    history.append(("custom_rules", program))
+    yield "custom_rules", program
     before = program_key(program)
     for _ in range(MAX_ROUNDS):
         for name, run in PASSES:
             program = run(program)
-            history.append((name, program))
+            yield name, program
         after = program_key(program)
         if after == before:
             break
         before = after
-    history.append(("remat", inline_remat(program)))
-    return history
+    yield "remat", inline_remat(program)
 
 
 def optimize(program: Program, backend: str) -> Program:
     """The program as the backend ``backend`` should run it (every backend gets the same passes today)."""
-    history = stages(program)
-    if os.environ.get("PYACCAD_DUMP_PASSES"):
-        for name, stage in history:
+    dump = os.environ.get("PYACCAD_DUMP_PASSES")
+    # Each stage is let go once the next exists: holding all of them (as stages() does) triples a large
+    # program's heap, and Python's full garbage collections, which walk all of it, grew faster than linearly.
+    for name, stage in _stages(program):
+        if dump:
             print(f"-- {name} ({backend}) --\n{pprint(stage)}", file=sys.stderr)
-    return history[-1][1]
+    return stage
 
 
 __all__ = ["MAX_ROUNDS", "PASSES", "constant_fold", "cse", "dce", "optimize", "simplify", "stages"]

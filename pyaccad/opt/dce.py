@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyaccad.ir import Atom, Program, Stmt, Var
+from pyaccad.ir.rewrite import rebuild_program, rebuild_stmt
 
 
 def _uses(stmts: Sequence[Stmt], outputs: Sequence[Atom]) -> set[Var]:
@@ -47,7 +48,7 @@ def prune(program: Program, keep: Sequence[int] | None = None) -> Program:
         stmt = _trim(stmt, used)
         live.update(_uses([stmt], ()))
         kept.append(stmt)
-    return Program(program.inputs, tuple(reversed(kept)), outputs)
+    return rebuild_program(program, kept[::-1], outputs)
 
 
 def _positions(used: Sequence[bool]) -> list[int]:
@@ -55,9 +56,8 @@ def _positions(used: Sequence[bool]) -> list[int]:
 
 
 def _with(stmt: Stmt, keep: Sequence[int], args: Sequence[Atom] | None = None, **params: Program) -> Stmt:
-    outs = tuple(stmt.outs[k] for k in keep)
-    new_args = stmt.args if args is None else tuple(args)
-    return Stmt(stmt.prim, new_args, {**stmt.params, **params}, outs, stmt.source)
+    outs = [stmt.outs[k] for k in keep]
+    return rebuild_stmt(stmt, stmt.args if args is None else args, {**stmt.params, **params}, outs)
 
 
 def _trim(stmt: Stmt, used: Sequence[bool]) -> Stmt:
@@ -69,7 +69,7 @@ def _trim(stmt: Stmt, used: Sequence[bool]) -> Stmt:
             return _with(stmt, keep, lam=lam)
         reads = _uses(lam.stmts, lam.outputs)
         args = [k for k, var in enumerate(lam.inputs) if var in reads] or [0]  # map needs one array for its shape
-        lam = Program(tuple(lam.inputs[k] for k in args), lam.stmts, lam.outputs)
+        lam = rebuild_program(lam, lam.stmts, lam.outputs, [lam.inputs[k] for k in args])
         return _with(stmt, keep, [stmt.args[k] for k in args], lam=lam)
     if name in ("fold", "scan"):
         return _trim_fold(stmt, keep)
@@ -96,7 +96,7 @@ def _trim_fold(stmt: Stmt, keep: list[int]) -> Stmt:
             components = trial
     has_inits = len(stmt.args) == 2 * n
     inputs = [lam.inputs[c] for c in components] + [lam.inputs[n + c] for c in components]
-    lam = prune(Program(tuple(inputs), lam.stmts, lam.outputs), components)
+    lam = prune(rebuild_program(lam, lam.stmts, lam.outputs, inputs), components)
     args = [stmt.args[c] for c in components] + ([stmt.args[n + c] for c in components] if has_inits else [])
     return _with(stmt, components, args, lam=lam)
 
@@ -118,8 +118,8 @@ def _trim_while(stmt: Stmt, keep: list[int]) -> Stmt:
         stmt,
         state,
         [stmt.args[k] for k in state],
-        cond=Program(cond_inputs, cond.stmts, cond.outputs),
-        body=Program(inputs, body.stmts, body.outputs),
+        cond=rebuild_program(cond, cond.stmts, cond.outputs, cond_inputs),
+        body=rebuild_program(body, body.stmts, body.outputs, inputs),
     )
 
 

@@ -68,19 +68,36 @@ def stmt_key(stmt: Stmt, names: dict[Var, int] | None = None) -> Hashable:
 def program_key(program: Program, names: dict[Var, int] | None = None) -> Hashable:
     """A key equal for two programs exactly when they are the same up to renaming of bound variables.
 
+    ``names`` (the numbering of an enclosing program's bound variables) is extended while ``program`` is keyed
+    and given back as it was, not copied: a copy per nested program would cost the enclosing program's size
+    for every lambda in it.
+
     >>> import numpy as np
     >>> from pyaccad.frontend import trace
     >>> f = lambda x: x * 2.0
     >>> program_key(trace(f, np.ones(2)).program) == program_key(trace(f, np.ones(2)).program)
     True
     """
-    names = dict(names or {})
-    for var in program.inputs:
+    names = {} if names is None else names
+    shadowed: list[tuple[Var, int | None]] = []  # what each binding here replaced, to undo
+
+    def bind(var: Var) -> None:
+        shadowed.append((var, names.get(var)))
         names[var] = len(names)
-    parts: list[Hashable] = [tuple(str(v.type) for v in program.inputs)]
-    for stmt in program.stmts:
-        parts.append((stmt_key(stmt, names), tuple(str(v.type) for v in stmt.outs)))
-        for var in stmt.outs:
-            names[var] = len(names)
-    parts.append(tuple(atom_key(a, names) for a in program.outputs))
-    return tuple(parts)
+
+    try:
+        for var in program.inputs:
+            bind(var)
+        parts: list[Hashable] = [tuple(str(v.type) for v in program.inputs)]
+        for stmt in program.stmts:
+            parts.append((stmt_key(stmt, names), tuple(str(v.type) for v in stmt.outs)))
+            for var in stmt.outs:
+                bind(var)
+        parts.append(tuple(atom_key(a, names) for a in program.outputs))
+        return tuple(parts)
+    finally:
+        for var, number in reversed(shadowed):
+            if number is None:
+                del names[var]
+            else:
+                names[var] = number

@@ -106,6 +106,22 @@ def projection(loop: Stmt, earlier: Stmt, fixed: Mapping[Var, Stmt] | None = Non
     return None
 
 
+Signature = tuple[Hashable, frozenset[Hashable]]
+"""A loop's :func:`signature`."""
+
+
+def signature(loop: Stmt) -> Signature:
+    """What :func:`projection` checks first, for a cheaper test: the parameters compared whole, and the keys
+    of the initial values."""
+    return _other_params(loop), frozenset(atom_key(a, {}) for a in loop.args)
+
+
+def may_project(loop: Signature, earlier: Signature) -> bool:
+    """False where :func:`projection` of loops of these signatures returns None for certain: other parameters
+    differ, or one of ``loop``'s initial values is none of ``earlier``'s."""
+    return loop[0] == earlier[0] and loop[1] <= earlier[1]
+
+
 def projected_results(
     loop: Stmt, earlier: Sequence[Stmt], fixed: Mapping[Var, Stmt] | None = None
 ) -> tuple[Atom, ...] | None:

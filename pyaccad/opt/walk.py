@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.ir import PRIMITIVES, Atom, Lit, Primitive, Program, Stmt, Var
-from pyaccad.ir.rewrite import inline, rename_atom
+from pyaccad.ir.rewrite import inline, rebuild_program, rebuild_stmt, rename_atom
 
 Rule = Callable[["Rewriter", Stmt, bool], "Sequence[Atom] | None"]
 """``rule(rewriter, stmt, scalar)``: replacement atoms for ``stmt.outs``, or None to keep the statement."""
@@ -95,7 +95,7 @@ class Rewriter:
             stmts = self._out[-1]
         finally:
             self._out.pop()
-        return Program(program.inputs, tuple(stmts), tuple(self.atom(a) for a in program.outputs))
+        return rebuild_program(program, stmts, [self.atom(a) for a in program.outputs])
 
     def atom(self, atom: Atom) -> Atom:
         """``atom`` after the replacements made so far."""
@@ -145,7 +145,7 @@ class Rewriter:
         for name in stmt.prim.subprogram_params:
             if params.get(name) is not None:
                 params[name] = self.program(params[name], sub_scalar)
-        results = self._add(Stmt(stmt.prim, args, params, stmt.outs, stmt.source), scalar)
+        results = self._add(rebuild_stmt(stmt, args, params), scalar)
         for old, new in zip(stmt.outs, results, strict=True):
             if new is not old:
                 self.env[old] = new

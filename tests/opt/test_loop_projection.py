@@ -355,3 +355,21 @@ def test_random_restrictions_merge_and_every_loop_keeps_its_results(pair):
         assert _loops(f, x) == 1
     elif change == "bound":  # another condition: neither loop is part of the other
         assert _loops(f, x) == 2
+
+
+@given(_loops_pair())
+def test_the_signature_filter_leaves_every_merge_as_trying_every_pair_does(pair):
+    # CSE tries projection only on loops that loops.may_project lets through, a necessary condition of it; with
+    # the filter letting everything through (every pair tried, as before it existed) the program is the same.
+    from unittest import mock
+
+    from pyaccad.opt.keys import program_key
+
+    comps, chosen, change = pair
+    later = _copy(comps, chosen, change)
+    f = lambda x: (_as_loop(comps, 5)(), _as_loop(later, 6 if change == "bound" else 5)(), x)
+    program = trace(f, np.zeros(1, np.int64)).program
+    filtered = optimize(program, "interp")
+    with mock.patch("pyaccad.opt.cse.may_project", lambda loop, earlier: True):
+        every_pair = optimize(program, "interp")
+    assert program_key(filtered) == program_key(every_pair)

@@ -261,3 +261,18 @@ def test_each_pass_is_callable_alone():
     program = trace(lambda x: (x * 1.0, x * 1.0), np.ones(2)).program
     for run in (constant_fold, simplify, cse, dce):
         verify(run(program))
+
+
+def test_cse_keeps_sibling_branches_apart_and_never_reuses_a_branch_value_outside_it():
+    def f(x, p):
+        then_ = lambda: acc.sin(x) * 2.0
+        else_ = lambda: acc.sin(x) * 3.0
+        return acc.cond(acc.the(p) > 0.0, then_, else_), acc.sin(x) * 3.0
+
+    x = np.array([0.5, -1.0, 2.0])
+    for p in (np.float64(1.0), np.float64(-1.0)):
+        program, result = _optimized(f, x, p)
+    (branch,) = [s for s in result.stmts if s.prim.name == "cond"]
+    for name in ("then_", "else_"):  # each branch computes its own sin: a sibling's is not in scope
+        assert "sin" in _names(branch.params[name])
+    assert "sin" in _names(result)  # and so does the program after the cond
