@@ -69,27 +69,28 @@ class Jitted:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         chosen = self.backend or os.environ.get("PYACCAD_BACKEND")  # what resolve_name resolves
-        # The fast path: arguments described cheaply (plain pytrees of NumPy arrays and Python numbers, see
-        # pyaccad.frontend.signature) whose description a full call has already met, outside any trace.
-        described = None if kwargs else self._describe(args)
+        # The fast path: arguments, positional and keyword, described cheaply (plain pytrees of NumPy arrays and
+        # Python numbers, see pyaccad.frontend.signature) whose description a full call has met, outside any trace.
+        described = self._describe(args, kwargs)
         if described is not None:
             compiled = self._fast.get((chosen, described[1]))
             if compiled is not None and current_builder() is None:
                 return compiled.run(described[0])
         return self._full_call(chosen, args, kwargs, described)
 
-    def _describe(self, args: tuple[Any, ...]) -> tuple[list[np.ndarray], tuple] | None:
-        """:func:`describe`'s arrays and key for the positional ``args``, the static ones' values in the key;
-        None where the full path must look (a value describe leaves to it, a static argument it reports)."""
+    def _describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[np.ndarray], tuple] | None:
+        """:func:`describe`'s arrays and key for ``args`` and ``kwargs``, the static ones' values in the key;
+        None where the full path must look (a value describe leaves to it, a static argument it reports). The
+        arrays come in the full path's order: the leaves of ``(args, kwargs)``, keywords sorted by name."""
         if not self._any_static:
-            return describe(args)
+            return describe((args, kwargs)) if kwargs else describe(args)
         if current_builder() is not None:
             return None  # traced through by the full path, the static arguments unchecked
         try:
-            statics, traced_args, _ = self._split_static(args, {})
+            statics, traced_args, traced_kwargs = self._split_static(args, kwargs)
         except ArgumentError:
             return None  # the full path reports it, after the checks it makes first
-        described = describe(traced_args)
+        described = describe((traced_args, traced_kwargs)) if traced_kwargs else describe(traced_args)
         return None if described is None else (described[0], (statics, described[1]))
 
     def _full_call(self, chosen: str | None, args: tuple, kwargs: dict[str, Any], described: Any) -> Any:

@@ -188,3 +188,36 @@ def test_array_subclasses_take_the_full_path():
     out = g(plain.view(Tagged))
     assert type(out) is np.ndarray and g.trace_count == 1
     np.testing.assert_array_equal(out, plain - 1.0)
+
+
+def test_keyword_arguments_take_the_fast_path_in_any_order_and_a_new_one_traces_again():
+    f = acc.jit(lambda x, *, w, b: w * x + b, backend="native")
+    x, w, b = np.arange(3.0), np.full(3, 2.0), np.ones(3)
+    for _ in range(2):
+        np.testing.assert_array_equal(f(x, w=w, b=b), w * x + b)
+    np.testing.assert_array_equal(f(x, b=b + 1, w=w), w * x + b + 1)  # the order of keywords changes nothing
+    assert f.trace_count == 1 and len(f._fast) == 1  # met once, on the fast path since
+    out = f(x, w=w.astype(np.float32), b=b)  # a keyword argument of another dtype
+    assert f.trace_count == 2 and out.dtype == np.float64
+    np.testing.assert_array_equal(out, w * x + b)
+    np.testing.assert_array_equal(f(x, w=2.0, b=b), 2.0 * x + b)  # a Python number: weak, another program
+    np.testing.assert_array_equal(f(x, w=2.0, b=b), 2.0 * x + b)
+    assert f.trace_count == 3
+    g = acc.jit(lambda x, y: x - y, backend="native")
+    for _ in range(2):
+        np.testing.assert_array_equal(g(x, y=w), x - w)
+    np.testing.assert_array_equal(g(y=x, x=w), w - x)  # both by name: another structure, the right answer
+    np.testing.assert_array_equal(g(x, w), x - w)
+    assert g.trace_count == 3
+
+
+def test_static_keyword_arguments_select_their_program_on_the_fast_path():
+    f = acc.jit(lambda x, *, k, scale: x**k * scale, backend=B, static_argnames="k")
+    x = np.arange(4.0)
+    for k in (2, 3, 2, 3):
+        np.testing.assert_array_equal(f(x, k=k, scale=np.float64(1.5)), x**k * 1.5)
+        np.testing.assert_array_equal(f(x, scale=np.full(4, 0.5), k=k), x**k * 0.5)
+    assert f.trace_count == 4
+    with pytest.raises(acc.ArgumentError, match="must be hashable") as info:
+        f(x, k=[2], scale=np.ones(4))
+    assert HERE in str(info.value)
