@@ -15,7 +15,9 @@ gradient 9.6 → 1.5 ms, a row-wise log-sum-exp 3.3 → 0.63 ms.
 The vector math is left out where the user chose (``$ACCELERATE_LLVM_CLANG_PATH``
 or ``$LD`` set), where ``$PYACCAD_ACCELERATE_VECLIB`` is ``0``, off x86-64 Linux, without
 ``libmvec``, or when this clang does not take the flag; the renaming linker is still
-installed then (without ``-lmvec``), unless the user set ``$LD``.
+installed then (without ``-lmvec``), unless the user set ``$LD``. A child process inherits the
+wrappers its pyaccad parent set: ``$PYACCAD_ACCELERATE_TOOLCHAIN`` (:data:`MARK`) names them, so the child
+does not take them for a toolchain of the user's.
 
 >>> env = {"PYACCAD_ACCELERATE_VECLIB": "0", "LD": "/usr/bin/ld.gold"}
 >>> configure(env), env
