@@ -155,19 +155,19 @@ def shape_generic_module_source(
     <BLANKLINE>
     """
     extents = fit_extents(f, args, tracer)
-    style = ordered_folds, checked_reads, partial_sums
-    source = module_source(extents.annotate(extents.example), module, name, blas, extents, *style)
+    style = {"ordered_folds": ordered_folds, "checked_reads": checked_reads, "partial_sums": partial_sums}
+    source = module_source(extents.annotate(extents.example), module, name, blas, extents, **style)
     if extents.check is None:
         return source, extents
     checked = extents.annotate(extents.check, extents.check_values)
-    other = module_source(checked, module, name, blas, extents, *style)
+    other = module_source(checked, module, name, blas, extents, **style)
     code = [line for line in source.split("\n") if not line.startswith("--")]
     other_code = [line for line in other.split("\n") if not line.startswith("--")]
     differing = next((a for a, b in zip(code, other_code, strict=False) if a != b), None)
     if differing is None and len(code) == len(other_code):
         return source, extents
     extents.fix_all(f"the export wrote a number of an extent without its expression (in {differing!r})")
-    return module_source(extents.annotate(extents.example), module, name, blas, extents, *style), extents
+    return module_source(extents.annotate(extents.example), module, name, blas, extents, **style), extents
 
 
 def _shape_bindings(extents: Extents, inputs: list[str], used: set[str]) -> list[str]:

@@ -78,8 +78,9 @@ def export_haskell(
         def tracer(fn: Callable[..., Any], args: tuple) -> Program:
             return traced_programs(fn, args, optimized)[1]
 
-        style = ordered_folds, False, partial_sums  # the bridge's checked reads: never in a user's export
-        return shape_generic_module_source(f, example_args, tracer, module, name, blas, *style)[0]
+        return shape_generic_module_source(
+            f, example_args, tracer, module, name, blas, ordered_folds=ordered_folds, partial_sums=partial_sums
+        )[0]
     traced = traced_programs(f, example_args, optimized)[1]
     return export_program(traced, module, name, blas, ordered_folds, partial_sums)
 

@@ -75,9 +75,9 @@ def program_module(
     line naming the example's arguments is left out: the module is the same at every size it serves.
     ``ordered_folds`` and ``partial_sums`` are :class:`pyaccad.export.printer.Printer`'s."""
     blas = build.uses_blas()
-    style = ordered_folds, True, partial_sums  # and checked reads
+    style = {"ordered_folds": ordered_folds, "checked_reads": True, "partial_sums": partial_sums}
     if retrace is None:
-        return _without_header(module_source(program, _MODULE, "f", blas, None, *style))
+        return _without_header(module_source(program, _MODULE, "f", blas, **style))
     entry = remembered.key(program, blas, ordered_folds, partial_sums)
     written = _WRITTEN.setdefault((tuple(numbers(program)[0]), blas, ordered_folds, partial_sums), [])
     source = next((text for extents, text in written if extents.describes(program)), None)
@@ -86,7 +86,7 @@ def program_module(
         if source is not None:
             return source
         printed, extents = shape_generic_module_source(
-            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, *style
+            retrace.fn, retrace.args, retrace.trace, _MODULE, "f", blas, **style
         )
         source = _without_header(printed)
         written.append((extents, source))
