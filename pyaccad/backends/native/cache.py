@@ -18,7 +18,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from pyaccad.backends.native import build
+from pyaccad.backends.native import build, openmp
 from pyaccad.backends.native.ffi import ffi
 from pyaccad.errors import CompileError
 from pyaccad.store import Store
@@ -36,7 +36,7 @@ def cache_key(source: str, link: list[str]) -> str:
 def _try_load(path: Path | str, key: str) -> Any:
     """The library at ``path`` if it loads and reports ``key``, else None."""
     try:
-        lib = ffi.dlopen(str(path))
+        lib = openmp.dlopen(str(path))
         if ffi.string(lib.pyaccad_key()).decode() == key:
             return lib
     except (OSError, AttributeError):
@@ -67,7 +67,7 @@ def load(source: str, link: list[str]) -> tuple[Any, str]:
         nonlocal lib
         build.build(full, str(companions[".c"]), str(tmp), link)
         try:
-            lib = ffi.dlopen(str(tmp))
+            lib = openmp.dlopen(str(tmp))
         except OSError as exc:  # e.g. an undefined symbol: a bug in the generated code or the link flags
             raise CompileError(f"native backend: the library just built does not load: {exc}") from exc
 
