@@ -153,7 +153,8 @@ def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
     :func:`_once` checks once for all elements leave that flag.
 
     Two operations, not one of pairs: the values stay fusible into their consumers, and the flags' operation
-    fuses into the fold (an array of pairs would be written to memory, being read twice).
+    fuses into the fold (an array of pairs would be written to memory, being read twice). But one operation
+    for one element (a scalar loop's ``generate``, :mod:`.scalar_loops`): its flag is one more result.
     """
     lam, flag = _once(stmt, out, flag)
     checked = _lambda(lam)
@@ -163,6 +164,10 @@ def _collective(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
         return flag
     lam = checked
     *values, lam_flag = lam.outputs
+    if not stmt.outs[0].shape:  # one element: its flag is one more result, and the lambda (a loop?) runs once
+        ok = _flag()
+        out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "lam": lam}, (*stmt.outs, ok), stmt.source))
+        return _both(flag, ok, out)
     out.append(
         Stmt(
             stmt.prim,

@@ -49,6 +49,7 @@ from pyaccad.export.names import RESERVED
 from pyaccad.export.printer import Printer
 from pyaccad.export.products import is_gemm
 from pyaccad.export.rules import RULES
+from pyaccad.export.scalar_loops import scalar_loops
 from pyaccad.export.syntax import ExportError, paren, shape_exp, signature_type, tuple_of
 from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
 from pyaccad.ir import Program, Stmt, Var
@@ -81,8 +82,9 @@ def module_source(
             f"export: {name!r} is not a usable Haskell function name (lower-case, and not a name "
             "Data.Array.Accelerate exports or the export's own helpers)"
         )
+    program, scalar_loop_results = scalar_loops(program)
     printer = Printer(RULES, blas, ordered_folds, partial_sums)
-    printer.computed = materialised(program, blas)
+    printer.computed = materialised(program, blas) | scalar_loop_results
     if checked_reads:
         program = with_checked_reads(program)
     printer.used |= {name, *HELPERS, *(extents.names if extents else ())}  # a value named orderedBits32 would hide it

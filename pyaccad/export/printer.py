@@ -267,9 +267,8 @@ class Printer:
             if not array_level and _inlinable(stmt, uses) and "\n" not in text:
                 self.inlined[stmt.outs[0]] = text
                 continue
-            if array_level and len(stmt.outs) == 1 and stmt.outs[0] in self.computed:
-                # every line moves right by as much as the first, so layout blocks inside keep their columns
-                text = "compute (" + text.replace("\n", "\n" + " " * len("compute (")) + ")"
+            if array_level and stmt.outs[0] in self.computed and (len(stmt.outs) == 1 or text.startswith("unzip")):
+                text = _computed(text)
             names = [self.bind(v, array_level) for v in stmt.outs]
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
             lhs = f"({', '.join(names)})" if text.startswith("unzip") else self.tuple(names)
@@ -375,3 +374,17 @@ def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:
 
 def _inlinable(stmt: Stmt, uses: Counter) -> bool:
     return len(stmt.outs) == 1 and uses[stmt.outs[0]] == 1 and not stmt.prim.subprogram_params
+
+
+def _computed(text: str) -> str:
+    """``compute`` of the operation ``text`` (inside its ``unzip``, which would otherwise run it once for each
+    result it projects). The lines after the first move right as far as the operation did, so layout blocks
+    inside keep their columns.
+
+    >>> _computed("unzip (generate Z_ f)"), _computed("map f x")
+    ('unzip (compute (generate Z_ f))', 'compute (map f x)')
+    """
+    head, operation = text.split(" ", 1) if text.startswith("unzip") else ("", text)
+    prefix = f"{head} (compute " if head else "compute ("
+    moved = len(prefix) - (len(head) + 1 if head else 0)
+    return prefix + operation.replace("\n", "\n" + " " * moved) + ")"

@@ -150,6 +150,24 @@ def control(x, y):
     return (*grown, *chosen, inside)
 
 
+def scalar_loops(x, y):
+    """Loops over rank-0 values, printed as one scalar ``while`` each (``pyaccad.export.scalar_loops``): reads
+    of arrays at computed indices, a conditional and an inner loop on rank-0 values in the body, and such a
+    loop inside a loop over a whole array (which stays an ``awhile``)."""
+
+    def body(s):
+        i, v, total = s
+        read = x[i % 4] * v + y[(i * 3) % 4]
+        stepped = acc.acond(read > 0.0, lambda r: r * 0.5, lambda r: 1.0 - r, read)
+        halvings = acc.awhile(lambda h: h[0] > 1.0, lambda h: (h[0] * 0.5, h[1] + 1), (acc.abs(stepped) * 4.0, 0))
+        return i + 1, stepped, total + stepped * acc.cast(halvings[1], "float32")
+
+    _, last, total = acc.awhile(lambda s: s[0] < 9, body, (0, x[0], x[0] * 0.0))
+    inner = lambda s: acc.awhile(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 1.5 + 0.5), (0, acc.abs(s[0])))[1]
+    grown = acc.awhile(lambda s: s.sum() < 40.0, lambda s: s + inner(s), acc.abs(y))
+    return last, total * x, grown
+
+
 def matrix_products(a, b, v, p, q):
     return a @ b, a @ v, acc.matmul(p, q)
 
@@ -228,6 +246,7 @@ MEANING_CASES = [
     Case("gathersAndGenerate", gathers_and_generate, (f32(3, 4), f32(4))),
     Case("slicesPadsConcatenations", slices_pads_concatenations, (f32(2, 3, 4),)),
     Case("control", control, (f32(4), f32(4))),
+    Case("scalarLoops", scalar_loops, (f32(4), f32(4))),
     Case(
         "matrixProducts",
         matrix_products,

@@ -1,0 +1,125 @@
+"""Loops over rank-0 values exported as one scalar ``while`` (``pyaccad.export.scalar_loops``).
+
+Everywhere: which loops the pass rewrites (rank-0 state and body, nested ones too) and which it leaves as an
+``awhile``; that the rewritten program is a valid program computing the original's bits (interp runs both);
+what the export prints (the loop materialised once, its results unzipped after ``compute``). What the printed
+modules mean is the meaning tests' (``meaning_programs.scalar_loops``, evaluated by ``hs_eval``). Where GHC finds
+accelerate: the bridge gives interp's bits, and a read outside an array inside such a loop is interp's
+``IndexOutOfBounds``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pyaccad as acc
+from pyaccad.backends import get_backend
+from pyaccad.export import export_haskell
+from pyaccad.export.scalar_loops import scalar_loops
+from pyaccad.frontend import trace
+from pyaccad.ir import Program, verify
+from pyaccad.opt import optimize
+
+RNG = np.random.default_rng(29)
+
+
+def logistic(x0, r, trips=50):
+    """A running value and a total over ``trips`` trips, reading ``r`` at the counter: a loop over scalars."""
+
+    def body(s):
+        i, x, total = s
+        x = r[i % r.shape[0]] * x * (1.0 - x)
+        return i + 1, x, total + x
+
+    return acc.awhile(lambda s: s[0] < trips, body, (0, x0, x0 * 0.0))[2] * r
+
+
+def rows_loop(x):
+    """A loop whose state is a whole row: accelerate's ``awhile`` stays."""
+    return acc.awhile(lambda s: s.sum() < 50.0, lambda s: s * 1.5 + 0.5, acc.abs(x))
+
+
+def folding_loop(x):
+    """Rank-0 state, but each trip folds an array: not a scalar function's work."""
+    return acc.awhile(lambda s: s < 100.0, lambda s: s + (x * s).sum() + 1.0, x[0] * 0.0 + 1.0)
+
+
+def nested(x):
+    """A scalar loop inside a loop over a whole row."""
+    inner = lambda s: acc.awhile(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 1.5 + 0.5), (0, acc.abs(s[0])))[1]
+    return acc.awhile(lambda s: s.sum() < 40.0, lambda s: s + inner(s), acc.abs(x))
+
+
+def _loops(program: Program) -> list[str]:
+    """The array-level loops of ``program`` and of its array-level bodies, as ``while`` and ``generate``
+    (the scalar loops: a one-element generate holding a while), depth first."""
+    found = []
+    for stmt in program.stmts:
+        is_scalar_loop = stmt.prim.name == "generate" and any(s.prim.name == "while" for s in stmt.params["lam"].stmts)
+        if stmt.prim.name == "while" or is_scalar_loop:
+            found.append(stmt.prim.name)
+        if not stmt.prim.scalar_bodies:
+            for sub in stmt.subprograms():
+                found += _loops(sub)
+    return found
+
+
+CASES = {
+    "logistic": (logistic, (np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9])), ["generate"]),
+    "rows": (rows_loop, (RNG.standard_normal(4),), ["while"]),
+    "folding": (folding_loop, (RNG.uniform(0.1, 0.2, 3),), ["while"]),
+    "nested": (nested, (RNG.standard_normal(4),), ["while", "generate"]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_scalar_loops_are_rewritten_and_compute_the_same_bits(name):
+    fn, args, expected = CASES[name]
+    program = optimize(trace(fn, *args).program, "export")
+    rewritten, results = scalar_loops(program)
+    verify(rewritten)
+    assert _loops(rewritten) == expected
+    assert len(results) == (3 if name == "logistic" else 2 if name == "nested" else 0)
+    interp = get_backend("interp")
+    inputs = [np.asarray(a) for a in args]
+    for before, after in zip(interp.compile(program)(inputs), interp.compile(rewritten)(inputs), strict=True):
+        np.testing.assert_array_equal(after, before)
+
+
+def test_the_export_runs_a_scalar_loop_once_materialised():
+    source = export_haskell(logistic, np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9]), module="M", name="f")
+    assert "awhile" not in source
+    assert "= unzip3 (compute (generate Z_ (\\_ ->" in source and " = while " in source
+
+
+def bridge_or_skip() -> None:
+    reason = acc.backends()["accelerate"]
+    if reason is not None:
+        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+
+
+def test_a_scalar_loop_through_the_bridge_gives_interps_bits():
+    bridge_or_skip()
+    x0, r = np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9])
+    long_loop = lambda x0, r: logistic(x0, r, trips=10_000)
+    expected = acc.jit(long_loop, backend="interp")(x0, r)
+    np.testing.assert_array_equal(acc.jit(long_loop, backend="accelerate")(x0, r), expected)
+
+
+def test_a_read_outside_inside_a_scalar_loop_is_interps_index_out_of_bounds():
+    bridge_or_skip()
+
+    def reads_past(x, n):
+        return acc.awhile(lambda s: s[0] < n, lambda s: (s[0] + 1, s[1] + x[s[0]]), (0, x[0] * 0.0))[1]
+
+    x = RNG.standard_normal(4)
+    np.testing.assert_array_equal(
+        acc.jit(reads_past, backend="accelerate")(x, np.int64(4)), acc.jit(reads_past, backend="interp")(x, np.int64(4))
+    )
+    with pytest.raises(acc.IndexOutOfBounds) as on_interp:
+        acc.jit(reads_past, backend="interp")(x, np.int64(6))
+    with pytest.raises(acc.IndexOutOfBounds) as on_bridge:
+        acc.jit(reads_past, backend="accelerate")(x, np.int64(6))
+    assert str(on_bridge.value) == str(on_interp.value)
+    assert "test_scalar_loops.py" in str(on_bridge.value)  # the user's line
