@@ -17,13 +17,13 @@ array([3., 3.])
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from pyaccad.backends import Retrace, availability, describer, get_backend, resolve_name
+from pyaccad.backends.environment import Variable
 from pyaccad.errors import ArgumentError, ResourceError
 from pyaccad.frontend.pytree import flatten, rebuilder, unflatten
 from pyaccad.frontend.signature import describe
@@ -41,6 +41,9 @@ from pyaccad.frontend.values import is_weak
 from pyaccad.ir import pprint
 from pyaccad.opt import optimize
 from pyaccad.resources import out_of_memory
+
+_BACKEND = Variable("PYACCAD_BACKEND")
+"""``$PYACCAD_BACKEND``, read at every call (a change takes effect at the next one), cheaply."""
 
 
 class Jitted:
@@ -65,33 +68,58 @@ class Jitted:
         self._any_static = bool(self.static_argnums or self.static_argnames)
         self._cache: dict[tuple, _Compiled] = {}
         self._fast: dict[tuple, _Compiled] = {}  # (backend chosen, _describe's key) -> an entry of _cache
+        self._positions: dict[int, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}  # see _static_positions
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        chosen = self.backend or os.environ.get("PYACCAD_BACKEND")  # what resolve_name resolves
+        chosen = self.backend or _BACKEND()  # what resolve_name resolves
         # The fast path: arguments, positional and keyword, described cheaply (plain pytrees of NumPy arrays and
         # Python numbers, see pyaccad.frontend.signature) whose description a full call has met, outside any trace.
         described = self._describe(args, kwargs)
         if described is not None:
-            compiled = self._fast.get((chosen, described[1]))
+            try:
+                compiled = self._fast.get((chosen, described[1]))
+            except TypeError:  # a static argument that does not hash: the full path reports it
+                compiled = described = None
             if compiled is not None and current_builder() is None:
                 return compiled.run(described[0])
         return self._full_call(chosen, args, kwargs, described)
 
     def _describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[np.ndarray], tuple] | None:
         """:func:`describe`'s arrays and key for ``args`` and ``kwargs``, the static ones' values in the key;
-        None where the full path must look (a value describe leaves to it, a static argument it reports). The
-        arrays come in the full path's order: the leaves of ``(args, kwargs)``, keywords sorted by name."""
+        None where the full path must look (a value describe leaves to it, a static_argnums out of range). The
+        arrays come in the full path's order: the leaves of ``(args, kwargs)``, keywords sorted by name.
+
+        The static values are not checked here: a key holding them is found only where a full call, which
+        checks them, has put it, and one that does not hash fails the lookup (:meth:`__call__`)."""
         if not self._any_static:
             return describe((args, kwargs)) if kwargs else describe(args)
         if current_builder() is not None:
             return None  # traced through by the full path, the static arguments unchecked
-        try:
-            statics, traced_args, traced_kwargs = self._split_static(args, kwargs)
-        except ArgumentError:
+        positions = self._static_positions(len(args))
+        if positions is None:
             return None  # the full path reports it, after the checks it makes first
-        described = describe((traced_args, traced_kwargs)) if traced_kwargs else describe(traced_args)
-        return None if described is None else (described[0], (statics, described[1]))
+        static_at, traced_at = positions
+        statics = tuple(args[k] for k in static_at)
+        traced_args = tuple(args[k] for k in traced_at)
+        named: tuple = ()  # apart from ``statics``: a tuple ("k", 1) passed by position is not k=1
+        if kwargs and self.static_argnames:
+            named = tuple((key, kwargs[key]) for key in self.static_argnames if key in kwargs)
+            kwargs = {key: x for key, x in kwargs.items() if key not in self.static_argnames}
+        described = describe((traced_args, kwargs)) if kwargs else describe(traced_args)
+        return None if described is None else (described[0], (statics, named, described[1]))
+
+    def _static_positions(self, count: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """``(the positions of the static arguments, those of the traced ones)`` among ``count`` positional
+        arguments, each sorted; None where a ``static_argnums`` is out of range. Worked out once per count."""
+        if count not in self._positions:
+            if all(-count <= k < count for k in self.static_argnums):
+                static_at = sorted({k % count for k in self.static_argnums})
+                traced_at = [k for k in range(count) if k not in static_at]
+                self._positions[count] = (tuple(static_at), tuple(traced_at))
+            else:
+                self._positions[count] = None
+        return self._positions[count]
 
     def _full_call(self, chosen: str | None, args: tuple, kwargs: dict[str, Any], described: Any) -> Any:
         """A call through the full path: its arguments checked, traced and compiled where their signature is new;
@@ -137,12 +165,12 @@ class Jitted:
         if not self.static_argnums and not self.static_argnames:
             return (), args, kwargs
         name = function_name(self.fn)
-        positions = set()
-        for k in self.static_argnums:
-            if not -len(args) <= k < len(args):
-                fail(ArgumentError, f"{name}: static_argnums {k} is out of range for {len(args)} positional arguments")
-            positions.add(k % len(args))
-        statics = [(k, args[k]) for k in sorted(positions)]
+        positions = self._static_positions(len(args))
+        if positions is None:
+            k = next(k for k in self.static_argnums if not -len(args) <= k < len(args))
+            fail(ArgumentError, f"{name}: static_argnums {k} is out of range for {len(args)} positional arguments")
+        static_at, traced_at = positions
+        statics = [(k, args[k]) for k in static_at]
         statics += [(key, kwargs[key]) for key in self.static_argnames if key in kwargs]
         for where, value in statics:
             try:
@@ -154,7 +182,7 @@ class Jitted:
                     f"{name}: static {label} must be hashable (it selects a compiled program), "
                     f"got {type(value).__name__} {value!r}; pass a tuple instead of a list",
                 )
-        traced_args = tuple(x for k, x in enumerate(args) if k not in positions)
+        traced_args = tuple(args[k] for k in traced_at)
         traced_kwargs = {key: x for key, x in kwargs.items() if key not in self.static_argnames}
         return tuple(statics), traced_args, traced_kwargs
 

@@ -221,3 +221,66 @@ def test_static_keyword_arguments_select_their_program_on_the_fast_path():
     with pytest.raises(acc.ArgumentError, match="must be hashable") as info:
         f(x, k=[2], scale=np.ones(4))
     assert HERE in str(info.value)
+
+
+def test_a_change_of_the_environments_backend_takes_effect_at_the_next_warm_call(monkeypatch):
+    """``$PYACCAD_BACKEND`` is read at every call, also once the calls for each backend are warm."""
+    f = acc.jit(lambda x: x * 2.0 + 1.0)
+    x = np.arange(4.0)
+    for backend in ["native", B]:
+        monkeypatch.setenv("PYACCAD_BACKEND", backend)
+        np.testing.assert_array_equal(f(x), x * 2.0 + 1.0)
+    ran: list[str] = []
+    for compiled in f._cache.values():  # each program tells which backend ran it
+        compiled.executable = _Logged(compiled.executable, compiled.backend, ran)
+    chosen = ["native", B, "native", B, B, "native"]
+    for backend in chosen:
+        monkeypatch.setenv("PYACCAD_BACKEND", backend)
+        np.testing.assert_array_equal(f(x), x * 2.0 + 1.0)
+    assert ran == chosen
+    for _ in range(2):  # a backend that does not exist is reported at every call
+        monkeypatch.setenv("PYACCAD_BACKEND", "no-such-backend")
+        check_error(acc.BackendUnavailable, ["no-such-backend"], lambda: f(x))
+    monkeypatch.delenv("PYACCAD_BACKEND")
+    np.testing.assert_array_equal(f(x), x * 2.0 + 1.0)
+    assert ran[-1] == "native" and f.trace_count == 2
+
+
+class _Logged:
+    """An executable that logs its backend's name at each call."""
+
+    def __init__(self, executable, name, log):
+        self.executable, self.name, self.log = executable, name, log
+
+    def __call__(self, arrays):
+        self.log.append(self.name)
+        return self.executable(arrays)
+
+
+def test_an_invalid_static_argument_is_reported_at_every_call():
+    f = acc.jit(lambda x, n, *, k=1: x * n + k, static_argnums=1, static_argnames="k", backend=B)
+    x = np.arange(3.0)
+    for _ in range(2):
+        np.testing.assert_array_equal(f(x, 2, k=3), x * 2 + 3)  # warm
+    for _ in range(2):
+        check_error(acc.ArgumentError, ["<lambda>", "static argument 1", "hashable", "list"], lambda: f(x, [2], k=3))
+        check_error(acc.ArgumentError, ["<lambda>", "keyword argument 'k'", "hashable", "dict"], lambda: f(x, 2, k={}))
+        check_error(acc.ArgumentError, ["<lambda>", "static_argnums 1", "1 positional"], lambda: f(x, k=3))
+    np.testing.assert_array_equal(f(x, 2, k=3), x * 2 + 3)
+    assert f.trace_count == 1
+
+
+def test_static_values_by_position_and_by_name_are_told_apart():
+    """``f(2, ("k", 3))`` holds the same static values, in order, as ``f(2, k=3)``: not the same call."""
+
+    def count(*args, x, k=0):
+        return x * len(args) + (k if isinstance(k, int) else 100)
+
+    f = acc.jit(count, static_argnums=(0, -1), static_argnames="k", backend=B)
+    x = np.arange(3.0)
+    for _ in range(2):
+        np.testing.assert_array_equal(f(2, k=3, x=x), x * 1 + 3)  # one positional argument: both numbers name it
+        np.testing.assert_array_equal(f(2, ("k", 3), x=x), x * 2 + 0)
+        np.testing.assert_array_equal(f(2, 5, x=x), x * 2)
+        np.testing.assert_array_equal(f(7, k=3, x=x), x * 1 + 3)  # a new static value: traced again
+    assert f.trace_count == 4

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pyaccad.backends.clike.cgen import OutOfBounds
+from pyaccad.backends.environment import Variable
 from pyaccad.backends.native.cache import ffi
 from pyaccad.backends.recycled import Recycled
 from pyaccad.errors import BackendUnavailable, IndexOutOfBounds
@@ -70,6 +71,22 @@ class _Workspace:
 
 
 _CORES = os.cpu_count() or 1
+_NUM_THREADS = Variable("PYACCAD_NUM_THREADS")
+_AUTO = 0  # the count _parse_num_threads gives "auto": worked out at each call
+_UNREAD = object()  # what no value of the variable is
+
+
+def _parse_num_threads(value: str | None) -> int:
+    """The thread count ``$PYACCAD_NUM_THREADS`` asks for (every core where unset or blank), :data:`_AUTO` for
+    ``auto``; BackendUnavailable naming the value where it is neither."""
+    value = (value or "").strip()
+    if not value:
+        return _CORES
+    if value == "auto":
+        return _AUTO
+    if not value.isdigit() or int(value) < 1:
+        raise BackendUnavailable(f"native: PYACCAD_NUM_THREADS={value!r} is not a positive whole number or 'auto'")
+    return int(value)
 
 
 class _ThreadPolicy:
@@ -85,16 +102,17 @@ class _ThreadPolicy:
 
     def __init__(self) -> None:
         self.last = 1  # threads used by the previous call
+        # the variable's last value (a str, or None where unset) and the count it gave, _AUTO for "auto": read at
+        # every call, parsed only when it changed (a tiny program's call takes a few microseconds)
+        self._parsed: tuple[object, int] = (_UNREAD, 0)
 
     def __call__(self) -> int:
-        value = os.environ.get("PYACCAD_NUM_THREADS", "").strip()
-        if not value:
-            return _CORES
-        if value == "auto":
-            return self._unloaded_cores()
-        if not value.isdigit() or int(value) < 1:
-            raise BackendUnavailable(f"native: PYACCAD_NUM_THREADS={value!r} is not a positive whole number or 'auto'")
-        return int(value)
+        value = _NUM_THREADS()
+        seen, count = self._parsed
+        if value is not seen:  # Variable gives the same str object while the value stays the same
+            count = _parse_num_threads(value)
+            self._parsed = (value, count)
+        return self._unloaded_cores() if count == _AUTO else count
 
     def _unloaded_cores(self) -> int:
         try:
@@ -109,6 +127,14 @@ class _ThreadPolicy:
 
 num_threads = _ThreadPolicy()
 """``num_threads()``: the thread count for the next call (see :class:`_ThreadPolicy`)."""
+
+
+_SOURCES = {"input": 0, "buffer": 1, "workspace": 2, "record": 3}
+"""Where each kind of slot of :attr:`Layout.slots` but the constants finds its array at a call
+(:meth:`Executable.__call__`): an index instead of a dict made at every call."""
+
+_NO_RECORD = np.zeros(0, np.int64)
+"""The error record of a program that keeps none (no slot for it: never written), shared by every call."""
 
 
 class Executable:
@@ -135,19 +161,19 @@ class Executable:
             if kind in ("input", "const", "lit")
         ]
         self.repeated = [(n, value) for n, (kind, value) in enumerate(layout.outputs) if kind == "output"]
+        # each entry of B as (source, position): a source of :meth:`__call__`'s tuple, or -1 for the constants
+        self.plan = [(-1 if kind == "const" else _SOURCES[kind], n) for kind, n in layout.slots]
 
     def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        layout = self.layout
         inputs = [x if x.flags.c_contiguous else np.require(x, requirements="C") for x in inputs]
         outs = self.recycled.arrays(self.written)  # None where the program does not write the output
-        record = np.zeros(layout.record_size, np.int64)
+        record_size = self.layout.record_size
+        record = np.zeros(record_size, np.int64) if record_size else _NO_RECORD
         scratch = self.workspace.take()
         try:
-            pools = {"input": inputs, "buffer": outs, "workspace": [scratch], "record": [record]}
+            sources = (inputs, outs, (scratch,), (record,))  # in the order of _SOURCES
             # the views keep their arrays alive until the call returns
-            views = [
-                self.const_views[n] if kind == "const" else ffi.from_buffer(pools[kind][n]) for kind, n in layout.slots
-            ]
+            views = [ffi.from_buffer(sources[k][n]) if k >= 0 else self.const_views[n] for k, n in self.plan]
             buffers = ffi.new("void *[]", views or [ffi.NULL])
             err = self.lib.pyaccad_entry(buffers, self.ints_c, num_threads())
         finally:
