@@ -6,7 +6,8 @@ a small loop runs in vector tiles (``backends/native/map.py``), and a kernel
 summing pads that tile its last axis (the cotangent of slices) runs one loop
 per run of the axis (``backends/native/interior.py``); long branches of an
 ``acond`` at the top of a program are functions of their own
-(``backends/native/program.py``), and so are loops (``backends/native/outline.py``). The programs here use
+(``backends/native/program.py``), and so are loops (``backends/native/outline.py``); a body's small loops run
+serially, not in a region of their own (``backends/native/region.py``). The programs here use
 only ``+ - * /``, each rounded once in C as in NumPy, so the native results
 must equal the interpreter's bit for bit whatever the grouping, tiling and
 runs; the plans are checked to hold what is tested.
@@ -22,7 +23,8 @@ import pytest
 import pyaccad as acc
 from pyaccad import ad
 from pyaccad.backends.clike.cgen import Ctx
-from pyaccad.backends.native import interior, rows
+from pyaccad.backends.native import interior, layouts, rows
+from pyaccad.backends.native import map as native_map
 from pyaccad.backends.native.build import UNIT_BREAK
 from pyaccad.backends.native.program import generate
 from pyaccad.frontend import trace
@@ -273,3 +275,37 @@ def test_loops_read_run_time_integers_from_locals_and_nothing_else_does():
     assert locals_read and {inside for _, inside in locals_read} == {True}  # locals only inside them
     assert {n for n, _ in locals_read} <= declared
     _same_bits(_loops_and_kernels, x)
+
+
+def _in_trips(source):
+    """The lines of ``source`` inside its ``for (;;)`` blocks: the trips of its host-side loops."""
+    lines, found = source.split("\n"), []
+    for k, line in enumerate(lines):
+        if line.strip() == "for (;;) {":
+            found += lines[k + 1 : lines.index(line[: len(line) - len(line.lstrip())] + "}", k)]
+    return found
+
+
+@pytest.mark.parametrize("threshold", [native_map.PARALLEL_MIN, 8])
+def test_a_trips_small_loops_run_serially_and_the_others_keep_a_serial_copy(threshold, monkeypatch):
+    """A parallel region costs its entry even where its ``if`` clause keeps it on one thread, so in a loop's body
+    a loop over no more elements than the threshold, as traced, is only its serial copy, and one over more runs
+    in parallel where its test holds at run time, else in its serial copy (``backends/native/region.py``'s
+    ``parallel_if``); either way the values are the interpreter's, bit for bit."""
+    monkeypatch.setattr(native_map, "PARALLEL_MIN", threshold)
+    monkeypatch.setattr(layouts, "find", lambda key: None)  # no library built at another threshold
+    monkeypatch.setattr(layouts, "remember", lambda key, lib_key, layout: None)  # and none left for later
+    x = np.random.default_rng(9).standard_normal(14)
+    trips = _in_trips(generate(optimize(trace(_steps, x).program, "native"))[0])
+    assert sum(line.strip() == "for (int64_t b = 0; b < nblk; b++) {" for line in trips) >= 2  # the body's maps
+    pragmas = [k for k, line in enumerate(trips) if "#pragma omp parallel" in line]
+    assert bool(pragmas) == (x.size > threshold)
+    for k in pragmas:  # if (test) { <pragma> <loop> } else { <loop> }
+        test = trips[k - 1]
+        indent = test[: len(test) - len(test.lstrip())]
+        assert re.fullmatch(rf"if \(E\d+ > {threshold}\) \{{", test.strip()) and " if (" not in trips[k]
+        middle = trips.index(indent + "} else {", k)
+        parallel = trips[k + 1 : middle]  # a copy's lines are at the indent of the `if` around them
+        assert trips[middle + 1 : middle + 1 + len(parallel)] == parallel
+        assert trips[middle + 1 + len(parallel)] == indent + "}"
+    _same_bits(lambda v: _steps(v), x)

@@ -140,6 +140,9 @@ class Ctx:
         # emitting the lines of a `while`, a host-side one or a lambda's, which run again and again (:meth:`repeating`)
         self.repeating_lines = False
         self.region = False  # native: inside one `omp parallel` around a whole loop (native/region.py)
+        # native: emitting a loop's body outside such a region, where a parallel loop guarded by an `if` clause gets a
+        # serial copy, or is only that (native/region.py: parallel_if)
+        self.serial_copies = False
         # native, in such a region: the line closing the body of the last `omp single` and that body's depth, while
         # nothing but closing braces followed it (:meth:`single`; native/control.py's `once` appends there)
         self.single_end: tuple[int, int] | None = None
@@ -187,10 +190,15 @@ class Ctx:
         self.prologue.append(f"    const {CTYPE[dtype]} {name} = ({CTYPE[dtype]})pa_f64_bits({slot});")
         return name
 
-    def shape(self, var: Var) -> list[str]:
+    def extent_slots(self, var: Var) -> list[int]:
+        """The slots of ``E`` holding ``var``'s extents (made on first use)."""
         if var not in self.shapes:
             self.shapes[var] = [self.slot(n) for n in var.shape]
-        return [self.extent(n) for n in self.shapes[var]]
+        return self.shapes[var]
+
+    def shape(self, var: Var) -> list[str]:
+        """``var``'s extents as C (:meth:`extent_slots` through :attr:`extent`)."""
+        return [self.extent(n) for n in self.extent_slots(var)]
 
     def element(self, var: Var, position: str) -> str:
         """``buffer[position]`` for a manifest array: the C lvalue of its element at flat ``position``.

@@ -103,8 +103,8 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
             # inside a loop's region (native/region.py) its team is the one that ran this outside, as large
             team = "omp_get_num_threads()" if ctx.region else "omp_get_max_threads()"
             ctx.emit(f"const int nt = (m * n * k > {BLAS_PARALLEL_MIN}) ? {team} : 1;")
-            parallel_for(ctx, "collapse(2) schedule(static)" + ("" if ctx.region else " num_threads(nt)"), None)
-            with ctx.block("for (int64_t q = 0; q < batch; q++)"):
+            clauses = "collapse(2) schedule(static)" + ("" if ctx.region else " num_threads(nt)")
+            with parallel_for(ctx, clauses, None), ctx.block("for (int64_t q = 0; q < batch; q++)"):
                 with ctx.block("for (int p = 0; p < nt; p++)"):
                     # Columns are cut at multiples of EPILOGUE_STEP, so an epilogue's vector loop over a row's
                     # columns meets each column at the same place in its steps, vector body or remainder, whatever
@@ -131,8 +131,7 @@ def matmul_kernel(ctx: Ctx, kernel: Kernel, epilogue: Kernel | None = None) -> N
             return
         if epilogue is not None:
             raise CompileError("native backend: an epilogue needs a float GEMM")  # epilogue_fits rules it out
-        parallel_for(ctx, "schedule(static)", None)
-        with ctx.block("for (int64_t t = 0; t < batch * m; t++)"):
+        with parallel_for(ctx, "schedule(static)", None), ctx.block("for (int64_t t = 0; t < batch * m; t++)"):
             ctx.emit("const int64_t q = t / m, i = t - q * m;")
             batch_idx = unravel(ctx, "q", sa[:-2])
             ctx.emit(f"{CTYPE[out.dtype]} *row = {po} + t * n;")

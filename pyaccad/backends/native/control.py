@@ -19,12 +19,13 @@ True
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from pyaccad.backends.clike.cgen import BOOL, CTYPE, Ctx
 from pyaccad.backends.native.map import PARALLEL_MIN
+from pyaccad.backends.native.region import serial_copies
 from pyaccad.ir import ArrayType, Var
 from pyaccad.ir.monoids import monoid_of
 from pyaccad.opt.kernels import Kernel, Plan, in_place_components
@@ -38,8 +39,6 @@ class Loop:
 
     state: dict[str, str] = field(default_factory=dict)
     """Its state pointers (``cur``/``nxt``): name -> C element type."""
-    in_body: bool = False
-    """Emitting its body's plan outside a parallel region: lines that then go through :func:`serial_when_small`."""
 
 
 def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callable[[Var], str], loop: Loop) -> None:
@@ -62,7 +61,7 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         loop.state[cur] = loop.state[nxt] = CTYPE[out.dtype]
     flag = scratch(Var(ArrayType(BOOL, ()), "going"))
     if not one_region([cond, body]):
-        _trips(ctx, kernel, emit_plan, current, following, flag, written, loop)
+        _trips(ctx, kernel, emit_plan, current, following, flag, written)
     else:  # one parallel region for the whole loop (native/region.py)
         stops = (ctx.fresh("stop"), ctx.fresh("stop"))
         ctx.emit(f"int {stops[0]} = 0, {stops[1]} = 0;")
@@ -70,7 +69,7 @@ def while_kernel(ctx: Ctx, kernel: Kernel, emit_plan: EmitPlan, scratch: Callabl
         with ctx.block():
             ctx.region, ctx.kernel_order = True, 0
             try:
-                _trips(ctx, kernel, emit_plan, current, following, flag, written, loop, stops)
+                _trips(ctx, kernel, emit_plan, current, following, flag, written, stops)
             finally:
                 ctx.region, ctx.kernel_order = False, 0
     for j, (cur, out) in enumerate(zip(current, stmt.outs, strict=True)):
@@ -86,7 +85,6 @@ def _trips(
     following: list[str],
     flag: str,
     written: set[int],
-    loop: Loop,
     stops: tuple[str, str] | None = None,
 ) -> None:
     """The loop over trips: the condition's plan, the test, the body's plan, the swaps of the state's buffers.
@@ -113,13 +111,9 @@ def _trips(
             ctx.emit(f"if (!{flag}[0]) break;")
         for var, cur in zip(body.program.inputs, current, strict=True):
             ctx.buffers[var] = cur
-        start = len(ctx.lines)
-        loop.in_body = not stops
-        with ctx.block():
+        # outside a region, each small kernel of a trip would enter a region of its own: it gets a serial copy
+        with nullcontext() if stops else serial_copies(ctx), ctx.block():
             emit_plan(ctx, body, following)
-        loop.in_body = False
-        if not stops:
-            ctx.lines[start:] = serial_when_small(ctx.lines[start:], ctx.ints)
         swaps = [
             f"{{ {CTYPE[out.dtype]} *swap = {cur}; {cur} = {nxt}; {nxt} = swap; }}"
             for j, (cur, nxt, out) in enumerate(zip(current, following, stmt.outs, strict=True))
@@ -211,73 +205,3 @@ def _chunked(scatter: Kernel) -> bool:
     """Whether a scatter runs in parallel chunks when large (a monoid combines it); another runs on one thread
     everywhere (:mod:`.permute`), so under ``single`` it loses nothing."""
     return monoid_of(scatter.roots[0].params["combine"]) is not None
-
-
-SERIAL_COPY_LINES = 80
-"""The longest loop (in lines of C) that :func:`serial_when_small` copies: every copy is compiled, and a long
-loop does enough work per element that the region's entry matters less."""
-
-_GUARDED = re.compile(r"^(\s*)(#pragma omp parallel\b.*?) if \((.*)\)$")
-_SIZE_TEST = re.compile(r"^(E\[?\d+\]?(?:\*E\[?\d+\]?)*) > (\d+)$")  # E[n], or the local En in a loop (.outline)
-
-
-def serial_when_small(lines: list[str], ints: list[int] | None = None) -> list[str]:
-    """``lines`` with each parallel loop guarded by an ``if`` clause split into two copies: the parallel one when
-    the clause holds, a plain one otherwise; only the plain one where the clause is a size test (a product of
-    ``E`` slots) that fails at the traced extents ``ints`` (the source then differs past the threshold).
-
-    A parallel region costs its entry even when the clause keeps it on one thread (about 0.2 µs on the 2-core
-    machine): a loop body of 20 small kernels paid that on every kernel of every trip, more than the kernels'
-    own work for the LSTM's 14-element arrays. Compiling both copies of every small loop of the LSTM gradient's
-    reverse trip took gcc half again as long as the plain copies alone.
-
-    >>> for line in serial_when_small(["#pragma omp parallel for if (n > 9)", "for (j = 0; j < n; j++) {", "}"]):
-    ...     print(line)
-    if (n > 9) {
-    #pragma omp parallel for
-    for (j = 0; j < n; j++) {
-    }
-    } else {
-    for (j = 0; j < n; j++) {
-    }
-    }
-    >>> serial_when_small(["#pragma omp parallel for if (E[0]*E[1] > 9)", "for (;;) {", "}"], [2, 3])
-    ['for (;;) {', '}']
-    """
-    out: list[str] = []
-    k = 0
-    while k < len(lines):
-        match = _GUARDED.match(lines[k])
-        if match is None:
-            out.append(lines[k])
-            k += 1
-            continue
-        indent, pragma, clause = match.groups()
-        end = k + 1
-        while not lines[end].endswith("{"):  # the headers of collapsed loops
-            end += 1
-        opening = lines[end]
-        closing = opening[: len(opening) - len(opening.lstrip())] + "}"
-        end = lines.index(closing, end + 1) + 1
-        statement = serial_when_small(lines[k + 1 : end], ints)
-        size = _SIZE_TEST.match(clause)
-        if size is not None and ints is not None and _traced(size.group(1), ints) <= int(size.group(2)):
-            out += statement
-            k = end
-            continue
-        if len(statement) > SERIAL_COPY_LINES:  # a long loop costs more to compile twice than a region's entry
-            out += lines[k:end]
-            k = end
-            continue
-        out += [f"{indent}if ({clause}) {{", f"{indent}{pragma}", *statement, f"{indent}}} else {{"]
-        out += [*statement, f"{indent}}}"]
-        k = end
-    return out
-
-
-def _traced(product: str, ints: list[int]) -> int:
-    """The value of ``E[a]*E[b]*...`` (or ``Ea*Eb*...``, locals in a loop) at the traced extents."""
-    value = 1
-    for slot in re.findall(r"E\[?(\d+)", product):
-        value *= ints[int(slot)]
-    return value

@@ -143,8 +143,8 @@ def _store(ctx: Ctx, folds: list[_Fold], results: list[tuple[list, str]], positi
 def _row_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str) -> None:
     with ctx.block():
         ctx.emit(f"const int64_t rows = {product(prefix)};")
-        parallel_for(ctx, "schedule(static)", f"rows * {n} > {PARALLEL_MIN}")
-        with ctx.block("for (int64_t o = 0; o < rows; o++)"):
+        loop = parallel_for(ctx, "schedule(static)", f"rows * {n} > {PARALLEL_MIN}")
+        with loop, ctx.block("for (int64_t o = 0; o < rows; o++)"):
             _fold_one(ctx, folds, unravel(ctx, "o", prefix), "o", [*prefix, n])
 
 
@@ -199,8 +199,7 @@ def _split_fold(ctx: Ctx, folds: list[_Fold], n: str) -> None:
             for f, names in zip(folds, parts, strict=True):
                 for name, dtype in zip(names, f.dtypes, strict=True):
                     ctx.emit(f"{CTYPE[dtype]} {name}[nt];")
-        parallel_for(ctx, "schedule(static)", "nt > 1")
-        with ctx.block("for (int tid = 0; tid < nt; tid++)"):
+        with parallel_for(ctx, "schedule(static)", "nt > 1"), ctx.block("for (int tid = 0; tid < nt; tid++)"):
             ctx.emit("const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;")
             results = _reduce(ctx, folds, lambda j: Index([j], [n], j), "lo", "hi")
             for names, (accs, _) in zip(parts, results, strict=True):
@@ -245,8 +244,8 @@ def _column_fold(ctx: Ctx, folds: list[_Fold], prefix: list[str], n: str, suffix
     with ctx.block():
         ctx.emit(f"const int64_t outer = {product(prefix)}, n = {n}, inner = {product(suffix)};")
         ctx.emit(f"const int64_t nblk = (inner + {b - 1}) / {b};")
-        parallel_for(ctx, "schedule(static)", f"outer * n * inner > {PARALLEL_MIN}")
-        with ctx.block("for (int64_t t = 0; t < outer * nblk; t++)"):
+        loop = parallel_for(ctx, "schedule(static)", f"outer * n * inner > {PARALLEL_MIN}")
+        with loop, ctx.block("for (int64_t t = 0; t < outer * nblk; t++)"):
             ctx.emit(f"const int64_t o = t / nblk, i0 = (t - o * nblk) * {b}, i1 = PA_MIN_I(i0 + {b}, inner);")
             outer = unravel(ctx, "o", prefix)
             accs = [[ctx.fresh("acc") for _ in f.dtypes] for f in folds]

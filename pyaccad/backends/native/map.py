@@ -19,7 +19,8 @@ loop runs over contiguous memory (SIMD-friendly)::
 
 >>> from pyaccad.backends.clike.cgen import Ctx
 >>> ctx = Ctx()
->>> index_loop(ctx, ["E[0]"], lambda idx: ctx.emit(f"out[{idx.flat}] = 0;"))
+>>> ctx.ints = [5000]
+>>> index_loop(ctx, [0], lambda idx: ctx.emit(f"out[{idx.flat}] = 0;"))
 >>> any("omp parallel for" in line for line in ctx.lines)
 True
 """
@@ -29,10 +30,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import nullcontext
 
-from pyaccad.backends.clike.cgen import Ctx, Index, product
+from pyaccad.backends.clike.cgen import Ctx, Index
 from pyaccad.backends.clike.element import elem, produce
 from pyaccad.backends.native.interior import segments, split
-from pyaccad.backends.native.region import one_thread, parallel_for
+from pyaccad.backends.native.region import Size, one_thread, parallel_for
 from pyaccad.ir import Program
 from pyaccad.opt.kernels import Kernel
 
@@ -44,7 +45,7 @@ idle but milliseconds when they are shared (a barrier waits for a descheduled th
 
 def index_loop(
     ctx: Ctx,
-    shape: list[str],
+    extents: list[int],
     body: Callable[[Index], None],
     parallel: bool = True,
     simd: bool = True,
@@ -52,7 +53,8 @@ def index_loop(
     tile: int = 0,
     runs: list[tuple[str, str, int, Callable[[Index], None]]] | None = None,
 ) -> None:
-    """Emit a loop running ``body`` (which emits C) at every index of ``shape``.
+    """Emit a loop running ``body`` (which emits C) at every index of the shape of ``extents`` (slots of ``E``:
+    :meth:`.Ctx.extent_slots`), in parallel where ``parallel`` and there are more than :data:`PARALLEL_MIN` of them.
 
     Nested loops over the outer axes and over blocks of the last one, collapsed into one OpenMP
     iteration space (so no index needs a division), then a contiguous inner loop. With ``interior``
@@ -62,6 +64,7 @@ def index_loop(
     part of ``[lo, hi)``, and never ``body``. A ``tile`` (a number of elements, else 0) runs a loop in tiles of
     that many (:func:`_tiles`; the caller checks with :func:`tiling` that each range holds that many).
     """
+    shape = [ctx.extent(n) for n in extents]
     if not shape:
         with one_thread(ctx) if parallel else nullcontext(), ctx.block():
             body(Index([], [], "0"))
@@ -69,43 +72,54 @@ def index_loop(
     outer = [ctx.fresh("i") for _ in shape[:-1]]
     with ctx.block():
         ctx.emit(f"const int64_t last = {shape[-1]}, nblk = (last + {BLOCK - 1}) / {BLOCK};")
-        if parallel:
-            parallel_for(ctx, f"collapse({len(shape)}) schedule(static)", f"{product(shape)} > {PARALLEL_MIN}")
-        for i, n in zip(outer, shape[:-1], strict=True):
-            ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
-        with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
-            row = Index(outer, shape[:-1]).linear() if outer else "0"
-            ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
-            at = Index([*outer, "j"], shape, "f")
-            if runs is not None:
-                for lo, hi, run_tile, inner in runs:
-                    with ctx.block():
-                        ctx.emit(f"const int64_t m0 = {lo} > j0 ? {lo} : j0, m1 = {hi} < j1 ? {hi} : j1;")
-                        _range(ctx, "m0", "m1", run_tile, lambda inner=inner: inner(at))
-                return
-            lo = "j0"
-            if interior is not None:
-                start, stop, inner = interior
-                ctx.emit(f"const int64_t m0 = PA_MIN_I({start} > j0 ? {start} : j0, j1);")
-                ctx.emit(f"const int64_t m1 = PA_MIN_I({stop} > m0 ? {stop} : m0, j1), nleft = m0 - j0;")
-                with ctx.block("for (int64_t t = 0; t < nleft + (j1 - m1); t++)"):
-                    ctx.emit("const int64_t j = t < nleft ? j0 + t : m1 - nleft + t, f = base + j;")
-                    body(at)
-                _range(ctx, "m0", "m1", 0, lambda: inner(at))
-                return
-            if not simd:
-                with ctx.block("for (int64_t j = j0; j < j1; j++)"):
-                    ctx.emit("const int64_t f = base + j;")
-                    body(at)
-                return
-            _range(ctx, lo, "j1", tile, lambda: body(at))
+        size = Size(tuple(extents), PARALLEL_MIN)
+        with parallel_for(ctx, f"collapse({len(shape)}) schedule(static)", size) if parallel else nullcontext():
+            for i, n in zip(outer, shape[:-1], strict=True):
+                ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
+            with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
+                row = Index(outer, shape[:-1]).linear() if outer else "0"
+                ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
+                _block(ctx, Index([*outer, "j"], shape, "f"), body, simd, interior, tile, runs)
+
+
+def _block(
+    ctx: Ctx,
+    at: Index,
+    body: Callable[[Index], None],
+    simd: bool,
+    interior: tuple[str, str, Callable[[Index], None]] | None,
+    tile: int,
+    runs: list[tuple[str, str, int, Callable[[Index], None]]] | None,
+) -> None:
+    """One block ``[j0, j1)`` of :func:`index_loop`'s last axis, at ``at`` (its other arguments are the loop's)."""
+    if runs is not None:
+        for lo, hi, run_tile, inner in runs:
+            with ctx.block():
+                ctx.emit(f"const int64_t m0 = {lo} > j0 ? {lo} : j0, m1 = {hi} < j1 ? {hi} : j1;")
+                _range(ctx, "m0", "m1", run_tile, lambda inner=inner: inner(at))
+        return
+    if interior is not None:
+        start, stop, inner = interior
+        ctx.emit(f"const int64_t m0 = PA_MIN_I({start} > j0 ? {start} : j0, j1);")
+        ctx.emit(f"const int64_t m1 = PA_MIN_I({stop} > m0 ? {stop} : m0, j1), nleft = m0 - j0;")
+        with ctx.block("for (int64_t t = 0; t < nleft + (j1 - m1); t++)"):
+            ctx.emit("const int64_t j = t < nleft ? j0 + t : m1 - nleft + t, f = base + j;")
+            body(at)
+        _range(ctx, "m0", "m1", 0, lambda: inner(at))
+        return
+    if not simd:
+        with ctx.block("for (int64_t j = j0; j < j1; j++)"):
+            ctx.emit("const int64_t f = base + j;")
+            body(at)
+        return
+    _range(ctx, "j0", "j1", tile, lambda: body(at))
 
 
 def tiling(length: int, last: int, itemsize: int) -> int:
     """The tile (:func:`_tiles`) for a loop over ``length`` elements of a last axis of ``last`` (traced extents),
     of elements of ``itemsize`` bytes: one 64-byte vector's worth (8 float64), or 0 where the range is shorter or
     the axis spans several blocks (one may be short). The source then depends on these extents, as it does
-    where :func:`.control.serial_when_small` drops a parallel copy.
+    where :func:`.region.parallel_if` drops a parallel copy.
 
     >>> tiling(14, 14, 8), tiling(5, 14, 8), tiling(14, 14, 4), tiling(2000, 2000, 8)
     (8, 0, 0, 0)
@@ -181,12 +195,12 @@ def map_kernel(ctx: Ctx, kernel: Kernel) -> None:
 
 def _map_loop(ctx: Ctx, kernel: Kernel) -> None:
     out = kernel.outs[0]
-    shape = ctx.shape(out)
+    slots = ctx.extent_slots(out)
     found = split(ctx, kernel)
     if found is not None:
         known, lo, hi = found
         inner = _knowing(ctx, kernel, known)
-        index_loop(ctx, shape, lambda idx: write_elements(ctx, kernel, idx), interior=(ctx.ext(lo), ctx.ext(hi), inner))
+        index_loop(ctx, slots, lambda idx: write_elements(ctx, kernel, idx), interior=(ctx.ext(lo), ctx.ext(hi), inner))
         return
     last = out.shape[-1]
 
@@ -196,7 +210,7 @@ def _map_loop(ctx: Ctx, kernel: Kernel) -> None:
     runs = segments(ctx, kernel)
     index_loop(
         ctx,
-        shape,
+        slots,
         lambda idx: write_elements(ctx, kernel, idx),
         tile=tile(last),
         runs=None

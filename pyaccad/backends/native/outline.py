@@ -24,8 +24,8 @@ declared (``ctx.prologue``, which the loop collects apart), the error record ``R
 (:mod:`.control`'s ``cur``/``nxt``, which those loops swap between trips and tell their
 :class:`.control.Loop`), which it takes as arguments. The function declares the entry's buffers it reads
 with the entry's own lines (the same ``restrict`` qualifiers), and reads its run-time integers into locals
-(:class:`Extents`). A loop inside another's body gets the small parallel loops of that body made serial
-(:func:`.control.serial_when_small`) before it is measured, as it would inline. The kernels are the same
+(:class:`Extents`). A loop inside another's body is measured with the serial copies of its small parallel
+loops (:func:`.region.parallel_if`), as it would inline. The kernels are the same
 statements in the same order, so they compute the same bits; an error returns through each function's
 ``goto done`` as through the entry's. A loop is called once each time it runs, not once a trip: the LSTM
 gradient with its trip's kernels as a function of their own took 1.55-1.59 ms against 1.33-1.48 ms (best of
@@ -60,7 +60,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pyaccad.backends.clike.cgen import Ctx
-from pyaccad.backends.native.control import Loop, serial_when_small
+from pyaccad.backends.native.control import Loop
 from pyaccad.ir import Var
 
 OUTLINE_LINES = 60
@@ -202,11 +202,7 @@ class Outliner:
             inside = self.names.read, ctx.prologue, ctx.record_rank, extents.read
             self.names.read, ctx.prologue, ctx.record_rank, extents.read = outside
         read, prologue, rank, slots = inside
-        if any(around.in_body for around in self.loops):  # its lines as the body around it will have them
-            own = serial_when_small(lines, ctx.ints)
-        else:
-            own = lines
-        if ctx.region or len(own) < self.minimum:
+        if ctx.region or len(lines) < self.minimum:
             ctx.lines += lines
             self.names.read |= read
             ctx.prologue += prologue
@@ -216,7 +212,7 @@ class Outliner:
         if rank:
             read.add("R")  # the prelude's PA_FAIL_AT records a failure there
         arguments = {name: ctype for around in self.loops for name, ctype in around.state.items() if name in read}
-        function = Function(f"pyaccad_loop{number}", own, read, arguments, prologue, slots)
+        function = Function(f"pyaccad_loop{number}", lines, read, arguments, prologue, slots)
         self.functions.append(function)
         self.record_rank = max(self.record_rank, rank)
         self.names.read |= arguments.keys()

@@ -44,7 +44,7 @@ from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product, unravel
 from pyaccad.backends.clike.element import call_lambda, elem, elementwise_c
 from pyaccad.backends.native.fold import identity
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop
-from pyaccad.backends.native.region import one_thread
+from pyaccad.backends.native.region import one_thread, parallel_if
 from pyaccad.ir import INT64, Stmt
 from pyaccad.ir.monoids import Monoid, monoid_of
 from pyaccad.opt.kernels import Kernel
@@ -61,9 +61,9 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
     (stmt,) = kernel.roots
     defaults, x = stmt.args
     (out,) = stmt.outs
-    buf, out_shape = ctx.buffers[out], ctx.shape(out)
+    buf, extents = ctx.buffers[out], ctx.extent_slots(out)
     if ctx.buffers.get(defaults) != buf:  # else a loop's state updated in place (native/control.py)
-        index_loop(ctx, out_shape, lambda idx: ctx.emit(f"{buf}[{idx.linear()}] = {elem(ctx, defaults, idx)};"))
+        index_loop(ctx, extents, lambda idx: ctx.emit(f"{buf}[{idx.linear()}] = {elem(ctx, defaults, idx)};"))
     combine = stmt.params["combine"]
     monoid = monoid_of(combine)
 
@@ -75,7 +75,8 @@ def permute_kernel(ctx: Ctx, kernel: Kernel) -> None:
         if monoid is not None:
             _chunked_scatter(ctx, stmt, monoid)
         else:
-            index_loop(ctx, ctx.shape(x), lambda idx: _scatter_one(ctx, stmt, idx, update), parallel=False, simd=False)
+            sources = ctx.extent_slots(x)
+            index_loop(ctx, sources, lambda idx: _scatter_one(ctx, stmt, idx, update), parallel=False, simd=False)
 
 
 def _scatter_one(ctx: Ctx, stmt: Stmt, idx: Index, update: Update) -> None:
@@ -111,8 +112,8 @@ def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: Monoid) -> None:
         ctx.emit("if (nc > 1 && n / m + 1 < nc) nc = (int)(n / m + 1);")
         ctx.emit(f"{ctype} *priv = nc > 1 ? malloc(sizeof({ctype}) * (size_t)(nc - 1) * (size_t)m) : NULL;")
         ctx.emit("if (priv == NULL) nc = 1;")
-        ctx.emit("#pragma omp parallel for schedule(static, 1) if (nc > 1)")
-        with ctx.block("for (int c = 0; c < nc; c++)"):
+        chunks = parallel_if(ctx, "#pragma omp parallel for schedule(static, 1)", "nc > 1")
+        with chunks, ctx.block("for (int c = 0; c < nc; c++)"):
             ctx.emit(f"{ctype} *restrict dst = c == 0 ? {buf} : priv + (int64_t)(c - 1) * m;")
             ctx.emit(f"if (c > 0) for (int64_t t = 0; t < m; t++) dst[t] = {identity(monoid, out.dtype)};")
             ctx.emit("const int64_t lo = n * c / nc, hi = n * (c + 1) / nc;")
@@ -135,8 +136,8 @@ def _chunked_scatter(ctx: Ctx, stmt: Stmt, monoid: Monoid) -> None:
                 if len(multi) > 1:
                     _step(ctx, multi, x_shape)
         with ctx.block("if (nc > 1)"):
-            ctx.emit(f"#pragma omp parallel for schedule(static) if ((int64_t)nc * m > {PARALLEL_MIN})")
-            with ctx.block("for (int64_t t = 0; t < m; t++)"):
+            merge = parallel_if(ctx, "#pragma omp parallel for schedule(static)", f"(int64_t)nc * m > {PARALLEL_MIN}")
+            with merge, ctx.block("for (int64_t t = 0; t < m; t++)"):
                 ctx.emit(f"{ctype} acc = {buf}[t];")
                 ctx.emit(
                     f"for (int c = 1; c < nc; c++) {{ const {ctype} v = priv[(int64_t)(c - 1) * m + t]; "

@@ -21,11 +21,12 @@ per-thread row buffers rather than a workspace array: 8–10 % off the log-sum-e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, product
 from pyaccad.backends.native.fold import fold_rows
 from pyaccad.backends.native.map import PARALLEL_MIN, index_loop, load_scalars, tiling, write_elements
-from pyaccad.backends.native.region import parallel_for
+from pyaccad.backends.native.region import parallel_for, parallel_if
 from pyaccad.ir import BOOL, Var
 from pyaccad.opt.kernels import Kernel
 from pyaccad.opt.rows import RowLimits, iterated
@@ -63,14 +64,14 @@ def emit_group(ctx: Ctx, kernels: list[Kernel], row_local: Sequence[Var] = ()) -
         row = ctx.fresh("o")
         local = list(row_local)
         if not local:
-            parallel_for(ctx, "schedule(static)", f"work > {PARALLEL_MIN}")
-            _rows_loop(ctx, kernels, row, "")
+            with parallel_for(ctx, "schedule(static)", f"work > {PARALLEL_MIN}"):
+                _rows_loop(ctx, kernels, row, "")
             return
         # each thread's row of the materialised values lives in a buffer of its own: L1-sized, never written back
         error = ctx.error("native backend: no memory for a thread's row buffer (malloc failed)")
-        if not ctx.region:  # else each thread of the loop's region allocates its buffers here
-            ctx.emit(f"#pragma omp parallel if (work > {PARALLEL_MIN})")
-        with ctx.block():
+        # in a loop's region, each thread of that region allocates its buffers here
+        team = nullcontext() if ctx.region else parallel_if(ctx, "#pragma omp parallel", f"work > {PARALLEL_MIN}")
+        with team, ctx.block():
             for var in local:
                 ctype, rest = CTYPE[var.dtype], product(ctx.shape(var)[1:])
                 ctx.emit(f"{ctype} *restrict {ctx.buffers[var]} = malloc(sizeof({ctype}) * ({rest} + 1));")
@@ -98,7 +99,7 @@ def emit_elements(ctx: Ctx, kernels: list[Kernel]) -> None:
     with ctx.block():  # the scalars' loads, and their names, stay inside
         load_scalars(ctx, kernels)
         last = outs[0].shape[-1]
-        index_loop(ctx, ctx.shape(outs[0]), body, tile=tiling(last, last, min(v.dtype.itemsize for v in outs)))
+        index_loop(ctx, ctx.extent_slots(outs[0]), body, tile=tiling(last, last, min(v.dtype.itemsize for v in outs)))
 
 
 def _rows_loop(ctx: Ctx, kernels: list[Kernel], row: str, first: str) -> None:
@@ -124,4 +125,5 @@ def _row_body(ctx: Ctx, kernel: Kernel, row: str) -> None:
     def at(idx: Index) -> Index:
         return Index([row, *idx.multi], shape, f"({row} * {rest} + {idx.linear()})")
 
-    index_loop(ctx, shape[1:], lambda idx: write_elements(ctx, kernel, at(idx)), parallel=False)
+    axes = ctx.extent_slots(kernel.outs[0])[1:]  # a row's
+    index_loop(ctx, axes, lambda idx: write_elements(ctx, kernel, at(idx)), parallel=False)

@@ -24,12 +24,13 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from pyaccad.backends.clike.cgen import CTYPE, Ctx, Index, c_literal, product, unravel
 from pyaccad.backends.clike.element import atom, call_lambda, elem
 from pyaccad.backends.native.fold import SLICES
 from pyaccad.backends.native.map import PARALLEL_MIN
-from pyaccad.backends.native.region import one_thread
+from pyaccad.backends.native.region import one_thread, parallel_if
 from pyaccad.ir import INT64, Stmt
 from pyaccad.opt.kernels import Kernel
 
@@ -116,8 +117,8 @@ def _line_scan(ctx: Ctx, scan: _Scan, prefix: list[str], n: str, suffix: list[st
     extra = "1" if scan.inits else "0"
     with ctx.block():
         ctx.emit(f"const int64_t outer = {product(prefix)}, n = {n}, inner = {product(suffix)};")
-        ctx.emit(f"#pragma omp parallel for schedule(static) if (outer * n * inner > {PARALLEL_MIN})")
-        with ctx.block("for (int64_t t = 0; t < outer * inner; t++)"):
+        loop = parallel_if(ctx, "#pragma omp parallel for schedule(static)", f"outer * n * inner > {PARALLEL_MIN}")
+        with loop, ctx.block("for (int64_t t = 0; t < outer * inner; t++)"):
             ctx.emit("const int64_t o = t / inner, i = t - o * inner;")
             outer, inner = unravel(ctx, "o", prefix), unravel(ctx, "i", suffix)
             shape = [*prefix, n, *suffix]
@@ -135,6 +136,11 @@ def _line_scan(ctx: Ctx, scan: _Scan, prefix: list[str], n: str, suffix: list[st
             _run(ctx, scan, acc, has, "0", "n", "n", read, write)
 
 
+def _slices(ctx: Ctx) -> AbstractContextManager[None]:
+    """A loop over the ``nt`` slices of a two-pass scan, in parallel where there are several."""
+    return parallel_if(ctx, "#pragma omp parallel for schedule(static)", "nt > 1")
+
+
 def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
     with ctx.block():
         ctx.emit(f"const int64_t n = {n};")
@@ -149,8 +155,7 @@ def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
         def read(k: str) -> Index:
             return Index([k], [n], k)
 
-        ctx.emit("#pragma omp parallel for schedule(static) if (nt > 1)")
-        with ctx.block("for (int s = 0; s < nt; s++)"):  # pass 1: each slice's total
+        with _slices(ctx), ctx.block("for (int s = 0; s < nt; s++)"):  # pass 1: each slice's total
             ctx.emit("const int64_t lo = n * s / nt, hi = n * (s + 1) / nt;")
             acc = _declare(ctx, scan, "a")
             ctx.emit("bool has = 0;")
@@ -170,8 +175,7 @@ def _two_pass(ctx: Ctx, scan: _Scan, n: str) -> None:
                 with ctx.block("else"):
                     _assign(ctx, acc, [f"{t}[s]" for t in totals])
                     ctx.emit("has = 1;")
-        ctx.emit("#pragma omp parallel for schedule(static) if (nt > 1)")
-        with ctx.block("for (int s = 0; s < nt; s++)"):  # pass 2: scan each slice from its carry
+        with _slices(ctx), ctx.block("for (int s = 0; s < nt; s++)"):  # pass 2: scan each slice from its carry
             ctx.emit("const int64_t lo = n * s / nt, hi = n * (s + 1) / nt;")
             acc = [ctx.fresh("a") for _ in scan.dtypes]
             for name, c, dtype in zip(acc, carries, scan.dtypes, strict=True):

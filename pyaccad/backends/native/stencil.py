@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import itertools
 
-from pyaccad.backends.clike.cgen import Ctx, Index, c_literal, product
+from pyaccad.backends.clike.cgen import Ctx, Index, c_literal
 from pyaccad.backends.clike.element import call_lambda, elem
 from pyaccad.backends.native.map import BLOCK, PARALLEL_MIN
-from pyaccad.backends.native.region import one_thread, parallel_for
+from pyaccad.backends.native.region import Size, one_thread, parallel_for
 from pyaccad.ir import INT64, Stmt
 from pyaccad.opt.kernels import Kernel
 
@@ -90,31 +90,37 @@ def stencil_kernel(ctx: Ctx, kernel: Kernel) -> None:
             _write(ctx, stmt, [elem(ctx, x, Index([], [], "0"))], "0")
         return
     outer = [ctx.fresh("i") for _ in shape[:-1]]
-    rank, last_r = len(shape), radius[-1]
     with ctx.block():
         ctx.emit(f"const int64_t last = {shape[-1]}, nblk = (last + {BLOCK - 1}) / {BLOCK};")
         # more work per element than a map, but a parallel region costs the same: the map's threshold is safe
-        parallel_for(ctx, f"collapse({rank}) schedule(static)", f"{product(shape)} > {PARALLEL_MIN}")
-        for i, n in zip(outer, shape[:-1], strict=True):
-            ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
-        with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
-            row = Index(outer, shape[:-1]).linear() if outer else "0"
-            ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
-            bounds = zip(outer, shape[:-1], radius[:-1], strict=True)
-            inner = [f"{i} >= {r} && {i} < {n} - {r}" for i, n, r in bounds if r]
-            lo = _clip(ctx, str(last_r), "j0", "j1", "ilo")
-            hi = _clip(ctx, f"(last - {last_r})", lo, "j1", "ihi")
-            if inner:  # a row outside an outer axis's interior has no interior run
-                ctx.emit(f"const bool row_in = {' && '.join(inner)};")
-                lo = ctx.declare(INT64, f"(row_in ? {lo} : j1)", "lo")
-                hi = ctx.declare(INT64, f"(row_in ? {hi} : j1)", "hi")
-            lanes = _lanes(stmt)
-            # a run of at least one chunk is covered by whole chunks, the last one overlapping its neighbour (its
-            # elements are computed twice, alike); a shorter run is left to the border loop
-            ctx.emit(f"const int64_t run = {hi} - {lo}, nchunk = run >= {lanes} ? (run + {lanes - 1}) / {lanes} : 0;")
-            ctx.emit(f"const int64_t vhi = nchunk ? {hi} : {lo};")
-            _border(ctx, stmt, outer, shape, radius, lo, "vhi")
-            _interior(ctx, stmt, outer, shape, radius, lo, lanes)
+        size = Size(tuple(ctx.extent_slots(x)), PARALLEL_MIN)
+        with parallel_for(ctx, f"collapse({len(shape)}) schedule(static)", size):
+            for i, n in zip(outer, shape[:-1], strict=True):
+                ctx.emit(f"for (int64_t {i} = 0; {i} < {n}; {i}++)")
+            with ctx.block("for (int64_t b = 0; b < nblk; b++)"):
+                _block(ctx, stmt, outer, shape, radius)
+
+
+def _block(ctx: Ctx, stmt: Stmt, outer: list[str], shape: list[str], radius: list[int]) -> None:
+    """One block ``[j0, j1)`` of the last axis, at ``outer`` of the others: its border, then its interior."""
+    row = Index(outer, shape[:-1]).linear() if outer else "0"
+    ctx.emit(f"const int64_t j0 = b * {BLOCK}, j1 = PA_MIN_I(j0 + {BLOCK}, last), base = {row} * last;")
+    bounds = zip(outer, shape[:-1], radius[:-1], strict=True)
+    inner = [f"{i} >= {r} && {i} < {n} - {r}" for i, n, r in bounds if r]
+    last_r = radius[-1]
+    lo = _clip(ctx, str(last_r), "j0", "j1", "ilo")
+    hi = _clip(ctx, f"(last - {last_r})", lo, "j1", "ihi")
+    if inner:  # a row outside an outer axis's interior has no interior run
+        ctx.emit(f"const bool row_in = {' && '.join(inner)};")
+        lo = ctx.declare(INT64, f"(row_in ? {lo} : j1)", "lo")
+        hi = ctx.declare(INT64, f"(row_in ? {hi} : j1)", "hi")
+    lanes = _lanes(stmt)
+    # a run of at least one chunk is covered by whole chunks, the last one overlapping its neighbour (its
+    # elements are computed twice, alike); a shorter run is left to the border loop
+    ctx.emit(f"const int64_t run = {hi} - {lo}, nchunk = run >= {lanes} ? (run + {lanes - 1}) / {lanes} : 0;")
+    ctx.emit(f"const int64_t vhi = nchunk ? {hi} : {lo};")
+    _border(ctx, stmt, outer, shape, radius, lo, "vhi")
+    _interior(ctx, stmt, outer, shape, radius, lo, lanes)
 
 
 def _offsets(radius: list[int]) -> list[tuple[int, ...]]:
