@@ -100,12 +100,29 @@ def _lambda(lam: Program) -> Program | None:
 
 
 def _index(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
-    if len(stmt.args) == 1 or stmt.params.get("checked"):  # a rank-0 array's one element; a read checked apart
-        out.append(stmt)
+    if len(stmt.args) == 1 or stmt.params.get("checked") or inside_at_trace(stmt):
+        out.append(stmt)  # a rank-0 array's one element; a read checked apart; one inside wherever it runs
         return flag
     ok = _flag()
     out.append(Stmt(stmt.prim, stmt.args, {**stmt.params, "checked": True}, (*stmt.outs, ok), stmt.source))
     return _both(flag, ok, out)
+
+
+def inside_at_trace(stmt: Stmt) -> bool:
+    """Whether the read ``stmt`` is inside its array at every run: literal indices within fixed extents (an
+    extent that varies with the inputs, :class:`SymInt`, is known only then).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> lam = trace(lambda x: acc.generate((2,), lambda i: x[1] + x[i]), np.ones(3)).program.stmts[0].params["lam"]
+    >>> [inside_at_trace(s) for s in lam.stmts if s.prim.name == "index"]
+    [True, False]
+    """
+    array, *indices = stmt.args
+    return all(
+        isinstance(i, Lit) and not isinstance(i.value, SymInt) and not isinstance(n, SymInt) and 0 <= i.value < n
+        for i, n in zip(indices, array.type.shape, strict=True)
+    )
 
 
 def _cond(stmt: Stmt, out: list[Stmt], flag: Atom) -> Atom:
@@ -205,6 +222,7 @@ def _once(stmt: Stmt, out: list[Stmt], flag: Atom) -> tuple[Program, Atom]:
     stmts: list[Stmt] = []
     check: list[Stmt] = []  # the one-element generate's lambda: what the points need, the reads at them
     ok: Atom = _TRUE
+    corners: dict[Var, list[int]] = {}  # per array read at literal points: the largest index along each axis
     for s in lam.stmts:
         free = [a for a in s.args if isinstance(a, Var)] + [v for sub in s.subprograms() for v in sub.free_vars]
         if any(v in varying for v in free):
@@ -217,15 +235,31 @@ def _once(stmt: Stmt, out: list[Stmt], flag: Atom) -> tuple[Program, Atom]:
             continue
         point, needed = found
         stmts.append(Stmt(s.prim, s.args, {**s.params, "checked": True}, (*s.outs, _flag("unused")), s.source))
+        if _literal_point(point):  # inside where the largest index along each axis is: checked once, below
+            corner = corners.setdefault(s.args[0], [0] * len(point))
+            corners[s.args[0]] = [max(c, p.value) for c, p in zip(corner, point, strict=True)]  # type: ignore[union-attr]
+            continue
         check += [d for d in needed if d not in check]
-        inside = _flag("inside")
-        unused = Var(s.outs[0].type, "unused")
-        check.append(Stmt(_INDEX, (s.args[0], *point), {"checked": True}, (unused, inside), s.source))
-        ok = _both(ok, inside, check)
+        ok = _both(ok, _checked_read(s.args[0], point, check, s.source), check)
+    for array, corner in corners.items():
+        ok = _both(ok, _checked_read(array, [Lit(i, INDEX_DTYPE) for i in corner], check, stmt.source), check)
     if ok is _TRUE:
         return lam, flag
     once = _checked_once(check, ok, extents, flag, out, stmt.source)
     return Program(lam.inputs, tuple(stmts), lam.outputs), once
+
+
+def _literal_point(point: Sequence[Atom]) -> bool:
+    """Whether ``point`` is plain literal indices, none negative (a read there is inside an array when a read
+    at each axis's largest of them is)."""
+    return all(isinstance(i, Lit) and not isinstance(i.value, SymInt) and i.value >= 0 for i in point)
+
+
+def _checked_read(array: Atom, point: Sequence[Atom], out: list[Stmt], source: str | None) -> Var:
+    """Whether ``point`` is inside ``array``: a checked read there appended to ``out``, its value unused."""
+    inside, unused = _flag("inside"), Var(ArrayType(array.type.dtype, ()), "unused")
+    out.append(Stmt(_INDEX, (array, *point), {"checked": True}, (unused, inside), source))
+    return inside
 
 
 def _checked_once(
@@ -260,7 +294,7 @@ def _point(
 ) -> tuple[list[Atom], list[Stmt]] | None:
     """Where a read ``s`` of every element is checked once (:func:`_once`), and the statements that compute that
     index from outside the lambda, in order; None where it is not such a read."""
-    if s.prim is not _INDEX or len(s.args) == 1 or s.params.get("checked"):
+    if s.prim is not _INDEX or len(s.args) == 1 or s.params.get("checked") or inside_at_trace(s):
         return None
     point: list[Atom] = []
     for i in s.args[1:]:

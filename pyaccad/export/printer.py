@@ -191,9 +191,10 @@ class Printer:
 
     # --- atoms -------------------------------------------------------------------------------------
     @staticmethod
-    def tuple(items: Sequence[str], what: str = "tuple") -> str:
-        """Several values as one (a binding's pattern, a result): accelerate's ``T2 a b`` here."""
-        return tuple_of(items, what)
+    def tuple(items: Sequence[str], what: str = "tuple", scalar: bool = False) -> str:
+        """Several values as one (a binding's pattern, a result): accelerate's ``T2 a b`` here; ``scalar`` ones
+        (``Exp``) nest past 16."""
+        return tuple_of(items, what, nested=scalar)
 
     def array(self, atom: Atom) -> str:
         """An array-level atom as an ``Acc`` expression (literals become ``unit``)."""
@@ -271,14 +272,14 @@ class Printer:
                 text = _computed(text)
             names = [self.bind(v, array_level) for v in stmt.outs]
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
-            lhs = f"({', '.join(names)})" if text.startswith("unzip") else self.tuple(names)
+            lhs = f"({', '.join(names)})" if text.startswith("unzip") else self.tuple(names, scalar=not array_level)
             bindings.append(hang(f"{lhs} = ", text))
             source = matrix_transpose_source(stmt.outs[0], {stmt.outs[0]: stmt}) if len(stmt.outs) == 1 else None
             if array_level and source is not None:
                 self.swapped[source] = stmt.outs[0]
         self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
-        out = result(outputs) if result is not None else self.tuple(outputs, "result")
+        out = result(outputs) if result is not None else self.tuple(outputs, "result", scalar=not array_level)
         if not bindings:
             return out.split("\n")
         lines = ["let " + bindings[0][0]] + ["    " + line for line in bindings[0][1:]]

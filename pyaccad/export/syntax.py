@@ -60,17 +60,38 @@ def shape_exp(shape: Sequence[int]) -> str:
     return "Z_" if not shape else f"I{len(shape)} " + " ".join(map(str, shape))
 
 
-def tuple_of(items: Sequence[str], what: str = "tuple") -> str:
-    """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp).
+_NEST_WIDTH = 4
+
+
+def tuple_of(items: Sequence[str], what: str = "tuple", nested: bool = False) -> str:
+    """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp). More than
+    16 (accelerate's widest, ``T16``) are an error, or with ``nested`` tuples of 16 in a tuple (a scalar
+    loop's state, :mod:`.scalar_loops`: pattern and value nest alike).
 
     >>> tuple_of(["a"]), tuple_of(["a", "the b"])
     ('a', 'T2 a (the b)')
+    >>> print(tuple_of([f"x{k}" for k in range(18)], nested=True))
+    T2 (T16 x0 x1 x2 x3 x4 x5 x6 x7 x8 x9 x10 x11 x12 x13 x14 x15) (T2 x16 x17)
     """
     if len(items) == 1:
         return items[0]
     if len(items) > 16:
-        raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
+        if not nested:
+            raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
+        return _balanced(items)
     return f"T{len(items)} " + " ".join(paren(i) for i in items)
+
+
+def _balanced(items: Sequence[str]) -> str:
+    """``items`` as a tree of tuples at most :data:`_NEST_WIDTH` wide: accelerate's work on a tuple grows
+    with the cube of its width (its state of 128 numbers took a loop 26 s to convert, 64 took 2.8), with
+    the depth of a tree only a little."""
+    if len(items) <= _NEST_WIDTH:
+        return items[0] if len(items) == 1 else f"T{len(items)} " + " ".join(paren(i) for i in items)
+    width = _NEST_WIDTH
+    while width * _NEST_WIDTH < len(items):  # the fewest levels
+        width *= _NEST_WIDTH
+    return _balanced([paren(_balanced(items[k : k + width])) for k in range(0, len(items), width)])
 
 
 def index_pattern(names: Sequence[str]) -> str:

@@ -168,6 +168,18 @@ def scalar_loops(x, y):
     return last, total * x, grown
 
 
+def wide_scalar_loop(x):
+    """A scalar loop whose state (a counter, a row of 20, a total) is wider than accelerate's ``T16``: printed as
+    nested tuples."""
+
+    def body(s):
+        i, v, total = s
+        v = acc.tanh(v * 0.5 + x[(i * 7) % 20]) + v * 0.25
+        return i + 1, v, total + v.sum()
+
+    return acc.awhile(lambda s: s[0] < 6, body, (0, x, x[0] * 0.0))[2]
+
+
 def matrix_products(a, b, v, p, q):
     return a @ b, a @ v, acc.matmul(p, q)
 
@@ -247,6 +259,7 @@ MEANING_CASES = [
     Case("slicesPadsConcatenations", slices_pads_concatenations, (f32(2, 3, 4),)),
     Case("control", control, (f32(4), f32(4))),
     Case("scalarLoops", scalar_loops, (f32(4), f32(4))),
+    Case("wideScalarLoop", wide_scalar_loop, (f32(20),)),
     Case(
         "matrixProducts",
         matrix_products,

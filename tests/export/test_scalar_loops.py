@@ -16,9 +16,11 @@ import pytest
 import pyaccad as acc
 from pyaccad.backends import get_backend
 from pyaccad.export import export_haskell
-from pyaccad.export.scalar_loops import scalar_loops
+from pyaccad.export.checked import checked_reads
+from pyaccad.export.haskell import shape_generic_module_source
+from pyaccad.export.scalar_loops import STATE_LIMIT, scalar_loops
 from pyaccad.frontend import trace
-from pyaccad.ir import Program, verify
+from pyaccad.ir import BOOL, Lit, Program, verify
 from pyaccad.opt import optimize
 
 RNG = np.random.default_rng(29)
@@ -36,19 +38,24 @@ def logistic(x0, r, trips=50):
 
 
 def rows_loop(x):
-    """A loop whose state is a whole row: accelerate's ``awhile`` stays."""
+    """A row as the state, summed by the condition."""
     return acc.awhile(lambda s: s.sum() < 50.0, lambda s: s * 1.5 + 0.5, acc.abs(x))
 
 
 def folding_loop(x):
-    """Rank-0 state, but each trip folds an array: not a scalar function's work."""
+    """Rank-0 state, each trip folding an array from outside against it."""
     return acc.awhile(lambda s: s < 100.0, lambda s: s + (x * s).sum() + 1.0, x[0] * 0.0 + 1.0)
 
 
 def nested(x):
-    """A scalar loop inside a loop over a whole row."""
+    """A scalar loop inside a loop over a row."""
     inner = lambda s: acc.awhile(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 1.5 + 0.5), (0, acc.abs(s[0])))[1]
     return acc.awhile(lambda s: s.sum() < 40.0, lambda s: s + inner(s), acc.abs(x))
+
+
+def scanning(x):
+    """A scan in the body: not a scalar loop's (the loop stays an awhile)."""
+    return acc.awhile(lambda s: s.sum() < 50.0, lambda s: acc.numpy.cumsum(s) + 0.5, acc.abs(x))
 
 
 def _loops(program: Program) -> list[str]:
@@ -65,22 +72,25 @@ def _loops(program: Program) -> list[str]:
     return found
 
 
-CASES = {
-    "logistic": (logistic, (np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9])), ["generate"]),
-    "rows": (rows_loop, (RNG.standard_normal(4),), ["while"]),
-    "folding": (folding_loop, (RNG.uniform(0.1, 0.2, 3),), ["while"]),
-    "nested": (nested, (RNG.standard_normal(4),), ["while", "generate"]),
+CASES = {  # the function, its arguments, its loops as rewritten, the numbers its scalar loops return
+    "logistic": (logistic, (np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9])), ["generate"], 1),
+    "rows": (rows_loop, (RNG.standard_normal(4),), ["generate"], 4),
+    "folding": (folding_loop, (RNG.uniform(0.1, 0.2, 3),), ["generate"], 1),
+    "nested": (nested, (RNG.standard_normal(4),), ["generate"], 4),
+    "scanning": (scanning, (RNG.standard_normal(4),), ["while"], 0),
+    "large": (rows_loop, (RNG.standard_normal(STATE_LIMIT + 1),), ["while"], 0),
 }
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_scalar_loops_are_rewritten_and_compute_the_same_bits(name):
-    fn, args, expected = CASES[name]
+    # Bit for bit: the same operations in the same order (interp sums fewer than eight terms one at a time).
+    fn, args, expected, numbers = CASES[name]
     program = optimize(trace(fn, *args).program, "export")
     rewritten, results = scalar_loops(program)
     verify(rewritten)
     assert _loops(rewritten) == expected
-    assert len(results) == (3 if name == "logistic" else 2 if name == "nested" else 0)
+    assert len(results) == numbers
     interp = get_backend("interp")
     inputs = [np.asarray(a) for a in args]
     for before, after in zip(interp.compile(program)(inputs), interp.compile(rewritten)(inputs), strict=True):
@@ -90,7 +100,7 @@ def test_scalar_loops_are_rewritten_and_compute_the_same_bits(name):
 def test_the_export_runs_a_scalar_loop_once_materialised():
     source = export_haskell(logistic, np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9]), module="M", name="f")
     assert "awhile" not in source
-    assert "= unzip3 (compute (generate Z_ (\\_ ->" in source and " = while " in source
+    assert " = compute (generate Z_ (\\_ ->" in source and " = while " in source
 
 
 def bridge_or_skip() -> None:
@@ -123,3 +133,27 @@ def test_a_read_outside_inside_a_scalar_loop_is_interps_index_out_of_bounds():
         acc.jit(reads_past, backend="accelerate")(x, np.int64(6))
     assert str(on_bridge.value) == str(on_interp.value)
     assert "test_scalar_loops.py" in str(on_bridge.value)  # the user's line
+
+
+def _three_reads(x):
+    return acc.generate((2,), lambda i: x[0] + x[2] * x[1] + acc.cast(i, "float64"))
+
+
+def test_reads_inside_at_trace_carry_no_flag_and_literal_reads_are_checked_at_their_corner():
+    # at x's example extent (fixed) the three reads are inside wherever they run: no flag is computed
+    fixed = checked_reads(optimize(trace(_three_reads, np.ones(3)).program, "accelerate"))
+    assert [s.prim.name for s in fixed.stmts] == ["generate"] and fixed.outputs[-1] == Lit(True, BOOL)
+    # where x's extent varies (the bridge's module serves every length), one check at x[2] covers all three
+    tracer = lambda f, a: optimize(trace(f, *a).program, "accelerate")
+    source, _ = shape_generic_module_source(_three_reads, (np.ones(5),), tracer, "M", "f", checked_reads=True)
+    check = source[source.index("ok = generate") : source.index("in  inside")]
+    assert check.count("readChecked1") == 1 and "readChecked1 x 2" in check
+
+
+def test_literal_reads_checked_at_their_corner_give_interps_values_at_every_length():
+    # (a literal read outside a shorter input is the trace's ShapeError, before any library runs)
+    bridge_or_skip()
+    on_bridge = acc.jit(_three_reads, backend="accelerate")
+    for n in (5, 8):
+        x = RNG.standard_normal(n)
+        np.testing.assert_array_equal(on_bridge(x), acc.jit(_three_reads, backend="interp")(x))
