@@ -48,7 +48,7 @@ import numpy as np
 from pyaccad.export.checked import inside_at_trace
 from pyaccad.export.symbolic import SymInt
 from pyaccad.ir import INDEX_DTYPE, PRIMITIVES, Atom, Lit, Program, Stmt, Var, scalar_type
-from pyaccad.ir.index_maps import Bin, Const, Expr, Extent, Let, Out, OutFlat, Read, Unravel, reads_of
+from pyaccad.ir.index_maps import Bin, Const, Expr, Extent, Let, Out, OutFlat, Unravel, reads_of
 from pyaccad.ir.rewrite import rebuild_program, rebuild_stmt, substitute
 from pyaccad.opt.constant_fold import evaluate
 
@@ -186,7 +186,7 @@ def _folded(stmt: Stmt) -> Lit | None:
         return None
     if stmt.outs[0].dtype.kind not in "iub":
         return None
-    value = evaluate(stmt, [np.asarray(a.value, a.dtype) for a in args])  # type: ignore[union-attr]
+    value = evaluate(stmt, [np.asarray(a.value, a.dtype) for a in args])
     return None if value is None else Lit(value.item(), stmt.outs[0].dtype)
 
 
@@ -247,7 +247,7 @@ class _Elements:
         """The element of ``atom`` at ``index``."""
         if isinstance(atom, Lit):
             return atom
-        index = tuple(i.value if isinstance(i, Lit) else i for i in index)  # type: ignore[misc]
+        index = tuple(i.value if isinstance(i, Lit) else i for i in index)
         owner = self.owner(atom)
         if owner is None:
             return self._outside(atom, index)
@@ -318,7 +318,7 @@ class _Elements:
 
     def _index_map(self, stmt: Stmt, index: tuple[int, ...]) -> Atom:
         shapes = [a.type.shape for a in stmt.args]
-        flat = _position(index, stmt.outs[0].type.shape) if any(_uses_flat(r) for r in reads_of(stmt)) else 0
+        flat = _position(index, stmt.outs[0].type.shape)  # the element's row-major position (a reshape's reads)
         for read in reads_of(stmt):
             if all(
                 _compare(c.op, _value(c.a, index, shapes, flat), _value(c.b, index, shapes, flat)) for c in read.valid
@@ -374,7 +374,7 @@ class _Elements:
             out: list[Stmt] = []
             scope = _Elements(out, _defs(sub), state, self.budget, self)
             results = [e for a in sub.outputs for e in scope.whole(a)]
-            params[name] = Program(tuple(e for v in sub.inputs for e in state[v]), tuple(out), tuple(results))  # type: ignore[misc]
+            params[name] = Program(tuple(e for v in sub.inputs for e in state[v]), tuple(out), tuple(results))
         flat = self._scalar_control(stmt, tuple(init), params)
         sizes = [math.prod(_extents(v)) for v in stmt.outs]
         starts = np.cumsum([0, *sizes])
@@ -425,7 +425,7 @@ def _defs(program: Program) -> dict[Var, Stmt]:
 
 def _key(index: Index) -> tuple:
     """A hashable form of an index: numbers by value and text (an extent's symbol counts), values by identity."""
-    return tuple(("v", i.id) if isinstance(i, Var) else ("n", int(i), str(i)) for i in index)  # type: ignore[arg-type]
+    return tuple(("v", i.id) if isinstance(i, Var) else ("n", int(i), str(i)) for i in index)
 
 
 def _atom(i: int | Atom) -> Atom:
@@ -437,7 +437,7 @@ def _known(index: Index) -> tuple[int, ...]:
     (an element of the loop's own arrays at a place only the run knows)."""
     if any(isinstance(i, (Var, Lit)) for i in index):
         raise _Unsuitable
-    return index  # type: ignore[return-value]
+    return index
 
 
 def _position(index: Index, shape: Sequence[int]) -> int:
@@ -446,10 +446,6 @@ def _position(index: Index, shape: Sequence[int]) -> int:
     for i, n in zip(_known(index), shape, strict=True):
         position = position * int(n) + int(i)
     return position
-
-
-def _uses_flat(read: Read) -> bool:
-    return read.flat is not None or any(isinstance(e, (OutFlat, Let)) for e in read.index)
 
 
 def _value(e: Expr, index: tuple[int, ...], shapes: Sequence[Sequence[int]], flat: int) -> int:
