@@ -34,10 +34,11 @@ def test_avx512_without_its_byte_and_word_instructions_is_not_skylakex():
 
 
 def test_a_users_choice_and_an_unknown_cpu_are_left_alone():
-    users = {"OPENBLAS_CORETYPE": "Zen"}
-    assert openblas.configure(users, XEON_AVX512) is False and users == {"OPENBLAS_CORETYPE": "Zen"}
+    users = {"OPENBLAS_CORETYPE": "Zen", "OPENBLAS_THREAD_TIMEOUT": "28"}
+    assert openblas.configure(users, XEON_AVX512) is False
+    assert users == {"OPENBLAS_CORETYPE": "Zen", "OPENBLAS_THREAD_TIMEOUT": "28"}
     unknown: dict[str, str] = {}
-    assert openblas.configure(unknown, OLD) is False and unknown == {}
+    assert openblas.configure(unknown, OLD) is False and unknown == {"OPENBLAS_THREAD_TIMEOUT": "4"}
 
 
 def test_the_bridges_openblas_runs_the_named_kernels(tmp_path):

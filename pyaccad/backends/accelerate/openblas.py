@@ -11,9 +11,17 @@ in ``/proc/cpuinfo``: ``SkylakeX`` with AVX-512 (F, BW, DQ, VL), ``Haswell`` wit
 AVX2 and FMA, else nothing. Nothing is changed where the user set it, or off
 x86-64 Linux.
 
+It also sets ``$OPENBLAS_THREAD_TIMEOUT`` to :data:`THREAD_TIMEOUT` (unless the
+user did): OpenBLAS's idle threads otherwise spin, yielding, for 2^28 cycles
+(about 0.1 s) after each product, and so hold cores that accelerate's workers
+(and any other code of the process) need between the products. The bench's
+``mlp`` through the bridge, four runs alternated: primal 1.75, 1.67 → 1.37,
+1.34 ms, gradient 5.29, 7.21 → 3.99, 5.23 ms; ``gmm``'s gradient 21.6, 21.3 →
+18.6, 20.0 ms (BENCHMARKS.md, session 12).
+
 >>> env = {"OPENBLAS_CORETYPE": "Zen"}
 >>> configure(env, "flags : avx2 fma avx512f"), env
-(False, {'OPENBLAS_CORETYPE': 'Zen'})
+(False, {'OPENBLAS_CORETYPE': 'Zen', 'OPENBLAS_THREAD_TIMEOUT': '4'})
 >>> core_type("flags : sse2 avx2 fma avx512f avx512bw avx512dq avx512vl"), core_type("flags : sse2 avx2 fma")
 ('SkylakeX', 'Haswell')
 """
@@ -38,8 +46,14 @@ def core_type(cpuinfo: str) -> str | None:
     return next((name for name, needs in _CORES if needs <= flags), None)
 
 
+THREAD_TIMEOUT = "4"
+"""OpenBLAS's idle threads spin 2^4 cycles before they sleep (its least; its default 2^28)."""
+
+
 def configure(environ: MutableMapping[str, str] = os.environ, cpuinfo: str | None = None) -> bool:
-    """Set ``$OPENBLAS_CORETYPE`` in ``environ`` as the module doc says; whether it did."""
+    """Set ``$OPENBLAS_CORETYPE`` and ``$OPENBLAS_THREAD_TIMEOUT`` in ``environ`` as the module doc says;
+    whether it set the first."""
+    environ.setdefault("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT)
     if "OPENBLAS_CORETYPE" in environ or platform.system() != "Linux" or platform.machine() != "x86_64":
         return False
     if cpuinfo is None:
