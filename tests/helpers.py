@@ -430,3 +430,14 @@ def require_haskell_modules(*modules: str, why: str) -> None:
         missing = missing_module(module)
         if missing is not None:
             pytest.skip(f"{why}: {missing}")
+
+
+def skip_without_bridge() -> None:
+    """Skip the calling test, saying why, where the accelerate backend cannot run here."""
+    import pytest
+
+    import pyaccad as acc
+
+    reason = acc.backends()["accelerate"]
+    if reason is not None:
+        pytest.skip(f"the accelerate backend is unavailable here: {reason}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import skip_without_bridge
 
 import pyaccad as acc
 from pyaccad.backends import accelerate as bridge
@@ -124,12 +125,6 @@ def test_reads_in_a_branch_are_checked_for_each_element():
     assert _folds(checked_reads(program)) == _folds(program) + 1
 
 
-def _bridge_available() -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
-
-
 def test_the_checked_module_parses_and_the_plain_export_prints_no_check(hs_parse):
     x, n = RNG.standard_normal(4), np.int64(1)
     for name, (f, _, _) in PROGRAMS.items():
@@ -156,7 +151,7 @@ def test_the_checked_program_is_valid_ir(name):
 
 @pytest.mark.parametrize("name", list(PROGRAMS))
 def test_reads_in_bounds_give_the_interpreters_results(name):
-    _bridge_available()
+    skip_without_bridge()
     f, inside, _ = PROGRAMS[name]
     x = RNG.standard_normal(4)
     expected = acc.jit(f, backend="interp")(x, np.int64(inside))
@@ -165,7 +160,7 @@ def test_reads_in_bounds_give_the_interpreters_results(name):
 
 @pytest.mark.parametrize("name", list(PROGRAMS))
 def test_a_read_far_outside_is_the_interpreters_index_out_of_bounds(name):
-    _bridge_available()
+    skip_without_bridge()
     f, _, outside = PROGRAMS[name]
     x = RNG.standard_normal(4)
     with pytest.raises(acc.IndexOutOfBounds) as on_interp:
@@ -178,7 +173,7 @@ def test_a_read_far_outside_is_the_interpreters_index_out_of_bounds(name):
 
 @pytest.mark.parametrize(("name", "case"), ONCE_CASES)
 def test_reads_checked_once_give_the_interpreters_results_or_error(name, case):
-    _bridge_available()
+    skip_without_bridge()
     f, values = ONCE[name]
     x, n = RNG.standard_normal((4, 3)), np.int64(values[case])
     if case.startswith("inside"):
@@ -194,7 +189,7 @@ def test_reads_checked_once_give_the_interpreters_results_or_error(name, case):
 
 def test_a_read_no_element_makes_is_no_error():
     """Out of bounds, but in a branch no element takes: no error on interp, none through the bridge."""
-    _bridge_available()
+    skip_without_bridge()
     f = lambda x, n: acc.generate((3,), lambda i: acc.cond(i < 0, x[n], 0.0))  # noqa: E731
     x = RNG.standard_normal(4)
     expected = acc.jit(f, backend="interp")(x, np.int64(FAR))
@@ -203,7 +198,7 @@ def test_a_read_no_element_makes_is_no_error():
 
 def test_a_read_checked_once_by_a_library_for_every_size(monkeypatch, tmp_path):
     """One library for every width of ``x``: out of bounds at width 3, no element (so no read) at width 0."""
-    _bridge_available()
+    skip_without_bridge()
     monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))  # an empty cache: the first size must build
     jitted, builds = acc.jit(_row, backend="accelerate"), len(bridge.BUILDS)
     np.testing.assert_array_equal(jitted(np.arange(12.0).reshape(4, 3), np.int64(2)), [6.0, 7.0, 8.0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_within, gamma, sum_bound
+from helpers import assert_within, gamma, skip_without_bridge, sum_bound
 from hs_eval import evaluate_module
 
 import pyaccad as acc
@@ -82,14 +82,8 @@ def test_exported_long_sums_mean_the_sum(n, dtype):
         assert_within(out.values, exact, sum_bound(np.abs(x.astype(np.float64)).sum(axis=axis), n, dtype), dtype)
 
 
-def bridge_or_skip() -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
-
-
 def test_one_bridge_library_sums_rows_of_every_length():
-    bridge_or_skip()
+    skip_without_bridge()
     row_sums = acc.jit(lambda x: (acc.sin(x) * x).sum(axis=1), backend="accelerate")
     for n in [100, *LENGTHS[2:]]:
         x = RNG.uniform(-3, 3, (3, n)).astype(np.float32)
@@ -105,7 +99,7 @@ def test_a_long_float_sum_through_the_bridge_errs_by_its_chunks_not_its_length()
     order): at 2^20 float32 terms, 0.07% of the ``n - 1`` of one running sum. Equal terms make every rounding
     of a running sum go the same way: in order (NumPy's ``cumsum``), this sum errs by 1% of itself, 200 times
     this bound."""
-    bridge_or_skip()
+    skip_without_bridge()
     n = 2**20
     x = np.full(n, 0.1, np.float32)
     total = acc.jit(lambda x: x.sum(), backend="accelerate")(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import skip_without_bridge
 
 import pyaccad as acc
 from pyaccad.backends import get_backend
@@ -103,14 +104,8 @@ def test_the_export_runs_a_scalar_loop_once_materialised():
     assert " = compute (generate Z_ (\\_ ->" in source and " = while " in source
 
 
-def bridge_or_skip() -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
-
-
 def test_a_scalar_loop_through_the_bridge_gives_interps_bits():
-    bridge_or_skip()
+    skip_without_bridge()
     x0, r = np.float64(0.3), np.array([3.7, 3.8, 3.6, 3.9])
     long_loop = lambda x0, r: logistic(x0, r, trips=10_000)
     expected = acc.jit(long_loop, backend="interp")(x0, r)
@@ -118,7 +113,7 @@ def test_a_scalar_loop_through_the_bridge_gives_interps_bits():
 
 
 def test_a_read_outside_inside_a_scalar_loop_is_interps_index_out_of_bounds():
-    bridge_or_skip()
+    skip_without_bridge()
 
     def reads_past(x, n):
         return acc.awhile(lambda s: s[0] < n, lambda s: (s[0] + 1, s[1] + x[s[0]]), (0, x[0] * 0.0))[1]
@@ -152,7 +147,7 @@ def test_reads_inside_at_trace_carry_no_flag_and_literal_reads_are_checked_at_th
 
 def test_literal_reads_checked_at_their_corner_give_interps_values_at_every_length():
     # (a literal read outside a shorter input is the trace's ShapeError, before any library runs)
-    bridge_or_skip()
+    skip_without_bridge()
     on_bridge = acc.jit(_three_reads, backend="accelerate")
     for n in (5, 8):
         x = RNG.standard_normal(n)
