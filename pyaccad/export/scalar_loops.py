@@ -123,7 +123,8 @@ def _extents(var: Var | Lit) -> tuple[int, ...]:
 
 def _scalar_loop(stmt: Stmt, used: set[Var], loops: set[Var]) -> list[Stmt]:
     """The ``generate`` running ``stmt`` as a scalar loop, and the gathers of its array results used later."""
-    if sum(math.prod(_extents(v)) for v in stmt.outs) > STATE_LIMIT:
+    sizes = [math.prod(_extents(v)) for v in stmt.outs]
+    if sum(sizes) > STATE_LIMIT or 0 in sizes:  # (an empty array has no element to carry, nor to gather)
         raise _Unsuitable
     before: list[Stmt] = []  # the generate's lambda: the reads of the initial state, then the loop
     outside = _Elements(before, {}, {}, _Budget())

@@ -80,6 +80,12 @@ CASES = {  # the function, its arguments, its loops as rewritten, the numbers it
     "nested": (nested, (RNG.standard_normal(4),), ["generate"], 4),
     "scanning": (scanning, (RNG.standard_normal(4),), ["while"], 0),
     "large": (rows_loop, (RNG.standard_normal(STATE_LIMIT + 1),), ["while"], 0),
+    "empty": (
+        lambda x: acc.awhile(lambda s: s[1] < 3, lambda s: (s[0] * 2.0, s[1] + 1), (x, 0))[0],
+        (np.ones(0),),
+        ["while"],
+        0,
+    ),
 }
 
 
