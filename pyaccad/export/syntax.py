@@ -65,13 +65,13 @@ _NEST_WIDTH = 4
 
 def tuple_of(items: Sequence[str], what: str = "tuple", nested: bool = False) -> str:
     """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp). More than
-    16 (accelerate's widest, ``T16``) are an error, or with ``nested`` tuples of 16 in a tuple (a scalar
-    loop's state, :mod:`.scalar_loops`: pattern and value nest alike).
+    16 (accelerate's widest, ``T16``) are an error, or with ``nested`` a balanced tree of tuples of at most four
+    (a scalar loop's state, :mod:`.scalar_loops`: pattern and value nest alike).
 
     >>> tuple_of(["a"]), tuple_of(["a", "the b"])
     ('a', 'T2 a (the b)')
     >>> print(tuple_of([f"x{k}" for k in range(18)], nested=True))
-    T2 (T16 x0 x1 x2 x3 x4 x5 x6 x7 x8 x9 x10 x11 x12 x13 x14 x15) (T2 x16 x17)
+    T2 (T4 (T4 x0 x1 x2 x3) (T4 x4 x5 x6 x7) (T4 x8 x9 x10 x11) (T4 x12 x13 x14 x15)) (T2 x16 x17)
     """
     if len(items) == 1:
         return items[0]
