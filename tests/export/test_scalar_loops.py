@@ -158,3 +158,19 @@ def test_literal_reads_checked_at_their_corner_give_interps_values_at_every_leng
     for n in (5, 8):
         x = RNG.standard_normal(n)
         np.testing.assert_array_equal(on_bridge(x), acc.jit(_three_reads, backend="interp")(x))
+
+
+def test_the_bench_lstm_primal_runs_as_one_scalar_loop():
+    # the bench's lstm: at "small" (what BENCHMARKS.md times) its loop fits the limits; at "tiny" (three lanes,
+    # which NumPy also sums one at a time) the rewritten program gives interp's bits
+    from pyaccad.bench import lstm
+
+    for size in ("small", "tiny"):
+        params, data = lstm.WORKLOAD.inputs(size)
+        program = optimize(trace(lstm.pyaccad_f, params, *data).program, "accelerate")
+        rewritten, results = scalar_loops(program)
+        verify(rewritten)
+        assert _loops(rewritten) == ["generate"] and len(results) == 1
+    interp = get_backend("interp")
+    inputs = [np.asarray(a) for a in (*params, *data)]
+    np.testing.assert_array_equal(interp.compile(rewritten)(inputs)[0], interp.compile(program)(inputs)[0])
