@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from pyaccad.export.names import INDEX_NAMES, RESERVED, letters, sanitize
-from pyaccad.export.syntax import HS_SCALAR, ExportError, hang, lambda_text, literal_text, tuple_of
+from pyaccad.export.syntax import HS_SCALAR, MAX_TUPLE, ExportError, hang, lambda_text, literal_text, paren, tuple_of
 from pyaccad.ir import BOOL, FLOAT16, FLOAT_DTYPES, Atom, Lit, Program, Stmt, Var
 from pyaccad.opt.fusion import matrix_transpose_source
 
@@ -268,6 +268,9 @@ class Printer:
             if not array_level and _inlinable(stmt, uses) and "\n" not in text:
                 self.inlined[stmt.outs[0]] = text
                 continue
+            if text.startswith(WIDE):
+                bindings += self._projected(stmt, text[len(WIDE) + 2 : -1])
+                continue
             if array_level and stmt.outs[0] in self.computed and (len(stmt.outs) == 1 or text.startswith("unzip")):
                 text = _computed(text)
             names = [self.bind(v, array_level) for v in stmt.outs]
@@ -288,6 +291,28 @@ class Printer:
         if array_level:
             return lines + ["in", *out.split("\n")]
         return lines + ["in  " + out.replace("\n", "\n    ")]
+
+    def _projected(self, stmt: Stmt, operation: str) -> list[list[str]]:
+        """The bindings of an operation of more results than ``unzip9`` takes (a scalar loop's): the array of
+        its tuples, computed once, then its results nine at a time, each an ``unzip`` of a ``map`` picking them
+        out of the tuple (whose pattern nests as the lambda's result does: :func:`.syntax.tuple_of`)."""
+        whole = self.fresh("results")
+        bindings = [hang(f"{whole} = ", _computed(operation))]
+        names = [self.bind(v, True) for v in stmt.outs]
+        for start in range(0, len(names), MAX_TUPLE):
+            group = range(start, min(start + MAX_TUPLE, len(names)))
+            picked = [self.fresh("v") for _ in group]
+            pattern = ["_"] * len(names)
+            for k, name in zip(group, picked, strict=True):
+                pattern[k] = name
+            lam = f"\\{paren(tuple_of(pattern, nested=True))} -> {tuple_of(picked)}"
+            mapped = f"map ({lam}) {whole}"
+            if len(picked) == 1:
+                bindings.append([f"{names[start]} = {mapped}"])
+            else:
+                unzip = f"unzip{len(picked) if len(picked) > 2 else ''}"
+                bindings.append([f"({', '.join(names[k] for k in group)}) = {unzip} ({mapped})"])
+        return bindings
 
     def lam(
         self,
@@ -375,6 +400,10 @@ def _is_sole_result(stmt: Stmt, program: Program, uses: Counter) -> bool:
 
 def _inlinable(stmt: Stmt, uses: Counter) -> bool:
     return len(stmt.outs) == 1 and uses[stmt.outs[0]] == 1 and not stmt.prim.subprogram_params
+
+
+WIDE = "unzipWide"
+"""How a rule marks an operation whose results are more than accelerate unzips (:meth:`Printer._projected`)."""
 
 
 def _computed(text: str) -> str:

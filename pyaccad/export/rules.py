@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from pyaccad.errors import NotDifferentiable, with_location
 from pyaccad.export import products, structural, sums
-from pyaccad.export.printer import Printer, Rule
+from pyaccad.export.printer import WIDE, Printer, Rule
 from pyaccad.export.symbolic import SymInt
 from pyaccad.export.syntax import MAX_TUPLE, ExportError, index_pattern, paren, shape_exp, tuple_of
 from pyaccad.export.templates import (
@@ -85,10 +85,12 @@ for _name in [*ELEMENTWISE, "select", "cast"]:
 
 
 def _unzipped(n_outputs: int, expression: str) -> str:
+    """The arrays of an operation's ``n_outputs`` results; past accelerate's ``unzip9``, :data:`.printer.WIDE`
+    marks it for the printer, which projects them from the one array of tuples (:meth:`.Printer.body`)."""
     if n_outputs == 1:
         return expression
     if n_outputs > MAX_TUPLE:
-        raise ExportError(f"export: {n_outputs} results is wider than accelerate's unzip9")
+        return f"{WIDE} ({expression})"
     return f"unzip{n_outputs if n_outputs > 2 else ''} ({expression})"
 
 

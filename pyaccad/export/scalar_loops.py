@@ -23,8 +23,8 @@ of an extent that varies, a parameter row sliced from a larger array, costs noth
 A loop with anything else (a scan, a scatter, a stencil, a product, extents that vary, more than
 :data:`STATE_LIMIT` numbers of state or :data:`STATEMENT_LIMIT` statements unrolled) is left an ``awhile``.
 
-Only the results used after the loop leave its ``generate`` (at most :data:`RESULT_LIMIT` numbers: accelerate
-unzips nine, and the bridge's read flag is one); an array result is gathered back from its elements. The
+Only the results used after the loop leave its ``generate``; an array result is gathered back from its
+elements. The
 ``generate`` is materialised (:func:`scalar_loops` returns its results for ``compute``): accelerate would
 otherwise fuse it into each consumer, and run the loop again for every element of one that reads it
 everywhere (a ``replicate``), and once for each result it unzips.
@@ -58,8 +58,6 @@ accelerate's work converting a loop grows fast with its state (64 numbers: 1.0 s
 STATEMENT_LIMIT = 2048
 """The most scalar statements one loop may unroll to (its nested loops' counted): the LSTM's primal takes 1196,
 and accelerate converts it in 3.6 s (once a process; BENCHMARKS.md)."""
-RESULT_LIMIT = 8
-"""The most numbers a scalar loop's ``generate`` may return: accelerate's ``unzip9``, less the bridge's flag."""
 
 _INDEX, _GENERATE, _WHILE, _COND = (PRIMITIVES[n] for n in ("index", "generate", "while", "cond"))
 _EQ, _SELECT, _ADD, _MUL = (PRIMITIVES[n] for n in ("eq", "select", "add", "mul"))
@@ -140,7 +138,7 @@ def _scalar_loop(stmt: Stmt, used: set[Var], loops: set[Var]) -> list[Stmt]:
         numbers = [Var(scalar_type(var.dtype), var.hint) for _ in elements]
         wanted += zip(numbers, elements, strict=True)
         gathers.append(_gathered(var, numbers, stmt.source))
-    if not wanted or len(wanted) > RESULT_LIMIT:
+    if not wanted:
         raise _Unsuitable
     loops.update(var for var, _ in wanted)
     lam = Program((), tuple(before), tuple(number for _, number in wanted))

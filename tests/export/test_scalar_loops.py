@@ -118,6 +118,23 @@ def test_a_scalar_loop_through_the_bridge_gives_interps_bits():
     np.testing.assert_array_equal(acc.jit(long_loop, backend="accelerate")(x0, r), expected)
 
 
+def test_a_scalar_loop_of_more_results_than_accelerate_unzips_through_the_bridge():
+    # a row of 12 fixed by a constant (so the module keeps its extent): 12 results, projected nine at a time
+    weights = np.linspace(0.0, 1.0, 12)
+
+    def rows(a):
+        def body(s):
+            return s[0] + 1, s[1] * 0.9 / (1.0 + s[1] * s[1]) + a  # IEEE operations only: the same bits
+
+        return acc.awhile(lambda s: s[0] < 100, body, (0, weights * a))[1] * 2.0
+
+    a = np.float64(0.5)
+    program, results = scalar_loops(optimize(trace(rows, a).program, "export"))
+    assert len(results) == 12
+    skip_without_bridge()
+    np.testing.assert_array_equal(acc.jit(rows, backend="accelerate")(a), acc.jit(rows, backend="interp")(a))
+
+
 def test_a_read_outside_inside_a_scalar_loop_is_interps_index_out_of_bounds():
     skip_without_bridge()
 
