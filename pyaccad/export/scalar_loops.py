@@ -41,6 +41,7 @@ everywhere (a ``replicate``), and once for each result it unzips.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -195,8 +196,8 @@ class _Budget:
     def __init__(self) -> None:
         self.left = STATEMENT_LIMIT
 
-    def spend(self, n: int = 1) -> None:
-        self.left -= n
+    def spend(self) -> None:
+        self.left -= 1
         if self.left < 0:
             raise _Unsuitable
 
@@ -303,7 +304,13 @@ class _Elements:
         if name == "const":
             return Lit(stmt.params["value"][_known(index)].item(), var.dtype)
         if name in ("generate", "map", "fold", "backpermute"):  # every result's element at the same index
-            results = getattr(self, f"_{name}")(stmt, index)
+            by_name = {
+                "generate": self._generate,
+                "map": self._map,
+                "fold": self._fold,
+                "backpermute": self._backpermute,
+            }
+            results = by_name[name](stmt, index)
             for out, result in zip(stmt.outs, results, strict=True):
                 self.known[(out, _key(index))] = result
             return self.known[(var, _key(index))]
@@ -319,9 +326,7 @@ class _Elements:
         shapes = [a.type.shape for a in stmt.args]
         flat = _position(index, stmt.outs[0].type.shape)  # the element's row-major position (a reshape's reads)
         for read in reads_of(stmt):
-            if all(
-                _compare(c.op, _value(c.a, index, shapes, flat), _value(c.b, index, shapes, flat)) for c in read.valid
-            ):
+            if all(_OPS[c.op](_value(c.a, index, shapes, flat), _value(c.b, index, shapes, flat)) for c in read.valid):
                 source = stmt.args[read.arg]
                 return self.at(source, tuple(_value(e, index, shapes, flat) for e in read.index))
         raise AssertionError("an index map's last read has no condition")
@@ -360,7 +365,7 @@ class _Elements:
             scope = _Elements(out, _defs(branch), {}, self.budget, self, branch=True)
             results = [e for a in branch.outputs for e in scope.whole(a)]
             params[name] = Program((), tuple(out), tuple(results))
-        return self._scalar_control(stmt, (self.at(predicate, ()),), params)
+        return self._scalar_control(stmt, (self.at(predicate, ()),), params, params["then_"].outputs)
 
     def loop(self, stmt: Stmt) -> list[list[Atom]]:
         """The scalar ``while`` of the array-level ``while`` ``stmt`` (appended here), its results grouped by
@@ -374,13 +379,15 @@ class _Elements:
             scope = _Elements(out, _defs(sub), state, self.budget, self)
             results = [e for a in sub.outputs for e in scope.whole(a)]
             params[name] = Program(tuple(e for v in sub.inputs for e in state[v]), tuple(out), tuple(results))
-        flat = self._scalar_control(stmt, tuple(init), params)
+        flat = self._scalar_control(stmt, tuple(init), params, init)
         sizes = [math.prod(_extents(v)) for v in stmt.outs]
         starts = np.cumsum([0, *sizes])
         return [flat[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
-    def _scalar_control(self, stmt: Stmt, args: tuple[Atom, ...], params: dict) -> list[Atom]:
-        outs = tuple(Var(scalar_type(e.dtype), "") for e in params.get("then_", params.get("body")).outputs)
+    def _scalar_control(self, stmt: Stmt, args: tuple[Atom, ...], params: dict, like: Sequence[Atom]) -> list[Atom]:
+        """The scalar ``cond``/``while`` of ``stmt`` on ``args`` with these bodies (appended here): its results,
+        one of each dtype of ``like`` in turn (a branch's results, a loop's state)."""
+        outs = tuple(Var(scalar_type(e.dtype), "") for e in like)
         self.budget.spend()
         self.out.append(Stmt(stmt.prim, args, params, outs, stmt.source))
         return list(outs)
@@ -462,9 +469,18 @@ def _value(e: Expr, index: tuple[int, ...], shapes: Sequence[Sequence[int]], fla
     if isinstance(e, Unravel):
         return int(np.unravel_index(int(_value(e.flat, index, shapes, flat)), [int(n) for n in shapes[e.arg]])[e.axis])
     assert isinstance(e, Bin)
-    a, b = _value(e.a, index, shapes, flat), _value(e.b, index, shapes, flat)
-    return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a // b, "%": lambda: a % b}[e.op]()
+    return _OPS[e.op](_value(e.a, index, shapes, flat), _value(e.b, index, shapes, flat))
 
 
-def _compare(op: str, a: int, b: int) -> bool:
-    return {">=": a >= b, "<": a < b, "==": a == b}[op]
+_OPS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.floordiv,  # of non-negative operands wherever the read holds
+    "%": operator.mod,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+"""An index expression's operators (:class:`~pyaccad.ir.index_maps.Bin`, ``Cond``) on known numbers (an extent's
+:class:`SymInt` keeps its symbol through ``+ - *``)."""
