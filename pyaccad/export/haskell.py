@@ -52,6 +52,7 @@ from pyaccad.export.rules import RULES
 from pyaccad.export.scalar_loops import scalar_loops
 from pyaccad.export.syntax import ExportError, paren, shape_exp, signature_type, tuple_of
 from pyaccad.export.templates import HELPER_PRAGMA, HELPERS
+from pyaccad.export.unshared import unshared
 from pyaccad.ir import Program, Stmt, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import collect_fused, element_cost, matrix_transpose_source, plan_program
@@ -85,6 +86,7 @@ def module_source(
     program, scalar_loop_results = scalar_loops(program)
     printer = Printer(RULES, blas, ordered_folds, partial_sums)
     printer.computed = materialised(program, blas) | scalar_loop_results
+    program = unshared(program)
     if checked_reads:
         program = with_checked_reads(program)
     printer.used |= {name, *HELPERS, *(extents.names if extents else ())}  # a value named orderedBits32 would hide it

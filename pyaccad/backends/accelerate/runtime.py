@@ -43,6 +43,7 @@ ffi = cffi.FFI()
 ffi.cdef(
     """
     void pyaccad_hs_start(void);
+    long long pyaccad_hs_allocation_area(void);
     void hs_exit(void);
     void pyaccad_keep_arrays(int64_t count, int64_t bytes);
     void pyaccad_trim_arrays(int64_t count, int64_t bytes);
@@ -118,6 +119,13 @@ def _call(lib: Any, *args: Any) -> int:
             _calls_running -= 1
             if _calls_running == 0 and status == 0:  # a call that raised may have left work queued: keep all
                 _allocating_library.pyaccad_trim_arrays(0, 0)
+
+
+def allocation_area() -> int | None:
+    """The GHC runtime's allocation area per capability, in bytes (``-A``; :data:`.entry.ALLOCATION_AREA_MB` MiB
+    unless ``$GHCRTS`` says otherwise), or None before a bridge library has started the runtime."""
+    with _runtime_lock:
+        return None if _allocating_library is None else int(_allocating_library.pyaccad_hs_allocation_area())
 
 
 def load(path: Path) -> Any:
