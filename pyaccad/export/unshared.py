@@ -11,7 +11,7 @@ that each copy has one use and accelerate fuses it where pyaccad's plan does.
 
 Only loops: there every trip pays for each kernel of accelerate's executor, tens of microseconds each, whatever
 its size (the bench's heat gradient, whose reverse trip wrote three arrays of 4096 numbers that pyaccad's plan
-fuses: 131 → 78 ms; BENCHMARKS.md, "Fewer kernels a trip"). Outside loops a value's arrays are large, and the
+fuses: 120–124 → 74–78 ms; BENCHMARKS.md, "Fewer kernels a trip"). Outside loops a value's arrays are large, and the
 copies measured slower than accelerate's sharing (gmm: twice the time), so the program outside stays as it is.
 
 The copies compute the same operations on the same values, so the results are the same bits. Nothing is copied
@@ -40,7 +40,7 @@ COPY_LIMIT = 2
 
 def unshared(program: Program, in_loop: bool = False) -> Program:
     """``program`` with the delayed values of several readers copied for each, inside loops (module doc)."""
-    delayed = {}
+    delayed: dict[Var, Stmt] = {}
     if in_loop:
         plan = plan_program(program, in_loop)
         delayed = {v: s for v, s in plan.delayed.items() if not s.prim.subprogram_params}

@@ -69,7 +69,7 @@ TARGET_MODULES = {
 # started, so in a library loaded later the garbage collector would free `compiled` while it is still used.
 # And an allocation area of ALLOCATION_AREA_MB per capability where GHC 9.0 gives 1 MB: accelerate's executor
 # allocates as it runs a program, and each minor collection stops the whole runtime, worker threads too; with
-# 32 MB the bench's gradients took 30-70 % less time (logsumexp_rows' 5.1-5.5 -> 1.5-1.6 ms; BENCHMARKS.md, "The
+# 32 MB the bench's gradients took 25-70 % less time (logsumexp_rows' 5.1-5.5 -> 1.5-1.6 ms; BENCHMARKS.md, "The
 # GHC runtime's allocation area"). $GHCRTS, which the runtime reads after these options, overrides them.
 # `pyaccad_hs_allocation_area` reports the area the runtime took, in bytes.
 ALLOCATION_AREA_MB = 32
