@@ -218,7 +218,7 @@ class Printer:
 
         ``x > 0.5`` traces as a comparison with a filled array; printing ``map (> 0.5) x`` instead
         of binding the filled array is what a person would write. The fill itself is then unused
-        and dropped.
+        and dropped. A ``pad``'s value is read as its literal too.
         """
         if stmt.prim.name == "broadcast_in_dim":
             source = stmt.args[0]
@@ -227,6 +227,9 @@ class Printer:
                 self.fills[stmt.outs[0]] = lit
                 return Stmt(stmt.prim, (lit,), stmt.params, stmt.outs, stmt.source)
             return stmt
+        if stmt.prim.name == "pad" and stmt.args[1] in self.fills:  # its value as a literal, not `the` an array:
+            # an array read inside a lambda is a kernel of its own for accelerate, every trip inside a loop
+            return Stmt(stmt.prim, (stmt.args[0], self.fills[stmt.args[1]]), stmt.params, stmt.outs, stmt.source)
         if not is_elementwise(stmt) or all(a in self.fills or isinstance(a, Lit) for a in stmt.args):
             return stmt
         args = tuple(self.fills.get(a, a) if isinstance(a, Var) else a for a in stmt.args)

@@ -167,3 +167,15 @@ def test_acond_branches_of_several_bindings_keep_their_layout(hs_parse):
     column = lines[first].index("(let ") + len("(let ")
     assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " ", "\n".join(lines[first : first + 2])
     hs_parse({"Branches": src})
+
+
+def test_a_pads_filled_value_prints_as_its_literal():
+    # a slice's transpose pads with zeros: the zero is read in the generate's lambda as a literal, not as
+    # `the` of a filled one-element array (accelerate would run that array as a kernel of its own)
+    from pyaccad import ad
+
+    grad = ad.grad(lambda x: (acc.sin(x[1:3]) * x[2:4]).sum())
+    source = export_haskell(grad, np.ones(5, np.float32), module="M", name="f")
+    assert source.count("? (") == 2 and source.count(", 0.0))") == 2
+    body = source[source.index("f x =") :]
+    assert "fill" not in body and "the " not in body
