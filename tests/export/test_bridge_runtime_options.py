@@ -11,9 +11,8 @@ import os
 import subprocess
 import sys
 
-import pytest
+from helpers import skip_without_bridge
 
-import pyaccad as acc
 from pyaccad.backends.accelerate.entry import ALLOCATION_AREA_MB
 
 SCRIPT = """
@@ -36,8 +35,6 @@ def _allocation_area(ghcrts: str | None) -> int:
 
 
 def test_the_runtime_starts_with_a_large_allocation_area_unless_ghcrts_says_otherwise():
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     assert _allocation_area(None) == ALLOCATION_AREA_MB << 20
     assert _allocation_area("-A4m") == 4 << 20
