@@ -76,15 +76,11 @@ def _stmts(stmts: Sequence[Stmt], flag: Atom = _TRUE) -> tuple[list[Stmt], Atom]
         if rule is not None:
             flag = rule(stmt, out, flag)
         elif stmt.prim.subprogram_params:  # fold/scan combiners, stencils: their reads are made safe, not followed
-            params = {**stmt.params, **{name: _guarded(sub) for name, sub in _subprograms(stmt)}}
+            params = {**stmt.params, **{name: _guarded(sub) for name, sub in stmt.named_subprograms()}}
             out.append(Stmt(stmt.prim, stmt.args, params, stmt.outs, stmt.source))
         else:
             out.append(stmt)
     return out, flag
-
-
-def _subprograms(stmt: Stmt) -> list[tuple[str, Program]]:
-    return [(name, stmt.params[name]) for name in stmt.prim.subprogram_params if stmt.params.get(name) is not None]
 
 
 def _guarded(program: Program) -> Program:

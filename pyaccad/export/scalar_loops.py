@@ -95,12 +95,8 @@ def _nested(stmt: Stmt, loops: set[Var]) -> Stmt:
     """``stmt`` with the loops of its array-level bodies rewritten (a collective's lambdas are scalar already)."""
     if stmt.prim.scalar_bodies or not stmt.prim.subprogram_params:
         return stmt
-    params = {**stmt.params, **{name: _program(sub, loops) for name, sub in _subprograms(stmt)}}
+    params = {**stmt.params, **{name: _program(sub, loops) for name, sub in stmt.named_subprograms()}}
     return rebuild_stmt(stmt, stmt.args, params, stmt.outs)
-
-
-def _subprograms(stmt: Stmt) -> list[tuple[str, Program]]:
-    return [(name, stmt.params[name]) for name in stmt.prim.subprogram_params if stmt.params.get(name) is not None]
 
 
 def _used(program: Program) -> set[Var]:
@@ -360,7 +356,7 @@ class _Elements:
         results, each branch computing its own in a scope of its own."""
         (predicate,) = stmt.args
         params = dict(stmt.params)
-        for name, branch in _subprograms(stmt):
+        for name, branch in stmt.named_subprograms():
             out: list[Stmt] = []
             scope = _Elements(out, _defs(branch), {}, self.budget, self, branch=True)
             results = [e for a in branch.outputs for e in scope.whole(a)]
@@ -410,7 +406,7 @@ class _Elements:
                 continue
             args_here = [value(a) for a in s.args]
             params = dict(s.params)
-            for name, sub in _subprograms(s):
+            for name, sub in s.named_subprograms():
                 if any(self.owner(v) is not None and v.type.shape for v in sub.free_vars):
                     raise _Unsuitable  # a nested lambda reading a loop's own array
                 inner = {v: value(v) for v in sub.free_vars if v in env or self.owner(v) is not None}

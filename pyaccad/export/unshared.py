@@ -70,10 +70,6 @@ def unshared(program: Program, in_loop: bool = False) -> Program:
         params = stmt.params
         if stmt.prim.family == "control" and not stmt.prim.scalar_bodies:  # acond/awhile: array-level bodies
             looping = in_loop or stmt.prim.name == "while"
-            params = {**params, **{name: unshared(sub, looping) for name, sub in _subprograms(stmt)}}
+            params = {**params, **{name: unshared(sub, looping) for name, sub in stmt.named_subprograms()}}
         stmts.append(rebuild_stmt(stmt, args, params))
     return rebuild_program(program, stmts, program.outputs)
-
-
-def _subprograms(stmt: Stmt) -> list[tuple[str, Program]]:
-    return [(name, stmt.params[name]) for name in stmt.prim.subprogram_params if stmt.params.get(name) is not None]

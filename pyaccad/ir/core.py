@@ -148,6 +148,13 @@ class Stmt:
             if sub is not None:
                 yield sub
 
+    def named_subprograms(self) -> Iterator[tuple[str, Program]]:
+        """The nested programs held in ``params``, each with its parameter's name (to rebuild ``params``)."""
+        for name in self.prim.subprogram_params:
+            sub = self.params.get(name)
+            if sub is not None:
+                yield name, sub
+
 
 TypeRule = Callable[[Sequence[ArrayType], Mapping[str, Any]], Sequence[ArrayType]]
 

@@ -79,7 +79,7 @@ def _trim(stmt: Stmt, used: Sequence[bool]) -> Stmt:
         return _with(stmt, keep, body=prune(stmt.params["body"], keep))
     if name == "while":
         return _trim_while(stmt, keep)
-    subs = {n: prune(stmt.params[n]) for n in stmt.prim.subprogram_params if stmt.params.get(n) is not None}
+    subs = {n: prune(sub) for n, sub in stmt.named_subprograms()}
     return _with(stmt, range(len(stmt.outs)), **subs)
 
 
