@@ -26,10 +26,12 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import platform
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 _USABLE: dict[str, Path] = {}  # configured root -> the root used (itself, or a private fallback)
@@ -75,6 +77,30 @@ def digest(path: Path | str) -> str:
     """The SHA-256 of a file's bytes, in hex."""
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+_CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "flags")  # x86-64
+_CPU_FIELDS += ("CPU implementer", "CPU architecture", "CPU variant", "CPU part", "Features")  # arm64
+
+
+@cache
+def host_cpu() -> str:
+    """A fingerprint of what code compiled for this CPU (``-march=native``) depends on: its vendor, family, model
+    and instruction set extensions as Linux's ``/proc/cpuinfo`` lists them for its first processor (elsewhere,
+    what :mod:`platform` says). Backends put it in the keys of what they compile for the CPU, so that a cache
+    shared between machines (a home directory on a network drive) never hands one of them code with
+    instructions it lacks, which would kill the process with SIGILL.
+
+    >>> len(host_cpu())
+    16
+    """
+    try:
+        first = Path("/proc/cpuinfo").read_text().split("\n\n", 1)[0]
+    except OSError:
+        first = ""
+    fields = [line for line in first.splitlines() if line.split(":", 1)[0].strip() in _CPU_FIELDS]
+    text = "\n".join([platform.machine(), platform.processor(), *fields])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -184,8 +185,16 @@ def _probe(compiler: str, flags: tuple[str, ...], module: str) -> str | None:
     return answer
 
 
-def compile_modules(what: str, modules: dict[str, str], folder: Path, flags: list[str], output: Path) -> None:
-    """Write ``modules`` (name → source; a ``.c`` suffix marks C) into ``folder`` and build ``output`` with GHC.
+def compile_modules(
+    what: str,
+    modules: dict[str, str],
+    folder: Path,
+    flags: list[str],
+    output: Path,
+    environment: Mapping[str, str] | None = None,
+) -> None:
+    """Write ``modules`` (name → source; a ``.c`` suffix marks C) into ``folder`` and build ``output`` with GHC
+    (in ``environment``, else this process's).
 
     A failure is a :class:`~pyaccad.errors.CompileError` naming ``what`` and carrying GHC's output.
     """
@@ -199,7 +208,7 @@ def compile_modules(what: str, modules: dict[str, str], folder: Path, flags: lis
         files.append(str(path))
     command = [compiler, *flags, *package_flags(), "-outputdir", str(folder), "-o", str(output), *files]
     try:
-        built = subprocess.run(command, capture_output=True, text=True, timeout=GHC_TIMEOUT_S)
+        built = subprocess.run(command, capture_output=True, text=True, timeout=GHC_TIMEOUT_S, env=environment)
     except subprocess.TimeoutExpired as exc:
         raise CompileError(f"{what}: GHC did not finish within {GHC_TIMEOUT_S} s") from exc
     if built.returncode != 0:

@@ -356,3 +356,16 @@ def test_a_failing_unit_is_a_compile_error_naming_it(fresh_cache, monkeypatch):
     with pytest.raises(acc.CompileError, match=r"failed on .*\.1\.c:\nerror: pretend this unit is broken"):
         acc.jit(fn, backend="native")(*args)
     assert [p for p in directory.iterdir() if p.suffix in (".o", ".so")] == []  # nothing half-built is left
+
+
+def test_keys_hold_the_cpu_the_code_is_compiled_for(monkeypatch):
+    """``-march=native`` code from another machine sharing the cache (a network home directory) could use
+    instructions this CPU lacks: the library's key, and the remembered layout's, differ from CPU to CPU."""
+    from pyaccad.backends.native import layouts
+
+    program = trace(lambda x: x * 2.0 + 1.0, np.ones(3)).program
+    keys = cache.cache_key("int f(void);", []), layouts.program_key(program)
+    monkeypatch.setattr(cache, "host_cpu", lambda: "another CPU")
+    monkeypatch.setattr(layouts, "host_cpu", lambda: "another CPU")
+    assert cache.cache_key("int f(void);", []) != keys[0]
+    assert keys[1] is not None and layouts.program_key(program) != keys[1]

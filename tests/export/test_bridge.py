@@ -11,6 +11,8 @@ process exit are checked too. Elsewhere those skip and say why.
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -74,8 +76,45 @@ def test_lower_prints_the_exported_program_and_its_entry_point():
     text = acc.lower(lambda x: acc.sin(x) * x, np.ones(3, np.float32), backend="accelerate")
     assert text.startswith("-- accelerate target: ") and "module PyaccadProgram" in text and "map sin x" in text
     # P.f's last result is the checked reads' flag (pyaccad.export.checked), a Bool: it crosses as a byte
-    assert "compiled = Target.runN (\\(a0) -> case P.f (a0) of A.T2 r0 r1 -> A.T2 r0 (A.map fromBool r1))" in text
+    flag = "A.T2 r0 r1 -> A.T2 r0 (A.map (\\b -> b A.? (1 :: A.Exp Word8, 0)) r1)"
+    assert f"(\\(a0) -> case P.f (a0) of {flag})" in text
     assert "foreign export ccall pyaccad_call" in text
+
+
+def _entry(modules: dict[str, str]) -> str:
+    return next(source for name, source in modules.items() if name.startswith("PyaccadEntry"))
+
+
+def test_native_libraries_compile_ahead_of_time_unless_they_call_blas(monkeypatch):
+    """accelerate-llvm-native's ``runQ`` compiles the program while GHC builds the library; accelerate-blas's
+    foreign calls cannot be embedded so, and the other targets have no ``runQ``: those keep ``runN``."""
+    monkeypatch.delenv("PYACCAD_ACCELERATE_TARGET", raising=False)
+    x, w = np.ones(3, np.float32), np.ones((3, 3), np.float32)
+    entry = _entry(_modules(lambda v: acc.sin(v) * v, (x,)))
+    assert "compiled = $(Target.runQ (" in entry and "runN" not in entry and "{-# OPTIONS_GHC -O1 " in entry
+    monkeypatch.setattr(build, "uses_blas", lambda: True)  # as where GHC finds accelerate-blas
+    blas = _modules(lambda v, m: m @ v, (x, w))
+    assert any("BLAS." in source for source in blas.values())
+    assert "compiled = Target.runN (" in _entry(blas) and "$(Target.runQ" not in _entry(blas)
+    monkeypatch.setattr(build, "uses_blas", lambda: False)
+    monkeypatch.setenv("PYACCAD_ACCELERATE_TARGET", "interpreter")
+    assert "compiled = Target.runN (" in _entry(_modules(lambda v: acc.sin(v) * v, (x,)))
+
+
+def test_an_ahead_of_time_librarys_key_holds_the_cpu_and_accelerates_flags(monkeypatch):
+    """Its kernels were compiled for this CPU with these flags: another CPU, or other flags, build their own."""
+    monkeypatch.delenv("PYACCAD_ACCELERATE_TARGET", raising=False)
+    program = _optimized(lambda v: acc.exp(v) + 1.0, (np.ones(4),))
+    key = library(program, "native")[0]
+    assert library(program, "native")[0] == key
+    monkeypatch.setattr(bridge, "host_cpu", lambda: "another CPU")
+    assert library(program, "native")[0] != key
+    monkeypatch.undo()
+    monkeypatch.setattr(runtime, "kernel_home", lambda: "/cache/accelerate/kernels/fast-math")
+    assert library(program, "native")[0] != key
+    runn_key = library(program, "interpreter")[0]  # compiled at run time: neither is in its library
+    monkeypatch.setattr(bridge, "host_cpu", lambda: "another CPU")
+    assert library(program, "interpreter")[0] == runn_key
 
 
 def test_missing_ghc_or_packages_are_named(monkeypatch, tmp_path):
@@ -276,6 +315,39 @@ def test_a_process_keeps_ctrl_c_and_exits_cleanly():
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert ran.returncode == 0, ran.stderr  # without hs_exit at exit this process would die of SIGSEGV
     assert ran.stdout.split() == ["12.0", "True"]
+
+
+AHEAD_OF_TIME = """
+import numpy as np, pyaccad as acc
+def f(x):
+    return acc.awhile(lambda s: s[1] < 7, lambda s: (acc.sin(s[0]) * 0.5 + s[0], s[1] + 1), (x, np.int64(0)))[0]
+x = np.linspace(-1.0, 1.0, 9)
+# 1e-9: the file's float64 tolerance (accelerate's sin is libmvec's, within 4 ulps)
+np.testing.assert_allclose(acc.run(f, x, backend="accelerate"), acc.run(f, x, backend="interp"), rtol=1e-9)
+print("agreed")
+"""
+
+
+def test_a_library_compiled_ahead_of_time_runs_in_a_new_process_without_compiling_a_kernel(tmp_path):
+    """GHC ran accelerate's compiler (its kernels land in accelerate's cache as it does); the library holds the
+    kernels, so a new process with that cache emptied runs the program and compiles nothing."""
+    _require_bridge()
+    if build.target() != "native":
+        pytest.skip(f"ahead of time on accelerate-llvm-native only (the target is {build.target()})")
+    environment = {**os.environ, "PYACCAD_CACHE_DIR": str(tmp_path)}
+    kernels = tmp_path / "accelerate" / "kernels"
+
+    def run() -> None:
+        ran = subprocess.run(
+            [sys.executable, "-c", AHEAD_OF_TIME], capture_output=True, text=True, timeout=900, env=environment
+        )
+        assert ran.returncode == 0 and ran.stdout.split() == ["agreed"], ran.stderr
+
+    run()
+    assert any(kernels.rglob("*.o")), "GHC compiled no kernel"
+    shutil.rmtree(kernels)
+    run()
+    assert not [path for path in kernels.rglob("*") if path.is_file()]
 
 
 # Lanes reversed together from a tape in an awhile: each trip drops the state of the one before while kernels

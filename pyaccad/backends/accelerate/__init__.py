@@ -6,9 +6,13 @@ C entry point (:mod:`.entry`), compiled by GHC into a shared library (:mod:`.bui
 against ``accelerate-llvm-native`` (or accelerate's interpreter; float matrix
 products through ``accelerate-blas`` where GHC finds it), cached on disk
 under ``$PYACCAD_CACHE_DIR/accelerate/`` (key: both generated modules, GHC's
-version, the package set, the target; written atomically with a checksum, as the
-native libraries are), and called through cffi (:mod:`.runtime`). accelerate
-compiles the program itself on the library's first call and keeps it.
+version, the package set, the target, and for a library compiled ahead of time
+accelerate's flags, its kernels' math and the CPU; written atomically with a
+checksum, as the native libraries are), and called through cffi (:mod:`.runtime`).
+On accelerate-llvm-native, accelerate compiles the program while GHC builds the
+library (``runQ``, :mod:`.entry`), so a process that finds the library runs the
+program at once; a program calling accelerate-blas, and the other targets, are
+compiled by accelerate on the library's first call in each process (``runN``).
 
 What can run is what the export can print: :class:`pyaccad.export.ExportError`
 names anything else. One library serves every size: ``acc.jit`` hands the backend
@@ -53,7 +57,7 @@ from pyaccad.export.extents import Extents, numbers
 from pyaccad.export.haskell import module_source, shape_generic_module_source
 from pyaccad.ir import BOOL, Program, Var
 from pyaccad.ir.types import ArrayType
-from pyaccad.store import Store
+from pyaccad.store import Store, host_cpu
 
 STORE = Store("accelerate", ".so")
 _LOADED: dict[str, Any] = {}  # key -> loaded library: a library is loaded once per process
@@ -101,16 +105,23 @@ def _without_header(source: str) -> str:
 
 
 def library(program: Program, target: str, retrace: Retrace | None = None) -> tuple[str, dict[str, str]]:
-    """The cache key of ``program``'s library (a hash of its modules, GHC, the packages and the target) and its
-    modules, named by the key (see :func:`program_module` for ``retrace``)."""
+    """The cache key of ``program``'s library and its modules, named by the key (see :func:`program_module` for
+    ``retrace``). The key hashes the modules, GHC, the packages, the target, and accelerate's flags, kernel math
+    and this CPU, which a library compiled ahead of time holds kernels for."""
     compiled = target != "interpreter"  # the Interpreter's bitcast is wrong; it sums in order anyway
+    program_text = program_module(program, retrace, compiled, compiled and not fastmath.reassociates())
+    ahead = build.ahead_of_time(target, program_text)
     modules = {
-        _MODULE: program_module(program, retrace, compiled, compiled and not fastmath.reassociates()),
-        f"PyaccadEntry{_PLACEHOLDER}": entry_source(_with_flag(program), _PLACEHOLDER, target),
+        _MODULE: program_text,
+        f"PyaccadEntry{_PLACEHOLDER}": entry_source(_with_flag(program), _PLACEHOLDER, target, ahead),
     }
     compiler = ghc.ghc() or ""
     text = "\0".join([*modules.values(), START_C, ghc.ghc_version(compiler) if compiler else "", target])
     text += "\0".join(["", *build.link_flags(), ghc.environment_fingerprint()])
+    if ahead:  # the kernel cache's name says accelerate's flags and kernel math (.runtime)
+        from pyaccad.backends.accelerate import runtime
+
+        text += "\0".join(["", runtime.kernel_home(), host_cpu()])
     key = "K" + hashlib.sha256(text.encode()).hexdigest()[:24]
     return key, {name.replace(_PLACEHOLDER, key): source.replace(_PLACEHOLDER, key) for name, source in modules.items()}
 
@@ -160,7 +171,7 @@ class AccelerateBackend:
 
                 def make(tmp: Path, companions: dict[str, Path]) -> None:
                     nonlocal lib
-                    build.build_library(modules, START_C, tmp)
+                    build.build_library(modules, START_C, tmp, *runtime.build_environment())
                     BUILDS.append(key)
                     lib = runtime.load(tmp)  # a library that does not load never reaches the store
 

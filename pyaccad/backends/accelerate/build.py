@@ -4,7 +4,8 @@ GHC finds ``accelerate`` (and ``accelerate-llvm-native`` for the native target)
 as :mod:`pyaccad.export.ghc` says (``$PYACCAD_GHC_ENV``, else ``stack`` with the
 project's ``stack.yaml``, else GHC's default environment).
 ``$PYACCAD_ACCELERATE_TARGET`` picks accelerate's backend: ``native``
-(``accelerate-llvm-native``, the default; it needs ``clang`` at run time),
+(``accelerate-llvm-native``, the default; it compiles its kernels with ``clang``, as GHC builds a library
+(:func:`ahead_of_time`) or, for a program that calls accelerate-blas, at run time),
 ``ptx`` (``accelerate-llvm-ptx``, an NVIDIA GPU) or ``interpreter``
 (accelerate's reference interpreter, for checking). Where
 GHC finds ``accelerate-blas`` too, float matrix products run through its
@@ -12,7 +13,9 @@ BLAS ``gemm`` (:func:`uses_blas`) instead of accelerate's ``fold``.
 
 The library is linked as GHC links a loadable one: ``-shared -dynamic -fPIC
 -flink-rts`` (without ``-flink-rts``, ``dlopen`` fails on an undefined RTS
-symbol), with the threaded runtime, which accelerate's workers need.
+symbol), with the threaded runtime, which accelerate's workers need. GHC runs in the environment accelerate
+runs in (:func:`.runtime.build_environment`): where it compiles the program ahead of time, the kernels it
+links in are the ones a process would have compiled.
 
 >>> link_flags()[:4]
 ['-shared', '-dynamic', '-fPIC', '-flink-rts']
@@ -23,6 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pyaccad.backends.accelerate.entry import TARGET_MODULES
@@ -74,13 +78,33 @@ def unavailable_reason() -> str | None:
     except BackendUnavailable as exc:
         return str(exc)
     if chosen == "native" and shutil.which("clang") is None:
-        return "accelerate-llvm-native needs clang on the PATH at run time (apt-get install clang)"
+        return "accelerate-llvm-native compiles its kernels with clang: none is on the PATH (apt-get install clang)"
     missing = ghc.missing_module(TARGET_MODULES[chosen])
     package = {"native": "accelerate-llvm-native", "ptx": "accelerate-llvm-ptx"}.get(chosen, "accelerate")
     return f"{missing}: build accelerate and {package}" if missing is not None else None
 
 
-def build_library(modules: dict[str, str], c_source: str, output: Path) -> None:
-    """Compile the Haskell ``modules`` (name → source) and ``c_source`` into the shared library ``output``."""
+def ahead_of_time(target: str, program_module: str) -> bool:
+    """Whether the library of ``program_module`` compiles it while GHC runs (``runQ``, :mod:`.entry`): on
+    accelerate-llvm-native, unless the program calls accelerate-blas, whose foreign functions ``runQ`` cannot
+    embed ("using foreign functions from template-haskell is not supported yet").
+
+    >>> ahead_of_time("native", "module M where"), ahead_of_time("interpreter", "module M where")
+    (True, False)
+    """
+    return target == "native" and f"import qualified {BLAS_MODULE}" not in program_module
+
+
+def build_library(
+    modules: dict[str, str],
+    c_source: str,
+    output: Path,
+    environment: Mapping[str, str] | None = None,
+    libraries: Sequence[str] = (),
+) -> None:
+    """Compile the Haskell ``modules`` (name → source) and ``c_source`` into the shared library ``output``, GHC
+    running in ``environment`` (else this process's) and linking ``libraries`` too (``-lNAME``)."""
     with tempfile.TemporaryDirectory(prefix="pyaccad-ghc-") as folder:
-        ghc.compile_modules("accelerate", {**modules, "start.c": c_source}, Path(folder), link_flags(), output)
+        sources = {**modules, "start.c": c_source}
+        flags = [*link_flags(), *libraries]
+        ghc.compile_modules("accelerate", sources, Path(folder), flags, output, environment)

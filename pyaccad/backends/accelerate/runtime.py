@@ -7,8 +7,8 @@ off), and stopped by an exit handler: a process that ran accelerate through such
 library and exits without ``hs_exit`` crashes with SIGSEGV. It cannot be restarted
 after ``hs_exit``. Before it starts, ``$PYACCAD_NUM_THREADS`` becomes
 ``$ACCELERATE_LLVM_NATIVE_THREADS`` (accelerate-llvm-native's worker count) unless
-that is set already, and accelerate's kernels get vector math (:mod:`.veclib`; where they do not, their
-cache folder is another, ``...-scalar-math``). Then
+that is set already. Before the first library is loaded or built, accelerate's kernels get vector math
+(:mod:`.veclib`; where they do not, their cache folder is another, ``...-scalar-math``). Then
 accelerate allocates its arrays through the first library's ``pyaccad_keep_arrays``, which
 keeps the last ``KEEP_ARRAYS`` of them (at most ``KEEP_ARRAYS_BYTES``) alive: accelerate-llvm-native's kernels hold
 raw pointers only, and a garbage collection could free an array while a worker runs on it. Once no call is
@@ -65,18 +65,31 @@ _allocating_library: Any = None  # the library whose allocator accelerate calls:
 _calls_lock = threading.Lock()
 _calls_running = 0
 _kernel_home: str | None = None  # the $XDG_CACHE_HOME given to accelerate (its kernel cache), once flags are set
+_vector_math = False  # whether accelerate's kernels call glibc's libmvec (.veclib)
 
 
-def _set_flags() -> None:
-    """accelerate's flags and kernel cache (:mod:`.fastmath`), once, before the first library (and with it
-    accelerate's, which reads ``$ACCELERATE_FLAGS`` as it loads) is loaded."""
-    global _kernel_home
+def kernel_home() -> str:
+    """accelerate's kernel cache (its ``$XDG_CACHE_HOME``), named by its flags and its kernels' math; the first
+    call sets them (:mod:`.fastmath`, :mod:`.veclib`), before the first library (and with it accelerate's, which
+    reads ``$ACCELERATE_FLAGS`` as it loads) is loaded or built."""
+    global _kernel_home, _vector_math
     with _runtime_lock:
         if _kernel_home is None:
-            _kernel_home = str(fastmath.configure())
+            home = str(fastmath.configure())
+            _vector_math = veclib.configure()
+            _kernel_home = home if _vector_math else f"{home}-scalar-math"  # accelerate's cache key knows no flags
             # the C environment only, which accelerate reads at each kernel's lookup: os.environ, which other
             # Python libraries read for their own caches, keeps the user's $XDG_CACHE_HOME
             os.putenv("XDG_CACHE_HOME", _kernel_home)
+        return _kernel_home
+
+
+def build_environment() -> tuple[dict[str, str], list[str]]:
+    """The environment GHC compiles a library in, and the libraries it links: accelerate's, as the bridge sets
+    it at run time (:func:`kernel_home`). A library compiled ahead of time holds kernels that accelerate compiled
+    inside GHC, with these flags and this math (``-lmvec`` where they call it)."""
+    home = kernel_home()
+    return {**os.environ, "XDG_CACHE_HOME": home}, ["-lmvec"] if _vector_math else []
 
 
 def _start_runtime(lib: Any) -> None:
@@ -87,8 +100,6 @@ def _start_runtime(lib: Any) -> None:
         threads = os.environ.get("PYACCAD_NUM_THREADS")
         if threads and "ACCELERATE_LLVM_NATIVE_THREADS" not in os.environ:
             os.environ["ACCELERATE_LLVM_NATIVE_THREADS"] = threads
-        if not veclib.configure():  # kernels of scalar math round otherwise: a cache of their own (accelerate's
-            os.putenv("XDG_CACHE_HOME", f"{_kernel_home}-scalar-math")  # key knows nothing of the clang's flags)
         lib.pyaccad_hs_start()
         # accelerate-llvm-native's kernels hold raw pointers only: without this, a garbage collection can free an
         # array (an awhile state of a past trip) while a worker thread still runs on it (see .entry).
@@ -131,7 +142,7 @@ def allocation_area() -> int | None:
 def load(path: Path) -> Any:
     """The library at ``path``, with the GHC runtime running."""
     openblas.configure()  # read when OpenBLAS loads, with the first library that links it
-    _set_flags()
+    kernel_home()
     try:
         lib = ffi.dlopen(str(path))
     except OSError as exc:

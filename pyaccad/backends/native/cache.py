@@ -1,7 +1,7 @@
 """Native libraries in the backends' on-disk store (:mod:`pyaccad.store`), loaded with cffi (ABI mode).
 
 Libraries are ``$PYACCAD_CACHE_DIR/native/KEY.so``, named by a hash of the
-generated source, the compiler's version and the flags, each with its checksum
+generated source, the compiler's version, the flags and the CPU (:func:`pyaccad.store.host_cpu`), each with its checksum
 (checked before ``dlopen``) and its C source beside it. Each library also exports
 ``pyaccad_key()``, returning the key it was built for; a mismatch means rebuild.
 A build is loaded from its temporary name before it is moved into place, so a
@@ -21,7 +21,7 @@ from typing import Any
 from pyaccad.backends.native import build, openmp
 from pyaccad.backends.native.ffi import ffi
 from pyaccad.errors import CompileError
-from pyaccad.store import Store
+from pyaccad.store import Store, host_cpu
 
 _LOADED: dict[str, Any] = {}  # key -> loaded library (explicit in-process cache)
 STORE = Store("native", ".so")
@@ -29,7 +29,9 @@ STORE = Store("native", ".so")
 
 def cache_key(source: str, link: list[str]) -> str:
     cc = build.compiler() or "none"
+    # -march=native: the library holds code for this CPU, which another machine sharing the cache may not run
     text = "\0".join([source, build.compiler_version(cc) if cc != "none" else "", *build.compile_flags(), *link])
+    text += "\0" + host_cpu()
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -8,7 +8,7 @@ built, its :class:`.runtime.Layout` and the key of its library, under a key
 made of the program's text (:func:`pyaccad.ir.pprint`, which shows shapes
 and literal values), the dtypes of its literals, the source lines its
 run-time errors name, the code generator's own source, and the compiler,
-flags and link flags. Programs holding arrays (``acc.use`` constants, array
+flags, link flags and CPU (the library's key has it too). Programs holding arrays (``acc.use`` constants, array
 parameters, which the text abbreviates) are not remembered. A missing,
 corrupt or foreign entry, or a library that is gone, means the full path.
 
@@ -34,7 +34,7 @@ from pyaccad.backends.native.blas_library import blas_library
 from pyaccad.backends.native.cache import STORE, cached
 from pyaccad.errors import BackendUnavailable, CompileError
 from pyaccad.ir import Lit, Program, pprint
-from pyaccad.store import write_atomically
+from pyaccad.store import host_cpu, write_atomically
 
 _GENERATOR = ("backends/native", "backends/clike", "opt")  # the code that plans and writes the C source
 
@@ -74,7 +74,7 @@ def program_key(program: Program) -> str | None:
         blas = list(blas_library().link)
     except (CompileError, BackendUnavailable):
         blas = []
-    parts += [_generator_digest(), build.compiler_version(cc), *build.compile_flags(), *blas]
+    parts += [_generator_digest(), build.compiler_version(cc), *build.compile_flags(), *blas, host_cpu()]
     parts.append(os.environ.get("PYACCAD_NATIVE_PROFILE", ""))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
