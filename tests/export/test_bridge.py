@@ -317,6 +317,38 @@ def test_a_process_keeps_ctrl_c_and_exits_cleanly():
     assert ran.stdout.split() == ["12.0", "True"]
 
 
+def test_a_library_that_runq_declines_is_built_with_runn(monkeypatch, tmp_path):
+    """accelerate-llvm-native's ``runQ`` can name two kernels' foreign imports alike (GHC: "Multiple
+    declarations"): the library is then built again with ``runN``; any other GHC failure is the user's error."""
+    monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("PYACCAD_ACCELERATE_TARGET", raising=False)
+    monkeypatch.setattr(runtime, "kernel_home", lambda: "/cache/accelerate/kernels/ieee")
+    monkeypatch.setattr(runtime, "build_environment", lambda: ({}, []))
+    monkeypatch.setattr(runtime, "load", lambda path: path.read_bytes())
+    entries: list[str] = []
+
+    def ghc_declining(failure: str):
+        def build_library(modules, c_source, output, environment=None, libraries=()):
+            entries.append(_entry(modules))
+            if "$(Target.runQ" in entries[-1]:
+                raise acc.CompileError(f"accelerate: GHC failed (exit 1):\n{failure}")
+            output.write_bytes(b"built by runN")
+
+        return build_library
+
+    duplicate = "M.hs:34:13: error:\n    Multiple declarations of \u2018__accelerate_llvm_native_4204a19c00\u2019"
+    monkeypatch.setattr(build, "build_library", ghc_declining(duplicate))
+    monkeypatch.setattr(bridge, "_LOADED", {})
+    program = _optimized(lambda v: acc.exp(v) + 1.0, (np.ones(4),))
+    assert bridge.BACKEND.compile(program).executable.lib == b"built by runN"
+    assert len(entries) == 2 and "compiled = Target.runN (" in entries[1]
+    entries.clear()
+    monkeypatch.setattr(build, "build_library", ghc_declining("M.hs:3:1: error: parse error on input 'where'"))
+    with pytest.raises(acc.CompileError, match="parse error"):
+        bridge.BACKEND.compile(_optimized(lambda v: acc.exp(v) * 2.0, (np.ones(4),)))
+    assert len(entries) == 1
+
+
 AHEAD_OF_TIME = """
 import numpy as np, pyaccad as acc
 def f(x):

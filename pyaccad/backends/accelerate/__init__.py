@@ -51,7 +51,7 @@ import numpy as np
 from pyaccad.backends import Retrace
 from pyaccad.backends.accelerate import build, fastmath, remembered
 from pyaccad.backends.accelerate.entry import START_C, TARGET_MODULES, entry_source
-from pyaccad.errors import IndexOutOfBounds
+from pyaccad.errors import CompileError, IndexOutOfBounds
 from pyaccad.export import ghc
 from pyaccad.export.extents import Extents, numbers
 from pyaccad.export.haskell import module_source, shape_generic_module_source
@@ -171,7 +171,15 @@ class AccelerateBackend:
 
                 def make(tmp: Path, companions: dict[str, Path]) -> None:
                     nonlocal lib
-                    build.build_library(modules, START_C, tmp, *runtime.build_environment())
+                    environment = runtime.build_environment()
+                    try:
+                        build.build_library(modules, START_C, tmp, *environment)
+                    except CompileError as failure:
+                        if not build.declined_ahead_of_time(failure):
+                            raise
+                        entry = f"PyaccadEntry{key}"  # the same library, accelerate compiling it on its first call
+                        later = {**modules, entry: entry_source(_with_flag(program), key, target)}
+                        build.build_library(later, START_C, tmp, *environment)
                     BUILDS.append(key)
                     lib = runtime.load(tmp)  # a library that does not load never reaches the store
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pyaccad.backends.accelerate.entry import TARGET_MODULES
-from pyaccad.errors import BackendUnavailable
+from pyaccad.errors import BackendUnavailable, CompileError
 from pyaccad.export import ghc
 
 
@@ -93,6 +93,19 @@ def ahead_of_time(target: str, program_module: str) -> bool:
     (True, False)
     """
     return target == "native" and f"import qualified {BLAS_MODULE}" not in program_module
+
+
+def declined_ahead_of_time(failure: CompileError) -> bool:
+    """Whether GHC failed on accelerate-llvm-native's ``runQ`` declaring a kernel's foreign import twice: it
+    names each after a hash of a fresh unique, and two names can meet in one program (the reverse-over-reverse
+    gradient of a loop: "Multiple declarations of ``__accelerate_llvm_native_4204a19c00``"). Such a library is
+    built with ``runN`` instead.
+
+    >>> declined_ahead_of_time(CompileError("Multiple declarations of '__accelerate_llvm_native_4204a19c00'"))
+    True
+    """
+    text = str(failure)
+    return "Multiple declarations of" in text and "__accelerate_llvm_native_" in text
 
 
 def build_library(

@@ -24,9 +24,10 @@ On accelerate-llvm-native, ``f`` is compiled ahead of time: ``$(Target.runQ ...)
 splice, runs accelerate's whole pipeline (its conversion, fusion and each kernel's LLVM compile) while GHC
 compiles the library, and links the kernels' object code into it (accelerate's ``Plugin``), so a new process
 runs the program at once. With ``runN`` (kept for accelerate-blas's foreign calls, which ``runQ`` cannot embed,
-and for the other targets) accelerate converts the program on each process's first call: with every cache
-warm, a new process's first call of the ``lstm`` primal took 4.0-4.2 s and of its gradient 22 s, ahead of time
-0.4 and 1.7 s (1.3 s of it the call; BENCHMARKS.md, "Programs compiled ahead of time"). The splice is
+for a program whose splice GHC refuses, :func:`.build.declined_ahead_of_time`, and for the other targets)
+accelerate converts the program on each process's first call: with every cache warm, a new process's first call
+of the ``lstm`` primal took 4.0-4.2 s and of its gradient 22 s, ahead of time 0.4 and 1.7 s (1.3 s of it the
+call; BENCHMARKS.md, "Programs compiled ahead of time"). The splice is
 accelerate's executor written out for the program, so the entry module is compiled with GHC's optimiser (without
 full laziness, whose time grows fastest with a program's length): at ``-O0`` the ``lstm`` gradient's calls took
 20 % longer.
