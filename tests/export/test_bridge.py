@@ -33,6 +33,7 @@ from pyaccad.export import ghc
 from pyaccad.frontend import trace
 from pyaccad.frontend.pytree import flatten
 from pyaccad.opt import optimize
+from pyaccad.store import host_cpu
 
 ROOT = Path(__file__).parents[2]
 # The crossings the entry module must get right: Bool both ways, both int widths, rank 0 and rank 3, no input.
@@ -89,6 +90,7 @@ def test_native_libraries_compile_ahead_of_time_unless_they_call_blas(monkeypatc
     """accelerate-llvm-native's ``runQ`` compiles the program while GHC builds the library; accelerate-blas's
     foreign calls cannot be embedded so, and the other targets have no ``runQ``: those keep ``runN``."""
     monkeypatch.delenv("PYACCAD_ACCELERATE_TARGET", raising=False)
+    monkeypatch.setattr(runtime, "kernel_home", lambda: "/cache/accelerate/kernels/ieee")
     x, w = np.ones(3, np.float32), np.ones((3, 3), np.float32)
     entry = _entry(_modules(lambda v: acc.sin(v) * v, (x,)))
     assert "compiled = $(Target.runQ (" in entry and "runN" not in entry and "{-# OPTIONS_GHC -O1 " in entry
@@ -104,12 +106,13 @@ def test_native_libraries_compile_ahead_of_time_unless_they_call_blas(monkeypatc
 def test_an_ahead_of_time_librarys_key_holds_the_cpu_and_accelerates_flags(monkeypatch):
     """Its kernels were compiled for this CPU with these flags: another CPU, or other flags, build their own."""
     monkeypatch.delenv("PYACCAD_ACCELERATE_TARGET", raising=False)
+    monkeypatch.setattr(runtime, "kernel_home", lambda: "/cache/accelerate/kernels/ieee")
     program = _optimized(lambda v: acc.exp(v) + 1.0, (np.ones(4),))
     key = library(program, "native")[0]
     assert library(program, "native")[0] == key
     monkeypatch.setattr(bridge, "host_cpu", lambda: "another CPU")
     assert library(program, "native")[0] != key
-    monkeypatch.undo()
+    monkeypatch.setattr(bridge, "host_cpu", host_cpu)
     monkeypatch.setattr(runtime, "kernel_home", lambda: "/cache/accelerate/kernels/fast-math")
     assert library(program, "native")[0] != key
     runn_key = library(program, "interpreter")[0]  # compiled at run time: neither is in its library

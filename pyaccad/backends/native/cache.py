@@ -1,9 +1,9 @@
 """Native libraries in the backends' on-disk store (:mod:`pyaccad.store`), loaded with cffi (ABI mode).
 
 Libraries are ``$PYACCAD_CACHE_DIR/native/KEY.so``, named by a hash of the
-generated source, the compiler's version, the flags and the CPU (:func:`pyaccad.store.host_cpu`), each with its checksum
-(checked before ``dlopen``) and its C source beside it. Each library also exports
-``pyaccad_key()``, returning the key it was built for; a mismatch means rebuild.
+generated source, the compiler's version, the flags and the CPU (:func:`pyaccad.store.host_cpu`:
+``-march=native`` code), each with its checksum (checked before ``dlopen``) and its C source beside it.
+Each library also exports ``pyaccad_key()``, returning the key it was built for; a mismatch means rebuild.
 A build is loaded from its temporary name before it is moved into place, so a
 library that does not load never reaches the store. The ``KEY.layout`` files
 beside them belong to :mod:`.layouts`.

@@ -8,8 +8,8 @@ built, its :class:`.runtime.Layout` and the key of its library, under a key
 made of the program's text (:func:`pyaccad.ir.pprint`, which shows shapes
 and literal values), the dtypes of its literals, the source lines its
 run-time errors name, the code generator's own source, and the compiler,
-flags, link flags and CPU (the library's key has it too). Programs holding arrays (``acc.use`` constants, array
-parameters, which the text abbreviates) are not remembered. A missing,
+flags, link flags and CPU (as the library's key). Programs holding arrays
+(``acc.use`` constants, array parameters, which the text abbreviates) are not remembered. A missing,
 corrupt or foreign entry, or a library that is gone, means the full path.
 
 >>> import numpy as np
