@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import skip_without_bridge
 from programs import CASES, gradient_of
 from test_shape_generic import POSITIVE, resized
 
@@ -49,12 +50,6 @@ CROSSINGS = [
         (np.arange(6, dtype=np.uint8) * 50, np.arange(-3, 3, dtype=np.int16), np.array([0.5, 1.5, 3.1], np.float16)),
     ),
 ]
-
-
-def _require_bridge() -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
 
 
 def _optimized(fn, args: tuple):
@@ -152,7 +147,7 @@ def _cases():
 def test_programs_and_gradients_agree_with_interp(name, fn, args):
     """At the example's sizes, then at larger ones (every extent the export writes for every size grown) on the
     library the first call loaded: the second size builds nothing."""
-    _require_bridge()
+    skip_without_bridge()
     jitted = acc.jit(fn, backend="accelerate")
     for step, sizes in enumerate([args, resized(fn, args, 1, name.removesuffix("_grad") in POSITIVE)]):
         builds = len(bridge.BUILDS)
@@ -185,7 +180,7 @@ def test_the_printed_erf_expm1_log1p_tanh_are_accurate(dtype):
     approximations (HELPERS) whose own error is far below rounding. Allowed: 32 ulps of the result, a generous
     multiple of the first-order rounding bound of their Horner-form polynomials (coefficients of one sign at the
     arguments where the quotient is taken), and the reference's own ulp (CPython's math functions, in float64)."""
-    _require_bridge()
+    skip_without_bridge()
     x = SPECIAL_ARGUMENTS.astype(dtype)
     got = acc.jit(lambda v: (acc.erf(v), acc.expm1(v), acc.log1p(v), acc.tanh(v)), backend="accelerate")(x)
     names, references = ("erf", "expm1", "log1p", "tanh"), (math.erf, math.expm1, math.log1p, math.tanh)
@@ -201,7 +196,7 @@ def test_the_printed_erf_expm1_log1p_tanh_are_accurate(dtype):
 def test_float_max_and_min_folds_keep_nan_infinities_and_order():
     """The export prints them as integer folds of ordered bits (vectorised by accelerate-llvm): NaN wins, as in
     NumPy and interp, where accelerate's own max (libm's fmax) would drop it."""
-    _require_bridge()
+    skip_without_bridge()
     from meaning_programs import SPECIALS, ordered_folds
 
     args = (SPECIALS.astype(np.float32), SPECIALS[::-1].copy())
@@ -212,7 +207,7 @@ def test_float_max_and_min_folds_keep_nan_infinities_and_order():
 
 
 def test_a_gradient_through_jit_matches_native():
-    _require_bridge()
+    skip_without_bridge()
     rng = np.random.default_rng(1)
     w, x = rng.standard_normal((5, 4)), rng.standard_normal((7, 5))
 
@@ -226,7 +221,7 @@ def test_a_gradient_through_jit_matches_native():
 
 
 def test_a_haskell_exception_is_a_run_error(tmp_path):
-    _require_bridge()
+    skip_without_bridge()
     failing = """\
 {-# LANGUAGE ForeignFunctionInterface #-}
 module PyaccadEntryFailing () where
@@ -260,7 +255,7 @@ pyaccad_call _ _ _ _ message _ = do
 def test_a_result_of_another_extent_than_the_caller_expects_is_a_run_error():
     """The library checks each result's extent against the caller's buffer before copying into it: a program
     run with output types it does not compute to raises instead of writing past the buffer."""
-    _require_bridge()
+    skip_without_bridge()
     fn, x = (lambda v: v[1:] * 2.0), np.arange(6.0)
     program = _optimized(fn, (x,))
     key, modules = library(program, build.target(), Retrace(fn, (x,), _optimized))
@@ -272,7 +267,7 @@ def test_a_result_of_another_extent_than_the_caller_expects_is_a_run_error():
 
 
 def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
-    _require_bridge()
+    skip_without_bridge()
 
     def fn(v):
         return acc.scanl(lambda a, b: a + b, 0.0, v * 2.0)
@@ -290,7 +285,7 @@ def test_a_built_library_is_found_on_disk_without_ghc(monkeypatch):
 
 
 def test_concurrent_calls_from_threads_are_correct():
-    _require_bridge()
+    skip_without_bridge()
     step = acc.jit(lambda v: (v * v).sum(axis=1), backend="accelerate")
     inputs = [np.full((64, 256), float(k)) for k in range(8)]
     results: dict[int, np.ndarray] = {}
@@ -309,7 +304,7 @@ def test_concurrent_calls_from_threads_are_correct():
 
 
 def test_a_process_keeps_ctrl_c_and_exits_cleanly():
-    _require_bridge()
+    skip_without_bridge()
     script = (
         "import signal, numpy as np, pyaccad as acc\n"
         "print(acc.run(lambda x: (x * 2.0).sum(), np.arange(4.0), backend='accelerate'))\n"
@@ -366,7 +361,7 @@ print("agreed")
 def test_a_library_compiled_ahead_of_time_runs_in_a_new_process_without_compiling_a_kernel(tmp_path):
     """GHC ran accelerate's compiler (its kernels land in accelerate's cache as it does); the library holds the
     kernels, so a new process with that cache emptied runs the program and compiles nothing."""
-    _require_bridge()
+    skip_without_bridge()
     if build.target() != "native":
         pytest.skip(f"ahead of time on accelerate-llvm-native only (the target is {build.target()})")
     environment = {**os.environ, "PYACCAD_CACHE_DIR": str(tmp_path)}
@@ -410,7 +405,7 @@ print("agreed")
 
 def test_loops_whose_past_states_kernels_still_read_are_right_on_every_call():
     """In a process of its own, so that a crash is this test's failure. 1e-9: the file's float64 tolerance."""
-    _require_bridge()
+    skip_without_bridge()
     ran = subprocess.run([sys.executable, "-c", LANE_TAPE], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert ran.returncode == 0, f"exit status {ran.returncode}: {ran.stderr[-2000:]}"
     assert ran.stdout.split() == ["agreed"]
@@ -421,7 +416,7 @@ def test_a_calls_arrays_are_let_go_so_the_next_call_reuses_their_memory():
     call's went to memory the process had not touched, a page fault every 4 KiB (3418 faults a call measured);
     let go once no call runs, the garbage collector gives it to the next call. Counted, not timed: fewer faults a
     call than a tenth of the intermediate's pages, in a process of its own."""
-    _require_bridge()
+    skip_without_bridge()
     script = """
 import resource, numpy as np, pyaccad as acc
 x = np.random.default_rng(0).uniform(-3, 3, 2**22).astype(np.float32)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import skip_without_bridge
 
 import pyaccad as acc
 from pyaccad.backends.accelerate import fastmath
@@ -78,14 +79,8 @@ def test_command_line_flags_name_their_own_cache(cache):
     assert environ["ACCELERATE_FLAGS"] == "-fno-fast-math"  # the command line's flags stay where they are
 
 
-def _require_bridge() -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
-
-
 def _require_ieee() -> None:
-    _require_bridge()
+    skip_without_bridge()
     if os.environ.get("PYACCAD_ACCELERATE_FAST_MATH") == "1":
         pytest.skip("$PYACCAD_ACCELERATE_FAST_MATH=1 chose accelerate's fast-math: IEEE results are not promised")
 
@@ -166,7 +161,7 @@ def test_a_kernel_compiled_with_fast_math_is_not_run_without_it(tmp_path):
     """Processes sharing a cache: the one with fast-math compiles its kernels first; the one after it, without,
     compiles the same kernels again into its own folder and gives IEEE results. The user's $XDG_CACHE_HOME stays
     in os.environ, for other libraries."""
-    _require_bridge()
+    skip_without_bridge()
     mine = str(tmp_path / "xdg")
     env = {**os.environ, "PYACCAD_CACHE_DIR": str(tmp_path / "cache"), "XDG_CACHE_HOME": mine}
     for name in ("ACCELERATE_FLAGS", "PYACCAD_ACCELERATE_FAST_MATH"):
@@ -195,7 +190,7 @@ def test_kernels_without_vector_math_have_a_cache_of_their_own(tmp_path):
     """Vector math (``-fveclib=libmvec``) rounds otherwise than libm's scalar functions, and accelerate's kernel
     key knows nothing of the clang's flags: a process with ``$PYACCAD_ACCELERATE_VECLIB=0`` compiles its kernels
     into its own folder."""
-    _require_bridge()
+    skip_without_bridge()
     env = {**os.environ, "PYACCAD_CACHE_DIR": str(tmp_path / "cache"), "PYACCAD_ACCELERATE_VECLIB": "0"}
     for name in ("ACCELERATE_FLAGS", "PYACCAD_ACCELERATE_FAST_MATH", "ACCELERATE_LLVM_CLANG_PATH", "LD"):
         env.pop(name, None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, prim, program_of
+from helpers import assert_close, prim, program_of, skip_without_bridge
 from hs_eval import evaluate_module
 from test_export_meaning import assert_source_means
 
@@ -177,9 +177,7 @@ def test_the_export_means_what_interp_computes(name: str, hs_parse) -> None:
 
 @pytest.mark.parametrize("name", sorted(FOUND))
 def test_the_bridge_computes_what_interp_computes(name: str) -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     program, inputs = FOUND[name]()
     want = get_backend("interp").compile(program)(inputs)
     got = get_backend("accelerate").compile(program)(inputs)
@@ -202,9 +200,7 @@ def test_the_exported_float_mod_means_numpys_exactly(dtype) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 def test_the_bridge_float_mod_is_numpys_exactly(dtype) -> None:
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     x, y = (np.concatenate(pair) for pair in zip(_mod_case(dtype), _random_bits(dtype, 4096, seed=7), strict=True))
     with np.errstate(all="ignore"):  # NumPy warns of its NaNs (by zero, of an infinity)
         want = np.mod(x, y)

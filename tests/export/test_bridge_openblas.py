@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import skip_without_bridge
 
-import pyaccad as acc
 from pyaccad.backends.accelerate import build, openblas
 
 XEON_AVX512 = "processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n"
@@ -42,9 +42,7 @@ def test_a_users_choice_and_an_unknown_cpu_are_left_alone():
 
 
 def test_the_bridges_openblas_runs_the_named_kernels(tmp_path):
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     if not build.uses_blas():
         pytest.skip("accelerate-blas is not in GHC's package environment: no OpenBLAS to check")
     want = openblas.core_type(Path("/proc/cpuinfo").read_text())

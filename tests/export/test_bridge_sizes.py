@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import skip_without_bridge
 
 import pyaccad as acc
 from pyaccad import ad, api
@@ -215,9 +216,7 @@ def test_jit_hands_the_function_over_and_every_size_has_the_same_key(monkeypatch
 
 
 def test_one_bridge_library_serves_a_program_and_its_gradient_at_every_size(monkeypatch, tmp_path):
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     monkeypatch.setenv("PYACCAD_CACHE_DIR", str(tmp_path))  # an empty cache: the first size must build
     for name, fn, make in CASES:
         jitted = acc.jit(fn, backend="accelerate")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import skip_without_bridge
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -163,9 +164,7 @@ def test_the_users_names_reach_the_export_and_the_printers_own_step_aside(hs_par
     ids=["primal", "gradient", "helper"],
 )
 def test_programs_whose_names_collide_compile_and_agree_through_the_bridge(fn, args):
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     # small integers: every sum, product and maximum is exact, so the results must be equal
     want = acc.run(fn, *args, backend="interp")
     got = acc.run(fn, *args, backend="accelerate")
@@ -175,7 +174,7 @@ def test_programs_whose_names_collide_compile_and_agree_through_the_bridge(fn, a
 
 _EXPORT_COLLIDING = """
 import sys
-sys.path[:0] = [{root!r}, {here!r}]
+sys.path[:0] = [{root!r}, {here!r}, {tests!r}]  # the tests' own modules: this file, helpers
 from test_printer_names import COLLIDING_ARGS, _colliding
 from pyaccad import ad
 from pyaccad.export import export_haskell
@@ -185,7 +184,8 @@ print(export_haskell(ad.grad(_colliding), *COLLIDING_ARGS))
 
 def test_the_names_do_not_depend_on_the_hash_seed():
     # the printer keeps names in sets: nothing may depend on their order, which the hash seed changes
-    code = _EXPORT_COLLIDING.format(root=str(Path(acc.__file__).parents[1]), here=str(Path(__file__).parent))
+    here = Path(__file__).parent
+    code = _EXPORT_COLLIDING.format(root=str(Path(acc.__file__).parents[1]), here=str(here), tests=str(here.parent))
     texts = [
         subprocess.run(
             [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, check=True, capture_output=True,

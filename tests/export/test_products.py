@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_within, dot_bound
+from helpers import assert_within, dot_bound, skip_without_bridge
 from hs_eval import evaluate_module
 
 import pyaccad as acc
@@ -99,9 +99,7 @@ def test_cheap_product_operands_are_left_to_accelerate_expensive_ones_computed()
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int32])
 def test_one_bridge_library_computes_products_at_every_inner_extent(dtype):
-    reason = acc.backends()["accelerate"]
-    if reason is not None:
-        pytest.skip(f"the accelerate backend is unavailable here: {reason}")
+    skip_without_bridge()
     product = acc.jit(lambda x, y: acc.matmul(x, y), backend="accelerate")
     builds = len(bridge.BUILDS)
     # traced first at 6 (apart from the other extents, so that the fit tells them apart): the inner extent is a
