@@ -347,6 +347,25 @@ def test_a_library_that_runq_declines_is_built_with_runn(monkeypatch, tmp_path):
     assert len(entries) == 1
 
 
+def test_ghc_links_with_lld_where_it_is_installed_and_the_key_ignores_the_linker(monkeypatch, tmp_path):
+    """lld links a library in about two thirds of gold's time; without it GHC keeps its own linker. The code
+    is the same either way, so is the library's key."""
+    monkeypatch.setattr(runtime, "kernel_home", lambda: "/cache/accelerate/kernels/ieee")
+    real_which = shutil.which
+    flags_given: list[list[str]] = []
+    monkeypatch.setattr(ghc, "compile_modules", lambda what, sources, folder, flags, *rest: flags_given.append(flags))
+    program = _optimized(lambda v: acc.exp(v) + 1.0, (np.ones(4),))
+    keys = []
+    for lld in ("/usr/bin/ld.lld", None):
+        monkeypatch.setattr(shutil, "which", lambda name, lld=lld: lld if name == "ld.lld" else real_which(name))
+        build.build_library({"M": "module M where"}, START_C, tmp_path / "lib.so", None, ["-lmvec"])
+        keys.append(library(program, "native")[0])
+    with_lld, without = flags_given
+    assert "-optl-fuse-ld=lld" in with_lld and without == [f for f in with_lld if f != "-optl-fuse-ld=lld"]
+    assert not any("fuse-ld" in flag for flag in without) and without[-1] == "-lmvec"
+    assert keys[0] == keys[1]
+
+
 AHEAD_OF_TIME = """
 import numpy as np, pyaccad as acc
 def f(x):

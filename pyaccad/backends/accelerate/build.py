@@ -69,6 +69,24 @@ def link_flags() -> list[str]:
     return ["-shared", "-dynamic", "-fPIC", "-flink-rts", "-threaded", "-O0", "-XMonoLocalBinds"]
 
 
+def faster_linker() -> list[str]:
+    """``-optl-fuse-ld=lld`` where LLVM's linker ``ld.lld`` is on the PATH (Debian's ``lld``), else nothing (GNU
+    gold, GHC's choice).
+
+    GHC links three times for a library compiled ahead of time (the program module for Template Haskell's
+    interpreter, that again with the C start-up code, the library), each against the hundred-odd shared objects
+    of accelerate and its dependencies: with lld, the elementwise gradient's library took 2.6–3.4 s to build
+    instead of 4.3–5.3 s. lld links only the shared objects the library calls (14 instead of all 117 of the
+    package environment; Debian's gcc passes ``--as-needed``, which GHC overrides for the linkers it
+    recognises, and it does not recognise "Debian LLD": it warns that it could not figure out the linker, and
+    links as asked). Not part of a library's key: the code is the same, only how it is linked.
+
+    >>> faster_linker() == (["-optl-fuse-ld=lld"] if shutil.which("ld.lld") else [])
+    True
+    """
+    return ["-optl-fuse-ld=lld"] if shutil.which("ld.lld") else []
+
+
 def unavailable_reason() -> str | None:
     """None when GHC and accelerate's packages (and clang, for the native target) are here, else why not."""
     if ghc.ghc() is None:
@@ -119,5 +137,5 @@ def build_library(
     running in ``environment`` (else this process's) and linking ``libraries`` too (``-lNAME``)."""
     with tempfile.TemporaryDirectory(prefix="pyaccad-ghc-") as folder:
         sources = {**modules, "start.c": c_source}
-        flags = [*link_flags(), *libraries]
+        flags = [*link_flags(), *faster_linker(), *libraries]
         ghc.compile_modules("accelerate", sources, Path(folder), flags, output, environment)
