@@ -19,7 +19,7 @@ host between kernels. Backends (native C, CUDA) share this structure.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Sequence
+from collections.abc import Container, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -161,6 +161,29 @@ def output_sources(plan: Plan) -> list[tuple[str, object]]:
         else:
             outputs.append(("const", consts[id(a)]))
     return outputs
+
+
+def forget_made(plan: Plan, placed: MutableMapping[Var, Any]) -> None:
+    """Drop from ``placed`` (a generator's buffer names or slots, by value) the values ``plan``'s statements make,
+    before a generator emits a control body's ``plan``.
+
+    One body program may stand in two statements: a rewrite that copies a ``while`` with other arguments keeps
+    its ``cond`` and ``body`` (the same ``Var`` objects), and each copy makes those values once a trip. Each
+    emission must place them anew: a name the first left is out of the second's scope (a C compile error), and
+    a workspace slot placed for the first is free again after it (its memory may hold another value by then).
+
+    >>> import numpy as np, pyaccad as acc
+    >>> from pyaccad.frontend import trace
+    >>> from pyaccad.opt.fusion import plan_program
+    >>> plan = plan_program(trace(lambda x: acc.exp(x) + x, np.ones(3)).program)
+    >>> placed = {plan.program.inputs[0]: "in0", plan.kernels[0].outs[0]: "nxt7"}
+    >>> forget_made(plan, placed)
+    >>> list(placed.values())
+    ['in0']
+    """
+    for stmt in plan.program.stmts:
+        for var in stmt.outs:
+            placed.pop(var, None)
 
 
 T = TypeVar("T")

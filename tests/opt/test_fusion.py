@@ -202,6 +202,39 @@ def any_backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def test_two_whiles_sharing_one_body_program_each_get_their_own_buffers(any_backend):
+    """A rewrite that copies a ``while`` with other arguments keeps its ``cond`` and ``body`` programs (the same
+    values, made in each copy): each copy is emitted with buffers of its own. Found by the random programs'
+    duplicated statements: the second loop's body wrote to the first loop's state, out of its C scope."""
+    from pyaccad.backends import get_backend
+    from pyaccad.ir import Stmt, Var
+    from pyaccad.ir.rewrite import rebuild_program
+
+    def f(x, y):
+        return acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] * 0.5 + y, s[2] * 0.25 + s[1]), (0, x, y))
+
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(1, 2, (3, 4)), rng.uniform(1, 2, (3, 4))
+    program = trace(f, x, y).program
+    (loop,) = [s for s in program.stmts if s.prim.name == "while"]
+    twin = Stmt(
+        loop.prim, (loop.args[0], loop.args[2], loop.args[1]), dict(loop.params), tuple(Var(v.type) for v in loop.outs)
+    )
+    shared = rebuild_program(program, [*program.stmts, twin], (*loop.outs[1:], *twin.outs[1:]))
+    verify(shared)
+
+    def reference(a, b):  # the same additions and products, in the same order, positive: relative error gamma(6)
+        for _ in range(3):
+            a, b = a * 0.5 + y, b * 0.25 + a
+        return [a, b]
+
+    expected = [*reference(x, y), *reference(y, x)]
+    for candidate in (shared, optimize(shared, any_backend)):
+        got = get_backend(any_backend).compile(candidate)([x, y])
+        for value, want in zip(got, expected, strict=True):
+            np.testing.assert_allclose(value, want, rtol=gamma(6, np.float64), atol=0)
+
+
 STEPS, RATE = 10_000, 1.0001
 
 

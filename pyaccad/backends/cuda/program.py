@@ -36,7 +36,7 @@ from pyaccad.backends.cuda.skeletons import function_source, grid_extents, kerne
 from pyaccad.ir import FLOAT32, FLOAT64, INT64, PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.ir.types import ArrayType
 from pyaccad.opt.fusion import matrix_transpose_source, plan_program
-from pyaccad.opt.kernels import Kernel, Plan, body_outputs, in_place_components, output_sources
+from pyaccad.opt.kernels import Kernel, Plan, body_outputs, forget_made, in_place_components, output_sources
 from pyaccad.opt.memory import Workspace
 from pyaccad.opt.rows import RowGroup, group_rows, iterated
 
@@ -246,6 +246,8 @@ class _Generator:
 
     def emit_plan(self, plan: Plan, out_slots: list[int] | None) -> list[Step]:
         ctx = self.ctx
+        if plan is not self.plan:  # a body another statement may have emitted before (opt.kernels.forget_made)
+            forget_made(plan, ctx.slots)
         ctx.delayed.update(plan.delayed)
         for stmt in plan.consts:
             self.slot(stmt.outs[0], "const", len(self.consts))

@@ -55,7 +55,7 @@ from pyaccad.backends.native.prelude import PRELUDE
 from pyaccad.backends.native.runtime import Layout
 from pyaccad.ir import PRIMITIVES, Lit, Primitive, Program, Var
 from pyaccad.opt.fusion import plan_program
-from pyaccad.opt.kernels import Kernel, Plan, body_outputs, output_sources
+from pyaccad.opt.kernels import Kernel, Plan, body_outputs, forget_made, output_sources
 from pyaccad.opt.memory import Workspace
 from pyaccad.opt.rows import RowGroup, group_rows
 
@@ -134,6 +134,8 @@ class _Generator:
             ctx.in_loop = before
 
     def emit_kernels(self, ctx: Ctx, plan: Plan, out_names: list[str] | None) -> None:
+        if plan is not self.plan:  # a body another statement may have emitted before (opt.kernels.forget_made)
+            forget_made(plan, ctx.buffers)
         ctx.delayed.update(plan.delayed)
         for stmt in plan.consts:
             self.buffer_slot(stmt.outs[0], "const", len(self.consts))
