@@ -60,6 +60,22 @@ def test_integer_pow_with_negative_exponent_truncates_toward_zero(backend: str) 
     ]
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_float_pow_is_cs_pow_whatever_the_exponents_form(backend: str, dtype: str) -> None:
+    """C's ``pow`` (Python's ``math.pow``), as JAX computes it: NumPy's loop takes a scalar or repeated exponent
+    of 0.5 as ``sqrt``, which gives nan at -inf and -0.0 at -0.0; a literal exponent, a filled one or one that
+    varies give C's result."""
+    import math
+
+    base = np.array([-np.inf, -0.0, 0.0, 4.0, np.inf, 2.25], dtype)
+    expected = np.array([math.pow(float(v), 0.5) for v in base], dtype)
+    halves = np.full(6, 0.5, dtype)
+    literal = program_of(lambda x: x**0.5, [base])  # pow of x and a filled literal
+    for got in (run_program(literal, [base], backend)[0], _elementwise(backend, "pow", base, halves)):
+        np.testing.assert_array_equal(got, expected)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))  # +0.0 at -0.0
+
+
 def test_round_is_half_to_even_like_numpy(backend: str) -> None:
     # NumPy, JAX, C's rint and Haskell's round all round ties to the even neighbour.
     x = np.array([0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, -1.2])

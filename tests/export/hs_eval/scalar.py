@@ -229,10 +229,16 @@ def smooth(name: str, a: object) -> Num:
     return _function_result(a.t, r, abs(float(r)) + slope * a.m, [a.k], ulps)
 
 
+def _c_pow(x: object, y: object) -> object:
+    """Haskell's ``(**)`` on a float type, C's ``pow``: NumPy's power of scalars takes an exponent of 0.5 as
+    ``sqrt``, which differs at -inf (nan, not inf) and -0.0 (-0.0, not 0.0); on one-element arrays it is ``pow``."""
+    return np.power(np.array([x]), np.array([y]))[0]
+
+
 def float_binary(name: str, a: object, b: object) -> Num:
     """``atan2`` and ``(**)``, with their partial derivatives for the bound."""
     a, b = _float_operands(_float_arg(a, name), _float_arg(b, name), name)
-    r = _ieee(a.t, np.arctan2 if name == "atan2" else np.power, a.v, b.v)
+    r = _ieee(a.t, np.arctan2 if name == "atan2" else _c_pow, a.v, b.v)
     xf, yf, rf = float(a.v), float(b.v), float(r)  # x ** y, or atan2 x y (x the ordinate)
     if name == "atan2":  # atan2 y x: d/dy = x / (x² + y²), d/dx = -y / (x² + y²)
         d = xf * xf + yf * yf
