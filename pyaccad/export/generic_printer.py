@@ -69,7 +69,7 @@ class GenericPrinter(Printer):
         return GenericExportError(f"export_generic: primitive {name!r} is not supported by the generic target")
 
     @staticmethod
-    def tuple(items: Sequence[str], what: str = "tuple", scalar: bool = False) -> str:
+    def tuple(items: Sequence[str]) -> str:
         """Several values as one: a Haskell tuple ``(a, b)``."""
         return items[0] if len(items) == 1 else f"({', '.join(items)})"
 

@@ -191,10 +191,10 @@ class Printer:
 
     # --- atoms -------------------------------------------------------------------------------------
     @staticmethod
-    def tuple(items: Sequence[str], what: str = "tuple", scalar: bool = False) -> str:
-        """Several values as one (a binding's pattern, a result): accelerate's ``T2 a b`` here; ``scalar`` ones
-        (``Exp``) nest past 16."""
-        return tuple_of(items, what, nested=scalar)
+    def tuple(items: Sequence[str]) -> str:
+        """Several values as one (a binding's pattern, a result): accelerate's ``T2 a b`` here, ``Exp`` and ``Acc``
+        alike, nested past 16 (a loop's state of 20 arrays; pattern and value nest the same way)."""
+        return tuple_of(items, nested=True)
 
     def array(self, atom: Atom) -> str:
         """An array-level atom as an ``Acc`` expression (literals become ``unit``)."""
@@ -278,14 +278,14 @@ class Printer:
                 text = _computed(text)
             names = [self.bind(v, array_level) for v in stmt.outs]
             # unzip returns a Haskell tuple of arrays; everything else returns one Acc or Exp tuple.
-            lhs = f"({', '.join(names)})" if text.startswith("unzip") else self.tuple(names, scalar=not array_level)
+            lhs = f"({', '.join(names)})" if text.startswith("unzip") else self.tuple(names)
             bindings.append(hang(f"{lhs} = ", text))
             source = matrix_transpose_source(stmt.outs[0], {stmt.outs[0]: stmt}) if len(stmt.outs) == 1 else None
             if array_level and source is not None:
                 self.swapped[source] = stmt.outs[0]
         self.swapped = outer_swapped  # the names bound here are out of scope after this body
         outputs = [self.exp(a) if not array_level or a in self.inlined else self.array(a) for a in program.outputs]
-        out = result(outputs) if result is not None else self.tuple(outputs, "result", scalar=not array_level)
+        out = result(outputs) if result is not None else self.tuple(outputs)
         if not bindings:
             return out.split("\n")
         lines = ["let " + bindings[0][0]] + ["    " + line for line in bindings[0][1:]]

@@ -346,9 +346,9 @@ def while_functions(p: Printer, stmt: Stmt, array_level: bool) -> tuple[str, str
     for sub in (stmt.params["cond"], stmt.params["body"]):
         names = [p.bind(v, array_level) for v in sub.inputs]
         lines = p.body(sub, array_level)
-        head = f"\\{paren(p.tuple(names, scalar=not array_level))} ->"
+        head = f"\\{paren(p.tuple(names))} ->"
         functions.append(f"({head} {lines[0]})" if len(lines) == 1 else f"({head}\n   " + "\n   ".join(lines) + ")")
-    init = p.tuple([p.array(a) if array_level else p.exp(a) for a in stmt.args], scalar=not array_level)
+    init = p.tuple([p.array(a) if array_level else p.exp(a) for a in stmt.args])
     return functions[0], functions[1], paren(init)
 
 

@@ -66,7 +66,7 @@ _NEST_WIDTH = 4
 def tuple_of(items: Sequence[str], what: str = "tuple", nested: bool = False) -> str:
     """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp). More than
     16 (accelerate's widest, ``T16``) are an error, or with ``nested`` a balanced tree of tuples of at most four
-    (a scalar loop's state, :mod:`.scalar_loops`: pattern and value nest alike).
+    (a loop's state: pattern and value nest alike; :meth:`.Printer.tuple`).
 
     >>> tuple_of(["a"]), tuple_of(["a", "the b"])
     ('a', 'T2 a (the b)')

@@ -153,6 +153,13 @@ def loops(x):
     return doubled, chosen, steps
 
 
+def wide_loop(x):
+    """A loop whose state is 20 arrays, wider than accelerate's ``T16``: its state nests (``T2 (T4 ...) ...``)."""
+    init = (0, *(x * float(k) for k in range(19)))
+    state = acc.awhile(lambda s: s[0] < 3, lambda s: (s[0] + 1, *(v * 0.5 + s[1] for v in s[1:])), init)
+    return state[0], state[1] + state[19], sum(state[2:])
+
+
 def constants_and_matmul(a, b):
     table = np.array([[1.0, -2.5], [np.inf, 0.5]], dtype=np.float32)
     flags = np.array([True, False, True])
@@ -222,6 +229,7 @@ CASES = [
     Case("scatterAdd", scatter, (f32(6), np.array([0, 1, 1, 4, 3, 0]))),
     Case("stencils", stencils, (f32(4, 5), f32(6))),
     Case("loops", loops, (f32(3),)),
+    Case("wideLoop", wide_loop, (f64(4),)),
     Case("constantsAndMatmul", constants_and_matmul, (f32(2, 3), f32(3, 2))),
     Case("batchedMatmul", batched_matmul, (f64(2, 3, 4), f64(2, 4, 2))),
     Case("multiMap", multi_map, (np.arange(3, dtype=np.int32), np.ones(3, np.int32))),

@@ -75,11 +75,12 @@ def faster_linker() -> list[str]:
 
     GHC links three times for a library compiled ahead of time (the program module for Template Haskell's
     interpreter, that again with the C start-up code, the library), each against the hundred-odd shared objects
-    of accelerate and its dependencies: with lld, the elementwise gradient's library took 2.6–3.4 s to build
-    instead of 4.3–5.3 s. lld links only the shared objects the library calls (14 instead of all 117 of the
-    package environment; Debian's gcc passes ``--as-needed``, which GHC overrides for the linkers it
-    recognises, and it does not recognise "Debian LLD": it warns that it could not figure out the linker, and
-    links as asked). Not part of a library's key: the code is the same, only how it is linked.
+    of accelerate and its dependencies: with lld, a first call that builds the library (the bench's gradients,
+    quiet 2-core Xeon) took 2.2–3.2 s instead of 3.2–4.0 s, about a second less; 0.2–0.4 s less for a library
+    that accelerate compiles at run time (one link). lld records only the shared objects the library calls (14
+    instead of all 117 of the package environment: Debian's gcc passes ``--as-needed``, which GHC overrides for
+    the linkers it recognises, and it does not recognise "Debian LLD": it warns that it could not figure out
+    the linker, and links as asked). Not part of a library's key: the code is the same, only how it is linked.
 
     >>> faster_linker() == (["-optl-fuse-ld=lld"] if shutil.which("ld.lld") else [])
     True
