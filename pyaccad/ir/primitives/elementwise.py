@@ -95,8 +95,6 @@ def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _np_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # Integers: overflow wraps; a negative exponent gives the exact power truncated toward zero, i.e.
-    # 1 for base 1, +-1 for base -1, else 0 (base 0 included). NumPy itself refuses negative int exponents.
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype.kind == "f":
         # C's pow at every element, as native, cuda, accelerate and JAX compute it. NumPy's loop takes a scalar or
@@ -106,6 +104,8 @@ def _np_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.power(*(np.array(np.broadcast_to(v, shape)).reshape(-1) for v in (a, b))).reshape(shape)
     if a.dtype.kind != "i":
         return np.power(a, b)
+    # Integers: overflow wraps; a negative exponent gives the exact power truncated toward zero, i.e.
+    # 1 for base 1, +-1 for base -1, else 0 (base 0 included). NumPy itself refuses negative int exponents.
     negative = b < 0
     odd = (b % 2) != 0
     small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
