@@ -98,7 +98,7 @@ def module_source(
     if extents is not None:
         used = set(re.findall(r"[\w']+", "\n".join(body)))
         body = _with_bindings(_shape_bindings(extents, ins, used), body)
-    head = f"{name} {tuple_of(ins, 'argument list') if len(ins) == 1 else paren(tuple_of(ins))}" if ins else name
+    head = f"{name} {paren(tuple_of(ins, nested=True))}" if ins else name  # as signature_type nests them
     if len(body) == 1:
         definition = [f"{head} = {body[0]}"]
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -73,25 +73,39 @@ def tuple_of(items: Sequence[str], what: str = "tuple", nested: bool = False) ->
     >>> print(tuple_of([f"x{k}" for k in range(18)], nested=True))
     T2 (T4 (T4 x0 x1 x2 x3) (T4 x4 x5 x6 x7) (T4 x8 x9 x10 x11) (T4 x12 x13 x14 x15)) (T2 x16 x17)
     """
-    if len(items) == 1:
-        return items[0]
-    if len(items) > 16:
-        if not nested:
-            raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
-        return _balanced(items)
+    if len(items) > 16 and not nested:
+        raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
+    return tuple_tree(items, _t_tuple)
+
+
+def _t_tuple(items: list[str]) -> str:
     return f"T{len(items)} " + " ".join(paren(i) for i in items)
 
 
-def _balanced(items: Sequence[str]) -> str:
-    """``items`` as a tree of tuples at most :data:`_NEST_WIDTH` wide: accelerate's work on a tuple grows
-    with the cube of its width (its state of 128 numbers took a loop 26 s to convert, 64 took 2.8), with
-    the depth of a tree only a little."""
+def tuple_tree(items: Sequence[str], tuple_text: Callable[[list[str]], str]) -> str:
+    """``items`` as one value: itself where there is one, else ``tuple_text`` of them, or of groups of them past 16,
+    a balanced tree of tuples at most :data:`_NEST_WIDTH` wide (the fewest levels): accelerate's work on a tuple
+    grows with the cube of its width (a scalar loop's state of 128 numbers took 26 s to convert, 64 took 2.8),
+    with the depth of a tree only a little. Every wide tuple of an export nests this way (:func:`tuple_of`,
+    :func:`signature_type`, the bridge's entry), so the patterns, values and types of one tuple agree.
+
+    >>> print(tuple_tree([f"x{k}" for k in range(17)], haskell_tuple))
+    (((x0, x1, x2, x3), (x4, x5, x6, x7), (x8, x9, x10, x11), (x12, x13, x14, x15)), x16)
+    """
+    if len(items) == 1:
+        return items[0]
+    if len(items) <= 16:
+        return tuple_text(list(items))
+    return _nest(items, tuple_text)
+
+
+def _nest(items: Sequence[str], tuple_text: Callable[[list[str]], str]) -> str:
     if len(items) <= _NEST_WIDTH:
-        return items[0] if len(items) == 1 else f"T{len(items)} " + " ".join(paren(i) for i in items)
+        return items[0] if len(items) == 1 else tuple_text(list(items))
     width = _NEST_WIDTH
     while width * _NEST_WIDTH < len(items):  # the fewest levels
         width *= _NEST_WIDTH
-    return _balanced([paren(_balanced(items[k : k + width])) for k in range(0, len(items), width)])
+    return _nest([_nest(items[k : k + width], tuple_text) for k in range(0, len(items), width)], tuple_text)
 
 
 def index_pattern(names: Sequence[str]) -> str:
@@ -212,6 +226,11 @@ def signature_type(types: Sequence[ArrayType]) -> str:
     'Acc (Vector Float, Matrix Int)'
     """
     inner = [hs_array_type(t) for t in types]
-    if len(inner) > 16:
-        raise ExportError(f"export: {len(inner)} arrays is wider than accelerate's 16-tuples")
-    return "Acc ()" if not inner else f"Acc ({', '.join(inner)})"
+    if len(inner) == 1:
+        return f"Acc ({inner[0]})"
+    return "Acc ()" if not inner else f"Acc {tuple_tree(inner, haskell_tuple)}"
+
+
+def haskell_tuple(items: list[str]) -> str:
+    """A Haskell tuple: ``(a, b)`` (for :func:`tuple_tree`, where types and runN's arguments nest)."""
+    return f"({', '.join(items)})"

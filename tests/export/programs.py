@@ -160,6 +160,12 @@ def wide_loop(x):
     return state[0], state[1] + state[19], sum(state[2:])
 
 
+def wide_signature(*xs):
+    """18 arrays in and 18 out, wider than accelerate's 16-tuples: the signature, the argument pattern and the
+    result nest alike (``Acc ((a, b, c, d), ...)``)."""
+    return tuple(x * float(k) + xs[-1 - k].sum() for k, x in enumerate(xs))
+
+
 def constants_and_matmul(a, b):
     table = np.array([[1.0, -2.5], [np.inf, 0.5]], dtype=np.float32)
     flags = np.array([True, False, True])
@@ -230,6 +236,7 @@ CASES = [
     Case("stencils", stencils, (f32(4, 5), f32(6))),
     Case("loops", loops, (f32(3),)),
     Case("wideLoop", wide_loop, (f64(4),)),
+    Case("wideSignature", wide_signature, tuple(f64(k % 3 + 1) for k in range(18))),
     Case("constantsAndMatmul", constants_and_matmul, (f32(2, 3), f32(3, 2))),
     Case("batchedMatmul", batched_matmul, (f64(2, 3, 4), f64(2, 4, 2))),
     Case("multiMap", multi_map, (np.arange(3, dtype=np.int32), np.ones(3, np.int32))),

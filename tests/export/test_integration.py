@@ -26,7 +26,7 @@ from programs import CASES, GENERIC_WORKLOADS, gradient_of, module_name
 
 import pyaccad as acc
 from pyaccad.export import export_generic, export_haskell
-from pyaccad.export.syntax import literal_text
+from pyaccad.export.syntax import haskell_tuple, literal_text, tuple_tree
 from pyaccad.frontend.pytree import flatten
 
 HS_DIR = Path(__file__).parents[2] / "hs"
@@ -99,11 +99,10 @@ def _accelerate_main(cases: list[tuple[str, str, list[np.ndarray], int]]) -> str
     ]
     lines += [f"import {module}" for module, _, _, _ in cases]
     lines += ["", "main :: IO ()", "main = do"]
-    for _module, function, inputs, n_out in cases:
-        argument = _hs_array(inputs[0]) if len(inputs) == 1 else "(" + ", ".join(map(_hs_array, inputs)) + ")"
+    for _module, function, inputs, n_out in cases:  # past 16 arrays, tuples nest as the exported signature's
+        argument = tuple_tree([_hs_array(x) for x in inputs], haskell_tuple)
         outs = [f"o{k}" for k in range(n_out)]
-        pattern = outs[0] if n_out == 1 else "(" + ", ".join(outs) + ")"
-        lines.append(f"  let {pattern} = run ({function} (use ({argument})))")
+        lines.append(f"  let {tuple_tree(outs, haskell_tuple)} = run ({function} (use ({argument})))")
         lines += [f'  putStrLn ("{function} {k} " ++ show (toList {o}))' for k, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
 

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.export.syntax import HS_SCALAR, hs_array_type
+from pyaccad.export.syntax import HS_SCALAR, haskell_tuple, hs_array_type, paren, tuple_tree
 from pyaccad.ir import BOOL, ArrayType, Program
 
 # Where each accelerate target's `run`/`runN` lives.
@@ -265,13 +265,14 @@ def _extents(types: Sequence[ArrayType], pointer: str, read: str, lines: list[st
 
 
 def _tuple(names: Sequence[str]) -> str:
-    """One name as itself; several as a Haskell tuple ``(a, b)``."""
-    return names[0] if len(names) == 1 else f"({', '.join(names)})"
+    """One name as itself; several as a Haskell tuple ``(a, b)``, nested past 16 as the program's signature."""
+    return tuple_tree(names, haskell_tuple)
 
 
 def _acc_tuple(names: Sequence[str]) -> str:
-    """One name as itself; several as accelerate's tuple ``A.T2 a b``, unparenthesised."""
-    return names[0] if len(names) == 1 else f"A.T{len(names)} {' '.join(names)}"
+    """One name as itself; several as accelerate's tuple ``A.T2 a b``, unparenthesised, nested past 16 as the
+    program's patterns."""
+    return tuple_tree(names, lambda group: f"A.T{len(group)} " + " ".join(paren(n) for n in group))
 
 
 # Bool arrays cross as bytes. Written out in the call, not as functions of this module: a runQ splice can only

@@ -54,7 +54,7 @@ def evaluate_module(
     if len(module.exports) != 1 or module.exports[0] not in module.signatures:
         raise Unsupported(f"a module exporting {module.exports} (one function with a signature expected)")
     name = module.exports[0]
-    in_types, out_types = signature(module, name)
+    (in_types, in_layout), (out_types, out_layout) = signature(module, name)
     if len(inputs) != len(in_types):
         raise HsTypeError(f"{name} takes {len(in_types)} arrays, given {len(inputs)}")
     arrays = [
@@ -65,32 +65,53 @@ def evaluate_module(
         top = bind_all([(PVar(n), compile_expr(e, static)) for n, e in module.binds.items()], None)
         _approximate(top, approximations or {})
         function = top.names[name]
-        if arrays:
-            result = call(function, arrays[0] if len(arrays) == 1 else Tup(tuple(arrays)))
-        else:
-            result = force(function)
-        results = [result] if len(out_types) == 1 else _components(result, len(out_types), name)
+        result = call(function, _packed(arrays, in_layout)) if arrays else force(function)
+        results = _unpacked(result, out_layout, name)
         return [
             _output(force(r), t, f"{name} result {k}") for k, (r, t) in enumerate(zip(results, out_types, strict=True))
         ]
 
 
-def signature(module: Module, name: str) -> tuple[list, list]:
-    """The ``(rank, dtype)`` of each argument and each result of ``name``."""
+Layout = int | tuple  # where a signature's arrays stand: an array's number, or a tuple of layouts (nested past 16)
+
+
+def signature(module: Module, name: str) -> tuple[tuple[list, Layout], tuple[list, Layout]]:
+    """The ``(rank, dtype)`` of each argument and each result of ``name``, in order, and how each side's tuple
+    holds them."""
     ty = module.signatures[name]
     args, result = (ty.arg, ty.result) if isinstance(ty, TFun) else (None, ty)
-    return (_acc_types(args) if args is not None else []), _acc_types(result)
+    return (_acc_types(args) if args is not None else ([], ())), _acc_types(result)
 
 
-def _acc_types(ty: object) -> list:
+def _acc_types(ty: object) -> tuple[list, Layout]:
     if not (isinstance(ty, TCon) and ty.name == "Acc" and len(ty.args) == 1):
         raise Unsupported(f"signature type {ty!r} (Acc (...) expected)")
-    inner = ty.args[0]
-    items = inner.items if isinstance(inner, TTuple) else (inner,)
-    types = [array_type(t) for t in items]
+    types: list = []
+
+    def layout(t: object) -> Layout:
+        if isinstance(t, TTuple):
+            return tuple(layout(item) for item in t.items)
+        types.append(array_type(t))
+        return len(types) - 1
+
+    shape = layout(ty.args[0])
     if any(t is None for t in types):
         raise Unsupported(f"signature type {ty!r}")
-    return types
+    return types, shape
+
+
+def _packed(arrays: list, layout: Layout) -> object:
+    return arrays[layout] if isinstance(layout, int) else Tup(tuple(_packed(arrays, item) for item in layout))
+
+
+def _unpacked(result: object, layout: Layout, name: str) -> list:
+    """The arrays of ``result``, in the signature's order."""
+    if isinstance(layout, int):
+        return [result]
+    result = force(result)
+    if not isinstance(result, Tup) or len(result.items) != len(layout):
+        raise HsTypeError(f"{name} returns {result!r}, its signature a tuple of {len(layout)}")
+    return [array for item, sub in zip(result.items, layout, strict=True) for array in _unpacked(item, sub, name)]
 
 
 def _approximate(top: Scope, approximations: Mapping[str, float]) -> None:
@@ -105,12 +126,6 @@ def _input(x: np.ndarray, rank_dtype: tuple, what: str) -> Arr:
     if x.ndim != rank or x.dtype != dtype:
         raise HsTypeError(f"{what}: a {x.dtype} array of rank {x.ndim}, the signature says {dtype} of rank {rank}")
     return from_numpy(x)
-
-
-def _components(result: object, n: int, name: str) -> tuple:
-    if not isinstance(result, Tup) or len(result.items) != n:
-        raise HsTypeError(f"{name} returns {result!r}, its signature {n} arrays")
-    return result.items
 
 
 def _output(result: object, rank_dtype: tuple, what: str) -> Output:
