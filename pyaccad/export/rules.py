@@ -43,14 +43,21 @@ RULES: dict[str, Rule] = {}
 """The accelerate target's rule of every primitive, by name (what :class:`~.printer.Printer` is given)."""
 
 
-# Literals print bare where another operand fixes their type; ``pow``'s exponent is the exception.
+def _fixed_by_operands(stmt: Stmt, lit: Lit) -> bool:
+    """Whether another operand of ``stmt`` fixes the type of its literal operand ``lit``, which then prints bare:
+    a variable of the literal's type. Not ``pow``'s exponent (the base does not fix it), nor the branches of a
+    ``select`` by its predicate alone (``p ? (0.5, 1.0)`` is ambiguous to GHC: a gradient's mask)."""
+    return stmt.prim.name != "pow" and any(not isinstance(a, Lit) and a.dtype == lit.dtype for a in stmt.args)
+
+
 def _elementwise(p: Printer, stmt: Stmt, array_level: bool) -> str:
     template = template_of(stmt)
     p.helpers.update(helpers_in(template))
     has_var = any(not isinstance(a, Lit) for a in stmt.args)
     if not array_level:
-        bare = has_var and stmt.prim.name != "pow"
-        return fill_template(template, [p.exp(a, operand_with_var=bare) for a in stmt.args])
+        return fill_template(
+            template, [p.exp(a, operand_with_var=isinstance(a, Lit) and _fixed_by_operands(stmt, a)) for a in stmt.args]
+        )
     if has_var and any(isinstance(a, Lit) for a in stmt.args):
         return _with_literals(p, stmt, template)
     n = len(stmt.args)
@@ -63,16 +70,18 @@ def _elementwise(p: Printer, stmt: Stmt, array_level: bool) -> str:
 def _with_literals(p: Printer, stmt: Stmt, template: str) -> str:
     """An element-wise op of arrays and literals: a section (``map (> 0.5) x``) or a lambda over the arrays."""
     arrays = list(dict.fromkeys(a for a in stmt.args if not isinstance(a, Lit)))  # one parameter per array
-    bare = stmt.prim.name != "pow"  # an exponent's type is not fixed by the base: annotate it
     op = top_operator(template)
     if len(stmt.args) == 2 and len(arrays) == 1 and template in (f"{{0}} {op} {{1}}", f"{{1}} {op} {{0}}"):
         lit = next(a for a in stmt.args if isinstance(a, Lit))
+        bare = _fixed_by_operands(stmt, lit)
         section = fill_template(template, ["" if a is arrays[0] else p.exp(lit, bare) for a in stmt.args]).strip()
         if section.startswith("- "):  # (- 1) is negation, not a section
             section = f"subtract {section[2:]}"
         return f"map {paren(section)} {paren(p.array(arrays[0]))}"
     names = dict(zip(arrays, param_names(p, len(arrays)), strict=True))
-    body = fill_template(template, [p.exp(a, bare) if isinstance(a, Lit) else names[a] for a in stmt.args])
+    body = fill_template(
+        template, [p.exp(a, _fixed_by_operands(stmt, a)) if isinstance(a, Lit) else names[a] for a in stmt.args]
+    )
     combinator = "map" if len(arrays) == 1 else "zipWith" if len(arrays) == 2 else f"zipWith{len(arrays)}"
     return f"{combinator} (\\{' '.join(names.values())} -> {body}) " + " ".join(paren(p.array(a)) for a in arrays)
 

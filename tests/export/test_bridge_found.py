@@ -29,6 +29,15 @@ def _select_of_one_array_twice() -> tuple[Program, list[np.ndarray]]:
     return program_of(fn, [X]), [X]
 
 
+def _select_of_literals() -> tuple[Program, list[np.ndarray]]:
+    # a mask of two literals, converted: no operand fixed the literals' type, and GHC found `v ? (0.5, 1.0)`
+    # ambiguous (tests/opt/program_gen.py's gradient of seed 137)
+    def fn(x):
+        return acc.where(x > 0.0, 0.5, 1.0).astype(np.float32)
+
+    return program_of(fn, [X]), [X]
+
+
 def _unary(name: str, x: np.ndarray) -> tuple[Program, list[np.ndarray]]:
     return program_of(lambda v: prim(name, v), [x]), [x]
 
@@ -118,6 +127,7 @@ def _assert_same_floats(got: np.ndarray, want: np.ndarray) -> None:
 
 FOUND = {
     "select_of_one_array_twice": _select_of_one_array_twice,
+    "select_of_literals": _select_of_literals,
     # float16 computes in Float and converts back: the integer between was of no fixed type (the primitive suite)
     "trunc_float16": lambda: _unary("trunc", np.array([0.0, -2.5, 3.75, 1000.5], np.float16)),
     # floats past Int's range, infinities and NaN are whole already, and truncate to Int is undefined for them
@@ -152,6 +162,7 @@ FOUND = {
 PRINTS = {
     "trunc_float16": "toFloating (truncateFloat (toFloating v :: Exp Float)) :: Exp Half",
     "sign_of_nan": "isNaN v ? (v, signum v)",
+    "select_of_literals": "v ? ((0.5 :: Exp Double), (1.0 :: Exp Double))",
     "zero_times_specials": "isNaN v || isInfinite v ? (0/0, v == 0 ? (v, 0.0 / v))",
     "signed_zeros": "a1 == 0 ? (negate a1, (-0.0) / a1)",
     "specials_minus_themselves": "isNaN (v * 2.0) || isInfinite (v * 2.0) ? (0/0, ",
