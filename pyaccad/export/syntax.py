@@ -63,7 +63,7 @@ def shape_exp(shape: Sequence[int]) -> str:
 _NEST_WIDTH = 4
 
 
-def tuple_of(items: Sequence[str], what: str = "tuple", nested: bool = False) -> str:
+def tuple_of(items: Sequence[str], nested: bool = False) -> str:
     """One item as itself, several as ``T2 a b`` (accelerate's tuple pattern for both Acc and Exp). More than
     16 (accelerate's widest, ``T16``) are an error, or with ``nested`` a balanced tree of tuples of at most four
     (a loop's state: pattern and value nest alike; :meth:`.Printer.tuple`).
@@ -74,7 +74,7 @@ def tuple_of(items: Sequence[str], what: str = "tuple", nested: bool = False) ->
     T2 (T4 (T4 x0 x1 x2 x3) (T4 x4 x5 x6 x7) (T4 x8 x9 x10 x11) (T4 x12 x13 x14 x15)) (T2 x16 x17)
     """
     if len(items) > 16 and not nested:
-        raise ExportError(f"export: a {what} of {len(items)} values is wider than accelerate's T16")
+        raise ExportError(f"export: a tuple of {len(items)} values is wider than accelerate's T16")
     return tuple_tree(items, _t_tuple)
 
 
