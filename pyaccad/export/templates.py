@@ -117,11 +117,21 @@ def _template_of_row(stmt: Stmt) -> str:
     row = ELEMENTWISE[stmt.prim.name].hs_for(stmt.args[0].dtype)
     template = row.template
     for guard in reversed(row.guards):
+        if any(_holds(guard.test, stmt.args[k]) for k in guard.operands):
+            # a literal the test holds of: the guard's value, whatever the rest (`min NaN v` is `NaN + v`; printed
+            # as a test, `isNaN (0/0)` would leave the literal of no type GHC can infer)
+            template = guard.value
+            continue
         tested = [k for k in guard.operands if not _rules_out(guard.test, stmt.args[k])]
         if tested:
             condition = " || ".join(guard.test.format(f"{{{k}}}") for k in tested)
             template = f"{condition} ? ({guard.value}, {template})"
     return template
+
+
+def _holds(test: str, operand: object) -> bool:
+    """Whether ``operand`` is a literal the guard's ``test`` is true of at every extent."""
+    return isinstance(operand, Lit) and not operand.from_extents and GUARD_TESTS[test](operand.value)
 
 
 def _rules_out(test: str, operand: object) -> bool:
