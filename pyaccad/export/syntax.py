@@ -75,11 +75,17 @@ def tuple_of(items: Sequence[str], nested: bool = False) -> str:
     """
     if len(items) > 16 and not nested:
         raise ExportError(f"export: a tuple of {len(items)} values is wider than accelerate's T16")
-    return tuple_tree(items, _t_tuple)
+    return tuple_tree(items, accelerate_tuple)
 
 
-def _t_tuple(items: list[str]) -> str:
-    return f"T{len(items)} " + " ".join(paren(i) for i in items)
+def accelerate_tuple(items: list[str], module: str = "") -> str:
+    """accelerate's tuple ``T2 a b`` of ``items`` (``module``: its qualifier, ``"A."`` where imported so), for
+    :func:`tuple_tree`.
+
+    >>> accelerate_tuple(["a", "f b"], "A.")
+    'A.T2 a (f b)'
+    """
+    return f"{module}T{len(items)} " + " ".join(paren(i) for i in items)
 
 
 def tuple_tree(items: Sequence[str], tuple_text: Callable[[list[str]], str]) -> str:

@@ -117,27 +117,26 @@ def _template_of_row(stmt: Stmt) -> str:
     row = ELEMENTWISE[stmt.prim.name].hs_for(stmt.args[0].dtype)
     template = row.template
     for guard in reversed(row.guards):
-        if any(_holds(guard.test, stmt.args[k]) for k in guard.operands):
+        known = [_known_test(guard.test, stmt.args[k]) for k in guard.operands]
+        if True in known:
             # a literal the test holds of: the guard's value, whatever the rest (`min NaN v` is `NaN + v`; printed
             # as a test, `isNaN (0/0)` would leave the literal of no type GHC can infer)
             template = guard.value
             continue
-        tested = [k for k in guard.operands if not _rules_out(guard.test, stmt.args[k])]
+        tested = [k for k, value in zip(guard.operands, known, strict=True) if value is not False]
         if tested:
             condition = " || ".join(guard.test.format(f"{{{k}}}") for k in tested)
             template = f"{condition} ? ({guard.value}, {template})"
     return template
 
 
-def _holds(test: str, operand: object) -> bool:
-    """Whether ``operand`` is a literal the guard's ``test`` is true of at every extent."""
-    return isinstance(operand, Lit) and not operand.from_extents and GUARD_TESTS[test](operand.value)
-
-
-def _rules_out(test: str, operand: object) -> bool:
-    """Whether ``operand`` is a literal the guard's ``test`` is false of at every extent (a literal computed
-    from extents, ``Lit.from_extents``, may be 0 at another size of a shape-generic export: it keeps its guard)."""
-    return isinstance(operand, Lit) and not operand.from_extents and not GUARD_TESTS[test](operand.value)
+def _known_test(test: str, operand: object) -> bool | None:
+    """The guard's ``test`` of ``operand`` where it is a literal whose value holds at every extent, else None (a
+    literal computed from extents, ``Lit.from_extents``, may be 0 at another size of a shape-generic export: it
+    keeps its guard)."""
+    if not isinstance(operand, Lit) or operand.from_extents:
+        return None
+    return bool(GUARD_TESTS[test](operand.value))
 
 
 def _cast_template(source, target) -> str:

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyaccad.export.syntax import HS_SCALAR, haskell_tuple, hs_array_type, paren, tuple_tree
+from pyaccad.export.syntax import HS_SCALAR, accelerate_tuple, haskell_tuple, hs_array_type, tuple_tree
 from pyaccad.ir import BOOL, ArrayType, Program
 
 # Where each accelerate target's `run`/`runN` lives.
@@ -272,7 +272,7 @@ def _tuple(names: Sequence[str]) -> str:
 def _acc_tuple(names: Sequence[str]) -> str:
     """One name as itself; several as accelerate's tuple ``A.T2 a b``, unparenthesised, nested past 16 as the
     program's patterns."""
-    return tuple_tree(names, lambda group: f"A.T{len(group)} " + " ".join(paren(n) for n in group))
+    return tuple_tree(names, lambda group: accelerate_tuple(group, "A."))
 
 
 # Bool arrays cross as bytes. Written out in the call, not as functions of this module: a runQ splice can only

@@ -99,9 +99,10 @@ def _np_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "f":
         # C's pow at every element, as native, cuda, accelerate and JAX compute it. NumPy's loop takes a scalar or
         # repeated exponent of 0.5 as sqrt, which differs at -inf (nan, not inf) and -0.0 (-0.0, not 0.0): so
-        # both operands go in as contiguous arrays.
+        # both operands go in as contiguous arrays (copied only where broadcast).
         shape = np.broadcast_shapes(a.shape, b.shape)
-        return np.power(*(np.array(np.broadcast_to(v, shape)).reshape(-1) for v in (a, b))).reshape(shape)
+        operands = (np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1) for v in (a, b))
+        return np.power(*operands).reshape(shape)
     if a.dtype.kind != "i":
         return np.power(a, b)
     # Integers: overflow wraps; a negative exponent gives the exact power truncated toward zero, i.e.
